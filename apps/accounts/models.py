@@ -1,0 +1,1 @@
+"""Accounts use Django's user model and DRF tokens; nothing of their own yet."""

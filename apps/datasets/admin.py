@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .models import Dataset, Image
+
+
+class ImageInline(admin.TabularInline):
+    model = Image
+    extra = 0
+    fields = ["path", "width", "height", "checksum"]
+    readonly_fields = fields
+    show_change_link = True
+
+
+@admin.register(Dataset)
+class DatasetAdmin(admin.ModelAdmin):
+    list_display = ["name", "created_by", "created_at"]
+    search_fields = ["name"]
+    inlines = [ImageInline]
+
+
+@admin.register(Image)
+class ImageAdmin(admin.ModelAdmin):
+    list_display = ["path", "dataset", "width", "height", "created_at"]
+    list_filter = ["dataset"]
+    search_fields = ["path", "name", "checksum"]

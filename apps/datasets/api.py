@@ -1,0 +1,42 @@
+"""Datasets over REST: list (what the user's jobs use; staff see all) and create (staff)."""
+
+from __future__ import annotations
+
+from django.db.models import Count
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.common.errors import ApiError
+
+from .models import Dataset
+
+
+class DatasetSerializer(serializers.ModelSerializer):
+    image_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Dataset
+        fields = ["id", "name", "description", "created_at", "image_count"]
+        read_only_fields = ["created_at"]
+
+
+class DatasetList(APIView):
+    @extend_schema(responses={200: DatasetSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        datasets = Dataset.objects.annotate(image_count=Count("images"))
+        if not request.user.is_staff:
+            datasets = datasets.filter(jobs__memberships__user=request.user).distinct()
+        return Response(DatasetSerializer(datasets, many=True).data)
+
+    @extend_schema(request=DatasetSerializer, responses={201: DatasetSerializer})
+    def post(self, request: Request) -> Response:
+        if not request.user.is_staff:
+            raise ApiError(403, "permission_denied", "Only staff create datasets.")
+        serializer = DatasetSerializer(data=request.data if isinstance(request.data, dict) else {})
+        serializer.is_valid(raise_exception=True)
+        dataset = serializer.save(created_by=request.user)
+        dataset.image_count = 0
+        return Response(DatasetSerializer(dataset).data, status=201)

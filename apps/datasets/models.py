@@ -1,0 +1,42 @@
+"""Datasets and the images in storage that they hold."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Dataset(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Image(models.Model):
+    """One image file in storage; `path` is its place inside the dataset, `file` its storage name."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="images")
+    file = models.FileField(max_length=1024)
+    thumbnail = models.FileField(max_length=1024, blank=True)
+    name = models.CharField(max_length=255)
+    path = models.CharField(max_length=1024)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    checksum = models.CharField(max_length=64, db_index=True, help_text="sha256 of the file's bytes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "path"], name="image_path_unique_in_dataset")
+        ]
+
+    def __str__(self) -> str:
+        return self.path

@@ -1,0 +1,86 @@
+"""Admin for jobs, label classes, members and items; the event log and snapshots are read-only."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .models import Event, Item, JobMember, LabelClass, LabelingJob, Snapshot
+
+
+class LabelClassInline(admin.TabularInline):
+    model = LabelClass
+    extra = 0
+
+
+class JobMemberInline(admin.TabularInline):
+    model = JobMember
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(LabelingJob)
+class LabelingJobAdmin(admin.ModelAdmin):
+    list_display = ["name", "job_type", "dataset", "created_by", "created_at"]
+    list_filter = ["job_type"]
+    search_fields = ["name"]
+    inlines = [LabelClassInline, JobMemberInline]
+
+
+@admin.register(LabelClass)
+class LabelClassAdmin(admin.ModelAdmin):
+    list_display = ["name", "color", "job"]
+    list_filter = ["job"]
+    search_fields = ["name"]
+
+
+@admin.register(JobMember)
+class JobMemberAdmin(admin.ModelAdmin):
+    list_display = ["user", "job", "role"]
+    list_filter = ["role", "job"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Item)
+class ItemAdmin(admin.ModelAdmin):
+    """Items' read-model columns come from the event log, so they are shown, not edited."""
+
+    list_display = ["id", "job", "image", "status", "shape_count", "hard_example", "labeled_by", "last_seq"]
+    list_filter = ["job", "status", "hard_example"]
+    search_fields = ["image__path"]
+    readonly_fields = [
+        "status",
+        "shape_count",
+        "label_class_ids",
+        "labeled_by",
+        "labeled_at",
+        "hard_example",
+        "last_seq",
+        "saved_seq",
+        "updated_at",
+    ]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ARG002
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ARG002
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ARG002
+        return False
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ["item", "seq", "type", "actor", "created_at"]
+    list_filter = ["type", "item__job", "actor", "created_at"]
+    search_fields = ["item__id", "command_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["actor", "item"]
+
+
+@admin.register(Snapshot)
+class SnapshotAdmin(ReadOnlyAdmin):
+    list_display = ["item", "seq", "created_at"]
+    exclude = ["state"]

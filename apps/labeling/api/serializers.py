@@ -1,0 +1,253 @@
+"""Request and response shapes of the labeling API (DESIGN section 8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from apps.datasets.models import Dataset
+
+from ..models import Item, JobMember, JobType, LabelClass, LabelingJob, Role
+
+
+class ColorField(serializers.RegexField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(r"^#[0-9a-fA-F]{6}$", max_length=7, **kwargs)
+        self.error_messages["invalid"] = "A colour is #rrggbb."
+
+    def to_internal_value(self, data: Any) -> str:
+        return super().to_internal_value(data).lower()
+
+
+class LabelClassSerializer(serializers.ModelSerializer):
+    color = ColorField()
+    name = serializers.CharField(max_length=100, trim_whitespace=True)
+
+    class Meta:
+        model = LabelClass
+        fields = ["id", "name", "color"]
+
+
+class LabelClassDeleteSerializer(serializers.Serializer):
+    cascade = serializers.BooleanField(default=False)
+
+
+class ProgressSerializer(serializers.Serializer):
+    labeled = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class JobSerializer(serializers.ModelSerializer):
+    dataset_name = serializers.CharField(source="dataset.name", read_only=True)
+    label_classes = LabelClassSerializer(many=True, read_only=True)
+    progress = serializers.SerializerMethodField()
+    role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LabelingJob
+        fields = [
+            "id",
+            "name",
+            "description",
+            "job_type",
+            "dataset",
+            "dataset_name",
+            "created_at",
+            "role",
+            "progress",
+            "label_classes",
+        ]
+        read_only_fields = ["dataset", "job_type", "created_at"]
+
+    def get_progress(self, job: LabelingJob) -> dict[str, int]:
+        return {"labeled": getattr(job, "item_labeled", 0), "total": getattr(job, "item_total", 0)}
+
+    def get_role(self, job: LabelingJob) -> str | None:
+        return self.context.get("roles", {}).get(job.pk)
+
+
+class NewLabelClassSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    color = ColorField()
+
+
+class JobCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    job_type = serializers.ChoiceField(choices=JobType.choices, default=JobType.IMAGE_SEGMENTATION)
+    dataset = serializers.PrimaryKeyRelatedField(queryset=Dataset.objects.all())
+    label_classes = NewLabelClassSerializer(many=True, required=False, default=list)
+
+    def validate_label_classes(self, value: list[dict[str, str]]) -> list[dict[str, str]]:
+        names = [v["name"] for v in value]
+        if len(names) != len(set(names)):
+            raise serializers.ValidationError("Label class names must differ.")
+        return value
+
+
+class JobUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+
+    class Meta:
+        model = JobMember
+        fields = ["id", "user", "username", "role"]
+        read_only_fields = ["id", "user", "username"]
+
+
+class MemberSetSerializer(serializers.Serializer):
+    username = serializers.SlugRelatedField(slug_field="username", queryset=get_user_model().objects.all())
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class ImageSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    path = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    def get_url(self, image: Any) -> str | None:
+        return image.file.url if image.file else None
+
+    def get_thumbnail_url(self, image: Any) -> str | None:
+        return image.thumbnail.url if image.thumbnail else self.get_url(image)
+
+
+class ItemSerializer(serializers.ModelSerializer):
+    image = ImageSerializer()
+    seq = serializers.IntegerField(source="last_seq")
+    labeled_by = serializers.IntegerField(source="labeled_by_id", allow_null=True)
+    labeled_by_name = serializers.SerializerMethodField()
+    label_class_ids = serializers.ListField(child=serializers.IntegerField())
+
+    class Meta:
+        model = Item
+        fields = [
+            "id",
+            "image",
+            "status",
+            "hard_example",
+            "label_class_ids",
+            "shape_count",
+            "labeled_by",
+            "labeled_by_name",
+            "labeled_at",
+            "seq",
+            "saved_seq",
+        ]
+
+    def get_labeled_by_name(self, item: Item) -> str | None:
+        return item.labeled_by.username if item.labeled_by_id else None
+
+
+class ItemListQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["all", "unlabeled", "labeled"], required=False, default="all")
+    hard_example = serializers.BooleanField(required=False, allow_null=True, default=None)
+    label_class = serializers.CharField(required=False, help_text="label class ids, comma-separated: any of")
+    q = serializers.CharField(required=False, max_length=200, help_text="substring of the file name or path")
+    labeled_by = serializers.IntegerField(required=False, help_text="user id")
+    ordering = serializers.ChoiceField(
+        choices=[
+            "id",
+            "-id",
+            "image__name",
+            "-image__name",
+            "updated_at",
+            "-updated_at",
+            "labeled_at",
+            "-labeled_at",
+        ],
+        required=False,
+        default="id",
+    )
+
+    def validate_label_class(self, value: str) -> list[int]:
+        try:
+            return [int(part) for part in value.split(",") if part.strip()]
+        except ValueError:
+            raise serializers.ValidationError("label_class is a comma-separated list of ids.") from None
+
+
+class StateQuerySerializer(serializers.Serializer):
+    at_seq = serializers.IntegerField(required=False, min_value=0)
+    at_time = serializers.DateTimeField(required=False)
+
+
+class EventsQuerySerializer(serializers.Serializer):
+    after = serializers.IntegerField(required=False, min_value=0, default=0)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=500)
+
+
+class CommandRequestSerializer(serializers.Serializer):
+    command_id = serializers.CharField(max_length=64, help_text="the client's id for this command (a UUID)")
+    command = serializers.DictField(help_text="a command object with a 'type' (DESIGN section 8)")
+    expected_seq = serializers.IntegerField(required=False, min_value=0)
+
+
+class EventSerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    type = serializers.CharField()
+    payload = serializers.DictField()
+    actor = serializers.IntegerField()
+    actor_name = serializers.CharField(required=False)
+    created_at = serializers.CharField()
+
+
+class CommandResultSerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    events = EventSerializer(many=True)
+
+
+class EventPageSerializer(serializers.Serializer):
+    results = EventSerializer(many=True)
+    last_seq = serializers.IntegerField()
+    next_after = serializers.IntegerField(allow_null=True)
+
+
+class PointsField(serializers.ListField):
+    child = serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2)
+
+
+class StateShapeSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    label_class_id = serializers.IntegerField()
+    points = PointsField()
+
+
+class StateDraftSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    actor = serializers.IntegerField()
+    points = PointsField()
+
+
+class StateImageSerializer(serializers.Serializer):
+    width = serializers.FloatField()
+    height = serializers.FloatField()
+
+
+class ItemStateSerializer(serializers.Serializer):
+    item_id = serializers.IntegerField()
+    seq = serializers.IntegerField()
+    saved_seq = serializers.IntegerField()
+    image = StateImageSerializer()
+    hard_example = serializers.BooleanField()
+    shapes = StateShapeSerializer(many=True)
+    drafts = StateDraftSerializer(many=True)
+
+
+class SyncResultSerializer(serializers.Serializer):
+    added = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("jobs/", views.JobList.as_view(), name="job-list"),
+    path("jobs/<int:job_id>/", views.JobDetail.as_view(), name="job-detail"),
+    path("jobs/<int:job_id>/sync/", views.JobSync.as_view(), name="job-sync"),
+    path("jobs/<int:job_id>/members/", views.MemberList.as_view(), name="member-list"),
+    path("jobs/<int:job_id>/members/<int:member_id>/", views.MemberDetail.as_view(), name="member-detail"),
+    path("jobs/<int:job_id>/label-classes/", views.LabelClassList.as_view(), name="label-class-list"),
+    path(
+        "jobs/<int:job_id>/label-classes/<int:label_class_id>/",
+        views.LabelClassDetail.as_view(),
+        name="label-class-detail",
+    ),
+    path("jobs/<int:job_id>/items/", views.ItemList.as_view(), name="item-list"),
+    path("items/<int:item_id>/state/", views.ItemState.as_view(), name="item-state"),
+    path("items/<int:item_id>/events/", views.ItemEvents.as_view(), name="item-events"),
+    path("items/<int:item_id>/commands/", views.ItemCommands.as_view(), name="item-commands"),
+]

@@ -1,0 +1,260 @@
+"""REST views of the labeling core: parse, authorise, call one service or selector, serialise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.common.errors import ApiError
+from apps.common.pagination import Pagination
+
+from .. import selectors, services
+from ..domain import Rejected, parse_command, state_view
+from ..models import ItemLabel, ItemStatus, JobMember, LabelClass
+from ..permissions import MANAGE, READ, WRITE, item_for, job_for
+from . import serializers as s
+
+ERR = s.ErrorSerializer
+
+
+def errors(*statuses: int) -> dict[int, Any]:
+    """OpenAPI responses for the refusals an endpoint can give; all are {code, message}."""
+    common = {401: "not authenticated", 404: "no such object, or not a member of its job"}
+    texts = {
+        400: "invalid input (code invalid_request, malformed_json or invalid_command)",
+        403: "the role does not allow it",
+        409: "conflicts with the current data",
+        422: "a command refused by the labeling rules (see code)",
+        503: "busy, retry",
+    }
+    out = {code: OpenApiResponse(ERR, description=text) for code, text in common.items()}
+    out.update({code: OpenApiResponse(ERR, description=texts[code]) for code in statuses})
+    return out
+
+
+def valid(serializer_class: type, data: Any, **kwargs: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def body(request: Request) -> Any:
+    data = request.data
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_request", "The request body must be a JSON object.")
+    return data
+
+
+class JobList(APIView):
+    @extend_schema(responses={200: s.JobSerializer(many=True), **errors()})
+    def get(self, request: Request) -> Response:
+        jobs = selectors.job_list(user=request.user)
+        roles = dict(JobMember.objects.filter(user=request.user).values_list("job_id", "role"))
+        if request.user.is_staff:
+            roles = {job.pk: "manager" for job in jobs}
+        return Response(s.JobSerializer(jobs, many=True, context={"roles": roles}).data)
+
+    @extend_schema(request=s.JobCreateSerializer, responses={201: s.JobSerializer, **errors(400, 403)})
+    def post(self, request: Request) -> Response:
+        if not (request.user.is_staff or request.user.has_perm("labeling.add_labelingjob")):
+            raise ApiError(403, "permission_denied", "Only staff and job creators may create jobs.")
+        data = valid(s.JobCreateSerializer, body(request))
+        job = services.job_create(created_by=request.user, **data)
+        job = selectors.job_list(user=request.user).get(pk=job.pk)
+        return Response(s.JobSerializer(job, context={"roles": {job.pk: "manager"}}).data, status=201)
+
+
+class JobDetail(APIView):
+    @extend_schema(responses={200: s.JobSerializer, **errors()})
+    def get(self, request: Request, job_id: int) -> Response:
+        job, role = job_for(request.user, job_id)
+        job = selectors.job_list(user=request.user).get(pk=job.pk)
+        return Response(s.JobSerializer(job, context={"roles": {job.pk: role}}).data)
+
+    @extend_schema(request=s.JobUpdateSerializer, responses={200: s.JobSerializer, **errors(400, 403)})
+    def patch(self, request: Request, job_id: int) -> Response:
+        job, role = job_for(request.user, job_id, MANAGE)
+        services.job_update(job=job, **valid(s.JobUpdateSerializer, body(request)))
+        job = selectors.job_list(user=request.user).get(pk=job.pk)
+        return Response(s.JobSerializer(job, context={"roles": {job.pk: role}}).data)
+
+
+class JobSync(APIView):
+    @extend_schema(request=None, responses={200: s.SyncResultSerializer, **errors(403)})
+    def post(self, request: Request, job_id: int) -> Response:
+        job, _ = job_for(request.user, job_id, MANAGE)
+        return Response(services.job_sync(job=job))
+
+
+class MemberList(APIView):
+    @extend_schema(responses={200: s.MemberSerializer(many=True), **errors()})
+    def get(self, request: Request, job_id: int) -> Response:
+        job, _ = job_for(request.user, job_id)
+        members = JobMember.objects.filter(job=job).select_related("user")
+        return Response(s.MemberSerializer(members, many=True).data)
+
+    @extend_schema(
+        request=s.MemberSetSerializer,
+        responses={200: s.MemberSerializer, 201: s.MemberSerializer, **errors(400, 403)},
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        job, _ = job_for(request.user, job_id, MANAGE)
+        data = valid(s.MemberSetSerializer, body(request))
+        existed = JobMember.objects.filter(job=job, user=data["username"]).exists()
+        member = services.job_member_set(job=job, user=data["username"], role=data["role"])
+        return Response(s.MemberSerializer(member).data, status=200 if existed else 201)
+
+
+class MemberDetail(APIView):
+    @extend_schema(responses={204: None, **errors(403, 409)})
+    def delete(self, request: Request, job_id: int, member_id: int) -> Response:
+        job, _ = job_for(request.user, job_id, MANAGE)
+        services.job_member_remove(member=get_object_or_404(JobMember, job=job, pk=member_id))
+        return Response(status=204)
+
+
+class LabelClassList(APIView):
+    @extend_schema(responses={200: s.LabelClassSerializer(many=True), **errors()})
+    def get(self, request: Request, job_id: int) -> Response:
+        job, _ = job_for(request.user, job_id)
+        return Response(s.LabelClassSerializer(LabelClass.objects.filter(job=job), many=True).data)
+
+    @extend_schema(
+        request=s.LabelClassSerializer, responses={201: s.LabelClassSerializer, **errors(400, 403, 409)}
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        job, _ = job_for(request.user, job_id, MANAGE)
+        data = valid(s.LabelClassSerializer, body(request))
+        label_class = services.label_class_create(job=job, name=data["name"], color=data["color"])
+        return Response(s.LabelClassSerializer(label_class).data, status=201)
+
+
+class LabelClassDetail(APIView):
+    def _get(self, request: Request, job_id: int, label_class_id: int, need: str) -> LabelClass:
+        job, _ = job_for(request.user, job_id, need)
+        return get_object_or_404(LabelClass, job=job, pk=label_class_id)
+
+    @extend_schema(responses={200: s.LabelClassSerializer, **errors()})
+    def get(self, request: Request, job_id: int, label_class_id: int) -> Response:
+        return Response(s.LabelClassSerializer(self._get(request, job_id, label_class_id, READ)).data)
+
+    @extend_schema(
+        request=s.LabelClassSerializer, responses={200: s.LabelClassSerializer, **errors(400, 403, 409)}
+    )
+    def patch(self, request: Request, job_id: int, label_class_id: int) -> Response:
+        label_class = self._get(request, job_id, label_class_id, MANAGE)
+        data = valid(s.LabelClassSerializer, body(request), partial=True)
+        label_class = services.label_class_update(label_class=label_class, **data)
+        return Response(s.LabelClassSerializer(label_class).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("cascade", bool, description="also delete the shapes that use it")],
+        responses={204: None, **errors(400, 403, 409)},
+    )
+    def delete(self, request: Request, job_id: int, label_class_id: int) -> Response:
+        label_class = self._get(request, job_id, label_class_id, MANAGE)
+        cascade = valid(s.LabelClassDeleteSerializer, request.query_params)["cascade"]
+        services.label_class_delete(label_class=label_class, actor_id=request.user.pk, cascade=cascade)
+        return Response(status=204)
+
+
+class ItemList(APIView):
+    @extend_schema(
+        parameters=[s.ItemListQuerySerializer], responses={200: s.ItemSerializer(many=True), **errors(400)}
+    )
+    def get(self, request: Request, job_id: int) -> Response:
+        job, _ = job_for(request.user, job_id)
+        query = valid(s.ItemListQuerySerializer, request.query_params)
+        items = selectors.item_list(
+            job=job,
+            status=query["status"],
+            hard_example=query["hard_example"],
+            label_class_ids=query.get("label_class"),
+            q=query.get("q"),
+            labeled_by=query.get("labeled_by"),
+            ordering=query["ordering"],
+        )
+        paginator = Pagination()
+        page = paginator.paginate_queryset(items, request, view=self)
+        response = paginator.get_paginated_response(s.ItemSerializer(page, many=True).data)
+        all_items = job.items.all()
+        response.data["status_counts"] = {
+            "all": all_items.count(),
+            "unlabeled": all_items.filter(status=ItemStatus.UNLABELED).count(),
+            "labeled": all_items.filter(status=ItemStatus.LABELED).count(),
+        }
+        response.data["label_counts"] = {
+            str(label): count
+            for label, count in ItemLabel.objects.filter(item__job=job)
+            .values_list("label_class_id")
+            .annotate(n=Count("item", distinct=True))
+        }
+        return response
+
+
+class ItemState(APIView):
+    @extend_schema(parameters=[s.StateQuerySerializer], responses={200: s.ItemStateSerializer, **errors(400)})
+    def get(self, request: Request, item_id: int) -> Response:
+        item, _ = item_for(request.user, item_id)
+        query = valid(s.StateQuerySerializer, request.query_params)
+        state = selectors.item_state_get(item=item, at_seq=query.get("at_seq"), at_time=query.get("at_time"))
+        return Response(state_view(state, item.pk))
+
+
+class ItemEvents(APIView):
+    @extend_schema(
+        parameters=[s.EventsQuerySerializer], responses={200: s.EventPageSerializer, **errors(400)}
+    )
+    def get(self, request: Request, item_id: int) -> Response:
+        item, _ = item_for(request.user, item_id)
+        query = valid(s.EventsQuerySerializer, request.query_params)
+        events = selectors.item_events(item=item, after=query["after"], limit=query["limit"])
+        more = bool(events) and events[-1]["seq"] < item.last_seq
+        return Response(
+            {"results": events, "last_seq": item.last_seq, "next_after": events[-1]["seq"] if more else None}
+        )
+
+
+class ItemCommands(APIView):
+    @extend_schema(
+        request=s.CommandRequestSerializer,
+        responses={
+            201: s.CommandResultSerializer,
+            200: OpenApiResponse(
+                s.CommandResultSerializer, description="a retried command_id: the original answer"
+            ),
+            **errors(400, 403, 409, 422, 503),
+        },
+    )
+    def post(self, request: Request, item_id: int) -> Response:
+        item, _ = item_for(request.user, item_id, WRITE)
+        data = valid(s.CommandRequestSerializer, body(request))
+        try:
+            command = parse_command(data["command"])
+            result = services.item_command_handle(
+                item_id=item.pk,
+                actor_id=request.user.pk,
+                command=command,
+                command_id=data["command_id"],
+                expected_seq=data.get("expected_seq"),
+            )
+        except Rejected as rejected:
+            return Response(rejected.as_dict(), status=rejection_status(rejected.code))
+        return Response(
+            result.body(), status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED
+        )
+
+
+def rejection_status(code: str) -> int:
+    if code == "invalid_command":
+        return 400
+    if code == "seq_conflict":
+        return 409
+    return 422

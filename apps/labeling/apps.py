@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class LabelingConfig(AppConfig):
+    name = "apps.labeling"
+    label = "labeling"
+    verbose_name = "Labeling"

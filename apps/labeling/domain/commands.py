@@ -1,0 +1,263 @@
+"""Commands (what a person asks for) and the one parser that turns wire JSON into them.
+
+REST and websocket both call `parse_command`, so a command means the same on both paths.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, fields
+from typing import Any
+
+from .errors import Rejected
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class AddVertex:
+    shape_id: str
+    x: float
+    y: float
+
+
+@dataclass(frozen=True, slots=True)
+class ClosePolygon:
+    shape_id: str
+    label_class_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class DiscardDraft:
+    shape_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddPolygon:
+    shape_id: str
+    label_class_id: int
+    points: tuple[Point, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MoveVertex:
+    shape_id: str
+    index: int
+    x: float
+    y: float
+
+
+@dataclass(frozen=True, slots=True)
+class InsertVertex:
+    shape_id: str
+    index: int
+    x: float
+    y: float
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveVertex:
+    shape_id: str
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class MoveShape:
+    shape_id: str
+    dx: float
+    dy: float
+
+
+@dataclass(frozen=True, slots=True)
+class RelabelShape:
+    shape_id: str
+    label_class_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResetShape:
+    shape_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteShape:
+    shape_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteAllShapes:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteLabelShapes:
+    label_class_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Undo:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Redo:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Save:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class DiscardChanges:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class MarkHardExample:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class UnmarkHardExample:
+    pass
+
+
+Command = (
+    AddVertex
+    | ClosePolygon
+    | DiscardDraft
+    | AddPolygon
+    | MoveVertex
+    | InsertVertex
+    | RemoveVertex
+    | MoveShape
+    | RelabelShape
+    | ResetShape
+    | DeleteShape
+    | DeleteAllShapes
+    | DeleteLabelShapes
+    | Undo
+    | Redo
+    | Save
+    | DiscardChanges
+    | MarkHardExample
+    | UnmarkHardExample
+)
+
+COMMAND_TYPES: dict[str, type] = {
+    "add_vertex": AddVertex,
+    "close_polygon": ClosePolygon,
+    "discard_draft": DiscardDraft,
+    "add_polygon": AddPolygon,
+    "move_vertex": MoveVertex,
+    "insert_vertex": InsertVertex,
+    "remove_vertex": RemoveVertex,
+    "move_shape": MoveShape,
+    "relabel_shape": RelabelShape,
+    "reset_shape": ResetShape,
+    "delete_shape": DeleteShape,
+    "delete_all_shapes": DeleteAllShapes,
+    "delete_label_shapes": DeleteLabelShapes,
+    "undo": Undo,
+    "redo": Redo,
+    "save": Save,
+    "discard_changes": DiscardChanges,
+    "mark_hard_example": MarkHardExample,
+    "unmark_hard_example": UnmarkHardExample,
+}
+COMMAND_NAMES: dict[type, str] = {cls: name for name, cls in COMMAND_TYPES.items()}
+
+# Bounds that keep one malformed request from costing much before decide looks at it.
+MAX_POINTS_IN_COMMAND = 100_000
+INT_LIMIT = 2**53
+
+
+def _invalid(message: str) -> Rejected:
+    return Rejected("invalid_command", message)
+
+
+def _shape_id(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _invalid("shape_id must be a UUID string.")
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise _invalid(f"shape_id {value[:60]!r} is not a UUID.") from None
+
+
+def _number(name: str, value: Any) -> float:
+    # bool is an int in Python but never a coordinate on the wire.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _invalid(f"{name} must be a number.")
+    if isinstance(value, int) and abs(value) > INT_LIMIT:
+        raise _invalid(f"{name} is out of range.")
+    return float(value)
+
+
+def _integer(name: str, value: Any, *, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) > INT_LIMIT:
+        raise _invalid(f"{name} must be an integer.")
+    if minimum is not None and value < minimum:
+        raise _invalid(f"{name} must be at least {minimum}.")
+    return value
+
+
+def _points(value: Any) -> tuple[Point, ...]:
+    if not isinstance(value, list):
+        raise _invalid("points must be a list of [x, y] pairs.")
+    if len(value) > MAX_POINTS_IN_COMMAND:
+        raise _invalid(f"points has more than {MAX_POINTS_IN_COMMAND} entries.")
+    out = []
+    for i, pair in enumerate(value):
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            raise _invalid(f"points[{i}] must be an [x, y] pair.")
+        out.append((_number(f"points[{i}][0]", pair[0]), _number(f"points[{i}][1]", pair[1])))
+    return tuple(out)
+
+
+_FIELD_PARSERS = {
+    "shape_id": lambda v: _shape_id(v),
+    "x": lambda v: _number("x", v),
+    "y": lambda v: _number("y", v),
+    "dx": lambda v: _number("dx", v),
+    "dy": lambda v: _number("dy", v),
+    "index": lambda v: _integer("index", v, minimum=0),
+    "label_class_id": lambda v: _integer("label_class_id", v),
+    "points": _points,
+}
+
+
+def parse_command(data: Any) -> Command:
+    """Turn a wire object like {"type": "add_vertex", "shape_id": ..., "x": 1, "y": 2} into a Command.
+
+    Raises Rejected("invalid_command", ...) naming the first thing wrong.
+    """
+    if not isinstance(data, dict):
+        raise _invalid("A command must be a JSON object with a 'type'.")
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        raise _invalid("A command needs a 'type' string.")
+    cls = COMMAND_TYPES.get(kind)
+    if cls is None:
+        raise _invalid(f"Unknown command type {kind[:60]!r}; known: {', '.join(COMMAND_TYPES)}.")
+    names = [f.name for f in fields(cls)]
+    extra = sorted(set(data) - {"type", *names})
+    if extra:
+        raise _invalid(f"{kind} does not take {', '.join(map(str, extra))[:200]}.")
+    values = {}
+    for name in names:
+        if name not in data:
+            raise _invalid(f"{kind} needs {name}.")
+        values[name] = _FIELD_PARSERS[name](data[name])
+    return cls(**values)
+
+
+def command_to_dict(command: Command) -> dict[str, Any]:
+    """The wire form of a command (the inverse of parse_command)."""
+    out: dict[str, Any] = {"type": COMMAND_NAMES[type(command)]}
+    for f in fields(command):
+        value = getattr(command, f.name)
+        out[f.name] = [list(p) for p in value] if f.name == "points" else value
+    return out

@@ -1,0 +1,259 @@
+"""decide(state, command, context) -> [events]: guard first, then emit. Pure: no I/O, no clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import assert_never
+
+from .commands import (
+    AddPolygon,
+    AddVertex,
+    ClosePolygon,
+    Command,
+    DeleteAllShapes,
+    DeleteLabelShapes,
+    DeleteShape,
+    DiscardChanges,
+    DiscardDraft,
+    InsertVertex,
+    MarkHardExample,
+    MoveShape,
+    MoveVertex,
+    Redo,
+    RelabelShape,
+    RemoveVertex,
+    ResetShape,
+    Save,
+    Undo,
+    UnmarkHardExample,
+)
+from .errors import Rejected
+from .events import (
+    AllShapesDeleted,
+    ChangesDiscarded,
+    DraftDiscarded,
+    Event,
+    HardExampleMarked,
+    HardExampleUnmarked,
+    LabelShapesDeleted,
+    PolygonAdded,
+    PolygonClosed,
+    Redone,
+    Saved,
+    ShapeDeleted,
+    ShapeMoved,
+    ShapeRelabeled,
+    ShapeReset,
+    Undone,
+    VertexAdded,
+    VertexInserted,
+    VertexMoved,
+    VertexRemoved,
+)
+from .evolve import discard_patch
+from .geometry import check_finite, check_inside, check_polygon, fmt
+from .state import Actor, ItemState, Shape, content
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_vertices: int = 1000
+    max_shapes: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What decide needs to know beyond the item: who asks, and the job's label classes and limits."""
+
+    actor: Actor
+    label_class_ids: frozenset[int] = frozenset()
+    limits: Limits = field(default_factory=Limits)
+
+
+def _unknown(shape_id: str) -> Rejected:
+    return Rejected(
+        "unknown_shape", f"There is no shape {shape_id} on this image (it may have been deleted)."
+    )
+
+
+def _closed(state: ItemState, shape_id: str) -> Shape:
+    shape = state.shapes.get(shape_id)
+    if shape is None:
+        raise _unknown(shape_id)
+    if not shape.closed:
+        raise Rejected("shape_is_draft", f"Shape {shape_id} is still being drawn; close it first.")
+    return shape
+
+
+def _draft(state: ItemState, shape_id: str, actor: Actor) -> Shape:
+    shape = state.shapes.get(shape_id)
+    if shape is None:
+        raise _unknown(shape_id)
+    if shape.closed:
+        raise Rejected("shape_closed", f"Shape {shape_id} is already closed.")
+    if shape.actor != actor:
+        raise Rejected("not_your_draft", f"Shape {shape_id} is being drawn by someone else.")
+    return shape
+
+
+def _editable(state: ItemState, shape_id: str, actor: Actor) -> Shape:
+    """A closed shape, or the actor's own draft."""
+    shape = state.shapes.get(shape_id)
+    if shape is not None and not shape.closed:
+        return _draft(state, shape_id, actor)
+    return _closed(state, shape_id)
+
+
+def _label(ctx: Context, label_class_id: int) -> int:
+    if label_class_id not in ctx.label_class_ids:
+        raise Rejected("unknown_label_class", f"Label class {label_class_id} does not exist in this job.")
+    return label_class_id
+
+
+def _new_shape(state: ItemState, ctx: Context, shape_id: str) -> None:
+    if shape_id in state.shapes or shape_id in state.saved:
+        raise Rejected("shape_exists", f"Shape id {shape_id} is already used on this image.")
+    if len(state.shapes) >= ctx.limits.max_shapes:
+        raise Rejected("too_many_shapes", f"An image holds at most {ctx.limits.max_shapes} shapes.")
+
+
+def _index(shape: Shape, index: int, *, inclusive_end: bool = False) -> int:
+    last = len(shape.points) if inclusive_end else len(shape.points) - 1
+    if index > last:
+        raise Rejected(
+            "invalid_vertex_index", f"Shape {shape.id} has no vertex position {index} (0..{last})."
+        )
+    return index
+
+
+def _check_shape_points(state: ItemState, ctx: Context, shape: Shape, points: tuple) -> None:
+    if shape.closed:
+        check_polygon(points, state.width, state.height, ctx.limits.max_vertices)
+    elif len(points) > ctx.limits.max_vertices:
+        raise Rejected("too_many_vertices", f"A polygon has at most {ctx.limits.max_vertices} vertices.")
+
+
+def _point(state: ItemState, x: float, y: float) -> None:
+    check_finite(x, y)
+    check_inside(x, y, state.width, state.height)
+
+
+def _replayable(state: ItemState, ctx: Context, entry_changes, undoing: bool) -> tuple[list[str], list[str]]:
+    """Which shapes of an undo/redo entry can be put back: those nobody else changed since."""
+    done, skipped = [], []
+    for change in entry_changes:
+        expected, target = (change.after, change.before) if undoing else (change.before, change.after)
+        current = state.shapes.get(change.shape_id)
+        label_gone = target is not None and target.closed and target.label_class_id not in ctx.label_class_ids
+        if content(current) == content(expected) and not label_gone:
+            done.append(change.shape_id)
+        else:
+            skipped.append(change.shape_id)
+    return done, skipped
+
+
+def decide(state: ItemState, command: Command, ctx: Context) -> list[Event]:
+    actor = ctx.actor
+    match command:
+        case AddVertex(shape_id=shape_id, x=x, y=y):
+            _point(state, x, y)
+            shape = state.shapes.get(shape_id)
+            if shape is None:
+                _new_shape(state, ctx, shape_id)
+            else:
+                shape = _draft(state, shape_id, actor)
+                if len(shape.points) >= ctx.limits.max_vertices:
+                    raise Rejected(
+                        "too_many_vertices", f"A polygon has at most {ctx.limits.max_vertices} vertices."
+                    )
+                if shape.points[-1] == (x, y):
+                    raise Rejected("duplicate_vertex", f"({fmt(x)}, {fmt(y)}) is already the last vertex.")
+            return [VertexAdded(actor, shape_id, x, y)]
+        case ClosePolygon(shape_id=shape_id, label_class_id=label_class_id):
+            shape = _draft(state, shape_id, actor)
+            _label(ctx, label_class_id)
+            check_polygon(shape.points, state.width, state.height, ctx.limits.max_vertices)
+            return [PolygonClosed(actor, shape_id, label_class_id)]
+        case DiscardDraft(shape_id=shape_id):
+            _draft(state, shape_id, actor)
+            return [DraftDiscarded(actor, shape_id)]
+        case AddPolygon(shape_id=shape_id, label_class_id=label_class_id, points=points):
+            _new_shape(state, ctx, shape_id)
+            _label(ctx, label_class_id)
+            check_polygon(points, state.width, state.height, ctx.limits.max_vertices)
+            return [PolygonAdded(actor, shape_id, label_class_id, points)]
+        case MoveVertex(shape_id=shape_id, index=index, x=x, y=y):
+            shape = _editable(state, shape_id, actor)
+            _index(shape, index)
+            _point(state, x, y)
+            if shape.points[index] == (x, y):
+                return []
+            points = (*shape.points[:index], (x, y), *shape.points[index + 1 :])
+            _check_shape_points(state, ctx, shape, points)
+            return [VertexMoved(actor, shape_id, index, x, y)]
+        case InsertVertex(shape_id=shape_id, index=index, x=x, y=y):
+            shape = _editable(state, shape_id, actor)
+            _index(shape, index, inclusive_end=True)
+            _point(state, x, y)
+            points = (*shape.points[:index], (x, y), *shape.points[index:])
+            _check_shape_points(state, ctx, shape, points)
+            return [VertexInserted(actor, shape_id, index, x, y)]
+        case RemoveVertex(shape_id=shape_id, index=index):
+            shape = _editable(state, shape_id, actor)
+            _index(shape, index)
+            if shape.closed:
+                points = (*shape.points[:index], *shape.points[index + 1 :])
+                check_polygon(points, state.width, state.height, ctx.limits.max_vertices)
+            return [VertexRemoved(actor, shape_id, index)]
+        case MoveShape(shape_id=shape_id, dx=dx, dy=dy):
+            shape = _closed(state, shape_id)
+            check_finite(dx, dy, what="Offset")
+            if dx == 0 and dy == 0:
+                return []
+            for i, (x, y) in enumerate(shape.points):
+                check_inside(x + dx, y + dy, state.width, state.height, index=i)
+            return [ShapeMoved(actor, shape_id, dx, dy)]
+        case RelabelShape(shape_id=shape_id, label_class_id=label_class_id):
+            shape = _closed(state, shape_id)
+            _label(ctx, label_class_id)
+            return (
+                []
+                if shape.label_class_id == label_class_id
+                else [ShapeRelabeled(actor, shape_id, label_class_id)]
+            )
+        case ResetShape(shape_id=shape_id):
+            shape = _closed(state, shape_id)
+            return [] if shape.original in (None, shape.points) else [ShapeReset(actor, shape_id)]
+        case DeleteShape(shape_id=shape_id):
+            _closed(state, shape_id)
+            return [ShapeDeleted(actor, shape_id)]
+        case DeleteAllShapes():
+            shape_ids = tuple(s.id for s in state.closed_shapes())
+            return [AllShapesDeleted(actor, shape_ids)] if shape_ids else []
+        case DeleteLabelShapes(label_class_id=label_class_id):
+            shape_ids = tuple(s.id for s in state.closed_shapes() if s.label_class_id == label_class_id)
+            if not shape_ids and label_class_id not in ctx.label_class_ids:
+                _label(ctx, label_class_id)
+            return [LabelShapesDeleted(actor, label_class_id, shape_ids)] if shape_ids else []
+        case Undo():
+            stack = state.undo.get(actor)
+            if not stack:
+                raise Rejected("nothing_to_undo", "There is nothing of yours to undo on this image.")
+            done, skipped = _replayable(state, ctx, stack[-1].changes, undoing=True)
+            return [Undone(actor, stack[-1].seq, tuple(done), tuple(skipped))]
+        case Redo():
+            stack = state.redo.get(actor)
+            if not stack:
+                raise Rejected("nothing_to_redo", "There is nothing of yours to redo on this image.")
+            done, skipped = _replayable(state, ctx, stack[-1].changes, undoing=False)
+            return [Redone(actor, stack[-1].seq, tuple(done), tuple(skipped))]
+        case Save():
+            return [Saved(actor)]
+        case DiscardChanges():
+            return [ChangesDiscarded(actor)] if discard_patch(state, actor) else []
+        case MarkHardExample():
+            return [] if state.hard_example else [HardExampleMarked(actor)]
+        case UnmarkHardExample():
+            return [HardExampleUnmarked(actor)] if state.hard_example else []
+        case _:
+            assert_never(command)

@@ -1,0 +1,233 @@
+"""Events: what happened to an item, in the past tense, with the actor who did it.
+
+The stored row keeps `type`, `schema_version` and `payload` (the fields below minus `actor`, which has a
+column of its own). `event_from_record` is the one place where old payloads are upgraded (the upcaster).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+Point = tuple[float, float]
+Actor = int
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class VertexAdded:
+    actor: Actor
+    shape_id: str
+    x: float
+    y: float
+
+
+@dataclass(frozen=True, slots=True)
+class PolygonClosed:
+    actor: Actor
+    shape_id: str
+    label_class_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class DraftDiscarded:
+    actor: Actor
+    shape_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PolygonAdded:
+    actor: Actor
+    shape_id: str
+    label_class_id: int
+    points: tuple[Point, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class VertexMoved:
+    actor: Actor
+    shape_id: str
+    index: int
+    x: float
+    y: float
+
+
+@dataclass(frozen=True, slots=True)
+class VertexInserted:
+    actor: Actor
+    shape_id: str
+    index: int
+    x: float
+    y: float
+
+
+@dataclass(frozen=True, slots=True)
+class VertexRemoved:
+    actor: Actor
+    shape_id: str
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShapeMoved:
+    actor: Actor
+    shape_id: str
+    dx: float
+    dy: float
+
+
+@dataclass(frozen=True, slots=True)
+class ShapeRelabeled:
+    actor: Actor
+    shape_id: str
+    label_class_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShapeReset:
+    actor: Actor
+    shape_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShapeDeleted:
+    actor: Actor
+    shape_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AllShapesDeleted:
+    actor: Actor
+    shape_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LabelShapesDeleted:
+    actor: Actor
+    label_class_id: int
+    shape_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Undone:
+    """The actor's undo entry made by event `target_seq` was reverted for `shape_ids`.
+
+    `skipped_shape_ids` were changed by someone else since, so they were left as they are.
+    """
+
+    actor: Actor
+    target_seq: int
+    shape_ids: tuple[str, ...]
+    skipped_shape_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Redone:
+    actor: Actor
+    target_seq: int
+    shape_ids: tuple[str, ...]
+    skipped_shape_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    actor: Actor
+
+
+@dataclass(frozen=True, slots=True)
+class ChangesDiscarded:
+    actor: Actor
+
+
+@dataclass(frozen=True, slots=True)
+class HardExampleMarked:
+    actor: Actor
+
+
+@dataclass(frozen=True, slots=True)
+class HardExampleUnmarked:
+    actor: Actor
+
+
+Event = (
+    VertexAdded
+    | PolygonClosed
+    | DraftDiscarded
+    | PolygonAdded
+    | VertexMoved
+    | VertexInserted
+    | VertexRemoved
+    | ShapeMoved
+    | ShapeRelabeled
+    | ShapeReset
+    | ShapeDeleted
+    | AllShapesDeleted
+    | LabelShapesDeleted
+    | Undone
+    | Redone
+    | Saved
+    | ChangesDiscarded
+    | HardExampleMarked
+    | HardExampleUnmarked
+)
+
+EVENT_TYPES: dict[str, type] = {
+    "vertex_added": VertexAdded,
+    "polygon_closed": PolygonClosed,
+    "draft_discarded": DraftDiscarded,
+    "polygon_added": PolygonAdded,
+    "vertex_moved": VertexMoved,
+    "vertex_inserted": VertexInserted,
+    "vertex_removed": VertexRemoved,
+    "shape_moved": ShapeMoved,
+    "shape_relabeled": ShapeRelabeled,
+    "shape_reset": ShapeReset,
+    "shape_deleted": ShapeDeleted,
+    "all_shapes_deleted": AllShapesDeleted,
+    "label_shapes_deleted": LabelShapesDeleted,
+    "undone": Undone,
+    "redone": Redone,
+    "saved": Saved,
+    "changes_discarded": ChangesDiscarded,
+    "hard_example_marked": HardExampleMarked,
+    "hard_example_unmarked": HardExampleUnmarked,
+}
+EVENT_NAMES: dict[type, str] = {cls: name for name, cls in EVENT_TYPES.items()}
+_PAYLOAD_FIELDS: dict[type, tuple[str, ...]] = {
+    cls: tuple(f.name for f in fields(cls) if f.name != "actor") for cls in EVENT_TYPES.values()
+}
+_TUPLE_FIELDS = frozenset({"shape_ids", "skipped_shape_ids"})
+
+
+def event_type(event: Event) -> str:
+    return EVENT_NAMES[type(event)]
+
+
+def event_payload(event: Event) -> dict[str, Any]:
+    """The JSON payload stored and sent for an event (everything but the actor)."""
+    out: dict[str, Any] = {}
+    for name in _PAYLOAD_FIELDS[type(event)]:
+        value = getattr(event, name)
+        if name == "points":
+            value = [[x, y] for x, y in value]
+        elif name in _TUPLE_FIELDS:
+            value = list(value)
+        out[name] = value
+    return out
+
+
+def event_from_record(type_: str, schema_version: int, payload: dict[str, Any], actor: Actor) -> Event:
+    """Rebuild a domain event from its stored row, upgrading old schema versions here and only here."""
+    if schema_version != SCHEMA_VERSION:
+        raise ValueError(f"no upcaster from schema version {schema_version} of {type_}")
+    cls = EVENT_TYPES[type_]
+    values: dict[str, Any] = {"actor": actor}
+    for name in _PAYLOAD_FIELDS[cls]:
+        value = payload[name]
+        if name == "points":
+            value = tuple((float(x), float(y)) for x, y in value)
+        elif name in _TUPLE_FIELDS:
+            value = tuple(value)
+        values[name] = value
+    return cls(**values)

@@ -1,0 +1,208 @@
+"""evolve(state, event) -> state: apply one event. It never refuses; decide has already guarded."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import assert_never
+
+from .events import (
+    AllShapesDeleted,
+    ChangesDiscarded,
+    DraftDiscarded,
+    Event,
+    HardExampleMarked,
+    HardExampleUnmarked,
+    LabelShapesDeleted,
+    PolygonAdded,
+    PolygonClosed,
+    Redone,
+    Saved,
+    ShapeDeleted,
+    ShapeMoved,
+    ShapeRelabeled,
+    ShapeReset,
+    Undone,
+    VertexAdded,
+    VertexInserted,
+    VertexMoved,
+    VertexRemoved,
+)
+from .state import UNDO_DEPTH, Actor, Change, ItemState, Shape, UndoEntry
+
+Patch = Mapping[str, Shape | None]
+
+
+def _state(s: ItemState, **kw: object) -> ItemState:
+    # A hand-written replace(): dataclasses.replace is several times slower on the replay hot path.
+    return ItemState(
+        width=s.width,
+        height=s.height,
+        seq=kw.get("seq", s.seq),  # type: ignore[arg-type]
+        saved_seq=kw.get("saved_seq", s.saved_seq),  # type: ignore[arg-type]
+        hard_example=kw.get("hard_example", s.hard_example),  # type: ignore[arg-type]
+        shapes=kw.get("shapes", s.shapes),  # type: ignore[arg-type]
+        saved=kw.get("saved", s.saved),  # type: ignore[arg-type]
+        undo=kw.get("undo", s.undo),  # type: ignore[arg-type]
+        redo=kw.get("redo", s.redo),  # type: ignore[arg-type]
+    )
+
+
+def _patched(shapes: Mapping[str, Shape], patch: Patch) -> dict[str, Shape]:
+    out = dict(shapes)
+    for shape_id, shape in patch.items():
+        if shape is None:
+            out.pop(shape_id, None)
+        else:
+            out[shape_id] = shape
+    return out
+
+
+def _with(stacks: Mapping[Actor, tuple[UndoEntry, ...]], actor: Actor, stack: tuple[UndoEntry, ...]):
+    out = dict(stacks)
+    if stack:
+        out[actor] = stack[-UNDO_DEPTH:]
+    else:
+        out.pop(actor, None)
+    return out
+
+
+def _act(state: ItemState, seq: int, actor: Actor, patch: Patch) -> ItemState:
+    """Apply a person's undoable action: change shapes, push an undo entry, clear their redo."""
+    if not patch:
+        return _state(state, seq=seq)
+    changes = tuple(Change(sid, state.shapes.get(sid), new) for sid, new in patch.items())
+    undo = _with(state.undo, actor, (*state.undo.get(actor, ()), UndoEntry(seq, changes)))
+    redo = _with(state.redo, actor, ()) if actor in state.redo else state.redo
+    return _state(state, seq=seq, shapes=_patched(state.shapes, patch), undo=undo, redo=redo)
+
+
+def _restore(current: Shape | None, target: Shape | None) -> Shape | None:
+    """The shape undo/redo puts back: the target's content, keeping the current reset point."""
+    if target is None or current is None or not (current.closed and target.closed):
+        return target
+    return Shape(target.id, target.actor, target.points, True, target.label_class_id, current.original)
+
+
+def _edit(state: ItemState, shape_id: str, points: tuple[tuple[float, float], ...] | None = None, **kw):
+    shape = state.shapes.get(shape_id)
+    if shape is None:
+        return {}
+    return {
+        shape_id: Shape(
+            shape.id,
+            shape.actor,
+            shape.points if points is None else points,
+            kw.get("closed", shape.closed),
+            kw.get("label_class_id", shape.label_class_id),
+            kw.get("original", shape.original),
+        )
+    }
+
+
+def _points_of(state: ItemState, shape_id: str) -> tuple[tuple[float, float], ...]:
+    shape = state.shapes.get(shape_id)
+    return () if shape is None else shape.points
+
+
+def _replay_entry(state: ItemState, seq: int, event: Undone | Redone) -> ItemState:
+    undoing = isinstance(event, Undone)
+    source = (state.undo if undoing else state.redo).get(event.actor, ())
+    if not source or source[-1].seq != event.target_seq:
+        return _state(state, seq=seq)
+    entry = source[-1]
+    keep = set(event.shape_ids)
+    changes = tuple(c for c in entry.changes if c.shape_id in keep)
+    patch = {
+        c.shape_id: _restore(state.shapes.get(c.shape_id), c.before if undoing else c.after) for c in changes
+    }
+    moved = (UndoEntry(entry.seq, changes),) if changes else ()
+    target = state.redo if undoing else state.undo
+    source_stacks = _with(state.undo if undoing else state.redo, event.actor, source[:-1])
+    target_stacks = _with(target, event.actor, (*target.get(event.actor, ()), *moved))
+    undo, redo = (source_stacks, target_stacks) if undoing else (target_stacks, source_stacks)
+    return _state(state, seq=seq, shapes=_patched(state.shapes, patch), undo=undo, redo=redo)
+
+
+def discard_patch(state: ItemState, actor: Actor) -> dict[str, Shape | None]:
+    """What discarding the changes since the last save does: closed shapes back to the save, own drafts gone."""
+    patch: dict[str, Shape | None] = {}
+    for shape_id, shape in state.shapes.items():
+        if (shape.closed and shape_id not in state.saved) or (not shape.closed and shape.actor == actor):
+            patch[shape_id] = None
+    for shape_id, shape in state.saved.items():
+        if state.shapes.get(shape_id) != shape:
+            patch[shape_id] = shape
+    return patch
+
+
+def evolve(state: ItemState, event: Event) -> ItemState:
+    seq = state.seq + 1
+    match event:
+        case VertexAdded(actor=actor, shape_id=shape_id, x=x, y=y):
+            current = state.shapes.get(shape_id)
+            if current is None:
+                return _act(state, seq, actor, {shape_id: Shape(shape_id, actor, ((x, y),), False)})
+            return _act(state, seq, actor, _edit(state, shape_id, (*current.points, (x, y))))
+        case PolygonClosed(actor=actor, shape_id=shape_id, label_class_id=label_class_id):
+            points = _points_of(state, shape_id)
+            patch = _edit(state, shape_id, closed=True, label_class_id=label_class_id, original=points)
+            return _act(state, seq, actor, patch)
+        case DraftDiscarded(actor=actor, shape_id=shape_id) | ShapeDeleted(actor=actor, shape_id=shape_id):
+            return _act(state, seq, actor, {shape_id: None} if shape_id in state.shapes else {})
+        case PolygonAdded(actor=actor, shape_id=shape_id, label_class_id=label_class_id, points=points):
+            return _act(
+                state, seq, actor, {shape_id: Shape(shape_id, actor, points, True, label_class_id, points)}
+            )
+        case VertexMoved(actor=actor, shape_id=shape_id, index=index, x=x, y=y):
+            points = _points_of(state, shape_id)
+            return _act(
+                state, seq, actor, _edit(state, shape_id, (*points[:index], (x, y), *points[index + 1 :]))
+            )
+        case VertexInserted(actor=actor, shape_id=shape_id, index=index, x=x, y=y):
+            points = _points_of(state, shape_id)
+            return _act(state, seq, actor, _edit(state, shape_id, (*points[:index], (x, y), *points[index:])))
+        case VertexRemoved(actor=actor, shape_id=shape_id, index=index):
+            points = _points_of(state, shape_id)
+            rest = (*points[:index], *points[index + 1 :])
+            patch = _edit(state, shape_id, rest) if rest else {shape_id: None}
+            return _act(state, seq, actor, patch if shape_id in state.shapes else {})
+        case ShapeMoved(actor=actor, shape_id=shape_id, dx=dx, dy=dy):
+            moved = tuple((x + dx, y + dy) for x, y in _points_of(state, shape_id))
+            return _act(state, seq, actor, _edit(state, shape_id, moved))
+        case ShapeRelabeled(actor=actor, shape_id=shape_id, label_class_id=label_class_id):
+            return _act(state, seq, actor, _edit(state, shape_id, label_class_id=label_class_id))
+        case ShapeReset(actor=actor, shape_id=shape_id):
+            shape = state.shapes.get(shape_id)
+            original = None if shape is None else shape.original
+            return _act(state, seq, actor, _edit(state, shape_id, original) if original else {})
+        case (
+            AllShapesDeleted(actor=actor, shape_ids=shape_ids)
+            | LabelShapesDeleted(actor=actor, shape_ids=shape_ids)
+        ):
+            return _act(state, seq, actor, {sid: None for sid in shape_ids if sid in state.shapes})
+        case Undone() | Redone():
+            return _replay_entry(state, seq, event)
+        case Saved():
+            shapes = {
+                sid: Shape(s.id, s.actor, s.points, True, s.label_class_id, s.points)
+                if s.closed and s.original != s.points
+                else s
+                for sid, s in state.shapes.items()
+            }
+            saved = {sid: s for sid, s in shapes.items() if s.closed}
+            return _state(state, seq=seq, saved_seq=seq, shapes=shapes, saved=saved)
+        case ChangesDiscarded(actor=actor):
+            return _act(state, seq, actor, discard_patch(state, actor))
+        case HardExampleMarked():
+            return _state(state, seq=seq, hard_example=True)
+        case HardExampleUnmarked():
+            return _state(state, seq=seq, hard_example=False)
+        case _:
+            assert_never(event)
+
+
+def replay(state: ItemState, events) -> ItemState:
+    """Fold events into a state: the projector is this plain loop."""
+    for event in events:
+        state = evolve(state, event)
+    return state

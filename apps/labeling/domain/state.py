@@ -1,0 +1,167 @@
+"""The state of one item: its shapes (closed polygons and per-person drafts), save point and undo history.
+
+Every value here is immutable; `evolve` builds a new state rather than changing one. Mappings are plain
+dicts that nobody mutates after construction (cheaper to copy than a persistent map at our sizes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+Point = tuple[float, float]
+Actor = int
+
+# How many actions back a person can undo on one item (like the undo depth of an editor).
+UNDO_DEPTH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """A closed polygon, or a draft (`closed` False) that only its `actor` may extend.
+
+    `actor` is who drew it. `original` is the geometry "reset" returns to: the points at the last save,
+    or at closing if the shape was closed after that save; drafts have none.
+    """
+
+    id: str
+    actor: Actor
+    points: tuple[Point, ...]
+    closed: bool
+    label_class_id: int | None = None
+    original: tuple[Point, ...] | None = None
+
+    def content(self) -> tuple[Any, ...]:
+        """What a person sees of the shape; undo compares this to detect others' changes."""
+        return (self.closed, self.label_class_id, self.points)
+
+
+def content(shape: Shape | None) -> tuple[Any, ...] | None:
+    return None if shape is None else shape.content()
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    shape_id: str
+    before: Shape | None
+    after: Shape | None
+
+
+@dataclass(frozen=True, slots=True)
+class UndoEntry:
+    """One undoable action: the seq of the event that made it and what it changed."""
+
+    seq: int
+    changes: tuple[Change, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemState:
+    width: float
+    height: float
+    seq: int = 0
+    saved_seq: int = 0
+    hard_example: bool = False
+    shapes: Mapping[str, Shape] = field(default_factory=dict)
+    saved: Mapping[str, Shape] = field(default_factory=dict)
+    undo: Mapping[Actor, tuple[UndoEntry, ...]] = field(default_factory=dict)
+    redo: Mapping[Actor, tuple[UndoEntry, ...]] = field(default_factory=dict)
+
+    def closed_shapes(self) -> list[Shape]:
+        return [s for s in self.shapes.values() if s.closed]
+
+    def drafts(self) -> list[Shape]:
+        return [s for s in self.shapes.values() if not s.closed]
+
+
+def initial_state(width: float, height: float) -> ItemState:
+    return ItemState(width=float(width), height=float(height))
+
+
+def state_view(state: ItemState, item_id: int | None = None) -> dict[str, Any]:
+    """The public form of the state (DESIGN section 8)."""
+    return {
+        "item_id": item_id,
+        "seq": state.seq,
+        "saved_seq": state.saved_seq,
+        "image": {"width": state.width, "height": state.height},
+        "hard_example": state.hard_example,
+        "shapes": [
+            {"id": s.id, "label_class_id": s.label_class_id, "points": [[x, y] for x, y in s.points]}
+            for s in state.shapes.values()
+            if s.closed
+        ],
+        "drafts": [
+            {"id": s.id, "actor": s.actor, "points": [[x, y] for x, y in s.points]}
+            for s in state.shapes.values()
+            if not s.closed
+        ],
+    }
+
+
+# Snapshots: a state as plain JSON and back. Compact lists keep snapshot rows small.
+
+
+def _points_out(points: tuple[Point, ...] | None) -> list[list[float]] | None:
+    return None if points is None else [[x, y] for x, y in points]
+
+
+def _points_in(points: list[list[float]] | None) -> tuple[Point, ...] | None:
+    return None if points is None else tuple((float(x), float(y)) for x, y in points)
+
+
+def _shape_out(s: Shape | None) -> list[Any] | None:
+    if s is None:
+        return None
+    return [s.id, s.actor, _points_out(s.points), s.closed, s.label_class_id, _points_out(s.original)]
+
+
+def _shape_in(raw: list[Any] | None) -> Shape | None:
+    if raw is None:
+        return None
+    id_, actor, points, closed, label_class_id, original = raw
+    return Shape(id_, actor, _points_in(points) or (), closed, label_class_id, _points_in(original))
+
+
+def _stack_out(stack: tuple[UndoEntry, ...]) -> list[Any]:
+    return [
+        [e.seq, [[c.shape_id, _shape_out(c.before), _shape_out(c.after)] for c in e.changes]] for e in stack
+    ]
+
+
+def _stack_in(raw: list[Any]) -> tuple[UndoEntry, ...]:
+    return tuple(
+        UndoEntry(seq, tuple(Change(sid, _shape_in(b), _shape_in(a)) for sid, b, a in changes))
+        for seq, changes in raw
+    )
+
+
+def state_to_dict(state: ItemState) -> dict[str, Any]:
+    return {
+        "width": state.width,
+        "height": state.height,
+        "seq": state.seq,
+        "saved_seq": state.saved_seq,
+        "hard_example": state.hard_example,
+        "shapes": [_shape_out(s) for s in state.shapes.values()],
+        "saved": [_shape_out(s) for s in state.saved.values()],
+        "undo": [[actor, _stack_out(stack)] for actor, stack in state.undo.items()],
+        "redo": [[actor, _stack_out(stack)] for actor, stack in state.redo.items()],
+    }
+
+
+def state_from_dict(raw: dict[str, Any]) -> ItemState:
+    shapes = [_shape_in(s) for s in raw["shapes"]]
+    saved = [_shape_in(s) for s in raw["saved"]]
+    return ItemState(
+        width=raw["width"],
+        height=raw["height"],
+        seq=raw["seq"],
+        saved_seq=raw["saved_seq"],
+        hard_example=raw["hard_example"],
+        shapes={s.id: s for s in shapes if s is not None},
+        saved={s.id: s for s in saved if s is not None},
+        undo={actor: _stack_in(stack) for actor, stack in raw["undo"]},
+        redo={actor: _stack_in(stack) for actor, stack in raw["redo"]},
+    )

@@ -1,0 +1,160 @@
+"""Labeling jobs, their members and label classes, items, and the event log with its snapshots."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+from apps.datasets.models import Dataset, Image
+
+
+class JobType(models.TextChoices):
+    IMAGE_SEGMENTATION = "image_segmentation", "Image segmentation"
+
+
+class Role(models.TextChoices):
+    MANAGER = "manager", "Manager"
+    ANNOTATOR = "annotator", "Annotator"
+    AUDITOR = "auditor", "Auditor"
+
+
+class ItemStatus(models.TextChoices):
+    UNLABELED = "unlabeled", "Unlabeled"
+    LABELED = "labeled", "Labeled"
+
+
+class LabelingJob(models.Model):
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    job_type = models.CharField(max_length=40, choices=JobType.choices, default=JobType.IMAGE_SEGMENTATION)
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="jobs")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="JobMember", related_name="labeling_jobs"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+color_validator = RegexValidator(r"^#[0-9a-f]{6}$", "A colour is #rrggbb in lower-case hex.")
+
+
+class LabelClass(models.Model):
+    job = models.ForeignKey(LabelingJob, on_delete=models.CASCADE, related_name="label_classes")
+    name = models.CharField(max_length=100)
+    color = models.CharField(max_length=7, validators=[color_validator])
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["job", "name"], name="label_class_name_unique_in_job")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class JobMember(models.Model):
+    job = models.ForeignKey(LabelingJob, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="job_memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "user"], name="one_membership_per_user_and_job")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.job}"
+
+
+class Item(models.Model):
+    """One image inside one job. Its labels are its event stream; the other columns are read models,
+    updated in the transaction that appends the events."""
+
+    job = models.ForeignKey(LabelingJob, on_delete=models.PROTECT, related_name="items")
+    image = models.ForeignKey(Image, on_delete=models.PROTECT, related_name="items")
+    status = models.CharField(max_length=20, choices=ItemStatus.choices, default=ItemStatus.UNLABELED)
+    shape_count = models.PositiveIntegerField(default=0)
+    label_class_ids = models.JSONField(default=list, blank=True)
+    labeled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    labeled_at = models.DateTimeField(null=True, blank=True)
+    hard_example = models.BooleanField(default=False)
+    last_seq = models.PositiveIntegerField(default=0)
+    saved_seq = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["job", "image"], name="one_item_per_image_and_job")]
+        indexes = [
+            models.Index(fields=["job", "status"]),
+            models.Index(fields=["job", "hard_example"]),
+            models.Index(fields=["job", "labeled_by"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"item {self.pk} ({self.image_id})"
+
+
+class ItemLabel(models.Model):
+    """Read model: how many shapes of a label class an item holds now (filters and per-label counts)."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="labels")
+    label_class = models.ForeignKey(LabelClass, on_delete=models.CASCADE, related_name="item_labels")
+    shape_count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["item", "label_class"], name="one_row_per_item_label")]
+
+
+class Event(models.Model):
+    """Append-only: never updated or deleted. `hash` chains each event to the previous one of its stream."""
+
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="events")
+    seq = models.PositiveIntegerField()
+    type = models.CharField(max_length=40)
+    schema_version = models.PositiveSmallIntegerField()
+    payload = models.JSONField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    command_id = models.CharField(max_length=64, null=True, blank=True)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["item", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "seq"], name="event_seq_unique_in_stream"),
+            models.UniqueConstraint(
+                fields=["item", "command_id"],
+                condition=models.Q(command_id__isnull=False),
+                name="event_command_id_unique_in_stream",
+            ),
+        ]
+        indexes = [models.Index(fields=["item", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.item_id}#{self.seq} {self.type}"
+
+
+class Snapshot(models.Model):
+    """The state of an item's stream at `seq` (every K events), so rebuilding any seq costs O(K)."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="snapshots")
+    seq = models.PositiveIntegerField()
+    state = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["item", "seq"]
+        constraints = [models.UniqueConstraint(fields=["item", "seq"], name="snapshot_seq_unique_in_stream")]

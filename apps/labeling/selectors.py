@@ -1,0 +1,80 @@
+"""Reads of the labeling core: job and item lists (from read models), item state and events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from apps.common.errors import ApiError
+
+from . import store
+from .domain import ItemState
+from .models import Event as EventRow
+from .models import Item, ItemStatus, LabelingJob
+
+
+def job_list(*, user: Any) -> QuerySet[LabelingJob]:
+    qs = LabelingJob.objects.select_related("dataset").prefetch_related("label_classes")
+    if not user.is_staff:
+        qs = qs.filter(memberships__user=user)
+    return qs.annotate(
+        item_total=Count("items", distinct=True),
+        item_labeled=Count("items", filter=Q(items__status=ItemStatus.LABELED), distinct=True),
+    )
+
+
+def item_list(
+    *,
+    job: LabelingJob,
+    status: str | None = None,
+    hard_example: bool | None = None,
+    label_class_ids: list[int] | None = None,
+    q: str | None = None,
+    labeled_by: int | None = None,
+    ordering: str = "id",
+) -> QuerySet[Item]:
+    qs = Item.objects.filter(job=job).select_related("image", "labeled_by")
+    if status in (ItemStatus.LABELED, ItemStatus.UNLABELED):
+        qs = qs.filter(status=status)
+    if hard_example is not None:
+        qs = qs.filter(hard_example=hard_example)
+    if label_class_ids:
+        qs = qs.filter(labels__label_class_id__in=label_class_ids).distinct()
+    if q:
+        qs = qs.filter(Q(image__name__icontains=q) | Q(image__path__icontains=q))
+    if labeled_by is not None:
+        qs = qs.filter(labeled_by_id=labeled_by)
+    return qs.order_by(ordering, "id")
+
+
+def item_state_get(*, item: Item, at_seq: int | None = None, at_time: datetime | None = None) -> ItemState:
+    """The item's state now, at a seq, or at a time (as of the last event at or before it)."""
+    if at_time is not None:
+        found = (
+            EventRow.objects.filter(item_id=item.pk, created_at__lte=at_time)
+            .order_by("-seq")
+            .values_list("seq", flat=True)
+            .first()
+        )
+        at_seq = found or 0
+    if at_seq is not None:
+        if at_seq > item.last_seq:
+            raise ApiError(
+                400, "invalid_request", f"at_seq {at_seq} is past the stream's end ({item.last_seq})."
+            )
+        if at_seq < item.last_seq:
+            return store.state_load(item, at_seq)
+    cached = store.state_cache.get(item.pk, item.last_seq)
+    return cached.state if cached is not None else store.state_load(item, item.last_seq)
+
+
+def item_events(*, item: Item, after: int, limit: int) -> list[dict[str, Any]]:
+    rows = (
+        EventRow.objects.filter(item_id=item.pk, seq__gt=after)
+        .select_related("actor")
+        .only("seq", "type", "payload", "actor_id", "actor__username", "created_at")
+        .order_by("seq")[:limit]
+    )
+    return [store.event_dict(row, row.actor.username) for row in rows]

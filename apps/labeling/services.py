@@ -1,0 +1,253 @@
+"""Writes to the labeling core. `item_command_handle` is the one path by which an item's labels change."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.common.errors import ApiError
+from apps.datasets.models import Dataset, Image
+
+from . import store
+from .domain import Command, Context, Limits, Rejected, decide, replay
+from .domain.commands import AddPolygon, ClosePolygon, DeleteLabelShapes, Redo, RelabelShape, Undo
+from .domain.events import Saved
+from .models import Event as EventRow
+from .models import Item, ItemLabel, JobMember, JobType, LabelClass, LabelingJob, Role
+from .readmodels import item_columns_write, item_label_rows_sync, label_counts, read_model
+from .signals import events_committed
+
+log = logging.getLogger(__name__)
+
+# Commands whose decision reads the job's label classes; the others skip that query.
+_READS_LABELS = (ClosePolygon, AddPolygon, RelabelShape, DeleteLabelShapes, Undo, Redo)
+_MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    seq: int
+    events: list[dict[str, Any]] = field(default_factory=list)
+    replayed: bool = False  # True when a retried command_id got its original answer
+
+    def body(self) -> dict[str, Any]:
+        return {"seq": self.seq, "events": self.events}
+
+
+def limits() -> Limits:
+    return Limits(max_vertices=settings.POLYLOG["MAX_VERTICES"], max_shapes=settings.POLYLOG["MAX_SHAPES"])
+
+
+def _earlier_result(item_id: int, command_id: str | None) -> CommandResult | None:
+    if command_id is None:
+        return None
+    row = EventRow.objects.filter(item_id=item_id, command_id=command_id).first()
+    if row is None:
+        return None
+    return CommandResult(seq=row.seq, events=[store.event_dict(row)], replayed=True)
+
+
+def item_command_handle(
+    *,
+    item_id: int,
+    actor_id: int,
+    command: Command,
+    command_id: str | None = None,
+    expected_seq: int | None = None,
+) -> CommandResult:
+    """Decide `command` against the item's current state, append its events, update the read models.
+
+    A command_id seen before on this item gets its original answer and is not applied again.
+    Raises Rejected (nothing appended) or ApiError(404) for an unknown item.
+    """
+    for _ in range(_MAX_ATTEMPTS):
+        try:
+            return _handle_once(item_id, actor_id, command, command_id, expected_seq)
+        except IntegrityError:
+            # Someone appended the same seq first, or this command_id was already applied.
+            earlier = _earlier_result(item_id, command_id)
+            if earlier is not None:
+                return earlier
+            log.info("item %s: concurrent append, retrying", item_id)
+    raise ApiError(503, "busy", "The image is too busy right now; send the command again.")
+
+
+def _handle_once(
+    item_id: int, actor_id: int, command: Command, command_id: str | None, expected_seq: int | None
+) -> CommandResult:
+    with transaction.atomic():
+        item = (
+            Item.objects.select_for_update(of=("self",))
+            .select_related("image")
+            .only("id", "job_id", "last_seq", "labeled_by_id", "labeled_at", "image__width", "image__height")
+            .filter(pk=item_id)
+            .first()
+        )
+        if item is None:
+            raise ApiError(404, "not_found", f"There is no item {item_id}.")
+        if expected_seq is not None and expected_seq != item.last_seq:
+            earlier = _earlier_result(item_id, command_id)
+            if earlier is not None:
+                return earlier
+            raise Rejected(
+                "seq_conflict", f"The image is at seq {item.last_seq}, not {expected_seq}; reload and retry."
+            )
+        cached = store.state_cache.get(item.pk, item.last_seq)
+        if cached is None:
+            state = store.state_load(item)
+            prev_hash = store.last_hash(item.pk)
+        else:
+            state, prev_hash = cached.state, cached.last_hash
+        label_ids: frozenset[int] = frozenset()
+        if isinstance(command, _READS_LABELS):
+            label_ids = frozenset(LabelClass.objects.filter(job_id=item.job_id).values_list("id", flat=True))
+        try:
+            events = decide(
+                state, command, Context(actor=actor_id, label_class_ids=label_ids, limits=limits())
+            )
+        except Rejected:
+            earlier = _earlier_result(item_id, command_id)
+            if earlier is not None:
+                return earlier
+            raise
+        if not events:
+            return CommandResult(seq=state.seq)
+
+        now = timezone.now()
+        rows = store.rows_for(
+            item.pk, state.seq + 1, events, prev_hash=prev_hash, created_at=now, command_id=command_id
+        )
+        store.append(rows)
+        new_state = replay(state, events)
+        every = store.snapshot_every()
+        if new_state.seq // every > state.seq // every:
+            store.snapshot_save(item.pk, new_state)
+
+        last_save = (item.labeled_by_id, item.labeled_at) if item.labeled_at else None
+        if any(isinstance(e, Saved) for e in events):
+            last_save = (actor_id, now)
+        model = read_model(new_state, last_save)
+        item_columns_write(item, model, now)
+        item_label_rows_sync(item.pk, label_counts(state), model.label_counts)
+
+        wire = [store.event_dict(row) for row in rows]
+        final = store.Cached(new_state.seq, new_state, rows[-1].hash)
+        job_id = item.job_id
+        item_wire = {
+            "id": item.pk,
+            "status": model.status,
+            "shape_count": model.shape_count,
+            "label_class_ids": model.label_class_ids,
+            "hard_example": model.hard_example,
+            "seq": model.last_seq,
+        }
+
+        def after_commit() -> None:
+            store.state_cache.put(item_id, final)
+            events_committed.send(sender=Item, item_id=item_id, job_id=job_id, events=wire, item=item_wire)
+
+        transaction.on_commit(after_commit)
+        return CommandResult(seq=new_state.seq, events=wire)
+
+
+# Jobs, label classes and members -----------------------------------------------------------------
+
+
+def job_sync(*, job: LabelingJob) -> dict[str, int]:
+    """Create an item for every image of the job's dataset that has none yet. Idempotent."""
+    have = set(Item.objects.filter(job=job).values_list("image_id", flat=True))
+    missing = [
+        pk
+        for pk in Image.objects.filter(dataset_id=job.dataset_id).values_list("id", flat=True)
+        if pk not in have
+    ]
+    Item.objects.bulk_create(
+        [Item(job=job, image_id=pk) for pk in missing], ignore_conflicts=True, batch_size=1000
+    )
+    return {"added": len(missing), "total": Item.objects.filter(job=job).count()}
+
+
+@transaction.atomic
+def job_create(
+    *,
+    name: str,
+    dataset: Dataset,
+    created_by: Any,
+    job_type: str = JobType.IMAGE_SEGMENTATION,
+    description: str = "",
+    label_classes: list[dict[str, str]] | tuple = (),
+) -> LabelingJob:
+    """A new job over `dataset`, its creator as manager, one item per dataset image."""
+    job = LabelingJob.objects.create(
+        name=name, dataset=dataset, job_type=job_type, description=description, created_by=created_by
+    )
+    JobMember.objects.create(job=job, user=created_by, role=Role.MANAGER)
+    for label in label_classes:
+        LabelClass.objects.create(job=job, name=label["name"], color=label["color"])
+    job_sync(job=job)
+    return job
+
+
+def job_update(*, job: LabelingJob, **fields: Any) -> LabelingJob:
+    for name, value in fields.items():
+        setattr(job, name, value)
+    job.save(update_fields=list(fields))
+    return job
+
+
+def _label_name_free(job_id: int, name: str, exclude_id: int | None = None) -> None:
+    qs = LabelClass.objects.filter(job_id=job_id, name=name)
+    if exclude_id is not None:
+        qs = qs.exclude(pk=exclude_id)
+    if qs.exists():
+        raise ApiError(409, "label_class_exists", f"This job already has a label class named {name!r}.")
+
+
+def label_class_create(*, job: LabelingJob, name: str, color: str) -> LabelClass:
+    _label_name_free(job.pk, name)
+    return LabelClass.objects.create(job=job, name=name, color=color)
+
+
+def label_class_update(*, label_class: LabelClass, **fields: str) -> LabelClass:
+    if "name" in fields:
+        _label_name_free(label_class.job_id, fields["name"], exclude_id=label_class.pk)
+    for name, value in fields.items():
+        setattr(label_class, name, value)
+    label_class.save(update_fields=list(fields))
+    return label_class
+
+
+def label_class_delete(*, label_class: LabelClass, actor_id: int, cascade: bool = False) -> dict[str, int]:
+    """Delete a label class. While shapes use it this is refused, unless `cascade`, which first appends
+    "shapes of label deleted" events on every item that has such shapes."""
+    item_ids = list(ItemLabel.objects.filter(label_class=label_class).values_list("item_id", flat=True))
+    if item_ids and not cascade:
+        raise ApiError(
+            409,
+            "label_class_in_use",
+            f"{len(item_ids)} image(s) have shapes labeled {label_class.name!r}; "
+            "delete those shapes first or ask for cascade.",
+        )
+    for item_id in item_ids:
+        item_command_handle(
+            item_id=item_id, actor_id=actor_id, command=DeleteLabelShapes(label_class_id=label_class.pk)
+        )
+    label_class.delete()
+    return {"items_changed": len(item_ids)}
+
+
+def job_member_set(*, job: LabelingJob, user: Any, role: str) -> JobMember:
+    member, _ = JobMember.objects.update_or_create(job=job, user=user, defaults={"role": role})
+    return member
+
+
+def job_member_remove(*, member: JobMember) -> None:
+    others = JobMember.objects.filter(job_id=member.job_id, role=Role.MANAGER).exclude(pk=member.pk)
+    if member.role == Role.MANAGER and not others.exists():
+        raise ApiError(409, "last_manager", "A job keeps at least one manager.")
+    member.delete()

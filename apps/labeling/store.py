@@ -1,0 +1,225 @@
+"""The event store: append with hash chaining, load a stream's state (snapshot + tail), verify chains.
+
+Rows are only ever inserted here; nothing in polylog updates or deletes an Event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+
+from .domain import (
+    SCHEMA_VERSION,
+    Event,
+    ItemState,
+    event_from_record,
+    event_payload,
+    event_type,
+    evolve,
+    initial_state,
+    state_from_dict,
+    state_to_dict,
+)
+from .models import Event as EventRow
+from .models import Item, Snapshot
+
+GENESIS_HASH = "0" * 64
+
+
+def snapshot_every() -> int:
+    return settings.POLYLOG["SNAPSHOT_EVERY"]
+
+
+def event_hash(
+    prev_hash: str,
+    *,
+    item_id: int,
+    seq: int,
+    type: str,
+    schema_version: int,
+    payload: Any,
+    actor_id: int,
+    created_at: datetime,
+    command_id: str | None,
+) -> str:
+    """sha256 over the previous hash and the event's canonical JSON (docs/events.md spells it out)."""
+    body = json.dumps(
+        [item_id, seq, type, schema_version, payload, actor_id, iso(created_at), command_id],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    )
+    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def row_hash(row: EventRow, prev_hash: str) -> str:
+    return event_hash(
+        prev_hash,
+        item_id=row.item_id,
+        seq=row.seq,
+        type=row.type,
+        schema_version=row.schema_version,
+        payload=row.payload,
+        actor_id=row.actor_id,
+        created_at=row.created_at,
+        command_id=row.command_id,
+    )
+
+
+def row_event(row: EventRow) -> Event:
+    return event_from_record(row.type, row.schema_version, row.payload, row.actor_id)
+
+
+def event_dict(row: EventRow, actor_name: str | None = None) -> dict[str, Any]:
+    """An event as the wire carries it (DESIGN section 8)."""
+    out = {
+        "seq": row.seq,
+        "type": row.type,
+        "payload": row.payload,
+        "actor": row.actor_id,
+        "created_at": iso(row.created_at),
+    }
+    if actor_name is not None:
+        out["actor_name"] = actor_name
+    return out
+
+
+def rows_for(
+    item_id: int,
+    first_seq: int,
+    events: Sequence[Event],
+    *,
+    prev_hash: str,
+    created_at: datetime,
+    command_id: str | None,
+) -> list[EventRow]:
+    """Unsaved rows for events that will take seqs first_seq, first_seq + 1, ..."""
+    rows = []
+    for offset, event in enumerate(events):
+        row = EventRow(
+            item_id=item_id,
+            seq=first_seq + offset,
+            type=event_type(event),
+            schema_version=SCHEMA_VERSION,
+            payload=event_payload(event),
+            actor_id=event.actor,
+            created_at=created_at,
+            # One command gives at most one event today; only the first carries the id, so the
+            # uniqueness of (item, command_id) keeps a retried command from being applied twice.
+            command_id=command_id if offset == 0 else None,
+        )
+        row.hash = prev_hash = row_hash(row, prev_hash)
+        rows.append(row)
+    return rows
+
+
+def append(rows: list[EventRow]) -> None:
+    EventRow.objects.bulk_create(rows)
+
+
+def last_hash(item_id: int, before_seq: int | None = None) -> str:
+    qs = EventRow.objects.filter(item_id=item_id)
+    if before_seq is not None:
+        qs = qs.filter(seq__lt=before_seq)
+    value = qs.order_by("-seq").values_list("hash", flat=True).first()
+    return value or GENESIS_HASH
+
+
+def snapshot_save(item_id: int, state: ItemState) -> None:
+    Snapshot.objects.create(item_id=item_id, seq=state.seq, state=state_to_dict(state))
+
+
+def events_between(item_id: int, after_seq: int, upto_seq: int | None = None) -> Iterable[EventRow]:
+    qs = EventRow.objects.filter(item_id=item_id, seq__gt=after_seq)
+    if upto_seq is not None:
+        qs = qs.filter(seq__lte=upto_seq)
+    return qs.order_by("seq").only("seq", "type", "schema_version", "payload", "actor_id")
+
+
+def state_load(item: Item, at_seq: int | None = None) -> ItemState:
+    """The state at `at_seq` (default: the stream's end): nearest snapshot at or before it, then the tail."""
+    snapshots = Snapshot.objects.filter(item_id=item.pk)
+    if at_seq is not None:
+        snapshots = snapshots.filter(seq__lte=at_seq)
+    snapshot = snapshots.order_by("-seq").only("seq", "state").first()
+    if snapshot is None:
+        state = initial_state(item.image.width, item.image.height)
+    else:
+        state = state_from_dict(snapshot.state)
+    for row in events_between(item.pk, state.seq, at_seq):
+        state = evolve(state, row_event(row))
+    return state
+
+
+@dataclass(frozen=True, slots=True)
+class Cached:
+    seq: int
+    state: ItemState
+    last_hash: str
+
+
+class StateCache:
+    """Process-local cache of each item's latest state, trusted only when its seq matches the database's.
+
+    That check (under the item's row lock) makes it safe with several server processes.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[int, Cached] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, item_id: int, seq: int) -> Cached | None:
+        with self._lock:
+            cached = self._data.get(item_id)
+            if cached is None or cached.seq != seq:
+                return None
+            self._data.move_to_end(item_id)
+            return cached
+
+    def put(self, item_id: int, cached: Cached) -> None:
+        with self._lock:
+            self._data[item_id] = cached
+            self._data.move_to_end(item_id)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+state_cache = StateCache(settings.POLYLOG["STATE_CACHE_SIZE"])
+
+
+def chain_verify(item_id: int) -> list[dict[str, Any]]:
+    """Recompute an item's hash chain; every problem names its seq."""
+    problems = []
+    prev = GENESIS_HASH
+    expected_seq = 1
+    for row in EventRow.objects.filter(item_id=item_id).order_by("seq").iterator(chunk_size=2000):
+        if row.seq != expected_seq:
+            problems.append(
+                {"item_id": item_id, "seq": row.seq, "problem": f"gap: expected seq {expected_seq}"}
+            )
+        computed = row_hash(row, prev)
+        if computed != row.hash:
+            problems.append(
+                {"item_id": item_id, "seq": row.seq, "problem": "hash mismatch: the event was altered"}
+            )
+        prev = row.hash
+        expected_seq = row.seq + 1
+    return problems

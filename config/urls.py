@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from apps.accounts.api import TokenObtain
+from apps.datasets.api import DatasetList
+from apps.datasets.views import media_file
+from frontend import views as frontend
+
+api = [
+    path("auth/token/", TokenObtain.as_view(), name="auth-token"),
+    path("datasets/", DatasetList.as_view(), name="dataset-list"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("", include("apps.labeling.api.urls")),
+]
+
+urlpatterns = [
+    path("", frontend.home, name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(template_name="login.html"), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/", include(api)),
+    path("media/<path:name>", media_file, name="media"),
+]
