@@ -46,7 +46,7 @@ def item_rebuild(item: Item, report: Report, *, repair: bool) -> None:
             Snapshot.objects.filter(item=item, seq=seq).delete()
 
     model = read_model(state, saves.get(state.saved_seq))
-    for name, value in model.columns().items():
+    for name, value in model.columns.items():
         stored = getattr(item, name)
         if stored != value:
             report.differences.append(f"item {item.pk}: {name} is {stored!r}, the log says {value!r}")

@@ -12,27 +12,8 @@ from .models import Item, ItemLabel, ItemStatus
 
 @dataclass(frozen=True, slots=True)
 class ItemReadModel:
-    status: str
-    shape_count: int
-    label_class_ids: list[int]
-    hard_example: bool
-    last_seq: int
-    saved_seq: int
-    labeled_by_id: int | None
-    labeled_at: datetime | None
+    columns: dict[str, object]
     label_counts: dict[int, int]
-
-    def columns(self) -> dict[str, object]:
-        return {
-            "status": self.status,
-            "shape_count": self.shape_count,
-            "label_class_ids": self.label_class_ids,
-            "hard_example": self.hard_example,
-            "last_seq": self.last_seq,
-            "saved_seq": self.saved_seq,
-            "labeled_by_id": self.labeled_by_id,
-            "labeled_at": self.labeled_at,
-        }
 
 
 def label_counts(state: ItemState) -> dict[int, int]:
@@ -40,24 +21,35 @@ def label_counts(state: ItemState) -> dict[int, int]:
 
 
 def read_model(state: ItemState, last_save: tuple[int, datetime] | None) -> ItemReadModel:
-    """`last_save` is (actor, time) of the event at state.saved_seq, if any.
-
-    An item is Labeled once a save holds at least one shape and Unlabeled when a save holds none; the
-    labels, counts and hard-example flag follow the current state.
-    """
+    """Every read-model column from the state; `last_save` is (actor, time) of the event at saved_seq."""
     counts = label_counts(state)
-    labeled = bool(state.saved) and last_save is not None
-    return ItemReadModel(
-        status=ItemStatus.LABELED if labeled else ItemStatus.UNLABELED,
-        shape_count=sum(counts.values()),
-        label_class_ids=sorted(counts),
-        hard_example=state.hard_example,
-        last_seq=state.seq,
-        saved_seq=state.saved_seq,
-        labeled_by_id=last_save[0] if labeled and last_save else None,
-        labeled_at=last_save[1] if labeled and last_save else None,
-        label_counts=counts,
-    )
+    columns = live_columns(state, counts)
+    if last_save is None:
+        columns.update(status=ItemStatus.UNLABELED, labeled_by_id=None, labeled_at=None)
+    else:
+        columns.update(save_columns(state, *last_save))
+    return ItemReadModel(columns, counts)
+
+
+def live_columns(state: ItemState, counts: dict[int, int]) -> dict[str, object]:
+    """The columns that follow the current state, after every command."""
+    return {
+        "shape_count": sum(counts.values()),
+        "label_class_ids": sorted(counts),
+        "hard_example": state.hard_example,
+        "last_seq": state.seq,
+        "saved_seq": state.saved_seq,
+    }
+
+
+def save_columns(state: ItemState, actor_id: int, at: datetime) -> dict[str, object]:
+    """The columns a save sets: Labeled when the save holds a shape, Unlabeled when it holds none."""
+    labeled = bool(state.saved)
+    return {
+        "status": ItemStatus.LABELED if labeled else ItemStatus.UNLABELED,
+        "labeled_by_id": actor_id if labeled else None,
+        "labeled_at": at if labeled else None,
+    }
 
 
 def item_label_rows_sync(item_id: int, old: dict[int, int], new: dict[int, int]) -> None:
@@ -75,7 +67,7 @@ def item_label_rows_sync(item_id: int, old: dict[int, int], new: dict[int, int])
 
 
 def item_columns_write(item: Item, model: ItemReadModel, updated_at: datetime | None) -> None:
-    columns = model.columns()
+    columns = dict(model.columns)
     if updated_at is not None:
         columns["updated_at"] = updated_at
     Item.objects.filter(pk=item.pk).update(**columns)

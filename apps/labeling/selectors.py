@@ -65,9 +65,13 @@ def item_state_get(*, item: Item, at_seq: int | None = None, at_time: datetime |
                 400, "invalid_request", f"at_seq {at_seq} is past the stream's end ({item.last_seq})."
             )
         if at_seq < item.last_seq:
-            return store.state_load(item, at_seq)
+            return store.state_load(item.pk, item.image.width, item.image.height, at_seq)
     cached = store.state_cache.get(item.pk, item.last_seq)
-    return cached.state if cached is not None else store.state_load(item, item.last_seq)
+    return (
+        cached.state
+        if cached is not None
+        else store.state_load(item.pk, item.image.width, item.image.height, item.last_seq)
+    )
 
 
 def item_events(*, item: Item, after: int, limit: int) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from .domain.commands import AddPolygon, ClosePolygon, DeleteLabelShapes, Redo, 
 from .domain.events import Saved
 from .models import Event as EventRow
 from .models import Item, ItemLabel, JobMember, JobType, LabelClass, LabelingJob, Role
-from .readmodels import item_columns_write, item_label_rows_sync, label_counts, read_model
+from .readmodels import item_label_rows_sync, label_counts, live_columns, save_columns
 from .signals import events_committed
 
 log = logging.getLogger(__name__)
@@ -81,31 +81,25 @@ def _handle_once(
     item_id: int, actor_id: int, command: Command, command_id: str | None, expected_seq: int | None
 ) -> CommandResult:
     with transaction.atomic():
-        item = (
-            Item.objects.select_for_update(of=("self",))
-            .select_related("image")
-            .only("id", "job_id", "last_seq", "labeled_by_id", "labeled_at", "image__width", "image__height")
-            .filter(pk=item_id)
-            .first()
-        )
-        if item is None:
+        head = store.item_head_lock(item_id)
+        if head is None:
             raise ApiError(404, "not_found", f"There is no item {item_id}.")
-        if expected_seq is not None and expected_seq != item.last_seq:
+        if expected_seq is not None and expected_seq != head.last_seq:
             earlier = _earlier_result(item_id, command_id)
             if earlier is not None:
                 return earlier
             raise Rejected(
-                "seq_conflict", f"The image is at seq {item.last_seq}, not {expected_seq}; reload and retry."
+                "seq_conflict", f"The image is at seq {head.last_seq}, not {expected_seq}; reload and retry."
             )
-        cached = store.state_cache.get(item.pk, item.last_seq)
+        cached = store.state_cache.get(item_id, head.last_seq)
         if cached is None:
-            state = store.state_load(item)
-            prev_hash = store.last_hash(item.pk)
+            state = store.state_load(item_id, head.width, head.height)
+            prev_hash = store.last_hash(item_id)
         else:
             state, prev_hash = cached.state, cached.last_hash
         label_ids: frozenset[int] = frozenset()
         if isinstance(command, _READS_LABELS):
-            label_ids = frozenset(LabelClass.objects.filter(job_id=item.job_id).values_list("id", flat=True))
+            label_ids = store.job_label_class_ids(head.job_id)
         try:
             events = decide(
                 state, command, Context(actor=actor_id, label_class_ids=label_ids, limits=limits())
@@ -120,31 +114,28 @@ def _handle_once(
 
         now = timezone.now()
         rows = store.rows_for(
-            item.pk, state.seq + 1, events, prev_hash=prev_hash, created_at=now, command_id=command_id
+            item_id, state.seq + 1, events, prev_hash=prev_hash, created_at=now, command_id=command_id
         )
-        store.append(rows)
+        store.append_rows(rows)
         new_state = replay(state, events)
         every = store.snapshot_every()
         if new_state.seq // every > state.seq // every:
-            store.snapshot_save(item.pk, new_state)
+            store.snapshot_save(item_id, new_state)
 
-        last_save = (item.labeled_by_id, item.labeled_at) if item.labeled_at else None
+        old_counts, counts = label_counts(state), label_counts(new_state)
+        columns = {**live_columns(new_state, counts), "updated_at": now}
         if any(isinstance(e, Saved) for e in events):
-            last_save = (actor_id, now)
-        model = read_model(new_state, last_save)
-        item_columns_write(item, model, now)
-        item_label_rows_sync(item.pk, label_counts(state), model.label_counts)
+            columns.update(save_columns(new_state, actor_id, now))
+        store.item_columns_update(item_id, columns)
+        item_label_rows_sync(item_id, old_counts, counts)
 
         wire = [store.event_dict(row) for row in rows]
         final = store.Cached(new_state.seq, new_state, rows[-1].hash)
-        job_id = item.job_id
+        job_id = head.job_id
         item_wire = {
-            "id": item.pk,
-            "status": model.status,
-            "shape_count": model.shape_count,
-            "label_class_ids": model.label_class_ids,
-            "hard_example": model.hard_example,
-            "seq": model.last_seq,
+            "id": item_id,
+            "seq": new_state.seq,
+            **{k: v for k, v in columns.items() if k not in ("updated_at", "labeled_at", "last_seq")},
         }
 
         def after_commit() -> None:

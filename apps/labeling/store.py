@@ -9,12 +9,13 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 
 from .domain import (
     SCHEMA_VERSION,
@@ -126,10 +127,6 @@ def rows_for(
     return rows
 
 
-def append(rows: list[EventRow]) -> None:
-    EventRow.objects.bulk_create(rows)
-
-
 def last_hash(item_id: int, before_seq: int | None = None) -> str:
     qs = EventRow.objects.filter(item_id=item_id)
     if before_seq is not None:
@@ -142,25 +139,23 @@ def snapshot_save(item_id: int, state: ItemState) -> None:
     Snapshot.objects.create(item_id=item_id, seq=state.seq, state=state_to_dict(state))
 
 
-def events_between(item_id: int, after_seq: int, upto_seq: int | None = None) -> Iterable[EventRow]:
-    qs = EventRow.objects.filter(item_id=item_id, seq__gt=after_seq)
-    if upto_seq is not None:
-        qs = qs.filter(seq__lte=upto_seq)
-    return qs.order_by("seq").only("seq", "type", "schema_version", "payload", "actor_id")
+def state_load(item_id: int, width: float, height: float, at_seq: int | None = None) -> ItemState:
+    """The state at `at_seq` (default: the stream's end): nearest snapshot at or before it, then the tail.
 
-
-def state_load(item: Item, at_seq: int | None = None) -> ItemState:
-    """The state at `at_seq` (default: the stream's end): nearest snapshot at or before it, then the tail."""
-    snapshots = Snapshot.objects.filter(item_id=item.pk)
+    Reads plain tuples rather than model instances: this is the cold path of every command.
+    """
+    snapshots = Snapshot.objects.filter(item_id=item_id)
     if at_seq is not None:
         snapshots = snapshots.filter(seq__lte=at_seq)
-    snapshot = snapshots.order_by("-seq").only("seq", "state").first()
-    if snapshot is None:
-        state = initial_state(item.image.width, item.image.height)
-    else:
-        state = state_from_dict(snapshot.state)
-    for row in events_between(item.pk, state.seq, at_seq):
-        state = evolve(state, row_event(row))
+    raw = snapshots.order_by("-seq").values_list("state", flat=True).first()
+    state = initial_state(width, height) if raw is None else state_from_dict(raw)
+    tail = EventRow.objects.filter(item_id=item_id, seq__gt=state.seq)
+    if at_seq is not None:
+        tail = tail.filter(seq__lte=at_seq)
+    for type_, version, payload, actor in tail.order_by("seq").values_list(
+        "type", "schema_version", "payload", "actor_id"
+    ):
+        state = evolve(state, event_from_record(type_, version, payload, actor))
     return state
 
 
@@ -223,3 +218,95 @@ def chain_verify(item_id: int) -> list[dict[str, Any]]:
         prev = row.hash
         expected_seq = row.seq + 1
     return problems
+
+
+# The command hot path: a handful of fixed statements, written out because compiling them through the
+# ORM cost more than running them (see docs/performance.md).
+
+
+@dataclass(frozen=True, slots=True)
+class ItemHead:
+    item_id: int
+    job_id: int
+    last_seq: int
+    width: int
+    height: int
+
+
+def _tables() -> tuple[str, str, str, str]:
+    from apps.datasets.models import Image
+
+    from .models import LabelClass
+
+    return Item._meta.db_table, Image._meta.db_table, EventRow._meta.db_table, LabelClass._meta.db_table
+
+
+def _json_param() -> str:
+    return "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+
+
+def item_head_lock(item_id: int) -> ItemHead | None:
+    """Read the item's head under a row lock (PostgreSQL), or under SQLite's IMMEDIATE write lock."""
+    items, images, _, _ = _tables()
+    lock = " FOR UPDATE OF i" if connection.features.has_select_for_update_of else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT i.job_id, i.last_seq, im.width, im.height FROM {items} i "
+            f"JOIN {images} im ON im.id = i.image_id WHERE i.id = %s{lock}",
+            [item_id],
+        )
+        found = cursor.fetchone()
+    return None if found is None else ItemHead(item_id, *found)
+
+
+def job_label_class_ids(job_id: int) -> frozenset[int]:
+    _, _, _, labels = _tables()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {labels} WHERE job_id = %s", [job_id])
+        return frozenset(row[0] for row in cursor.fetchall())
+
+
+def append_rows(rows: list[EventRow]) -> None:
+    """INSERT the rows; the unique (item, seq) and (item, command_id) constraints guard order and retries."""
+    _, _, events, _ = _tables()
+    ops = connection.ops
+    sql = (
+        f"INSERT INTO {events} (item_id, seq, type, schema_version, payload, actor_id, created_at, command_id, hash) "
+        f"VALUES (%s, %s, %s, %s, {_json_param()}, %s, %s, %s, %s)"
+    )
+    params = [
+        [
+            r.item_id,
+            r.seq,
+            r.type,
+            r.schema_version,
+            json.dumps(r.payload, separators=(",", ":"), allow_nan=False),
+            r.actor_id,
+            ops.adapt_datetimefield_value(r.created_at),
+            r.command_id,
+            r.hash,
+        ]
+        for r in rows
+    ]
+    with connection.cursor() as cursor:
+        if len(params) == 1:
+            cursor.execute(sql, params[0])
+        else:
+            cursor.executemany(sql, params)
+
+
+def item_columns_update(item_id: int, columns: dict[str, Any]) -> None:
+    items, _, _, _ = _tables()
+    ops = connection.ops
+    assignments, params = [], []
+    for name, value in columns.items():
+        if name == "label_class_ids":
+            assignments.append(f"{name} = {_json_param()}")
+            value = json.dumps(value)
+        else:
+            assignments.append(f"{name} = %s")
+            if isinstance(value, datetime):
+                value = ops.adapt_datetimefield_value(value)
+        params.append(value)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {items} SET {', '.join(assignments)} WHERE id = %s", [*params, item_id])

@@ -193,7 +193,8 @@ def _number(name: str, value: Any) -> float:
         raise _invalid(f"{name} must be a number.")
     if isinstance(value, int) and abs(value) > INT_LIMIT:
         raise _invalid(f"{name} is out of range.")
-    return float(value)
+    # + 0.0 turns -0.0 into 0.0: PostgreSQL's jsonb drops the sign, which would break the hash chain.
+    return float(value) + 0.0
 
 
 def _integer(name: str, value: Any, *, minimum: int | None = None) -> int:

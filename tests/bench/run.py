@@ -1,0 +1,144 @@
+"""`make bench`: the core's figures on SQLite and PostgreSQL, as a table and var/bench/results.json.
+
+Each database runs in its own process (tests/bench/db.py) so that settings stay per process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/polylog_bench")
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def pure_replay(quick: bool) -> list[dict]:
+    sys.path.insert(0, str(ROOT))
+    from apps.labeling.domain import Context, decide, evolve, initial_state
+    from tests.bench.workload import session
+
+    count = 20_000 if quick else 200_000
+    state = initial_state(1000, 800)
+    ctx = Context(actor=1, label_class_ids=frozenset({1, 2, 3}))
+    events = []
+    for command in session(1000, 800, [1, 2, 3]):
+        for event in decide(state, command, ctx):
+            state = evolve(state, event)
+            events.append(event)
+        if len(events) >= count:
+            break
+    best = float("inf")
+    for _ in range(3):
+        state = initial_state(1000, 800)
+        start = time.perf_counter()
+        for event in events:
+            state = evolve(state, event)
+        best = min(best, time.perf_counter() - start)
+    return [
+        {
+            "name": "full replay, pure reducer",
+            "value": round(len(events) / best),
+            "unit": "events/s",
+            "target": ">= 100000",
+            "ok": len(events) / best >= 100_000,
+            "database": "-",
+        }
+    ]
+
+
+def db_run(database: str, url: str | None, quick: bool) -> list[dict]:
+    env = dict(os.environ)
+    env.pop("DATABASE_URL", None)
+    env["POLYLOG_VAR_DIR"] = str(ROOT / "var" / "bench" / database)
+    if url:
+        env["DATABASE_URL"] = url
+    cmd = [sys.executable, "-m", "tests.bench.db", "--database", database] + (["--quick"] if quick else [])
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.stderr.write(out.stderr[-4000:])
+        return [
+            {
+                "name": f"{database} benchmark",
+                "value": "failed",
+                "unit": "",
+                "target": "",
+                "ok": False,
+                "database": database,
+            }
+        ]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def postgres_reachable() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(
+            "postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=3, autocommit=True
+        ) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'polylog_bench'").fetchone():
+                conn.execute("CREATE DATABASE polylog_bench")
+        return True
+    except Exception as exc:  # noqa: BLE001 - any failure means "not here"
+        print(f"PostgreSQL not reachable ({exc}); its figures are left out.", file=sys.stderr)
+        return False
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="smaller sizes; under a minute")
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args()
+    started = time.time()
+    rows = pure_replay(args.quick)
+    rows += db_run("sqlite", None, args.quick)
+    if not args.no_postgres and postgres_reachable():
+        rows += db_run("postgresql", PG_URL, args.quick)
+    where = machine()
+    command = "make bench" + (" QUICK=1" if args.quick else "")
+    print(f"\npolylog benchmark: `{command}` on {where}\n")
+    widths = [44, 12, 14, 10, 18, 5]
+    header = ["figure", "database", "value", "unit", "target", "ok"]
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        cells = [
+            r["name"],
+            r["database"],
+            str(r["value"]),
+            r["unit"],
+            r["target"],
+            "yes" if r["ok"] else ("-" if r["ok"] is None else "NO"),
+        ]
+        print("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)))
+    print(f"\n({time.time() - started:.0f} s)")
+    out = ROOT / "var" / "bench" / "results.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    out.write_text(
+        json.dumps([{**r, "machine": where, "command": command, "at": stamp} for r in rows], indent=2)
+    )
+    print(f"written to {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
