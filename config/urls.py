@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from apps.accounts.api import TokenObtain
+from apps.common.errors import api_not_found
 from apps.datasets.api import DatasetList
 from apps.datasets.views import media_file
 from frontend import views as frontend
@@ -15,6 +16,7 @@ api = [
     path("datasets/", DatasetList.as_view(), name="dataset-list"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("", include("apps.labeling.api.urls")),
+    re_path(r"^(?P<path>.*)$", api_not_found),
 ]
 
 urlpatterns = [

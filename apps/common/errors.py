@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -48,6 +52,19 @@ _CODES = {
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApiError):
         return Response({"code": exc.code, "message": exc.message}, status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {
+                "code": "request_too_large",
+                "message": f"The request body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
+            },
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    # DRF answers Django's Http404 and PermissionDenied as its own NotFound and PermissionDenied.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or "Not found.")
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -67,3 +84,10 @@ ERROR_STATUSES = (
     status.HTTP_403_FORBIDDEN,
     status.HTTP_404_NOT_FOUND,
 )
+
+
+def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Unrouted /api/ paths answer like every other API error, not with an HTML page."""
+    return JsonResponse(
+        {"code": "not_found", "message": f"There is no API endpoint at /api/{path}."}, status=404
+    )

@@ -26,7 +26,7 @@ class DatasetSerializer(serializers.ModelSerializer):
 class DatasetList(APIView):
     @extend_schema(responses={200: DatasetSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        datasets = Dataset.objects.annotate(image_count=Count("images"))
+        datasets = Dataset.objects.annotate(image_count=Count("images", distinct=True))
         if not request.user.is_staff:
             datasets = datasets.filter(jobs__memberships__user=request.user).distinct()
         return Response(DatasetSerializer(datasets, many=True).data)

@@ -15,7 +15,15 @@ from apps.datasets.models import Dataset, Image
 
 from . import store
 from .domain import Command, Context, Limits, Rejected, decide, replay
-from .domain.commands import AddPolygon, ClosePolygon, DeleteLabelShapes, Redo, RelabelShape, Undo
+from .domain.commands import (
+    AddPolygon,
+    ClosePolygon,
+    DeleteLabelShapes,
+    DiscardChanges,
+    Redo,
+    RelabelShape,
+    Undo,
+)
 from .domain.events import Saved
 from .models import Event as EventRow
 from .models import Item, ItemLabel, JobMember, JobType, LabelClass, LabelingJob, Role
@@ -25,7 +33,13 @@ from .signals import events_committed
 log = logging.getLogger(__name__)
 
 # Commands whose decision reads the job's label classes; the others skip that query.
-_READS_LABELS = (ClosePolygon, AddPolygon, RelabelShape, DeleteLabelShapes, Undo, Redo)
+_READS_LABELS = (ClosePolygon, AddPolygon, RelabelShape, DeleteLabelShapes, Undo, Redo, DiscardChanges)
+# The unique constraints that a concurrent append or an already-applied command_id runs into.
+_APPEND_COLLISIONS = (
+    "event_seq_unique_in_stream",
+    "event_command_id_unique_in_stream",
+    "labeling_event.item_id",
+)
 _MAX_ATTEMPTS = 5
 
 
@@ -68,8 +82,11 @@ def item_command_handle(
     for _ in range(_MAX_ATTEMPTS):
         try:
             return _handle_once(item_id, actor_id, command, command_id, expected_seq)
-        except IntegrityError:
-            # Someone appended the same seq first, or this command_id was already applied.
+        except IntegrityError as error:
+            # Someone appended the same seq first, or this command_id was already applied; any other
+            # integrity error is a bug, not contention, and must not be retried or called "busy".
+            if not any(name in str(error) for name in _APPEND_COLLISIONS):
+                raise
             earlier = _earlier_result(item_id, command_id)
             if earlier is not None:
                 return earlier
@@ -91,12 +108,7 @@ def _handle_once(
             raise Rejected(
                 "seq_conflict", f"The image is at seq {head.last_seq}, not {expected_seq}; reload and retry."
             )
-        cached = store.state_cache.get(item_id, head.last_seq)
-        if cached is None:
-            state = store.state_load(item_id, head.width, head.height)
-            prev_hash = store.last_hash(item_id)
-        else:
-            state, prev_hash = cached.state, cached.last_hash
+        state, prev_hash = store.state_current(item_id, head)
         label_ids: frozenset[int] = frozenset()
         if isinstance(command, _READS_LABELS):
             label_ids = store.job_label_class_ids(head.job_id)
@@ -233,12 +245,20 @@ def label_class_delete(*, label_class: LabelClass, actor_id: int, cascade: bool 
 
 
 def job_member_set(*, job: LabelingJob, user: Any, role: str) -> JobMember:
+    current = JobMember.objects.filter(job=job, user=user).first()
+    if current is not None and current.role == Role.MANAGER and role != Role.MANAGER:
+        _keep_a_manager(current)
     member, _ = JobMember.objects.update_or_create(job=job, user=user, defaults={"role": role})
     return member
 
 
-def job_member_remove(*, member: JobMember) -> None:
+def _keep_a_manager(member: JobMember) -> None:
     others = JobMember.objects.filter(job_id=member.job_id, role=Role.MANAGER).exclude(pk=member.pk)
-    if member.role == Role.MANAGER and not others.exists():
+    if not others.exists():
         raise ApiError(409, "last_manager", "A job keeps at least one manager.")
+
+
+def job_member_remove(*, member: JobMember) -> None:
+    if member.role == Role.MANAGER:
+        _keep_a_manager(member)
     member.delete()

@@ -176,6 +176,23 @@ class ItemListQuerySerializer(serializers.Serializer):
             raise serializers.ValidationError("label_class is a comma-separated list of ids.") from None
 
 
+class StatusCountsSerializer(serializers.Serializer):
+    all = serializers.IntegerField()
+    unlabeled = serializers.IntegerField()
+    labeled = serializers.IntegerField()
+
+
+class ItemPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ItemSerializer(many=True)
+    status_counts = StatusCountsSerializer(help_text="items of the job per status tab (filters aside)")
+    label_counts = serializers.DictField(
+        child=serializers.IntegerField(), help_text="label class id -> number of images with such shapes"
+    )
+
+
 class StateQuerySerializer(serializers.Serializer):
     at_seq = serializers.IntegerField(required=False, min_value=0)
     at_time = serializers.DateTimeField(required=False)

@@ -167,7 +167,12 @@ class LabelClassDetail(APIView):
 
 class ItemList(APIView):
     @extend_schema(
-        parameters=[s.ItemListQuerySerializer], responses={200: s.ItemSerializer(many=True), **errors(400)}
+        parameters=[
+            s.ItemListQuerySerializer,
+            OpenApiParameter("page", int, description="page number, from 1"),
+            OpenApiParameter("page_size", int, description="items per page (default 50, at most 500)"),
+        ],
+        responses={200: s.ItemPageSerializer, **errors(400)},
     )
     def get(self, request: Request, job_id: int) -> Response:
         job, _ = job_for(request.user, job_id)

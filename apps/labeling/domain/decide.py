@@ -51,7 +51,7 @@ from .events import (
     VertexRemoved,
 )
 from .evolve import discard_patch
-from .geometry import check_finite, check_inside, check_polygon, fmt
+from .geometry import check_finite, check_inside, check_polygon, fmt, without_closing_point
 from .state import Actor, ItemState, Shape, content
 
 
@@ -166,8 +166,9 @@ def decide(state: ItemState, command: Command, ctx: Context) -> list[Event]:
                     raise Rejected(
                         "too_many_vertices", f"A polygon has at most {ctx.limits.max_vertices} vertices."
                     )
-                if shape.points[-1] == (x, y):
-                    raise Rejected("duplicate_vertex", f"({fmt(x)}, {fmt(y)}) is already the last vertex.")
+                if (x, y) in shape.points:
+                    first = " (close the polygon instead)" if shape.points[0] == (x, y) else ""
+                    raise Rejected("duplicate_vertex", f"({fmt(x)}, {fmt(y)}) is already a vertex{first}.")
             return [VertexAdded(actor, shape_id, x, y)]
         case ClosePolygon(shape_id=shape_id, label_class_id=label_class_id):
             shape = _draft(state, shape_id, actor)
@@ -178,6 +179,7 @@ def decide(state: ItemState, command: Command, ctx: Context) -> list[Event]:
             _draft(state, shape_id, actor)
             return [DraftDiscarded(actor, shape_id)]
         case AddPolygon(shape_id=shape_id, label_class_id=label_class_id, points=points):
+            points = without_closing_point(points)
             _new_shape(state, ctx, shape_id)
             _label(ctx, label_class_id)
             check_polygon(points, state.width, state.height, ctx.limits.max_vertices)
@@ -250,7 +252,12 @@ def decide(state: ItemState, command: Command, ctx: Context) -> list[Event]:
         case Save():
             return [Saved(actor)]
         case DiscardChanges():
-            return [ChangesDiscarded(actor)] if discard_patch(state, actor) else []
+            skipped = tuple(
+                sid
+                for sid, shape in state.saved.items()
+                if shape.label_class_id not in ctx.label_class_ids and state.shapes.get(sid) != shape
+            )
+            return [ChangesDiscarded(actor, skipped)] if discard_patch(state, actor, skipped) else []
         case MarkHardExample():
             return [] if state.hard_example else [HardExampleMarked(actor)]
         case UnmarkHardExample():

@@ -137,7 +137,11 @@ class Saved:
 
 @dataclass(frozen=True, slots=True)
 class ChangesDiscarded:
+    """Closed shapes went back to the last save and the actor's drafts were dropped; saved shapes in
+    `skipped_shape_ids` were not brought back because their label class no longer exists."""
+
     actor: Actor
+    skipped_shape_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,11 +76,20 @@ def _act(state: ItemState, seq: int, actor: Actor, patch: Patch) -> ItemState:
     return _state(state, seq=seq, shapes=_patched(state.shapes, patch), undo=undo, redo=redo)
 
 
-def _restore(current: Shape | None, target: Shape | None) -> Shape | None:
-    """The shape undo/redo puts back: the target's content, keeping the current reset point."""
-    if target is None or current is None or not (current.closed and target.closed):
+def _restore(state: ItemState, current: Shape | None, target: Shape | None) -> Shape | None:
+    """The shape undo/redo puts back: the target's content with today's reset point, which is the
+    current one, or the last save's geometry for a shape that comes back and was in that save."""
+    if target is None or not target.closed:
         return target
-    return Shape(target.id, target.actor, target.points, True, target.label_class_id, current.original)
+    if current is not None and current.closed:
+        original = current.original
+    elif target.id in state.saved:
+        original = state.saved[target.id].points
+    else:
+        original = target.original
+    if original == target.original:
+        return target
+    return Shape(target.id, target.actor, target.points, True, target.label_class_id, original)
 
 
 def _edit(state: ItemState, shape_id: str, points: tuple[tuple[float, float], ...] | None = None, **kw):
@@ -113,7 +122,8 @@ def _replay_entry(state: ItemState, seq: int, event: Undone | Redone) -> ItemSta
     keep = set(event.shape_ids)
     changes = tuple(c for c in entry.changes if c.shape_id in keep)
     patch = {
-        c.shape_id: _restore(state.shapes.get(c.shape_id), c.before if undoing else c.after) for c in changes
+        c.shape_id: _restore(state, state.shapes.get(c.shape_id), c.before if undoing else c.after)
+        for c in changes
     }
     moved = (UndoEntry(entry.seq, changes),) if changes else ()
     target = state.redo if undoing else state.undo
@@ -123,14 +133,15 @@ def _replay_entry(state: ItemState, seq: int, event: Undone | Redone) -> ItemSta
     return _state(state, seq=seq, shapes=_patched(state.shapes, patch), undo=undo, redo=redo)
 
 
-def discard_patch(state: ItemState, actor: Actor) -> dict[str, Shape | None]:
-    """What discarding the changes since the last save does: closed shapes back to the save, own drafts gone."""
+def discard_patch(state: ItemState, actor: Actor, skipped: tuple[str, ...] = ()) -> dict[str, Shape | None]:
+    """What discarding the changes since the last save does: closed shapes back to the save (but for
+    `skipped` ones), the actor's own drafts gone."""
     patch: dict[str, Shape | None] = {}
     for shape_id, shape in state.shapes.items():
         if (shape.closed and shape_id not in state.saved) or (not shape.closed and shape.actor == actor):
             patch[shape_id] = None
     for shape_id, shape in state.saved.items():
-        if state.shapes.get(shape_id) != shape:
+        if shape_id not in skipped and state.shapes.get(shape_id) != shape:
             patch[shape_id] = shape
     return patch
 
@@ -191,8 +202,8 @@ def evolve(state: ItemState, event: Event) -> ItemState:
             }
             saved = {sid: s for sid, s in shapes.items() if s.closed}
             return _state(state, seq=seq, saved_seq=seq, shapes=shapes, saved=saved)
-        case ChangesDiscarded(actor=actor):
-            return _act(state, seq, actor, discard_patch(state, actor))
+        case ChangesDiscarded(actor=actor, skipped_shape_ids=skipped):
+            return _act(state, seq, actor, discard_patch(state, actor, skipped))
         case HardExampleMarked():
             return _state(state, seq=seq, hard_example=True)
         case HardExampleUnmarked():

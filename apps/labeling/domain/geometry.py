@@ -30,6 +30,13 @@ def check_inside(x: float, y: float, width: float, height: float, *, index: int 
         )
 
 
+def without_closing_point(points: tuple[Point, ...]) -> tuple[Point, ...]:
+    """A ring written with its first point repeated at the end, as some formats do, listed once."""
+    if len(points) > 3 and points[0] == points[-1]:
+        return points[:-1]
+    return points
+
+
 def check_polygon(points: Sequence[Point], width: float, height: float, max_vertices: int) -> None:
     """Refuse a closed polygon that is not a simple, non-degenerate ring inside the image."""
     if len(points) > max_vertices:
@@ -43,10 +50,15 @@ def check_polygon(points: Sequence[Point], width: float, height: float, max_vert
         raise Rejected(
             "too_few_vertices", f"A polygon needs at least 3 distinct vertices; this one has {distinct}."
         )
+    if distinct < len(points):
+        seen: set[Point] = set()
+        index, (x, y) = next((i, p) for i, p in enumerate(points) if p in seen or seen.add(p))  # type: ignore[func-returns-value]
+        raise Rejected("duplicate_vertex", f"Vertex {index} ({fmt(x)}, {fmt(y)}) repeats an earlier vertex.")
     for i, (x, y) in enumerate(points):
         check_inside(x, y, width, height, index=i)
     polygon = shapely.Polygon(points)
-    if polygon.area == 0:
+    # The hull, not the polygon: a symmetric bow-tie has a signed area of 0 but is not degenerate.
+    if polygon.convex_hull.area == 0:
         raise Rejected("zero_area", "The polygon has no area: its vertices lie on one line.")
     if not polygon.is_valid:
         reason = shapely.is_valid_reason(polygon)

@@ -33,8 +33,9 @@ class Shape:
     original: tuple[Point, ...] | None = None
 
     def content(self) -> tuple[Any, ...]:
-        """What a person sees of the shape; undo compares this to detect others' changes."""
-        return (self.closed, self.label_class_id, self.points)
+        """What a person sees of the shape, and whose it is; undo compares this to detect others' changes
+        (the actor tells a shape from another person's shape that reuses a freed id)."""
+        return (self.actor, self.closed, self.label_class_id, self.points)
 
 
 def content(shape: Shape | None) -> tuple[Any, ...] | None:
@@ -114,14 +115,18 @@ def _points_in(points: list[list[float]] | None) -> tuple[Point, ...] | None:
 def _shape_out(s: Shape | None) -> list[Any] | None:
     if s is None:
         return None
-    return [s.id, s.actor, _points_out(s.points), s.closed, s.label_class_id, _points_out(s.original)]
+    # An original equal to the points (the common case) is written as 1, which keeps snapshots small.
+    original = 1 if s.original is not None and s.original == s.points else _points_out(s.original)
+    return [s.id, s.actor, _points_out(s.points), s.closed, s.label_class_id, original]
 
 
 def _shape_in(raw: list[Any] | None) -> Shape | None:
     if raw is None:
         return None
-    id_, actor, points, closed, label_class_id, original = raw
-    return Shape(id_, actor, _points_in(points) or (), closed, label_class_id, _points_in(original))
+    id_, actor, raw_points, closed, label_class_id, raw_original = raw
+    points = _points_in(raw_points) or ()
+    original = points if raw_original == 1 else _points_in(raw_original)
+    return Shape(id_, actor, points, closed, label_class_id, original)
 
 
 def _stack_out(stack: tuple[UndoEntry, ...]) -> list[Any]:

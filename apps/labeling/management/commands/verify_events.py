@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.labeling.models import Item
+from apps.labeling.models import Event
 from apps.labeling.store import chain_verify
 
 
@@ -19,13 +19,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, items: list[int] | None, job: int | None, **options) -> None:
         # Deleted items keep their streams, so walk the event table's items, not only the live ones.
-        ids = Item.objects.order_by("id")
+        streams = Event.objects.order_by("item_id").values_list("item_id", flat=True).distinct()
         if items:
-            ids = ids.filter(pk__in=items)
+            streams = streams.filter(item_id__in=items)
         if job is not None:
-            ids = ids.filter(job_id=job)
+            streams = streams.filter(item__job_id=job)
         problems, checked = [], 0
-        for item_id in ids.values_list("id", flat=True).iterator():
+        for item_id in streams.iterator():
             problems += chain_verify(item_id)
             checked += 1
         for p in problems:

@@ -1,0 +1,105 @@
+"""/api/schema/: the OpenAPI document is served and describes the public contract (DESIGN section 8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+# The REST paths of DESIGN section 8 that are served today.
+CONTRACT_PATHS = [
+    "/api/auth/token/",
+    "/api/jobs/",
+    "/api/jobs/{job_id}/",
+    "/api/jobs/{job_id}/members/",
+    "/api/jobs/{job_id}/label-classes/",
+    "/api/jobs/{job_id}/items/",
+    "/api/jobs/{job_id}/sync/",
+    "/api/datasets/",
+    "/api/items/{item_id}/state/",
+    "/api/items/{item_id}/events/",
+    "/api/items/{item_id}/commands/",
+]
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker: Any) -> dict[str, Any]:
+    with django_db_blocker.unblock():
+        response = APIClient().get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_the_schema_is_served_as_yaml_by_default() -> None:
+    response = APIClient().get("/api/schema/")
+
+    assert response.status_code == 200
+    assert "openapi" in response["Content-Type"]
+    document = yaml.safe_load(response.content)
+    assert document["openapi"].startswith("3.")
+    assert document["info"]["title"] == "polylog API"
+
+
+def test_the_schema_is_served_as_json_when_asked(schema: dict[str, Any]) -> None:
+    assert schema["openapi"].startswith("3.")
+    assert "paths" in schema
+
+
+@pytest.mark.parametrize("path", CONTRACT_PATHS)
+def test_the_schema_lists_the_contract_paths(schema: dict[str, Any], path: str) -> None:
+    assert path in schema["paths"]
+
+
+def test_the_commands_endpoint_documents_its_answers(schema: dict[str, Any]) -> None:
+    responses = schema["paths"]["/api/items/{item_id}/commands/"]["post"]["responses"]
+
+    assert {"200", "201", "400", "403", "404", "409", "422"} <= set(responses)
+
+
+def test_every_documented_refusal_of_the_commands_endpoint_is_code_and_message(
+    schema: dict[str, Any],
+) -> None:
+    responses = schema["paths"]["/api/items/{item_id}/commands/"]["post"]["responses"]
+    components = schema["components"]["schemas"]
+
+    for status in ("400", "403", "404", "409", "422"):
+        ref = responses[status]["content"]["application/json"]["schema"]["$ref"]
+        body = components[ref.rsplit("/", 1)[-1]]
+        assert set(body["required"]) == {"code", "message"}, status
+
+
+def test_the_command_request_names_its_fields(schema: dict[str, Any]) -> None:
+    operation = schema["paths"]["/api/items/{item_id}/commands/"]["post"]
+    ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    body = schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+
+    assert {"command_id", "command", "expected_seq"} <= set(body["properties"])
+    assert set(body["required"]) == {"command_id", "command"}
+
+
+def test_the_item_list_documents_its_filters(schema: dict[str, Any]) -> None:
+    parameters = schema["paths"]["/api/jobs/{job_id}/items/"]["get"]["parameters"]
+
+    names = {p["name"] for p in parameters}
+    assert {"status", "hard_example", "label_class", "q", "labeled_by", "ordering"} <= names
+
+
+def test_the_item_list_documents_its_paging_and_counts(schema: dict[str, Any]) -> None:
+    operation = schema["paths"]["/api/jobs/{job_id}/items/"]["get"]
+
+    assert {"page", "page_size"} <= {p["name"] for p in operation["parameters"]}
+    body = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    if "$ref" in body:
+        body = schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]]
+    assert body.get("type") == "object"
+    assert {"count", "results", "status_counts", "label_counts"} <= set(body.get("properties", {}))
+
+
+def test_the_state_endpoint_documents_at_seq_and_at_time(schema: dict[str, Any]) -> None:
+    parameters = schema["paths"]["/api/items/{item_id}/state/"]["get"]["parameters"]
+
+    assert {"at_seq", "at_time"} <= {p["name"] for p in parameters}

@@ -1,0 +1,320 @@
+"""The event store under the command service: gap-free seqs under concurrency, idempotent retries, and a
+stale state cache that never leads to a wrong seq."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from apps.labeling import services, store
+from apps.labeling.domain import Rejected, replay
+from apps.labeling.domain.commands import AddPolygon, AddVertex, DeleteShape, MarkHardExample, MoveShape, Save
+from apps.labeling.domain.events import PolygonAdded
+from apps.labeling.models import Event
+from tests.conftest import new_id, replay_log, replay_view
+
+THREADS = 2
+COMMANDS_PER_THREAD = 30
+
+
+def polygon(label_class_id: int, n: int) -> AddPolygon:
+    x = 2.0 + (n % 9) * 10
+    y = 2.0 + (n // 9) * 10
+    points = ((x, y), (x + 5, y), (x + 5, y + 5))
+    return AddPolygon(shape_id=new_id(), label_class_id=label_class_id, points=points)
+
+
+def seqs_of(item: Any) -> list[int]:
+    return list(Event.objects.filter(item=item).order_by("seq").values_list("seq", flat=True))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_threads_appending_to_one_item_get_gap_free_unique_seqs(
+    item: Any, labels: dict[str, Any], annotator: Any, annotator2: Any
+) -> None:
+    errors: list[BaseException] = []
+    answered: list[int] = []
+    answered_lock = threading.Lock()
+    start = threading.Barrier(THREADS)
+
+    def work(actor_id: int, offset: int) -> None:
+        try:
+            start.wait()
+            for n in range(COMMANDS_PER_THREAD):
+                result = services.item_command_handle(
+                    item_id=item.pk,
+                    actor_id=actor_id,
+                    command=polygon(labels["cat"].pk, offset + n),
+                    command_id=new_id(),
+                )
+                with answered_lock:
+                    answered.append(result.seq)
+        except BaseException as error:  # noqa: BLE001 - reported to the main thread below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=work, args=(annotator.pk, 0)),
+        threading.Thread(target=work, args=(annotator2.pk, COMMANDS_PER_THREAD)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    total = THREADS * COMMANDS_PER_THREAD
+    assert sorted(answered) == list(range(1, total + 1))
+    assert seqs_of(item) == list(range(1, total + 1))
+    assert store.chain_verify(item.pk) == []
+    item.refresh_from_db()
+    assert item.last_seq == total
+    assert item.shape_count == total
+    by_actor = Event.objects.filter(item=item).values_list("actor_id", flat=True)
+    assert sorted(set(by_actor)) == sorted([annotator.pk, annotator2.pk])
+
+
+@pytest.mark.django_db
+def test_a_retried_command_id_is_applied_once_and_gets_the_same_answer(
+    item: Any, labels: dict[str, Any], annotator: Any
+) -> None:
+    command = polygon(labels["cat"].pk, 0)
+    command_id = new_id()
+
+    first = services.item_command_handle(
+        item_id=item.pk, actor_id=annotator.pk, command=command, command_id=command_id
+    )
+    again = services.item_command_handle(
+        item_id=item.pk, actor_id=annotator.pk, command=command, command_id=command_id
+    )
+
+    assert first.replayed is False
+    assert again.replayed is True
+    assert again.body() == first.body()
+    assert Event.objects.filter(item=item).count() == 1
+    item.refresh_from_db()
+    assert item.shape_count == 1
+
+
+@pytest.mark.django_db
+def test_a_retry_whose_command_would_now_be_refused_still_gets_the_original_answer(
+    item: Any, labels: dict[str, Any], annotator: Any
+) -> None:
+    """The shape id now exists, so deciding again would refuse; the retry must answer from the log."""
+    command = polygon(labels["cat"].pk, 0)
+    command_id = new_id()
+    first = services.item_command_handle(
+        item_id=item.pk, actor_id=annotator.pk, command=command, command_id=command_id
+    )
+    services.item_command_handle(item_id=item.pk, actor_id=annotator.pk, command=Save(), command_id=new_id())
+
+    again = services.item_command_handle(
+        item_id=item.pk, actor_id=annotator.pk, command=command, command_id=command_id
+    )
+
+    assert again.body() == first.body()
+    assert seqs_of(item) == [1, 2]
+
+
+@pytest.mark.django_db
+def test_a_retry_with_a_stale_expected_seq_gets_the_original_answer_not_a_conflict(
+    item: Any, labels: dict[str, Any], annotator: Any
+) -> None:
+    command = polygon(labels["cat"].pk, 0)
+    command_id = new_id()
+    first = services.item_command_handle(
+        item_id=item.pk, actor_id=annotator.pk, command=command, command_id=command_id, expected_seq=0
+    )
+
+    again = services.item_command_handle(
+        item_id=item.pk, actor_id=annotator.pk, command=command, command_id=command_id, expected_seq=0
+    )
+
+    assert again.body() == first.body()
+    assert seqs_of(item) == [1]
+
+
+def handle(item: Any, actor: Any, command: Any, capture: Any | None = None) -> int:
+    """Send a command through the service; with `capture`, run its on-commit hooks (fills the cache)."""
+    if capture is None:
+        return services.item_command_handle(
+            item_id=item.pk, actor_id=actor.pk, command=command, command_id=new_id()
+        ).seq
+    with capture(execute=True):
+        return services.item_command_handle(
+            item_id=item.pk, actor_id=actor.pk, command=command, command_id=new_id()
+        ).seq
+
+
+def assert_log_consistent(item: Any, seqs: int) -> None:
+    """Gap-free seqs, an intact hash chain, and read models that match a replay of the log."""
+    assert seqs_of(item) == list(range(1, seqs + 1))
+    assert store.chain_verify(item.pk) == []
+    replayed = replay_view(item)
+    item.refresh_from_db()
+    assert item.last_seq == replayed["seq"] == seqs
+    assert item.shape_count == len(replayed["shapes"])
+    assert item.label_class_ids == sorted({s["label_class_id"] for s in replayed["shapes"]})
+
+
+def stale_cache_after_another_process_appends(item: Any, others: list[tuple[Any, Any]]) -> None:
+    """Fill this process's cache at the item's current seq, let "another process" (an empty cache, the
+    same database) append `others`, then put the stale entry back as this process still holds it."""
+    item.refresh_from_db()
+    stale = store.state_cache.get(item.pk, item.last_seq)
+    assert stale is not None
+    store.state_cache.clear()
+    for actor, command in others:
+        handle(item, actor, command)
+    store.state_cache.clear()
+    store.state_cache.put(item.pk, stale)
+
+
+@pytest.mark.django_db
+def test_a_cleared_cache_still_gives_the_next_seq(
+    item: Any, labels: dict[str, Any], annotator: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    for n in range(3):
+        handle(item, annotator, polygon(labels["cat"].pk, n), django_capture_on_commit_callbacks)
+    assert store.state_cache.get(item.pk, 3) is not None
+    store.state_cache.clear()
+
+    assert handle(item, annotator, polygon(labels["cat"].pk, 3)) == 4
+
+    assert_log_consistent(item, 4)
+
+
+@pytest.mark.django_db
+def test_a_stale_cached_state_catches_up_with_what_another_process_appended(
+    item: Any,
+    labels: dict[str, Any],
+    annotator: Any,
+    annotator2: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    capture = django_capture_on_commit_callbacks
+    handle(item, annotator, polygon(labels["cat"].pk, 0), capture)
+    stale_cache_after_another_process_appends(item, [(annotator2, polygon(labels["dog"].pk, 1))])
+
+    assert handle(item, annotator, polygon(labels["cat"].pk, 2), capture) == 3
+
+    assert_log_consistent(item, 3)
+    assert item.label_class_ids == sorted([labels["cat"].pk, labels["dog"].pk])
+    assert store.state_cache.get(item.pk, 3).state == replay_log(item)
+
+
+@pytest.mark.django_db
+def test_a_stale_cached_state_far_behind_is_reloaded(
+    item: Any,
+    labels: dict[str, Any],
+    annotator: Any,
+    annotator2: Any,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    settings.POLYLOG = {**settings.POLYLOG, "SNAPSHOT_EVERY": 2}
+    capture = django_capture_on_commit_callbacks
+    handle(item, annotator, polygon(labels["cat"].pk, 0), capture)
+    others = [(annotator2, polygon(labels["dog"].pk, n)) for n in range(1, 6)]
+    stale_cache_after_another_process_appends(item, others)
+
+    assert handle(item, annotator, Save(), capture) == 7
+
+    assert_log_consistent(item, 7)
+    assert item.shape_count == 6
+    assert item.status == "labeled"
+
+
+@pytest.mark.django_db
+def test_a_stale_cache_that_missed_a_delete_does_not_resurrect_the_shape(
+    item: Any,
+    labels: dict[str, Any],
+    annotator: Any,
+    annotator2: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The stale state still holds a shape another process deleted; commands on it must be refused."""
+    capture = django_capture_on_commit_callbacks
+    shape = polygon(labels["cat"].pk, 0)
+    handle(item, annotator, shape, capture)
+    stale_cache_after_another_process_appends(item, [(annotator2, DeleteShape(shape.shape_id))])
+
+    with pytest.raises(Rejected) as refused:
+        handle(item, annotator, MoveShape(shape.shape_id, 1.0, 1.0), capture)
+
+    assert refused.value.code == "unknown_shape"
+    assert_log_consistent(item, 2)
+    assert replay_view(item)["shapes"] == []
+
+
+@pytest.mark.django_db
+def test_a_cached_state_ahead_of_the_database_is_not_trusted(
+    item: Any, labels: dict[str, Any], annotator: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A state at a seq the database never reached (say, restored from a backup since) is ignored."""
+    capture = django_capture_on_commit_callbacks
+    handle(item, annotator, polygon(labels["cat"].pk, 0), capture)
+    real = store.state_cache.get(item.pk, 1)
+    ahead = replay_log(item)
+    for n in range(1, 4):
+        ahead = replay(ahead, [PolygonAdded(annotator.pk, new_id(), labels["dog"].pk, polygon(0, n).points)])
+    store.state_cache.put(item.pk, store.Cached(ahead.seq, ahead, "f" * 64))
+    assert real is not None and ahead.seq == 4
+
+    assert handle(item, annotator, Save(), capture) == 2
+
+    assert_log_consistent(item, 2)
+    assert item.shape_count == 1
+
+
+@pytest.mark.django_db
+def test_one_items_cached_state_is_never_used_for_another_item(
+    items: list[Any], labels: dict[str, Any], annotator: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    first, second = items[1], items[2]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.item_command_handle(
+            item_id=first.pk, actor_id=annotator.pk, command=polygon(labels["cat"].pk, 0), command_id=new_id()
+        )
+    services.item_command_handle(
+        item_id=second.pk, actor_id=annotator.pk, command=polygon(labels["cat"].pk, 1), command_id=new_id()
+    )
+
+    result = services.item_command_handle(
+        item_id=second.pk, actor_id=annotator.pk, command=MarkHardExample(), command_id=new_id()
+    )
+
+    assert result.seq == 2
+    second.refresh_from_db()
+    assert second.shape_count == 1
+    assert second.hard_example is True
+    first.refresh_from_db()
+    assert (first.last_seq, first.hard_example) == (1, False)
+
+
+@pytest.mark.django_db
+def test_a_refused_command_appends_nothing_and_leaves_the_cache_consistent(
+    item: Any, labels: dict[str, Any], annotator: Any
+) -> None:
+    services.item_command_handle(
+        item_id=item.pk, actor_id=annotator.pk, command=AddVertex(new_id(), 5.0, 5.0), command_id=new_id()
+    )
+
+    with pytest.raises(Rejected) as refused:
+        services.item_command_handle(
+            item_id=item.pk,
+            actor_id=annotator.pk,
+            command=AddVertex(new_id(), 500.0, 5.0),
+            command_id=new_id(),
+        )
+
+    assert refused.value.code == "polygon_outside_image"
+    result = services.item_command_handle(
+        item_id=item.pk, actor_id=annotator.pk, command=AddVertex(new_id(), 6.0, 6.0), command_id=new_id()
+    )
+    assert result.seq == 2
+    assert seqs_of(item) == [1, 2]
