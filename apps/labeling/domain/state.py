@@ -152,7 +152,9 @@ class _ShapeTable:
 
 
 def _stack_out(table: _ShapeTable, stack: tuple[UndoEntry, ...]) -> list[Any]:
-    return [[e.seq, [[c.shape_id, table.ref(c.before), table.ref(c.after)] for c in e.changes]] for e in stack]
+    return [
+        [e.seq, [[c.shape_id, table.ref(c.before), table.ref(c.after)] for c in e.changes]] for e in stack
+    ]
 
 
 def _stack_in(shapes: list[Shape | None], raw: list[Any]) -> tuple[UndoEntry, ...]:
