@@ -48,6 +48,8 @@ class ItemAdmin(admin.ModelAdmin):
     list_filter = ["job", "status", "hard_example"]
     search_fields = ["image__path"]
     readonly_fields = [
+        "job",
+        "image",
         "status",
         "shape_count",
         "label_class_ids",
@@ -58,6 +60,9 @@ class ItemAdmin(admin.ModelAdmin):
         "saved_seq",
         "updated_at",
     ]
+
+    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ARG002 - items come from sync
+        return False
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
