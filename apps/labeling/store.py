@@ -139,24 +139,56 @@ def snapshot_save(item_id: int, state: ItemState) -> None:
     Snapshot.objects.create(item_id=item_id, seq=state.seq, state=state_to_dict(state))
 
 
-def state_load(item_id: int, width: float, height: float, at_seq: int | None = None) -> ItemState:
-    """The state at `at_seq` (default: the stream's end): nearest snapshot at or before it, then the tail.
+def _decoded(value: Any) -> Any:
+    # SQLite hands JSON columns over as text; psycopg may hand them over decoded.
+    return json.loads(value) if isinstance(value, str | bytes) else value
 
-    Reads plain tuples rather than model instances: this is the cold path of every command.
-    """
-    snapshots = Snapshot.objects.filter(item_id=item_id)
-    if at_seq is not None:
-        snapshots = snapshots.filter(seq__lte=at_seq)
-    raw = snapshots.order_by("-seq").values_list("state", flat=True).first()
+
+def _snapshot_at(item_id: int, at_seq: int | None) -> dict[str, Any] | None:
+    upto = "" if at_seq is None else " AND seq <= %s"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT state FROM {Snapshot._meta.db_table} WHERE item_id = %s{upto} ORDER BY seq DESC LIMIT 1",
+            [item_id] if at_seq is None else [item_id, at_seq],
+        )
+        found = cursor.fetchone()
+    return None if found is None else _decoded(found[0])
+
+
+def _rows_from(item_id: int, first_seq: int, upto_seq: int | None) -> list[tuple[Any, ...]]:
+    """(seq, type, schema_version, payload, actor_id, hash) of events first_seq.. in order."""
+    upto = "" if upto_seq is None else " AND seq <= %s"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT seq, type, schema_version, payload, actor_id, hash FROM {EventRow._meta.db_table} "
+            f"WHERE item_id = %s AND seq >= %s{upto} ORDER BY seq",
+            [item_id, first_seq] if upto_seq is None else [item_id, first_seq, upto_seq],
+        )
+        return cursor.fetchall()
+
+
+def _fold(state: ItemState, rows: list[tuple[Any, ...]], last: str) -> tuple[ItemState, str]:
+    for seq, type_, version, payload, actor, hash_ in rows:
+        if seq > state.seq:  # the first row may be the event the state already stands at
+            state = evolve(state, event_from_record(type_, version, _decoded(payload), actor))
+        last = hash_
+    return state, last
+
+
+def state_load_with_hash(
+    item_id: int, width: float, height: float, at_seq: int | None = None
+) -> tuple[ItemState, str]:
+    """The state at `at_seq` (default: the stream's end), from the nearest snapshot at or before it and
+    the tail of events after it, with the hash of the event it stands at. This is the cold path of every
+    command, so it reads plain rows in two statements."""
+    raw = _snapshot_at(item_id, at_seq)
     state = initial_state(width, height) if raw is None else state_from_dict(raw)
-    tail = EventRow.objects.filter(item_id=item_id, seq__gt=state.seq)
-    if at_seq is not None:
-        tail = tail.filter(seq__lte=at_seq)
-    for type_, version, payload, actor in tail.order_by("seq").values_list(
-        "type", "schema_version", "payload", "actor_id"
-    ):
-        state = evolve(state, event_from_record(type_, version, payload, actor))
-    return state
+    # Reading from the snapshot's own event on gives its hash when the tail is empty.
+    return _fold(state, _rows_from(item_id, max(state.seq, 1), at_seq), GENESIS_HASH)
+
+
+def state_load(item_id: int, width: float, height: float, at_seq: int | None = None) -> ItemState:
+    return state_load_with_hash(item_id, width, height, at_seq)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,17 +244,12 @@ def state_current(item_id: int, head: ItemHead) -> tuple[ItemState, str]:
     if cached is not None and cached.seq == head.last_seq:
         return cached.state, cached.last_hash
     if cached is not None and cached.seq < head.last_seq <= cached.seq + snapshot_every():
-        state, last = cached.state, cached.last_hash
-        rows = (
-            EventRow.objects.filter(item_id=item_id, seq__gt=cached.seq, seq__lte=head.last_seq)
-            .order_by("seq")
-            .values_list("type", "schema_version", "payload", "actor_id", "hash")
+        state, last = _fold(
+            cached.state, _rows_from(item_id, cached.seq + 1, head.last_seq), cached.last_hash
         )
-        for type_, version, payload, actor, hash_ in rows:
-            state, last = evolve(state, event_from_record(type_, version, payload, actor)), hash_
         if state.seq == head.last_seq:
             return state, last
-    return state_load(item_id, head.width, head.height), last_hash(item_id)
+    return state_load_with_hash(item_id, head.width, head.height)
 
 
 def chain_verify(item_id: int) -> list[dict[str, Any]]:
