@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP goes to Django; websockets are added by the live-collaboration routes."""
+"""ASGI entry point: HTTP to Django; websockets through the origin check, session and token auth."""
 
 from __future__ import annotations
 
@@ -9,6 +9,17 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_app})
+from apps.accounts.websocket import TokenAuthMiddleware, origin_validator  # noqa: E402
+from apps.labeling.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_app,
+        "websocket": origin_validator(
+            AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
+        ),
+    }
+)

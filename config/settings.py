@@ -161,6 +161,12 @@ POLYLOG = {
     "MAX_VERTICES": int(os.environ.get("POLYLOG_MAX_VERTICES", "1000")),
     "MAX_SHAPES": int(os.environ.get("POLYLOG_MAX_SHAPES", "1000")),
     "STATE_CACHE_SIZE": int(os.environ.get("POLYLOG_STATE_CACHE_SIZE", "512")),
+    # Websocket limits (per connection).
+    "WS_MAX_FRAME_BYTES": int(os.environ.get("POLYLOG_WS_MAX_FRAME_BYTES", str(256 * 1024))),
+    "WS_COMMANDS_PER_SECOND": float(os.environ.get("POLYLOG_WS_COMMANDS_PER_SECOND", "50")),
+    "WS_COMMAND_BURST": int(os.environ.get("POLYLOG_WS_COMMAND_BURST", "100")),
+    "WS_CURSORS_PER_SECOND": float(os.environ.get("POLYLOG_WS_CURSORS_PER_SECOND", "30")),
+    "WS_IDLE_SECONDS": float(os.environ.get("POLYLOG_WS_IDLE_SECONDS", "300")),
 }
 
 LOGGING = {

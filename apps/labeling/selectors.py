@@ -12,7 +12,7 @@ from apps.common.errors import ApiError
 from . import store
 from .domain import ItemState
 from .models import Event as EventRow
-from .models import Item, ItemStatus, LabelingJob
+from .models import Item, ItemLabel, ItemStatus, LabelingJob
 
 
 def job_list(*, user: Any) -> QuerySet[LabelingJob]:
@@ -47,6 +47,26 @@ def item_list(
     if labeled_by is not None:
         qs = qs.filter(labeled_by_id=labeled_by)
     return qs.order_by(ordering, "id")
+
+
+def job_counts(*, job_id: int) -> dict[str, Any]:
+    """Per-status-tab and per-label image counts of a job, from the read models."""
+    items = Item.objects.filter(job_id=job_id)
+    by_status = dict(items.order_by().values_list("status").annotate(n=Count("id")))
+    labels = (
+        ItemLabel.objects.filter(item__job_id=job_id)
+        .order_by()
+        .values_list("label_class_id")
+        .annotate(n=Count("item"))
+    )
+    return {
+        "status_counts": {
+            "all": sum(by_status.values()),
+            "unlabeled": by_status.get(ItemStatus.UNLABELED, 0),
+            "labeled": by_status.get(ItemStatus.LABELED, 0),
+        },
+        "label_counts": {str(label): n for label, n in labels},
+    }
 
 
 def item_state_get(*, item: Item, at_seq: int | None = None, at_time: datetime | None = None) -> ItemState:

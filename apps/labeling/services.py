@@ -28,7 +28,7 @@ from .domain.events import Saved
 from .models import Event as EventRow
 from .models import Item, ItemLabel, JobMember, JobType, LabelClass, LabelingJob, Role
 from .readmodels import item_label_rows_sync, label_counts, live_columns, save_columns
-from .signals import events_committed
+from .signals import events_committed, job_items_added
 
 log = logging.getLogger(__name__)
 
@@ -150,9 +150,18 @@ def _handle_once(
             **{k: v for k, v in columns.items() if k not in ("updated_at", "labeled_at", "last_seq")},
         }
 
+        counts_changed = "status" in columns or set(old_counts) != set(counts)
+
         def after_commit() -> None:
             store.state_cache.put(item_id, final)
-            events_committed.send(sender=Item, item_id=item_id, job_id=job_id, events=wire, item=item_wire)
+            events_committed.send(
+                sender=Item,
+                item_id=item_id,
+                job_id=job_id,
+                events=wire,
+                item=item_wire,
+                counts_changed=counts_changed,
+            )
 
         transaction.on_commit(after_commit)
         return CommandResult(seq=new_state.seq, events=wire)
@@ -172,7 +181,10 @@ def job_sync(*, job: LabelingJob) -> dict[str, int]:
     Item.objects.bulk_create(
         [Item(job=job, image_id=pk) for pk in missing], ignore_conflicts=True, batch_size=1000
     )
-    return {"added": len(missing), "total": Item.objects.filter(job=job).count()}
+    result = {"added": len(missing), "total": Item.objects.filter(job=job).count()}
+    if missing:
+        transaction.on_commit(lambda: job_items_added.send(sender=LabelingJob, job_id=job.pk, **result))
+    return result
 
 
 @transaction.atomic

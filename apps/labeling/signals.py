@@ -1,9 +1,13 @@
-"""Signals the labeling core sends after commit; live collaboration subscribes to them."""
+"""Signals the labeling core sends after commit; live collaboration (live.py) subscribes to them."""
 
 from __future__ import annotations
 
 from django.dispatch import Signal
 
 # Sent once per command that appended events, after its transaction committed, in seq order per item.
-# kwargs: item_id, job_id, events (wire dicts), item (the item's read-model dict)
+# kwargs: item_id, job_id, events (wire dicts), item (the item's read-model dict), counts_changed (the
+# item's status or labels changed, so the job's per-status and per-label counts did too).
 events_committed = Signal()
+
+# Sent after a sync created items. kwargs: job_id, added, total.
+job_items_added = Signal()

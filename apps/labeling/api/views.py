@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -17,7 +16,7 @@ from apps.common.pagination import Pagination
 
 from .. import selectors, services
 from ..domain import Rejected, parse_command, state_view
-from ..models import ItemLabel, ItemStatus, JobMember, LabelClass
+from ..models import JobMember, LabelClass
 from ..permissions import MANAGE, READ, WRITE, item_for, job_for
 from . import serializers as s
 
@@ -189,18 +188,7 @@ class ItemList(APIView):
         paginator = Pagination()
         page = paginator.paginate_queryset(items, request, view=self)
         response = paginator.get_paginated_response(s.ItemSerializer(page, many=True).data)
-        all_items = job.items.all()
-        response.data["status_counts"] = {
-            "all": all_items.count(),
-            "unlabeled": all_items.filter(status=ItemStatus.UNLABELED).count(),
-            "labeled": all_items.filter(status=ItemStatus.LABELED).count(),
-        }
-        response.data["label_counts"] = {
-            str(label): count
-            for label, count in ItemLabel.objects.filter(item__job=job)
-            .values_list("label_class_id")
-            .annotate(n=Count("item", distinct=True))
-        }
+        response.data.update(selectors.job_counts(job_id=job.pk))
         return response
 
 

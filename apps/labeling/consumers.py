@@ -1,0 +1,360 @@
+"""Websocket consumers for live collaboration (DESIGN sections 4 and 8): thin, parse -> service -> reply.
+
+Frames are JSON objects with a `type`. Every malformed frame is answered with an `error` frame and the
+connection stays usable; commands go through the same parser and service as REST.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from apps.common.errors import ApiError
+
+from . import live
+from .domain import Rejected, parse_command
+from .models import Item, Role
+from .permissions import RANK, job_role
+from .selectors import item_events
+from .services import item_command_handle
+
+CATCH_UP_PAGE = 500
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_NOT_FOUND = 4404
+CLOSE_IDLE = 4408
+
+
+def _limits() -> dict[str, Any]:
+    return settings.POLYLOG
+
+
+class TokenBucket:
+    """`rate` tokens a second up to `burst`; `take()` says whether one was available."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.stamp = burst, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+def _user_info(user: Any) -> dict[str, Any]:
+    return {"id": user.pk, "username": user.get_username()}
+
+
+@database_sync_to_async
+def _item_job(item_id: int) -> int | None:
+    return Item.objects.filter(pk=item_id).values_list("job_id", flat=True).first()
+
+
+@database_sync_to_async
+def _role(user: Any, job_id: int) -> str | None:
+    return job_role(user, job_id)
+
+
+@database_sync_to_async
+def _events_after(item_id: int, after: int, upto: int | None = None) -> list[dict[str, Any]]:
+    item = Item(pk=item_id)
+    events = item_events(item=item, after=after, limit=CATCH_UP_PAGE)
+    return [e for e in events if upto is None or e["seq"] <= upto]
+
+
+_handle = database_sync_to_async(item_command_handle)
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    """What item and job sockets share: JSON frames, error replies, limits and the idle timeout."""
+
+    async def open(self, group: str) -> None:
+        self.group = group
+        self.last_frame = time.monotonic()
+        await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+        self.watchdog = asyncio.ensure_future(self.watch_idle())
+
+    async def watch_idle(self) -> None:
+        idle = _limits()["WS_IDLE_SECONDS"]
+        while True:
+            await asyncio.sleep(max(0.05, idle - (time.monotonic() - self.last_frame)))
+            if time.monotonic() - self.last_frame >= idle:
+                await self.error("idle_timeout", f"No frame for {idle:g} s; closing.")
+                await self.close(code=CLOSE_IDLE)
+                return
+
+    async def disconnect(self, code: int) -> None:
+        watchdog = getattr(self, "watchdog", None)
+        if watchdog is not None:
+            watchdog.cancel()
+        if getattr(self, "group", None):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def send_json(self, content: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(content, separators=(",", ":")))
+
+    async def error(self, code: str, message: str, **extra: Any) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message, **extra})
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        self.last_frame = time.monotonic()
+        if text_data is None:
+            await self.error("invalid_frame", "Frames are JSON text, not binary.")
+            return
+        limit = _limits()["WS_MAX_FRAME_BYTES"]
+        if len(text_data) > limit:
+            await self.error(
+                "frame_too_large", f"A frame is at most {limit} bytes; this one has {len(text_data)}."
+            )
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError as exc:
+            await self.error("invalid_json", f"The frame is not JSON: {exc}.")
+            return
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            await self.error("invalid_frame", "A frame is a JSON object with a 'type' string.")
+            return
+        handler = self.frame_handlers().get(frame["type"])
+        if handler is None:
+            known = ", ".join(self.frame_handlers())
+            await self.error("unknown_type", f"Unknown frame type {frame['type'][:40]!r}; known: {known}.")
+            return
+        await handler(frame)
+
+    def frame_handlers(self) -> dict[str, Any]:
+        return {"ping": self.on_ping}
+
+    async def on_ping(self, frame: dict[str, Any]) -> None:
+        await self.send_json({"type": "pong"})
+
+
+class ItemConsumer(LiveConsumer):
+    """`/ws/items/<id>/`: catch-up and live events, commands, presence and cursors of one item."""
+
+    async def connect(self) -> None:
+        self.item_id = int(self.scope["url_route"]["kwargs"]["item_id"])
+        self.user = self.scope.get("user")
+        self.sent_seq: int | None = None  # the last event seq sent; None until the client said hello
+        self.present: dict[str, dict[str, Any]] = {}
+        if self.user is None or not self.user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        job_id = await _item_job(self.item_id)
+        role = None if job_id is None else await _role(self.user, job_id)
+        if role is None:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        self.job_id = job_id
+        limits = _limits()
+        self.commands = TokenBucket(limits["WS_COMMANDS_PER_SECOND"], limits["WS_COMMAND_BURST"])
+        self.cursors = TokenBucket(limits["WS_CURSORS_PER_SECOND"], limits["WS_CURSORS_PER_SECOND"])
+        await self.open(live.item_group(self.item_id))
+        self.present[self.channel_name] = _user_info(self.user)
+        await self.channel_layer.group_send(
+            self.group,
+            {"type": live.PRESENCE_JOIN, "channel": self.channel_name, "user": _user_info(self.user)},
+        )
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "group", None):
+            await self.channel_layer.group_send(
+                self.group,
+                {"type": live.PRESENCE_LEAVE, "channel": self.channel_name, "user": _user_info(self.user)},
+            )
+        await super().disconnect(code)
+
+    def frame_handlers(self) -> dict[str, Any]:
+        return {
+            "hello": self.on_hello,
+            "command": self.on_command,
+            "cursor": self.on_cursor,
+            "ping": self.on_ping,
+        }
+
+    def _other_item(self, frame: dict[str, Any]) -> bool:
+        return "item_id" in frame and frame["item_id"] != self.item_id
+
+    # Client frames -------------------------------------------------------------------------------
+
+    async def on_hello(self, frame: dict[str, Any]) -> None:
+        if self._other_item(frame):
+            await self.error("wrong_item", f"This socket is for item {self.item_id}.")
+            return
+        since = frame.get("since_seq", 0)
+        if isinstance(since, bool) or not isinstance(since, int) or since < 0:
+            await self.error("invalid_frame", "hello.since_seq must be a non-negative integer.")
+            return
+        self.sent_seq = since
+        await self.catch_up(None)
+        await self.send_json({"type": "caught_up", "seq": self.sent_seq})
+
+    async def on_command(self, frame: dict[str, Any]) -> None:
+        command_id = frame.get("command_id")
+        if not isinstance(command_id, str) or not 0 < len(command_id) <= 64:
+            await self.error("invalid_frame", "command.command_id must be a string of 1 to 64 characters.")
+            return
+        if self._other_item(frame):
+            await self.rejected(command_id, "wrong_item", f"This socket is for item {self.item_id}.")
+            return
+        if not self.commands.take():
+            rate = _limits()["WS_COMMANDS_PER_SECOND"]
+            await self.error(
+                "rate_limited", f"At most {rate:g} commands a second; send it again.", command_id=command_id
+            )
+            return
+        expected = frame.get("expected_seq")
+        if expected is not None and (
+            isinstance(expected, bool) or not isinstance(expected, int) or expected < 0
+        ):
+            await self.rejected(command_id, "invalid_command", "expected_seq must be a non-negative integer.")
+            return
+        role = await _role(self.user, self.job_id)
+        if role is None or RANK[role] < RANK[Role.ANNOTATOR]:
+            await self.rejected(
+                command_id, "permission_denied", f"Your role ({role or 'none'}) may not label."
+            )
+            return
+        try:
+            command = parse_command(frame.get("command"))
+            result = await _handle(
+                item_id=self.item_id,
+                actor_id=self.user.pk,
+                command=command,
+                command_id=command_id,
+                expected_seq=expected,
+            )
+        except Rejected as rejected:
+            await self.rejected(command_id, rejected.code, rejected.message)
+            return
+        except ApiError as error:
+            await self.rejected(command_id, error.code, error.message)
+            return
+        await self.send_json({"type": "ack", "command_id": command_id, "seq": result.seq})
+
+    async def on_cursor(self, frame: dict[str, Any]) -> None:
+        if self._other_item(frame):
+            await self.error("wrong_item", f"This socket is for item {self.item_id}.")
+            return
+        x, y = frame.get("x"), frame.get("y")
+        if not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in (x, y)
+        ):
+            await self.error("invalid_frame", "cursor needs finite numbers x and y.")
+            return
+        # Cursors are ephemeral: past the rate, a position is superseded by the next one anyway.
+        if self.cursors.take():
+            await self.channel_layer.group_send(
+                self.group,
+                {
+                    "type": live.CURSOR_MOVED,
+                    "channel": self.channel_name,
+                    "user": _user_info(self.user),
+                    "x": x,
+                    "y": y,
+                },
+            )
+
+    async def rejected(self, command_id: str, code: str, message: str) -> None:
+        await self.send_json({"type": "rejected", "command_id": command_id, "code": code, "message": message})
+
+    # Events ----------------------------------------------------------------------------------------
+
+    async def catch_up(self, upto: int | None) -> None:
+        """Send the stored events after the last one sent (up to `upto`), page by page."""
+        while True:
+            assert self.sent_seq is not None
+            events = await _events_after(self.item_id, self.sent_seq, upto)
+            for event in events:
+                await self.send_json({"type": "event", "event": event})
+                self.sent_seq = event["seq"]
+            if len(events) < CATCH_UP_PAGE:
+                return
+
+    async def item_events(self, message: dict[str, Any]) -> None:
+        if self.sent_seq is None:
+            return  # live events start with the client's hello
+        for event in message["events"]:
+            if event["seq"] <= self.sent_seq:
+                continue  # already sent by a catch-up
+            if event["seq"] > self.sent_seq + 1:
+                await self.catch_up(event["seq"] - 1)  # broadcasts from another process came out of order
+            await self.send_json({"type": "event", "event": event})
+            self.sent_seq = event["seq"]
+
+    # Presence and cursors ----------------------------------------------------------------------------
+
+    def _users(self) -> list[dict[str, Any]]:
+        return list({u["id"]: u for u in self.present.values()}.values())
+
+    async def _presence(self, event: str, user: dict[str, Any]) -> None:
+        await self.send_json({"type": "presence", "event": event, "user": user, "users": self._users()})
+
+    async def presence_join(self, message: dict[str, Any]) -> None:
+        if message["channel"] == self.channel_name:
+            await self._presence("here", message["user"])
+            return
+        self.present[message["channel"]] = message["user"]
+        await self._presence("join", message["user"])
+        # Tell the newcomer we are here: presence needs no shared store, across processes too.
+        await self.channel_layer.send(
+            message["channel"],
+            {"type": live.PRESENCE_HERE, "channel": self.channel_name, "user": _user_info(self.user)},
+        )
+
+    async def presence_here(self, message: dict[str, Any]) -> None:
+        if message["channel"] not in self.present:
+            self.present[message["channel"]] = message["user"]
+            await self._presence("here", message["user"])
+
+    async def presence_leave(self, message: dict[str, Any]) -> None:
+        if self.present.pop(message["channel"], None) is not None and message["channel"] != self.channel_name:
+            await self._presence("leave", message["user"])
+
+    async def cursor_moved(self, message: dict[str, Any]) -> None:
+        if message["channel"] != self.channel_name:
+            await self.send_json(
+                {"type": "cursor", "user": message["user"], "x": message["x"], "y": message["y"]}
+            )
+
+
+class JobConsumer(LiveConsumer):
+    """`/ws/jobs/<id>/`: item statuses, per-status and per-label counts, new items after a sync."""
+
+    async def connect(self) -> None:
+        self.job_id = int(self.scope["url_route"]["kwargs"]["job_id"])
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if await _role(user, self.job_id) is None:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        await self.open(live.job_group(self.job_id))
+
+    async def job_item(self, message: dict[str, Any]) -> None:
+        await self.send_json({"type": "item", "item": message["item"]})
+
+    async def job_counts(self, message: dict[str, Any]) -> None:
+        await self.send_json(
+            {
+                "type": "counts",
+                "status_counts": message["status_counts"],
+                "label_counts": message["label_counts"],
+            }
+        )
+
+    async def job_items_added(self, message: dict[str, Any]) -> None:
+        await self.send_json({"type": "items_added", "added": message["added"], "total": message["total"]})
