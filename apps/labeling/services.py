@@ -147,8 +147,15 @@ def _handle_once(
         item_wire = {
             "id": item_id,
             "seq": new_state.seq,
-            **{k: v for k, v in columns.items() if k not in ("updated_at", "labeled_at", "last_seq")},
+            **{
+                k: v
+                for k, v in columns.items()
+                if k not in ("updated_at", "labeled_at", "last_seq", "labeled_by_id")
+            },
         }
+        if "labeled_by_id" in columns:  # the names of the REST item list
+            item_wire["labeled_by"] = columns["labeled_by_id"]
+            item_wire["labeled_at"] = store.iso(now) if columns["labeled_by_id"] else None
 
         counts_changed = "status" in columns or set(old_counts) != set(counts)
 
