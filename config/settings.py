@@ -80,8 +80,10 @@ DATABASES = {
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'polylog.sqlite3'}"), conn_max_age=60
     )
 }
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Keep connections: opening one costs more than a command (the PRAGMAs below run on each open).
+    DATABASES["default"]["CONN_MAX_AGE"] = 600
     DATABASES["default"]["OPTIONS"] = {
         # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue instead of failing.
         "transaction_mode": "IMMEDIATE",
@@ -95,7 +97,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                # Longer than channels_redis' 5 s blocking read, or redis-py times quiet sockets out.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                # Messages a consumer may have waiting before group sends to it are dropped (default 100).
+                "capacity": 5000,
+            },
+        }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -167,6 +177,7 @@ POLYLOG = {
     "WS_COMMAND_BURST": int(os.environ.get("POLYLOG_WS_COMMAND_BURST", "100")),
     "WS_CURSORS_PER_SECOND": float(os.environ.get("POLYLOG_WS_CURSORS_PER_SECOND", "30")),
     "WS_IDLE_SECONDS": float(os.environ.get("POLYLOG_WS_IDLE_SECONDS", "300")),
+    "WS_LAG_CHECK_SECONDS": float(os.environ.get("POLYLOG_WS_LAG_CHECK_SECONDS", "1")),
 }
 
 LOGGING = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import time
 from typing import Any
@@ -24,6 +25,8 @@ from .models import Item, Role
 from .permissions import RANK, job_role
 from .selectors import item_events
 from .services import item_command_handle
+
+log = logging.getLogger(__name__)
 
 CATCH_UP_PAGE = 500
 CLOSE_UNAUTHENTICATED = 4401
@@ -67,13 +70,31 @@ def _role(user: Any, job_id: int) -> str | None:
 
 
 @database_sync_to_async
+def _last_seq(item_id: int) -> int | None:
+    return Item.objects.filter(pk=item_id).values_list("last_seq", flat=True).first()
+
+
+@database_sync_to_async
 def _events_after(item_id: int, after: int, upto: int | None = None) -> list[dict[str, Any]]:
     item = Item(pk=item_id)
     events = item_events(item=item, after=after, limit=CATCH_UP_PAGE)
-    return [e for e in events if upto is None or e["seq"] <= upto]
+    # The same form as live events (section 8 of the design); REST adds actor_name, the socket does not.
+    return [
+        {k: v for k, v in e.items() if k != "actor_name"} for e in events if upto is None or e["seq"] <= upto
+    ]
 
 
-_handle = database_sync_to_async(item_command_handle)
+def _role_checked_handle(*, user: Any, job_id: int, item_id: int, **command: Any) -> Any:
+    """The role is checked again for every command, in the same thread hop as the command itself."""
+    role = job_role(user, job_id)
+    if role is None or RANK[role] < RANK[Role.ANNOTATOR]:
+        raise Rejected("permission_denied", f"Your role ({role or 'none'}) may not label.")
+    return item_command_handle(item_id=item_id, actor_id=user.pk, **command)
+
+
+# Commands of different connections run in parallel threads (each with its own database connection);
+# one connection's frames are still handled one after another.
+_authorised_handle = database_sync_to_async(_role_checked_handle, thread_sensitive=False)
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
@@ -96,9 +117,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 return
 
     async def disconnect(self, code: int) -> None:
-        watchdog = getattr(self, "watchdog", None)
-        if watchdog is not None:
-            watchdog.cancel()
+        for task in (getattr(self, "watchdog", None), getattr(self, "lag_watch", None)):
+            if task is not None:
+                task.cancel()
         if getattr(self, "group", None):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
@@ -114,28 +135,46 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.error("invalid_frame", "Frames are JSON text, not binary.")
             return
         limit = _limits()["WS_MAX_FRAME_BYTES"]
-        if len(text_data) > limit:
-            await self.error(
-                "frame_too_large", f"A frame is at most {limit} bytes; this one has {len(text_data)}."
-            )
+        # A character is at most 4 bytes in UTF-8: encode only when the count of characters can't tell.
+        size = len(text_data) if 4 * len(text_data) <= limit else len(text_data.encode())
+        if size > limit:
+            await self.error("frame_too_large", f"A frame is at most {limit} bytes; this one has {size}.")
             return
         try:
             frame = json.loads(text_data)
-        except ValueError as exc:
-            await self.error("invalid_json", f"The frame is not JSON: {exc}.")
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+            await self.error("invalid_json", f"The frame is not JSON: {str(exc)[:200]}.")
             return
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             await self.error("invalid_frame", "A frame is a JSON object with a 'type' string.")
+            return
+        wrong = self.wrong_target(frame)
+        if wrong is not None:
+            code, message = wrong
+            if frame["type"] == "command" and isinstance(frame.get("command_id"), str):
+                await self.send_json(
+                    {"type": "rejected", "command_id": frame["command_id"], "code": code, "message": message}
+                )
+            else:
+                await self.error(code, message)
             return
         handler = self.frame_handlers().get(frame["type"])
         if handler is None:
             known = ", ".join(self.frame_handlers())
             await self.error("unknown_type", f"Unknown frame type {frame['type'][:40]!r}; known: {known}.")
             return
-        await handler(frame)
+        try:
+            await handler(frame)
+        except Exception:  # a bug must cost one frame, not the connection
+            log.exception("websocket frame %r failed", frame.get("type"))
+            await self.error("internal_error", "The server failed to handle this frame; it has been logged.")
 
     def frame_handlers(self) -> dict[str, Any]:
         return {"ping": self.on_ping}
+
+    def wrong_target(self, frame: dict[str, Any]) -> tuple[str, str] | None:
+        """(code, message) when the frame names another item or job than this socket's."""
+        return None
 
     async def on_ping(self, frame: dict[str, Any]) -> None:
         await self.send_json({"type": "pong"})
@@ -148,6 +187,8 @@ class ItemConsumer(LiveConsumer):
         self.item_id = int(self.scope["url_route"]["kwargs"]["item_id"])
         self.user = self.scope.get("user")
         self.sent_seq: int | None = None  # the last event seq sent; None until the client said hello
+        self.delivering = asyncio.Lock()  # one sender of events at a time keeps them in order
+        self.active_at = 0.0  # when this item last showed activity to this socket
         self.present: dict[str, dict[str, Any]] = {}
         if self.user is None or not self.user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
@@ -162,6 +203,7 @@ class ItemConsumer(LiveConsumer):
         self.commands = TokenBucket(limits["WS_COMMANDS_PER_SECOND"], limits["WS_COMMAND_BURST"])
         self.cursors = TokenBucket(limits["WS_CURSORS_PER_SECOND"], limits["WS_CURSORS_PER_SECOND"])
         await self.open(live.item_group(self.item_id))
+        self.lag_watch = asyncio.ensure_future(self.watch_lag())
         self.present[self.channel_name] = _user_info(self.user)
         await self.channel_layer.group_send(
             self.group,
@@ -184,30 +226,27 @@ class ItemConsumer(LiveConsumer):
             "ping": self.on_ping,
         }
 
-    def _other_item(self, frame: dict[str, Any]) -> bool:
-        return "item_id" in frame and frame["item_id"] != self.item_id
+    def wrong_target(self, frame: dict[str, Any]) -> tuple[str, str] | None:
+        if "item_id" in frame and frame["item_id"] != self.item_id:
+            return "wrong_item", f"This socket is for item {self.item_id}."
+        return None
 
     # Client frames -------------------------------------------------------------------------------
 
     async def on_hello(self, frame: dict[str, Any]) -> None:
-        if self._other_item(frame):
-            await self.error("wrong_item", f"This socket is for item {self.item_id}.")
-            return
         since = frame.get("since_seq", 0)
         if isinstance(since, bool) or not isinstance(since, int) or since < 0:
             await self.error("invalid_frame", "hello.since_seq must be a non-negative integer.")
             return
-        self.sent_seq = since
-        await self.catch_up(None)
-        await self.send_json({"type": "caught_up", "seq": self.sent_seq})
+        async with self.delivering:
+            self.sent_seq = since
+            await self.catch_up(None)
+            await self.send_json({"type": "caught_up", "seq": self.sent_seq})
 
     async def on_command(self, frame: dict[str, Any]) -> None:
         command_id = frame.get("command_id")
         if not isinstance(command_id, str) or not 0 < len(command_id) <= 64:
             await self.error("invalid_frame", "command.command_id must be a string of 1 to 64 characters.")
-            return
-        if self._other_item(frame):
-            await self.rejected(command_id, "wrong_item", f"This socket is for item {self.item_id}.")
             return
         if not self.commands.take():
             rate = _limits()["WS_COMMANDS_PER_SECOND"]
@@ -221,17 +260,12 @@ class ItemConsumer(LiveConsumer):
         ):
             await self.rejected(command_id, "invalid_command", "expected_seq must be a non-negative integer.")
             return
-        role = await _role(self.user, self.job_id)
-        if role is None or RANK[role] < RANK[Role.ANNOTATOR]:
-            await self.rejected(
-                command_id, "permission_denied", f"Your role ({role or 'none'}) may not label."
-            )
-            return
         try:
             command = parse_command(frame.get("command"))
-            result = await _handle(
+            result = await _authorised_handle(
+                user=self.user,
+                job_id=self.job_id,
                 item_id=self.item_id,
-                actor_id=self.user.pk,
                 command=command,
                 command_id=command_id,
                 expected_seq=expected,
@@ -242,12 +276,10 @@ class ItemConsumer(LiveConsumer):
         except ApiError as error:
             await self.rejected(command_id, error.code, error.message)
             return
+        self.active_at = time.monotonic()
         await self.send_json({"type": "ack", "command_id": command_id, "seq": result.seq})
 
     async def on_cursor(self, frame: dict[str, Any]) -> None:
-        if self._other_item(frame):
-            await self.error("wrong_item", f"This socket is for item {self.item_id}.")
-            return
         x, y = frame.get("x"), frame.get("y")
         if not all(
             isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in (x, y)
@@ -284,15 +316,33 @@ class ItemConsumer(LiveConsumer):
                 return
 
     async def item_events(self, message: dict[str, Any]) -> None:
+        self.active_at = time.monotonic()
         if self.sent_seq is None:
             return  # live events start with the client's hello
-        for event in message["events"]:
-            if event["seq"] <= self.sent_seq:
-                continue  # already sent by a catch-up
-            if event["seq"] > self.sent_seq + 1:
-                await self.catch_up(event["seq"] - 1)  # broadcasts from another process came out of order
-            await self.send_json({"type": "event", "event": event})
-            self.sent_seq = event["seq"]
+        async with self.delivering:
+            for event in message["events"]:
+                if event["seq"] <= self.sent_seq:
+                    continue  # already sent by a catch-up
+                if event["seq"] > self.sent_seq + 1:
+                    await self.catch_up(
+                        event["seq"] - 1
+                    )  # another process's broadcast came first, or one was lost
+                await self.send_json({"type": "event", "event": event})
+                self.sent_seq = event["seq"]
+
+    async def watch_lag(self) -> None:
+        """While the item is active, compare with the store now and then: a broadcast the channel layer
+        dropped (an overloaded process's inbox is bounded) is then read from the store, so no socket
+        stays short of the stream's last events."""
+        every = _limits()["WS_LAG_CHECK_SECONDS"]
+        while True:
+            await asyncio.sleep(every)
+            if self.sent_seq is None or time.monotonic() - self.active_at > 10 * every:
+                continue
+            last = await _last_seq(self.item_id)
+            if last is not None and last > self.sent_seq:
+                async with self.delivering:
+                    await self.catch_up(last)
 
     # Presence and cursors ----------------------------------------------------------------------------
 
@@ -343,6 +393,11 @@ class JobConsumer(LiveConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         await self.open(live.job_group(self.job_id))
+
+    def wrong_target(self, frame: dict[str, Any]) -> tuple[str, str] | None:
+        if "job_id" in frame and frame["job_id"] != self.job_id:
+            return "wrong_job", f"This socket is for job {self.job_id}."
+        return None
 
     async def job_item(self, message: dict[str, Any]) -> None:
         await self.send_json({"type": "item", "item": message["item"]})

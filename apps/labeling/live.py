@@ -6,10 +6,11 @@ turned into channel-layer messages here, so a command sent over REST reaches web
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from asgiref.sync import SyncToAsync, async_to_sync
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from .signals import events_committed, job_items_added
 
@@ -32,10 +33,31 @@ def job_group(job_id: int) -> str:
     return f"job.{job_id}"
 
 
-def _send(group: str, message: dict[str, Any]) -> None:
+def _in_server_loop() -> bool:
+    """Whether this thread does sync work for a running ASGI event loop (a view or a consumer's database
+    call under Daphne): the only place where consumers on an in-memory channel layer can listen."""
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    return loop is not None and loop.is_running()
+
+
+def _broadcast(messages: Callable[[], list[tuple[str, dict[str, Any]]]]) -> None:
+    """Send the messages to their groups in order, in one hop to the event loop."""
     layer = get_channel_layer()
-    if layer is not None:
-        async_to_sync(layer.group_send)(group, message)
+    if layer is None or (isinstance(layer, InMemoryChannelLayer) and not _in_server_loop()):
+        return  # nobody can be listening: skip the work (a script, a test without a server, the bench)
+    batch = messages()
+
+    async def send_all() -> None:
+        for group, message in batch:
+            await layer.group_send(group, message)
+
+    async_to_sync(send_all)()
+
+
+def _counts_message(job_id: int) -> tuple[str, dict[str, Any]]:
+    from .selectors import job_counts
+
+    return job_group(job_id), {"type": JOB_COUNTS, **job_counts(job_id=job_id)}
 
 
 def on_events_committed(
@@ -48,19 +70,23 @@ def on_events_committed(
     counts_changed: bool = False,
     **kwargs: Any,
 ) -> None:
-    _send(item_group(item_id), {"type": ITEM_EVENTS, "events": events})
-    _send(job_group(job_id), {"type": JOB_ITEM, "item": item})
-    if counts_changed:
-        from .selectors import job_counts
+    def messages() -> list[tuple[str, dict[str, Any]]]:
+        out = [
+            (item_group(item_id), {"type": ITEM_EVENTS, "events": events}),
+            (job_group(job_id), {"type": JOB_ITEM, "item": item}),
+        ]
+        return [*out, _counts_message(job_id)] if counts_changed else out
 
-        _send(job_group(job_id), {"type": JOB_COUNTS, **job_counts(job_id=job_id)})
+    _broadcast(messages)
 
 
 def on_job_items_added(sender: Any, *, job_id: int, added: int, total: int, **kwargs: Any) -> None:
-    _send(job_group(job_id), {"type": JOB_ITEMS_ADDED, "added": added, "total": total})
-    from .selectors import job_counts
-
-    _send(job_group(job_id), {"type": JOB_COUNTS, **job_counts(job_id=job_id)})
+    _broadcast(
+        lambda: [
+            (job_group(job_id), {"type": JOB_ITEMS_ADDED, "added": added, "total": total}),
+            _counts_message(job_id),
+        ]
+    )
 
 
 def connect_signals() -> None:

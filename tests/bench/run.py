@@ -87,6 +87,31 @@ def db_run(database: str, url: str | None, quick: bool) -> list[dict]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def ws_run(quick: bool, no_postgres: bool) -> list[dict]:
+    """The websocket figures (tests/bench/ws.py), in their own process: it starts Daphne servers itself.
+    Its stderr is left on the terminal, so the reason for a skipped part is printed."""
+    cmd = [sys.executable, "-m", "tests.bench.ws"] + (["--quick"] if quick else [])
+    cmd += ["--no-postgres"] if no_postgres else []
+    failed = [
+        {
+            "name": "websocket benchmark",
+            "value": "failed",
+            "unit": "",
+            "target": "",
+            "ok": False,
+            "database": "-",
+        }
+    ]
+    try:
+        out = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, timeout=900)
+    except subprocess.TimeoutExpired:
+        print("the websocket benchmark took over 900 s; stopped", file=sys.stderr)
+        return failed
+    if out.returncode != 0:
+        return failed
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def postgres_reachable() -> bool:
     try:
         import psycopg
@@ -112,10 +137,11 @@ def main() -> int:
     rows += db_run("sqlite", None, args.quick)
     if not args.no_postgres and postgres_reachable():
         rows += db_run("postgresql", PG_URL, args.quick)
+    rows += ws_run(args.quick, args.no_postgres)
     where = machine()
     command = "make bench" + (" QUICK=1" if args.quick else "")
     print(f"\npolylog benchmark: `{command}` on {where}\n")
-    widths = [44, 12, 14, 10, 18, 5]
+    widths = [52, 12, 14, 10, 18, 5]
     header = ["figure", "database", "value", "unit", "target", "ok"]
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     print("  ".join("-" * w for w in widths))
@@ -129,6 +155,11 @@ def main() -> int:
             "yes" if r["ok"] else ("-" if r["ok"] is None else "NO"),
         ]
         print("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)))
+    if any(r["name"].startswith("ws ") for r in rows):
+        print(
+            "\nws: real Daphne processes on 127.0.0.1 driven with the websockets library (tests/bench/ws.py),"
+            "\nwith the per-connection command limit lifted (POLYLOG_WS_COMMANDS_PER_SECOND, _COMMAND_BURST)."
+        )
     print(f"\n({time.time() - started:.0f} s)")
     out = ROOT / "var" / "bench" / "results.json"
     out.parent.mkdir(parents=True, exist_ok=True)

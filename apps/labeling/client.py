@@ -1,0 +1,311 @@
+"""A small async client of an item's websocket (DESIGN sections 4 and 8), for scripts and tests.
+
+It speaks the wire protocol with the `websockets` package and rebuilds the item's state with the pure
+domain, so it imports no Django and runs anywhere the domain runs::
+
+    token = token_get("http://127.0.0.1:8000", "demo", "demo-polylog")
+    async with LabelingClient.connect("http://127.0.0.1:8000", item_id, token) as client:
+        await client.hello()                       # every stored event, then live ones
+        ack = await client.command({"type": "add_vertex", "shape_id": shape_id, "x": 10, "y": 20})
+        await client.wait_for_seq(ack.seq)
+        print(client.state_view())
+
+`command()` returns the `ack` or raises `CommandRejected` (a domain `Rejected` with the same code and
+message, plus the command id). It connects directly, without any HTTP proxy of the environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed
+
+from apps.labeling.domain import (
+    SCHEMA_VERSION,
+    ItemState,
+    Rejected,
+    event_from_record,
+    evolve,
+    initial_state,
+    state_view,
+)
+
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _http_base(base_url: str) -> str:
+    parts = urllib.parse.urlsplit(base_url)
+    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
+    return urllib.parse.urlunsplit((scheme, parts.netloc, "", "", "")).rstrip("/")
+
+
+def _ws_base(base_url: str) -> str:
+    parts = urllib.parse.urlsplit(base_url)
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
+    return urllib.parse.urlunsplit((scheme, parts.netloc, "", "", "")).rstrip("/")
+
+
+def http_json(url: str, *, token: str | None = None, data: Any = None, timeout: float = 10.0) -> Any:
+    """GET (or POST when `data` is given) JSON; raises urllib.error.HTTPError on a 4xx/5xx answer."""
+    headers = {"Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Token {token}"
+    body = None
+    if data is not None:
+        body = json.dumps(data).encode()
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(url, data=body, headers=headers)
+    with _DIRECT.open(request, timeout=timeout) as response:
+        return json.loads(response.read() or b"null")
+
+
+def token_get(base_url: str, username: str, password: str, *, timeout: float = 10.0) -> str:
+    """An API token for a user: POST /api/auth/token/ (synchronous, stdlib only)."""
+    answer = http_json(
+        f"{_http_base(base_url)}/api/auth/token/",
+        data={"username": username, "password": password},
+        timeout=timeout,
+    )
+    return str(answer["token"])
+
+
+class CommandRejected(Rejected):
+    """The server answered a command with `rejected` (or an `error` naming it, such as rate_limited)."""
+
+    def __init__(self, command_id: str, code: str, message: str) -> None:
+        super().__init__(code, message)
+        self.command_id = command_id
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    command_id: str
+    seq: int
+
+
+class LabelingClient:
+    """One websocket on one item. A reader task sorts the server's frames into the attributes below.
+
+    - `events`: the events received, in seq order without gaps (a gap is filled by asking again with
+      `hello`); `seq` is the last one held.
+    - `users`: who is on the item (user id -> {"id", "username"}), from `presence` frames.
+    - `cursors`: other people's last cursor (user id -> (x, y)).
+    - `errors`: `error` frames that answered no pending command.
+    - `duplicates` / `gaps`: events the server sent twice or out of order (both should stay 0).
+    """
+
+    def __init__(self, connection: ClientConnection, item_id: int, *, width: float, height: float) -> None:
+        self.connection = connection
+        self.item_id = item_id
+        self.events: list[dict[str, Any]] = []
+        self.users: dict[int, dict[str, Any]] = {}
+        self.cursors: dict[int, tuple[float, float]] = {}
+        self.errors: list[dict[str, Any]] = []
+        self.duplicates = 0
+        self.gaps = 0
+        self._catching_up = False  # a hello is being answered, so repeats are expected, not anomalies
+        self._first_after: int | None = None  # the since_seq of the first hello
+        self._state = initial_state(width, height)
+        self._pending: dict[str, asyncio.Future[Ack]] = {}
+        self._pongs: list[asyncio.Future[None]] = []
+        self._caught_up: asyncio.Future[int] | None = None
+        self._changed = asyncio.Condition()
+        self._reader = asyncio.create_task(self._read())
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def connect(
+        cls,
+        base_url: str,
+        item_id: int,
+        token: str,
+        *,
+        width: float | None = None,
+        height: float | None = None,
+        open_timeout: float = 10.0,
+    ) -> AsyncIterator[LabelingClient]:
+        """Open `/ws/items/<item_id>/?token=...` on `base_url` (http(s):// or ws(s)://).
+
+        Without `width` and `height` the image size comes from GET /api/items/<id>/state/.
+        """
+        if width is None or height is None:
+            view = await asyncio.to_thread(
+                http_json, f"{_http_base(base_url)}/api/items/{item_id}/state/", token=token
+            )
+            width, height = view["image"]["width"], view["image"]["height"]
+        query = urllib.parse.urlencode({"token": token})
+        url = f"{_ws_base(base_url)}/ws/items/{item_id}/?{query}"
+        connection = await ws_connect(url, open_timeout=open_timeout, proxy=None, compression=None)
+        client = cls(connection, item_id, width=width, height=height)
+        try:
+            yield client
+        finally:
+            await client.close()
+
+    # Requests ----------------------------------------------------------------------------------------
+
+    async def hello(self, since_seq: int | None = None, *, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """Ask for every event after `since_seq` (default: the last one held) and wait for `caught_up`.
+
+        Returns the events that arrived meanwhile, that is the catch-up.
+        """
+        since = self.seq if since_seq is None else since_seq
+        if self._first_after is None:
+            self._first_after = since
+        held = len(self.events)
+        self._caught_up = asyncio.get_running_loop().create_future()
+        self._catching_up = True
+        await self._send({"type": "hello", "item_id": self.item_id, "since_seq": since})
+        await asyncio.wait_for(asyncio.shield(self._caught_up), timeout)
+        return self.events[held:]
+
+    async def command(
+        self,
+        command: dict[str, Any],
+        *,
+        command_id: str | None = None,
+        expected_seq: int | None = None,
+        timeout: float = 30.0,
+    ) -> Ack:
+        """Send a command (a dict of DESIGN section 8) and wait for its answer."""
+        command_id = command_id or str(uuid.uuid4())
+        if not 0 < len(command_id) <= 64:
+            raise ValueError("a command_id has 1 to 64 characters")
+        frame: dict[str, Any] = {"type": "command", "command_id": command_id, "command": command}
+        if expected_seq is not None:
+            frame["expected_seq"] = expected_seq
+        answer = self._pending[command_id] = asyncio.get_running_loop().create_future()
+        try:
+            await self._send(frame)
+            return await asyncio.wait_for(answer, timeout)
+        finally:
+            self._pending.pop(command_id, None)
+
+    async def cursor(self, x: float, y: float) -> None:
+        await self._send({"type": "cursor", "x": x, "y": y})
+
+    async def ping(self, *, timeout: float = 10.0) -> None:
+        """Send `ping` and wait for `pong`."""
+        pong = asyncio.get_running_loop().create_future()
+        self._pongs.append(pong)
+        await self._send({"type": "ping"})
+        await asyncio.wait_for(pong, timeout)
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until `predicate()` holds, checked after every frame; TimeoutError after `timeout` s."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: predicate() or self._reader.done())
+        if not predicate():
+            raise ConnectionError(f"websocket closed ({self.connection.close_code})")
+
+    async def wait_for_seq(self, seq: int, timeout: float = 10.0) -> None:
+        """Wait until the event `seq` (and every one before it) is held."""
+        await self.wait_until(lambda: self.seq >= seq, timeout)
+
+    async def close(self) -> None:
+        await self.connection.close()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
+            await self._reader
+
+    # State -------------------------------------------------------------------------------------------
+
+    @property
+    def seq(self) -> int:
+        return self.events[-1]["seq"] if self.events else (self._first_after or 0)
+
+    def state(self) -> ItemState:
+        """The item's state at `seq`, folded from the events received with the pure domain."""
+        if self._first_after:
+            raise RuntimeError(f"events start after seq {self._first_after}; hello(since_seq=0) for state")
+        return self._state
+
+    def state_view(self) -> dict[str, Any]:
+        """The state in the form GET /api/items/<id>/state/ returns."""
+        return state_view(self.state(), self.item_id)
+
+    # The reader --------------------------------------------------------------------------------------
+
+    async def _send(self, frame: dict[str, Any]) -> None:
+        await self.connection.send(json.dumps(frame, separators=(",", ":")))
+
+    async def _read(self) -> None:
+        try:
+            async for message in self.connection:
+                await self._on_frame(json.loads(message))
+                async with self._changed:
+                    self._changed.notify_all()
+        except ConnectionClosed:
+            pass
+        finally:
+            closed = ConnectionError(f"websocket closed ({self.connection.close_code})")
+            for future in [*self._pending.values(), *self._pongs, self._caught_up]:
+                if future is not None and not future.done():
+                    future.set_exception(closed)
+            async with self._changed:
+                self._changed.notify_all()
+
+    async def _on_frame(self, frame: dict[str, Any]) -> None:
+        kind = frame.get("type")
+        if kind == "event":
+            await self._on_event(frame["event"])
+        elif kind == "caught_up":
+            self._catching_up = False
+            if self._caught_up is not None and not self._caught_up.done():
+                self._caught_up.set_result(frame["seq"])
+        elif kind == "ack":
+            self._answer(frame["command_id"], Ack(frame["command_id"], frame["seq"]))
+        elif kind == "rejected":
+            self._answer(
+                frame["command_id"], CommandRejected(frame["command_id"], frame["code"], frame["message"])
+            )
+        elif kind == "error":
+            command_id = frame.get("command_id")
+            if command_id in self._pending:
+                self._answer(command_id, CommandRejected(command_id, frame["code"], frame["message"]))
+            else:
+                self.errors.append(frame)
+        elif kind == "presence":
+            self.users = {user["id"]: user for user in frame["users"]}
+        elif kind == "cursor":
+            self.cursors[frame["user"]["id"]] = (frame["x"], frame["y"])
+        elif kind == "pong":
+            while self._pongs:
+                pong = self._pongs.pop(0)
+                if not pong.done():
+                    pong.set_result(None)
+                    break
+
+    def _answer(self, command_id: str, answer: Ack | CommandRejected) -> None:
+        future = self._pending.get(command_id)
+        if future is None or future.done():
+            return
+        if isinstance(answer, Ack):
+            future.set_result(answer)
+        else:
+            future.set_exception(answer)
+
+    async def _on_event(self, event: dict[str, Any]) -> None:
+        if event["seq"] <= self.seq:
+            if not self._catching_up:
+                self.duplicates += 1
+            return
+        if event["seq"] > self.seq + 1:
+            # The server sends in seq order; a gap means frames were lost, so ask again from what we hold.
+            if not self._catching_up:
+                self.gaps += 1
+                self._catching_up = True
+                await self._send({"type": "hello", "item_id": self.item_id, "since_seq": self.seq})
+            return
+        domain_event = event_from_record(event["type"], SCHEMA_VERSION, event["payload"], event["actor"])
+        self._state = evolve(self._state, domain_event)
+        self.events.append(event)
