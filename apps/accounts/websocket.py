@@ -50,7 +50,9 @@ class BrowserOriginValidator(OriginValidator):
 def origin_validator(application: Any) -> BrowserOriginValidator:
     allowed = list(settings.ALLOWED_HOSTS)
     for origin in settings.CSRF_TRUSTED_ORIGINS:
-        allowed.append(urlparse(origin).hostname or origin)
+        host = urlparse(origin).netloc.split(":")[0] or origin
+        # Django's "https://*.example.com" is channels' ".example.com" (the domain and its subdomains).
+        allowed.append(host[1:] if host.startswith("*.") else host)
     if settings.DEBUG and not allowed:
         allowed = ["localhost", "127.0.0.1", "[::1]"]
     return BrowserOriginValidator(application, allowed)

@@ -117,7 +117,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 return
 
     async def disconnect(self, code: int) -> None:
-        for task in (getattr(self, "watchdog", None), getattr(self, "lag_watch", None)):
+        tasks = ("watchdog", "lag_watch", "cursor_flush")
+        for task in (getattr(self, name, None) for name in tasks):
             if task is not None:
                 task.cancel()
         if getattr(self, "group", None):
@@ -188,6 +189,8 @@ class ItemConsumer(LiveConsumer):
         self.user = self.scope.get("user")
         self.sent_seq: int | None = None  # the last event seq sent; None until the client said hello
         self.delivering = asyncio.Lock()  # one sender of events at a time keeps them in order
+        self.cursor_pending: tuple[float, float] | None = None
+        self.cursor_flush: asyncio.Future[None] | None = None
         self.active_at = 0.0  # when this item last showed activity to this socket
         self.present: dict[str, dict[str, Any]] = {}
         if self.user is None or not self.user.is_authenticated:
@@ -238,6 +241,14 @@ class ItemConsumer(LiveConsumer):
         if isinstance(since, bool) or not isinstance(since, int) or since < 0:
             await self.error("invalid_frame", "hello.since_seq must be a non-negative integer.")
             return
+        last = await _last_seq(self.item_id)
+        if last is not None and since > last:
+            # The client holds events this item never had (another server, a restored database): it
+            # must reload rather than wait for seqs that would be skipped as already seen.
+            await self.error(
+                "since_seq_ahead", f"since_seq {since} is past the stream's end ({last}); reload."
+            )
+            return
         async with self.delivering:
             self.sent_seq = since
             await self.catch_up(None)
@@ -286,18 +297,38 @@ class ItemConsumer(LiveConsumer):
         ):
             await self.error("invalid_frame", "cursor needs finite numbers x and y.")
             return
-        # Cursors are ephemeral: past the rate, a position is superseded by the next one anyway.
-        if self.cursors.take():
-            await self.channel_layer.group_send(
-                self.group,
-                {
-                    "type": live.CURSOR_MOVED,
-                    "channel": self.channel_name,
-                    "user": _user_info(self.user),
-                    "x": x,
-                    "y": y,
-                },
-            )
+        # Past the rate, positions are coalesced: the latest one goes out as soon as the rate allows,
+        # so the others never keep a stale cursor when a quick movement stops.
+        self.cursor_pending = (x, y)
+        if self.cursor_flush is None:
+            if self.cursors.take():
+                await self.flush_cursor()
+            else:
+                self.cursor_flush = asyncio.ensure_future(self.flush_cursor_later())
+
+    async def flush_cursor(self) -> None:
+        if self.cursor_pending is None:
+            return
+        x, y = self.cursor_pending
+        self.cursor_pending = None
+        await self.channel_layer.group_send(
+            self.group,
+            {
+                "type": live.CURSOR_MOVED,
+                "channel": self.channel_name,
+                "user": _user_info(self.user),
+                "x": x,
+                "y": y,
+            },
+        )
+
+    async def flush_cursor_later(self) -> None:
+        try:
+            while not self.cursors.take():
+                await asyncio.sleep(1 / _limits()["WS_CURSORS_PER_SECOND"])
+            await self.flush_cursor()
+        finally:
+            self.cursor_flush = None
 
     async def rejected(self, command_id: str, code: str, message: str) -> None:
         await self.send_json({"type": "rejected", "command_id": command_id, "code": code, "message": message})

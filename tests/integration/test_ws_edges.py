@@ -1,0 +1,74 @@
+"""Edges of the websocket protocol: a hello from the future, wildcard trusted origins, the last cursor."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+import pytest_asyncio
+
+from apps.accounts.websocket import origin_validator
+from tests.conftest import new_id
+from tests.integration.test_ws_support import Sockets, polygon, stored_events
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def sockets(transactional_db: None) -> AsyncIterator[Sockets]:
+    opened = Sockets()
+    yield opened
+    await opened.close_all()
+
+
+@pytest.mark.asyncio
+async def test_a_hello_past_the_streams_end_is_refused_and_the_socket_stays_usable(
+    sockets: Sockets, item: Any, labels: Any, annotator: Any
+) -> None:
+    peer = await sockets.item(annotator, item.pk, since_seq=None)
+
+    await peer.send({"type": "hello", "since_seq": 5})
+    refusal = await peer.next("error")
+
+    assert refusal["code"] == "since_seq_ahead"
+    assert "(0)" in refusal["message"]
+    await peer.hello(0)
+    ack = await peer.command(polygon(new_id(), labels["cat"].pk, [[1, 1], [20, 1], [20, 20]]), "c-1")
+    assert ack["type"] == "ack"
+    assert [e["seq"] for e in await peer.events(1)] == [1]
+
+
+@pytest.mark.django_db
+def test_a_wildcard_trusted_origin_admits_its_subdomains_only(settings: Any) -> None:
+    settings.ALLOWED_HOSTS = ["testserver"]
+    settings.CSRF_TRUSTED_ORIGINS = ["https://*.example.com"]
+    validator = origin_validator(None)
+
+    assert validator.valid_origin(urlparse("https://labels.example.com"))
+    assert not validator.valid_origin(urlparse("https://example.com.evil.org"))
+
+
+@pytest.mark.asyncio
+async def test_the_last_cursor_of_a_quick_movement_reaches_the_others(
+    sockets: Sockets, item: Any, annotator: Any, annotator2: Any, settings: Any
+) -> None:
+    settings.POLYLOG = {**settings.POLYLOG, "WS_CURSORS_PER_SECOND": 5.0}
+    alice = await sockets.item(annotator, item.pk)
+    bob = await sockets.item(annotator2, item.pk)
+
+    for x in range(1, 21):  # far past the rate: most positions are coalesced
+        await alice.send({"type": "cursor", "x": float(x), "y": 7.0})
+    seen = []
+    while not seen or seen[-1]["x"] != 20.0:
+        seen.append(await bob.next("cursor"))
+
+    assert len(seen) < 20
+    assert seen[-1] == {
+        "type": "cursor",
+        "user": {"id": annotator.pk, "username": annotator.username},
+        "x": 20.0,
+        "y": 7.0,
+    }
+    assert await stored_events(item.pk) == []
