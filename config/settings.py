@@ -80,7 +80,6 @@ DATABASES = {
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'polylog.sqlite3'}"), conn_max_age=60
     )
 }
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Keep connections: opening one costs more than a command (the PRAGMAs below run on each open).
     DATABASES["default"]["CONN_MAX_AGE"] = 600

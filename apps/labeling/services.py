@@ -128,7 +128,6 @@ def _handle_once(
         rows = store.rows_for(
             item_id, state.seq + 1, events, prev_hash=prev_hash, created_at=now, command_id=command_id
         )
-        store.append_rows(rows)
         new_state = replay(state, events)
         every = store.snapshot_every()
         if new_state.seq // every > state.seq // every:
@@ -138,7 +137,7 @@ def _handle_once(
         columns = {**live_columns(new_state, counts), "updated_at": now}
         if any(isinstance(e, Saved) for e in events):
             columns.update(save_columns(new_state, actor_id, now))
-        store.item_columns_update(item_id, columns)
+        store.append_and_update(rows, item_id, columns)
         item_label_rows_sync(item_id, old_counts, counts)
 
         wire = [store.event_dict(row) for row in rows]
