@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver $(HOST):$(PORT) --noreload
+	DEBUG=$${DEBUG:-true} $(PY) manage.py runserver $(HOST):$(PORT) --noreload
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -21,9 +21,21 @@ def env_list(name: str, default: str) -> list[str]:
     return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
-# The embedded default is a local, single-user install; production must set SECRET_KEY.
-SECRET_KEY = os.environ.get("SECRET_KEY", "polylog-insecure-embedded-default-key-change-me-in-production")
+DEBUG = env_bool("DEBUG", False)  # `make run` turns it on for the embedded demo
+
+
+def embedded_secret_key() -> str:
+    """A random key made once and kept under var/, so no install shares a key that is public."""
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        import secrets
+
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY") or embedded_secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -169,6 +181,7 @@ POLYLOG = {
     "SNAPSHOT_EVERY": int(os.environ.get("POLYLOG_SNAPSHOT_EVERY", "100")),
     "MAX_VERTICES": int(os.environ.get("POLYLOG_MAX_VERTICES", "1000")),
     "MAX_SHAPES": int(os.environ.get("POLYLOG_MAX_SHAPES", "1000")),
+    "MAX_DRAFTS": int(os.environ.get("POLYLOG_MAX_DRAFTS", "20")),
     "STATE_CACHE_SIZE": int(os.environ.get("POLYLOG_STATE_CACHE_SIZE", "512")),
     # Websocket limits (per connection).
     "WS_MAX_FRAME_BYTES": int(os.environ.get("POLYLOG_WS_MAX_FRAME_BYTES", str(256 * 1024))),

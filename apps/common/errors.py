@@ -78,14 +78,6 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     return response
 
 
-ERROR_STATUSES = (
-    status.HTTP_400_BAD_REQUEST,
-    status.HTTP_401_UNAUTHORIZED,
-    status.HTTP_403_FORBIDDEN,
-    status.HTTP_404_NOT_FOUND,
-)
-
-
 def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     """Unrouted /api/ paths answer like every other API error, not with an HTML page."""
     return JsonResponse(

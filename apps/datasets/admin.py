@@ -22,6 +22,12 @@ class DatasetAdmin(admin.ModelAdmin):
 
 @admin.register(Image)
 class ImageAdmin(admin.ModelAdmin):
+    """Images are added by imports; their size and file are facts of the stored file, so read-only."""
+
     list_display = ["path", "dataset", "width", "height", "created_at"]
     list_filter = ["dataset"]
     search_fields = ["path", "name", "checksum"]
+    readonly_fields = ["dataset", "file", "thumbnail", "width", "height", "checksum"]
+
+    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ARG002
+        return False

@@ -8,8 +8,11 @@ from .models import Event, Item, JobMember, LabelClass, LabelingJob, Snapshot
 
 
 class LabelClassInline(admin.TabularInline):
+    """Deleting a class goes through the API (refused while shapes use it, or cascading through events)."""
+
     model = LabelClass
     extra = 0
+    can_delete = False
 
 
 class JobMemberInline(admin.TabularInline):
@@ -25,12 +28,22 @@ class LabelingJobAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     inlines = [LabelClassInline, JobMemberInline]
 
+    def get_readonly_fields(self, request, obj=None):  # noqa: ARG002
+        # A job's items point at its dataset's images: moving it to another dataset would orphan them.
+        return ["dataset"] if obj is not None else []
+
 
 @admin.register(LabelClass)
 class LabelClassAdmin(admin.ModelAdmin):
     list_display = ["name", "color", "job"]
     list_filter = ["job"]
     search_fields = ["name"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ARG002
+        return False  # through the API, which keeps shapes and their classes consistent
+
+    def get_readonly_fields(self, request, obj=None):  # noqa: ARG002
+        return ["job"] if obj is not None else []
 
 
 @admin.register(JobMember)

@@ -204,6 +204,7 @@ class ItemConsumer(LiveConsumer):
         self.job_id = job_id
         limits = _limits()
         self.commands = TokenBucket(limits["WS_COMMANDS_PER_SECOND"], limits["WS_COMMAND_BURST"])
+        self.hellos = TokenBucket(1.0, 5)
         self.cursors = TokenBucket(limits["WS_CURSORS_PER_SECOND"], limits["WS_CURSORS_PER_SECOND"])
         await self.open(live.item_group(self.item_id))
         self.lag_watch = asyncio.ensure_future(self.watch_lag())
@@ -237,6 +238,15 @@ class ItemConsumer(LiveConsumer):
     # Client frames -------------------------------------------------------------------------------
 
     async def on_hello(self, frame: dict[str, Any]) -> None:
+        # A catch-up can re-read a whole stream, so hellos have a budget of their own, and the reader must
+        # still be a member (membership may have been withdrawn since the socket opened).
+        if not self.hellos.take():
+            await self.error("rate_limited", "Too many hellos; send it again in a second.")
+            return
+        if await _role(self.user, self.job_id) is None:
+            await self.error("permission_denied", "You are no longer a member of this item's job.")
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
         since = frame.get("since_seq", 0)
         if isinstance(since, bool) or not isinstance(since, int) or since < 0:
             await self.error("invalid_frame", "hello.since_seq must be a non-negative integer.")
@@ -423,6 +433,7 @@ class JobConsumer(LiveConsumer):
         if await _role(user, self.job_id) is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return
+        self.item_seqs: dict[int, int] = {}
         await self.open(live.job_group(self.job_id))
 
     def wrong_target(self, frame: dict[str, Any]) -> tuple[str, str] | None:
@@ -431,7 +442,13 @@ class JobConsumer(LiveConsumer):
         return None
 
     async def job_item(self, message: dict[str, Any]) -> None:
-        await self.send_json({"type": "item", "item": message["item"]})
+        # Commands of one item may broadcast from different threads or processes out of order: an
+        # item frame older than one already sent would show a stale status.
+        item = message["item"]
+        if item["seq"] <= self.item_seqs.get(item["id"], 0):
+            return
+        self.item_seqs[item["id"]] = item["seq"]
+        await self.send_json({"type": "item", "item": item})
 
     async def job_counts(self, message: dict[str, Any]) -> None:
         await self.send_json(

@@ -54,15 +54,24 @@ class CommandResult:
 
 
 def limits() -> Limits:
-    return Limits(max_vertices=settings.POLYLOG["MAX_VERTICES"], max_shapes=settings.POLYLOG["MAX_SHAPES"])
+    return Limits(
+        max_vertices=settings.POLYLOG["MAX_VERTICES"],
+        max_shapes=settings.POLYLOG["MAX_SHAPES"],
+        max_drafts=settings.POLYLOG["MAX_DRAFTS"],
+    )
 
 
-def _earlier_result(item_id: int, command_id: str | None) -> CommandResult | None:
+def _earlier_result(item_id: int, actor_id: int, command_id: str | None) -> CommandResult | None:
+    """The original answer to a command_id already applied on this item, if it was."""
     if command_id is None:
         return None
     row = EventRow.objects.filter(item_id=item_id, command_id=command_id).first()
     if row is None:
         return None
+    if row.actor_id != actor_id:
+        raise Rejected(
+            "command_id_reused", f"Command id {command_id[:64]!r} was already used by someone else."
+        )
     return CommandResult(seq=row.seq, events=[store.event_dict(row)], replayed=True)
 
 
@@ -87,7 +96,7 @@ def item_command_handle(
             # integrity error is a bug, not contention, and must not be retried or called "busy".
             if not any(name in str(error) for name in _APPEND_COLLISIONS):
                 raise
-            earlier = _earlier_result(item_id, command_id)
+            earlier = _earlier_result(item_id, actor_id, command_id)
             if earlier is not None:
                 return earlier
             log.info("item %s: concurrent append, retrying", item_id)
@@ -101,10 +110,12 @@ def _handle_once(
         head = store.item_head_lock(item_id)
         if head is None:
             raise ApiError(404, "not_found", f"There is no item {item_id}.")
+        # A retry gets the original answer whatever deciding it again would now say (a refusal, a
+        # no-op, a second application); looked up under the lock, so a concurrent twin waits for it.
+        earlier = _earlier_result(item_id, actor_id, command_id)
+        if earlier is not None:
+            return earlier
         if expected_seq is not None and expected_seq != head.last_seq:
-            earlier = _earlier_result(item_id, command_id)
-            if earlier is not None:
-                return earlier
             raise Rejected(
                 "seq_conflict", f"The image is at seq {head.last_seq}, not {expected_seq}; reload and retry."
             )
@@ -112,15 +123,7 @@ def _handle_once(
         label_ids: frozenset[int] = frozenset()
         if isinstance(command, _READS_LABELS):
             label_ids = store.job_label_class_ids(head.job_id)
-        try:
-            events = decide(
-                state, command, Context(actor=actor_id, label_class_ids=label_ids, limits=limits())
-            )
-        except Rejected:
-            earlier = _earlier_result(item_id, command_id)
-            if earlier is not None:
-                return earlier
-            raise
+        events = decide(state, command, Context(actor=actor_id, label_class_ids=label_ids, limits=limits()))
         if not events:
             return CommandResult(seq=state.seq)
 
@@ -169,7 +172,9 @@ def _handle_once(
                 counts_changed=counts_changed,
             )
 
-        transaction.on_commit(after_commit)
+        # robust: the events are committed; a failed broadcast is logged, never turned into an error
+        # (sockets re-read the store when they notice they are behind).
+        transaction.on_commit(after_commit, robust=True)
         return CommandResult(seq=new_state.seq, events=wire)
 
 
@@ -189,7 +194,9 @@ def job_sync(*, job: LabelingJob) -> dict[str, int]:
     )
     result = {"added": len(missing), "total": Item.objects.filter(job=job).count()}
     if missing:
-        transaction.on_commit(lambda: job_items_added.send(sender=LabelingJob, job_id=job.pk, **result))
+        transaction.on_commit(
+            lambda: job_items_added.send(sender=LabelingJob, job_id=job.pk, **result), robust=True
+        )
     return result
 
 
@@ -243,9 +250,12 @@ def label_class_update(*, label_class: LabelClass, **fields: str) -> LabelClass:
     return label_class
 
 
+@transaction.atomic
 def label_class_delete(*, label_class: LabelClass, actor_id: int, cascade: bool = False) -> dict[str, int]:
     """Delete a label class. While shapes use it this is refused, unless `cascade`, which first appends
-    "shapes of label deleted" events on every item that has such shapes."""
+    "shapes of label deleted" events on every item that has such shapes. All in one transaction, checked
+    again at the end, so a shape of the class drawn (or undone back) meanwhile is never left orphaned."""
+    LabelClass.objects.select_for_update().filter(pk=label_class.pk).first()
     item_ids = list(ItemLabel.objects.filter(label_class=label_class).values_list("item_id", flat=True))
     if item_ids and not cascade:
         raise ApiError(
@@ -257,6 +267,10 @@ def label_class_delete(*, label_class: LabelClass, actor_id: int, cascade: bool 
     for item_id in item_ids:
         item_command_handle(
             item_id=item_id, actor_id=actor_id, command=DeleteLabelShapes(label_class_id=label_class.pk)
+        )
+    if ItemLabel.objects.filter(label_class=label_class).exists():
+        raise ApiError(
+            409, "label_class_in_use", f"Shapes labeled {label_class.name!r} appeared meanwhile; try again."
         )
     label_class.delete()
     return {"items_changed": len(item_ids)}

@@ -63,7 +63,7 @@ def event_hash(
 
 
 def iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def row_hash(row: EventRow, prev_hash: str) -> str:
@@ -125,14 +125,6 @@ def rows_for(
         row.hash = prev_hash = row_hash(row, prev_hash)
         rows.append(row)
     return rows
-
-
-def last_hash(item_id: int, before_seq: int | None = None) -> str:
-    qs = EventRow.objects.filter(item_id=item_id)
-    if before_seq is not None:
-        qs = qs.filter(seq__lt=before_seq)
-    value = qs.order_by("-seq").values_list("hash", flat=True).first()
-    return value or GENESIS_HASH
 
 
 def snapshot_save(item_id: int, state: ItemState) -> None:
@@ -252,8 +244,9 @@ def state_current(item_id: int, head: ItemHead) -> tuple[ItemState, str]:
     return state_load_with_hash(item_id, head.width, head.height)
 
 
-def chain_verify(item_id: int) -> list[dict[str, Any]]:
-    """Recompute an item's hash chain; every problem names its seq."""
+def chain_verify(item_id: int, last_seq: int | None = None) -> list[dict[str, Any]]:
+    """Recompute an item's hash chain; every problem names its seq. `last_seq` (the item's own count)
+    also catches events missing at the end of the stream, which no chain link can show."""
     problems = []
     prev = GENESIS_HASH
     expected_seq = 1
@@ -269,6 +262,10 @@ def chain_verify(item_id: int) -> list[dict[str, Any]]:
             )
         prev = row.hash
         expected_seq = row.seq + 1
+    if last_seq is not None and expected_seq - 1 < last_seq:
+        problems.append(
+            {"item_id": item_id, "seq": expected_seq, "problem": f"missing: the item is at seq {last_seq}"}
+        )
     return problems
 
 

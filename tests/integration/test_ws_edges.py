@@ -72,3 +72,53 @@ async def test_the_last_cursor_of_a_quick_movement_reaches_the_others(
         "y": 7.0,
     }
     assert await stored_events(item.pk) == []
+
+
+@pytest.mark.asyncio
+async def test_a_hello_from_someone_no_longer_a_member_is_refused_and_the_socket_closed(
+    sockets: Sockets, item: Any, annotator: Any
+) -> None:
+    from channels.db import database_sync_to_async
+
+    from apps.labeling.models import JobMember
+
+    peer = await sockets.item(annotator, item.pk, since_seq=None)
+    await database_sync_to_async(JobMember.objects.filter(user=annotator).delete)()
+
+    await peer.send({"type": "hello", "since_seq": 0})
+
+    assert (await peer.next("error"))["code"] == "permission_denied"
+    assert await peer.close_code() == 4404
+
+
+@pytest.mark.asyncio
+async def test_hellos_past_their_budget_are_rate_limited(sockets: Sockets, item: Any, annotator: Any) -> None:
+    peer = await sockets.item(annotator, item.pk, since_seq=None)
+
+    answers = []
+    for _ in range(8):
+        await peer.send({"type": "hello", "since_seq": 0})
+        answers.append((await peer.next("caught_up", "error")).get("code", "caught_up"))
+
+    assert answers[:5] == ["caught_up"] * 5
+    assert "rate_limited" in answers[5:]
+
+
+@pytest.mark.asyncio
+async def test_the_job_socket_drops_an_item_frame_older_than_one_it_sent(
+    sockets: Sockets, job: Any, item: Any, manager: Any
+) -> None:
+    from channels.layers import get_channel_layer
+
+    from apps.labeling import live
+
+    watcher = await sockets.job(manager, job.pk)
+    layer = get_channel_layer()
+    newer = {"id": item.pk, "seq": 6, "status": "labeled"}
+    older = {"id": item.pk, "seq": 5, "status": "unlabeled"}
+
+    await layer.group_send(live.job_group(job.pk), {"type": live.JOB_ITEM, "item": newer})
+    await layer.group_send(live.job_group(job.pk), {"type": live.JOB_ITEM, "item": older})
+
+    assert (await watcher.next("item"))["item"] == newer
+    assert await watcher.drain("item") == []

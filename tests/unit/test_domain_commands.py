@@ -252,13 +252,40 @@ def test_it_rejects_a_draft_beyond_the_vertex_limit():
     assert error.code == "too_many_vertices"
 
 
-def test_it_rejects_a_new_draft_beyond_the_shape_limit():
-    limits = Limits(max_shapes=1)
+def test_it_rejects_a_new_draft_beyond_the_persons_draft_limit():
+    limits = Limits(max_drafts=1)
     state = given((ALICE, AddVertex(S, 10.0, 20.0)), limits=limits)
 
-    error = refused(state, AddVertex(T, 50.0, 50.0), BOB, limits=limits)
+    error = refused(state, AddVertex(T, 50.0, 50.0), ALICE, limits=limits)
+
+    assert error.code == "too_many_drafts"
+
+
+def test_one_persons_drafts_do_not_use_up_anothers():
+    limits = Limits(max_drafts=1)
+    state = given((ALICE, AddVertex(S, 10.0, 20.0)), limits=limits)
+
+    events, _ = when(state, AddVertex(T, 50.0, 50.0), BOB, limits=limits)
+
+    assert [type(e).__name__ for e in events] == ["VertexAdded"]
+
+
+def test_it_rejects_closing_a_draft_beyond_the_shape_limit():
+    limits = Limits(max_shapes=1)
+    state = given(*closed(ALICE, S), *draft(BOB, T, TRIANGLE), limits=limits)
+
+    error = refused(state, ClosePolygon(T, CAT), BOB, limits=limits)
 
     assert error.code == "too_many_shapes"
+
+
+def test_it_rejects_moving_a_thin_polygon_where_rounding_would_flatten_it():
+    thin = ((0.0, 0.0), (1e-15, 40.0), (0.0, 79.0))
+    state = given((ALICE, AddPolygon(S, CAT, thin)))
+
+    error = refused(state, MoveShape(S, 50.0, 0.0))
+
+    assert error.code == "zero_area"
 
 
 def test_it_rejects_a_new_draft_with_the_id_of_a_shape_kept_by_the_last_save():

@@ -80,6 +80,18 @@ class JobCreateSerializer(serializers.Serializer):
     dataset = serializers.PrimaryKeyRelatedField(queryset=Dataset.objects.all())
     label_classes = NewLabelClassSerializer(many=True, required=False, default=list)
 
+    def validate_dataset(self, dataset: Dataset) -> Dataset:
+        """Staff may use any dataset; others only one they created or one of a job they manage."""
+        user = self.context["request"].user
+        usable = (
+            user.is_staff
+            or dataset.created_by_id == user.pk
+            or dataset.jobs.filter(memberships__user=user, memberships__role=Role.MANAGER).exists()
+        )
+        if not usable:
+            raise serializers.ValidationError(f'Invalid pk "{dataset.pk}" - object does not exist.')
+        return dataset
+
     def validate_label_classes(self, value: list[dict[str, str]]) -> list[dict[str, str]]:
         names = [v["name"] for v in value]
         if len(names) != len(set(names)):
@@ -153,7 +165,9 @@ class ItemListQuerySerializer(serializers.Serializer):
     hard_example = serializers.BooleanField(required=False, allow_null=True, default=None)
     label_class = serializers.CharField(required=False, help_text="label class ids, comma-separated: any of")
     q = serializers.CharField(required=False, max_length=200, help_text="substring of the file name or path")
-    labeled_by = serializers.IntegerField(required=False, help_text="user id")
+    labeled_by = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, help_text="user id"
+    )
     ordering = serializers.ChoiceField(
         choices=[
             "id",
@@ -171,9 +185,12 @@ class ItemListQuerySerializer(serializers.Serializer):
 
     def validate_label_class(self, value: str) -> list[int]:
         try:
-            return [int(part) for part in value.split(",") if part.strip()]
+            ids = [int(part) for part in value.split(",") if part.strip()]
         except ValueError:
             raise serializers.ValidationError("label_class is a comma-separated list of ids.") from None
+        if any(not 0 < i < 2**63 for i in ids):
+            raise serializers.ValidationError("label_class ids are positive 64-bit integers.")
+        return ids
 
 
 class StatusCountsSerializer(serializers.Serializer):
@@ -194,19 +211,19 @@ class ItemPageSerializer(serializers.Serializer):
 
 
 class StateQuerySerializer(serializers.Serializer):
-    at_seq = serializers.IntegerField(required=False, min_value=0)
+    at_seq = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
     at_time = serializers.DateTimeField(required=False)
 
 
 class EventsQuerySerializer(serializers.Serializer):
-    after = serializers.IntegerField(required=False, min_value=0, default=0)
+    after = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1, default=0)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=500)
 
 
 class CommandRequestSerializer(serializers.Serializer):
     command_id = serializers.CharField(max_length=64, help_text="the client's id for this command (a UUID)")
     command = serializers.DictField(help_text="a command object with a 'type' (DESIGN section 8)")
-    expected_seq = serializers.IntegerField(required=False, min_value=0)
+    expected_seq = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
 
 
 class EventSerializer(serializers.Serializer):

@@ -64,7 +64,7 @@ class JobList(APIView):
     def post(self, request: Request) -> Response:
         if not (request.user.is_staff or request.user.has_perm("labeling.add_labelingjob")):
             raise ApiError(403, "permission_denied", "Only staff and job creators may create jobs.")
-        data = valid(s.JobCreateSerializer, body(request))
+        data = valid(s.JobCreateSerializer, body(request), context={"request": request})
         job = services.job_create(created_by=request.user, **data)
         job = selectors.job_list(user=request.user).get(pk=job.pk)
         return Response(s.JobSerializer(job, context={"roles": {job.pk: "manager"}}).data, status=201)

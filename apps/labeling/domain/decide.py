@@ -58,7 +58,8 @@ from .state import Actor, ItemState, Shape, content
 @dataclass(frozen=True, slots=True)
 class Limits:
     max_vertices: int = 1000
-    max_shapes: int = 1000
+    max_shapes: int = 1000  # closed polygons on one image
+    max_drafts: int = 20  # polygons one person is drawing at once on one image
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +111,18 @@ def _label(ctx: Context, label_class_id: int) -> int:
     return label_class_id
 
 
-def _new_shape(state: ItemState, ctx: Context, shape_id: str) -> None:
+def _new_shape(state: ItemState, ctx: Context, shape_id: str, *, draft: bool) -> None:
     if shape_id in state.shapes or shape_id in state.saved:
         raise Rejected("shape_exists", f"Shape id {shape_id} is already used on this image.")
-    if len(state.shapes) >= ctx.limits.max_shapes:
+    if draft:
+        # Drafts are limited per person, so nobody's abandoned drafts can fill an image for the others.
+        mine = sum(1 for s in state.shapes.values() if not s.closed and s.actor == ctx.actor)
+        if mine >= ctx.limits.max_drafts:
+            raise Rejected(
+                "too_many_drafts",
+                f"You are drawing {mine} polygons on this image already; close or discard one.",
+            )
+    elif len(state.closed_shapes()) >= ctx.limits.max_shapes:
         raise Rejected("too_many_shapes", f"An image holds at most {ctx.limits.max_shapes} shapes.")
 
 
@@ -159,7 +168,7 @@ def decide(state: ItemState, command: Command, ctx: Context) -> list[Event]:
             _point(state, x, y)
             shape = state.shapes.get(shape_id)
             if shape is None:
-                _new_shape(state, ctx, shape_id)
+                _new_shape(state, ctx, shape_id, draft=True)
             else:
                 shape = _draft(state, shape_id, actor)
                 if len(shape.points) >= ctx.limits.max_vertices:
@@ -174,13 +183,15 @@ def decide(state: ItemState, command: Command, ctx: Context) -> list[Event]:
             shape = _draft(state, shape_id, actor)
             _label(ctx, label_class_id)
             check_polygon(shape.points, state.width, state.height, ctx.limits.max_vertices)
+            if len(state.closed_shapes()) >= ctx.limits.max_shapes:
+                raise Rejected("too_many_shapes", f"An image holds at most {ctx.limits.max_shapes} shapes.")
             return [PolygonClosed(actor, shape_id, label_class_id)]
         case DiscardDraft(shape_id=shape_id):
             _draft(state, shape_id, actor)
             return [DraftDiscarded(actor, shape_id)]
         case AddPolygon(shape_id=shape_id, label_class_id=label_class_id, points=points):
             points = without_closing_point(points)
-            _new_shape(state, ctx, shape_id)
+            _new_shape(state, ctx, shape_id, draft=False)
             _label(ctx, label_class_id)
             check_polygon(points, state.width, state.height, ctx.limits.max_vertices)
             return [PolygonAdded(actor, shape_id, label_class_id, points)]
@@ -214,6 +225,9 @@ def decide(state: ItemState, command: Command, ctx: Context) -> list[Event]:
                 return []
             for i, (x, y) in enumerate(shape.points):
                 check_inside(x + dx, y + dy, state.width, state.height, index=i)
+            # Float rounding can flatten a thin polygon when it moves, so check what would be stored.
+            moved = tuple((x + dx, y + dy) for x, y in shape.points)
+            check_polygon(moved, state.width, state.height, ctx.limits.max_vertices)
             return [ShapeMoved(actor, shape_id, dx, dy)]
         case RelabelShape(shape_id=shape_id, label_class_id=label_class_id):
             shape = _closed(state, shape_id)
@@ -234,7 +248,7 @@ def decide(state: ItemState, command: Command, ctx: Context) -> list[Event]:
             return [AllShapesDeleted(actor, shape_ids)] if shape_ids else []
         case DeleteLabelShapes(label_class_id=label_class_id):
             shape_ids = tuple(s.id for s in state.closed_shapes() if s.label_class_id == label_class_id)
-            if not shape_ids and label_class_id not in ctx.label_class_ids:
+            if not shape_ids:
                 _label(ctx, label_class_id)
             return [LabelShapesDeleted(actor, label_class_id, shape_ids)] if shape_ids else []
         case Undo():
