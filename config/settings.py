@@ -29,9 +29,18 @@ def embedded_secret_key() -> str:
     path = VAR_DIR / "secret_key"
     if not path.exists():
         import secrets
+        import tempfile
 
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        # Published with link(), which fails if another process got there first: every process of
+        # an install ends up reading the same, complete key.
+        with tempfile.NamedTemporaryFile("w", dir=VAR_DIR, delete=False) as draft:
+            draft.write(secrets.token_urlsafe(50))
+        try:
+            os.link(draft.name, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(draft.name)
     return path.read_text().strip()
 
 
