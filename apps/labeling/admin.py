@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import Event, Item, JobMember, LabelClass, LabelingJob, Snapshot
+from .models import Event, Item, ItemDeletion, JobMember, LabelClass, LabelingJob, Snapshot
 
 
 class LabelClassInline(admin.TabularInline):
@@ -102,3 +102,9 @@ class EventAdmin(ReadOnlyAdmin):
 class SnapshotAdmin(ReadOnlyAdmin):
     list_display = ["item", "seq", "created_at"]
     exclude = ["state"]
+
+
+@admin.register(ItemDeletion)
+class ItemDeletionAdmin(ReadOnlyAdmin):
+    list_display = ["job", "actor", "created_at", "delete_source_files", "forced"]
+    list_filter = ["job", "delete_source_files"]

@@ -12,7 +12,7 @@ from typing import Any
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
-from .signals import events_committed, job_items_added
+from .signals import events_committed, items_deleted, job_items_added
 
 # Channel-layer message types (the consumer method is the type with "." replaced by "_").
 ITEM_EVENTS = "item.events"
@@ -23,6 +23,7 @@ CURSOR_MOVED = "cursor.moved"
 JOB_ITEM = "job.item"
 JOB_COUNTS = "job.counts"
 JOB_ITEMS_ADDED = "job.items_added"
+JOB_ITEMS_DELETED = "job.items_deleted"
 
 
 def item_group(item_id: int) -> str:
@@ -89,6 +90,16 @@ def on_job_items_added(sender: Any, *, job_id: int, added: int, total: int, **kw
     )
 
 
+def on_items_deleted(sender: Any, *, job_id: int, item_ids: list[int], **kwargs: Any) -> None:
+    _broadcast(
+        lambda: [
+            (job_group(job_id), {"type": JOB_ITEMS_DELETED, "item_ids": item_ids}),
+            _counts_message(job_id),
+        ]
+    )
+
+
 def connect_signals() -> None:
     events_committed.connect(on_events_committed, dispatch_uid="live.events_committed")
     job_items_added.connect(on_job_items_added, dispatch_uid="live.job_items_added")
+    items_deleted.connect(on_items_deleted, dispatch_uid="live.items_deleted")

@@ -93,6 +93,8 @@ class Item(models.Model):
     saved_seq = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Deleting an image from a job hides its item; the item row and its event stream stay for audit.
+    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["id"]
@@ -158,3 +160,22 @@ class Snapshot(models.Model):
     class Meta:
         ordering = ["item", "seq"]
         constraints = [models.UniqueConstraint(fields=["item", "seq"], name="snapshot_seq_unique_in_stream")]
+
+
+class ItemDeletion(models.Model):
+    """The history of "Delete images": who took which images out of a job, and whether their files went too."""
+
+    job = models.ForeignKey(LabelingJob, on_delete=models.CASCADE, related_name="deletions")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    item_ids = models.JSONField(default=list)
+    image_paths = models.JSONField(default=list)
+    delete_source_files = models.BooleanField(default=False)
+    forced = models.BooleanField(default=False)
+    files_deleted = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{len(self.item_ids)} image(s) deleted from {self.job} by {self.actor}"

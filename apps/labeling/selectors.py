@@ -20,8 +20,10 @@ def job_list(*, user: Any) -> QuerySet[LabelingJob]:
     if not user.is_staff:
         qs = qs.filter(memberships__user=user)
     return qs.annotate(
-        item_total=Count("items", distinct=True),
-        item_labeled=Count("items", filter=Q(items__status=ItemStatus.LABELED), distinct=True),
+        item_total=Count("items", filter=Q(items__deleted_at__isnull=True), distinct=True),
+        item_labeled=Count(
+            "items", filter=Q(items__status=ItemStatus.LABELED, items__deleted_at__isnull=True), distinct=True
+        ),
     )
 
 
@@ -35,7 +37,7 @@ def item_list(
     labeled_by: int | None = None,
     ordering: str = "id",
 ) -> QuerySet[Item]:
-    qs = Item.objects.filter(job=job).select_related("image", "labeled_by")
+    qs = Item.objects.filter(job=job, deleted_at__isnull=True).select_related("image", "labeled_by")
     if status in (ItemStatus.LABELED, ItemStatus.UNLABELED):
         qs = qs.filter(status=status)
     if hard_example is not None:
@@ -51,10 +53,10 @@ def item_list(
 
 def job_counts(*, job_id: int) -> dict[str, Any]:
     """Per-status-tab and per-label image counts of a job, from the read models."""
-    items = Item.objects.filter(job_id=job_id)
+    items = Item.objects.filter(job_id=job_id, deleted_at__isnull=True)
     by_status = dict(items.order_by().values_list("status").annotate(n=Count("id")))
     labels = (
-        ItemLabel.objects.filter(item__job_id=job_id)
+        ItemLabel.objects.filter(item__job_id=job_id, item__deleted_at__isnull=True)
         .order_by()
         .values_list("label_class_id")
         .annotate(n=Count("item"))

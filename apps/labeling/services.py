@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -26,9 +27,9 @@ from .domain.commands import (
 )
 from .domain.events import Saved
 from .models import Event as EventRow
-from .models import Item, ItemLabel, JobMember, JobType, LabelClass, LabelingJob, Role
+from .models import Item, ItemDeletion, ItemLabel, JobMember, JobType, LabelClass, LabelingJob, Role
 from .readmodels import item_label_rows_sync, label_counts, live_columns, save_columns
-from .signals import events_committed, job_items_added
+from .signals import events_committed, items_deleted, job_items_added
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,10 @@ def _handle_once(
         head = store.item_head_lock(item_id)
         if head is None:
             raise ApiError(404, "not_found", f"There is no item {item_id}.")
+        if head.deleted:
+            raise Rejected(
+                "item_deleted", "This image was deleted from its job; its history can still be read."
+            )
         # A retry gets the original answer whatever deciding it again would now say (a refusal, a
         # no-op, a second application); looked up under the lock, so a concurrent twin waits for it.
         earlier = _earlier_result(item_id, actor_id, command_id)
@@ -182,7 +187,8 @@ def _handle_once(
 
 
 def job_sync(*, job: LabelingJob) -> dict[str, int]:
-    """Create an item for every image of the job's dataset that has none yet. Idempotent."""
+    """Create an item for every image of the job's dataset that has none yet. Idempotent. An image
+    deleted from the job keeps its (hidden) item, so a sync does not bring it back."""
     have = set(Item.objects.filter(job=job).values_list("image_id", flat=True))
     missing = [
         pk
@@ -192,7 +198,7 @@ def job_sync(*, job: LabelingJob) -> dict[str, int]:
     Item.objects.bulk_create(
         [Item(job=job, image_id=pk) for pk in missing], ignore_conflicts=True, batch_size=1000
     )
-    result = {"added": len(missing), "total": Item.objects.filter(job=job).count()}
+    result = {"added": len(missing), "total": Item.objects.filter(job=job, deleted_at__isnull=True).count()}
     if missing:
         transaction.on_commit(
             lambda: job_items_added.send(sender=LabelingJob, job_id=job.pk, **result), robust=True
@@ -294,3 +300,78 @@ def job_member_remove(*, member: JobMember) -> None:
     if member.role == Role.MANAGER:
         _keep_a_manager(member)
     member.delete()
+
+
+# Deleting images ----------------------------------------------------------------------------------
+
+
+def _file_references_elsewhere(images: list[Image], item_ids: set[int]) -> list[str]:
+    """Where else the files of `images` are used: another dataset's image on the same stored file, or a
+    live item of another job on the same image."""
+    names = {image.file.name for image in images}
+    found = []
+    others = (
+        Image.objects.filter(file__in=names).exclude(pk__in=[i.pk for i in images]).select_related("dataset")
+    )
+    for other in others:
+        found.append(f"{other.file.name} is also image {other.path!r} of dataset {other.dataset.name!r}")
+    live = (
+        Item.objects.filter(image__in=images, deleted_at__isnull=True)
+        .exclude(pk__in=item_ids)
+        .select_related("job", "image")
+    )
+    for item in live:
+        found.append(f"{item.image.file.name} is still in job {item.job.name!r}")
+    return found
+
+
+@transaction.atomic
+def items_delete(
+    *, items: list[Item], actor: Any, delete_source_files: bool = False, force: bool = False
+) -> ItemDeletion:
+    """Take images out of their job: the items are hidden from lists and counts and refuse new commands,
+    while their event streams stay readable for audit. With `delete_source_files` the files (and
+    thumbnails) leave storage too, which is refused while another dataset or job still uses them,
+    unless `force`. Every deletion is recorded."""
+    jobs = {item.job_id for item in items}
+    if len(jobs) != 1:
+        raise ApiError(400, "invalid_request", "Delete images of one job at a time.")
+    now = timezone.now()
+    ids = {item.pk for item in items}
+    images = [item.image for item in items]
+    if delete_source_files and not force:
+        elsewhere = _file_references_elsewhere(images, ids)
+        if elsewhere:
+            raise ApiError(
+                409,
+                "source_file_in_use",
+                "These files are used elsewhere, so they were not deleted (send force to delete them anyway): "
+                + "; ".join(elsewhere[:20]),
+            )
+    Item.objects.filter(pk__in=ids).update(deleted_at=now)
+    deleted_files: list[str] = []
+    if delete_source_files:
+        storage = default_storage
+
+        def remove_files() -> None:
+            # After commit: files cannot be put back if the transaction rolled back.
+            for image in images:
+                for name in (image.file.name, image.thumbnail.name):
+                    if name and storage.exists(name):
+                        storage.delete(name)
+
+        transaction.on_commit(remove_files, robust=True)
+        deleted_files = sorted({image.file.name for image in images})
+    job_id = jobs.pop()
+    transaction.on_commit(
+        lambda: items_deleted.send(sender=Item, job_id=job_id, item_ids=sorted(ids)), robust=True
+    )
+    return ItemDeletion.objects.create(
+        job_id=job_id,
+        actor=actor,
+        item_ids=sorted(ids),
+        image_paths=sorted(image.path for image in images),
+        delete_source_files=delete_source_files,
+        forced=force,
+        files_deleted=deleted_files,
+    )

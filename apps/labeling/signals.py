@@ -11,3 +11,6 @@ events_committed = Signal()
 
 # Sent after a sync created items. kwargs: job_id, added, total.
 job_items_added = Signal()
+
+# Sent after images were deleted from a job. kwargs: job_id, item_ids.
+items_deleted = Signal()

@@ -280,6 +280,7 @@ class ItemHead:
     last_seq: int
     width: int
     height: int
+    deleted: bool
 
 
 def _tables() -> tuple[str, str, str, str]:
@@ -300,12 +301,12 @@ def item_head_lock(item_id: int) -> ItemHead | None:
     lock = " FOR UPDATE OF i" if connection.features.has_select_for_update_of else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT i.job_id, i.last_seq, im.width, im.height FROM {items} i "
+            f"SELECT i.job_id, i.last_seq, im.width, im.height, i.deleted_at IS NOT NULL FROM {items} i "
             f"JOIN {images} im ON im.id = i.image_id WHERE i.id = %s{lock}",
             [item_id],
         )
         found = cursor.fetchone()
-    return None if found is None else ItemHead(item_id, *found)
+    return None if found is None else ItemHead(item_id, *found[:4], bool(found[4]))
 
 
 def job_label_class_ids(job_id: int) -> frozenset[int]:

@@ -122,3 +122,22 @@ async def test_the_job_socket_drops_an_item_frame_older_than_one_it_sent(
 
     assert (await watcher.next("item"))["item"] == newer
     assert await watcher.drain("item") == []
+
+
+@pytest.mark.asyncio
+async def test_the_job_socket_hears_about_deleted_images_and_new_counts(
+    sockets: Sockets, job: Any, items: list[Any], manager: Any
+) -> None:
+    from channels.db import database_sync_to_async
+    from rest_framework.test import APIClient
+
+    watcher = await sockets.job(manager, job.pk)
+
+    def delete_first() -> int:
+        client = APIClient()
+        client.force_authenticate(manager)
+        return client.post("/api/items/delete/", {"item_ids": [items[0].pk]}, format="json").status_code
+
+    assert await database_sync_to_async(delete_first)() == 200
+    assert (await watcher.next("items_deleted"))["item_ids"] == [items[0].pk]
+    assert (await watcher.next("counts"))["status_counts"]["all"] == len(items) - 1

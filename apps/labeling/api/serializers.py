@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from apps.datasets.models import Dataset
 
-from ..models import Item, JobMember, JobType, LabelClass, LabelingJob, Role
+from ..models import Item, ItemDeletion, JobMember, JobType, LabelClass, LabelingJob, Role
 
 
 class ColorField(serializers.RegexField):
@@ -285,3 +285,30 @@ class SyncResultSerializer(serializers.Serializer):
 class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
+
+
+class ItemsDeleteSerializer(serializers.Serializer):
+    item_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), min_length=1, max_length=10_000
+    )
+    delete_source_files = serializers.BooleanField(default=False)
+    force = serializers.BooleanField(default=False, help_text="delete source files still used elsewhere")
+
+
+class ItemDeletionSerializer(serializers.ModelSerializer):
+    actor_name = serializers.CharField(source="actor.username", read_only=True)
+
+    class Meta:
+        model = ItemDeletion
+        fields = [
+            "id",
+            "job",
+            "actor",
+            "actor_name",
+            "created_at",
+            "item_ids",
+            "image_paths",
+            "delete_source_files",
+            "forced",
+            "files_deleted",
+        ]

@@ -17,6 +17,8 @@ urlpatterns = [
         name="label-class-detail",
     ),
     path("jobs/<int:job_id>/items/", views.ItemList.as_view(), name="item-list"),
+    path("jobs/<int:job_id>/deletions/", views.JobDeletions.as_view(), name="job-deletions"),
+    path("items/delete/", views.ItemsDelete.as_view(), name="items-delete"),
     path("items/<int:item_id>/state/", views.ItemState.as_view(), name="item-state"),
     path("items/<int:item_id>/events/", views.ItemEvents.as_view(), name="item-events"),
     path("items/<int:item_id>/commands/", views.ItemCommands.as_view(), name="item-commands"),

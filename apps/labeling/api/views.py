@@ -16,8 +16,8 @@ from apps.common.pagination import Pagination
 
 from .. import selectors, services
 from ..domain import Rejected, parse_command, state_view
-from ..models import JobMember, LabelClass
-from ..permissions import MANAGE, READ, WRITE, item_for, job_for
+from ..models import Item, ItemDeletion, JobMember, LabelClass
+from ..permissions import MANAGE, READ, WRITE, item_for, job_for, job_role
 from . import serializers as s
 
 ERR = s.ErrorSerializer
@@ -251,3 +251,36 @@ def rejection_status(code: str) -> int:
     if code == "seq_conflict":
         return 409
     return 422
+
+
+class ItemsDelete(APIView):
+    @extend_schema(
+        request=s.ItemsDeleteSerializer, responses={200: s.ItemDeletionSerializer, **errors(400, 403, 409)}
+    )
+    def post(self, request: Request) -> Response:
+        data = valid(s.ItemsDeleteSerializer, body(request))
+        ids = sorted(set(data["item_ids"]))
+        items = list(Item.objects.filter(pk__in=ids, deleted_at__isnull=True).select_related("image"))
+        roles = {job_id: job_role(request.user, job_id) for job_id in {item.job_id for item in items}}
+        # Items of jobs the user is not in look exactly like items that do not exist.
+        visible = {item.pk for item in items if roles[item.job_id] is not None}
+        missing = [pk for pk in ids if pk not in visible]
+        if missing:
+            raise ApiError(404, "not_found", f"No such item (or already deleted): {missing[:20]}.")
+        for job_id in roles:
+            job_for(request.user, job_id, MANAGE)
+        deletion = services.items_delete(
+            items=items,
+            actor=request.user,
+            delete_source_files=data["delete_source_files"],
+            force=data["force"],
+        )
+        return Response(s.ItemDeletionSerializer(deletion).data)
+
+
+class JobDeletions(APIView):
+    @extend_schema(responses={200: s.ItemDeletionSerializer(many=True), **errors()})
+    def get(self, request: Request, job_id: int) -> Response:
+        job, _ = job_for(request.user, job_id)
+        deletions = ItemDeletion.objects.filter(job=job).select_related("actor")
+        return Response(s.ItemDeletionSerializer(deletions, many=True).data)
