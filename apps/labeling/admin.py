@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+
+from apps.common.errors import ApiError
 
 from .models import Event, Item, ItemDeletion, JobMember, LabelClass, LabelingJob, Snapshot
+from .services import job_member_remove
 
 
 class LabelClassInline(admin.TabularInline):
@@ -16,9 +20,12 @@ class LabelClassInline(admin.TabularInline):
 
 
 class JobMemberInline(admin.TabularInline):
+    """Members are removed from the member list, which keeps a job's last manager."""
+
     model = JobMember
     extra = 0
     autocomplete_fields = ["user"]
+    can_delete = False
 
 
 @admin.register(LabelingJob)
@@ -51,6 +58,16 @@ class JobMemberAdmin(admin.ModelAdmin):
     list_display = ["user", "job", "role"]
     list_filter = ["role", "job"]
     autocomplete_fields = ["user"]
+
+    def delete_model(self, request, obj: JobMember) -> None:
+        try:
+            job_member_remove(member=obj)
+        except ApiError as refusal:
+            raise PermissionDenied(refusal.message) from None
+
+    def delete_queryset(self, request, queryset) -> None:
+        for member in queryset:
+            self.delete_model(request, member)
 
 
 @admin.register(Item)

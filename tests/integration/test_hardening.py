@@ -119,3 +119,14 @@ def test_a_new_draft_is_not_counted_against_the_image_shape_limit(
     assert first.status == 201
     assert (second.status, second.body["code"]) == (422, "too_many_drafts")
     assert someone_else.status == 201
+
+
+def test_the_admin_cannot_remove_a_jobs_last_manager(admin_client: Any, job: Any, manager: Any) -> None:
+    from apps.labeling.models import JobMember
+
+    membership = JobMember.objects.get(job=job, user=manager)
+
+    response = admin_client.post(f"/admin/labeling/jobmember/{membership.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 403
+    assert JobMember.objects.filter(pk=membership.pk).exists()
