@@ -191,6 +191,8 @@ POLYLOG = {
     "MAX_VERTICES": int(os.environ.get("POLYLOG_MAX_VERTICES", "1000")),
     "MAX_SHAPES": int(os.environ.get("POLYLOG_MAX_SHAPES", "1000")),
     "MAX_DRAFTS": int(os.environ.get("POLYLOG_MAX_DRAFTS", "20")),
+    "MAX_IMAGE_PIXELS": int(os.environ.get("POLYLOG_MAX_IMAGE_PIXELS", str(100_000_000))),
+    "MAX_IMPORT_FILE_BYTES": int(os.environ.get("POLYLOG_MAX_IMPORT_FILE_BYTES", str(200 * 1024 * 1024))),
     "STATE_CACHE_SIZE": int(os.environ.get("POLYLOG_STATE_CACHE_SIZE", "512")),
     # Websocket limits (per connection).
     "WS_MAX_FRAME_BYTES": int(os.environ.get("POLYLOG_WS_MAX_FRAME_BYTES", str(256 * 1024))),

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import Dataset, Image
+from .models import DataImport, Dataset, Image
 
 
 class ImageInline(admin.TabularInline):
@@ -30,4 +30,28 @@ class ImageAdmin(admin.ModelAdmin):
     readonly_fields = ["dataset", "file", "thumbnail", "width", "height", "checksum"]
 
     def has_add_permission(self, request, obj=None) -> bool:  # noqa: ARG002
+        return False
+
+
+@admin.register(DataImport)
+class DataImportAdmin(admin.ModelAdmin):
+    """The history of Add data, read-only."""
+
+    list_display = [
+        "id",
+        "dataset",
+        "actor",
+        "source",
+        "status",
+        "added",
+        "duplicates",
+        "failed",
+        "created_at",
+    ]
+    list_filter = ["status", "source", "dataset"]
+
+    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ARG002
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ARG002
         return False

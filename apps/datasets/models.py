@@ -40,3 +40,41 @@ class Image(models.Model):
 
     def __str__(self) -> str:
         return self.path
+
+
+class DataImport(models.Model):
+    """One "Add data": who brought which files into a dataset, how it went, file by file."""
+
+    class Source(models.TextChoices):
+        UPLOAD = "upload", "Upload"
+        PATH = "path", "Path in storage"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="imports")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    source = models.CharField(max_length=20, choices=Source.choices)
+    path = models.CharField(
+        max_length=1024, blank=True, help_text="folder or prefix in storage (path imports)"
+    )
+    labeled = models.BooleanField(default=False, help_text="whether the imported items come labeled")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    added = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="[{file, reason}] of refused files")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} into {self.dataset} ({self.status})"

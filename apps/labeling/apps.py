@@ -9,6 +9,10 @@ class LabelingConfig(AppConfig):
     verbose_name = "Labeling"
 
     def ready(self) -> None:
+        from apps.datasets.signals import images_imported
+
         from .live import connect_signals
+        from .services import jobs_sync_after_import
 
         connect_signals()
+        images_imported.connect(jobs_sync_after_import, dispatch_uid="labeling.jobs_sync_after_import")

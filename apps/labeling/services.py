@@ -227,6 +227,12 @@ def job_create(
     return job
 
 
+def jobs_sync_after_import(sender: Any, *, dataset_id: int, **kwargs: Any) -> None:
+    """An import into a dataset synchronises every job over it (DESIGN section 5)."""
+    for job in LabelingJob.objects.filter(dataset_id=dataset_id):
+        job_sync(job=job)
+
+
 def job_update(*, job: LabelingJob, **fields: Any) -> LabelingJob:
     for name, value in fields.items():
         setattr(job, name, value)

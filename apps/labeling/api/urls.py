@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import imports, views
 
 urlpatterns = [
     path("jobs/", views.JobList.as_view(), name="job-list"),
@@ -18,6 +18,8 @@ urlpatterns = [
     ),
     path("jobs/<int:job_id>/items/", views.ItemList.as_view(), name="item-list"),
     path("jobs/<int:job_id>/deletions/", views.JobDeletions.as_view(), name="job-deletions"),
+    path("datasets/<int:dataset_id>/imports/", imports.DatasetImports.as_view(), name="dataset-imports"),
+    path("imports/<int:import_id>/", imports.ImportDetail.as_view(), name="import-detail"),
     path("items/delete/", views.ItemsDelete.as_view(), name="items-delete"),
     path("items/<int:item_id>/state/", views.ItemState.as_view(), name="item-state"),
     path("items/<int:item_id>/events/", views.ItemEvents.as_view(), name="item-events"),
