@@ -57,6 +57,15 @@ def _storage_files(root: str) -> Iterator[tuple[str, Callable[[], bytes]]]:
         pending.extend(f"{folder}/{d}" for d in sorted(dirs, reverse=True))
 
 
+def _folder_exists(root: str) -> bool:
+    # Object storage has no folders, only keys under a prefix: ask for a listing rather than exists().
+    try:
+        dirs, files = default_storage.listdir(root)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return bool(dirs or files)
+
+
 def _refusal(error: Exception) -> str:
     if isinstance(error, PILImage.DecompressionBombError | PILImage.DecompressionBombWarning):
         return f"decompression bomb: {error}"
@@ -149,7 +158,7 @@ def dataset_import_start(
         root = safe_relative(path.rstrip("/"))
         if root is None:
             raise ApiError(400, "path_outside_storage", f"The path {path[:200]!r} escapes the storage root.")
-        if not root or not default_storage.exists(root):
+        if not root or not _folder_exists(root):
             raise ApiError(400, "invalid_request", f"There is no folder {path[:200]!r} in storage.")
         files: FileSource = lambda: _storage_files(root)  # noqa: E731
         source = DataImport.Source.PATH

@@ -156,3 +156,36 @@ def test_the_settings_choose_s3_when_a_bucket_is_configured(tmp_path: Any) -> No
     ).stdout.split()
 
     assert shown == ["storages.backends.s3.S3Storage", "http://127.0.0.1:9"]
+
+
+def test_imports_from_a_bucket_prefix_and_from_an_upload_land_in_the_bucket(s3: Any, manager: Any) -> None:
+    from django.core.files.base import ContentFile
+
+    from apps.datasets.imports import dataset_import_start, import_wait
+
+    dataset = Dataset.objects.create(name="On S3", created_by=manager)
+    job = job_create(name="S3 job", dataset=dataset, created_by=manager)
+    default_storage.save("incoming/one.png", ContentFile(png_bytes(21, 21, (1, 5, 9))))
+    default_storage.save("incoming/sub/two.png", ContentFile(png_bytes(22, 22, (2, 5, 9))))
+    default_storage.save("incoming/sub/notes.txt", ContentFile(b"text"))
+
+    from_prefix = dataset_import_start(dataset=dataset, actor=manager, path="incoming")
+    import_wait(from_prefix.pk, 60)
+    uploaded = dataset_import_start(
+        dataset=dataset,
+        actor=manager,
+        uploads=[
+            ("three.png", png_bytes(23, 23, (3, 5, 9))),
+            ("one-again.png", png_bytes(21, 21, (1, 5, 9))),
+        ],
+    )
+    import_wait(uploaded.pk, 60)
+    from_prefix.refresh_from_db()
+    uploaded.refresh_from_db()
+
+    assert (from_prefix.added, from_prefix.failed) == (2, 1)
+    assert (uploaded.added, uploaded.duplicates) == (1, 1)
+    stored = keys(s3)
+    for image in dataset.images.all():
+        assert {image.file.name, image.thumbnail.name} <= stored
+    assert job.items.count() == 3
