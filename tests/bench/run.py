@@ -64,13 +64,13 @@ def pure_replay(quick: bool) -> list[dict]:
     ]
 
 
-def db_run(database: str, url: str | None, quick: bool) -> list[dict]:
+def db_run(database: str, url: str | None, quick: bool, module: str = "tests.bench.db") -> list[dict]:
     env = dict(os.environ)
     env.pop("DATABASE_URL", None)
     env["POLYLOG_VAR_DIR"] = str(ROOT / "var" / "bench" / database)
     if url:
         env["DATABASE_URL"] = url
-    cmd = [sys.executable, "-m", "tests.bench.db", "--database", database] + (["--quick"] if quick else [])
+    cmd = [sys.executable, "-m", module, "--database", database] + (["--quick"] if quick else [])
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         sys.stderr.write(out.stderr[-4000:])
@@ -135,8 +135,10 @@ def main() -> int:
     started = time.time()
     rows = pure_replay(args.quick)
     rows += db_run("sqlite", None, args.quick)
+    rows += db_run("sqlite", None, args.quick, module="tests.bench.data")
     if not args.no_postgres and postgres_reachable():
         rows += db_run("postgresql", PG_URL, args.quick)
+        rows += db_run("postgresql", PG_URL, args.quick, module="tests.bench.data")
     rows += ws_run(args.quick, args.no_postgres)
     where = machine()
     command = "make bench" + (" QUICK=1" if args.quick else "")
