@@ -369,3 +369,18 @@ def test_verify_passes_for_an_event_with_a_negative_zero_coordinate(item: Any, a
     output = run("verify_events", "--item", str(item.pk))
 
     assert "every hash chain intact" in output
+
+
+def test_seed_bench_builds_a_job_whose_read_models_agree_with_its_log() -> None:
+    out = io.StringIO()
+
+    call_command("seed_bench", items=50, events=500, stdout=out)
+
+    job = LabelingJob.objects.get(pk=int(out.getvalue().split()[-1]))
+    assert job.items.count() == 50
+    assert Event.objects.filter(item__job=job).count() >= 500
+    assert (
+        job.items.filter(status=ItemStatus.LABELED).exists() and job.items.filter(hard_example=True).exists()
+    )
+    call_command("rebuild_projections", "--check", stdout=io.StringIO())  # raises on any difference
+    call_command("verify_events", stdout=io.StringIO())
