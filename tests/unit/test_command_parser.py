@@ -26,6 +26,7 @@ from apps.labeling.domain.commands import (
     DeleteShape,
     DiscardChanges,
     DiscardDraft,
+    GroupShape,
     InsertVertex,
     MarkHardExample,
     MoveShape,
@@ -76,6 +77,10 @@ WIRE: dict[str, tuple[dict[str, Any], Any]] = {
     "relabel_shape": (
         {"type": "relabel_shape", "shape_id": SHAPE_ID, "label_class_id": 7},
         RelabelShape(SHAPE_ID, 7),
+    ),
+    "group_shape": (
+        {"type": "group_shape", "shape_id": SHAPE_ID, "group_id": "person-1"},
+        GroupShape(SHAPE_ID, "person-1"),
     ),
     "reset_shape": ({"type": "reset_shape", "shape_id": SHAPE_ID}, ResetShape(SHAPE_ID)),
     "delete_shape": ({"type": "delete_shape", "shape_id": SHAPE_ID}, DeleteShape(SHAPE_ID)),
@@ -289,6 +294,33 @@ def test_it_rejects_malformed_input_naming_the_problem(data, problem):
     error = invalid(data)
 
     assert problem in error.message
+
+
+def test_group_id_is_optional_where_it_has_a_default_and_kept_when_given():
+    grouped = {
+        "type": "add_polygon",
+        "shape_id": SHAPE_ID,
+        "label_class_id": 3,
+        "points": POINTS,
+        "group_id": "g",
+    }
+    assert parse_command(grouped) == AddPolygon(SHAPE_ID, 3, ((10.0, 10.0), (30.0, 10.0), (20.0, 25.5)), "g")
+    assert command_to_dict(parse_command(grouped)) == grouped
+    closing = {"type": "close_polygon", "shape_id": SHAPE_ID, "label_class_id": 3, "group_id": "g"}
+    assert parse_command(closing) == ClosePolygon(SHAPE_ID, 3, "g")
+    assert parse_command({"type": "group_shape", "shape_id": SHAPE_ID, "group_id": None}) == GroupShape(
+        SHAPE_ID, None
+    )
+
+
+@pytest.mark.parametrize("group_id", ["", 5, "x" * 65, "tab\there", ["g"]])
+def test_a_malformed_group_id_is_refused(group_id):
+    error = invalid({"type": "group_shape", "shape_id": SHAPE_ID, "group_id": group_id})
+    assert "group_id" in error.message
+
+
+def test_group_shape_needs_its_group_id_even_to_ungroup():
+    assert "needs group_id" in invalid({"type": "group_shape", "shape_id": SHAPE_ID}).message
 
 
 def test_an_unknown_type_lists_the_known_ones():

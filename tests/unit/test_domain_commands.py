@@ -19,6 +19,7 @@ from apps.labeling.domain.commands import (
     DeleteShape,
     DiscardChanges,
     DiscardDraft,
+    GroupShape,
     InsertVertex,
     MarkHardExample,
     MoveShape,
@@ -44,6 +45,7 @@ from apps.labeling.domain.events import (
     Redone,
     Saved,
     ShapeDeleted,
+    ShapeGrouped,
     ShapeMoved,
     ShapeRelabeled,
     ShapeReset,
@@ -824,6 +826,37 @@ def test_it_rejects_relabelling_a_draft():
     state = given(*draft(ALICE, S, TRIANGLE))
 
     assert refused(state, RelabelShape(S, DOG)).code == "shape_is_draft"
+
+
+# group_shape: the parts of one object drawn in pieces
+
+
+def test_add_polygon_and_close_polygon_can_start_a_shape_in_a_group():
+    state = given(*draft(ALICE, S, TRIANGLE))
+
+    events, after = when(state, ClosePolygon(S, DOG, "person-1"))
+    assert events == [PolygonClosed(ALICE, S, DOG, "person-1")]
+    events, after = when(after, AddPolygon(T, DOG, SQUARE, "person-1"))
+    assert events == [PolygonAdded(ALICE, T, DOG, SQUARE, "person-1")]
+    assert [v.get("group_id") for v in state_view(after)["shapes"]] == ["person-1", "person-1"]
+
+
+def test_group_shape_joins_and_leaves_a_group_and_undo_puts_it_back():
+    state = given(*closed(ALICE, S))
+
+    events, grouped = when(state, GroupShape(S, "g"), BOB)
+    assert events == [ShapeGrouped(BOB, S, "g")]
+    assert state_view(grouped)["shapes"][0]["group_id"] == "g"
+    assert decide(grouped, GroupShape(S, "g"), ctx(BOB)) == []
+    _, ungrouped = when(grouped, GroupShape(S, None), BOB)
+    assert "group_id" not in state_view(ungrouped)["shapes"][0]
+    _, undone = when(ungrouped, Undo(), BOB)
+    assert undone.shapes[S].group_id == "g"
+
+
+def test_it_rejects_grouping_a_draft_or_an_unknown_shape():
+    assert refused(given(*draft(ALICE, S, TRIANGLE)), GroupShape(S, "g")).code == "shape_is_draft"
+    assert refused(given(), GroupShape(S, "g")).code == "unknown_shape"
 
 
 # reset_shape

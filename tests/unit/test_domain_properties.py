@@ -39,6 +39,7 @@ from apps.labeling.domain.commands import (
     DeleteShape,
     DiscardChanges,
     DiscardDraft,
+    GroupShape,
     InsertVertex,
     MarkHardExample,
     MoveShape,
@@ -146,6 +147,7 @@ WITH_SHAPES = [
     *["remove_vertex"] * 2,
     *["move_shape"] * 3,
     *["relabel_shape"] * 2,
+    *["group_shape"] * 2,
     *["reset_shape"] * 3,
     "delete_shape",
 ]
@@ -198,7 +200,7 @@ def command(draw: st.DrawFn, state: ItemState, actor: int, shape_ids: list[str])
         case "close_polygon":
             return ClosePolygon(shape_id, draw(label))
         case "add_polygon":
-            return AddPolygon(shape_id, draw(label), draw(points))
+            return AddPolygon(shape_id, draw(label), draw(points), draw(st.sampled_from([None, "g1", "g2"])))
         case "move_vertex":
             return MoveVertex(shape_id, draw(index), draw(coordinate()), draw(coordinate()))
         case "insert_vertex":
@@ -209,6 +211,8 @@ def command(draw: st.DrawFn, state: ItemState, actor: int, shape_ids: list[str])
             return MoveShape(shape_id, draw(offset), draw(offset))
         case "relabel_shape":
             return RelabelShape(shape_id, draw(label))
+        case "group_shape":
+            return GroupShape(shape_id, draw(st.sampled_from([None, "g1", "g2"])))
         case "reset_shape":
             return ResetShape(shape_id)
         case "delete_shape":

@@ -6,7 +6,7 @@ REST and websocket both call `parse_command`, so a command means the same on bot
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
 from .errors import Rejected
@@ -25,6 +25,7 @@ class AddVertex:
 class ClosePolygon:
     shape_id: str
     label_class_id: int
+    group_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,15 @@ class AddPolygon:
     shape_id: str
     label_class_id: int
     points: tuple[Point, ...]
+    group_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupShape:
+    """Make the shape a part of the object `group_id` (a client-chosen string), or a whole object (None)."""
+
+    shape_id: str
+    group_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +144,7 @@ Command = (
     | RemoveVertex
     | MoveShape
     | RelabelShape
+    | GroupShape
     | ResetShape
     | DeleteShape
     | DeleteAllShapes
@@ -156,6 +167,7 @@ COMMAND_TYPES: dict[str, type] = {
     "remove_vertex": RemoveVertex,
     "move_shape": MoveShape,
     "relabel_shape": RelabelShape,
+    "group_shape": GroupShape,
     "reset_shape": ResetShape,
     "delete_shape": DeleteShape,
     "delete_all_shapes": DeleteAllShapes,
@@ -205,6 +217,17 @@ def _integer(name: str, value: Any, *, minimum: int | None = None) -> int:
     return value
 
 
+MAX_GROUP_ID = 64
+
+
+def _group_id(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_GROUP_ID or not value.isprintable():
+        raise _invalid(f"group_id must be null or a printable string of 1 to {MAX_GROUP_ID} characters.")
+    return value
+
+
 def _points(value: Any) -> tuple[Point, ...]:
     if not isinstance(value, list):
         raise _invalid("points must be a list of [x, y] pairs.")
@@ -227,6 +250,7 @@ _FIELD_PARSERS = {
     "index": lambda v: _integer("index", v, minimum=0),
     "label_class_id": lambda v: _integer("label_class_id", v),
     "points": _points,
+    "group_id": _group_id,
 }
 
 
@@ -248,10 +272,12 @@ def parse_command(data: Any) -> Command:
     if extra:
         raise _invalid(f"{kind} does not take {', '.join(map(str, extra))[:200]}.")
     values = {}
-    for name in names:
-        if name not in data:
-            raise _invalid(f"{kind} needs {name}.")
-        values[name] = _FIELD_PARSERS[name](data[name])
+    for f in fields(cls):
+        if f.name not in data:
+            if f.default is MISSING:
+                raise _invalid(f"{kind} needs {f.name}.")
+            continue
+        values[f.name] = _FIELD_PARSERS[f.name](data[f.name])
     return cls(**values)
 
 
@@ -260,5 +286,7 @@ def command_to_dict(command: Command) -> dict[str, Any]:
     out: dict[str, Any] = {"type": COMMAND_NAMES[type(command)]}
     for f in fields(command):
         value = getattr(command, f.name)
+        if f.default is not MISSING and value == f.default:
+            continue  # an optional field at its default is left out, as a client would
         out[f.name] = [list(p) for p in value] if f.name == "points" else value
     return out

@@ -15,6 +15,7 @@ from .commands import (
     DeleteShape,
     DiscardChanges,
     DiscardDraft,
+    GroupShape,
     InsertVertex,
     MarkHardExample,
     MoveShape,
@@ -41,6 +42,7 @@ from .events import (
     Redone,
     Saved,
     ShapeDeleted,
+    ShapeGrouped,
     ShapeMoved,
     ShapeRelabeled,
     ShapeReset,
@@ -179,22 +181,22 @@ def decide(state: ItemState, command: Command, ctx: Context) -> list[Event]:
                     first = " (close the polygon instead)" if shape.points[0] == (x, y) else ""
                     raise Rejected("duplicate_vertex", f"({fmt(x)}, {fmt(y)}) is already a vertex{first}.")
             return [VertexAdded(actor, shape_id, x, y)]
-        case ClosePolygon(shape_id=shape_id, label_class_id=label_class_id):
+        case ClosePolygon(shape_id=shape_id, label_class_id=label_class_id, group_id=group_id):
             shape = _draft(state, shape_id, actor)
             _label(ctx, label_class_id)
             check_polygon(shape.points, state.width, state.height, ctx.limits.max_vertices)
             if len(state.closed_shapes()) >= ctx.limits.max_shapes:
                 raise Rejected("too_many_shapes", f"An image holds at most {ctx.limits.max_shapes} shapes.")
-            return [PolygonClosed(actor, shape_id, label_class_id)]
+            return [PolygonClosed(actor, shape_id, label_class_id, group_id)]
         case DiscardDraft(shape_id=shape_id):
             _draft(state, shape_id, actor)
             return [DraftDiscarded(actor, shape_id)]
-        case AddPolygon(shape_id=shape_id, label_class_id=label_class_id, points=points):
+        case AddPolygon(shape_id=shape_id, label_class_id=label_class_id, points=points, group_id=group_id):
             points = without_closing_point(points)
             _new_shape(state, ctx, shape_id, draft=False)
             _label(ctx, label_class_id)
             check_polygon(points, state.width, state.height, ctx.limits.max_vertices)
-            return [PolygonAdded(actor, shape_id, label_class_id, points)]
+            return [PolygonAdded(actor, shape_id, label_class_id, points, group_id)]
         case MoveVertex(shape_id=shape_id, index=index, x=x, y=y):
             shape = _editable(state, shape_id, actor)
             _index(shape, index)
@@ -237,6 +239,9 @@ def decide(state: ItemState, command: Command, ctx: Context) -> list[Event]:
                 if shape.label_class_id == label_class_id
                 else [ShapeRelabeled(actor, shape_id, label_class_id)]
             )
+        case GroupShape(shape_id=shape_id, group_id=group_id):
+            shape = _closed(state, shape_id)
+            return [] if shape.group_id == group_id else [ShapeGrouped(actor, shape_id, group_id)]
         case ResetShape(shape_id=shape_id):
             shape = _closed(state, shape_id)
             return [] if shape.original in (None, shape.points) else [ShapeReset(actor, shape_id)]

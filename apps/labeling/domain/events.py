@@ -28,6 +28,7 @@ class PolygonClosed:
     actor: Actor
     shape_id: str
     label_class_id: int
+    group_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,16 @@ class PolygonAdded:
     shape_id: str
     label_class_id: int
     points: tuple[Point, ...]
+    group_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShapeGrouped:
+    """The shape joined the object `group_id`, or left its group (None)."""
+
+    actor: Actor
+    shape_id: str
+    group_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +175,7 @@ Event = (
     | VertexRemoved
     | ShapeMoved
     | ShapeRelabeled
+    | ShapeGrouped
     | ShapeReset
     | ShapeDeleted
     | AllShapesDeleted
@@ -186,6 +198,7 @@ EVENT_TYPES: dict[str, type] = {
     "vertex_removed": VertexRemoved,
     "shape_moved": ShapeMoved,
     "shape_relabeled": ShapeRelabeled,
+    "shape_grouped": ShapeGrouped,
     "shape_reset": ShapeReset,
     "shape_deleted": ShapeDeleted,
     "all_shapes_deleted": AllShapesDeleted,
@@ -202,6 +215,9 @@ _PAYLOAD_FIELDS: dict[type, tuple[str, ...]] = {
     cls: tuple(f.name for f in fields(cls) if f.name != "actor") for cls in EVENT_TYPES.values()
 }
 _TUPLE_FIELDS = frozenset({"shape_ids", "skipped_shape_ids"})
+# Fields added after events were first stored: absent from a payload means the default, and a default
+# value is left out of new payloads, so older events keep their payloads (and hashes) as they were.
+_OPTIONAL_FIELDS = {(PolygonAdded, "group_id"), (PolygonClosed, "group_id")}
 
 
 def event_type(event: Event) -> str:
@@ -217,6 +233,8 @@ def event_payload(event: Event) -> dict[str, Any]:
             value = [[x, y] for x, y in value]
         elif name in _TUPLE_FIELDS:
             value = list(value)
+        elif value is None and (type(event), name) in _OPTIONAL_FIELDS:
+            continue
         out[name] = value
     return out
 
@@ -228,6 +246,8 @@ def event_from_record(type_: str, schema_version: int, payload: dict[str, Any], 
     cls = EVENT_TYPES[type_]
     values: dict[str, Any] = {"actor": actor}
     for name in _PAYLOAD_FIELDS[cls]:
+        if name not in payload and (cls, name) in _OPTIONAL_FIELDS:
+            continue
         value = payload[name]
         if name == "points":
             value = tuple((float(x), float(y)) for x, y in value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import assert_never
 
 from .events import (
@@ -18,6 +19,7 @@ from .events import (
     Redone,
     Saved,
     ShapeDeleted,
+    ShapeGrouped,
     ShapeMoved,
     ShapeRelabeled,
     ShapeReset,
@@ -89,23 +91,14 @@ def _restore(state: ItemState, current: Shape | None, target: Shape | None) -> S
         original = target.original
     if original == target.original:
         return target
-    return Shape(target.id, target.actor, target.points, True, target.label_class_id, original)
+    return replace(target, original=original)
 
 
 def _edit(state: ItemState, shape_id: str, points: tuple[tuple[float, float], ...] | None = None, **kw):
     shape = state.shapes.get(shape_id)
     if shape is None:
         return {}
-    return {
-        shape_id: Shape(
-            shape.id,
-            shape.actor,
-            shape.points if points is None else points,
-            kw.get("closed", shape.closed),
-            kw.get("label_class_id", shape.label_class_id),
-            kw.get("original", shape.original),
-        )
-    }
+    return {shape_id: replace(shape, **kw) if points is None else replace(shape, points=points, **kw)}
 
 
 def _points_of(state: ItemState, shape_id: str) -> tuple[tuple[float, float], ...]:
@@ -154,16 +147,24 @@ def evolve(state: ItemState, event: Event) -> ItemState:
             if current is None:
                 return _act(state, seq, actor, {shape_id: Shape(shape_id, actor, ((x, y),), False)})
             return _act(state, seq, actor, _edit(state, shape_id, (*current.points, (x, y))))
-        case PolygonClosed(actor=actor, shape_id=shape_id, label_class_id=label_class_id):
+        case PolygonClosed(actor=actor, shape_id=shape_id, label_class_id=label_class_id, group_id=group_id):
             points = _points_of(state, shape_id)
-            patch = _edit(state, shape_id, closed=True, label_class_id=label_class_id, original=points)
+            patch = _edit(
+                state,
+                shape_id,
+                closed=True,
+                label_class_id=label_class_id,
+                original=points,
+                group_id=group_id,
+            )
             return _act(state, seq, actor, patch)
         case DraftDiscarded(actor=actor, shape_id=shape_id) | ShapeDeleted(actor=actor, shape_id=shape_id):
             return _act(state, seq, actor, {shape_id: None} if shape_id in state.shapes else {})
-        case PolygonAdded(actor=actor, shape_id=shape_id, label_class_id=label_class_id, points=points):
-            return _act(
-                state, seq, actor, {shape_id: Shape(shape_id, actor, points, True, label_class_id, points)}
-            )
+        case PolygonAdded(
+            actor=actor, shape_id=shape_id, label_class_id=label_class_id, points=points, group_id=group_id
+        ):
+            shape = Shape(shape_id, actor, points, True, label_class_id, points, group_id)
+            return _act(state, seq, actor, {shape_id: shape})
         case VertexMoved(actor=actor, shape_id=shape_id, index=index, x=x, y=y):
             points = _points_of(state, shape_id)
             return _act(
@@ -182,6 +183,8 @@ def evolve(state: ItemState, event: Event) -> ItemState:
             return _act(state, seq, actor, _edit(state, shape_id, moved))
         case ShapeRelabeled(actor=actor, shape_id=shape_id, label_class_id=label_class_id):
             return _act(state, seq, actor, _edit(state, shape_id, label_class_id=label_class_id))
+        case ShapeGrouped(actor=actor, shape_id=shape_id, group_id=group_id):
+            return _act(state, seq, actor, _edit(state, shape_id, group_id=group_id))
         case ShapeReset(actor=actor, shape_id=shape_id):
             shape = state.shapes.get(shape_id)
             original = None if shape is None else shape.original
@@ -195,9 +198,7 @@ def evolve(state: ItemState, event: Event) -> ItemState:
             return _replay_entry(state, seq, event)
         case Saved():
             shapes = {
-                sid: Shape(s.id, s.actor, s.points, True, s.label_class_id, s.points)
-                if s.closed and s.original != s.points
-                else s
+                sid: replace(s, original=s.points) if s.closed and s.original != s.points else s
                 for sid, s in state.shapes.items()
             }
             saved = {sid: s for sid, s in shapes.items() if s.closed}

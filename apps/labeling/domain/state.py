@@ -22,7 +22,8 @@ class Shape:
     """A closed polygon, or a draft (`closed` False) that only its `actor` may extend.
 
     `actor` is who drew it. `original` is the geometry "reset" returns to: the points at the last save,
-    or at closing if the shape was closed after that save; drafts have none.
+    or at closing if the shape was closed after that save; drafts have none. `group_id` joins the parts
+    of one object drawn in pieces (the same client-chosen string on each part; None for a whole object).
     """
 
     id: str
@@ -31,11 +32,12 @@ class Shape:
     closed: bool
     label_class_id: int | None = None
     original: tuple[Point, ...] | None = None
+    group_id: str | None = None
 
     def content(self) -> tuple[Any, ...]:
         """What a person sees of the shape, and whose it is; undo compares this to detect others' changes
         (the actor tells a shape from another person's shape that reuses a freed id)."""
-        return (self.actor, self.closed, self.label_class_id, self.points)
+        return (self.actor, self.closed, self.label_class_id, self.points, self.group_id)
 
 
 def content(shape: Shape | None) -> tuple[Any, ...] | None:
@@ -80,6 +82,13 @@ def initial_state(width: float, height: float) -> ItemState:
     return ItemState(width=float(width), height=float(height))
 
 
+def _shape_view(s: Shape) -> dict[str, Any]:
+    view = {"id": s.id, "label_class_id": s.label_class_id, "points": [[x, y] for x, y in s.points]}
+    if s.group_id is not None:  # only on parts of an object drawn in pieces (DESIGN section 8 extended)
+        view["group_id"] = s.group_id
+    return view
+
+
 def state_view(state: ItemState, item_id: int | None = None) -> dict[str, Any]:
     """The public form of the state (DESIGN section 8)."""
     return {
@@ -88,11 +97,7 @@ def state_view(state: ItemState, item_id: int | None = None) -> dict[str, Any]:
         "saved_seq": state.saved_seq,
         "image": {"width": state.width, "height": state.height},
         "hard_example": state.hard_example,
-        "shapes": [
-            {"id": s.id, "label_class_id": s.label_class_id, "points": [[x, y] for x, y in s.points]}
-            for s in state.shapes.values()
-            if s.closed
-        ],
+        "shapes": [_shape_view(s) for s in state.shapes.values() if s.closed],
         "drafts": [
             {"id": s.id, "actor": s.actor, "points": [[x, y] for x, y in s.points]}
             for s in state.shapes.values()
@@ -121,16 +126,17 @@ def _shape_out(s: Shape | None) -> list[Any] | None:
         return None
     # An original equal to the points (the common case) is written as 1, which keeps snapshots small.
     original = 1 if s.original is not None and s.original == s.points else _points_out(s.original)
-    return [s.id, s.actor, _points_out(s.points), s.closed, s.label_class_id, original]
+    row = [s.id, s.actor, _points_out(s.points), s.closed, s.label_class_id, original]
+    return row if s.group_id is None else [*row, s.group_id]
 
 
 def _shape_in(raw: list[Any] | None) -> Shape | None:
     if raw is None:
         return None
-    id_, actor, raw_points, closed, label_class_id, raw_original = raw
+    id_, actor, raw_points, closed, label_class_id, raw_original, *group = raw
     points = _points_in(raw_points) or ()
     original = points if raw_original == 1 else _points_in(raw_original)
-    return Shape(id_, actor, points, closed, label_class_id, original)
+    return Shape(id_, actor, points, closed, label_class_id, original, group[0] if group else None)
 
 
 class _ShapeTable:
