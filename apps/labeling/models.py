@@ -49,10 +49,15 @@ class LabelClass(models.Model):
     job = models.ForeignKey(LabelingJob, on_delete=models.CASCADE, related_name="label_classes")
     name = models.CharField(max_length=100)
     color = models.CharField(max_length=7, validators=[color_validator])
+    # The class's bit in Item.label_bits (0-62, given at creation, never changed); None past 63 classes.
+    slot = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.UniqueConstraint(fields=["job", "name"], name="label_class_name_unique_in_job")]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "name"], name="label_class_name_unique_in_job"),
+            models.UniqueConstraint(fields=["job", "slot"], name="label_class_slot_unique_in_job"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -84,6 +89,8 @@ class Item(models.Model):
     status = models.CharField(max_length=20, choices=ItemStatus.choices, default=ItemStatus.UNLABELED)
     shape_count = models.PositiveIntegerField(default=0)
     label_class_ids = models.JSONField(default=list, blank=True)
+    # Bit `slot` set for each label class with a slot that the item holds: the label filter's fast path.
+    label_bits = models.BigIntegerField(default=0)
     labeled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -118,6 +125,24 @@ class ItemLabel(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["item", "label_class"], name="one_row_per_item_label")]
+
+
+class JobTally(models.Model):
+    """Read model: a job's image counts for the list's tabs and label filter, kept up to date by every
+    write that changes them, so a list of 100,000 images does not count them on each request.
+
+    `key` is "items" (images in the job), "labeled", or "label:<id>" (images holding a shape of that
+    label class). `rebuild_projections` recounts them from the items and reports any drift."""
+
+    job = models.ForeignKey(LabelingJob, on_delete=models.CASCADE, related_name="tallies")
+    key = models.CharField(max_length=40)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "key"], name="one_tally_per_job_and_key")]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.count}"
 
 
 class Event(models.Model):

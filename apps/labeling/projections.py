@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -9,8 +10,17 @@ from django.db import transaction
 from . import store
 from .domain import evolve, initial_state, state_from_dict, state_to_dict
 from .models import Event as EventRow
-from .models import Item, ItemLabel, Snapshot
-from .readmodels import item_columns_write, item_label_rows_sync, read_model
+from .models import Item, ItemLabel, ItemStatus, LabelingJob, Snapshot
+from .readmodels import (
+    ITEMS,
+    LABELED,
+    item_columns_write,
+    item_label_rows_sync,
+    job_tally_differences,
+    label_counts,
+    label_key,
+    read_model,
+)
 
 
 @dataclass
@@ -18,6 +28,8 @@ class Report:
     items: int = 0
     events: int = 0
     differences: list[str] = field(default_factory=list)
+    # Per job, the tallies the log implies (see JobTally).
+    tallies: dict[int, Counter[str]] = field(default_factory=dict)
 
 
 def item_rebuild(item: Item, report: Report, *, repair: bool) -> None:
@@ -45,7 +57,7 @@ def item_rebuild(item: Item, report: Report, *, repair: bool) -> None:
         if repair:
             Snapshot.objects.filter(item=item, seq=seq).delete()
 
-    model = read_model(state, saves.get(state.saved_seq))
+    model = read_model(state, saves.get(state.saved_seq), store.label_slots(item.job_id, label_counts(state)))
     for name, value in model.columns.items():
         stored = getattr(item, name)
         if stored != value:
@@ -55,6 +67,11 @@ def item_rebuild(item: Item, report: Report, *, repair: bool) -> None:
         report.differences.append(
             f"item {item.pk}: label counts are {stored_counts}, the log says {model.label_counts}"
         )
+    if item.deleted_at is None:
+        tally = report.tallies.setdefault(item.job_id, Counter())
+        tally[ITEMS] += 1
+        tally[LABELED] += model.columns["status"] == ItemStatus.LABELED
+        tally.update(label_key(label) for label in model.label_counts)
     if repair:
         item_columns_write(item, model, None)
         item_label_rows_sync(item.pk, stored_counts, model.label_counts)
@@ -70,5 +87,15 @@ def projections_rebuild(*, repair: bool = True, item_ids: list[int] | None = Non
             locked = Item.objects.select_for_update().select_related("image").get(pk=item.pk)
             item_rebuild(locked, report, repair=repair)
         report.items += 1
+    # The tallies: against what the log says when every item was replayed, else against a recount.
+    jobs = (
+        LabelingJob.objects.values_list("id", flat=True)
+        if not item_ids
+        else set(items.values_list("job_id", flat=True))
+    )
+    for job_id in sorted(jobs):
+        expected = None if item_ids else report.tallies.get(job_id, {})
+        with transaction.atomic():
+            report.differences.extend(job_tally_differences(job_id, repair=repair, expected=expected))
     store.state_cache.clear()
     return report

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
+from django.db.models import Count
+
 from .domain import ItemState
-from .models import Item, ItemLabel, ItemStatus
+from .models import Item, ItemLabel, ItemStatus, JobTally
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,10 +24,22 @@ def label_counts(state: ItemState) -> dict[int, int]:
     return dict(Counter(s.label_class_id for s in state.shapes.values() if s.closed))
 
 
-def read_model(state: ItemState, last_save: tuple[int, datetime] | None) -> ItemReadModel:
+def label_bits(labels: Iterable[int], slots: Mapping[int, int | None]) -> int:
+    """The Item.label_bits of an item holding `labels`, given the job's label slots."""
+    bits = 0
+    for label in labels:
+        slot = slots.get(label)
+        if slot is not None:
+            bits |= 1 << slot
+    return bits
+
+
+def read_model(
+    state: ItemState, last_save: tuple[int, datetime] | None, slots: Mapping[int, int | None]
+) -> ItemReadModel:
     """Every read-model column from the state; `last_save` is (actor, time) of the event at saved_seq."""
     counts = label_counts(state)
-    columns = live_columns(state, counts)
+    columns = live_columns(state, counts, slots)
     if last_save is None:
         columns.update(status=ItemStatus.UNLABELED, labeled_by_id=None, labeled_at=None)
     else:
@@ -31,11 +47,14 @@ def read_model(state: ItemState, last_save: tuple[int, datetime] | None) -> Item
     return ItemReadModel(columns, counts)
 
 
-def live_columns(state: ItemState, counts: dict[int, int]) -> dict[str, object]:
+def live_columns(
+    state: ItemState, counts: dict[int, int], slots: Mapping[int, int | None]
+) -> dict[str, object]:
     """The columns that follow the current state, after every command."""
     return {
         "shape_count": sum(counts.values()),
         "label_class_ids": sorted(counts),
+        "label_bits": label_bits(counts, slots),
         "hard_example": state.hard_example,
         "last_seq": state.seq,
         "saved_seq": state.saved_seq,
@@ -73,3 +92,81 @@ def item_columns_write(item: Item, model: ItemReadModel, updated_at: datetime | 
     Item.objects.filter(pk=item.pk).update(**columns)
     for name, value in columns.items():
         setattr(item, name, value)
+
+
+# Job tallies: the counts of the list's tabs and labels (see JobTally) -------------------------------
+
+ITEMS, LABELED = "items", "labeled"
+
+
+def label_key(label_class_id: int) -> str:
+    return f"label:{label_class_id}"
+
+
+def tally_deltas(
+    old_status: str, new_status: str, old_labels: Iterable[int], new_labels: Iterable[int]
+) -> dict[str, int]:
+    """How one item's change of status and label set moves its job's tallies."""
+    deltas: dict[str, int] = {}
+    if old_status != new_status:
+        deltas[LABELED] = 1 if new_status == ItemStatus.LABELED else -1
+    old, new = set(old_labels), set(new_labels)
+    for label in new - old:
+        deltas[label_key(label)] = 1
+    for label in old - new:
+        deltas[label_key(label)] = -1
+    return deltas
+
+
+def job_tally_add(job_id: int, deltas: Mapping[str, int]) -> None:
+    """Add `deltas` to the job's tallies in the current transaction. Keys are taken in sorted order, so
+    two transactions touching the same tallies lock them in the same order and never deadlock."""
+    keys = sorted(k for k, n in deltas.items() if n)
+    if not keys:
+        return
+    table = connection.ops.quote_name(JobTally._meta.db_table)
+    values = ", ".join(["(%s, %s, %s)"] * len(keys))
+    params = [p for key in keys for p in (job_id, key, deltas[key])]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (job_id, key, count) VALUES {values} "
+            f"ON CONFLICT (job_id, key) DO UPDATE SET count = {table}.count + excluded.count",
+            params,
+        )
+
+
+def job_tally_read(job_id: int) -> dict[str, int]:
+    return dict(JobTally.objects.filter(job_id=job_id).values_list("key", "count"))
+
+
+def job_tally_count(job_id: int) -> dict[str, int]:
+    """The tallies counted from the items themselves (slow on a big job: for rebuilds and checks)."""
+    items = Item.objects.filter(job_id=job_id, deleted_at__isnull=True).order_by()
+    by_status = dict(items.values_list("status").annotate(n=Count("id")))
+    tally = {ITEMS: sum(by_status.values()), LABELED: by_status.get(ItemStatus.LABELED, 0)}
+    labels = (
+        ItemLabel.objects.filter(item__job_id=job_id, item__deleted_at__isnull=True)
+        .order_by()
+        .values_list("label_class_id")
+        .annotate(n=Count("item"))
+    )
+    tally.update((label_key(label), n) for label, n in labels)
+    return tally
+
+
+def job_tally_differences(
+    job_id: int, *, repair: bool, expected: Mapping[str, int] | None = None
+) -> list[str]:
+    """Compare the stored tallies with `expected` (by default a recount of the items); with `repair`,
+    store what was expected."""
+    stored = {k: n for k, n in job_tally_read(job_id).items() if n}
+    wanted = {k: n for k, n in (job_tally_count(job_id) if expected is None else expected).items() if n}
+    differences = [
+        f"job {job_id}: tally {key} is {stored.get(key, 0)}, the log says {wanted.get(key, 0)}"
+        for key in sorted(set(stored) | set(wanted))
+        if stored.get(key, 0) != wanted.get(key, 0)
+    ]
+    if repair and differences:
+        JobTally.objects.filter(job_id=job_id).delete()
+        JobTally.objects.bulk_create(JobTally(job_id=job_id, key=k, count=n) for k, n in wanted.items())
+    return differences

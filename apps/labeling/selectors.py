@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from apps.common.errors import ApiError
 
-from . import store
+from . import readmodels, store
 from .domain import ItemState
 from .models import Event as EventRow
 from .models import Item, ItemLabel, ItemStatus, LabelingJob
@@ -43,7 +43,14 @@ def item_list(
     if hard_example is not None:
         qs = qs.filter(hard_example=hard_example)
     if label_class_ids:
-        qs = qs.filter(labels__label_class_id__in=label_class_ids).distinct()
+        slots = store.label_slots(job.pk, label_class_ids)
+        if all(slots.get(label) is not None for label in label_class_ids):
+            # One bit test per item row instead of a look-up in ItemLabel (see LabelClass.slot).
+            mask = readmodels.label_bits(label_class_ids, slots)
+            qs = qs.alias(label_hit=F("label_bits").bitand(mask)).filter(label_hit__gt=0)
+        else:
+            held = ItemLabel.objects.filter(item=OuterRef("pk"), label_class_id__in=label_class_ids)
+            qs = qs.filter(Exists(held))
     if q:
         qs = qs.filter(Q(image__name__icontains=q) | Q(image__path__icontains=q))
     if labeled_by is not None:
@@ -52,22 +59,15 @@ def item_list(
 
 
 def job_counts(*, job_id: int) -> dict[str, Any]:
-    """Per-status-tab and per-label image counts of a job, from the read models."""
-    items = Item.objects.filter(job_id=job_id, deleted_at__isnull=True)
-    by_status = dict(items.order_by().values_list("status").annotate(n=Count("id")))
-    labels = (
-        ItemLabel.objects.filter(item__job_id=job_id, item__deleted_at__isnull=True)
-        .order_by()
-        .values_list("label_class_id")
-        .annotate(n=Count("item"))
-    )
+    """Per-status-tab and per-label image counts of a job, from its tallies (see JobTally)."""
+    tally = readmodels.job_tally_read(job_id)
+    total, labeled = tally.get(readmodels.ITEMS, 0), tally.get(readmodels.LABELED, 0)
+    prefix = readmodels.label_key(0)[:-1]
     return {
-        "status_counts": {
-            "all": sum(by_status.values()),
-            "unlabeled": by_status.get(ItemStatus.UNLABELED, 0),
-            "labeled": by_status.get(ItemStatus.LABELED, 0),
+        "status_counts": {"all": total, "unlabeled": total - labeled, "labeled": labeled},
+        "label_counts": {
+            key.removeprefix(prefix): n for key, n in tally.items() if key.startswith(prefix) and n
         },
-        "label_counts": {str(label): n for label, n in labels},
     }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from apps.common.errors import ApiError
@@ -27,11 +28,35 @@ from .domain.commands import (
 )
 from .domain.events import Saved
 from .models import Event as EventRow
-from .models import Item, ItemDeletion, ItemLabel, JobMember, JobType, LabelClass, LabelingJob, Role
-from .readmodels import item_label_rows_sync, label_counts, live_columns, save_columns
+from .models import (
+    Item,
+    ItemDeletion,
+    ItemLabel,
+    ItemStatus,
+    JobMember,
+    JobTally,
+    JobType,
+    LabelClass,
+    LabelingJob,
+    Role,
+)
+from .readmodels import (
+    ITEMS,
+    LABELED,
+    item_label_rows_sync,
+    job_tally_add,
+    label_counts,
+    label_key,
+    live_columns,
+    save_columns,
+    tally_deltas,
+)
 from .signals import events_committed, items_deleted, job_items_added
 
 log = logging.getLogger(__name__)
+
+# Item.label_bits is a signed 64-bit integer: bits 0-62 (see LabelClass.slot).
+LABEL_SLOTS = 63
 
 # Commands whose decision reads the job's label classes; the others skip that query.
 _READS_LABELS = (ClosePolygon, AddPolygon, RelabelShape, DeleteLabelShapes, Undo, Redo, DiscardChanges)
@@ -142,11 +167,15 @@ def _handle_once(
             store.snapshot_save(item_id, new_state)
 
         old_counts, counts = label_counts(state), label_counts(new_state)
-        columns = {**live_columns(new_state, counts), "updated_at": now}
+        slots = store.label_slots(head.job_id, counts)
+        columns = {**live_columns(new_state, counts, slots), "updated_at": now}
         if any(isinstance(e, Saved) for e in events):
             columns.update(save_columns(new_state, actor_id, now))
         store.append_and_update(rows, item_id, columns)
         item_label_rows_sync(item_id, old_counts, counts)
+        job_tally_add(
+            head.job_id, tally_deltas(head.status, columns.get("status", head.status), old_counts, counts)
+        )
 
         wire = [store.event_dict(row) for row in rows]
         final = store.Cached(new_state.seq, new_state, rows[-1].hash)
@@ -157,7 +186,7 @@ def _handle_once(
             **{
                 k: v
                 for k, v in columns.items()
-                if k not in ("updated_at", "labeled_at", "last_seq", "labeled_by_id")
+                if k not in ("updated_at", "labeled_at", "last_seq", "labeled_by_id", "label_bits")
             },
         }
         if "labeled_by_id" in columns:  # the names of the REST item list
@@ -186,9 +215,12 @@ def _handle_once(
 # Jobs, label classes and members -----------------------------------------------------------------
 
 
+@transaction.atomic
 def job_sync(*, job: LabelingJob) -> dict[str, int]:
     """Create an item for every image of the job's dataset that has none yet. Idempotent. An image
     deleted from the job keeps its (hidden) item, so a sync does not bring it back."""
+    # One sync of a job at a time, so what it counts as added is what it added.
+    LabelingJob.objects.select_for_update().filter(pk=job.pk).first()
     have = set(Item.objects.filter(job=job).values_list("image_id", flat=True))
     missing = [
         pk
@@ -198,6 +230,7 @@ def job_sync(*, job: LabelingJob) -> dict[str, int]:
     Item.objects.bulk_create(
         [Item(job=job, image_id=pk) for pk in missing], ignore_conflicts=True, batch_size=1000
     )
+    job_tally_add(job.pk, {ITEMS: len(missing)})
     result = {"added": len(missing), "total": Item.objects.filter(job=job, deleted_at__isnull=True).count()}
     if missing:
         transaction.on_commit(
@@ -222,7 +255,7 @@ def job_create(
     )
     JobMember.objects.create(job=job, user=created_by, role=Role.MANAGER)
     for label in label_classes:
-        LabelClass.objects.create(job=job, name=label["name"], color=label["color"])
+        label_class_create(job=job, name=label["name"], color=label["color"])
     job_sync(job=job)
     return job
 
@@ -248,9 +281,14 @@ def _label_name_free(job_id: int, name: str, exclude_id: int | None = None) -> N
         raise ApiError(409, "label_class_exists", f"This job already has a label class named {name!r}.")
 
 
+@transaction.atomic
 def label_class_create(*, job: LabelingJob, name: str, color: str) -> LabelClass:
     _label_name_free(job.pk, name)
-    return LabelClass.objects.create(job=job, name=name, color=color)
+    # The job's row lock makes two creations pick different slots.
+    LabelingJob.objects.select_for_update().filter(pk=job.pk).first()
+    used = set(LabelClass.objects.filter(job=job, slot__isnull=False).values_list("slot", flat=True))
+    slot = next((n for n in range(LABEL_SLOTS) if n not in used), None)
+    return LabelClass.objects.create(job=job, name=name, color=color, slot=slot)
 
 
 def label_class_update(*, label_class: LabelClass, **fields: str) -> LabelClass:
@@ -284,6 +322,7 @@ def label_class_delete(*, label_class: LabelClass, actor_id: int, cascade: bool 
         raise ApiError(
             409, "label_class_in_use", f"Shapes labeled {label_class.name!r} appeared meanwhile; try again."
         )
+    JobTally.objects.filter(job_id=label_class.job_id, key=label_key(label_class.pk)).delete()
     label_class.delete()
     return {"items_changed": len(item_ids)}
 
@@ -332,6 +371,23 @@ def _file_references_elsewhere(images: list[Image], item_ids: set[int]) -> list[
 
 
 @transaction.atomic
+def _tally_items_leaving(*, job_id: int, item_ids: set[int]) -> None:
+    """Take the items out of their job's tallies; their rows are locked first, as commands lock them,
+    so no command changes what they count between this and their deletion."""
+    locked = Item.objects.select_for_update().filter(pk__in=item_ids, deleted_at__isnull=True).order_by("id")
+    leaving = Item.objects.filter(pk__in=list(locked.values_list("id", flat=True))).order_by()
+    deltas = {ITEMS: -leaving.count(), LABELED: -leaving.filter(status=ItemStatus.LABELED).count()}
+    labels = (
+        ItemLabel.objects.filter(item__in=leaving)
+        .order_by()
+        .values_list("label_class_id")
+        .annotate(n=Count("id"))
+    )
+    deltas.update((label_key(label), -n) for label, n in labels)
+    job_tally_add(job_id, deltas)
+
+
+@transaction.atomic
 def items_delete(
     *, items: list[Item], actor: Any, delete_source_files: bool = False, force: bool = False
 ) -> ItemDeletion:
@@ -354,7 +410,8 @@ def items_delete(
                 "These files are used elsewhere, so they were not deleted (send force to delete them anyway): "
                 + "; ".join(elsewhere[:20]),
             )
-    Item.objects.filter(pk__in=ids).update(deleted_at=now)
+    _tally_items_leaving(job_id=next(iter(jobs)), item_ids=ids)
+    Item.objects.filter(pk__in=ids, deleted_at__isnull=True).update(deleted_at=now)
     deleted_files: list[str] = []
     if delete_source_files:
         storage = default_storage

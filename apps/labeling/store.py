@@ -9,7 +9,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -281,6 +281,7 @@ class ItemHead:
     width: int
     height: int
     deleted: bool
+    status: str
 
 
 def _tables() -> tuple[str, str, str, str]:
@@ -301,12 +302,12 @@ def item_head_lock(item_id: int) -> ItemHead | None:
     lock = " FOR UPDATE OF i" if connection.features.has_select_for_update_of else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT i.job_id, i.last_seq, im.width, im.height, i.deleted_at IS NOT NULL FROM {items} i "
+            f"SELECT i.job_id, i.last_seq, im.width, im.height, i.deleted_at IS NOT NULL, i.status FROM {items} i "
             f"JOIN {images} im ON im.id = i.image_id WHERE i.id = %s{lock}",
             [item_id],
         )
         found = cursor.fetchone()
-    return None if found is None else ItemHead(item_id, *found[:4], bool(found[4]))
+    return None if found is None else ItemHead(item_id, *found[:4], bool(found[4]), found[5])
 
 
 def job_label_class_ids(job_id: int) -> frozenset[int]:
@@ -314,6 +315,22 @@ def job_label_class_ids(job_id: int) -> frozenset[int]:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT id FROM {labels} WHERE job_id = %s", [job_id])
         return frozenset(row[0] for row in cursor.fetchall())
+
+
+# Label slots never change once given, so a job's map is only re-read when it lacks a class.
+_label_slots: dict[int, dict[int, int | None]] = {}
+
+
+def label_slots(job_id: int, needed: Iterable[int] = ()) -> dict[int, int | None]:
+    """{label class id: slot, or None past 63 classes} of the job's classes (see LabelClass.slot)."""
+    known = _label_slots.get(job_id)
+    if known is None or any(label not in known for label in needed):
+        _, _, _, labels = _tables()
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id, slot FROM {labels} WHERE job_id = %s", [job_id])
+            known = dict(cursor.fetchall())
+        _label_slots[job_id] = known
+    return known
 
 
 def _insert_statement(rows: list[EventRow]) -> tuple[str, list[list[Any]]]:

@@ -103,7 +103,7 @@ class Stream:
                 rows, snapshots = [], []
         store.EventRow.objects.bulk_create(rows)
         store.Snapshot.objects.bulk_create(snapshots)
-        item_columns_write(self.item, read_model(state, None), now)
+        item_columns_write(self.item, read_model(state, None, store.label_slots(self.item.job_id)), now)
         self.item.refresh_from_db()
 
 

@@ -16,6 +16,7 @@ from apps.datasets.models import Dataset, Image
 from apps.labeling import store
 from apps.labeling.domain.events import HardExampleMarked, PolygonAdded, Saved
 from apps.labeling.models import Event, Item, ItemLabel, ItemStatus, JobMember, LabelClass, LabelingJob, Role
+from apps.labeling.readmodels import job_tally_differences, label_bits
 
 LABELS = ["person", "car", "dog", "cat", "bicycle"]
 
@@ -41,7 +42,10 @@ class Command(BaseCommand):
         job = LabelingJob.objects.create(name=name, dataset=dataset, created_by=users[0])
         JobMember.objects.bulk_create([JobMember(job=job, user=u, role=Role.MANAGER) for u in users])
         labels = LabelClass.objects.bulk_create(
-            [LabelClass(job=job, name=label, color=f"#{n * 40:02x}8040") for n, label in enumerate(LABELS)]
+            [
+                LabelClass(job=job, name=label, color=f"#{n * 40:02x}8040", slot=n)
+                for n, label in enumerate(LABELS)
+            ]
         )
         Image.objects.bulk_create(
             (
@@ -77,6 +81,7 @@ class Command(BaseCommand):
                     status=ItemStatus.LABELED if labeled else ItemStatus.UNLABELED,
                     shape_count=shapes,
                     label_class_ids=sorted(counts),
+                    label_bits=label_bits(counts, {label.pk: label.slot for label in labels}),
                     labeled_by_id=actor if labeled else None,
                     labeled_at=now if labeled else None,
                     hard_example=n % 10 == 9,
@@ -117,4 +122,5 @@ class Command(BaseCommand):
                 Event.objects.bulk_create(rows, batch_size=5000)
                 rows = []
         Event.objects.bulk_create(rows, batch_size=5000)
+        job_tally_differences(job.pk, repair=True)
         self.stdout.write(str(job.pk))
