@@ -1,0 +1,278 @@
+"""COCO instances JSON: a streaming writer, and a reader that refuses what it cannot take, record by record.
+
+An object is one annotation whose `segmentation` lists one flat polygon per part; see docs/formats.md.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TextIO
+
+from .model import (
+    Category,
+    ImageRecord,
+    Obj,
+    ParsedImage,
+    ParsedImport,
+    ParsedObject,
+    Refusal,
+    Refused,
+    Ring,
+    parts_bbox,
+    positive_int,
+    relative_path,
+    ring_area,
+    ring_from_points,
+)
+
+DEFAULT_INFO: Mapping[str, Any] = {"description": "Exported from polylog", "version": "1.0"}
+
+# allow_nan=False: a NaN or infinity would make the file invalid JSON, so it fails loudly here instead.
+_dump = functools.partial(json.dumps, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+# Writing ---------------------------------------------------------------------------------------------
+
+
+def coco_annotation(obj: Obj, annotation_id: int, image_id: int) -> dict[str, Any]:
+    """One object as a COCO annotation: one flat [x1, y1, x2, y2, ...] list per part.
+
+    `area` is the sum of the parts' shoelace areas (overlapping parts count twice; polylog has no holes),
+    `bbox` is [x, y, width, height] around all parts.
+    """
+    x, y, w, h = parts_bbox(obj.parts)
+    return {
+        "id": annotation_id,
+        "image_id": image_id,
+        "category_id": obj.category_id,
+        "segmentation": [[c for point in ring for c in point] for ring in obj.parts],
+        "area": sum(ring_area(ring) for ring in obj.parts),
+        "bbox": [x, y, w, h],
+        "iscrowd": 0,
+    }
+
+
+def coco_write(
+    images: Iterable[ImageRecord],
+    categories: Sequence[Category],
+    out: TextIO,
+    *,
+    info: Mapping[str, Any] | None = None,
+) -> None:
+    """Write a COCO instances document for `images` to `out`, consuming `images` once and lazily.
+
+    COCO lists every image before every annotation, so the images are written to `out` as they come and
+    the annotations go to an anonymous temporary file, copied in at the end: memory holds one image at a
+    time whatever the export's size (the disk holds the annotations once more, briefly). Annotation ids
+    run from 1 in the order written; image and category ids are kept as given. Floats are written as
+    Python's repr, which reads back to the same float.
+
+    Raises ValueError for an object whose category is not in `categories`, a repeated image id, or a
+    coordinate that is not finite.
+    """
+    category_ids = {category.id for category in categories}
+    out.write('{"info":' + _dump(dict(info if info is not None else DEFAULT_INFO)) + ',\n"licenses":[],\n')
+    out.write('"categories":[\n')
+    out.write(
+        ",\n".join(
+            _dump({"id": category.id, "name": category.name, "supercategory": ""}) for category in categories
+        )
+    )
+    out.write('\n],\n"images":[\n')
+    seen_images: set[int] = set()
+    annotation_id = 0
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as annotations:
+        for image in images:
+            if image.id in seen_images:
+                raise ValueError(f"Image id {image.id} is exported twice.")
+            out.write(
+                ("" if not seen_images else ",\n")
+                + _dump(
+                    {
+                        "id": image.id,
+                        "file_name": image.file_name,
+                        "width": image.width,
+                        "height": image.height,
+                    }
+                )
+            )
+            seen_images.add(image.id)
+            for obj in image.objects:
+                if obj.category_id not in category_ids:
+                    raise ValueError(
+                        f"Image {image.id} has an object of category {obj.category_id}, which is not exported."
+                    )
+                annotation_id += 1
+                annotations.write(
+                    ("" if annotation_id == 1 else ",\n")
+                    + _dump(coco_annotation(obj, annotation_id, image.id))
+                )
+        out.write('\n],\n"annotations":[\n')
+        annotations.seek(0)
+        shutil.copyfileobj(annotations, out)
+    out.write("\n]}\n")
+
+
+# Reading ---------------------------------------------------------------------------------------------
+
+
+def _empty(record: str, code: str, message: str) -> ParsedImport:
+    return ParsedImport(categories=(), images=(), refusals=(Refusal(record, code, message),))
+
+
+def _is_id(value: Any) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or isinstance(value, str)
+
+
+def _read_category(record: Any, known: Mapping[Any, str]) -> tuple[Any, str]:
+    if not isinstance(record, dict):
+        raise Refused("invalid_category_record", "A category record must be a JSON object.")
+    category_id, name = record.get("id"), record.get("name")
+    if not _is_id(category_id):
+        raise Refused("invalid_category_record", f"The category id {category_id!r} is not a number.")
+    if not isinstance(name, str) or not name.strip():
+        raise Refused("invalid_category_record", f"Category {category_id!r} has no name.")
+    if category_id in known:
+        raise Refused("invalid_category_record", f"Category id {category_id!r} is listed twice.")
+    return category_id, name
+
+
+def _read_image(record: Any, known: Mapping[Any, ParsedImage], names: set[str]) -> tuple[Any, ParsedImage]:
+    if not isinstance(record, dict):
+        raise Refused("invalid_image_record", "An image record must be a JSON object.")
+    image_id = record.get("id")
+    if not _is_id(image_id):
+        raise Refused("invalid_image_record", f"The image id {image_id!r} is not a number.")
+    if image_id in known:
+        raise Refused("invalid_image_record", f"Image id {image_id!r} is listed twice.")
+    file_name = record.get("file_name")
+    if not isinstance(file_name, str) or not file_name.strip():
+        raise Refused("invalid_image_record", f"Image {image_id!r} has no file_name.")
+    width, height = positive_int(record.get("width")), positive_int(record.get("height"))
+    if width is None or height is None:
+        raise Refused(
+            "invalid_image_record",
+            f"Image {image_id!r} needs a positive whole width and height; it has "
+            f"{record.get('width')!r} x {record.get('height')!r}.",
+        )
+    path = relative_path(file_name)
+    if path in names:
+        raise Refused("invalid_image_record", f"Image file {path!r} is listed twice.")
+    return image_id, ParsedImage(file_name=path, width=width, height=height, objects=())
+
+
+def _read_part(part: Any, width: int, height: int) -> Ring:
+    if not isinstance(part, list):
+        raise Refused("invalid_polygon", "A polygon must be a flat list [x1, y1, x2, y2, ...].")
+    if len(part) % 2:
+        raise Refused(
+            "invalid_polygon", f"A polygon's flat list needs an even number of values; it has {len(part)}."
+        )
+    return ring_from_points(list(zip(part[0::2], part[1::2], strict=True)), width, height)
+
+
+def _read_annotation(
+    record: Any, index: int, images: Mapping[Any, ParsedImage], categories: Mapping[Any, str]
+) -> tuple[Any, ParsedObject]:
+    if not isinstance(record, dict):
+        raise Refused("invalid_annotation_record", "An annotation record must be a JSON object.")
+    image_id, category_id = record.get("image_id"), record.get("category_id")
+    image = images.get(image_id) if _is_id(image_id) else None
+    if image is None:
+        raise Refused("unknown_image", f"No image record with id {image_id!r} was taken.")
+    label = categories.get(category_id) if _is_id(category_id) else None
+    if label is None:
+        raise Refused("unknown_category", f"No category with id {category_id!r} is listed.")
+    segmentation = record.get("segmentation")
+    if record.get("iscrowd") not in (None, 0, False) or isinstance(segmentation, dict):
+        raise Refused(
+            "unsupported_segmentation",
+            "A crowd region (iscrowd 1, RLE mask) cannot be imported; polylog keeps polygons only.",
+        )
+    if segmentation is None or segmentation == []:
+        raise Refused(
+            "unsupported_segmentation", "The annotation has no polygon (a box alone cannot be imported)."
+        )
+    if not isinstance(segmentation, list):
+        raise Refused("invalid_polygon", "The segmentation must be a list of flat polygons.")
+    parts: list[Ring] = []
+    for number, part in enumerate(segmentation):
+        try:
+            parts.append(_read_part(part, image.width or 0, image.height or 0))
+        except Refused as refused:
+            raise Refused(refused.code, f"Polygon {number}: {refused.message}") from None
+    annotation_id = record.get("id", f"#{index}")
+    group = f"coco-{annotation_id}" if len(parts) > 1 else None
+    return image_id, ParsedObject(label=label, parts=tuple(parts), group=group)
+
+
+def coco_read(data: bytes) -> ParsedImport:
+    """Read a COCO instances document; every record that cannot be taken becomes one `Refusal`.
+
+    A refused category, image or annotation contributes nothing, never a partial object; an annotation of
+    a refused image or category is refused in turn (`unknown_image`, `unknown_category`). Labels are the
+    category names, in the order the categories are listed; each annotation is one object whose parts are
+    its polygons. Images without annotations are returned too, with no objects.
+    """
+    try:
+        document = json.loads(data)
+    except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return _empty("file", "invalid_json", f"The file is not valid JSON: {error}")
+    if not isinstance(document, dict):
+        return _empty("file", "invalid_document", "A COCO file is a JSON object with images and categories.")
+    image_records = document.get("images")
+    category_records = document.get("categories")
+    annotation_records = document.get("annotations", [])
+    if not (
+        isinstance(image_records, list)
+        and isinstance(category_records, list)
+        and isinstance(annotation_records, list)
+    ):
+        return _empty(
+            "file",
+            "invalid_document",
+            'A COCO file needs "images" and "categories" lists (and "annotations", if any, as a list).',
+        )
+
+    refusals: list[Refusal] = []
+    categories: dict[Any, str] = {}
+    for index, record in enumerate(category_records):
+        try:
+            category_id, name = _read_category(record, categories)
+        except Refused as refused:
+            refusals.append(refused.refusal(f"categories[{index}]"))
+        else:
+            categories[category_id] = name
+
+    images: dict[Any, ParsedImage] = {}
+    names: set[str] = set()
+    for index, record in enumerate(image_records):
+        try:
+            image_id, image = _read_image(record, images, names)
+        except Refused as refused:
+            refusals.append(refused.refusal(f"images[{index}]"))
+        else:
+            images[image_id] = image
+            names.add(image.file_name)
+
+    objects: dict[Any, list[ParsedObject]] = {image_id: [] for image_id in images}
+    for index, record in enumerate(annotation_records):
+        try:
+            image_id, obj = _read_annotation(record, index, images, categories)
+        except Refused as refused:
+            refusals.append(refused.refusal(f"annotations[{index}]"))
+        else:
+            objects[image_id].append(obj)
+
+    return ParsedImport(
+        categories=tuple(dict.fromkeys(categories.values())),
+        images=tuple(
+            ParsedImage(image.file_name, image.width, image.height, tuple(objects[image_id]))
+            for image_id, image in images.items()
+        ),
+        refusals=tuple(refusals),
+    )
