@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.datasets",
     "apps.labeling",
+    "apps.interchange",
 ]
 
 MIDDLEWARE = [

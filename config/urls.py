@@ -9,12 +9,14 @@ from apps.accounts.api import TokenObtain
 from apps.common.errors import api_not_found
 from apps.datasets.api import DatasetList
 from apps.datasets.views import media_file
+from apps.interchange.api import JobExport
 from frontend import views as frontend
 
 api = [
     path("auth/token/", TokenObtain.as_view(), name="auth-token"),
     path("datasets/", DatasetList.as_view(), name="dataset-list"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("jobs/<int:job_id>/export/", JobExport.as_view(), name="job-export"),
     path("", include("apps.labeling.api.urls")),
     re_path(r"^(?P<path>.*)$", api_not_found),
 ]

@@ -33,6 +33,12 @@ log = logging.getLogger(__name__)
 workers: dict[int, threading.Thread] = {}
 
 FileSource = Callable[[], Iterator[tuple[str, Callable[[], bytes]]]]
+AnnotationFiles = list[tuple[str, Callable[[], bytes]]]
+
+# Labeled imports by format: filled by the app that reads the formats (apps.interchange registers itself
+# when Django starts), so this app does not depend on it. Each takes the import record and its annotation
+# files after the images are in, stores the labels, and records counts and refused records on the record.
+labeled_importers: dict[str, Callable[[DataImport, AnnotationFiles], None]] = {}
 
 
 def safe_relative(path: str) -> str | None:
@@ -106,8 +112,12 @@ def import_run(import_id: int, files: FileSource) -> None:
     record = DataImport.objects.select_related("dataset").get(pk=import_id)
     try:
         listed = list(files())
+        annotations: AnnotationFiles = []
+        if record.labeled:
+            annotations = [(path, read) for path, read in listed if path.lower().endswith(".json")]
+            listed = [(path, read) for path, read in listed if not path.lower().endswith(".json")]
         DataImport.objects.filter(pk=import_id).update(
-            status=DataImport.Status.RUNNING, started_at=timezone.now(), total=len(listed)
+            status=DataImport.Status.RUNNING, started_at=timezone.now(), total=len(listed) + len(annotations)
         )
         for path, read in listed:
             outcome, reason = _handle_file(record, path, read)
@@ -120,12 +130,14 @@ def import_run(import_id: int, files: FileSource) -> None:
                 DataImport.objects.filter(pk=import_id).update(
                     errors=[*errors, {"file": path, "reason": reason}]
                 )
-        DataImport.objects.filter(pk=import_id).update(
-            status=DataImport.Status.DONE, finished_at=timezone.now()
-        )
         added = DataImport.objects.values_list("added", flat=True).get(pk=import_id)
         if added:
             images_imported.send(sender=DataImport, dataset_id=record.dataset_id, added=added)
+        if record.labeled and record.format:
+            labeled_importers[record.format](record, annotations)
+        DataImport.objects.filter(pk=import_id).update(
+            status=DataImport.Status.DONE, finished_at=timezone.now()
+        )
     except Exception as error:
         log.exception("import %s failed", import_id)
         DataImport.objects.filter(pk=import_id).update(
@@ -150,6 +162,8 @@ def dataset_import_start(
     uploads: list[tuple[str, bytes]] | None = None,
     path: str | None = None,
     labeled: bool = False,
+    format: str = "",
+    job_id: int | None = None,
 ) -> DataImport:
     """Record an import and start its worker after commit. Give `uploads` [(name, bytes)] or a storage `path`."""
     if (uploads is None) == (path is None):
@@ -168,7 +182,7 @@ def dataset_import_start(
         source = DataImport.Source.UPLOAD
         root = ""
     record = DataImport.objects.create(
-        dataset=dataset, actor=actor, source=source, path=root, labeled=labeled
+        dataset=dataset, actor=actor, source=source, path=root, labeled=labeled, format=format, job_id=job_id
     )
 
     def start() -> None:

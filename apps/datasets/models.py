@@ -63,13 +63,31 @@ class DataImport(models.Model):
         max_length=1024, blank=True, help_text="folder or prefix in storage (path imports)"
     )
     labeled = models.BooleanField(default=False, help_text="whether the imported items come labeled")
+
+    class Format(models.TextChoices):
+        NONE = "", "Images only"
+        COCO = "coco", "COCO instances JSON"
+        LABELME = "labelme", "LabelMe JSON folder"
+
+    format = models.CharField(
+        max_length=20, choices=Format.choices, blank=True, default="", help_text="labeled imports: the format"
+    )
+    # The job whose items receive a labeled import's shapes. A plain id, not a foreign key: datasets do
+    # not depend on labeling (the labeling side checks it when the import starts).
+    job_id = models.PositiveBigIntegerField(null=True, blank=True)
+    objects_added = models.PositiveIntegerField(default=0, help_text="labeled imports: objects stored")
+    objects_refused = models.PositiveIntegerField(default=0, help_text="labeled imports: records refused")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)
     added = models.PositiveIntegerField(default=0)
     duplicates = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True, help_text="[{file, reason}] of refused files")
+    errors = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="[{file, reason}] of refused files, [{file, record, code, reason}] of records",
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

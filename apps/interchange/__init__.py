@@ -1,5 +1,8 @@
 """Pure conversions between polylog's neutral model and COCO, LabelMe, PASCAL VOC and YOLO. Imports no Django.
 
+(The package's Django side, which these pure modules never import, is `export` and `labeled` (services
+over jobs and imports), `api` (REST) and `apps` (registration of the labeled importers).)
+
 Writers take `ImageRecord`s and stream; readers take a file's bytes and return what they could take plus
 one `Refusal` per record they could not. docs/formats.md says what each format keeps and loses.
 """

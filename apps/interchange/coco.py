@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import functools
 import json
-import shutil
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
 from .model import (
@@ -63,42 +62,43 @@ def coco_write(
     *,
     info: Mapping[str, Any] | None = None,
 ) -> None:
-    """Write a COCO instances document for `images` to `out`, consuming `images` once and lazily.
+    """Write a COCO instances document for `images` to `out`; see `coco_chunks`."""
+    for chunk in coco_chunks(images, categories, info=info):
+        out.write(chunk)
 
-    COCO lists every image before every annotation, so the images are written to `out` as they come and
-    the annotations go to an anonymous temporary file, copied in at the end: memory holds one image at a
-    time whatever the export's size (the disk holds the annotations once more, briefly). Annotation ids
-    run from 1 in the order written; image and category ids are kept as given. Floats are written as
-    Python's repr, which reads back to the same float.
+
+def coco_chunks(
+    images: Iterable[ImageRecord],
+    categories: Sequence[Category],
+    *,
+    info: Mapping[str, Any] | None = None,
+) -> Iterator[str]:
+    """A COCO instances document for `images`, as pieces of text, consuming `images` once and lazily.
+
+    COCO lists every image before every annotation, so each image's entry is yielded as it comes and the
+    annotations go to an anonymous temporary file, yielded at the end in blocks: memory holds one image at
+    a time whatever the export's size (the disk holds the annotations once more, briefly), and a caller
+    can stream the document out as it is made. Annotation ids run from 1 in the order written; image and
+    category ids are kept as given. Floats are written as Python's repr, which reads back to the same float.
 
     Raises ValueError for an object whose category is not in `categories`, a repeated image id, or a
     coordinate that is not finite.
     """
     category_ids = {category.id for category in categories}
-    out.write('{"info":' + _dump(dict(info if info is not None else DEFAULT_INFO)) + ',\n"licenses":[],\n')
-    out.write('"categories":[\n')
-    out.write(
-        ",\n".join(
-            _dump({"id": category.id, "name": category.name, "supercategory": ""}) for category in categories
-        )
+    yield '{"info":' + _dump(dict(info if info is not None else DEFAULT_INFO)) + ',\n"licenses":[],\n'
+    yield '"categories":[\n'
+    yield ",\n".join(
+        _dump({"id": category.id, "name": category.name, "supercategory": ""}) for category in categories
     )
-    out.write('\n],\n"images":[\n')
+    yield '\n],\n"images":[\n'
     seen_images: set[int] = set()
     annotation_id = 0
     with tempfile.TemporaryFile("w+", encoding="utf-8") as annotations:
         for image in images:
             if image.id in seen_images:
                 raise ValueError(f"Image id {image.id} is exported twice.")
-            out.write(
-                ("" if not seen_images else ",\n")
-                + _dump(
-                    {
-                        "id": image.id,
-                        "file_name": image.file_name,
-                        "width": image.width,
-                        "height": image.height,
-                    }
-                )
+            yield ("" if not seen_images else ",\n") + _dump(
+                {"id": image.id, "file_name": image.file_name, "width": image.width, "height": image.height}
             )
             seen_images.add(image.id)
             for obj in image.objects:
@@ -111,10 +111,14 @@ def coco_write(
                     ("" if annotation_id == 1 else ",\n")
                     + _dump(coco_annotation(obj, annotation_id, image.id))
                 )
-        out.write('\n],\n"annotations":[\n')
+        yield '\n],\n"annotations":[\n'
         annotations.seek(0)
-        shutil.copyfileobj(annotations, out)
-    out.write("\n]}\n")
+        while block := annotations.read(_BLOCK):
+            yield block
+    yield "\n]}\n"
+
+
+_BLOCK = 1 << 16
 
 
 # Reading ---------------------------------------------------------------------------------------------

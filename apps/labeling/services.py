@@ -16,7 +16,7 @@ from apps.common.errors import ApiError
 from apps.datasets.models import Dataset, Image
 
 from . import store
-from .domain import Command, Context, Limits, Rejected, decide, replay
+from .domain import Command, Context, ItemState, Limits, Rejected, decide, evolve, replay
 from .domain.commands import (
     AddPolygon,
     ClosePolygon,
@@ -26,7 +26,7 @@ from .domain.commands import (
     RelabelShape,
     Undo,
 )
-from .domain.events import Saved
+from .domain.events import Event, Saved
 from .models import Event as EventRow
 from .models import (
     Item,
@@ -157,59 +157,120 @@ def _handle_once(
         if not events:
             return CommandResult(seq=state.seq)
 
-        now = timezone.now()
-        rows = store.rows_for(
-            item_id, state.seq + 1, events, prev_hash=prev_hash, created_at=now, command_id=command_id
-        )
-        new_state = replay(state, events)
-        every = store.snapshot_every()
-        if new_state.seq // every > state.seq // every:
+        return _commit(head, state, prev_hash, events, actor_id, command_id)
+
+
+def _commit(
+    head: store.ItemHead,
+    state: ItemState,
+    prev_hash: str,
+    events: list[Event],
+    actor_id: int,
+    command_id: str | None,
+) -> CommandResult:
+    """Append decided events after `state` and bring every projection along, in the caller's transaction:
+    snapshots, the item's read model, its label rows, the job's tallies; broadcast after commit."""
+    item_id = head.item_id
+    now = timezone.now()
+    rows = store.rows_for(
+        item_id, state.seq + 1, events, prev_hash=prev_hash, created_at=now, command_id=command_id
+    )
+    every = store.snapshot_every()
+    new_state = state
+    for event in events:
+        new_state = evolve(new_state, event)
+        if new_state.seq % every == 0:
             store.snapshot_save(item_id, new_state)
 
-        old_counts, counts = label_counts(state), label_counts(new_state)
-        slots = store.label_slots(head.job_id, counts)
-        columns = {**live_columns(new_state, counts, slots), "updated_at": now}
-        if any(isinstance(e, Saved) for e in events):
-            columns.update(save_columns(new_state, actor_id, now))
-        store.append_and_update(rows, item_id, columns)
-        item_label_rows_sync(item_id, old_counts, counts)
-        job_tally_add(
-            head.job_id, tally_deltas(head.status, columns.get("status", head.status), old_counts, counts)
+    old_counts, counts = label_counts(state), label_counts(new_state)
+    slots = store.label_slots(head.job_id, counts)
+    columns = {**live_columns(new_state, counts, slots), "updated_at": now}
+    if any(isinstance(e, Saved) for e in events):
+        columns.update(save_columns(new_state, actor_id, now))
+    store.append_and_update(rows, item_id, columns)
+    item_label_rows_sync(item_id, old_counts, counts)
+    job_tally_add(
+        head.job_id, tally_deltas(head.status, columns.get("status", head.status), old_counts, counts)
+    )
+
+    wire = [store.event_dict(row) for row in rows]
+    final = store.Cached(new_state.seq, new_state, rows[-1].hash)
+    job_id = head.job_id
+    item_wire = {
+        "id": item_id,
+        "seq": new_state.seq,
+        **{
+            k: v
+            for k, v in columns.items()
+            if k not in ("updated_at", "labeled_at", "last_seq", "labeled_by_id", "label_bits")
+        },
+    }
+    if "labeled_by_id" in columns:  # the names of the REST item list
+        item_wire["labeled_by"] = columns["labeled_by_id"]
+        item_wire["labeled_at"] = store.iso(now) if columns["labeled_by_id"] else None
+
+    counts_changed = "status" in columns or set(old_counts) != set(counts)
+
+    def after_commit() -> None:
+        store.state_cache.put(item_id, final)
+        events_committed.send(
+            sender=Item,
+            item_id=item_id,
+            job_id=job_id,
+            events=wire,
+            item=item_wire,
+            counts_changed=counts_changed,
         )
 
-        wire = [store.event_dict(row) for row in rows]
-        final = store.Cached(new_state.seq, new_state, rows[-1].hash)
-        job_id = head.job_id
-        item_wire = {
-            "id": item_id,
-            "seq": new_state.seq,
-            **{
-                k: v
-                for k, v in columns.items()
-                if k not in ("updated_at", "labeled_at", "last_seq", "labeled_by_id", "label_bits")
-            },
-        }
-        if "labeled_by_id" in columns:  # the names of the REST item list
-            item_wire["labeled_by"] = columns["labeled_by_id"]
-            item_wire["labeled_at"] = store.iso(now) if columns["labeled_by_id"] else None
+    # robust: the events are committed; a failed broadcast is logged, never turned into an error
+    # (sockets re-read the store when they notice they are behind).
+    transaction.on_commit(after_commit, robust=True)
+    return CommandResult(seq=new_state.seq, events=wire)
 
-        counts_changed = "status" in columns or set(old_counts) != set(counts)
 
-        def after_commit() -> None:
-            store.state_cache.put(item_id, final)
-            events_committed.send(
-                sender=Item,
-                item_id=item_id,
-                job_id=job_id,
-                events=wire,
-                item=item_wire,
-                counts_changed=counts_changed,
-            )
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    seq: int
+    applied: int
+    refused: list[tuple[int, Rejected]]  # (index of the unit, why)
 
-        # robust: the events are committed; a failed broadcast is logged, never turned into an error
-        # (sockets re-read the store when they notice they are behind).
-        transaction.on_commit(after_commit, robust=True)
-        return CommandResult(seq=new_state.seq, events=wire)
+
+@transaction.atomic
+def item_commands_apply(*, item_id: int, actor_id: int, units: list[list[Command]]) -> BatchResult:
+    """Apply many commands to one item in one transaction, as bulk writers (a labeled import) need.
+
+    Each unit is all or nothing: the commands of a unit are decided in turn against the state the earlier
+    units left, and if one is refused none of its unit's events are kept (the refusal is reported with the
+    unit's index) while the other units go on. Events are the same as those the commands would make one by
+    one; they carry no command_id.
+    """
+    head = store.item_head_lock(item_id)
+    if head is None:
+        raise ApiError(404, "not_found", f"There is no item {item_id}.")
+    if head.deleted:
+        raise Rejected("item_deleted", "This image was deleted from its job; its history can still be read.")
+    state, prev_hash = store.state_current(item_id, head)
+    context = Context(actor=actor_id, label_class_ids=store.job_label_class_ids(head.job_id), limits=limits())
+    events: list[Event] = []
+    refused: list[tuple[int, Rejected]] = []
+    current, applied = state, 0
+    for index, unit in enumerate(units):
+        try:
+            unit_events: list[Event] = []
+            after = current
+            for command in unit:
+                decided = decide(after, command, context)
+                after = replay(after, decided)
+                unit_events += decided
+        except Rejected as error:
+            refused.append((index, error))
+            continue
+        current, applied = after, applied + 1
+        events += unit_events
+    if not events:
+        return BatchResult(seq=state.seq, applied=applied, refused=refused)
+    result = _commit(head, state, prev_hash, events, actor_id, None)
+    return BatchResult(seq=result.seq, applied=applied, refused=refused)
 
 
 # Jobs, label classes and members -----------------------------------------------------------------

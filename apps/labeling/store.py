@@ -183,6 +183,52 @@ def state_load(item_id: int, width: float, height: float, at_seq: int | None = N
     return state_load_with_hash(item_id, width, height, at_seq)[0]
 
 
+def states_load_many(heads: Sequence[tuple[int, float, float, int]]) -> dict[int, ItemState]:
+    """The states of many items at their `last_seq`, for bulk readers (exports): [(item_id, width, height,
+    last_seq)] -> {item_id: state}. The process cache answers where it is current; for the rest, the
+    latest snapshots of all of them come in one statement and their tails of events in one more."""
+    states: dict[int, ItemState] = {}
+    missing: dict[int, tuple[float, float, int]] = {}
+    for item_id, width, height, last_seq in heads:
+        cached = state_cache.get(item_id, last_seq)
+        if cached is not None:
+            states[item_id] = cached.state
+        else:
+            missing[item_id] = (width, height, last_seq)
+    if not missing:
+        return states
+    ids = list(missing)
+    marks = ", ".join(["%s"] * len(ids))
+    snapshots = Snapshot._meta.db_table
+    start: dict[int, ItemState] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT s.item_id, s.state FROM {snapshots} s JOIN (SELECT item_id, MAX(seq) AS seq "
+            f"FROM {snapshots} WHERE item_id IN ({marks}) GROUP BY item_id) m "
+            "ON m.item_id = s.item_id AND m.seq = s.seq",
+            ids,
+        )
+        for item_id, raw in cursor.fetchall():
+            snapshot = state_from_dict(_decoded(raw))
+            if snapshot.seq <= missing[item_id][2]:  # a snapshot past last_seq would be a torn read
+                start[item_id] = snapshot
+    for item_id, (width, height, _) in missing.items():
+        states[item_id] = start.get(item_id) or initial_state(width, height)
+    # Events after each item's starting point (seq > its snapshot's seq), in one pass.
+    floor = min(state.seq for item_id, state in states.items() if item_id in missing)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT item_id, seq, type, schema_version, payload, actor_id FROM {EventRow._meta.db_table} "
+            f"WHERE item_id IN ({marks}) AND seq > %s ORDER BY item_id, seq",
+            [*ids, floor],
+        )
+        for item_id, seq, type_, version, payload, actor in cursor.fetchall():
+            state = states[item_id]
+            if state.seq < seq <= missing[item_id][2]:
+                states[item_id] = evolve(state, event_from_record(type_, version, _decoded(payload), actor))
+    return states
+
+
 @dataclass(frozen=True, slots=True)
 class Cached:
     seq: int

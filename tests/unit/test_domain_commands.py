@@ -20,6 +20,7 @@ from apps.labeling.domain.commands import (
     DiscardChanges,
     DiscardDraft,
     GroupShape,
+    ImportPolygon,
     InsertVertex,
     MarkHardExample,
     MoveShape,
@@ -826,6 +827,32 @@ def test_it_rejects_relabelling_a_draft():
     state = given(*draft(ALICE, S, TRIANGLE))
 
     assert refused(state, RelabelShape(S, DOG)).code == "shape_is_draft"
+
+
+# import_polygon: a labeled import's polygons, kept as the source drew them
+
+
+def test_an_imported_polygon_may_cross_itself_but_a_drawn_one_may_not():
+    assert refused(given(), AddPolygon(S, CAT, BOW_TIE)).code == "self_intersecting"
+
+    events, after = when(given(), ImportPolygon(S, CAT, BOW_TIE, "g"))
+
+    assert events == [PolygonAdded(ALICE, S, CAT, BOW_TIE, "g")]
+    assert after.shapes[S].points == BOW_TIE
+
+
+def test_an_imported_polygon_keeps_every_other_rule():
+    assert refused(given(), ImportPolygon(S, CAT, COLLINEAR)).code == "zero_area"
+    assert refused(given(), ImportPolygon(S, 42, SQUARE)).code == "unknown_label_class"
+    assert refused(given(*closed(ALICE, S)), ImportPolygon(S, CAT, SQUARE)).code == "shape_exists"
+
+
+def test_a_shape_that_crosses_itself_can_still_be_edited_and_fixed():
+    _, state = when(given(), ImportPolygon(S, CAT, BOW_TIE))
+
+    _, moved = when(state, MoveVertex(S, 0, 12.0, 10.0))  # still crossing: allowed
+    _, fixed = when(moved, MoveVertex(S, 1, 20.0, 5.0))  # now a simple ring
+    assert refused(fixed, MoveVertex(S, 1, 30.0, 30.0)).code == "self_intersecting"  # no way back
 
 
 # group_shape: the parts of one object drawn in pieces

@@ -323,7 +323,7 @@ def keyed(state: ItemState) -> dict[str, Any]:
 
 def look(shape: Shape | None) -> tuple[Any, ...] | None:
     """What a person sees of a shape."""
-    return None if shape is None else (shape.closed, shape.label_class_id, shape.points)
+    return None if shape is None else (shape.closed, shape.label_class_id, shape.points, shape.group_id)
 
 
 def changed_shapes(before: ItemState, after: ItemState) -> set[str]:

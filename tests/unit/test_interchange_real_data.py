@@ -60,8 +60,6 @@ def test_the_real_labelme_files_read_with_only_their_ignore_regions_refused() ->
 
 def test_coco_masks_of_the_real_files_match_labelmes_own_masks(tmp_path: Path) -> None:
     coco_module = require("pycocotools.coco")
-    mask_api = require("pycocotools.mask")
-    shape_tools = require("labelme.utils.shape")
     folder = shared_data("labelme-voc2011")
     paths = sorted(folder.glob("*.json"))
     parsed = [labelme_read(f"{PREFIX}/{path.name}", path.read_bytes())[0] for path in paths]
@@ -89,30 +87,37 @@ def test_coco_masks_of_the_real_files_match_labelmes_own_masks(tmp_path: Path) -
     # 18 shapes: 2 __ignore__ regions left out, a person in 2 parts and a sofa in 4 joined into one each.
     assert len(coco.getAnnIds()) == sum(len(instances(json.loads(p.read_bytes()))) for p in paths) == 12
     for record, path in zip(records, paths, strict=True):
-        document = json.loads(path.read_bytes())
-        height, width = document["imageHeight"], document["imageWidth"]
-        annotations = sorted(coco.loadAnns(coco.getAnnIds(imgIds=[record.id])), key=lambda a: a["id"])
-        assert len(annotations) == len(instances(document))
-        for annotation, (label, shapes) in zip(annotations, instances(document), strict=True):
-            assert coco.loadCats(annotation["category_id"])[0]["name"] == label
-            assert len(annotation["segmentation"]) == len(shapes)
-            ours = coco.annToMask(annotation).astype(bool)
+        assert_coco_matches_labelme(coco, record.id, json.loads(path.read_bytes()))
 
-            # pycocotools on the source points: the same pixels (the export only clamped, by < 1 px).
-            source = [[c for point in shape["points"] for c in point] for shape in shapes]
-            direct = mask_api.decode(mask_api.merge(mask_api.frPyObjects(source, height, width))).astype(bool)
-            assert iou(ours, direct) >= 0.99
 
-            # labelme draws with Pillow: vertices rounded to whole pixels and the outline filled in, so
-            # its masks are a rim of boundary pixels larger. Where the two disagree, the pixel centre lies
-            # within 1.5 px of the source outline (rounding moves a vertex up to 0.71 px, the outline adds
-            # half a pixel more); nowhere inside or outside the object.
-            _, drawn = shape_tools.shapes_to_label((height, width), shapes, {label: 1})
-            theirs = drawn > 0
-            outline = shapely.MultiLineString([shapely.LinearRing(s["points"]).coords for s in shapes])
-            rows, columns = np.nonzero(ours ^ theirs)
-            assert shapely.distance(outline, shapely.points(columns + 0.5, rows + 0.5)).max() <= 1.5
-            perimeter = sum(ring_perimeter(tuple(map(tuple, s["points"]))) for s in shapes)
-            assert abs(int(ours.sum()) - int(theirs.sum())) <= perimeter + 4
-            if ours.sum() >= 2000:
-                assert iou(ours, theirs) >= 0.95
+def assert_coco_matches_labelme(coco: Any, image_id: int, document: dict[str, Any]) -> None:
+    """Every annotation of the image in a loaded COCO export is one of labelme's instances of the source
+    document, in order, with the same label and parts, and its mask is the source polygons' mask."""
+    mask_api = require("pycocotools.mask")
+    shape_tools = require("labelme.utils.shape")
+    height, width = document["imageHeight"], document["imageWidth"]
+    annotations = sorted(coco.loadAnns(coco.getAnnIds(imgIds=[image_id])), key=lambda a: a["id"])
+    assert len(annotations) == len(instances(document))
+    for annotation, (label, shapes) in zip(annotations, instances(document), strict=True):
+        assert coco.loadCats(annotation["category_id"])[0]["name"] == label
+        assert len(annotation["segmentation"]) == len(shapes)
+        ours = coco.annToMask(annotation).astype(bool)
+
+        # pycocotools on the source points: the same pixels (the export only clamped, by < 1 px).
+        source = [[c for point in shape["points"] for c in point] for shape in shapes]
+        direct = mask_api.decode(mask_api.merge(mask_api.frPyObjects(source, height, width))).astype(bool)
+        assert iou(ours, direct) >= 0.99
+
+        # labelme draws with Pillow: vertices rounded to whole pixels and the outline filled in, so
+        # its masks are a rim of boundary pixels larger. Where the two disagree, the pixel centre lies
+        # within 1.5 px of the source outline (rounding moves a vertex up to 0.71 px, the outline adds
+        # half a pixel more); nowhere inside or outside the object.
+        _, drawn = shape_tools.shapes_to_label((height, width), shapes, {label: 1})
+        theirs = drawn > 0
+        outline = shapely.MultiLineString([shapely.LinearRing(s["points"]).coords for s in shapes])
+        rows, columns = np.nonzero(ours ^ theirs)
+        assert shapely.distance(outline, shapely.points(columns + 0.5, rows + 0.5)).max() <= 1.5
+        perimeter = sum(ring_perimeter(tuple(map(tuple, s["points"]))) for s in shapes)
+        assert abs(int(ours.sum()) - int(theirs.sum())) <= perimeter + 4
+        if ours.sum() >= 2000:
+            assert iou(ours, theirs) >= 0.95

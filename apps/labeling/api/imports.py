@@ -18,7 +18,7 @@ from apps.common.errors import ApiError
 from apps.datasets.imports import dataset_import_start
 from apps.datasets.models import DataImport, Dataset
 
-from ..models import JobMember, Role
+from ..models import JobMember, LabelingJob, Role
 from .serializers import ErrorSerializer
 
 MAX_UPLOAD_FILES = 1000
@@ -38,12 +38,16 @@ class DataImportSerializer(serializers.ModelSerializer):
             "source",
             "path",
             "labeled",
+            "format",
+            "job_id",
             "status",
             "total",
             "processed",
             "added",
             "duplicates",
             "failed",
+            "objects_added",
+            "objects_refused",
             "errors",
             "started_at",
             "finished_at",
@@ -55,6 +59,39 @@ class ImportStartSerializer(serializers.Serializer):
         required=False, max_length=1024, help_text="a folder or bucket prefix in storage"
     )
     labeled = serializers.BooleanField(required=False, default=False)
+    format = serializers.ChoiceField(
+        choices=["coco", "labelme"],
+        required=False,
+        help_text="a labeled import: the format of its JSON files (COCO instances, or LabelMe per image)",
+    )
+    job = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="a labeled import: the job over this dataset whose items get the labels",
+    )
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if "format" in data:
+            data["labeled"] = True
+            if "job" not in data:
+                raise serializers.ValidationError(
+                    {"job": "A labeled import names the job that gets the labels."}
+                )
+        elif "job" in data:
+            raise serializers.ValidationError({"format": "A labeled import names the format of its files."})
+        return data
+
+
+def _labeled_job(user: Any, dataset: Dataset, job_id: int | None) -> None:
+    """A labeled import writes on a job: it must be over the dataset, and the importer one of its managers."""
+    if job_id is None:
+        return
+    job = LabelingJob.objects.filter(pk=job_id, dataset=dataset).first()
+    if job is None:
+        raise ApiError(400, "invalid_request", f"Job {job_id} is not a job over dataset {dataset.pk}.")
+    if not user.is_staff and not JobMember.objects.filter(job=job, user=user, role=Role.MANAGER).exists():
+        raise ApiError(403, "permission_denied", "Only managers of the job may import labels into it.")
 
 
 def _role_on_dataset(user: Any, dataset: Dataset) -> str | None:
@@ -108,30 +145,34 @@ class DatasetImports(APIView):
     def post(self, request: Request, dataset_id: int) -> Response:
         dataset = _dataset_for(request.user, dataset_id, manage=True)
         uploads = request.FILES.getlist("files")
+        data = request.data if isinstance(request.data, dict) else None
+        if uploads:
+            data = {k: v for k, v in request.data.items() if k != "files"}
+        serializer = ImportStartSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        options = serializer.validated_data
+        _labeled_job(request.user, dataset, options.get("job"))
+        common = {
+            "dataset": dataset,
+            "actor": request.user,
+            "labeled": options["labeled"],
+            "format": options.get("format", ""),
+            "job_id": options.get("job"),
+        }
         if uploads:
             if len(uploads) > MAX_UPLOAD_FILES:
                 raise ApiError(400, "invalid_request", f"At most {MAX_UPLOAD_FILES} files per upload.")
-            labeled = str(request.data.get("labeled", "false")).lower() in {"1", "true", "yes", "on"}
-            record = dataset_import_start(
-                dataset=dataset,
-                actor=request.user,
-                uploads=[(f.name, f.read()) for f in uploads],
-                labeled=labeled,
-            )
+            if "path" in options:
+                raise ApiError(
+                    400, "invalid_request", "Send files to upload, or a path in storage, not both."
+                )
+            record = dataset_import_start(uploads=[(f.name, f.read()) for f in uploads], **common)
         else:
-            data = request.data if isinstance(request.data, dict) else None
-            serializer = ImportStartSerializer(data=data)
-            serializer.is_valid(raise_exception=True)
-            if "path" not in serializer.validated_data:
+            if "path" not in options:
                 raise ApiError(
                     400, "invalid_request", "Send files (multipart, field 'files') or a 'path' in storage."
                 )
-            record = dataset_import_start(
-                dataset=dataset,
-                actor=request.user,
-                path=serializer.validated_data["path"],
-                labeled=serializer.validated_data["labeled"],
-            )
+            record = dataset_import_start(path=options["path"], **common)
         return Response(DataImportSerializer(record).data, status=202)
 
 

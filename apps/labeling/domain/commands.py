@@ -42,6 +42,17 @@ class AddPolygon:
 
 
 @dataclass(frozen=True, slots=True)
+class ImportPolygon:
+    """A labeled import's polygon: `add_polygon` except that a polygon crossing itself is kept as the
+    source drew it. Not on the wire (the parser never makes one); its event is `polygon_added`."""
+
+    shape_id: str
+    label_class_id: int
+    points: tuple[Point, ...]
+    group_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class GroupShape:
     """Make the shape a part of the object `group_id` (a client-chosen string), or a whole object (None)."""
 
@@ -145,6 +156,7 @@ Command = (
     | MoveShape
     | RelabelShape
     | GroupShape
+    | ImportPolygon
     | ResetShape
     | DeleteShape
     | DeleteAllShapes

@@ -16,6 +16,7 @@ from .commands import (
     DiscardChanges,
     DiscardDraft,
     GroupShape,
+    ImportPolygon,
     InsertVertex,
     MarkHardExample,
     MoveShape,
@@ -53,7 +54,7 @@ from .events import (
     VertexRemoved,
 )
 from .evolve import discard_patch
-from .geometry import check_finite, check_inside, check_polygon, fmt, without_closing_point
+from .geometry import check_finite, check_inside, check_polygon, crosses_itself, fmt, without_closing_point
 from .state import Actor, ItemState, Shape, content
 
 
@@ -139,7 +140,9 @@ def _index(shape: Shape, index: int, *, inclusive_end: bool = False) -> int:
 
 def _check_shape_points(state: ItemState, ctx: Context, shape: Shape, points: tuple) -> None:
     if shape.closed:
-        check_polygon(points, state.width, state.height, ctx.limits.max_vertices)
+        # An imported shape that already crosses itself may be edited without being fixed in one go.
+        may_cross = crosses_itself(shape.points)
+        check_polygon(points, state.width, state.height, ctx.limits.max_vertices, may_cross=may_cross)
     elif len(points) > ctx.limits.max_vertices:
         raise Rejected("too_many_vertices", f"A polygon has at most {ctx.limits.max_vertices} vertices.")
 
@@ -196,6 +199,14 @@ def decide(state: ItemState, command: Command, ctx: Context) -> list[Event]:
             _new_shape(state, ctx, shape_id, draft=False)
             _label(ctx, label_class_id)
             check_polygon(points, state.width, state.height, ctx.limits.max_vertices)
+            return [PolygonAdded(actor, shape_id, label_class_id, points, group_id)]
+        case ImportPolygon(
+            shape_id=shape_id, label_class_id=label_class_id, points=points, group_id=group_id
+        ):
+            points = without_closing_point(points)
+            _new_shape(state, ctx, shape_id, draft=False)
+            _label(ctx, label_class_id)
+            check_polygon(points, state.width, state.height, ctx.limits.max_vertices, may_cross=True)
             return [PolygonAdded(actor, shape_id, label_class_id, points, group_id)]
         case MoveVertex(shape_id=shape_id, index=index, x=x, y=y):
             shape = _editable(state, shape_id, actor)

@@ -37,8 +37,11 @@ def without_closing_point(points: tuple[Point, ...]) -> tuple[Point, ...]:
     return points
 
 
-def check_polygon(points: Sequence[Point], width: float, height: float, max_vertices: int) -> None:
-    """Refuse a closed polygon that is not a simple, non-degenerate ring inside the image."""
+def check_polygon(
+    points: Sequence[Point], width: float, height: float, max_vertices: int, *, may_cross: bool = False
+) -> None:
+    """Refuse a closed polygon that is not a simple, non-degenerate ring inside the image; with
+    `may_cross`, one that crosses itself is let through (see `crosses_itself`)."""
     if len(points) > max_vertices:
         raise Rejected(
             "too_many_vertices", f"A polygon has at most {max_vertices} vertices; this one has {len(points)}."
@@ -60,6 +63,12 @@ def check_polygon(points: Sequence[Point], width: float, height: float, max_vert
     # The hull, not the polygon: a symmetric bow-tie has a signed area of 0 but is not degenerate.
     if polygon.convex_hull.area == 0:
         raise Rejected("zero_area", "The polygon has no area: its vertices lie on one line.")
-    if not polygon.is_valid:
+    if not may_cross and not polygon.is_valid:
         reason = shapely.is_valid_reason(polygon)
         raise Rejected("self_intersecting", f"The polygon crosses itself ({reason}).")
+
+
+def crosses_itself(points: Sequence[Point]) -> bool:
+    """Whether a closed ring is not simple. Drawing never makes one (check_polygon refuses it), but an
+    imported polygon may be one: formats allow them and their reference tools rasterise them."""
+    return len(points) >= 3 and not shapely.Polygon(points).is_valid

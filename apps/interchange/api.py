@@ -1,0 +1,73 @@
+"""REST for the interchange: `GET /api/jobs/<id>/export/?format=coco|voc|labelme|yolo` plus the filters
+of the items list, answered with a zip that is streamed while it is made."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from types import SimpleNamespace
+
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from apps.labeling import selectors
+from apps.labeling.api.serializers import ItemListQuerySerializer
+from apps.labeling.api.views import errors, valid
+from apps.labeling.permissions import job_for
+
+from .export import FORMATS, export_filename, export_stream
+
+
+class ExportQuerySerializer(ItemListQuerySerializer):
+    format = serializers.ChoiceField(choices=FORMATS, help_text="coco, voc, labelme or yolo")
+    images = serializers.BooleanField(required=False, default=False, help_text="put the image files in too")
+
+
+async def _pulled(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """Serve a synchronous generator under ASGI one piece at a time: Django would otherwise read a sync
+    iterator to its end (into memory) before sending anything. Each step runs in the request's sync
+    thread, where its database connection lives."""
+    step = sync_to_async(lambda: next(chunks, None), thread_sensitive=True)
+    while (chunk := await step()) is not None:
+        yield chunk
+
+
+class _FormatIsOurs(DefaultContentNegotiation):
+    """DRF reads `?format=` as a renderer override; here it names the export format (DESIGN section 8)."""
+
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
+
+
+class JobExport(APIView):
+    content_negotiation_class = _FormatIsOurs
+
+    @extend_schema(
+        parameters=[ExportQuerySerializer],
+        responses={
+            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="the export as a zip"),
+            **errors(400),
+        },
+        description="Every member may export. The item filters select which images go in.",
+    )
+    def get(self, request: Request, job_id: int) -> StreamingHttpResponse:
+        job, _ = job_for(request.user, job_id)
+        query = valid(ExportQuerySerializer, request.query_params)
+        items = selectors.item_list(
+            job=job,
+            status=query["status"],
+            hard_example=query["hard_example"],
+            label_class_ids=query.get("label_class"),
+            q=query.get("q"),
+            labeled_by=query.get("labeled_by"),
+        )
+        chunks = export_stream(job, items, query["format"], with_images=query["images"])
+        content = _pulled(chunks) if isinstance(request._request, ASGIRequest) else chunks
+        response = StreamingHttpResponse(content, content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="{export_filename(job, query["format"])}"'
+        return response

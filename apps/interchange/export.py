@@ -1,0 +1,197 @@
+"""Exporting a job (or the part of it a filter selects) as a zip, streamed while it is made.
+
+The Django side of the interchange: it reads items and their current states and hands `ImageRecord`s to
+the pure writers. Memory holds one chunk of items at a time; see docs/formats.md for the layouts.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+
+from django.core.files.storage import default_storage
+from django.db.models import QuerySet
+
+from apps.labeling import store
+from apps.labeling.domain import ItemState
+from apps.labeling.models import Item, LabelingJob
+
+from .coco import coco_chunks
+from .labelme import labelme_document
+from .model import Category, ImageRecord, Obj
+from .voc import voc_class_index, voc_class_list, voc_masks
+from .yolo import yolo_class_index, yolo_data_yaml, yolo_lines
+
+FORMATS = ("coco", "voc", "labelme", "yolo")
+CHUNK_ITEMS = 500
+_FLUSH_BYTES = 1 << 16
+
+
+def job_categories(job: LabelingJob) -> list[Category]:
+    return [Category(label.pk, label.name, label.color) for label in job.label_classes.order_by("id")]
+
+
+def state_objects(state: ItemState) -> tuple[Obj, ...]:
+    """The closed shapes of a state as objects: the parts sharing a group_id and a label are one object
+    (as labelme reads (label, group_id)); drafts are not exported."""
+    objects: dict[object, tuple[int, list]] = {}
+    for shape in state.shapes.values():
+        if not shape.closed or shape.label_class_id is None:
+            continue
+        key = shape.id if shape.group_id is None else (shape.group_id, shape.label_class_id)
+        objects.setdefault(key, (shape.label_class_id, []))[1].append(shape.points)
+    return tuple(
+        Obj(label, tuple(parts), None if isinstance(key, str) else key[0])
+        for key, (label, parts) in objects.items()
+    )
+
+
+def image_records(items: QuerySet[Item]) -> Iterator[tuple[ImageRecord, str]]:
+    """(record, the image's file name in storage) for each item, its objects from the current state.
+    Items are read in id order, a chunk at a time, with their states loaded in bulk."""
+    rows = items.order_by("id").values_list(
+        "id", "last_seq", "image__path", "image__width", "image__height", "image__file"
+    )
+    after = 0
+    while True:
+        chunk = list(rows.filter(id__gt=after)[:CHUNK_ITEMS])
+        if not chunk:
+            return
+        states = store.states_load_many([(pk, width, height, seq) for pk, seq, _, width, height, _ in chunk])
+        for pk, _, path, width, height, file in chunk:
+            yield ImageRecord(pk, path, width, height, state_objects(states[pk])), file
+        after = chunk[-1][0]
+
+
+class _Sink:
+    """A write-only file for zipfile that hands over what was written so far (zipfile copes with a
+    stream it cannot seek: it writes sizes after each member)."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self._parts.append(bytes(data))
+        self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        data, self._parts, self.size = b"".join(self._parts), [], 0
+        return data
+
+
+Member = tuple[str, Callable[[], Iterable[bytes]]]
+
+
+def zip_stream(members: Iterable[Member]) -> Iterator[bytes]:
+    """A zip of `members` [(name, a function giving its content in pieces)], as bytes while it is made."""
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:  # type: ignore[arg-type]
+        for name, content in members:
+            with archive.open(name, "w", force_zip64=True) as member:
+                for piece in content():
+                    member.write(piece)
+                    if sink.size >= _FLUSH_BYTES:
+                        yield sink.take()
+            if sink.size:
+                yield sink.take()
+    yield sink.take()
+
+
+def _text(value: str) -> Callable[[], Iterable[bytes]]:
+    return lambda: [value.encode()]
+
+
+def _image_file(file: str) -> Callable[[], Iterable[bytes]]:
+    def read() -> Iterator[bytes]:
+        with default_storage.open(file, "rb") as handle:
+            while block := handle.read(_FLUSH_BYTES):
+                yield block
+
+    return read
+
+
+def _stem(path: str) -> str:
+    return posixpath.splitext(path)[0]
+
+
+def export_members(
+    job: LabelingJob, items: QuerySet[Item], fmt: str, *, with_images: bool = False
+) -> Iterator[Member]:
+    """The files of an export in format `fmt` (one of FORMATS)."""
+    categories = job_categories(job)
+    records = image_records(items)
+    if fmt == "coco":
+        pending: list[tuple[str, str]] = []
+
+        def images() -> Iterator[ImageRecord]:
+            for record, file in records:
+                if with_images:
+                    pending.append((record.file_name, file))
+                yield record
+
+        yield (
+            "annotations/instances_default.json",
+            lambda: (c.encode() for c in coco_chunks(images(), categories)),
+        )
+        for path, file in pending:
+            yield f"images/{path}", _image_file(file)
+    elif fmt == "labelme":
+        for record, file in records:
+            name = posixpath.basename(record.file_name)
+            document = labelme_document(record, categories, name)
+            yield f"{_stem(record.file_name)}.json", _text(json.dumps(document, ensure_ascii=False, indent=2))
+            if with_images:
+                yield record.file_name, _image_file(file)
+    elif fmt == "voc":
+        index = voc_class_index(categories)
+        names: list[str] = []
+        yield "labelmap.txt", _text(voc_class_list(categories))
+        skipped: list[str] = []
+        for record, file in records:
+            stem = _stem(record.file_name)
+            try:
+                class_png, object_png = voc_masks(record, index)
+            except ValueError as error:  # more objects than an 8-bit PNG can number
+                skipped.append(f"{record.file_name}: {error}\n")
+                continue
+            names.append(stem)
+            yield f"SegmentationClass/{stem}.png", (lambda data=class_png: [data])
+            yield f"SegmentationObject/{stem}.png", (lambda data=object_png: [data])
+            if with_images:
+                yield f"JPEGImages/{record.file_name}", _image_file(file)
+        yield "ImageSets/Segmentation/default.txt", _text("".join(f"{name}\n" for name in names))
+        if skipped:
+            yield "skipped.txt", _text("".join(skipped))
+    elif fmt == "yolo":
+        index = yolo_class_index(categories)
+        names = []
+        yield "data.yaml", _text(yolo_data_yaml(categories))
+        for record, file in records:
+            yield f"labels/{_stem(record.file_name)}.txt", _text(yolo_lines(record, index))
+            names.append(f"images/{record.file_name}")
+            if with_images:
+                yield f"images/{record.file_name}", _image_file(file)
+        yield "train.txt", _text("".join(f"{name}\n" for name in names))
+    else:  # the view validates the format first
+        raise ValueError(f"unknown export format {fmt!r}")
+
+
+def export_stream(
+    job: LabelingJob, items: QuerySet[Item], fmt: str, *, with_images: bool = False
+) -> Iterator[bytes]:
+    return zip_stream(export_members(job, items, fmt, with_images=with_images))
+
+
+def export_filename(job: LabelingJob, fmt: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in job.name)[:60] or "job"
+    return f"{safe}-{job.pk}-{fmt}.zip"
+
+
+__all__: Sequence[str] = ("FORMATS", "export_stream", "export_filename", "image_records", "state_objects")

@@ -1,0 +1,131 @@
+"""Labeled imports: COCO instances JSON and LabelMe JSON folders as the "labeled" mode of Add data.
+
+After the import's images are in the dataset (apps.datasets.imports), the annotation files are read by the
+pure readers; their label names become the job's label classes, and each image's objects become
+`add_polygon` events on its item, attributed to the importer, followed by a `save`, so the items count as
+labeled and the imported geometry is what "reset" returns to. Every record that cannot be taken (by the
+reader or by the labeling rules) is listed on the import record with its code; a refused record stores
+nothing, and an object in several parts is stored whole or not at all.
+"""
+
+from __future__ import annotations
+
+import itertools
+import posixpath
+import uuid
+from collections.abc import Callable, Iterable
+
+from django.db.models import F
+
+from apps.datasets.imports import AnnotationFiles
+from apps.datasets.models import DataImport
+from apps.labeling.domain import Command
+from apps.labeling.domain.commands import ImportPolygon, Save
+from apps.labeling.models import Item, LabelClass, LabelingJob
+from apps.labeling.services import item_commands_apply, job_sync, label_class_create
+
+from .coco import coco_read
+from .labelme import labelme_read
+from .model import ParsedImage, Refusal
+
+# Colours for label classes an import creates, in turn (the VOC palette's first entries, readable on photos).
+COLOURS = ("#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6")
+
+
+# (the file a refused record is in, the refusal)
+Refusals = list[tuple[str, Refusal]]
+
+
+def _parsed(record: DataImport, files: AnnotationFiles) -> tuple[list[ParsedImage], Refusals]:
+    images: list[ParsedImage] = []
+    refusals: Refusals = []
+    for name, read in files:
+        if record.format == DataImport.Format.COCO:
+            parsed = coco_read(read())
+            images += parsed.images
+            refusals += [(name, Refusal(f"{name} {r.record}", r.code, r.message)) for r in parsed.refusals]
+        else:
+            image, refused = labelme_read(name, read())
+            if image is not None:
+                images.append(image)
+            refusals += [(name, r) for r in refused]
+    return images, refusals
+
+
+class _ItemFinder:
+    """The job's item for a file name from an annotation file: the image at that path, else the only image
+    with that path's file name (COCO file names often leave out the folder)."""
+
+    def __init__(self, job: LabelingJob) -> None:
+        rows = Item.objects.filter(job=job, deleted_at__isnull=True).values_list(
+            "id", "image__path", "image__name"
+        )
+        self.by_path: dict[str, int] = {}
+        by_name: dict[str, list[int]] = {}
+        for item_id, path, name in rows:
+            self.by_path[path] = item_id
+            by_name.setdefault(name, []).append(item_id)
+        self.by_name = {name: ids[0] for name, ids in by_name.items() if len(ids) == 1}
+
+    def find(self, file_name: str) -> int | None:
+        return self.by_path.get(file_name) or self.by_name.get(posixpath.basename(file_name))
+
+
+def _label_classes(job: LabelingJob, names: Iterable[str]) -> dict[str, int]:
+    """{name: id} of the job's label classes, creating those the import names and the job lacks."""
+    have = dict(LabelClass.objects.filter(job=job).values_list("name", "id"))
+    colours = itertools.cycle(COLOURS[len(have) % len(COLOURS) :] + COLOURS[: len(have) % len(COLOURS)])
+    for name in names:
+        if name not in have:
+            have[name] = label_class_create(job=job, name=name[:100], color=next(colours)).pk
+    return have
+
+
+def labeled_import(record: DataImport, files: AnnotationFiles) -> None:
+    """Store the labels of a labeled import's annotation files on the items of `record.job_id`."""
+    job = LabelingJob.objects.get(pk=record.job_id)
+    images, refusals = _parsed(record, files)
+    job_sync(job=job)
+    finder = _ItemFinder(job)
+    labels = _label_classes(job, dict.fromkeys(obj.label for image in images for obj in image.objects))
+    added = 0
+    for image in images:
+        item_id = finder.find(image.file_name)
+        if item_id is None:
+            message = (
+                f"No image {image.file_name!r} is in the job (it was not in the import, or was refused)."
+            )
+            refusals.append((image.file_name, Refusal(image.file_name, "missing_image_file", message)))
+            continue
+        units: list[list[Command]] = []
+        for obj in image.objects:
+            group = None if len(obj.parts) == 1 else f"import{record.pk}-{obj.group or len(units)}"[:64]
+            units.append(
+                [ImportPolygon(str(uuid.uuid4()), labels[obj.label], part, group) for part in obj.parts]
+            )
+        result = item_commands_apply(item_id=item_id, actor_id=record.actor_id, units=[*units, [Save()]])
+        added += sum(1 for index in range(len(units)) if index not in dict(result.refused))
+        for index, error in result.refused:
+            label = image.objects[index].label if index < len(image.objects) else "save"
+            where = f"{image.file_name} object {index} ({label})"
+            refusals.append((image.file_name, Refusal(where, error.code, error.message)))
+    _record(record, added, refusals, len(files))
+
+
+def _record(record: DataImport, added: int, refusals: Refusals, files: int) -> None:
+    errors = DataImport.objects.values_list("errors", flat=True).get(pk=record.pk)
+    errors = [
+        *errors,
+        *({"file": file, "record": r.record, "code": r.code, "reason": r.message} for file, r in refusals),
+    ]
+    DataImport.objects.filter(pk=record.pk).update(
+        errors=errors,
+        objects_added=F("objects_added") + added,
+        objects_refused=F("objects_refused") + len(refusals),
+        processed=F("processed") + files,
+    )
+
+
+def register(importers: dict[str, Callable[[DataImport, AnnotationFiles], None]]) -> None:
+    importers[DataImport.Format.COCO] = labeled_import
+    importers[DataImport.Format.LABELME] = labeled_import

@@ -1,0 +1,191 @@
+"""Interchange figures for one database (DATABASE_URL, SQLite by default): exporting COCO for a job of N
+images with 10 polygons of 30 vertices each (time, peak memory growth, size), and importing that same COCO
+file as a labeled import into a second job over the same images. Prints one JSON line."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import os
+import resource
+import time
+import uuid
+import zipfile
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from apps.datasets.models import DataImport, Dataset, Image  # noqa: E402
+from apps.interchange.export import export_stream  # noqa: E402
+from apps.interchange.labeled import labeled_import  # noqa: E402
+from apps.labeling import store  # noqa: E402
+from apps.labeling.domain.events import PolygonAdded, Saved  # noqa: E402
+from apps.labeling.models import Event, Item, JobMember, LabelClass, LabelingJob, Role  # noqa: E402
+from apps.labeling.readmodels import job_tally_differences  # noqa: E402
+from apps.labeling.selectors import item_list  # noqa: E402
+from apps.labeling.services import job_sync  # noqa: E402
+from tests.bench.db import fresh_database  # noqa: E402
+
+WIDTH, HEIGHT, POLYGONS, VERTICES = 1000, 800, 10, 30
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def ring(k: int, n: int) -> tuple[tuple[float, float], ...]:
+    """A 30-vertex polygon (a circle, with awkward float coordinates), one of ten spread over the image."""
+    cx, cy, r = 60.0 + (k % 5) * 190.0 + (n % 7) * 0.3137, 120.0 + (k // 5) * 380.0, 80.0
+    return tuple(
+        (
+            round(cx + r * math.cos(2 * math.pi * v / VERTICES), 6),
+            round(cy + r * math.sin(2 * math.pi * v / VERTICES), 6),
+        )
+        for v in range(VERTICES)
+    )
+
+
+@transaction.atomic
+def seed(images: int) -> LabelingJob:
+    user, _ = get_user_model().objects.get_or_create(
+        username="interchange-bench", defaults={"is_staff": True}
+    )
+    dataset = Dataset.objects.create(name=f"interchange-{uuid.uuid4().hex[:8]}")
+    job = LabelingJob.objects.create(name="interchange", dataset=dataset, created_by=user)
+    JobMember.objects.create(job=job, user=user, role=Role.MANAGER)
+    labels = LabelClass.objects.bulk_create(
+        [LabelClass(job=job, name=f"class {n}", color="#336699", slot=n) for n in range(5)]
+    )
+    Image.objects.bulk_create(
+        (
+            Image(
+                dataset=dataset,
+                file=f"bench/{n}.jpg",
+                name=f"img_{n:06d}.jpg",
+                path=f"part{n % 10}/img_{n:06d}.jpg",
+                width=WIDTH,
+                height=HEIGHT,
+                checksum=f"{dataset.pk:08d}{n:056x}",
+            )
+            for n in range(images)
+        ),
+        batch_size=5000,
+    )
+    job_sync(job=job)
+    now, rows = timezone.now(), []
+    for n, item_id in enumerate(Item.objects.filter(job=job).order_by("id").values_list("id", flat=True)):
+        events = [
+            PolygonAdded(user.pk, str(uuid.UUID(int=item_id * 100 + k)), labels[k % 5].pk, ring(k, n))
+            for k in range(POLYGONS)
+        ]
+        events.append(Saved(user.pk))
+        rows += store.rows_for(
+            item_id, 1, events, prev_hash=store.GENESIS_HASH, created_at=now, command_id=None
+        )
+        if len(rows) >= 20_000:
+            Event.objects.bulk_create(rows, batch_size=5000)
+            rows = []
+    Event.objects.bulk_create(rows, batch_size=5000)
+    Item.objects.filter(job=job).update(last_seq=POLYGONS + 1, saved_seq=POLYGONS + 1)
+    job_tally_differences(job.pk, repair=True)
+    return job
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    images = 1000 if args.quick else 10_000
+    db, rows = args.database, []
+
+    def row(name: str, value: float, unit: str, target: str = "", ok: bool | None = None) -> None:
+        rows.append({"name": name, "database": db, "value": value, "unit": unit, "target": target, "ok": ok})
+
+    fresh_database()
+    started = time.perf_counter()
+    job = seed(images)
+    row(
+        f"seed: {images:,} images x {POLYGONS} polygons x {VERTICES} vertices",
+        round(time.perf_counter() - started, 1),
+        "s",
+    )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+    store.state_cache.clear()  # an export on a cold process: every state comes from the database
+
+    before, zipped = rss_mib(), io.BytesIO()
+    started = time.perf_counter()
+    size = 0
+    for chunk in export_stream(job, item_list(job=job), "coco"):
+        size += len(chunk)
+        zipped.write(chunk)  # kept only to import it back below; not counted as the export's memory
+    elapsed = time.perf_counter() - started
+    growth = peak_mib() - before
+    full = not args.quick
+    row(
+        f"export COCO, {images:,} images: time",
+        round(elapsed, 2),
+        "s",
+        "<= 10" if full else "",
+        elapsed <= 10 if full else None,
+    )
+    row(
+        "export COCO: peak memory growth (RSS, incl. the zip kept)",
+        round(growth, 1),
+        "MiB",
+        "<= 300" if full else "",
+        growth <= 300 if full else None,
+    )
+    row("export COCO: zip size", round(size / 2**20, 1), "MiB")
+
+    document = zipfile.ZipFile(zipped).read("annotations/instances_default.json")
+    target = LabelingJob.objects.create(
+        name="interchange-import", dataset=job.dataset, created_by=job.created_by
+    )
+    JobMember.objects.create(job=target, user=job.created_by, role=Role.MANAGER)
+    record = DataImport.objects.create(
+        dataset=job.dataset,
+        actor=job.created_by,
+        source=DataImport.Source.PATH,
+        path="bench",
+        labeled=True,
+        format=DataImport.Format.COCO,
+        job_id=target.pk,
+    )
+    started = time.perf_counter()
+    labeled_import(record, [("instances_default.json", lambda: document)])
+    elapsed = time.perf_counter() - started
+    record.refresh_from_db()
+    assert record.objects_added == images * POLYGONS, (record.objects_added, record.errors[:3])
+    row(
+        f"import the same COCO ({images * POLYGONS:,} polygons)",
+        round(elapsed, 1),
+        "s",
+        "<= 60" if full else "",
+        elapsed <= 60 if full else None,
+    )
+    row("import: polygons per second", round(images * POLYGONS / elapsed), "polygons/s")
+    print(json.dumps(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,492 @@
+"""Export (GET /api/jobs/<id>/export/) and labeled import (Add data with format coco|labelme) end to end:
+real LabelMe data in and COCO out checked by pycocotools and labelme, round trips, VOC masks, YOLO,
+malformed records listed on the import, and exports of a filtered subset."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from PIL import Image as PILImage
+
+from apps.datasets.imports import import_wait
+from apps.datasets.models import DataImport
+from apps.labeling.models import Event, Item, LabelClass
+from apps.labeling.selectors import item_state_get
+from tests.conftest import new_id, png_bytes, square
+from tests.unit.test_interchange_model import require, shared_data
+from tests.unit.test_interchange_real_data import assert_coco_matches_labelme, instances
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning"),
+]
+
+
+# Helpers -------------------------------------------------------------------------------------------
+
+
+def exported(api: Any, job: Any, query: str) -> zipfile.ZipFile:
+    response = api.get(f"/api/jobs/{job.pk}/export/?{query}")
+    assert response.status_code == 200, response.content[:300]
+    assert response.streaming
+    assert response["Content-Type"] == "application/zip"
+    assert "attachment" in response["Content-Disposition"]
+    return zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+
+
+def load_coco(archive: zipfile.ZipFile, tmp_path: Path) -> Any:
+    path = tmp_path / "instances.json"
+    path.write_bytes(archive.read("annotations/instances_default.json"))
+    return require("pycocotools.coco").COCO(str(path))
+
+
+def finished(response: Any) -> DataImport:
+    assert response.status_code == 202, response.json()
+    import_wait(response.json()["id"], timeout=120)
+    record = DataImport.objects.get(pk=response.json()["id"])
+    assert record.status == DataImport.Status.DONE, record.errors
+    return record
+
+
+def put(path: str, content: bytes) -> None:
+    default_storage.save(path, ContentFile(content))
+
+
+def labeled_import(api: Any, job: Any, folder: str, fmt: str) -> DataImport:
+    body = {"path": folder, "format": fmt, "job": job.pk}
+    return finished(api.post(f"/api/datasets/{job.dataset_id}/imports/", body, format="json"))
+
+
+def polygon(send: Any, client: Any, item: Any, label: Any, points: Any, group: str | None = None) -> None:
+    command = {"type": "add_polygon", "shape_id": new_id(), "label_class_id": label.pk, "points": points}
+    if group:
+        command["group_id"] = group
+    sent = send(client, item.pk, command)
+    assert sent.status == 201, sent.body
+
+
+@pytest.fixture
+def drawn(items: list[Any], labels: Any, annotator_api: Any, send: Any) -> dict[str, Any]:
+    """cat_001: a cat in two parts (one object) and a dog, saved; dog_002: a dog, unsaved; bird: nothing."""
+    bird, cat, dog = items
+    polygon(send, annotator_api, cat, labels["cat"], square(5, 5, 20), group="the-cat")
+    polygon(send, annotator_api, cat, labels["cat"], square(40, 5, 10), group="the-cat")
+    polygon(send, annotator_api, cat, labels["dog"], [[60, 40], [90, 45], [70, 70]])
+    assert send(annotator_api, cat.pk, {"type": "save"}).status == 201
+    polygon(send, annotator_api, dog, labels["dog"], square(10, 10, 30))
+    return {"bird": bird, "cat": cat, "dog": dog}
+
+
+# Export ----------------------------------------------------------------------------------------------
+
+
+def test_coco_export_loads_in_pycocotools_with_an_object_in_parts_as_one_annotation(
+    job: Any, drawn: Any, labels: Any, auditor_api: Any, tmp_path: Path
+) -> None:
+    coco = load_coco(exported(auditor_api, job, "format=coco"), tmp_path)
+
+    assert sorted(c["name"] for c in coco.loadCats(coco.getCatIds())) == ["cat", "dog"]
+    assert sorted(i["file_name"] for i in coco.loadImgs(coco.getImgIds())) == [
+        "birds/bird_003.png",
+        "cat_001.png",
+        "dog_002.png",
+    ]
+    cat_anns = coco.loadAnns(coco.getAnnIds(imgIds=[drawn["cat"].pk], catIds=[labels["cat"].pk]))
+    assert len(cat_anns) == 1
+    (the_cat,) = cat_anns
+    assert len(the_cat["segmentation"]) == 2
+    assert the_cat["area"] == 20 * 20 + 10 * 10
+    assert the_cat["bbox"] == [5.0, 5.0, 45.0, 20.0]
+    assert the_cat["iscrowd"] == 0
+    for annotation in coco.loadAnns(coco.getAnnIds()):
+        assert coco.annToMask(annotation).sum() > 0
+    assert len(coco.getAnnIds(imgIds=[drawn["dog"].pk])) == 1  # current shapes, saved or not
+
+
+def test_labelme_export_gives_one_file_per_image_and_one_group_id_per_object(
+    job: Any, drawn: Any, manager_api: Any, tmp_path: Path
+) -> None:
+    archive = exported(manager_api, job, "format=labelme&images=true")
+
+    assert sorted(n for n in archive.namelist() if n.endswith(".json")) == [
+        "birds/bird_003.json",
+        "cat_001.json",
+        "dog_002.json",
+    ]
+    document = json.loads(archive.read("cat_001.json"))
+    assert document["imagePath"] == "cat_001.png"
+    assert (document["imageWidth"], document["imageHeight"]) == (100, 80)
+    groups = [(s["label"], s["group_id"]) for s in document["shapes"]]
+    assert groups[0] == groups[1] and groups[0][1] is not None
+    assert groups[2] == ("dog", None)
+    # labelme itself opens the export, the image beside its JSON
+    label_file = require("labelme._label_file")
+    archive.extractall(tmp_path)
+    path = tmp_path / "cat_001.json"
+    assert len(label_file.LabelFile(str(path)).shapes) == 3
+
+
+def test_voc_export_writes_palette_pngs_whose_pixels_agree_with_pycocotools(
+    job: Any, drawn: Any, labels: Any, manager_api: Any
+) -> None:
+    mask_api = require("pycocotools.mask")
+    archive = exported(manager_api, job, "format=voc")
+
+    names = set(archive.namelist())
+    assert {"labelmap.txt", "ImageSets/Segmentation/default.txt"} <= names
+    assert archive.read("labelmap.txt").decode().splitlines()[:3] == ["background", "cat", "dog"]
+    classes = PILImage.open(io.BytesIO(archive.read("SegmentationClass/cat_001.png")))
+    objects = PILImage.open(io.BytesIO(archive.read("SegmentationObject/cat_001.png")))
+    assert classes.mode == objects.mode == "P"
+    assert classes.getpalette()[3:6] == [128, 0, 0]
+    pixels, numbered = np.array(classes), np.array(objects)
+    assert sorted(np.unique(numbered).tolist()) == [0, 1, 2]  # two objects: the two-part cat, the dog
+    for index, _label, shapes in (
+        (1, labels["cat"], [square(5, 5, 20), square(40, 5, 10)]),
+        (2, labels["dog"], [[[60, 40], [90, 45], [70, 70]]]),
+    ):
+        flat = [[c for point in shape for c in point] for shape in shapes]
+        reference = mask_api.decode(mask_api.merge(mask_api.frPyObjects(flat, 80, 100))).astype(bool)
+        ours = pixels == index
+        # pixel centres inside (ours) against pycocotools' own rule: they differ on boundary pixels only
+        assert abs(int(ours.sum()) - int(reference.sum())) <= 2 * sum(len(s) for s in shapes) + 4
+        assert (ours & reference).sum() / (ours | reference).sum() >= 0.9
+
+
+def test_yolo_export_writes_normalised_lines_and_the_class_names(
+    job: Any, drawn: Any, manager_api: Any
+) -> None:
+    archive = exported(manager_api, job, "format=yolo")
+
+    lines = archive.read("labels/cat_001.txt").decode().splitlines()
+    assert len(lines) == 3  # the two parts of the cat are one line each: YOLO has no groups
+    first = lines[0].split()
+    assert first[0] == "0"
+    values = [float(v) for v in first[1:]]
+    assert values[:2] == [0.05, 0.0625]  # (5, 5) on a 100x80 image
+    assert all(0 <= v <= 1 for v in values)
+    assert "names" in archive.read("data.yaml").decode()
+    assert archive.read("labels/birds/bird_003.txt") == b""
+
+
+def test_an_export_of_a_filtered_subset_holds_exactly_those_items(
+    job: Any, drawn: Any, labels: Any, manager_api: Any, tmp_path: Path
+) -> None:
+    coco = load_coco(
+        exported(manager_api, job, f"format=coco&status=labeled&label_class={labels['cat'].pk}"), tmp_path
+    )
+    assert [i["id"] for i in coco.loadImgs(coco.getImgIds())] == [drawn["cat"].pk]
+
+    archive = exported(manager_api, job, f"format=labelme&label_class={labels['dog'].pk}")
+    assert sorted(archive.namelist()) == ["cat_001.json", "dog_002.json"]
+
+
+def test_export_can_put_the_images_in(job: Any, drawn: Any, manager_api: Any) -> None:
+    archive = exported(manager_api, job, "format=yolo&images=true")
+
+    assert PILImage.open(io.BytesIO(archive.read("images/cat_001.png"))).size == (100, 80)
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "code"),
+    [
+        ("format=pdf", 400, "invalid_request"),
+        ("", 400, "invalid_request"),
+        ("format=coco&status=maybe", 400, "invalid_request"),
+    ],
+)
+def test_a_bad_export_request_is_refused_with_a_code(
+    job: Any, manager_api: Any, query: str, status: int, code: str
+) -> None:
+    response = manager_api.get(f"/api/jobs/{job.pk}/export/?{query}")
+
+    assert response.status_code == status
+    assert response.json()["code"] == code
+
+
+def test_only_members_export(job: Any, outsider_api: Any) -> None:
+    response = outsider_api.get(f"/api/jobs/{job.pk}/export/?format=coco")
+
+    assert response.status_code == 404
+
+
+# Labeled import -----------------------------------------------------------------------------------------
+
+
+def test_the_real_labelme_data_imports_with_every_polygon_and_exports_as_labelme_draws_it(
+    job: Any, manager: Any, manager_api: Any, tmp_path: Path
+) -> None:
+    folder = shared_data("labelme-voc2011")
+    for path in sorted(folder.iterdir()):
+        if path.suffix in (".json", ".jpg"):
+            put(f"voc2011/{path.name}", path.read_bytes())
+
+    record = labeled_import(manager_api, job, "voc2011", "labelme")
+
+    documents = {p.stem: json.loads(p.read_bytes()) for p in sorted(folder.glob("*.json"))}
+    shapes = sum(len(d["shapes"]) for d in documents.values())
+    ignored = sum(1 for d in documents.values() for s in d["shapes"] if s["label"] == "__ignore__")
+    assert (record.added, record.failed) == (3, 0)
+    assert [e["code"] for e in record.errors] == ["ignored_label"] * ignored  # our documented choice
+    assert record.objects_added == sum(len(instances(d)) for d in documents.values()) == 12
+    assert set(LabelClass.objects.filter(job=job).values_list("name", flat=True)) >= {
+        "person",
+        "bottle",
+        "chair",
+        "sofa",
+        "bus",
+        "car",
+    }
+    items = {
+        i.image.name.removesuffix(".jpg"): i
+        for i in Item.objects.filter(job=job, image__name__endswith=".jpg")
+    }
+    for stem, item in items.items():
+        assert item.status == "labeled"
+        assert item.labeled_by_id == manager.pk
+        state = item_state_get(item=item)
+        assert len(state.closed_shapes()) == sum(
+            1 for s in documents[stem]["shapes"] if s["label"] != "__ignore__"
+        )
+        assert set(Event.objects.filter(item=item).values_list("actor_id", flat=True)) == {manager.pk}
+    assert len(documents) == 3 and shapes - ignored == 16
+
+    coco = load_coco(exported(manager_api, job, "format=coco"), tmp_path)
+    for stem, item in items.items():
+        assert_coco_matches_labelme(coco, item.pk, documents[stem])
+
+
+def coco_document(images: list[dict[str, Any]], annotations: list[dict[str, Any]]) -> bytes:
+    categories = [{"id": 1, "name": "car"}, {"id": 2, "name": "tree"}]
+    return json.dumps({"images": images, "annotations": annotations, "categories": categories}).encode()
+
+
+def test_coco_round_trip_keeps_every_vertex_and_label(job: Any, manager_api: Any, tmp_path: Path) -> None:
+    put("road/a.png", png_bytes(200, 100, (3, 3, 3)))
+    put("road/b.png", png_bytes(60, 60, (4, 4, 4)))
+    car = [10.123456789, 10.5, 80.25, 12.0, 70.0, 60.75, 15.5, 55.0]
+    tree_parts = [[100.0, 10.0, 120.0, 10.0, 110.0, 40.0], [130.0, 50.0, 150.0, 50.0, 140.0, 90.0]]
+    source = coco_document(
+        [
+            {"id": 7, "file_name": "a.png", "width": 200, "height": 100},
+            {"id": 8, "file_name": "b.png", "width": 60, "height": 60},
+        ],
+        [
+            {"id": 1, "image_id": 7, "category_id": 1, "segmentation": [car], "iscrowd": 0},
+            {"id": 2, "image_id": 7, "category_id": 2, "segmentation": tree_parts, "iscrowd": 0},
+            {
+                "id": 3,
+                "image_id": 8,
+                "category_id": 1,
+                "segmentation": [[1.0, 1.0, 50.0, 1.0, 25.0, 59.0]],
+                "iscrowd": 0,
+            },
+        ],
+    )
+    put("road/instances.json", source)
+
+    record = labeled_import(manager_api, job, "road", "coco")
+    assert (record.objects_added, record.objects_refused) == (3, 0), record.errors
+
+    coco = load_coco(exported(manager_api, job, "format=coco"), tmp_path)
+    out = {
+        (coco.loadImgs(a["image_id"])[0]["file_name"], coco.loadCats(a["category_id"])[0]["name"]): a[
+            "segmentation"
+        ]
+        for a in coco.loadAnns(coco.getAnnIds())
+    }
+    expected = {
+        ("a.png", "car"): [car],
+        ("a.png", "tree"): tree_parts,
+        ("b.png", "car"): [[1.0, 1.0, 50.0, 1.0, 25.0, 59.0]],
+    }
+    assert out.keys() == expected.keys()
+    for key, parts in expected.items():
+        assert len(out[key]) == len(parts)
+        for ours, theirs in zip(out[key], parts, strict=True):
+            assert np.allclose(ours, theirs, rtol=0, atol=1e-6)
+
+
+def test_labelme_round_trip_keeps_every_vertex_label_and_group(job: Any, manager_api: Any) -> None:
+    put("lm/one.png", png_bytes(120, 90, (5, 5, 5)))
+    shapes = [
+        {
+            "label": "person",
+            "points": [[10.25, 10.5], [40.0, 12.0], [30.0, 60.125]],
+            "group_id": 3,
+            "shape_type": "polygon",
+            "flags": {},
+        },
+        {
+            "label": "person",
+            "points": [[50.0, 10.0], [70.0, 10.0], [60.0, 30.0]],
+            "group_id": 3,
+            "shape_type": "polygon",
+            "flags": {},
+        },
+        {
+            "label": "dog",
+            "points": [[80.0, 50.0], [110.0, 50.0], [95.0, 85.0]],
+            "group_id": None,
+            "shape_type": "polygon",
+            "flags": {},
+        },
+    ]
+    document = {
+        "version": "5.5.0",
+        "flags": {},
+        "shapes": shapes,
+        "imagePath": "one.png",
+        "imageData": None,
+        "imageHeight": 90,
+        "imageWidth": 120,
+    }
+    put("lm/one.json", json.dumps(document).encode())
+
+    record = labeled_import(manager_api, job, "lm", "labelme")
+    assert record.objects_added == 2, record.errors
+
+    archive = exported(manager_api, job, "format=labelme&q=one")
+    out = json.loads(archive.read("one.json"))["shapes"]
+    assert [s["label"] for s in out] == ["person", "person", "dog"]
+    assert out[0]["group_id"] == out[1]["group_id"] is not None and out[2]["group_id"] is None
+    for ours, theirs in zip(out, shapes, strict=True):
+        assert np.allclose(ours["points"], theirs["points"], rtol=0, atol=1e-6)
+
+
+def test_malformed_records_are_listed_on_the_import_and_store_nothing(job: Any, manager_api: Any) -> None:
+    put("bad/a.png", png_bytes(100, 100, (6, 6, 6)))
+    good = [10.0, 10.0, 50.0, 10.0, 30.0, 40.0]
+    source = coco_document(
+        [
+            {"id": 1, "file_name": "a.png", "width": 100, "height": 100},
+            {"id": 2, "file_name": "missing.png", "width": 100, "height": 100},
+        ],
+        [
+            {"id": 1, "image_id": 1, "category_id": 1, "segmentation": [good], "iscrowd": 0},
+            {
+                "id": 2,
+                "image_id": 1,
+                "category_id": 1,
+                "segmentation": [[10.0, 10.0, 20.0, 20.0]],
+                "iscrowd": 0,
+            },
+            {
+                "id": 3,
+                "image_id": 1,
+                "category_id": 2,
+                "segmentation": [[10.0, 10.0, 500.0, 10.0, 30.0, 40.0]],
+                "iscrowd": 0,
+            },
+            {"id": 4, "image_id": 99, "category_id": 1, "segmentation": [good], "iscrowd": 0},
+            {"id": 5, "image_id": 2, "category_id": 1, "segmentation": [good], "iscrowd": 0},
+            # two parts, the second repeating a vertex: the whole object is refused, its good part too
+            {
+                "id": 6,
+                "image_id": 1,
+                "category_id": 2,
+                "segmentation": [good, [60.0, 60.0, 90.0, 60.0, 90.0, 90.0, 60.0, 60.0, 75.0, 95.0]],
+                "iscrowd": 0,
+            },
+            # a polygon crossing itself is kept as the source drew it (documented)
+            {
+                "id": 7,
+                "image_id": 1,
+                "category_id": 1,
+                "segmentation": [[60.0, 60.0, 90.0, 90.0, 90.0, 60.0, 60.0, 90.0]],
+                "iscrowd": 0,
+            },
+        ],
+    )
+    put("bad/instances.json", source)
+    put("bad/broken.json", b"{not json")
+
+    record = labeled_import(manager_api, job, "bad", "coco")
+
+    codes = sorted(e["code"] for e in record.errors)
+    assert codes == sorted(
+        [
+            "too_few_points",
+            "out_of_bounds",
+            "unknown_image",
+            "missing_image_file",
+            "duplicate_vertex",
+            "invalid_json",
+        ]
+    ), record.errors
+    assert all(e["reason"] and e["record"] for e in record.errors)
+    assert record.objects_added == 2
+    item = Item.objects.get(job=job, image__path="a.png")
+    state = item_state_get(item=item)
+    assert [s.points for s in state.closed_shapes()] == [
+        ((10.0, 10.0), (50.0, 10.0), (30.0, 40.0)),
+        ((60.0, 60.0), (90.0, 90.0), (90.0, 60.0), (60.0, 90.0)),
+    ]
+    assert "missing.png" not in set(Item.objects.filter(job=job).values_list("image__path", flat=True))
+
+
+def test_imported_geometry_is_what_reset_returns_to(
+    job: Any, manager_api: Any, annotator_api: Any, send: Any
+) -> None:
+    put("reset/a.png", png_bytes(100, 100, (8, 8, 8)))
+    put(
+        "reset/instances.json",
+        coco_document(
+            [{"id": 1, "file_name": "a.png", "width": 100, "height": 100}],
+            [
+                {
+                    "id": 1,
+                    "image_id": 1,
+                    "category_id": 1,
+                    "segmentation": [[10.0, 10.0, 50.0, 10.0, 30.0, 40.0]],
+                    "iscrowd": 0,
+                }
+            ],
+        ),
+    )
+    labeled_import(manager_api, job, "reset", "coco")
+    item = Item.objects.get(job=job, image__path="a.png")
+    (shape,) = item_state_get(item=item).closed_shapes()
+
+    assert (
+        send(annotator_api, item.pk, {"type": "move_shape", "shape_id": shape.id, "dx": 5, "dy": 5}).status
+        == 201
+    )
+    assert send(annotator_api, item.pk, {"type": "reset_shape", "shape_id": shape.id}).status == 201
+    item.refresh_from_db()
+    assert item_state_get(item=item).shapes[shape.id].points == shape.points
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"path": "x", "format": "coco"}, "invalid_request"),  # no job
+        ({"path": "x", "format": "pascal", "job": 1}, "invalid_request"),
+        ({"path": "x", "job": 1}, "invalid_request"),  # a job but no format
+    ],
+)
+def test_a_labeled_import_needs_a_format_and_a_job(job: Any, manager_api: Any, body: Any, code: str) -> None:
+    response = manager_api.post(f"/api/datasets/{job.dataset_id}/imports/", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == code
+    assert not DataImport.objects.exists()
+
+
+def test_only_the_jobs_managers_import_labels_into_it(job: Any, annotator_api: Any) -> None:
+    put("perm/a.png", png_bytes(10, 10))
+    response = annotator_api.post(
+        f"/api/datasets/{job.dataset_id}/imports/",
+        {"path": "perm", "format": "coco", "job": job.pk},
+        format="json",
+    )
+    assert response.status_code in (403, 404)
+    assert not DataImport.objects.exists()
