@@ -15,11 +15,12 @@ import posixpath
 import uuid
 from collections.abc import Callable, Iterable
 
+from django.db import transaction
 from django.db.models import F
 
 from apps.datasets.imports import AnnotationFiles
 from apps.datasets.models import DataImport
-from apps.labeling.domain import Command
+from apps.labeling.domain import Command, Rejected
 from apps.labeling.domain.commands import ImportPolygon, Save
 from apps.labeling.models import Item, LabelClass, LabelingJob
 from apps.labeling.services import item_commands_apply, job_sync, label_class_create
@@ -29,6 +30,7 @@ from .labelme import labelme_read
 from .model import ParsedImage, Refusal
 
 # Colours for label classes an import creates, in turn (the VOC palette's first entries, readable on photos).
+ITEMS_PER_TRANSACTION = 200
 COLOURS = ("#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6")
 
 
@@ -88,28 +90,52 @@ def labeled_import(record: DataImport, files: AnnotationFiles) -> None:
     job_sync(job=job)
     finder = _ItemFinder(job)
     labels = _label_classes(job, dict.fromkeys(obj.label for image in images for obj in image.objects))
-    added = 0
-    for image in images:
-        item_id = finder.find(image.file_name)
-        if item_id is None:
-            message = (
-                f"No image {image.file_name!r} is in the job (it was not in the import, or was refused)."
-            )
-            refusals.append((image.file_name, Refusal(image.file_name, "missing_image_file", message)))
-            continue
-        units: list[list[Command]] = []
-        for obj in image.objects:
-            group = None if len(obj.parts) == 1 else f"import{record.pk}-{obj.group or len(units)}"[:64]
-            units.append(
-                [ImportPolygon(str(uuid.uuid4()), labels[obj.label], part, group) for part in obj.parts]
-            )
-        result = item_commands_apply(item_id=item_id, actor_id=record.actor_id, units=[*units, [Save()]])
-        added += sum(1 for index in range(len(units)) if index not in dict(result.refused))
-        for index, error in result.refused:
-            label = image.objects[index].label if index < len(image.objects) else "save"
-            where = f"{image.file_name} object {index} ({label})"
-            refusals.append((image.file_name, Refusal(where, error.code, error.message)))
-    _record(record, added, refusals, len(files))
+    added, found = _share_labels(record, images, finder, labels)
+    _record(record, added, [*refusals, *found], len(files))
+
+
+def _share_labels(
+    record: DataImport, images: list[ParsedImage], finder: _ItemFinder, labels: dict[str, int]
+) -> tuple[int, Refusals]:
+    """Store the labels of `images`, a batch of items per transaction: one commit per item would make a
+    10,000-image import wait on 10,000 log flushes."""
+    added, refusals = 0, []
+    for start in range(0, len(images), ITEMS_PER_TRANSACTION):
+        with transaction.atomic():
+            for image in images[start : start + ITEMS_PER_TRANSACTION]:
+                added += _image_labels(record, image, finder, labels, refusals)
+    return added, refusals
+
+
+def _image_labels(
+    record: DataImport, image: ParsedImage, finder: _ItemFinder, labels: dict[str, int], refusals: Refusals
+) -> int:
+    """Store one image's objects on its item; returns how many were stored."""
+    item_id = finder.find(image.file_name)
+    if item_id is None:
+        message = f"No image {image.file_name!r} is in the job (it was not in the import, or was refused)."
+        refusals.append((image.file_name, Refusal(image.file_name, "missing_image_file", message)))
+        return 0
+    units: list[list[Command]] = []
+    for obj in image.objects:
+        group = None if len(obj.parts) == 1 else f"import{record.pk}-{obj.group or len(units)}"[:64]
+        units.append([ImportPolygon(str(uuid.uuid4()), labels[obj.label], part, group) for part in obj.parts])
+    try:
+        result = item_commands_apply(
+            item_id=item_id,
+            actor_id=record.actor_id,
+            units=[*units, [Save()]],
+            label_class_ids=frozenset(labels.values()),
+        )
+    except Rejected as error:  # the image left the job meanwhile
+        refusals.append((image.file_name, Refusal(image.file_name, error.code, error.message)))
+        return 0
+    refused = dict(result.refused)
+    for index, error in result.refused:
+        label = image.objects[index].label if index < len(image.objects) else "save"
+        where = f"{image.file_name} object {index} ({label})"
+        refusals.append((image.file_name, Refusal(where, error.code, error.message)))
+    return sum(1 for index in range(len(units)) if index not in refused)
 
 
 def _record(record: DataImport, added: int, refusals: Refusals, files: int) -> None:

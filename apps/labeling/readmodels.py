@@ -78,10 +78,15 @@ def item_label_rows_sync(item_id: int, old: dict[int, int], new: dict[int, int])
     gone = [label for label in old if label not in new]
     if gone:
         ItemLabel.objects.filter(item_id=item_id, label_class_id__in=gone).delete()
+    added = [
+        ItemLabel(item_id=item_id, label_class_id=label, shape_count=count)
+        for label, count in new.items()
+        if label not in old
+    ]
+    if added:
+        ItemLabel.objects.bulk_create(added)
     for label, count in new.items():
-        if label not in old:
-            ItemLabel.objects.create(item_id=item_id, label_class_id=label, shape_count=count)
-        elif old[label] != count:
+        if label in old and old[label] != count:
             ItemLabel.objects.filter(item_id=item_id, label_class_id=label).update(shape_count=count)
 
 

@@ -235,14 +235,17 @@ class BatchResult:
     refused: list[tuple[int, Rejected]]  # (index of the unit, why)
 
 
-@transaction.atomic
-def item_commands_apply(*, item_id: int, actor_id: int, units: list[list[Command]]) -> BatchResult:
+@transaction.atomic(savepoint=False)
+def item_commands_apply(
+    *, item_id: int, actor_id: int, units: list[list[Command]], label_class_ids: frozenset[int] | None = None
+) -> BatchResult:
     """Apply many commands to one item in one transaction, as bulk writers (a labeled import) need.
 
     Each unit is all or nothing: the commands of a unit are decided in turn against the state the earlier
     units left, and if one is refused none of its unit's events are kept (the refusal is reported with the
     unit's index) while the other units go on. Events are the same as those the commands would make one by
-    one; they carry no command_id.
+    one; they carry no command_id. Inside a caller's transaction it takes no savepoint (a bulk writer's
+    batch fails as a whole on a database error); `label_class_ids` saves reading the job's classes again.
     """
     head = store.item_head_lock(item_id)
     if head is None:
@@ -250,7 +253,9 @@ def item_commands_apply(*, item_id: int, actor_id: int, units: list[list[Command
     if head.deleted:
         raise Rejected("item_deleted", "This image was deleted from its job; its history can still be read.")
     state, prev_hash = store.state_current(item_id, head)
-    context = Context(actor=actor_id, label_class_ids=store.job_label_class_ids(head.job_id), limits=limits())
+    if label_class_ids is None:
+        label_class_ids = store.job_label_class_ids(head.job_id)
+    context = Context(actor=actor_id, label_class_ids=label_class_ids, limits=limits())
     events: list[Event] = []
     refused: list[tuple[int, Rejected]] = []
     current, applied = state, 0

@@ -278,6 +278,8 @@ def state_current(item_id: int, head: ItemHead) -> tuple[ItemState, str]:
     """The item's state at head.last_seq and the hash of its last event, as cheaply as possible:
     the cached state; or the cached state plus the few events another process appended since; or the
     nearest snapshot plus the tail."""
+    if head.last_seq == 0:  # an empty stream: nothing to read
+        return initial_state(head.width, head.height), GENESIS_HASH
     cached = state_cache.peek(item_id)
     if cached is not None and cached.seq == head.last_seq:
         return cached.state, cached.last_hash

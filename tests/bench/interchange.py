@@ -51,7 +51,7 @@ def peak_mib() -> float:
 
 def ring(k: int, n: int) -> tuple[tuple[float, float], ...]:
     """A 30-vertex polygon (a circle, with awkward float coordinates), one of ten spread over the image."""
-    cx, cy, r = 60.0 + (k % 5) * 190.0 + (n % 7) * 0.3137, 120.0 + (k // 5) * 380.0, 80.0
+    cx, cy, r = 100.0 + (k % 5) * 190.0 + (n % 7) * 0.3137, 120.0 + (k // 5) * 380.0, 80.0
     return tuple(
         (
             round(cx + r * math.cos(2 * math.pi * v / VERTICES), 6),
