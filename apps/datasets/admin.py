@@ -42,13 +42,16 @@ class DataImportAdmin(admin.ModelAdmin):
         "dataset",
         "actor",
         "source",
+        "format",
         "status",
         "added",
         "duplicates",
         "failed",
+        "objects_added",
+        "objects_refused",
         "created_at",
     ]
-    list_filter = ["status", "source", "dataset"]
+    list_filter = ["status", "source", "format", "dataset"]
 
     def has_add_permission(self, request, obj=None) -> bool:  # noqa: ARG002
         return False

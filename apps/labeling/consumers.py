@@ -101,6 +101,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     """What item and job sockets share: JSON frames, error replies, limits and the idle timeout."""
 
     async def open(self, group: str) -> None:
+        live.consumer_loop_note(asyncio.get_running_loop())
         self.group = group
         self.last_frame = time.monotonic()
         await self.channel_layer.group_add(group, self.channel_name)

@@ -6,6 +6,7 @@ turned into channel-layer messages here, so a command sent over REST reaches web
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +35,16 @@ def job_group(job_id: int) -> str:
     return f"job.{job_id}"
 
 
+# The event loop of this process's websocket consumers, noted when one opens: with the in-memory channel
+# layer, a thread of its own (an import's worker) can only reach them by handing its sends to that loop.
+_consumer_loop: asyncio.AbstractEventLoop | None = None
+
+
+def consumer_loop_note(loop: asyncio.AbstractEventLoop) -> None:
+    global _consumer_loop
+    _consumer_loop = loop
+
+
 def _in_server_loop() -> bool:
     """Whether this thread does sync work for a running ASGI event loop (a view or a consumer's database
     call under Daphne): the only place where consumers on an in-memory channel layer can listen."""
@@ -44,7 +55,11 @@ def _in_server_loop() -> bool:
 def _broadcast(messages: Callable[[], list[tuple[str, dict[str, Any]]]]) -> None:
     """Send the messages to their groups in order, in one hop to the event loop."""
     layer = get_channel_layer()
-    if layer is None or (isinstance(layer, InMemoryChannelLayer) and not _in_server_loop()):
+    if layer is None:
+        return
+    handoff = isinstance(layer, InMemoryChannelLayer) and not _in_server_loop()
+    loop = _consumer_loop
+    if handoff and (loop is None or not loop.is_running()):
         return  # nobody can be listening: skip the work (a script, a test without a server, the bench)
     batch = messages()
 
@@ -52,7 +67,13 @@ def _broadcast(messages: Callable[[], list[tuple[str, dict[str, Any]]]]) -> None
         for group, message in batch:
             await layer.group_send(group, message)
 
-    async_to_sync(send_all)()
+    if not handoff:
+        async_to_sync(send_all)()
+        return
+    assert loop is not None
+    # The in-memory layer belongs to its loop's thread: run the sends there, and wait for them so that
+    # broadcasts from this thread keep their order.
+    asyncio.run_coroutine_threadsafe(send_all(), loop).result(timeout=10)
 
 
 def _counts_message(job_id: int) -> tuple[str, dict[str, Any]]:

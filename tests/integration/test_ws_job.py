@@ -136,6 +136,31 @@ async def test_a_sync_that_adds_items_sends_items_added_and_counts(
     assert added_again == {"type": "items_added", "added": 1, "total": 5}
 
 
+async def test_an_import_running_in_its_own_thread_reaches_the_job_socket(
+    sockets: Sockets, job: Any, manager_api: Any, auditor: Any
+) -> None:
+    """The in-memory channel layer lives in the consumers' loop; the import's worker thread hands its
+    broadcast (items_added after the automatic sync) to that loop."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.datasets.imports import import_wait
+
+    watcher = await sockets.job(auditor, job.pk)
+
+    @database_sync_to_async
+    def upload() -> int:
+        files = {"files": [SimpleUploadedFile("fish_006.png", png_bytes(30, 20, (6, 5, 4)))]}
+        response = manager_api.post(f"/api/datasets/{job.dataset_id}/imports/", files, format="multipart")
+        assert response.status_code == 202, response.content
+        return response.json()["id"]
+
+    import_id = await upload()
+    added = await watcher.next("items_added")
+    await database_sync_to_async(import_wait)(import_id, 30)
+
+    assert added == {"type": "items_added", "added": 1, "total": 4}
+
+
 async def test_a_sync_that_adds_nothing_sends_nothing(
     sockets: Sockets, job: Any, manager: Any, manager_api: Any
 ) -> None:
