@@ -37,6 +37,9 @@ class Image(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["dataset", "path"], name="image_path_unique_in_dataset")
         ]
+        # An import asks "is this file already in the dataset?" per file; on its own, the checksum index
+        # lost to the dataset's foreign-key index in SQLite's plans, a scan of the whole dataset each time.
+        indexes = [models.Index(fields=["dataset", "checksum"], name="image_checksum_in_dataset")]
 
     def __str__(self) -> str:
         return self.path
