@@ -58,14 +58,7 @@ class JobExport(APIView):
     def get(self, request: Request, job_id: int) -> StreamingHttpResponse:
         job, _ = job_for(request.user, job_id)
         query = valid(ExportQuerySerializer, request.query_params)
-        items = selectors.item_list(
-            job=job,
-            status=query["status"],
-            hard_example=query["hard_example"],
-            label_class_ids=query.get("label_class"),
-            q=query.get("q"),
-            labeled_by=query.get("labeled_by"),
-        )
+        items = selectors.item_list_for(job, query)
         chunks = export_stream(job, items, query["format"], with_images=query["images"])
         content = _pulled(chunks) if isinstance(request._request, ASGIRequest) else chunks
         response = StreamingHttpResponse(content, content_type="application/zip")

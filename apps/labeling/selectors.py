@@ -58,6 +58,19 @@ def item_list(
     return qs.order_by(ordering, "id")
 
 
+def item_list_for(job: LabelingJob, query: dict[str, Any]) -> QuerySet[Item]:
+    """`item_list` with the validated query of the items list (ItemListQuerySerializer)."""
+    return item_list(
+        job=job,
+        status=query["status"],
+        hard_example=query["hard_example"],
+        label_class_ids=query.get("label_class"),
+        q=query.get("q"),
+        labeled_by=query.get("labeled_by"),
+        ordering=query.get("ordering", "id"),
+    )
+
+
 def job_counts(*, job_id: int) -> dict[str, Any]:
     """Per-status-tab and per-label image counts of a job, from its tallies (see JobTally)."""
     tally = readmodels.job_tally_read(job_id)

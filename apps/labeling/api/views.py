@@ -176,15 +176,7 @@ class ItemList(APIView):
     def get(self, request: Request, job_id: int) -> Response:
         job, _ = job_for(request.user, job_id)
         query = valid(s.ItemListQuerySerializer, request.query_params)
-        items = selectors.item_list(
-            job=job,
-            status=query["status"],
-            hard_example=query["hard_example"],
-            label_class_ids=query.get("label_class"),
-            q=query.get("q"),
-            labeled_by=query.get("labeled_by"),
-            ordering=query["ordering"],
-        )
+        items = selectors.item_list_for(job, query)
         paginator = Pagination()
         page = paginator.paginate_queryset(items, request, view=self)
         response = paginator.get_paginated_response(s.ItemSerializer(page, many=True).data)
