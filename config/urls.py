@@ -23,6 +23,9 @@ api = [
 
 urlpatterns = [
     path("", frontend.home, name="home"),
+    path("jobs/<int:job_id>/", frontend.job_detail, name="job-page"),
+    path("items/<int:item_id>/", frontend.item_label, name="item-page"),
+    path("items/<int:item_id>/replay/", frontend.item_replay, name="item-replay"),
     path("accounts/login/", auth_views.LoginView.as_view(template_name="login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

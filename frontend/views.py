@@ -1,13 +1,111 @@
-"""Server-rendered page shells; the labeling UI itself arrives with its own issue."""
+"""Server-rendered page shells: each page gets what it needs to start as JSON, its ES modules do the rest."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from typing import Any
 
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+from apps.common.errors import ApiError
+from apps.labeling.api.serializers import JobSerializer
+from apps.labeling.models import JobType
+from apps.labeling.permissions import item_for, job_for
 from apps.labeling.selectors import job_list
 
 
+def _user(request: HttpRequest) -> dict[str, Any]:
+    return {"id": request.user.pk, "username": request.user.get_username(), "is_staff": request.user.is_staff}
+
+
+def _job_view(request: HttpRequest, job_id: int, role: str) -> dict[str, Any]:
+    job = job_list(user=request.user).get(pk=job_id)
+    return JobSerializer(job, context={"roles": {job.pk: role}}).data
+
+
+@ensure_csrf_cookie
 def home(request: HttpRequest) -> HttpResponse:
-    jobs = job_list(user=request.user) if request.user.is_authenticated else []
-    return render(request, "home.html", {"jobs": jobs})
+    if not request.user.is_authenticated:
+        return render(request, "home.html", {"jobs": []})
+    jobs = list(job_list(user=request.user).order_by("-created_at", "-id"))
+    job_type = request.GET.get("type", "")
+    if job_type:
+        jobs = [job for job in jobs if job.job_type == job_type]
+    can_create = request.user.is_staff or request.user.has_perm("labeling.add_labelingjob")
+    boot = {"user": _user(request), "can_create": can_create, "job_types": JobType.choices}
+    return render(
+        request,
+        "home.html",
+        {
+            "jobs": jobs,
+            "job_types": JobType.choices,
+            "job_type": job_type,
+            "can_create": can_create,
+            "boot": boot,
+        },
+    )
+
+
+@login_required
+@ensure_csrf_cookie
+def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    try:
+        job, role = job_for(request.user, job_id)
+    except ApiError as error:
+        raise Http404(error.message) from None
+    boot = {"user": _user(request), "job": _job_view(request, job.pk, role)}
+    return render(request, "job.html", {"job": job, "boot": boot})
+
+
+@login_required
+@ensure_csrf_cookie
+def item_label(request: HttpRequest, item_id: int) -> HttpResponse:
+    try:
+        item, role = item_for(request.user, item_id)
+    except ApiError as error:
+        raise Http404(error.message) from None
+    image = item.image
+    boot = {
+        "user": _user(request),
+        "job": _job_view(request, item.job_id, role),
+        "item": {
+            "id": item.pk,
+            "status": item.status,
+            "deleted": item.deleted_at is not None,
+            "image": {
+                "name": image.name,
+                "path": image.path,
+                "width": image.width,
+                "height": image.height,
+                "url": image.file.url if image.file else None,
+            },
+        },
+    }
+    return render(request, "label.html", {"item": item, "boot": boot})
+
+
+@login_required
+@ensure_csrf_cookie
+def item_replay(request: HttpRequest, item_id: int) -> HttpResponse:
+    """The replay of one item's events, for auditors (and anyone who may read the job)."""
+    try:
+        item, role = item_for(request.user, item_id)
+    except ApiError as error:
+        raise Http404(error.message) from None
+    image = item.image
+    boot = {
+        "user": _user(request),
+        "job": _job_view(request, item.job_id, role),
+        "item": {
+            "id": item.pk,
+            "image": {
+                "name": image.name,
+                "width": image.width,
+                "height": image.height,
+                "url": image.file.url if image.file else None,
+            },
+        },
+    }
+    return render(request, "replay.html", {"item": item, "boot": boot})

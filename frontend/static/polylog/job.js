@@ -1,0 +1,546 @@
+// The job details page: status tabs with counts, per-label counts, filters kept in the URL, a paged image
+// grid, selection, delete, hard examples, Synchronize, Add data and its history, export; live counts.
+
+import { ApiError, boot, get, post, wsUrl } from './api.js';
+import { setUpSettings } from './settings.js';
+import { $, $$, clear, formatTime, h, newId, showError, toast } from './ui.js';
+
+const PAGE_SIZE = 24;
+const STATUS_NAMES = { labeled: 'Labeled', unlabeled: 'Unlabeled' };
+const { job } = boot();
+const isManager = job.role === 'manager';
+const canLabel = job.role === 'manager' || job.role === 'annotator';
+const labels = new Map(job.label_classes.map((label) => [label.id, label]));
+let lastCounts = { status: {}, labels: {} };
+
+const grid = $('#grid');
+const pageError = $('#page-error');
+const filtersForm = $('#filters');
+const selected = new Set();
+let filters = readUrl();
+let pageItems = [];
+let loadToken = 0;
+
+// The URL is the page's state: reading it restores a shared or reloaded view. -------------------------
+
+function readUrl() {
+  const params = new URLSearchParams(location.search);
+  const status = params.get('status');
+  return {
+    status: ['all', 'unlabeled', 'labeled'].includes(status) ? status : 'unlabeled',
+    hard_example: ['true', 'false'].includes(params.get('hard_example')) ? params.get('hard_example') : '',
+    label_class: (params.get('label_class') || '').split(',').filter((id) => /^\d+$/.test(id)).map(Number),
+    q: params.get('q') || '',
+    labeled_by: /^\d+$/.test(params.get('labeled_by') || '') ? params.get('labeled_by') : '',
+    page: Math.max(1, Number.parseInt(params.get('page') || '1', 10) || 1),
+    page_size: Math.min(500, Math.max(1, Number.parseInt(params.get('page_size') || String(PAGE_SIZE), 10) || PAGE_SIZE)),
+  };
+}
+
+// The filters as query parameters; `forApi` adds the defaults the API needs spelled out.
+function query(f, { forApi = false } = {}) {
+  const params = new URLSearchParams();
+  if (forApi || f.status !== 'unlabeled') params.set('status', f.status);
+  if (f.hard_example) params.set('hard_example', f.hard_example);
+  if (f.label_class.length) params.set('label_class', f.label_class.join(','));
+  if (f.q) params.set('q', f.q);
+  if (f.labeled_by) params.set('labeled_by', f.labeled_by);
+  if (forApi || f.page > 1) params.set('page', String(f.page));
+  if (forApi || f.page_size !== PAGE_SIZE) params.set('page_size', String(f.page_size));
+  return params.toString().replace(/%2C/gi, ','); // label ids read better as 1,6 than 1%2C6
+
+}
+
+function writeUrl({ push = true } = {}) {
+  const search = query(filters);
+  const url = `${location.pathname}${search ? `?${search}` : ''}`;
+  if (url !== `${location.pathname}${location.search}`) history[push ? 'pushState' : 'replaceState'](null, '', url);
+  sessionStorage.setItem(`polylog.job.${job.id}.url`, url);
+}
+
+function change(update, { resetPage = true } = {}) {
+  filters = { ...filters, ...update, ...(resetPage ? { page: 1 } : {}) };
+  selected.clear();
+  writeUrl();
+  showFilters();
+  load();
+}
+
+window.addEventListener('popstate', () => {
+  filters = readUrl();
+  selected.clear();
+  showFilters();
+  load();
+});
+
+// Filters ---------------------------------------------------------------------------------------------
+
+function showFilters() {
+  for (const tab of $$('.tabs [data-status]')) {
+    const active = tab.dataset.status === filters.status;
+    tab.classList.toggle('active', active);
+    tab.setAttribute('aria-selected', String(active));
+  }
+  filtersForm.elements.hard_example.value = filters.hard_example;
+  if (document.activeElement !== filtersForm.elements.q) filtersForm.elements.q.value = filters.q;
+  filtersForm.elements.labeled_by.value = filters.labeled_by;
+  for (const box of $$('#label-counts input[type=checkbox]')) {
+    box.checked = filters.label_class.includes(Number(box.value));
+  }
+  $('#label-any').checked = filters.label_class.length === 0;
+}
+
+for (const tab of $$('.tabs [data-status]')) {
+  tab.addEventListener('click', () => change({ status: tab.dataset.status }));
+}
+filtersForm.elements.hard_example.addEventListener('change', (e) => change({ hard_example: e.target.value }));
+filtersForm.elements.labeled_by.addEventListener('change', (e) => change({ labeled_by: e.target.value }));
+let typingTimer = 0;
+filtersForm.elements.q.addEventListener('input', (e) => {
+  clearTimeout(typingTimer);
+  typingTimer = setTimeout(() => change({ q: e.target.value.trim() }), 250);
+});
+filtersForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  clearTimeout(typingTimer);
+  change({ q: filtersForm.elements.q.value.trim() });
+});
+$('#clear-filters').addEventListener('click', () =>
+  change({ hard_example: '', label_class: [], q: '', labeled_by: '' }),
+);
+
+function buildLabelList() {
+  const list = $('#label-counts');
+  clear(
+    list,
+    h('li', {}, h('label', { class: 'check' }, h('input', { type: 'checkbox', id: 'label-any', onchange: () => change({ label_class: [] }) }), 'All labels')),
+    job.label_classes.map((label) =>
+      h(
+        'li',
+        { dataset: { labelClassId: label.id } },
+        h(
+          'label',
+          { class: 'check' },
+          h('input', {
+            type: 'checkbox',
+            value: label.id,
+            onchange: (e) => {
+              const ids = new Set(filters.label_class);
+              if (e.target.checked) ids.add(label.id);
+              else ids.delete(label.id);
+              change({ label_class: [...ids].sort((a, b) => a - b) });
+            },
+          }),
+          h('span', { class: 'swatch', style: { background: label.color } }),
+          h('span', { class: 'label-name' }, label.name),
+        ),
+        h('span', { class: 'label-count', dataset: { count: 0 } }, '0 images'),
+      ),
+    ),
+  );
+}
+
+async function loadMembers() {
+  try {
+    const members = await get(`/api/jobs/${job.id}/members/`);
+    const select = filtersForm.elements.labeled_by;
+    select.append(...members.map((m) => h('option', { value: m.user }, m.username)));
+    select.value = filters.labeled_by;
+  } catch (error) {
+    showError(pageError, error);
+  }
+}
+
+// Counts ----------------------------------------------------------------------------------------------
+
+function showCounts(statusCounts, labelCounts) {
+  lastCounts = { status: statusCounts, labels: labelCounts };
+  for (const [status, count] of Object.entries(statusCounts)) {
+    const element = $(`[data-count="${status}"]`);
+    if (element) element.textContent = `(${count})`;
+  }
+  for (const row of $$('#label-counts [data-label-class-id]')) {
+    const n = labelCounts[row.dataset.labelClassId] || 0;
+    const element = $('.label-count', row);
+    element.dataset.count = n;
+    element.textContent = `${n} image${n === 1 ? '' : 's'}`;
+  }
+}
+
+// The grid --------------------------------------------------------------------------------------------
+
+async function load() {
+  const token = ++loadToken;
+  grid.dataset.state = 'loading';
+  const search = query(filters, { forApi: true });
+  let page;
+  try {
+    page = await get(`/api/jobs/${job.id}/items/?${search}`);
+  } catch (error) {
+    if (token !== loadToken) return;
+    if (error instanceof ApiError && error.code === 'not_found' && filters.page > 1) {
+      filters = { ...filters, page: 1 }; // the page no longer exists (items went away): go to the first
+      writeUrl({ push: false });
+      load();
+      return;
+    }
+    grid.dataset.state = 'error';
+    showError(pageError, error);
+    return;
+  }
+  if (token !== loadToken) return; // a later load superseded this one
+  showError(pageError, null);
+  pageItems = page.results;
+  showCounts(page.status_counts, page.label_counts);
+  renderGrid();
+  renderPager(page.count);
+  const exportParams = new URLSearchParams(query(filters, { forApi: true }));
+  exportParams.delete('page');
+  exportParams.delete('page_size');
+  exportParams.set('format', $('#export-format').value);
+  $('#export').href = `/api/jobs/${job.id}/export/?${exportParams}`;
+  grid.dataset.query = query(filters);
+  grid.dataset.state = 'ready';
+}
+
+function statusBadge(item) {
+  return h('span', { class: `badge ${item.status}` }, STATUS_NAMES[item.status] || item.status);
+}
+
+function renderGrid() {
+  if (!pageItems.length) {
+    clear(grid, h('p', { class: 'empty' }, 'No image matches these filters.'));
+    updateSelection();
+    return;
+  }
+  const itemQuery = query({ ...filters, page: 1, page_size: PAGE_SIZE });
+  clear(
+    grid,
+    pageItems.map((item) =>
+      h(
+        'figure',
+        { class: `tile${selected.has(item.id) ? ' selected' : ''}`, dataset: { itemId: item.id, status: item.status } },
+        canLabel || isManager
+          ? h(
+              'label',
+              { class: 'pick', title: 'Select' },
+              h('input', {
+                type: 'checkbox',
+                'aria-label': `Select ${item.image.name}`,
+                checked: selected.has(item.id),
+                onchange: (e) => {
+                  if (e.target.checked) selected.add(item.id);
+                  else selected.delete(item.id);
+                  e.target.closest('.tile').classList.toggle('selected', e.target.checked);
+                  updateSelection();
+                },
+              }),
+            )
+          : null,
+        h(
+          'a',
+          { href: `/items/${item.id}/${itemQuery ? `?${itemQuery}` : ''}`, class: 'thumb', title: item.image.path },
+          h('img', { src: item.image.thumbnail_url, alt: item.image.name, loading: 'lazy' }),
+        ),
+        h(
+          'figcaption',
+          {},
+          h('span', { class: 'name', title: item.image.path }, item.image.name),
+          h(
+            'span',
+            { class: 'meta' },
+            statusBadge(item),
+            item.hard_example ? h('span', { class: 'badge hard' }, 'Hard') : null,
+            h('span', { class: 'shapes', title: 'shapes' }, `${item.shape_count} ◇`),
+            item.label_class_ids.map((id) =>
+              labels.has(id) ? h('span', { class: 'dot', title: labels.get(id).name, style: { background: labels.get(id).color } }) : null,
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+  updateSelection();
+}
+
+function renderPager(count) {
+  const pages = Math.max(1, Math.ceil(count / filters.page_size));
+  const pager = $('#pager');
+  const go = (page) => () => change({ page }, { resetPage: false });
+  clear(
+    pager,
+    h('button', { type: 'button', class: 'prev', disabled: filters.page <= 1, onclick: go(filters.page - 1) }, '‹ Previous'),
+    h('span', { class: 'page-info' }, `Page ${filters.page} of ${pages} · ${count} image${count === 1 ? '' : 's'}`),
+    h('button', { type: 'button', class: 'next', disabled: filters.page >= pages, onclick: go(filters.page + 1) }, 'Next ›'),
+  );
+}
+
+// Selection, delete, hard examples --------------------------------------------------------------------
+
+function updateSelection() {
+  const onPage = pageItems.filter((item) => selected.has(item.id)).length;
+  const all = $('#select-page');
+  all.checked = pageItems.length > 0 && onPage === pageItems.length;
+  all.indeterminate = onPage > 0 && onPage < pageItems.length;
+  $('#selection-count').textContent = selected.size ? `${selected.size} selected` : '';
+  $('#delete-images').disabled = !isManager || selected.size === 0;
+  $('#mark-hard').disabled = !canLabel || selected.size === 0;
+  $('#unmark-hard').disabled = !canLabel || selected.size === 0;
+}
+
+$('#select-page').addEventListener('change', (e) => {
+  for (const item of pageItems) {
+    if (e.target.checked) selected.add(item.id);
+    else selected.delete(item.id);
+  }
+  renderGrid();
+});
+
+const deleteDialog = $('#delete-dialog');
+$('#delete-images').addEventListener('click', () => {
+  $('.summary', deleteDialog).textContent = `Delete ${selected.size} selected image${selected.size === 1 ? '' : 's'} from this job?`;
+  deleteDialog.querySelector('[name=delete_source_files]').checked = false;
+  showError($('.error', deleteDialog), null);
+  deleteDialog.showModal();
+});
+$('.cancel', deleteDialog).addEventListener('click', () => deleteDialog.close());
+$('.confirm', deleteDialog).addEventListener('click', async (e) => {
+  const button = e.currentTarget;
+  button.disabled = true;
+  try {
+    const ids = [...selected];
+    await post('/api/items/delete/', {
+      item_ids: ids,
+      delete_source_files: deleteDialog.querySelector('[name=delete_source_files]').checked,
+    });
+    deleteDialog.close();
+    selected.clear();
+    toast(`Deleted ${ids.length} image${ids.length === 1 ? '' : 's'}.`);
+    load();
+  } catch (error) {
+    showError($('.error', deleteDialog), error);
+  } finally {
+    button.disabled = false;
+  }
+});
+
+async function markHard(type) {
+  const ids = [...selected];
+  const failures = [];
+  await Promise.all(
+    ids.map((id) =>
+      post(`/api/items/${id}/commands/`, { command_id: newId(), command: { type } }).catch((error) => failures.push(error)),
+    ),
+  );
+  if (failures.length) showError(pageError, failures[0]);
+  else toast(`${type === 'mark_hard_example' ? 'Marked' : 'Unmarked'} ${ids.length} image${ids.length === 1 ? '' : 's'}.`);
+  load();
+}
+$('#mark-hard').addEventListener('click', () => markHard('mark_hard_example'));
+$('#unmark-hard').addEventListener('click', () => markHard('unmark_hard_example'));
+
+// Synchronize, export ---------------------------------------------------------------------------------
+
+$('#sync').addEventListener('click', async (e) => {
+  const button = e.currentTarget;
+  button.disabled = true;
+  try {
+    const result = await post(`/api/jobs/${job.id}/sync/`);
+    toast(result.added ? `${result.added} new image${result.added === 1 ? '' : 's'} added (${result.total} in all).` : 'No new data: the job has every image of its dataset.');
+    load();
+  } catch (error) {
+    showError(pageError, error);
+  } finally {
+    button.disabled = false;
+  }
+});
+$('#export-format').addEventListener('change', () => load());
+
+// Add data --------------------------------------------------------------------------------------------
+
+const addDialog = $('#add-data-dialog');
+const addForm = $('form', addDialog);
+const addError = $('.error', addDialog);
+const progressLine = $('.progress-line', addDialog);
+
+function showSource() {
+  const upload = addForm.elements.source.value === 'upload';
+  $('.source-upload', addDialog).hidden = !upload;
+  $('.source-path', addDialog).hidden = upload;
+  $('.labeled-format', addDialog).hidden = !addForm.elements.labeled.checked;
+}
+for (const input of [...addForm.elements.source, addForm.elements.labeled]) input.addEventListener('change', showSource);
+
+$('#add-data').addEventListener('click', () => {
+  addForm.reset();
+  showSource();
+  showError(addError, null);
+  progressLine.hidden = true;
+  $('.history-list', addDialog).hidden = true;
+  addDialog.showModal();
+});
+$('.cancel', addDialog).addEventListener('click', () => addDialog.close());
+
+function importSummary(record) {
+  const parts = [`Import #${record.id}: ${record.status}`];
+  if (record.total) parts.push(`${record.processed} of ${record.total} files`);
+  parts.push(`${record.added} added, ${record.duplicates} duplicates skipped, ${record.failed} failed`);
+  if (record.objects_added || record.objects_refused) parts.push(`${record.objects_added} objects added, ${record.objects_refused} refused`);
+  return parts.join(' · ');
+}
+
+async function followImport(record) {
+  progressLine.hidden = false;
+  while (true) {
+    progressLine.textContent = importSummary(record);
+    if (record.status === 'done' || record.status === 'failed') break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    record = await get(`/api/imports/${record.id}/`);
+  }
+  if (record.errors?.length) {
+    showError(addError, new Error(record.errors.slice(0, 5).map((e) => `${e.file || e.record || ''}: ${e.reason || e.message || JSON.stringify(e)}`).join('\n')));
+  }
+  load();
+  if (!$('.history-list', addDialog).hidden) showHistory();
+  return record;
+}
+
+addForm.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  showError(addError, null);
+  const submit = addForm.querySelector('button[type=submit]');
+  const labeled = addForm.elements.labeled.checked;
+  const extra = labeled ? { labeled: true, format: addForm.elements.format.value, job: job.id } : {};
+  let body;
+  if (addForm.elements.source.value === 'upload') {
+    const files = addForm.elements.files.files;
+    if (!files.length) return showError(addError, new Error('Choose the files to upload.'));
+    body = new FormData();
+    for (const file of files) body.append('files', file, file.webkitRelativePath || file.name);
+    for (const [key, value] of Object.entries(extra)) body.append(key, String(value));
+  } else {
+    const path = addForm.elements.path.value.trim();
+    if (!path) return showError(addError, new Error('Give the folder in storage to import.'));
+    body = { path, ...extra };
+  }
+  submit.disabled = true;
+  try {
+    const record = await post(`/api/datasets/${job.dataset}/imports/`, body);
+    await followImport(record);
+  } catch (error) {
+    showError(addError, error);
+  } finally {
+    submit.disabled = false;
+  }
+});
+
+async function showHistory() {
+  const host = $('.history-list', addDialog);
+  host.hidden = false;
+  try {
+    const records = await get(`/api/datasets/${job.dataset}/imports/`);
+    clear(
+      host,
+      h('h3', {}, 'Import history'),
+      records.length
+        ? h(
+            'table',
+            { class: 'history' },
+            h('thead', {}, h('tr', {}, ['When', 'Who', 'Source', 'Status', 'Added', 'Duplicates', 'Failed', 'Errors'].map((t) => h('th', {}, t)))),
+            h(
+              'tbody',
+              {},
+              records.map((r) =>
+                h(
+                  'tr',
+                  { dataset: { importId: r.id } },
+                  h('td', {}, formatTime(r.created_at)),
+                  h('td', {}, r.actor_name),
+                  h('td', {}, r.source + (r.path ? `: ${r.path}` : '') + (r.labeled ? ` (labeled${r.format ? `, ${r.format}` : ''})` : '')),
+                  h('td', {}, r.status),
+                  h('td', {}, r.added),
+                  h('td', {}, r.duplicates),
+                  h('td', {}, r.failed),
+                  h('td', { class: 'errors' }, (r.errors || []).slice(0, 3).map((e) => h('div', {}, `${e.file || e.record || ''}: ${e.reason || e.message || ''}`))),
+                ),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, 'No import yet.'),
+    );
+  } catch (error) {
+    showError(addError, error);
+  }
+}
+$('.history', addDialog).addEventListener('click', showHistory);
+
+// Live updates from the job socket --------------------------------------------------------------------
+
+let reloadTimer = 0;
+function reloadSoon() {
+  clearTimeout(reloadTimer);
+  reloadTimer = setTimeout(load, 300);
+}
+
+function connect(attempt = 0) {
+  const status = $('#live-status');
+  const socket = new WebSocket(wsUrl(`/ws/jobs/${job.id}/`));
+  let pinger = 0;
+  socket.addEventListener('open', () => {
+    attempt = 0;
+    status.textContent = 'live';
+    status.classList.add('on');
+    pinger = setInterval(() => socket.send(JSON.stringify({ type: 'ping' })), 60_000);
+  });
+  socket.addEventListener('message', (message) => {
+    const frame = JSON.parse(message.data);
+    if (frame.type === 'counts') showCounts(frame.status_counts, frame.label_counts);
+    else if (frame.type === 'item') updateTile(frame.item);
+    else if (frame.type === 'items_added' || frame.type === 'items_deleted') reloadSoon();
+  });
+  socket.addEventListener('close', (event) => {
+    clearInterval(pinger);
+    status.classList.remove('on');
+    if (event.code === 4401 || event.code === 4404) {
+      status.textContent = 'not live';
+      return;
+    }
+    status.textContent = 'reconnecting…';
+    setTimeout(() => connect(attempt + 1), Math.min(10_000, 500 * 2 ** attempt));
+  });
+}
+
+// An item changed: show it at once on its tile; if it no longer fits the filters, the page reloads.
+function updateTile(item) {
+  const index = pageItems.findIndex((i) => i.id === item.id);
+  if (index < 0) {
+    if (filters.status === 'all' || filters.status === item.status) reloadSoon();
+    return;
+  }
+  pageItems[index] = { ...pageItems[index], ...item };
+  const fits = filters.status === 'all' || filters.status === item.status;
+  if (!fits) reloadSoon();
+  else renderGrid();
+}
+
+// Start -----------------------------------------------------------------------------------------------
+
+for (const element of $$('[data-manager]')) element.hidden = !isManager;
+if (isManager) {
+  setUpSettings(job, {
+    onLabelsChanged(classes) {
+      labels.clear();
+      for (const label of classes) labels.set(label.id, label);
+      buildLabelList();
+      showFilters();
+      showCounts(lastCounts.status, lastCounts.labels);
+      renderGrid();
+    },
+  });
+}
+buildLabelList();
+showFilters();
+writeUrl({ push: false });
+load();
+loadMembers();
+connect();

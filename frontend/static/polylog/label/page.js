@@ -1,0 +1,533 @@
+// The labeling page: boots the store, the socket, the renderer and the modes, and wires the toolbar, the
+// keyboard, the label picker, refusals, presence, the File Labels panel, the image strip and leaving.
+
+import { ApiError, boot, get } from '../api.js';
+import { ask, h, newId, toast, typing } from '../ui.js';
+import { MODES } from './constants.js';
+import drawPolygon from './modes/draw_polygon.js';
+import edit from './modes/edit.js';
+import { loadStrip, Panel } from './panel.js';
+import { personColor, Renderer } from './render.js';
+import { ItemSocket } from './socket.js';
+import { ItemStore } from './store.js';
+
+const MODE_TABLE = { [MODES.DRAW_POLYGON]: drawPolygon, [MODES.EDIT]: edit };
+const TOOL_KEY = 'polylog.tool';
+const REFUSAL_MS = 7000;
+
+const { job, item, user: me } = boot();
+const canLabel = job.role === 'manager' || job.role === 'annotator';
+const isManager = job.role === 'manager';
+const labels = new Map(job.label_classes.map((label) => [label.id, label]));
+const stage = document.getElementById('stage');
+const svg = document.getElementById('canvas');
+const app = document.getElementById('label-app');
+
+const ui = { selectedId: null, hidden: new Set(), overlay: {}, labels, me };
+const store = new ItemStore({ itemId: item.id, me });
+const renderer = new Renderer(svg, { width: item.image.width, height: item.image.height, imageUrl: item.image.url });
+const anchors = new Map(); // command_id -> the image point where it happened (for its refusal)
+const waiters = new Map(); // command_id -> {resolve, reject}
+let mode = null;
+let modeState = null;
+let pickerOpen = false;
+let neighbours = { next: null, previous: null };
+
+// Commands ----------------------------------------------------------------------------------------------
+
+function send(command, { at = null } = {}) {
+  if (!canLabel) {
+    refuse('permission_denied', `Your role (${job.role}) may look but not label.`, at);
+    return null;
+  }
+  const commandId = newId();
+  if (at) anchors.set(commandId, at);
+  store.expect(commandId, command);
+  socket.command(commandId, command);
+  return commandId;
+}
+
+// Send and wait for the server's answer: resolves with the seq, rejects with the refusal.
+function sendAndWait(command, options) {
+  return new Promise((resolve, reject) => {
+    const commandId = send(command, options);
+    if (!commandId) reject(new ApiError(403, 'permission_denied', 'Your role may not label.'));
+    else waiters.set(commandId, { resolve, reject });
+  });
+}
+
+const socket = new ItemSocket(item.id, {
+  sinceSeq: () => store.state.seq,
+  onEvent: (event) => store.receive(event),
+  onCaughtUp: () => (document.body.dataset.live = 'true'),
+  onAck(commandId, seq) {
+    store.acked(commandId, seq);
+    anchors.delete(commandId);
+    waiters.get(commandId)?.resolve(seq);
+    waiters.delete(commandId);
+  },
+  onRejected(commandId, code, message) {
+    store.refused(commandId);
+    refuse(code, message, anchors.get(commandId));
+    anchors.delete(commandId);
+    waiters.get(commandId)?.reject(new ApiError(422, code, message));
+    waiters.delete(commandId);
+  },
+  onPresence(frame) {
+    if (frame.event === 'leave' && !frame.users.some((u) => u.id === frame.user.id)) renderer.setCursor(frame.user, null);
+    showPresence(frame.users);
+  },
+  onCursor: (frame) => renderer.setCursor(frame.user, frame.x, frame.y),
+  onError: (frame) => refuse(frame.code, frame.message, null),
+  onStatus(status, text) {
+    const conn = document.getElementById('conn');
+    conn.className = `conn ${status === 'on' ? 'on' : 'off'}`;
+    conn.textContent = text;
+    if (status !== 'on') document.body.dataset.live = 'false';
+  },
+});
+store.onGap = (seq) => socket.hello(seq);
+
+// Refusals: a message where it happened ------------------------------------------------------------------
+
+function refuse(code, message, at) {
+  const box = h('div', { class: 'refusal', role: 'alert', dataset: { code } }, h('span', { class: 'code' }, code), message);
+  stage.append(box);
+  const rect = stage.getBoundingClientRect();
+  let left = rect.width / 2 - 160;
+  let top = 12;
+  if (at) {
+    const [cx, cy] = renderer.toClient(at);
+    left = cx - rect.left - 14;
+    top = cy - rect.top + 14;
+  }
+  box.style.left = `${Math.max(6, Math.min(rect.width - 330, left))}px`;
+  box.style.top = `${Math.max(6, Math.min(rect.height - 60, top))}px`;
+  setTimeout(() => box.remove(), REFUSAL_MS);
+  while (stage.querySelectorAll('.refusal').length > 3) stage.querySelector('.refusal').remove();
+}
+
+// Drawing --------------------------------------------------------------------------------------------------
+
+let frame = 0;
+let panelDirty = true;
+
+function redraw() {
+  if (!frame) frame = requestAnimationFrame(draw);
+}
+
+function redrawPanel() {
+  panelDirty = true;
+  redraw();
+}
+
+function draw() {
+  frame = 0;
+  if (!store.state) return;
+  const view = store.view();
+  if (ui.selectedId && !view.shapes.has(ui.selectedId)) ui.selectedId = null;
+  ui.overlay = mode?.render?.(modeState, ctx) ?? {};
+  renderer.render(view, ui);
+  if (panelDirty) {
+    panel.render(view, ui);
+    panelDirty = false;
+  }
+  const status = document.getElementById('item-status');
+  status.textContent = store.unsaved ? 'unsaved changes' : 'saved';
+  status.dataset.saved = String(!store.unsaved);
+  document.getElementById('hard').checked = view.hard_example;
+  document.body.dataset.seq = String(store.state.seq);
+  document.body.dataset.pending = String(store.pending.size);
+}
+
+store.subscribe(() => {
+  panelDirty = true;
+  redraw();
+});
+
+// The context modes get: reads, commands and a few page services, never the store itself.
+const ctx = {
+  me,
+  view: () => store.view(),
+  send,
+  newId,
+  toImage: (event) => renderer.toImage(event.clientX, event.clientY),
+  toClient: (point) => renderer.toClient(point),
+  hitTest(event) {
+    // By position, not event.target: a captured pointer reports the capturing element as its target.
+    const element = document.elementFromPoint(event.clientX, event.clientY);
+    const group = element?.closest?.('[data-shape-id]');
+    if (!group) return { kind: 'none' };
+    const vertex = element.closest('.vertex');
+    if (vertex) return { kind: 'vertex', shapeId: group.dataset.shapeId, index: Number(vertex.dataset.index) };
+    return { kind: 'shape', shapeId: group.dataset.shapeId };
+  },
+  selectedId: () => ui.selectedId,
+  select,
+  pickLabel,
+  rememberLabel: (id) => localStorage.setItem(`polylog.job.${job.id}.label`, String(id)),
+  refuse,
+  redraw,
+  setDragging: (on) => stage.classList.toggle('dragging', on),
+};
+
+function select(shapeId, { edit: toEdit = false } = {}) {
+  if (toEdit && shapeId && mode?.name !== MODES.EDIT) setMode(MODES.EDIT);
+  if (ui.selectedId === shapeId) return;
+  ui.selectedId = shapeId;
+  redrawPanel();
+}
+
+function setMode(name) {
+  if (!MODE_TABLE[name]) name = MODES.DRAW_POLYGON;
+  if (mode) mode.onStop?.(modeState, ctx);
+  mode = MODE_TABLE[name];
+  modeState = mode.onSetup(ctx);
+  localStorage.setItem(TOOL_KEY, name); // the chosen tool stays for the next image
+  stage.className = `stage mode-${name}`;
+  for (const button of document.querySelectorAll('[data-tool]')) button.classList.toggle('active', button.dataset.tool === name);
+  document.getElementById('hint').textContent = mode.hint;
+  redraw();
+}
+
+function toggleHidden(shapeId = ui.selectedId) {
+  if (!shapeId) return refuse('no_selection', 'Select a shape to hide or show it.', null);
+  if (ui.hidden.has(shapeId)) ui.hidden.delete(shapeId);
+  else ui.hidden.add(shapeId);
+  redrawPanel();
+}
+
+// The label picker, where the polygon was closed; the last used label is preselected ----------------
+
+function pickLabel(at) {
+  return new Promise((resolve) => {
+    const choices = [...labels.values()];
+    if (!choices.length) {
+      refuse('no_label_classes', 'This job has no label classes yet: a manager adds them first.', at);
+      resolve(null);
+      return;
+    }
+    const last = Number(localStorage.getItem(`polylog.job.${job.id}.label`));
+    const preselected = labels.has(last) ? last : choices[0].id;
+    pickerOpen = true;
+    const finish = (value) => {
+      pickerOpen = false;
+      picker.remove();
+      document.removeEventListener('pointerdown', outside, true);
+      resolve(value);
+      redraw();
+    };
+    const outside = (event) => {
+      if (!picker.contains(event.target)) finish(null);
+    };
+    const picker = h(
+      'div',
+      { class: 'picker', role: 'dialog', 'aria-label': 'Choose a label' },
+      h('h4', {}, 'Label'),
+      h(
+        'ul',
+        {},
+        choices.map((label, n) =>
+          h(
+            'li',
+            {},
+            h(
+              'button',
+              { type: 'button', class: label.id === preselected ? 'active' : '', dataset: { labelClassId: label.id }, onclick: () => finish(label.id) },
+              h('span', { class: 'swatch', style: { background: label.color } }),
+              label.name,
+              n < 9 ? h('span', { class: 'muted' }, ` ${n + 1}`) : null,
+            ),
+          ),
+        ),
+      ),
+      h('div', { class: 'keys' }, 'Enter picks · 1–9 · ↑↓ · Esc cancels'),
+    );
+    picker.addEventListener('keydown', (event) => {
+      event.stopPropagation();
+      const buttons = [...picker.querySelectorAll('button')];
+      const index = buttons.indexOf(document.activeElement);
+      if (event.key === 'Escape') finish(null);
+      else if (/^[1-9]$/.test(event.key) && buttons[Number(event.key) - 1]) finish(choices[Number(event.key) - 1].id);
+      else if (event.key === 'ArrowDown') buttons[(index + 1) % buttons.length].focus();
+      else if (event.key === 'ArrowUp') buttons[(index - 1 + buttons.length) % buttons.length].focus();
+      else return;
+      event.preventDefault();
+    });
+    stage.append(picker);
+    const rect = stage.getBoundingClientRect();
+    const [cx, cy] = renderer.toClient(at);
+    picker.style.left = `${Math.max(6, Math.min(rect.width - picker.offsetWidth - 6, cx - rect.left + 12))}px`;
+    picker.style.top = `${Math.max(6, Math.min(rect.height - picker.offsetHeight - 6, cy - rect.top + 12))}px`;
+    picker.querySelector(`[data-label-class-id="${preselected}"]`).focus();
+    setTimeout(() => document.addEventListener('pointerdown', outside, true));
+  });
+}
+
+// Pointer: modes first; the middle button, Space+drag, and empty space in edit mode pan ---------------
+
+let pan = null;
+let spaceDown = false;
+
+svg.addEventListener('pointerdown', (event) => {
+  if (pickerOpen) return;
+  if (event.button === 1 || (event.button === 0 && spaceDown)) {
+    event.preventDefault();
+    pan = { x: event.clientX, y: event.clientY };
+    svg.setPointerCapture(event.pointerId);
+    stage.classList.add('panning');
+    return;
+  }
+  const handled = mode.onMouseDown?.(modeState, ctx, event);
+  if (handled) svg.setPointerCapture(event.pointerId);
+  else if (mode.name === MODES.EDIT && event.button === 0) {
+    pan = { x: event.clientX, y: event.clientY };
+    svg.setPointerCapture(event.pointerId);
+  }
+  redraw();
+});
+
+svg.addEventListener('pointermove', (event) => {
+  if (pan) {
+    renderer.panBy(event.clientX - pan.x, event.clientY - pan.y);
+    pan = { x: event.clientX, y: event.clientY };
+    stage.classList.add('panning');
+  } else {
+    mode.onMouseMove?.(modeState, ctx, event);
+  }
+  const [x, y] = renderer.toImage(event.clientX, event.clientY);
+  socket.cursor(Math.round(x * 10) / 10, Math.round(y * 10) / 10);
+});
+
+function pointerEnd(event) {
+  if (pan) {
+    pan = null;
+    stage.classList.remove('panning');
+    return;
+  }
+  mode.onMouseUp?.(modeState, ctx, event);
+}
+svg.addEventListener('pointerup', pointerEnd);
+svg.addEventListener('pointercancel', pointerEnd);
+svg.addEventListener('click', (event) => {
+  if (!pickerOpen) mode.onClick?.(modeState, ctx, event);
+});
+svg.addEventListener('dblclick', (event) => mode.onDoubleClick?.(modeState, ctx, event));
+svg.addEventListener('contextmenu', (event) => {
+  event.preventDefault();
+  mode.onContextMenu?.(modeState, ctx, event);
+});
+svg.addEventListener(
+  'wheel',
+  (event) => {
+    event.preventDefault();
+    renderer.zoomAt(Math.exp(-event.deltaY * 0.0015), event.clientX, event.clientY);
+  },
+  { passive: false },
+);
+renderer.onViewChange = (r) => {
+  document.getElementById('zoom-level').textContent = `${Math.round(r.scale * 100)}%`;
+};
+
+// Toolbar and keyboard ------------------------------------------------------------------------------------
+
+const actions = {
+  undo: () => send({ type: 'undo' }),
+  redo: () => send({ type: 'redo' }),
+  save: () => save(),
+  zoom_in: () => renderer.zoomAt(1.25),
+  zoom_out: () => renderer.zoomAt(0.8),
+  fit: () => renderer.fit(),
+  toggle_hidden: () => toggleHidden(),
+  reset_shape() {
+    const shape = ui.selectedId && store.view().shapes.get(ui.selectedId);
+    if (!shape) return refuse('no_selection', 'Select a shape to reset it to its original geometry.', null);
+    send({ type: 'reset_shape', shape_id: shape.id }, { at: shape.points[0] });
+  },
+  async delete_all() {
+    const count = store.view().shapes.size;
+    if (!count) return refuse('nothing_to_delete', 'There is no shape on this image.', null);
+    const answer = await ask({
+      title: 'Delete all shapes?',
+      body: `Delete all ${count} shape${count === 1 ? '' : 's'} on this image? You can undo it.`,
+      buttons: [{ label: 'Cancel', value: null }, { label: 'Delete all', value: 'yes', danger: true }],
+    });
+    if (answer === 'yes') send({ type: 'delete_all_shapes' });
+  },
+  fullscreen() {
+    if (document.fullscreenElement) document.exitFullscreen();
+    else app.requestFullscreen?.().catch((error) => refuse('fullscreen', `Fullscreen is not available: ${error.message}`, null));
+  },
+  next: () => go(neighbours.next, 'next'),
+  previous: () => go(neighbours.previous, 'previous'),
+};
+
+for (const button of document.querySelectorAll('[data-action]')) {
+  button.addEventListener('click', () => actions[button.dataset.action]());
+}
+for (const button of document.querySelectorAll('[data-tool]')) {
+  button.addEventListener('click', () => setMode(button.dataset.tool));
+}
+if (!canLabel) {
+  for (const name of ['undo', 'redo', 'reset_shape', 'delete_all']) document.querySelector(`[data-action=${name}]`).disabled = true;
+  document.getElementById('save').disabled = true;
+  document.getElementById('hard').disabled = true;
+}
+
+document.addEventListener('keydown', (event) => {
+  if (pickerOpen || document.querySelector('dialog[open]') || typing(event)) return;
+  const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+  if (event.key === ' ') {
+    spaceDown = true;
+    stage.classList.add('space');
+    event.preventDefault();
+    return;
+  }
+  if (event.ctrlKey || event.metaKey) {
+    let action = null;
+    if (key === 'z' && !event.shiftKey) action = 'undo';
+    else if ((key === 'z' && event.shiftKey) || key === 'y') action = 'redo';
+    else if (key === 's') action = 'save';
+    if (action) {
+      event.preventDefault();
+      actions[action]();
+    }
+    return;
+  }
+  if (event.altKey) return;
+  if (mode.onKeyDown?.(modeState, ctx, event)) {
+    event.preventDefault();
+    return;
+  }
+  const byKey = { '+': 'zoom_in', '=': 'zoom_in', '-': 'zoom_out', _: 'zoom_out', 0: 'fit', f: 'fullscreen', h: 'toggle_hidden', r: 'reset_shape', n: 'next', p: 'previous' };
+  if (byKey[key]) {
+    event.preventDefault();
+    actions[byKey[key]]();
+  } else if (key === 'd') setMode(MODES.DRAW_POLYGON);
+  else if (key === 'e') setMode(MODES.EDIT);
+  else if (key === 'Delete' && ui.selectedId) {
+    const shape = store.view().shapes.get(ui.selectedId);
+    if (shape) send({ type: 'delete_shape', shape_id: shape.id }, { at: shape.points[0] });
+  }
+});
+document.addEventListener('keyup', (event) => {
+  if (event.key === ' ') {
+    spaceDown = false;
+    stage.classList.remove('space');
+  }
+  mode?.onKeyUp?.(modeState, ctx, event);
+});
+
+// Save, hard example, leaving ------------------------------------------------------------------------------
+
+async function save() {
+  try {
+    await sendAndWait({ type: 'save' });
+    toast('Saved.');
+  } catch {
+    // the refusal is already shown
+  }
+}
+
+document.getElementById('save').addEventListener('click', save);
+document.getElementById('hard').addEventListener('change', (event) => {
+  send({ type: event.target.checked ? 'mark_hard_example' : 'unmark_hard_example' });
+});
+
+function backUrl() {
+  return sessionStorage.getItem(`polylog.job.${job.id}.url`) || `/jobs/${job.id}/`;
+}
+document.getElementById('job-link').href = backUrl();
+
+// Moving to another image keeps the work: it saves first when something changed since the last save.
+async function go(target, what) {
+  if (!target) return refuse('no_image', `There is no ${what} image.`, null);
+  try {
+    if (canLabel && store.unsaved) await sendAndWait({ type: 'save' });
+    location.href = `/items/${target.id}/`;
+  } catch {
+    // the refusal is shown; stay
+  }
+}
+
+document.getElementById('back').addEventListener('click', async () => {
+  if (!canLabel || (!store.unsaved && !store.pending.size)) {
+    location.href = backUrl();
+    return;
+  }
+  const answer = await ask({
+    title: 'Save?',
+    body: 'Save the changes to this image before going back to the data labeling preview? No discards what changed since the last save.',
+    buttons: [
+      { label: 'Cancel', value: null },
+      { label: 'No', value: 'no' },
+      { label: 'Yes', value: 'yes', primary: true },
+    ],
+  });
+  if (!answer) return;
+  try {
+    await sendAndWait({ type: answer === 'yes' ? 'save' : 'discard_changes' });
+    location.href = backUrl();
+  } catch {
+    // the refusal is shown; stay
+  }
+});
+
+window.addEventListener('beforeunload', (event) => {
+  if (socket.unanswered.size) event.preventDefault(); // commands still on their way
+});
+
+// Presence ---------------------------------------------------------------------------------------------------
+
+function showPresence(users) {
+  const host = document.getElementById('presence');
+  host.replaceChildren(
+    ...users.map((user) =>
+      h('span', { class: 'person', style: { background: personColor(user.id) }, title: user.id === me.id ? 'you' : `${user.username} is here`, dataset: { user: user.username } }, user.id === me.id ? `${user.username} (you)` : user.username),
+    ),
+  );
+}
+
+// Labels changed (renamed or recoloured): every shape and the panel follow ----------------------------
+
+function onLabelsChanged() {
+  renderer.shapeEls.forEach((entry) => (entry.color = null)); // repaint every shape
+  redrawPanel();
+}
+
+async function deleteLabelShapes(label) {
+  const count = [...store.view().shapes.values()].filter((s) => s.label_class_id === label.id).length;
+  const answer = await ask({
+    title: `Delete every ${label.name}?`,
+    body: `Delete the ${count} ${label.name} shape${count === 1 ? '' : 's'} on this image? You can undo it.`,
+    buttons: [{ label: 'Cancel', value: null }, { label: 'Delete', value: 'yes', danger: true }],
+  });
+  if (answer === 'yes') send({ type: 'delete_label_shapes', label_class_id: label.id });
+}
+
+const panel = new Panel({ job, labels, canLabel, isManager, select, send, toggleHidden, onLabelsChanged, redrawPanel, deleteLabelShapes });
+
+// Start --------------------------------------------------------------------------------------------------------
+
+async function start() {
+  if (item.deleted) refuse('item_deleted', 'This image was deleted from the job: you can look, not label.', null);
+  try {
+    await store.load();
+  } catch (error) {
+    refuse(error.code || 'error', error.message, null);
+    return;
+  }
+  renderer.fit();
+  setMode(localStorage.getItem(TOOL_KEY) || MODES.DRAW_POLYGON);
+  socket.connect();
+  document.body.dataset.ready = 'true';
+  try {
+    neighbours = await loadStrip(job, item.id, get);
+  } catch (error) {
+    refuse(error.code || 'error', `The job's images could not be listed: ${error.message}`, null);
+  }
+}
+
+window.addEventListener('resize', () => redraw());
+window.polylogLabel = { store, renderer, ui, ctx, setMode }; // for the benchmark and debugging
+start();

@@ -1,0 +1,208 @@
+// SVG rendering of an item: the image, closed shapes in their label colours with their vertices, drafts,
+// the active mode's overlay and other people's cursors. Elements are kept per shape id and touched only
+// when that shape's points, label or selection change, so a drag redraws one polygon, not all of them.
+
+const SVG = 'http://www.w3.org/2000/svg';
+const MIN_SCALE = 0.02;
+const MAX_SCALE = 40;
+
+function el(tag, attrs = {}, parent = null) {
+  const element = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attrs)) element.setAttribute(name, value);
+  if (parent) parent.append(element);
+  return element;
+}
+
+const pointsAttr = (points) => points.map(([x, y]) => `${x},${y}`).join(' ');
+
+// A colour per person, stable across reloads.
+export function personColor(userId) {
+  const hue = (Number(userId) * 137.508) % 360;
+  return `hsl(${hue} 85% 60%)`;
+}
+
+export class Renderer {
+  constructor(svg, { width, height, imageUrl }) {
+    this.svg = svg;
+    this.width = width;
+    this.height = height;
+    this.scale = 1;
+    this.tx = 0;
+    this.ty = 0;
+    this.viewport = el('g', { class: 'viewport' }, svg);
+    this.image = el('image', { href: imageUrl, x: 0, y: 0, width, height, preserveAspectRatio: 'none' }, this.viewport);
+    el('rect', { class: 'image-frame', x: 0, y: 0, width, height }, this.viewport);
+    this.shapeLayer = el('g', { class: 'shapes' }, this.viewport);
+    this.draftLayer = el('g', { class: 'drafts' }, this.viewport);
+    this.overlayLayer = el('g', { class: 'overlay' }, this.viewport);
+    this.cursorLayer = el('g', { class: 'cursors' }, this.viewport);
+    this.preview = el('polyline', { class: 'preview', points: '' }, this.overlayLayer);
+    this.shapeEls = new Map();
+    this.draftEls = new Map();
+    this.cursorEls = new Map();
+    this.onViewChange = null;
+  }
+
+  // Image pixels of a pointer event (or any clientX/clientY).
+  toImage(clientX, clientY) {
+    const rect = this.svg.getBoundingClientRect();
+    return [(clientX - rect.left - this.tx) / this.scale, (clientY - rect.top - this.ty) / this.scale];
+  }
+
+  // Client coordinates of an image point (for popups placed where something happened).
+  toClient([x, y]) {
+    const rect = this.svg.getBoundingClientRect();
+    return [rect.left + this.tx + x * this.scale, rect.top + this.ty + y * this.scale];
+  }
+
+  applyView() {
+    this.viewport.setAttribute('transform', `translate(${this.tx} ${this.ty}) scale(${this.scale})`);
+    // Handles and strokes keep their size on screen: CSS sizes them in multiples of --px.
+    this.viewport.style.setProperty('--px', String(1 / this.scale));
+    for (const cursor of this.cursorEls.values()) this.placeCursor(cursor);
+    this.onViewChange?.(this);
+  }
+
+  fit() {
+    const rect = this.svg.getBoundingClientRect();
+    const margin = 24;
+    const scale = Math.min((rect.width - 2 * margin) / this.width, (rect.height - 2 * margin) / this.height);
+    this.scale = Math.max(MIN_SCALE, Math.min(MAX_SCALE, scale > 0 ? scale : 1));
+    this.tx = (rect.width - this.width * this.scale) / 2;
+    this.ty = (rect.height - this.height * this.scale) / 2;
+    this.applyView();
+  }
+
+  // Zoom by `factor`, keeping the image point under (clientX, clientY) where it is on screen.
+  zoomAt(factor, clientX, clientY) {
+    const rect = this.svg.getBoundingClientRect();
+    const cx = clientX ?? rect.left + rect.width / 2;
+    const cy = clientY ?? rect.top + rect.height / 2;
+    const [ix, iy] = this.toImage(cx, cy);
+    this.scale = Math.max(MIN_SCALE, Math.min(MAX_SCALE, this.scale * factor));
+    this.tx = cx - rect.left - ix * this.scale;
+    this.ty = cy - rect.top - iy * this.scale;
+    this.applyView();
+  }
+
+  panBy(dx, dy) {
+    this.tx += dx;
+    this.ty += dy;
+    this.applyView();
+  }
+
+  // view: the store's view; ui: {labels (Map id -> {name, color}), labelsVersion, selectedId, hidden (Set),
+  // me, overlay: {override?: {shapeId, points}, preview?: [[x, y], ...], activeVertex?: {shapeId, index},
+  // firstVertexHot?: bool}}
+  render(view, ui) {
+    const overlay = ui.overlay || {};
+    const seen = new Set();
+    for (const shape of view.shapes.values()) {
+      seen.add(shape.id);
+      const points = overlay.override?.shapeId === shape.id ? overlay.override.points : shape.points;
+      const label = ui.labels.get(shape.label_class_id);
+      const color = label ? label.color : '#9e9e9e';
+      let entry = this.shapeEls.get(shape.id);
+      if (!entry) {
+        const g = el('g', { class: 'shape', 'data-shape-id': shape.id }, this.shapeLayer);
+        entry = { g, polygon: el('polygon', {}, g), vertices: el('g', { class: 'vertices' }, g), points: null, color: null, state: '' };
+        this.shapeEls.set(shape.id, entry);
+      }
+      if (entry.points !== points) {
+        entry.polygon.setAttribute('points', pointsAttr(points));
+        this.setVertices(entry.vertices, points);
+        entry.points = points;
+      }
+      if (entry.color !== color) {
+        entry.polygon.setAttribute('fill', color);
+        entry.polygon.setAttribute('stroke', color);
+        entry.vertices.setAttribute('fill', color);
+        entry.color = color;
+        entry.g.dataset.labelClassId = shape.label_class_id;
+      }
+      const active = overlay.activeVertex?.shapeId === shape.id ? overlay.activeVertex.index : -1;
+      const state = `${ui.selectedId === shape.id ? 's' : ''}${ui.hidden.has(shape.id) ? 'h' : ''}${active}`;
+      if (entry.state !== state) {
+        entry.g.classList.toggle('selected', ui.selectedId === shape.id);
+        entry.g.classList.toggle('hidden', ui.hidden.has(shape.id));
+        for (const circle of entry.vertices.children) circle.classList.toggle('active', Number(circle.dataset.index) === active);
+        entry.state = state;
+      }
+    }
+    for (const [id, entry] of this.shapeEls) {
+      if (!seen.has(id)) {
+        entry.g.remove();
+        this.shapeEls.delete(id);
+      }
+    }
+    // The selected shape is drawn last, on top, so its handles can always be grabbed.
+    const selected = this.shapeEls.get(ui.selectedId);
+    if (selected && this.shapeLayer.lastElementChild !== selected.g) this.shapeLayer.append(selected.g);
+    this.renderDrafts(view, ui, overlay);
+    this.preview.setAttribute('points', overlay.preview ? pointsAttr(overlay.preview) : '');
+  }
+
+  setVertices(group, points) {
+    while (group.children.length > points.length) group.lastElementChild.remove();
+    while (group.children.length < points.length) el('circle', { class: 'vertex', 'data-index': group.children.length }, group);
+    points.forEach(([x, y], i) => {
+      const circle = group.children[i];
+      circle.setAttribute('cx', x);
+      circle.setAttribute('cy', y);
+    });
+  }
+
+  renderDrafts(view, ui, overlay) {
+    const seen = new Set();
+    for (const draft of view.drafts.values()) {
+      seen.add(draft.id);
+      const mine = draft.actor === ui.me.id;
+      let entry = this.draftEls.get(draft.id);
+      if (!entry) {
+        const color = mine ? '#ffeb3b' : personColor(draft.actor);
+        const g = el('g', { class: `draft ${mine ? 'mine' : 'others'}`, 'data-draft-id': draft.id, 'data-actor': draft.actor }, this.draftLayer);
+        entry = { g, line: el('polyline', { stroke: color }, g), vertices: el('g', { class: 'vertices', fill: color, stroke: '#000' }, g), points: null };
+        this.draftEls.set(draft.id, entry);
+      }
+      if (entry.points !== draft.points) {
+        entry.line.setAttribute('points', pointsAttr(draft.points));
+        this.setVertices(entry.vertices, draft.points);
+        entry.vertices.firstElementChild?.classList.add('first');
+        entry.points = draft.points;
+      }
+      entry.g.classList.toggle('closable', mine && !!overlay.firstVertexHot);
+    }
+    for (const [id, entry] of this.draftEls) {
+      if (!seen.has(id)) {
+        entry.g.remove();
+        this.draftEls.delete(id);
+      }
+    }
+  }
+
+  // Other people's cursors: {user: {id, username}, x, y}; null x removes.
+  setCursor(user, x, y) {
+    let cursor = this.cursorEls.get(user.id);
+    if (x === null) {
+      cursor?.g.remove();
+      this.cursorEls.delete(user.id);
+      return;
+    }
+    if (!cursor) {
+      const color = personColor(user.id);
+      const g = el('g', { class: 'cursor', 'data-user': user.username }, this.cursorLayer);
+      el('path', { d: 'M0 0 L0 16 L4.5 12 L8 19 L10.5 18 L7 11 L12.5 11 Z', fill: color }, g);
+      const text = el('text', { x: 14, y: 24 }, g);
+      text.textContent = user.username;
+      cursor = { g, x, y };
+      this.cursorEls.set(user.id, cursor);
+    }
+    cursor.x = x;
+    cursor.y = y;
+    this.placeCursor(cursor);
+  }
+
+  placeCursor(cursor) {
+    cursor.g.setAttribute('transform', `translate(${cursor.x} ${cursor.y}) scale(${1 / this.scale})`);
+  }
+}

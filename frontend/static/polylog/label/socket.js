@@ -1,0 +1,124 @@
+// The item websocket (/ws/items/<id>/): hello with the last seq held, commands with their ids, acks and
+// refusals, presence and cursors; reconnects by itself and re-sends commands that got no answer.
+
+import { wsUrl } from '../api.js';
+
+const CLOSE_FOR_GOOD = new Set([4401, 4404]);
+const CURSOR_EVERY_MS = 40;
+
+export class ItemSocket {
+  // handlers: sinceSeq() -> number, onEvent(event), onCaughtUp(seq), onAck(id, seq), onRejected(id, code,
+  // message), onPresence(frame), onCursor(frame), onError(frame), onStatus('on'|'off'|'closed', text)
+  constructor(itemId, handlers) {
+    this.itemId = itemId;
+    this.handlers = handlers;
+    this.unanswered = new Map(); // command_id -> frame, in sending order
+    this.ready = false;
+    this.attempt = 0;
+    this.cursorAt = 0;
+    this.cursorTimer = 0;
+    this.cursorLatest = null;
+    this.stopped = false;
+  }
+
+  connect() {
+    const socket = new WebSocket(wsUrl(`/ws/items/${this.itemId}/`));
+    this.socket = socket;
+    socket.addEventListener('open', () => {
+      this.attempt = 0;
+      this.raw({ type: 'hello', since_seq: this.handlers.sinceSeq() });
+      this.pinger = setInterval(() => this.raw({ type: 'ping' }), 60_000);
+    });
+    socket.addEventListener('message', (message) => this.dispatch(JSON.parse(message.data)));
+    socket.addEventListener('close', (event) => {
+      clearInterval(this.pinger);
+      this.ready = false;
+      if (this.stopped) return;
+      if (CLOSE_FOR_GOOD.has(event.code)) {
+        this.handlers.onStatus('closed', event.code === 4401 ? 'signed out: log in again' : 'no access to this image');
+        return;
+      }
+      this.handlers.onStatus('off', 'reconnecting…');
+      const delay = Math.min(8000, 300 * 2 ** this.attempt);
+      this.attempt += 1;
+      setTimeout(() => this.connect(), delay);
+    });
+  }
+
+  stop() {
+    this.stopped = true;
+    this.socket?.close();
+  }
+
+  raw(frame) {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(frame));
+  }
+
+  // A gap in the events: ask for everything after what we hold.
+  hello(sinceSeq) {
+    this.raw({ type: 'hello', since_seq: sinceSeq });
+  }
+
+  command(commandId, command) {
+    const frame = { type: 'command', command_id: commandId, command };
+    this.unanswered.set(commandId, frame);
+    if (this.ready) this.raw(frame);
+  }
+
+  cursor(x, y) {
+    this.cursorLatest = { x, y };
+    const wait = this.cursorAt + CURSOR_EVERY_MS - performance.now();
+    if (wait <= 0) this.flushCursor();
+    else if (!this.cursorTimer) this.cursorTimer = setTimeout(() => this.flushCursor(), wait);
+  }
+
+  flushCursor() {
+    this.cursorTimer = 0;
+    if (!this.cursorLatest || !this.ready) return;
+    this.cursorAt = performance.now();
+    this.raw({ type: 'cursor', ...this.cursorLatest });
+    this.cursorLatest = null;
+  }
+
+  dispatch(frame) {
+    const h = this.handlers;
+    switch (frame.type) {
+      case 'event':
+        h.onEvent(frame.event);
+        break;
+      case 'caught_up':
+        this.ready = true;
+        h.onStatus('on', 'live');
+        h.onCaughtUp?.(frame.seq);
+        // Commands sent before a drop got no answer: send them again (a retried id is applied once).
+        for (const pending of this.unanswered.values()) this.raw(pending);
+        break;
+      case 'ack':
+        this.unanswered.delete(frame.command_id);
+        h.onAck(frame.command_id, frame.seq);
+        break;
+      case 'rejected':
+        this.unanswered.delete(frame.command_id);
+        h.onRejected(frame.command_id, frame.code, frame.message);
+        break;
+      case 'presence':
+        h.onPresence(frame);
+        break;
+      case 'cursor':
+        h.onCursor(frame);
+        break;
+      case 'error':
+        if (frame.code === 'rate_limited' && frame.command_id && this.unanswered.has(frame.command_id)) {
+          const again = this.unanswered.get(frame.command_id);
+          setTimeout(() => this.raw(again), 1000);
+        } else if (frame.code === 'since_seq_ahead') {
+          location.reload();
+        } else {
+          h.onError(frame);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+}

@@ -1,0 +1,253 @@
+// The item's client state: loaded from GET items/<id>/state/, advanced by the server's events (the truth),
+// with the person's own commands drawn at once as a predicted overlay until their events arrive.
+
+import { get } from '../api.js';
+
+// Events whose effect needs what the public state does not carry (undo stacks, originals, the last
+// save): after one of them the state is read again at that seq.
+const READ_AGAIN = new Set(['undone', 'redone', 'changes_discarded', 'shape_reset']);
+
+function fromView(view) {
+  return {
+    seq: view.seq,
+    saved_seq: view.saved_seq,
+    width: view.image.width,
+    height: view.image.height,
+    hard_example: view.hard_example,
+    shapes: new Map(view.shapes.map((s) => [s.id, { id: s.id, label_class_id: s.label_class_id, points: s.points, group_id: s.group_id ?? null }])),
+    drafts: new Map(view.drafts.map((d) => [d.id, { id: d.id, actor: d.actor, points: d.points }])),
+  };
+}
+
+// The state after one event; shapes that do not change keep their objects, so the renderer can skip them.
+// Tolerant: an event about a shape this state does not hold changes nothing (predictions can be stale).
+export function applyEvent(state, type, payload, actor) {
+  const p = payload;
+  const next = { ...state };
+  const editShapes = () => (next.shapes = next.shapes === state.shapes ? new Map(state.shapes) : next.shapes);
+  const editDrafts = () => (next.drafts = next.drafts === state.drafts ? new Map(state.drafts) : next.drafts);
+  // A geometry edit applies to a closed shape or to a draft, whichever holds the id.
+  const editPoints = (id, change) => {
+    if (state.shapes.has(id)) {
+      const shape = state.shapes.get(id);
+      editShapes().set(id, { ...shape, points: change(shape.points) });
+    } else if (state.drafts.has(id)) {
+      const draft = state.drafts.get(id);
+      const points = change(draft.points);
+      if (points.length) editDrafts().set(id, { ...draft, points });
+      else editDrafts().delete(id);
+    }
+  };
+  const remove = (id) => {
+    if (state.shapes.has(id)) editShapes().delete(id);
+    if (state.drafts.has(id)) editDrafts().delete(id);
+  };
+  switch (type) {
+    case 'vertex_added': {
+      const draft = state.drafts.get(p.shape_id);
+      if (draft) editDrafts().set(p.shape_id, { ...draft, points: [...draft.points, [p.x, p.y]] });
+      else if (!state.shapes.has(p.shape_id)) editDrafts().set(p.shape_id, { id: p.shape_id, actor, points: [[p.x, p.y]] });
+      break;
+    }
+    case 'polygon_closed': {
+      const draft = state.drafts.get(p.shape_id);
+      if (!draft) break;
+      editDrafts().delete(p.shape_id);
+      editShapes().set(p.shape_id, { id: p.shape_id, label_class_id: p.label_class_id, points: draft.points, group_id: p.group_id ?? null });
+      break;
+    }
+    case 'polygon_added':
+      editShapes().set(p.shape_id, { id: p.shape_id, label_class_id: p.label_class_id, points: p.points, group_id: p.group_id ?? null });
+      break;
+    case 'draft_discarded':
+    case 'shape_deleted':
+      remove(p.shape_id);
+      break;
+    case 'all_shapes_deleted':
+    case 'label_shapes_deleted':
+      for (const id of p.shape_ids) remove(id);
+      break;
+    case 'vertex_moved':
+      editPoints(p.shape_id, (pts) => pts.map((pt, i) => (i === p.index ? [p.x, p.y] : pt)));
+      break;
+    case 'vertex_inserted':
+      editPoints(p.shape_id, (pts) => [...pts.slice(0, p.index), [p.x, p.y], ...pts.slice(p.index)]);
+      break;
+    case 'vertex_removed':
+      editPoints(p.shape_id, (pts) => pts.filter((_, i) => i !== p.index));
+      break;
+    case 'shape_moved':
+      editPoints(p.shape_id, (pts) => pts.map(([x, y]) => [x + p.dx, y + p.dy]));
+      break;
+    case 'shape_relabeled':
+    case 'shape_grouped': {
+      const shape = state.shapes.get(p.shape_id);
+      if (shape) editShapes().set(p.shape_id, { ...shape, ...(type === 'shape_relabeled' ? { label_class_id: p.label_class_id } : { group_id: p.group_id ?? null }) });
+      break;
+    }
+    case 'saved':
+      next.saved_seq = state.seq + 1;
+      break;
+    case 'hard_example_marked':
+      next.hard_example = true;
+      break;
+    case 'hard_example_unmarked':
+      next.hard_example = false;
+      break;
+    default:
+      break;
+  }
+  return next;
+}
+
+// The event a command of ours will produce, to draw it before the server answers (null: wait for it).
+function predicted(command) {
+  const { type, ...fields } = command;
+  switch (type) {
+    case 'add_vertex':
+      return ['vertex_added', fields];
+    case 'close_polygon':
+      return ['polygon_closed', fields];
+    case 'discard_draft':
+      return ['draft_discarded', fields];
+    case 'add_polygon':
+      return ['polygon_added', fields];
+    case 'move_vertex':
+      return ['vertex_moved', fields];
+    case 'insert_vertex':
+      return ['vertex_inserted', fields];
+    case 'remove_vertex':
+      return ['vertex_removed', fields];
+    case 'move_shape':
+      return ['shape_moved', fields];
+    case 'relabel_shape':
+      return ['shape_relabeled', fields];
+    case 'delete_shape':
+      return ['shape_deleted', fields];
+    case 'mark_hard_example':
+      return ['hard_example_marked', {}];
+    case 'unmark_hard_example':
+      return ['hard_example_unmarked', {}];
+    default:
+      return null;
+  }
+}
+
+export class ItemStore {
+  constructor({ itemId, me }) {
+    this.itemId = itemId;
+    this.me = me;
+    this.state = null;
+    this.pending = new Map(); // command_id -> {command, ackSeq}
+    this.queue = []; // events that arrived while the state was being read again
+    this.reading = false;
+    this.listeners = new Set();
+    this.cachedView = null;
+    this.onGap = null; // set by the page: ask the socket for the missing events
+  }
+
+  subscribe(listener) {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit() {
+    this.cachedView = null;
+    for (const listener of this.listeners) listener(this);
+  }
+
+  async load(atSeq) {
+    const suffix = atSeq === undefined ? '' : `?at_seq=${atSeq}`;
+    this.state = fromView(await get(`/api/items/${this.itemId}/state/${suffix}`));
+    this.settle();
+    this.emit();
+  }
+
+  // One event frame from the server, in seq order.
+  receive(event) {
+    if (this.reading) {
+      this.queue.push(event);
+      return;
+    }
+    if (event.seq <= this.state.seq) return; // already have it (a catch-up after a reload)
+    if (event.seq > this.state.seq + 1) {
+      this.onGap?.(this.state.seq);
+      return;
+    }
+    if (READ_AGAIN.has(event.type)) {
+      this.readAgain(event.seq);
+      return;
+    }
+    this.state = { ...applyEvent(this.state, event.type, event.payload, event.actor), seq: event.seq };
+    if (event.actor === this.me.id) this.matchPrediction(event);
+    this.settle();
+    this.emit();
+  }
+
+  // Our own event arrived before the ack of its command: its prediction must go now, or it would be
+  // applied twice. A connection's commands are handled in order, so it is the first pending one that
+  // predicts this event.
+  matchPrediction(event) {
+    for (const [id, entry] of this.pending) {
+      const guess = predicted(entry.command);
+      if (guess && guess[0] === event.type && (guess[1].shape_id ?? null) === (event.payload.shape_id ?? null)) {
+        this.pending.delete(id);
+        return;
+      }
+    }
+  }
+
+  async readAgain(seq) {
+    this.reading = true;
+    try {
+      this.state = fromView(await get(`/api/items/${this.itemId}/state/?at_seq=${seq}`));
+    } finally {
+      this.reading = false;
+    }
+    const queued = this.queue.splice(0);
+    this.settle();
+    this.emit();
+    for (const event of queued) this.receive(event);
+  }
+
+  // Our command is on its way: draw its predicted effect until its event is in the state.
+  expect(commandId, command) {
+    this.pending.set(commandId, { command, ackSeq: null });
+    this.emit();
+  }
+
+  acked(commandId, seq) {
+    const entry = this.pending.get(commandId);
+    if (!entry) return;
+    entry.ackSeq = seq;
+    this.settle();
+    this.emit();
+  }
+
+  refused(commandId) {
+    if (this.pending.delete(commandId)) this.emit();
+  }
+
+  // Predictions whose events the state now holds are dropped.
+  settle() {
+    for (const [id, entry] of this.pending) {
+      if (entry.ackSeq !== null && entry.ackSeq <= this.state.seq) this.pending.delete(id);
+    }
+  }
+
+  get unsaved() {
+    return this.state.seq > this.state.saved_seq;
+  }
+
+  // What to draw: the state with our pending commands applied on top.
+  view() {
+    if (this.cachedView) return this.cachedView;
+    let view = this.state;
+    for (const { command } of this.pending.values()) {
+      const guess = predicted(command);
+      if (guess) view = applyEvent(view, guess[0], guess[1], this.me.id);
+    }
+    this.cachedView = view;
+    return view;
+  }
+}

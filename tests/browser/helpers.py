@@ -1,0 +1,74 @@
+"""What the browser tests share: opening the labeling page, clicking on image pixels, waiting on state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the `browser` fixture skips the tests, or fails them under CI=true, with the reason
+    expect = None
+
+
+def open_item(page: Any, site: Any, item_id: int) -> None:
+    """Open the labeling page of an item and wait until its state is loaded and the socket caught up."""
+    page.goto(site.url(f"/items/{item_id}/"))
+    expect(page.locator("body")).to_have_attribute("data-live", "true")
+
+
+def client_point(page: Any, x: float, y: float) -> tuple[float, float]:
+    """Where the image pixel (x, y) is on screen now."""
+    cx, cy = page.evaluate("([x, y]) => window.polylogLabel.renderer.toClient([x, y])", [x, y])
+    return cx, cy
+
+
+def click_image(page: Any, x: float, y: float, **options: Any) -> None:
+    page.mouse.click(*client_point(page, x, y), **options)
+
+
+def settled(page: Any) -> None:
+    """Wait until every command this page sent has its answer (no prediction left)."""
+    expect(page.locator("body")).to_have_attribute("data-pending", "0")
+
+
+def draw_polygon(page: Any, points: list[tuple[float, float]], label: str | None = None) -> None:
+    """Click the vertices, close on the first one and pick `label` (Enter keeps the preselected one)."""
+    for x, y in points:
+        click_image(page, x, y)
+    click_image(page, *points[0])
+    picker = page.get_by_role("dialog", name="Choose a label")
+    expect(picker).to_be_visible()
+    if label is None:
+        page.keyboard.press("Enter")
+    else:
+        picker.get_by_role("button", name=label).click()
+    expect(picker).to_have_count(0)
+
+
+def shape_rows(page: Any) -> Any:
+    return page.locator("#shape-list .shape-row")
+
+
+def api_square(site: Any, item_id: int, label_class_id: int, x: float, y: float, size: float) -> str:
+    """Put a square on an item through the API (a test's starting point); its shape id."""
+    import uuid
+
+    shape_id = str(uuid.uuid4())
+    points = [[x, y], [x + size, y], [x + size, y + size], [x, y + size]]
+    site.api().command(
+        item_id,
+        {"type": "add_polygon", "shape_id": shape_id, "label_class_id": label_class_id, "points": points},
+    )
+    return shape_id
+
+
+def drag(page: Any, start: tuple[float, float], end: tuple[float, float]) -> None:
+    """Press on image pixel `start`, move to `end` in steps, release."""
+    page.mouse.move(*client_point(page, *start))
+    page.mouse.down()
+    page.mouse.move(*client_point(page, *end), steps=6)
+    page.mouse.up()
+
+
+def shape_points(site: Any, item_id: int) -> list[list[list[float]]]:
+    return [s["points"] for s in site.api().get(f"/api/items/{item_id}/state/")["shapes"]]
