@@ -1,8 +1,9 @@
-"""Datasets over REST: list (what the user's jobs use; staff see all) and create (staff)."""
+"""Datasets over REST: list (those the user created or whose jobs they are in; staff see all) and create
+(staff)."""
 
 from __future__ import annotations
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -28,7 +29,10 @@ class DatasetList(APIView):
     def get(self, request: Request) -> Response:
         datasets = Dataset.objects.annotate(image_count=Count("images", distinct=True))
         if not request.user.is_staff:
-            datasets = datasets.filter(jobs__memberships__user=request.user).distinct()
+            # The datasets a job may be created over: one's own, and those of one's jobs.
+            datasets = datasets.filter(
+                Q(created_by=request.user) | Q(jobs__memberships__user=request.user)
+            ).distinct()
         return Response(DatasetSerializer(datasets, many=True).data)
 
     @extend_schema(request=DatasetSerializer, responses={201: DatasetSerializer})

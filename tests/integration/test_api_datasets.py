@@ -67,3 +67,15 @@ def test_only_staff_create_datasets(manager_api: Any) -> None:
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
     assert not Dataset.objects.filter(name="Mine").exists()
+
+
+def test_the_creator_of_a_dataset_without_jobs_sees_it_so_a_job_can_be_created_over_it(
+    outsider: Any, outsider_api: Any
+) -> None:
+    mine = Dataset.objects.create(name="Fresh photos", created_by=outsider)
+
+    listed = outsider_api.get("/api/datasets/").json()
+
+    assert [(d["id"], d["image_count"]) for d in listed] == [(mine.pk, 0)]
+    created = outsider_api.post("/api/jobs/", {"name": "Over my own", "dataset": mine.pk}, format="json")
+    assert created.status_code == 201, created.json()
