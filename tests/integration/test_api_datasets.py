@@ -72,6 +72,9 @@ def test_only_staff_create_datasets(manager_api: Any) -> None:
 def test_the_creator_of_a_dataset_without_jobs_sees_it_so_a_job_can_be_created_over_it(
     outsider: Any, outsider_api: Any
 ) -> None:
+    from django.contrib.auth.models import Permission
+
+    outsider.user_permissions.add(Permission.objects.get(codename="add_labelingjob"))
     mine = Dataset.objects.create(name="Fresh photos", created_by=outsider)
 
     listed = outsider_api.get("/api/datasets/").json()
