@@ -157,7 +157,7 @@ def _handle_once(
         if not events:
             return CommandResult(seq=state.seq)
 
-        return _commit(head, state, prev_hash, events, actor_id, command_id)
+        return _commit(head, state, prev_hash, events, actor_id, command_id, replay(state, events))
 
 
 def _commit(
@@ -167,20 +167,25 @@ def _commit(
     events: list[Event],
     actor_id: int,
     command_id: str | None,
+    new_state: ItemState | None = None,
 ) -> CommandResult:
     """Append decided events after `state` and bring every projection along, in the caller's transaction:
-    snapshots, the item's read model, its label rows, the job's tallies; broadcast after commit."""
+    snapshots, the item's read model, its label rows, the job's tallies; broadcast after commit.
+    `new_state`, when the caller has it, is the state after the events (saves replaying them again)."""
     item_id = head.item_id
     now = timezone.now()
     rows = store.rows_for(
         item_id, state.seq + 1, events, prev_hash=prev_hash, created_at=now, command_id=command_id
     )
     every = store.snapshot_every()
-    new_state = state
-    for event in events:
-        new_state = evolve(new_state, event)
-        if new_state.seq % every == 0:
-            store.snapshot_save(item_id, new_state)
+    if new_state is None or new_state.seq // every != state.seq // every:
+        # Snapshots fall on multiples of `every`: walk the events to the states they need.
+        walked = state
+        for event in events:
+            walked = evolve(walked, event)
+            if walked.seq % every == 0:
+                store.snapshot_save(item_id, walked)
+        new_state = walked
 
     old_counts, counts = label_counts(state), label_counts(new_state)
     slots = store.label_slots(head.job_id, counts)
@@ -274,7 +279,7 @@ def item_commands_apply(
         events += unit_events
     if not events:
         return BatchResult(seq=state.seq, applied=applied, refused=refused)
-    result = _commit(head, state, prev_hash, events, actor_id, None)
+    result = _commit(head, state, prev_hash, events, actor_id, None, current)
     return BatchResult(seq=result.seq, applied=applied, refused=refused)
 
 
