@@ -100,11 +100,13 @@ _authorised_handle = database_sync_to_async(_role_checked_handle, thread_sensiti
 class LiveConsumer(AsyncWebsocketConsumer):
     """What item and job sockets share: JSON frames, error replies, limits and the idle timeout."""
 
-    async def open(self, group: str) -> None:
+    async def open(self, group: str, job_id: int) -> None:
         live.consumer_loop_note(asyncio.get_running_loop())
         self.group = group
+        self.labels_group = live.labels_group(job_id)
         self.last_frame = time.monotonic()
         await self.channel_layer.group_add(group, self.channel_name)
+        await self.channel_layer.group_add(self.labels_group, self.channel_name)
         await self.accept()
         self.watchdog = asyncio.ensure_future(self.watch_idle())
 
@@ -124,6 +126,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 task.cancel()
         if getattr(self, "group", None):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.channel_layer.group_discard(self.labels_group, self.channel_name)
+
+    async def label_classes(self, message: dict[str, Any]) -> None:
+        await self.send_json({"type": "label_classes", "label_classes": message["label_classes"]})
 
     async def send_json(self, content: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(content, separators=(",", ":")))
@@ -207,7 +213,7 @@ class ItemConsumer(LiveConsumer):
         self.commands = TokenBucket(limits["WS_COMMANDS_PER_SECOND"], limits["WS_COMMAND_BURST"])
         self.hellos = TokenBucket(1.0, 5)
         self.cursors = TokenBucket(limits["WS_CURSORS_PER_SECOND"], limits["WS_CURSORS_PER_SECOND"])
-        await self.open(live.item_group(self.item_id))
+        await self.open(live.item_group(self.item_id), job_id)
         self.lag_watch = asyncio.ensure_future(self.watch_lag())
         self.present[self.channel_name] = _user_info(self.user)
         await self.channel_layer.group_send(
@@ -435,7 +441,7 @@ class JobConsumer(LiveConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.item_seqs: dict[int, int] = {}
-        await self.open(live.job_group(self.job_id))
+        await self.open(live.job_group(self.job_id), self.job_id)
 
     def wrong_target(self, frame: dict[str, Any]) -> tuple[str, str] | None:
         if "job_id" in frame and frame["job_id"] != self.job_id:

@@ -13,7 +13,7 @@ from typing import Any
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
-from .signals import events_committed, items_deleted, job_items_added
+from .signals import events_committed, items_deleted, job_items_added, label_classes_changed
 
 # Channel-layer message types (the consumer method is the type with "." replaced by "_").
 ITEM_EVENTS = "item.events"
@@ -25,6 +25,7 @@ JOB_ITEM = "job.item"
 JOB_COUNTS = "job.counts"
 JOB_ITEMS_ADDED = "job.items_added"
 JOB_ITEMS_DELETED = "job.items_deleted"
+LABEL_CLASSES = "label.classes"
 
 
 def item_group(item_id: int) -> str:
@@ -33,6 +34,11 @@ def item_group(item_id: int) -> str:
 
 def job_group(job_id: int) -> str:
     return f"job.{job_id}"
+
+
+def labels_group(job_id: int) -> str:
+    """Every socket of a job, item and job sockets alike: they all draw its label classes."""
+    return f"labels.{job_id}"
 
 
 # The event loop of this process's websocket consumers, noted when one opens: with the in-memory channel
@@ -120,7 +126,18 @@ def on_items_deleted(sender: Any, *, job_id: int, item_ids: list[int], **kwargs:
     )
 
 
+def on_label_classes_changed(sender: Any, *, job_id: int, **kwargs: Any) -> None:
+    from .models import LabelClass
+
+    def messages() -> list[tuple[str, dict[str, Any]]]:
+        classes = list(LabelClass.objects.filter(job_id=job_id).order_by("id").values("id", "name", "color"))
+        return [(labels_group(job_id), {"type": LABEL_CLASSES, "label_classes": classes})]
+
+    _broadcast(messages)
+
+
 def connect_signals() -> None:
+    label_classes_changed.connect(on_label_classes_changed, dispatch_uid="live.label_classes_changed")
     events_committed.connect(on_events_committed, dispatch_uid="live.events_committed")
     job_items_added.connect(on_job_items_added, dispatch_uid="live.job_items_added")
     items_deleted.connect(on_items_deleted, dispatch_uid="live.items_deleted")

@@ -51,7 +51,7 @@ from .readmodels import (
     save_columns,
     tally_deltas,
 )
-from .signals import events_committed, items_deleted, job_items_added
+from .signals import events_committed, items_deleted, job_items_added, label_classes_changed
 
 log = logging.getLogger(__name__)
 
@@ -359,16 +359,25 @@ def label_class_create(*, job: LabelingJob, name: str, color: str) -> LabelClass
     LabelingJob.objects.select_for_update().filter(pk=job.pk).first()
     used = set(LabelClass.objects.filter(job=job, slot__isnull=False).values_list("slot", flat=True))
     slot = next((n for n in range(LABEL_SLOTS) if n not in used), None)
-    return LabelClass.objects.create(job=job, name=name, color=color, slot=slot)
+    label_class = LabelClass.objects.create(job=job, name=name, color=color, slot=slot)
+    _label_classes_changed(job.pk)
+    return label_class
 
 
+@transaction.atomic
 def label_class_update(*, label_class: LabelClass, **fields: str) -> LabelClass:
     if "name" in fields:
         _label_name_free(label_class.job_id, fields["name"], exclude_id=label_class.pk)
     for name, value in fields.items():
         setattr(label_class, name, value)
     label_class.save(update_fields=list(fields))
+    _label_classes_changed(label_class.job_id)
     return label_class
+
+
+def _label_classes_changed(job_id: int) -> None:
+    """Every open page of the job redraws its label classes (after commit, so they read the new ones)."""
+    transaction.on_commit(lambda: label_classes_changed.send(sender=LabelClass, job_id=job_id), robust=True)
 
 
 @transaction.atomic
@@ -394,6 +403,7 @@ def label_class_delete(*, label_class: LabelClass, actor_id: int, cascade: bool 
             409, "label_class_in_use", f"Shapes labeled {label_class.name!r} appeared meanwhile; try again."
         )
     JobTally.objects.filter(job_id=label_class.job_id, key=label_key(label_class.pk)).delete()
+    _label_classes_changed(label_class.job_id)
     label_class.delete()
     return {"items_changed": len(item_ids)}
 

@@ -14,3 +14,6 @@ job_items_added = Signal()
 
 # Sent after images were deleted from a job. kwargs: job_id, item_ids.
 items_deleted = Signal()
+
+# Sent after a job's label classes changed (created, renamed, recoloured, deleted). kwargs: job_id.
+label_classes_changed = Signal()

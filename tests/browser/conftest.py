@@ -100,6 +100,9 @@ class Api:
     def post(self, path: str, data: Any = None) -> Any:
         return self._call("POST", path, {} if data is None else data)
 
+    def patch(self, path: str, data: Any) -> Any:
+        return self._call("PATCH", path, data)
+
     def command(self, item_id: int, command: dict[str, Any]) -> Any:
         return self.post(
             f"/api/items/{item_id}/commands/", {"command_id": str(uuid.uuid4()), "command": command}

@@ -33,3 +33,23 @@ def test_renaming_and_recolouring_a_label_class_updates_every_shape(open_page, s
         expect(polygons.nth(n)).to_have_attribute("fill", "#ff8800")
     classes = site.api().get(f"/api/jobs/{job['id']}/label-classes/")
     assert {"id": cat["id"], "name": "kitten", "color": "#ff8800"} in classes
+
+
+def test_a_label_class_changed_by_a_manager_repaints_the_shapes_in_another_persons_page(
+    open_page, site, new_job
+):
+    job = new_job()
+    item = job["items"][0]
+    dog = next(label for label in job["label_classes"] if label["name"] == "dog")
+    api_square(site, item["id"], dog["id"], 60, 60, 90)
+    labeler = open_page("ann")
+    open_item(labeler, site, item["id"])
+    expect(shape_rows(labeler)).to_have_count(1)
+
+    site.api().patch(
+        f"/api/jobs/{job['id']}/label-classes/{dog['id']}/", {"name": "puppy", "color": "#00ccff"}
+    )
+
+    expect(shape_rows(labeler).filter(has_text="puppy")).to_have_count(1, timeout=1000)
+    polygon = labeler.locator(f'#canvas .shape[data-label-class-id="{dog["id"]}"] polygon')
+    expect(polygon).to_have_attribute("fill", "#00ccff", timeout=1000)

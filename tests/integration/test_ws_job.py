@@ -239,3 +239,27 @@ async def test_a_frame_that_names_another_job_is_answered_wrong_job(
 
     assert (wrong["type"], wrong["code"]) == ("error", "wrong_job")
     assert right == {"type": "pong"}
+
+
+async def test_label_class_changes_reach_job_and_item_sockets(
+    sockets: Sockets, job: Any, item: Any, labels: Any, manager_api: Any, annotator: Any, auditor: Any
+) -> None:
+    on_item = await sockets.item(annotator, item.pk)
+    on_job = await sockets.job(auditor, job.pk)
+
+    @database_sync_to_async
+    def rename() -> None:
+        response = manager_api.patch(
+            f"/api/jobs/{job.pk}/label-classes/{labels['cat'].pk}/",
+            {"name": "kitten", "color": "#123456"},
+            format="json",
+        )
+        assert response.status_code == 200, response.content
+
+    await rename()
+    seen_on_item = await on_item.next("label_classes")
+    seen_on_job = await on_job.next("label_classes")
+
+    assert seen_on_item == seen_on_job
+    assert {"id": labels["cat"].pk, "name": "kitten", "color": "#123456"} in seen_on_item["label_classes"]
+    assert {c["name"] for c in seen_on_item["label_classes"]} == {"kitten", "dog"}

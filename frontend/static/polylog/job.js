@@ -497,6 +497,14 @@ function connect(attempt = 0) {
     if (frame.type === 'counts') showCounts(frame.status_counts, frame.label_counts);
     else if (frame.type === 'item') updateTile(frame.item);
     else if (frame.type === 'items_added' || frame.type === 'items_deleted') reloadSoon();
+    else if (frame.type === 'label_classes') {
+      // Renamed, recoloured, added or deleted by a manager somewhere: the sidebar and tiles follow.
+      job.label_classes = frame.label_classes;
+      labels.clear();
+      for (const label of frame.label_classes) labels.set(label.id, label);
+      buildLabelList();
+      reloadSoon();
+    }
   });
   socket.addEventListener('close', (event) => {
     clearInterval(pinger);

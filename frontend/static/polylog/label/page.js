@@ -78,6 +78,13 @@ const socket = new ItemSocket(item.id, {
     showPresence(frame.users);
   },
   onCursor: (frame) => renderer.setCursor(frame.user, frame.x, frame.y),
+  onLabelClasses(classes) {
+    // A manager changed the job's label classes (here or elsewhere): every shape and the panel follow.
+    labels.clear();
+    for (const label of classes) labels.set(label.id, label);
+    job.label_classes = classes;
+    onLabelsChanged();
+  },
   onError: (frame) => refuse(frame.code, frame.message, null),
   onStatus(status, text) {
     const conn = document.getElementById('conn');

@@ -107,6 +107,9 @@ export class ItemSocket {
       case 'cursor':
         h.onCursor(frame);
         break;
+      case 'label_classes':
+        h.onLabelClasses?.(frame.label_classes);
+        break;
       case 'error':
         if (frame.code === 'rate_limited' && frame.command_id && this.unanswered.has(frame.command_id)) {
           const again = this.unanswered.get(frame.command_id);
