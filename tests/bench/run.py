@@ -137,6 +137,7 @@ def main() -> int:
     rows += db_run("sqlite", None, args.quick)
     rows += db_run("sqlite", None, args.quick, module="tests.bench.data")
     rows += db_run("sqlite", None, args.quick, module="tests.bench.interchange")
+    rows += db_run("sqlite", None, args.quick, module="tests.bench.browser")
     if not args.no_postgres and postgres_reachable():
         rows += db_run("postgresql", PG_URL, args.quick)
         rows += db_run("postgresql", PG_URL, args.quick, module="tests.bench.data")

@@ -1,0 +1,218 @@
+"""Browser figures of the labeling page (headless Chromium, the server on loopback): on an image with 500
+shapes of 50 vertices each, the time to the first full render, and the frame time while dragging a vertex,
+measured with requestAnimationFrame in the page. Prints one JSON line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+from tests.browser.conftest import CHROMIUM, DEMO, Api
+from tests.live_servers import ROOT, Daphne, free_port, manage, photos_write, server_env, wait_until_serving
+
+SHAPES, VERTICES = 500, 50
+WIDTH, HEIGHT = 640, 480
+
+
+def circle(n: int) -> list[list[float]]:
+    """The n-th of 500 circles on a 25 x 20 grid over the image, 50 vertices each."""
+    cx, cy, r = 12.8 + (n % 25) * 25.6, 12 + (n // 25) * 24, 10.0
+    return [
+        [
+            round(cx + r * math.cos(2 * math.pi * v / VERTICES), 3),
+            round(cy + r * math.sin(2 * math.pi * v / VERTICES), 3),
+        ]
+        for v in range(VERTICES)
+    ]
+
+
+def log_in(page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base}/")
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--database", default="sqlite", help="the server's embedded default; for run.py")
+    args = parser.parse_args()
+    rows: list[dict] = []
+
+    def row(name: str, value: float, unit: str, target: str = "", ok: bool | None = None) -> None:
+        rows.append(
+            {"name": name, "database": "sqlite", "value": value, "unit": unit, "target": target, "ok": ok}
+        )
+
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print(json.dumps([]))
+        return 0
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        print(json.dumps([]))
+        return 0
+
+    var_dir = Path(tempfile.mkdtemp(prefix="polylog-browser-bench-"))
+    env = server_env(var_dir)
+    env.pop("DEBUG", None)
+    manage(env, "migrate", "--noinput", "-v0")
+    photos = photos_write(var_dir / "photos", 4, size=(WIDTH, HEIGHT))
+    seeded = subprocess.run(
+        [sys.executable, "-m", "tests.browser.seed", "--photos", str(photos)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    seed = json.loads(seeded.stdout.strip().splitlines()[-1])
+    port = free_port()
+    logs = var_dir / "logs"
+    logs.mkdir()
+    output_path = logs / "server.out.log"
+    output = open(output_path, "wb")  # noqa: SIM115 - closed by Daphne.stop
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"],
+        cwd=ROOT,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    server = Daphne(process, port, logs / "access.log", output_path, output)
+    try:
+        wait_until_serving([server], timeout=60)
+        base = server.base_url
+        api = Api(base, *DEMO)
+        item_id = seed["items"][0]["id"]
+        label_id = api.get(f"/api/jobs/{seed['job_id']}/label-classes/")[0]["id"]
+        for n in range(SHAPES):
+            api.command(
+                item_id,
+                {
+                    "type": "add_polygon",
+                    "shape_id": str(uuid.uuid4()),
+                    "label_class_id": label_id,
+                    "points": circle(n),
+                },
+            )
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+            context = browser.new_context(viewport={"width": 1400, "height": 900})
+            page = context.new_page()
+            log_in(page, base, *DEMO)
+            renders = []
+            for _ in range(2 if args.quick else 5):
+                page.goto(f"{base}/items/{item_id}/")
+                page.wait_for_function(
+                    f"document.querySelectorAll('#canvas .shape').length >= {SHAPES}",
+                    polling="raf",
+                    timeout=30_000,
+                )
+                renders.append(page.evaluate("performance.now()"))
+            render = pct(renders, 0.5)
+            row(
+                f"labeling page, {SHAPES} shapes x {VERTICES} vertices: first full render p50",
+                round(render),
+                "ms",
+                "<= 1000",
+                render <= 1000,
+            )
+
+            # Drag the first vertex of one shape in the edit tool, recording every frame's time.
+            page.wait_for_selector("body[data-live=true]")
+            page.keyboard.press("e")
+            to_client = "([x, y]) => window.polylogLabel.renderer.toClient([x, y])"
+            centre = page.evaluate(to_client, [320.0, 252.0])  # the middle of circle 262: select it
+            page.mouse.click(*centre)
+            page.wait_for_selector("#canvas .shape.selected")
+            start = page.evaluate(to_client, circle(262)[0])
+            # Every frame's interval (requestAnimationFrame) and the page's own work in it (the renderer's
+            # render call, timed in the page): at 60 Hz the interval cannot drop below 16.7 ms, so the
+            # work is what says whether a frame fits, and intervals over 25 ms are dropped frames.
+            page.evaluate(
+                """() => {
+                  const renderer = window.polylogLabel.renderer;
+                  const render = renderer.render.bind(renderer);
+                  window.__work = [];
+                  renderer.render = (...args) => {
+                    const t = performance.now();
+                    render(...args);
+                    window.__work.push(performance.now() - t);
+                  };
+                  window.__frames = [];
+                  (function tick(t) {
+                    window.__frames.push(t);
+                    if (window.__frames.length < 100000) requestAnimationFrame(tick);
+                  })(performance.now());
+                }"""
+            )
+            page.mouse.move(*start)
+            page.mouse.down()
+            steps = 60 if args.quick else 240
+            # Outward along the radius (0 to 8 image pixels and back), so the ring never crosses itself and
+            # the server takes the move; screen pixels per image pixel from two mapped points.
+            scale = (
+                page.evaluate(to_client, [circle(262)[0][0] + 100, circle(262)[0][1]])[0] - start[0]
+            ) / 100
+            for k in range(steps):
+                page.mouse.move(
+                    start[0] + scale * (4 + 4 * math.sin(k / 10 - math.pi / 2) + 0.05 * k), start[1]
+                )
+            page.mouse.up()
+            page.wait_for_selector("body[data-pending='0']")
+            near = [
+                shape["points"]
+                for shape in api.get(f"/api/items/{item_id}/state/")["shapes"]
+                if abs(shape["points"][25][0] - circle(262)[25][0]) < 1e-6
+                and abs(shape["points"][25][1] - circle(262)[25][1]) < 1e-6
+            ]
+            if near != [] and near[0] == circle(262):  # a handle under the pointer moved: whichever it was
+                raise RuntimeError("the drag did not move a vertex: the figures would measure nothing")
+            frames = page.evaluate("window.__frames")
+            work = page.evaluate("window.__work")
+            intervals = [b - a for a, b in zip(frames, frames[1:], strict=False)][1:]
+            p95 = pct(work, 0.95) if work else float("nan")
+            row(
+                "labeling page, dragging a vertex: render work per frame p95",
+                round(p95, 1),
+                "ms",
+                "<= 16",
+                p95 <= 16,
+            )
+            row(
+                "labeling page, dragging a vertex: frame interval p95 (60 Hz)",
+                round(pct(intervals, 0.95), 1),
+                "ms",
+            )
+            row(
+                "labeling page, dragging a vertex: dropped frames (> 25 ms)",
+                sum(d > 25 for d in intervals),
+                f"of {len(intervals)}",
+            )
+            browser.close()
+    finally:
+        server.stop()
+        shutil.rmtree(var_dir, ignore_errors=True)
+    print(json.dumps(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
