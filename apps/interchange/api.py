@@ -3,19 +3,14 @@ of the items list, answered with a zip that is streamed while it is made."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from types import SimpleNamespace
-
-from asgiref.sync import sync_to_async
-from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from apps.common.streaming import FirstRenderer, streamed
 from apps.labeling import selectors
 from apps.labeling.api.serializers import ItemListQuerySerializer
 from apps.labeling.api.views import errors, valid
@@ -29,23 +24,8 @@ class ExportQuerySerializer(ItemListQuerySerializer):
     images = serializers.BooleanField(required=False, default=False, help_text="put the image files in too")
 
 
-async def _pulled(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
-    """Serve a synchronous generator under ASGI one piece at a time: Django would otherwise read a sync
-    iterator to its end (into memory) before sending anything. Each step runs in the request's sync
-    thread, where its database connection lives."""
-    step = sync_to_async(lambda: next(chunks, None), thread_sensitive=True)
-    while (chunk := await step()) is not None:
-        yield chunk
-
-
-class _FormatIsOurs(DefaultContentNegotiation):
-    """DRF reads `?format=` as a renderer override; here it names the export format (DESIGN section 8)."""
-
-    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
-
-
 class JobExport(APIView):
-    content_negotiation_class = _FormatIsOurs
+    content_negotiation_class = FirstRenderer
 
     @extend_schema(
         parameters=[ExportQuerySerializer],
@@ -60,7 +40,6 @@ class JobExport(APIView):
         query = valid(ExportQuerySerializer, request.query_params)
         items = selectors.item_list_for(job, query)
         chunks = export_stream(job, items, query["format"], with_images=query["images"])
-        content = _pulled(chunks) if isinstance(request._request, ASGIRequest) else chunks
-        response = StreamingHttpResponse(content, content_type="application/zip")
+        response = StreamingHttpResponse(streamed(request, chunks), content_type="application/zip")
         response["Content-Disposition"] = f'attachment; filename="{export_filename(job, query["format"])}"'
         return response

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 
 from apps.common.errors import ApiError
 
+from .domain import EVENT_TYPES
 from .models import Event, Item, ItemDeletion, JobMember, LabelClass, LabelingJob, Snapshot
 from .services import job_member_remove
 
@@ -106,10 +107,52 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class EventTypeFilter(admin.SimpleListFilter):
+    """The event types the domain knows, rather than a scan of the whole log for its distinct types."""
+
+    title = "type"
+    parameter_name = "type"
+
+    def lookups(self, request, model_admin):  # noqa: ARG002
+        return [(name, name) for name in sorted(EVENT_TYPES)]
+
+    def queryset(self, request, queryset):  # noqa: ARG002
+        return queryset if self.value() is None else queryset.filter(type=self.value())
+
+
+class EventItemFilter(admin.SimpleListFilter):
+    """The images of the job chosen in the job filter (every item of every job would be too long a list);
+    `?item=<id>` also works on its own, as a link from elsewhere."""
+
+    title = "item"
+    parameter_name = "item"
+    job_parameter = "item__job__id__exact"
+    shown = 500
+
+    def lookups(self, request, model_admin):  # noqa: ARG002
+        items = Item.objects.select_related("image").order_by("id")
+        job, chosen = request.GET.get(self.job_parameter, ""), self.value() or ""
+        if job.isdigit():
+            items = items.filter(job_id=int(job))[: self.shown]
+        elif chosen.isdigit():
+            items = items.filter(pk=int(chosen))
+        else:
+            return []
+        return [(str(item.pk), f"{item.pk}: {item.image.path}") for item in items]
+
+    def queryset(self, request, queryset):  # noqa: ARG002
+        value = self.value()
+        if value is None:
+            return queryset
+        return queryset.filter(item_id=int(value)) if value.isdigit() else queryset.none()
+
+
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
+    """The event log, read-only, filterable by job, item, actor, type and date."""
+
     list_display = ["item", "seq", "type", "actor", "created_at"]
-    list_filter = ["type", "item__job", "actor", "created_at"]
+    list_filter = ["item__job", EventItemFilter, "actor", EventTypeFilter, "created_at"]
     search_fields = ["item__id", "command_id"]
     date_hierarchy = "created_at"
     list_select_related = ["actor", "item"]

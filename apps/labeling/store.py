@@ -9,8 +9,8 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -183,6 +183,43 @@ def state_load(item_id: int, width: float, height: float, at_seq: int | None = N
     return state_load_with_hash(item_id, width, height, at_seq)[0]
 
 
+def state_advance(item_id: int, state: ItemState, upto_seq: int) -> ItemState:
+    """`state` brought forward to `upto_seq` with the stored events after it (cheap when they are few)."""
+    if upto_seq <= state.seq:
+        return state
+    return _fold(state, _rows_from(item_id, state.seq + 1, upto_seq), GENESIS_HASH)[0]
+
+
+def states_before(
+    item_id: int, width: float, height: float, seqs: Sequence[int], span: int = 2000
+) -> list[ItemState]:
+    """The state just before each of `seqs` (ascending): what the event at that seq applied to. Seqs
+    within `span` of each other are walked in one read from the state before the first; seqs further
+    apart cost the nearest snapshot plus at most K events each."""
+    out: list[ItemState] = []
+    state: ItemState | None = None
+    start = 0
+    while start < len(seqs):
+        end = start
+        while end + 1 < len(seqs) and seqs[end + 1] - seqs[start] <= span:
+            end += 1
+        first, last = seqs[start], seqs[end]
+        if state is None or not state.seq <= first - 1 <= state.seq + snapshot_every():
+            state = state_load(item_id, width, height, first - 1)
+        else:
+            state = state_advance(item_id, state, first - 1)
+        rows = iter(_rows_from(item_id, first, last - 1) if last > first else ())
+        for seq in seqs[start : end + 1]:
+            while state.seq < seq - 1:
+                number, type_, version, payload, actor, _ = next(rows, (None,) * 6)
+                if number != state.seq + 1:
+                    raise ValueError(f"item {item_id}: event {state.seq + 1} is missing")
+                state = evolve(state, event_from_record(type_, version, _decoded(payload), actor))
+            out.append(state)
+        start = end + 1
+    return out
+
+
 def states_load_many(heads: Sequence[tuple[int, float, float, int]]) -> dict[int, ItemState]:
     """The states of many items at their `last_seq`, for bulk readers (exports): [(item_id, width, height,
     last_seq)] -> {item_id: state}. The process cache answers where it is current; for the rest, the
@@ -292,29 +329,147 @@ def state_current(item_id: int, head: ItemHead) -> tuple[ItemState, str]:
     return state_load_with_hash(item_id, head.width, head.height)
 
 
+# Reading whole streams (audit, export, verification) ------------------------------------------------
+
+# The columns of a stored event in the order the log export and the chain check read them.
+LOG_COLUMNS = (
+    "item_id",
+    "seq",
+    "type",
+    "schema_version",
+    "payload",
+    "actor_id",
+    "created_at",
+    "command_id",
+    "hash",
+)
+LogRow = tuple[int, int, str, int, Any, int, datetime, str | None, str]
+_BATCH_ROWS = 5000
+_BATCH_ITEMS = 500
+
+
+def _stream_rows(item_id: int, batch: int) -> Iterator[LogRow]:
+    """One stream's rows in seq order, read `batch` at a time (keyset on seq, so no long-lived cursor)."""
+    after = 0
+    while True:
+        rows = list(
+            EventRow.objects.filter(item_id=item_id, seq__gt=after)
+            .order_by("seq")
+            .values_list(*LOG_COLUMNS)[:batch]
+        )
+        yield from rows
+        if len(rows) < batch:
+            return
+        after = rows[-1][1]
+
+
+def _group_rows(item_ids: list[int]) -> list[LogRow]:
+    if not item_ids:
+        return []
+    return list(
+        EventRow.objects.filter(item_id__in=item_ids).order_by("item_id", "seq").values_list(*LOG_COLUMNS)
+    )
+
+
+def log_rows(heads: Iterable[tuple[int, int | None]], batch: int = _BATCH_ROWS) -> Iterator[LogRow]:
+    """The stored rows (LOG_COLUMNS) of the streams of `heads` [(item_id, last_seq)], in (item_id, seq)
+    order, `heads` sorted by item id. Short streams are read a group at a time (about `batch` rows by
+    their last_seq), long ones and those of unknown length (None) alone in slices, so memory stays
+    bounded and each read uses the (item, seq) index."""
+    group: list[int] = []
+    planned = 0
+    for item_id, last_seq in heads:
+        if last_seq is None or last_seq >= batch:
+            yield from _group_rows(group)
+            group, planned = [], 0
+            yield from _stream_rows(item_id, batch)
+            continue
+        group.append(item_id)
+        planned += last_seq
+        if planned >= batch or len(group) >= _BATCH_ITEMS:
+            yield from _group_rows(group)
+            group, planned = [], 0
+    yield from _group_rows(group)
+
+
+@dataclass(slots=True)
+class ChainReport:
+    """What verifying some streams found: how many streams and events were read, and every problem
+    as {"item_id", "seq", "problem"}, in (item_id, seq) order."""
+
+    items: int = 0
+    events: int = 0
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def chains_verify(heads: Sequence[tuple[int, int | None]], batch: int = _BATCH_ROWS) -> ChainReport:
+    """Recompute the hash chains of the streams of `heads` [(item_id, last_seq or None)], sorted by item
+    id. Each problem names its item and seq: an event whose hash no longer matches its columns or its
+    predecessor (altered), a seq out of line (a gap: events deleted or renumbered), and, where
+    last_seq is given (the item's own count, written in the transaction of every append), events missing
+    at the end, which no link of the chain can show."""
+    report = ChainReport(items=len(heads))
+    last_seqs = dict(heads)
+    current: int | None = None
+    prev, expected = GENESIS_HASH, 1
+    seen: set[int] = set()
+
+    def close(item_id: int, expected_seq: int) -> None:
+        last_seq = last_seqs.get(item_id)
+        if last_seq is not None and expected_seq - 1 < last_seq:
+            report.problems.append(
+                {
+                    "item_id": item_id,
+                    "seq": expected_seq,
+                    "problem": f"missing: the item is at seq {last_seq}",
+                }
+            )
+
+    rows = log_rows(heads, batch)
+    for item_id, seq, type_, version, payload, actor_id, created_at, command_id, hash_ in rows:
+        if item_id != current:
+            if current is not None:
+                close(current, expected)
+            current, prev, expected = item_id, GENESIS_HASH, 1
+            seen.add(item_id)
+        report.events += 1
+        if seq != expected:
+            report.problems.append(
+                {"item_id": item_id, "seq": seq, "problem": f"gap: expected seq {expected}"}
+            )
+        computed = event_hash(
+            prev,
+            item_id=item_id,
+            seq=seq,
+            type=type_,
+            schema_version=version,
+            payload=payload,
+            actor_id=actor_id,
+            created_at=created_at,
+            command_id=command_id,
+        )
+        if computed != hash_:
+            report.problems.append(
+                {"item_id": item_id, "seq": seq, "problem": "hash mismatch: the event was altered"}
+            )
+        prev, expected = hash_, seq + 1
+    if current is not None:
+        close(current, expected)
+    for item_id, _ in heads:
+        if item_id not in seen:
+            close(item_id, 1)
+    report.problems.sort(key=lambda p: (p["item_id"], p["seq"]))
+    return report
+
+
 def chain_verify(item_id: int, last_seq: int | None = None) -> list[dict[str, Any]]:
     """Recompute an item's hash chain; every problem names its seq. `last_seq` (the item's own count)
     also catches events missing at the end of the stream, which no chain link can show."""
-    problems = []
-    prev = GENESIS_HASH
-    expected_seq = 1
-    for row in EventRow.objects.filter(item_id=item_id).order_by("seq").iterator(chunk_size=2000):
-        if row.seq != expected_seq:
-            problems.append(
-                {"item_id": item_id, "seq": row.seq, "problem": f"gap: expected seq {expected_seq}"}
-            )
-        computed = row_hash(row, prev)
-        if computed != row.hash:
-            problems.append(
-                {"item_id": item_id, "seq": row.seq, "problem": "hash mismatch: the event was altered"}
-            )
-        prev = row.hash
-        expected_seq = row.seq + 1
-    if last_seq is not None and expected_seq - 1 < last_seq:
-        problems.append(
-            {"item_id": item_id, "seq": expected_seq, "problem": f"missing: the item is at seq {last_seq}"}
-        )
-    return problems
+    return chains_verify([(item_id, last_seq)]).problems
 
 
 # The command hot path: a handful of fixed statements, written out because compiling them through the

@@ -138,10 +138,12 @@ def main() -> int:
     rows += db_run("sqlite", None, args.quick, module="tests.bench.data")
     rows += db_run("sqlite", None, args.quick, module="tests.bench.interchange")
     rows += db_run("sqlite", None, args.quick, module="tests.bench.browser")
+    rows += db_run("sqlite", None, args.quick, module="tests.bench.audit")
     if not args.no_postgres and postgres_reachable():
         rows += db_run("postgresql", PG_URL, args.quick)
         rows += db_run("postgresql", PG_URL, args.quick, module="tests.bench.data")
         rows += db_run("postgresql", PG_URL, args.quick, module="tests.bench.interchange")
+        rows += db_run("postgresql", PG_URL, args.quick, module="tests.bench.audit")
     rows += ws_run(args.quick, args.no_postgres)
     where = machine()
     command = "make bench" + (" QUICK=1" if args.quick else "")

@@ -109,7 +109,7 @@ class Api:
         )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site(tmp_path_factory: Any) -> Iterator[LiveServer]:
     var_dir = tmp_path_factory.mktemp("browser-var")
     env = server_env(var_dir)
@@ -178,7 +178,9 @@ def new_job(site: LiveServer) -> Callable[..., dict[str, Any]]:
 # The browser ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running in the main thread while it
+# is open, and tests after these (tests/e2e) call asyncio.run, which refuses to start inside it.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright

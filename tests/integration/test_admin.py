@@ -137,3 +137,51 @@ def test_a_non_staff_user_is_sent_to_the_admin_login(client: Any, annotator: Any
 
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def listed(admin_client: Any, query: str) -> set[tuple[int, int]]:
+    """The (item id, seq) of the events the admin's event list shows for `query`."""
+    response = admin_client.get(f"/admin/labeling/event/?{query}")
+    assert response.status_code == 200, query
+    return {(e.item_id, e.seq) for e in response.context["cl"].queryset}
+
+
+def test_the_event_log_filters_by_job_item_actor_type_and_date(
+    admin_client: Any,
+    job: Any,
+    items: list[Any],
+    labels: dict[str, Any],
+    annotator_api: Any,
+    annotator2: Any,
+    manager: Any,
+    client_for: Any,
+    add_polygon: Any,
+    send: Any,
+) -> None:
+    from apps.labeling.services import job_create
+
+    first, second = items[0], items[1]
+    add_polygon(annotator_api, first.pk, labels["cat"].pk, points=[[5, 5], [15, 5], [15, 15]])
+    add_polygon(client_for(annotator2), second.pk, labels["dog"].pk)
+    send(annotator_api, second.pk, {"type": "save"})
+    other = job_create(
+        name="Other",
+        dataset=job.dataset,
+        created_by=manager,
+        label_classes=[{"name": "x", "color": "#123456"}],
+    )
+    other_item = other.items.order_by("id").first()
+    add_polygon(client_for(manager), other_item.pk, other.label_classes.get().pk)
+    everything = listed(admin_client, "")
+    day = Event.objects.get(item=first).created_at
+
+    assert everything == {(first.pk, 1), (second.pk, 1), (second.pk, 2), (other_item.pk, 1)}
+    assert listed(admin_client, f"item__job__id__exact={job.pk}") == everything - {(other_item.pk, 1)}
+    assert listed(admin_client, f"item={second.pk}") == {(second.pk, 1), (second.pk, 2)}
+    assert listed(admin_client, f"item__job__id__exact={job.pk}&item={first.pk}") == {(first.pk, 1)}
+    assert listed(admin_client, f"actor__id__exact={annotator2.pk}") == {(second.pk, 1)}
+    assert listed(admin_client, "type=saved") == {(second.pk, 2)}
+    assert listed(admin_client, f"created_at__year={day.year}&created_at__month={day.month}") == everything
+    assert listed(admin_client, f"created_at__year={day.year - 1}") == set()
+    job_page = admin_client.get(f"/admin/labeling/event/?item__job__id__exact={job.pk}").content.decode()
+    assert second.image.path in job_page  # the item filter lists the chosen job's images

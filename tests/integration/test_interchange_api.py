@@ -490,3 +490,10 @@ def test_only_the_jobs_managers_import_labels_into_it(job: Any, annotator_api: A
     )
     assert response.status_code in (403, 404)
     assert not DataImport.objects.exists()
+
+
+def test_an_export_answers_whatever_the_client_accepts(job: Any, drawn: Any, manager_api: Any) -> None:
+    response = manager_api.get(f"/api/jobs/{job.pk}/export/?format=yolo", HTTP_ACCEPT="application/zip")
+
+    assert response.status_code == 200
+    assert zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))).read("data.yaml")

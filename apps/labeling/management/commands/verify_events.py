@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.labeling.models import Event, Item
-from apps.labeling.store import chain_verify
+from apps.labeling.store import chains_verify
 
 
 class Command(BaseCommand):
@@ -20,17 +20,17 @@ class Command(BaseCommand):
     def handle(self, *args, items: list[int] | None, job: int | None, **options) -> None:
         # Every stream in the event table, and every item that says it has events (whose stream may
         # have been emptied), checked against the seq the item records.
-        streams = Event.objects.values_list("item_id", flat=True).distinct()
+        # order_by(): the model's ordering (item, seq) would make DISTINCT return every event.
+        streams = Event.objects.order_by().values_list("item_id", flat=True).distinct()
         counted = Item.objects.filter(last_seq__gt=0)
         if items:
             streams, counted = streams.filter(item_id__in=items), counted.filter(pk__in=items)
         if job is not None:
             streams, counted = streams.filter(item__job_id=job), counted.filter(job_id=job)
         last_seqs = dict(counted.values_list("id", "last_seq"))
-        problems, checked = [], 0
-        for item_id in sorted(set(streams) | set(last_seqs)):
-            problems += chain_verify(item_id, last_seqs.get(item_id))
-            checked += 1
+        heads = [(item_id, last_seqs.get(item_id)) for item_id in sorted(set(streams) | set(last_seqs))]
+        report = chains_verify(heads)
+        problems, checked = report.problems, report.items
         for p in problems:
             self.stdout.write(f"item {p['item_id']} seq {p['seq']}: {p['problem']}")
         if problems:
