@@ -2,7 +2,7 @@
 (apps/labeling/client.py) against a Daphne process, by three people with undo, redo, reset, save and
 discard; then for every seq the server's state at that seq equals the domain's fold of events 1..seq, and
 the job's event log, downloaded from that server (so streamed through ASGI), verifies with
-tools/verify_log.py.
+docs/verify_log.py.
 
 The server runs on this test's own database (SQLite file or PostgreSQL), so it needs no other service.
 """
@@ -161,7 +161,7 @@ def test_every_seq_of_a_session_recorded_through_the_websocket_client_replays_to
     path = tmp_path / "job.jsonl"
     path.write_bytes(log)
     verified = subprocess.run(
-        [sys.executable, "-I", str(ROOT / "tools" / "verify_log.py"), str(path)],
+        [sys.executable, "-I", str(ROOT / "docs" / "verify_log.py"), str(path)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -1,6 +1,6 @@
 """Audit and replay over REST (docs/audit.md): an item's timeline with summaries, the state at a time, the diff
 between two seqs, a job's activity, the integrity of the hash chains, and the event log as JSON Lines that
-tools/verify_log.py checks. Who may read it, and that nobody writes through it."""
+docs/verify_log.py checks. Who may read it, and that nobody writes through it."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from tests.integration.test_ws_support import Sockets, replay_received, stored_e
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
-VERIFY_LOG = ROOT / "tools" / "verify_log.py"
+VERIFY_LOG = ROOT / "docs" / "verify_log.py"
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 WIRE_FIELDS = ("seq", "type", "payload", "actor", "created_at")
 LOG_FIELDS = [
@@ -673,7 +673,7 @@ def log_bytes(client: Any, url: str, **headers: Any) -> bytes:
 
 
 def verify_log(path: Path) -> subprocess.CompletedProcess[str]:
-    """Run tools/verify_log.py as an auditor would: a plain interpreter, nothing of polylog importable."""
+    """Run docs/verify_log.py as an auditor would: a plain interpreter, nothing of polylog importable."""
     return subprocess.run(
         [sys.executable, "-I", str(VERIFY_LOG), str(path)],
         capture_output=True,

@@ -92,7 +92,7 @@ LOG_RESPONSES = {
     (200, NDJSON): OpenApiResponse(
         OpenApiTypes.STR,
         description="one JSON object per line: item_id, seq, type, schema_version, payload, actor, "
-        "created_at, command_id, hash (docs/audit.md; tools/verify_log.py checks it)",
+        "created_at, command_id, hash (docs/audit.md; docs/verify_log.py checks it)",
     ),
     **errors(),
 }
