@@ -1,5 +1,6 @@
-"""Replay: an item's events as a timeline; step or jump to a point and see the shapes as they were;
-filter by person; compare two points."""
+"""Replay: an item's events as a timeline; scrub, step or play to a point and see the shapes as they were,
+with what changed highlighted and who drew each shape; filter by person; compare two points. Read-only,
+for auditors."""
 
 from __future__ import annotations
 
@@ -9,53 +10,163 @@ from .helpers import api_square, expect
 
 pytestmark = pytest.mark.browser
 
+DOG_ID = "2b3c4d5e-0000-4000-8000-000000000002"
 
-def test_the_timeline_steps_filters_and_compares(open_page, site, new_job):
-    job = new_job()
+
+def _points(points: list[list[float]]) -> str:
+    return " ".join(f"{x},{y}" for x, y in points)
+
+
+def _session(site, job) -> tuple[int, str]:
+    """demo adds a cat square (1), ann a dog triangle (2), demo moves his square (3), undoes (4), redoes (5)."""
     item_id = job["items"][0]["id"]
     cat, dog = (next(c["id"] for c in job["label_classes"] if c["name"] == n) for n in ("cat", "dog"))
     first = api_square(site, item_id, cat, 50, 50, 100)  # seq 1, demo
-    ann = site.api("ann")
-    ann.command(
+    site.api("ann").command(
         item_id,
         {
             "type": "add_polygon",
-            "shape_id": "2b3c4d5e-0000-4000-8000-000000000002",
+            "shape_id": DOG_ID,
             "label_class_id": dog,
             "points": [[300, 300], [400, 300], [350, 400]],
         },
-    )  # seq 2
-    site.api().command(item_id, {"type": "move_shape", "shape_id": first, "dx": 20, "dy": 10})  # seq 3
-    site.api().command(item_id, {"type": "save"})  # seq 4
+    )  # seq 2, ann
+    demo = site.api()
+    demo.command(item_id, {"type": "move_shape", "shape_id": first, "dx": 20, "dy": 10})  # seq 3
+    demo.command(item_id, {"type": "undo"})  # seq 4
+    demo.command(item_id, {"type": "redo"})  # seq 5
+    return item_id, first
+
+
+def test_an_auditor_scrubs_steps_plays_and_filters_a_session(open_page, site, new_job):
+    job = new_job(members=("ann",))
+    item_id, first = _session(site, job)
+    site.api().post(f"/api/jobs/{job['id']}/members/", {"username": "bob", "role": "auditor"})
+
+    commands = []
+    page = open_page("bob")
+    page.on("request", lambda r: commands.append(r.url) if r.method != "GET" else None)
+    page.goto(site.url(f"/items/{item_id}/replay/"))
+    body = page.locator("body")
+    expect(body).to_have_attribute("data-ready", "true")
+    expect(body).to_have_attribute("data-seq", "5")
+    timeline = page.locator("#timeline li")
+    expect(timeline).to_have_count(5)
+    expect(timeline.nth(1)).to_contain_text("ann")
+    expect(timeline.nth(1)).to_contain_text("added a polygon labeled dog (3 vertices)")
+    expect(timeline.nth(3)).to_contain_text("undid seq 3")
+    expect(timeline.nth(4)).to_contain_text("redid seq 3")
+
+    square = page.locator(f'#canvas .shape[data-shape-id="{first}"] polygon')
+    dog = page.locator(f'#canvas .shape[data-shape-id="{DOG_ID}"] polygon')
+    original = _points([[50, 50], [150, 50], [150, 150], [50, 150]])
+    moved = _points([[70, 60], [170, 60], [170, 160], [70, 160]])
+
+    # Scrub to seq 2: both shapes, as they were drawn.
+    scrub = page.get_by_label("Point in the history")
+    scrub.fill("2")
+    expect(body).to_have_attribute("data-seq", "2")
+    expect(page.locator("#canvas .shape")).to_have_count(2)
+    expect(square).to_have_attribute("points", original)
+    expect(dog).to_have_attribute("points", _points([[300, 300], [400, 300], [350, 400]]))
+    # The changes shown are counted from the point shown before (5): going back undid the move.
+    expect(body).to_have_attribute("data-diff-from", "5")
+    expect(page.locator(f'#canvas .shape.diff-changed[data-shape-id="{first}"]')).to_have_count(1)
+
+    # Step forward: 3 moves the square (highlighted as changed), 4 undoes it, 5 redoes it.
+    page.get_by_role("button", name="Next event").click()
+    expect(body).to_have_attribute("data-seq", "3")
+    expect(body).to_have_attribute("data-diff-from", "2")
+    expect(square).to_have_attribute("points", moved)
+    expect(page.locator("#canvas .shape.diff-changed")).to_have_count(1)
+    expect(page.locator("#canvas .shape.diff-added")).to_have_count(0)
+    expect(page.locator(f'#canvas .shape.diff-changed[data-shape-id="{first}"]')).to_have_count(1)
+    expect(page.locator("#diff .changed")).to_contain_text("moved by (20, 10)")
+    expect(timeline.nth(2)).to_have_class("current")
+    page.keyboard.press("ArrowRight")
+    expect(body).to_have_attribute("data-seq", "4")
+    expect(square).to_have_attribute("points", original)
+    expect(page.locator(f'#canvas .shape.diff-changed[data-shape-id="{first}"]')).to_have_count(1)
+    expect(page.locator("#diff .changed")).to_contain_text("moved by (-20, -10)")
+    page.keyboard.press("ArrowRight")
+    expect(body).to_have_attribute("data-seq", "5")
+    expect(square).to_have_attribute("points", moved)
+    expect(page.locator("#diff .changed")).to_contain_text("moved by (20, 10)")
+    page.keyboard.press("ArrowLeft")
+    expect(body).to_have_attribute("data-seq", "4")
+    page.get_by_role("button", name="Previous event").click()
+    expect(body).to_have_attribute("data-seq", "3")
+
+    # Who drew a shape: the SVG title and the tooltip on hover.
+    expect(page.locator(f'#canvas .shape[data-shape-id="{DOG_ID}"] > title')).to_have_text(
+        "dog, drawn by ann"
+    )
+    expect(page.locator(f'#canvas .shape[data-shape-id="{first}"] > title')).to_have_text(
+        "cat, drawn by demo"
+    )
+    dog.hover()
+    expect(page.locator("#replay-tip")).to_be_visible()
+    expect(page.locator("#replay-tip")).to_have_text("dog, drawn by ann")
+
+    # Play from the beginning runs to the end and stops; Space pauses and plays.
+    page.get_by_role("button", name="First").click()
+    expect(body).to_have_attribute("data-seq", "0")
+    expect(page.locator("#canvas .shape")).to_have_count(0)
+    page.get_by_role("button", name="Play").click()
+    expect(body).to_have_attribute("data-playing", "true")
+    expect(body).to_have_attribute("data-seq", "5")
+    expect(body).to_have_attribute("data-playing", "false")
+    page.get_by_role("button", name="First").click()
+    expect(body).to_have_attribute("data-seq", "0")
+    page.keyboard.press("Space")
+    expect(body).to_have_attribute("data-playing", "true")
+    page.keyboard.press("Space")
+    expect(body).to_have_attribute("data-playing", "false")
+
+    # ann's events only: the list shows hers, stepping moves between them.
+    page.get_by_role("button", name="First").click()
+    expect(body).to_have_attribute("data-seq", "0")
+    page.get_by_label("Person").select_option(label="ann")
+    expect(timeline).to_have_count(1)
+    expect(timeline.first).to_have_attribute("data-seq", "2")
+    expect(timeline.first).to_contain_text("ann")
+    page.get_by_role("button", name="Next event").click()
+    expect(body).to_have_attribute("data-seq", "2")
+    page.get_by_role("button", name="Next event").click()  # no later event of hers: stays
+    expect(body).to_have_attribute("data-seq", "2")
+    page.get_by_label("Person").select_option(label="Everyone")
+    expect(timeline).to_have_count(5)
+
+    # Compare the end with seq 1: the dog added, the square changed.
+    page.get_by_role("button", name="Last").click()
+    expect(body).to_have_attribute("data-seq", "5")
+    page.get_by_label("Compare with seq").fill("1")
+    page.get_by_label("Compare with seq").press("Enter")
+    expect(body).to_have_attribute("data-diff-from", "1")
+    expect(page.locator("#diff .added")).to_have_count(1)
+    expect(page.locator("#diff .added")).to_contain_text("dog by ann")
+    expect(page.locator("#diff .changed")).to_have_count(1)
+    expect(page.locator("#canvas .shape.diff-changed")).to_have_count(1)
+    expect(page.locator("#canvas .shape.diff-added")).to_have_count(1)
+
+    assert commands == [], f"the replay page sent something other than GET: {commands}"
+
+
+def test_a_deleted_shape_shows_as_a_ghost(open_page, site, new_job):
+    job = new_job()
+    item_id, first = _session(site, job)
+    site.api().command(item_id, {"type": "delete_shape", "shape_id": first})  # seq 6
 
     page = open_page("demo")
     page.goto(site.url(f"/items/{item_id}/replay/"))
-    expect(page.locator("body")).to_have_attribute("data-seq", "4")
-    timeline = page.locator("#timeline li")
-    expect(timeline).to_have_count(4)
-    expect(timeline.nth(1)).to_contain_text("ann added a dog polygon of 3 vertices")
-    expect(page.locator("#canvas .shape")).to_have_count(2)
-
-    timeline.first.click()
-    expect(page.locator("body")).to_have_attribute("data-seq", "1")
+    body = page.locator("body")
+    expect(body).to_have_attribute("data-seq", "6")
     expect(page.locator("#canvas .shape")).to_have_count(1)
-    page.keyboard.press("ArrowRight")
-    expect(page.locator("body")).to_have_attribute("data-seq", "2")
+    ghost = page.locator(f'#canvas .ghost[data-shape-id="{first}"]')
+    expect(ghost).to_have_count(1)
+    expect(ghost.locator("title")).to_have_text("cat (removed), drawn by demo")
+    expect(page.locator("#diff .removed")).to_contain_text("cat by demo")
+    page.keyboard.press("ArrowLeft")
+    expect(body).to_have_attribute("data-seq", "5")
+    expect(page.locator("#canvas .ghost")).to_have_count(0)
     expect(page.locator("#canvas .shape")).to_have_count(2)
-    page.get_by_role("button", name="Previous event").click()
-    expect(page.locator("body")).to_have_attribute("data-seq", "1")
-
-    page.get_by_label("Person").select_option(label="ann")
-    expect(timeline).to_have_count(1)
-    page.get_by_role("button", name="Next event").click()
-    expect(page.locator("body")).to_have_attribute("data-seq", "2")
-    page.get_by_label("Person").select_option(label="Everyone")
-
-    page.get_by_role("button", name="Last").click()
-    expect(page.locator("body")).to_have_attribute("data-seq", "4")
-    page.get_by_label("Compare with seq").fill("1")
-    page.get_by_label("Compare with seq").press("Enter")
-    expect(page.locator("#diff .added")).to_have_count(1)
-    expect(page.locator("#diff .changed")).to_have_count(1)
-    expect(page.locator("#diff .added")).to_contain_text("dog")
-    expect(page.locator("#canvas .shape.diff-changed")).to_have_count(1)

@@ -1,163 +1,237 @@
-// Replay (auditors): an item's events as a timeline; scrub or step to any seq and see the shapes as they
-// were (the server rebuilds the state at that seq); filter by person; compare two points.
+// Replay (auditors): an item's events as a timeline (timeline/ with a summary per event); scrub, step or
+// play to any seq and see the shapes as they were (state/?at_seq=), with what changed since the point shown
+// before highlighted (diff/), and who drew each shape on hover. Filter by person; compare with any seq.
+// Read-only: this page only ever sends GET requests.
 
 import { boot, get } from './api.js';
 import { $, clear, formatTime, h } from './ui.js';
 import { Renderer } from './label/render.js';
 
+const SVG = 'http://www.w3.org/2000/svg';
+const PLAY_INTERVAL = 500; // ms per event: 2 events a second
+
 const { item, job, user: me } = boot();
 const labels = new Map(job.label_classes.map((label) => [label.id, label]));
 const renderer = new Renderer($('#canvas'), { width: item.image.width, height: item.image.height, imageUrl: item.image.url });
 const ui = { selectedId: null, hidden: new Set(), overlay: {}, labels, me };
-const states = new Map(); // seq -> state view, as the server rebuilt it
+const cache = { states: new Map(), diffs: new Map() };
+const names = new Map(); // user id -> username, from the timeline
 let events = [];
-let seq = 0;
+let lastSeq = 0;
+let seq = null; // the seq shown
+let from = null; // the seq the highlighted changes are counted from
 let token = 0;
+let timer = null;
 
-const DESCRIBE = {
-  vertex_added: (p) => `added a vertex (${Math.round(p.x)}, ${Math.round(p.y)})`,
-  polygon_closed: (p) => `closed a polygon as ${labelName(p.label_class_id)}`,
-  polygon_added: (p) => `added a ${labelName(p.label_class_id)} polygon of ${p.points.length} vertices`,
-  draft_discarded: () => 'dropped a draft',
-  vertex_moved: (p) => `moved vertex ${p.index + 1}`,
-  vertex_inserted: (p) => `inserted a vertex at ${p.index + 1}`,
-  vertex_removed: (p) => `removed vertex ${p.index + 1}`,
-  shape_moved: (p) => `moved a shape by (${Math.round(p.dx)}, ${Math.round(p.dy)})`,
-  shape_relabeled: (p) => `relabeled a shape as ${labelName(p.label_class_id)}`,
-  shape_grouped: (p) => (p.group_id ? 'grouped a shape' : 'ungrouped a shape'),
-  shape_reset: () => 'reset a shape to its original geometry',
-  shape_deleted: () => 'deleted a shape',
-  all_shapes_deleted: (p) => `deleted all ${p.shape_ids.length} shapes`,
-  label_shapes_deleted: (p) => `deleted ${p.shape_ids.length} ${labelName(p.label_class_id)} shapes`,
-  undone: (p) => `undid event ${p.target_seq}`,
-  redone: (p) => `redid event ${p.target_seq}`,
-  saved: () => 'saved',
-  changes_discarded: () => 'discarded the changes since the last save',
-  hard_example_marked: () => 'marked a hard example',
-  hard_example_unmarked: () => 'unmarked a hard example',
-};
-
-function labelName(id) {
-  return labels.get(id)?.name ?? `label ${id}`;
-}
+const labelName = (id) => labels.get(id)?.name ?? `label ${id}`;
+const personName = (id) => names.get(id) ?? `user ${id}`;
 
 async function loadEvents() {
-  let after = 0;
   const out = [];
-  while (true) {
-    const page = await get(`/api/items/${item.id}/events/?after=${after}&limit=1000`);
-    out.push(...page.results);
-    if (page.next_after === null) return out;
-    after = page.next_after;
+  for (let page = 1; ; page += 1) {
+    const answer = await get(`/api/items/${item.id}/timeline/?page=${page}&page_size=500`);
+    out.push(...answer.results);
+    lastSeq = answer.last_seq;
+    if (!answer.next) return out;
   }
 }
 
 async function stateAt(n) {
-  if (!states.has(n)) {
-    const view = await get(`/api/items/${item.id}/state/?at_seq=${n}`);
-    states.set(n, {
+  if (!cache.states.has(n)) {
+    cache.states.set(n, get(`/api/items/${item.id}/state/?at_seq=${n}`).then((view) => ({
       seq: view.seq,
       shapes: new Map(view.shapes.map((s) => [s.id, s])),
       drafts: new Map(view.drafts.map((d) => [d.id, d])),
-    });
+    })));
   }
-  return states.get(n);
+  return cache.states.get(n);
 }
 
-function visibleEvents() {
-  const person = $('#person').value;
-  return person ? events.filter((e) => String(e.actor) === person) : events;
+async function diff(a, b) {
+  const key = `${a}:${b}`;
+  if (!cache.diffs.has(key)) cache.diffs.set(key, get(`/api/items/${item.id}/diff/?from_seq=${a}&to_seq=${b}`));
+  return cache.diffs.get(key);
 }
 
-async function show(n) {
-  seq = Math.max(0, Math.min(n, events.length ? events.at(-1).seq : 0));
+// Who drew each shape at seq n. The state view has no actor per shape; the diff from the empty image
+// (seq 0) lists every closed shape at n as added, with its actor.
+async function drawersAt(n) {
+  const answer = await diff(0, n);
+  return new Map(answer.added.map((s) => [s.id, s.actor]));
+}
+
+const person = () => $('#person').value;
+const visibleEvents = () => (person() ? events.filter((e) => String(e.actor) === person()) : events);
+
+async function show(n, { keepFrom = false } = {}) {
+  n = Math.max(0, Math.min(Number(n) || 0, lastSeq));
+  if (!keepFrom && n !== seq) from = seq ?? Math.max(0, n - 1);
+  seq = n;
   const mine = ++token;
   $('#scrub').value = String(seq);
   const event = events.find((e) => e.seq === seq);
-  $('#position').textContent = seq ? `seq ${seq} · ${event ? `${event.actor_name}, ${formatTime(event.created_at)}` : ''}` : 'the beginning';
-  const compareTo = $('#compare').value === '' ? null : Number($('#compare').value);
-  const [state, other] = await Promise.all([stateAt(seq), compareTo === null ? null : stateAt(Math.min(compareTo, events.at(-1)?.seq ?? 0))]);
+  $('#position').textContent = seq ? `seq ${seq} of ${lastSeq}${event ? ` · ${event.actor_name}, ${formatTime(event.created_at)}` : ''}` : `the beginning (0 of ${lastSeq})`;
+  const compare = $('#compare').value === '' ? null : Math.min(Math.max(0, Number($('#compare').value)), lastSeq);
+  const base = compare ?? from;
+  const [state, drawers, changes] = await Promise.all([stateAt(seq), drawersAt(seq), diff(base, seq)]);
   if (mine !== token) return;
   renderer.render(state, ui);
-  showDiff(state, other, compareTo);
+  for (const [id, entry] of renderer.shapeEls) {
+    const shape = state.shapes.get(id);
+    const actor = drawers.get(id);
+    entry.g.dataset.actor = actor ?? '';
+    entry.g.dataset.actorName = actor === undefined ? '' : personName(actor);
+    let title = entry.g.querySelector(':scope > title');
+    if (!title) title = entry.g.insertBefore(document.createElementNS(SVG, 'title'), entry.g.firstChild);
+    title.textContent = `${labelName(shape.label_class_id)}, drawn by ${actor === undefined ? 'unknown' : personName(actor)}`;
+  }
+  showChanges(changes, compare !== null);
   for (const row of document.querySelectorAll('#timeline li')) {
     const rowSeq = Number(row.dataset.seq);
     row.classList.toggle('current', rowSeq === seq);
     row.classList.toggle('future', rowSeq > seq);
+    row.setAttribute('aria-current', rowSeq === seq ? 'step' : 'false');
   }
   document.querySelector('#timeline li.current')?.scrollIntoView({ block: 'nearest' });
+  document.body.dataset.diffFrom = String(changes.from_seq);
   document.body.dataset.seq = String(seq);
 }
 
-// What changed from the compared point to the shown one: added, removed and changed shapes.
-function showDiff(state, other, compareTo) {
+function changeText(c) {
+  const parts = [];
+  if (c.moved_by) parts.push(`moved by (${c.moved_by.map((v) => Math.round(v * 100) / 100).join(', ')})`);
+  else if (c.changes.includes('points')) parts.push(`${c.moved_vertices?.length ?? 'its'} vertices changed`);
+  if (c.changes.includes('label_class_id')) parts.push(`relabeled ${labelName(c.before.label_class_id)} → ${labelName(c.after.label_class_id)}`);
+  if (c.changes.includes('group_id')) parts.push(c.after.group_id ? `grouped as ${c.after.group_id}` : 'ungrouped');
+  return parts.join(', ');
+}
+
+// What changed from the point the diff starts at to the one shown: added shapes outlined green, changed
+// ones orange, removed ones as dashed red ghosts.
+function showChanges(changes, compared) {
   for (const entry of renderer.shapeEls.values()) entry.g.classList.remove('diff-added', 'diff-changed');
-  const ghosts = renderer.overlayLayer.querySelectorAll('.ghost');
-  ghosts.forEach((g) => g.remove());
-  if (!other) {
-    $('#diff-title').textContent = '';
-    clear($('#diff'), h('li', { class: 'muted' }, 'Give a seq to compare with to see what changed.'));
-    return;
-  }
-  const added = [...state.shapes.values()].filter((s) => !other.shapes.has(s.id));
-  const removed = [...other.shapes.values()].filter((s) => !state.shapes.has(s.id));
-  const changed = [...state.shapes.values()].filter((s) => other.shapes.has(s.id) && JSON.stringify(other.shapes.get(s.id)) !== JSON.stringify(s));
-  for (const s of added) renderer.shapeEls.get(s.id)?.g.classList.add('diff-added');
-  for (const s of changed) renderer.shapeEls.get(s.id)?.g.classList.add('diff-changed');
-  for (const s of removed) {
-    const g = document.createElementNS('http://www.w3.org/2000/svg', 'g');
+  renderer.overlayLayer.querySelectorAll('.ghost').forEach((g) => g.remove());
+  for (const s of changes.added) renderer.shapeEls.get(s.id)?.g.classList.add('diff-added');
+  for (const c of changes.changed) renderer.shapeEls.get(c.id)?.g.classList.add('diff-changed');
+  for (const s of changes.removed) {
+    const g = document.createElementNS(SVG, 'g');
     g.setAttribute('class', 'ghost');
-    const polygon = document.createElementNS('http://www.w3.org/2000/svg', 'polygon');
+    g.dataset.shapeId = s.id;
+    const title = document.createElementNS(SVG, 'title');
+    title.textContent = `${labelName(s.label_class_id)} (removed), drawn by ${personName(s.actor)}`;
+    const polygon = document.createElementNS(SVG, 'polygon');
     polygon.setAttribute('points', s.points.map((p) => p.join(',')).join(' '));
-    g.append(polygon);
+    g.append(title, polygon);
     renderer.overlayLayer.append(g);
   }
-  $('#diff-title').textContent = `since seq ${compareTo}`;
-  const line = (cls, word, list) => list.map((s) => h('li', { class: cls, dataset: { shapeId: s.id } }, `${word}: ${labelName(s.label_class_id)} (${s.points.length} vertices)`));
-  const rows = [...line('added', 'added', added), ...line('changed', 'changed', changed), ...line('removed', 'removed', removed)];
-  clear($('#diff'), rows.length ? rows : h('li', { class: 'muted' }, 'No shape changed.'));
+  const same = changes.from_seq === changes.to_seq;
+  $('#diff-title').textContent = same ? '' : `${compared ? 'since' : 'from'} seq ${changes.from_seq}`;
+  const row = (cls, s, text) => h('li', { class: cls, dataset: { shapeId: s.id } }, `${cls}: ${labelName((s.after ?? s).label_class_id)} by ${personName((s.after ?? s).actor)}`, text ? ` (${text})` : '');
+  const rows = [
+    ...changes.added.map((s) => row('added', s, `${s.points.length} vertices`)),
+    ...changes.changed.map((c) => row('changed', c, changeText(c))),
+    ...changes.removed.map((s) => row('removed', s, `${s.points.length} vertices`)),
+  ];
+  clear($('#diff'), rows.length ? rows : h('li', { class: 'muted' }, same ? 'Step or scrub to see what changed.' : 'No shape changed.'));
 }
 
 function buildTimeline() {
+  const list = visibleEvents();
+  $('#event-count').textContent = person() ? `${list.length} of ${events.length}` : String(events.length);
   clear(
     $('#timeline'),
-    visibleEvents().map((event) =>
+    list.map((event) =>
       h(
         'li',
-        { dataset: { seq: event.seq, type: event.type }, onclick: () => show(event.seq) },
+        { dataset: { seq: event.seq, type: event.type, actor: event.actor }, onclick: () => { pause(); show(event.seq); } },
         h('span', { class: 'seq' }, `#${event.seq}`),
-        h('span', {}, h('b', {}, event.actor_name), ' ', (DESCRIBE[event.type] ?? (() => event.type))(event.payload)),
-        h('span', { class: 'when' }, formatTime(event.created_at)),
+        h('span', { class: 'replay-what' }, h('b', { class: 'replay-who' }, event.actor_name), ' ', event.summary.startsWith(`${event.actor_name} `) ? event.summary.slice(event.actor_name.length + 1) : event.summary),
+        h('span', { class: 'when' }, h('time', { datetime: event.created_at }, formatTime(event.created_at))),
       ),
     ),
   );
+  if (seq !== null) show(seq, { keepFrom: true });
 }
 
-// Stepping moves between the events shown (one person's, when filtered).
-function step(direction) {
+// Stepping (and playing) moves between the events listed (one person's, when filtered).
+function nextSeq(direction) {
   const list = visibleEvents().map((e) => e.seq);
-  const target = direction > 0 ? list.find((s) => s > seq) : [...list].reverse().find((s) => s < seq);
-  show(target ?? (direction > 0 ? seq : 0));
+  if (direction > 0) return list.find((s) => s > seq) ?? null;
+  return [...list].reverse().find((s) => s < seq) ?? 0;
 }
 
-$('#scrub').addEventListener('input', (e) => show(Number(e.target.value)));
-$('#step-back').addEventListener('click', () => step(-1));
-$('#step-forward').addEventListener('click', () => step(1));
-$('#first').addEventListener('click', () => show(0));
-$('#last').addEventListener('click', () => show(events.at(-1)?.seq ?? 0));
-$('#person').addEventListener('change', () => {
-  buildTimeline();
-  show(seq);
-});
-$('#compare').addEventListener('change', () => show(seq));
+function step(direction) {
+  const target = nextSeq(direction);
+  if (target !== null && target !== seq) show(target);
+}
+
+function play() {
+  if (timer) return;
+  if (nextSeq(1) === null) show(0); // at the end: play from the beginning
+  timer = setInterval(() => {
+    const target = nextSeq(1);
+    if (target === null) return pause();
+    show(target);
+  }, PLAY_INTERVAL);
+  setPlaying(true);
+}
+
+function pause() {
+  if (!timer) return;
+  clearInterval(timer);
+  timer = null;
+  setPlaying(false);
+}
+
+function setPlaying(on) {
+  const button = $('#play');
+  button.textContent = on ? '‖ Pause' : '▷ Play';
+  button.setAttribute('aria-label', on ? 'Pause' : 'Play');
+  button.setAttribute('aria-pressed', String(on));
+  document.body.dataset.playing = String(on);
+}
+
+$('#scrub').addEventListener('input', (e) => { pause(); show(Number(e.target.value)); });
+$('#step-back').addEventListener('click', () => { pause(); step(-1); });
+$('#step-forward').addEventListener('click', () => { pause(); step(1); });
+$('#play').addEventListener('click', () => (timer ? pause() : play()));
+$('#first').addEventListener('click', () => { pause(); show(0); });
+$('#last').addEventListener('click', () => { pause(); show(lastSeq); });
+$('#person').addEventListener('change', buildTimeline);
+$('#compare').addEventListener('change', () => show(seq, { keepFrom: true }));
 document.addEventListener('keydown', (e) => {
-  if (e.target instanceof HTMLInputElement && e.target.type !== 'range') return;
-  const keys = { ArrowLeft: () => step(-1), ArrowRight: () => step(1), Home: () => show(0), End: () => show(events.at(-1)?.seq ?? 0) };
-  if (keys[e.key]) {
+  const t = e.target;
+  if ((t instanceof HTMLInputElement && t.type !== 'range') || t instanceof HTMLTextAreaElement) return;
+  if (t instanceof HTMLSelectElement && e.key !== ' ') return;
+  const keys = {
+    ArrowLeft: () => { pause(); step(-1); },
+    ArrowRight: () => { pause(); step(1); },
+    ' ': () => (timer ? pause() : play()),
+    Home: () => { pause(); show(0); },
+    End: () => { pause(); show(lastSeq); },
+  };
+  if (keys[e.key] && !e.ctrlKey && !e.metaKey && !e.altKey) {
     e.preventDefault();
+    if (e.key === ' ' && t instanceof HTMLButtonElement) t.blur(); // so its keyup does not click it too
     keys[e.key]();
   }
 });
+
+// Who drew a shape, in a tooltip that follows the pointer (the SVG <title> says it too).
+const tip = $('#replay-tip');
+$('#canvas').addEventListener('pointermove', (e) => {
+  const g = e.target.closest?.('.shape, .ghost');
+  if (!g) {
+    tip.hidden = true;
+    return;
+  }
+  tip.textContent = g.querySelector(':scope > title')?.textContent ?? '';
+  const stage = $('#stage').getBoundingClientRect();
+  tip.style.left = `${e.clientX - stage.left + 14}px`;
+  tip.style.top = `${e.clientY - stage.top + 14}px`;
+  tip.hidden = false;
+});
+$('#canvas').addEventListener('pointerleave', () => (tip.hidden = true));
 $('#canvas').addEventListener('wheel', (e) => {
   e.preventDefault();
   renderer.zoomAt(Math.exp(-e.deltaY * 0.0015), e.clientX, e.clientY);
@@ -167,11 +241,11 @@ renderer.onViewChange = (r) => ($('#zoom-level').textContent = `${Math.round(r.s
 async function start() {
   renderer.fit();
   events = await loadEvents();
-  const people = new Map(events.map((e) => [e.actor, e.actor_name]));
-  $('#person').append(...[...people].map(([id, name]) => h('option', { value: id }, name)));
-  $('#scrub').max = String(events.at(-1)?.seq ?? 0);
+  for (const e of events) names.set(e.actor, e.actor_name);
+  $('#person').append(...[...names].map(([id, name]) => h('option', { value: id }, name)));
+  $('#scrub').max = String(lastSeq);
   buildTimeline();
-  await show(events.at(-1)?.seq ?? 0);
+  await show(lastSeq);
   document.body.dataset.ready = 'true';
 }
 start();

@@ -23,7 +23,8 @@ const stage = document.getElementById('stage');
 const svg = document.getElementById('canvas');
 const app = document.getElementById('label-app');
 
-const ui = { selectedId: null, hidden: new Set(), overlay: {}, labels, me };
+// picked: the shapes selected together (Shift+click), for grouping; selectedId is the one being edited.
+const ui = { selectedId: null, picked: new Set(), hidden: new Set(), overlay: {}, labels, me };
 const store = new ItemStore({ itemId: item.id, me });
 const renderer = new Renderer(svg, { width: item.image.width, height: item.image.height, imageUrl: item.image.url });
 const anchors = new Map(); // command_id -> the image point where it happened (for its refusal)
@@ -133,6 +134,7 @@ function draw() {
   if (!store.state) return;
   const view = store.view();
   if (ui.selectedId && !view.shapes.has(ui.selectedId)) ui.selectedId = null;
+  for (const id of ui.picked) if (!view.shapes.has(id)) ui.picked.delete(id);
   ui.overlay = mode?.render?.(modeState, ctx) ?? {};
   renderer.render(view, ui);
   if (panelDirty) {
@@ -171,6 +173,7 @@ const ctx = {
   },
   selectedId: () => ui.selectedId,
   select,
+  togglePick,
   pickLabel,
   rememberLabel: (id) => localStorage.setItem(`polylog.job.${job.id}.label`, String(id)),
   refuse,
@@ -180,20 +183,77 @@ const ctx = {
 
 function select(shapeId, { edit: toEdit = false } = {}) {
   if (toEdit && shapeId && mode?.name !== MODES.EDIT) setMode(MODES.EDIT);
-  if (ui.selectedId === shapeId) return;
+  const alone = ui.picked.size === (shapeId ? 1 : 0) && (!shapeId || ui.picked.has(shapeId));
+  if (ui.selectedId === shapeId && alone) return;
   ui.selectedId = shapeId;
+  ui.picked = new Set(shapeId ? [shapeId] : []);
+  redrawPanel();
+}
+
+// Shift+click: add a shape to the picked ones or take it out (it becomes the selected one when added).
+function togglePick(shapeId) {
+  if (mode?.name !== MODES.EDIT) setMode(MODES.EDIT);
+  if (ui.selectedId && !ui.picked.has(ui.selectedId)) ui.picked.add(ui.selectedId);
+  if (ui.picked.has(shapeId)) {
+    ui.picked.delete(shapeId);
+    if (ui.selectedId === shapeId) ui.selectedId = [...ui.picked].at(-1) ?? null;
+  } else {
+    ui.picked.add(shapeId);
+    ui.selectedId = shapeId;
+  }
+  redrawPanel();
+}
+
+// Pick every part of a group (its entry in File Labels); with `add`, toggle them into the picked ones.
+function pickGroup(groupId, { add = false } = {}) {
+  if (mode?.name !== MODES.EDIT) setMode(MODES.EDIT);
+  const parts = [...store.view().shapes.values()].filter((s) => s.group_id === groupId).map((s) => s.id);
+  if (!parts.length) return;
+  if (add) {
+    const all = parts.every((id) => ui.picked.has(id));
+    for (const id of parts) (all ? ui.picked.delete(id) : ui.picked.add(id));
+    ui.selectedId = all ? ([...ui.picked].at(-1) ?? null) : parts[0];
+  } else {
+    ui.picked = new Set(parts);
+    ui.selectedId = parts[0];
+  }
+  redrawPanel();
+}
+
+function pickedShapes() {
+  const shapes = store.view().shapes;
+  const ids = new Set(ui.picked);
+  if (ui.selectedId) ids.add(ui.selectedId);
+  return [...ids].map((id) => shapes.get(id)).filter(Boolean);
+}
+
+// Group: one new group id for every picked shape (they become the parts of one object).
+function groupPicked() {
+  const shapes = pickedShapes();
+  if (shapes.length < 2) return refuse('select_more', 'Select two or more shapes (Shift+click) to group them.', shapes[0]?.points[0] ?? null);
+  const groupId = newId();
+  for (const shape of shapes) send({ type: 'group_shape', shape_id: shape.id, group_id: groupId }, { at: shape.points[0] });
+  redrawPanel();
+}
+
+// Ungroup: the picked shapes that are parts of a group become whole objects again.
+function ungroupPicked() {
+  const shapes = pickedShapes().filter((s) => s.group_id);
+  if (!shapes.length) return refuse('not_grouped', 'Select a grouped shape (or a group in File Labels) to ungroup it.', null);
+  for (const shape of shapes) send({ type: 'group_shape', shape_id: shape.id, group_id: null }, { at: shape.points[0] });
   redrawPanel();
 }
 
 function setMode(name) {
   if (!MODE_TABLE[name]) name = MODES.DRAW_POLYGON;
+  if (!canLabel) name = MODES.EDIT; // auditors look: no drawing tool
   if (mode) mode.onStop?.(modeState, ctx);
   mode = MODE_TABLE[name];
   modeState = mode.onSetup(ctx);
-  localStorage.setItem(TOOL_KEY, name); // the chosen tool stays for the next image
+  if (canLabel) localStorage.setItem(TOOL_KEY, name); // the chosen tool stays for the next image
   stage.className = `stage mode-${name}`;
   for (const button of document.querySelectorAll('[data-tool]')) button.classList.toggle('active', button.dataset.tool === name);
-  document.getElementById('hint').textContent = mode.hint;
+  document.getElementById('hint').textContent = canLabel ? mode.hint : `Read only (${job.role}): select shapes to look at them; nothing can be changed.`;
   redraw();
 }
 
@@ -367,6 +427,8 @@ const actions = {
   },
   next: () => go(neighbours.next, 'next'),
   previous: () => go(neighbours.previous, 'previous'),
+  group: () => groupPicked(),
+  ungroup: () => ungroupPicked(),
 };
 
 for (const button of document.querySelectorAll('[data-action]')) {
@@ -377,6 +439,10 @@ for (const button of document.querySelectorAll('[data-tool]')) {
 }
 if (!canLabel) {
   for (const name of ['undo', 'redo', 'reset_shape', 'delete_all']) document.querySelector(`[data-action=${name}]`).disabled = true;
+  const drawTool = document.querySelector(`[data-tool=${MODES.DRAW_POLYGON}]`);
+  drawTool.disabled = true;
+  drawTool.title = `Drawing is for annotators and managers; your role is ${job.role}`;
+  document.body.dataset.readOnly = 'true';
   document.getElementById('save').disabled = true;
   document.getElementById('hard').disabled = true;
 }
@@ -407,7 +473,10 @@ document.addEventListener('keydown', (event) => {
     return;
   }
   const byKey = { '+': 'zoom_in', '=': 'zoom_in', '-': 'zoom_out', _: 'zoom_out', 0: 'fit', f: 'fullscreen', h: 'toggle_hidden', r: 'reset_shape', n: 'next', p: 'previous' };
-  if (byKey[key]) {
+  if (key === 'g') {
+    event.preventDefault();
+    actions[event.shiftKey ? 'ungroup' : 'group']();
+  } else if (byKey[key]) {
     event.preventDefault();
     actions[byKey[key]]();
   } else if (key === 'd') setMode(MODES.DRAW_POLYGON);
@@ -512,7 +581,7 @@ async function deleteLabelShapes(label) {
   if (answer === 'yes') send({ type: 'delete_label_shapes', label_class_id: label.id });
 }
 
-const panel = new Panel({ job, labels, canLabel, isManager, select, send, toggleHidden, onLabelsChanged, redrawPanel, deleteLabelShapes });
+const panel = new Panel({ job, labels, canLabel, isManager, select, togglePick, pickGroup, group: groupPicked, ungroup: ungroupPicked, send, toggleHidden, onLabelsChanged, redrawPanel, deleteLabelShapes });
 
 // Start --------------------------------------------------------------------------------------------------------
 
@@ -530,6 +599,7 @@ async function start() {
   document.body.dataset.ready = 'true';
   try {
     neighbours = await loadStrip(job, item.id, get);
+    document.body.dataset.strip = 'ready';
   } catch (error) {
     refuse(error.code || 'error', `The job's images could not be listed: ${error.message}`, null);
   }

@@ -1,12 +1,12 @@
-// The right panel: "File Labels" (the image's shapes: select, relabel, hide, delete) and the job's label
+// The right panel: "File Labels" (the image's shapes: select, relabel, hide, delete, group) and the job's label
 // classes (count on this image, delete all of one label here, edit name and colour for managers).
 
 import { patch } from '../api.js';
 import { clear, h, showError } from '../ui.js';
 
 export class Panel {
-  // page: {job, labels (Map), canLabel, isManager, select(id), send(command, opts), toggleHidden(id),
-  // onLabelsChanged()}
+  // page: {job, labels (Map), canLabel, isManager, select(id), togglePick(id), pickGroup(groupId, {add}),
+  // group(), ungroup(), send(command, opts), toggleHidden(id), onLabelsChanged()}
   constructor(page) {
     this.page = page;
     this.shapeList = document.getElementById('shape-list');
@@ -16,48 +16,105 @@ export class Panel {
   }
 
   render(view, ui) {
-    const { labels } = this.page;
     const shapes = [...view.shapes.values()];
     this.count.textContent = `(${shapes.length})`;
+    this.renderGroupBar(shapes, ui);
     if (!shapes.length) {
       clear(this.shapeList, h('li', { class: 'empty' }, 'No shape yet: draw one with the polygon tool (D).'));
     } else {
-      clear(
-        this.shapeList,
-        shapes.map((shape, n) => {
-          const label = labels.get(shape.label_class_id);
-          const selected = ui.selectedId === shape.id;
-          const hidden = ui.hidden.has(shape.id);
-          return h(
-            'li',
-            {
-              class: `shape-row${selected ? ' selected' : ''}${hidden ? ' hidden-shape' : ''}`,
-              dataset: { shapeId: shape.id, labelClassId: shape.label_class_id },
-              onclick: () => this.page.select(shape.id, { edit: true }),
-            },
-            h('span', { class: 'swatch', style: { background: label?.color ?? '#9e9e9e' } }),
-            selected && this.page.canLabel
-              ? h(
-                  'select',
-                  {
-                    class: 'relabel',
-                    'aria-label': 'Label of the selected shape',
-                    onclick: (e) => e.stopPropagation(),
-                    onchange: (e) => this.page.send({ type: 'relabel_shape', shape_id: shape.id, label_class_id: Number(e.target.value) }, { at: shape.points[0] }),
-                  },
-                  [...labels.values()].map((l) => h('option', { value: l.id, selected: l.id === shape.label_class_id }, l.name)),
-                )
-              : h('span', { class: 'shape-label' }, label?.name ?? '(deleted label)'),
-            h('span', { class: 'n', title: 'vertices' }, `#${n + 1} · ${shape.points.length} pts`),
-            h('button', { type: 'button', class: 'icon toggle', title: hidden ? 'Show (H)' : 'Hide (H)', 'aria-label': hidden ? 'Show shape' : 'Hide shape', onclick: (e) => { e.stopPropagation(); this.page.toggleHidden(shape.id); } }, hidden ? '◌' : '◉'),
-            this.page.canLabel
-              ? h('button', { type: 'button', class: 'icon delete', title: 'Delete this shape', 'aria-label': 'Delete shape', onclick: (e) => { e.stopPropagation(); this.page.send({ type: 'delete_shape', shape_id: shape.id }, { at: shape.points[0] }); } }, '×')
-              : null,
-          );
-        }),
-      );
+      // Parts of a group are one object: one entry, where its first part is in drawing order, with the
+      // parts indented under it.
+      const groups = new Map();
+      shapes.forEach((shape, n) => {
+        if (!shape.group_id) return;
+        if (!groups.has(shape.group_id)) groups.set(shape.group_id, []);
+        groups.get(shape.group_id).push([shape, n]);
+      });
+      const entries = [];
+      const seenGroups = new Set();
+      shapes.forEach((shape, n) => {
+        if (!shape.group_id) entries.push(this.shapeRow(shape, n, ui));
+        else if (!seenGroups.has(shape.group_id)) {
+          seenGroups.add(shape.group_id);
+          entries.push(this.groupEntry(shape.group_id, groups.get(shape.group_id), ui, seenGroups.size));
+        }
+      });
+      clear(this.shapeList, entries);
     }
     this.renderClasses(shapes);
+  }
+
+  // Group / Ungroup, above the list: enabled by what is picked.
+  renderGroupBar(shapes, ui) {
+    if (!this.groupBar) {
+      this.groupButton = h('button', { type: 'button', class: 'group-button', title: 'Group the selected shapes into one object (G); Shift+click picks several', onclick: () => this.page.group() }, 'Group');
+      this.ungroupButton = h('button', { type: 'button', class: 'group-button', title: 'Make the selected parts whole objects again (Shift+G)', onclick: () => this.page.ungroup() }, 'Ungroup');
+      this.groupHint = h('span', { class: 'group-hint' });
+      this.groupBar = h('div', { class: 'group-bar', role: 'toolbar', 'aria-label': 'Groups' }, this.groupButton, this.ungroupButton, this.groupHint);
+      this.shapeList.before(this.groupBar);
+    }
+    const ids = new Set(ui.picked ?? []);
+    if (ui.selectedId) ids.add(ui.selectedId);
+    const picked = shapes.filter((s) => ids.has(s.id));
+    this.groupButton.disabled = !this.page.canLabel || picked.length < 2;
+    this.ungroupButton.disabled = !this.page.canLabel || !picked.some((s) => s.group_id);
+    this.groupHint.textContent = picked.length > 1 ? `${picked.length} selected` : this.page.canLabel ? 'Shift+click to select several' : '';
+  }
+
+  groupEntry(groupId, parts, ui, number) {
+    const all = parts.every(([shape]) => ui.picked?.has(shape.id) || ui.selectedId === shape.id);
+    const names = [...new Set(parts.map(([shape]) => this.page.labels.get(shape.label_class_id)?.name ?? '(deleted label)'))];
+    return h(
+      'li',
+      { class: `group-entry${all ? ' group-selected' : ''}`, dataset: { groupId } },
+      h(
+        'div',
+        {
+          class: 'group-head',
+          title: 'One object drawn in several parts: click selects every part (Shift+click adds them)',
+          onclick: (e) => this.page.pickGroup(groupId, { add: e.shiftKey }),
+        },
+        h('span', { class: 'group-badge', title: 'group' }, `G${number}`),
+        h('span', { class: 'group-name' }, `Object ${number}: ${names.join(', ')}`),
+        h('span', { class: 'n group-count' }, `${parts.length} part${parts.length === 1 ? '' : 's'}`),
+      ),
+      h('ul', { class: 'group-parts' }, parts.map(([shape, n]) => this.shapeRow(shape, n, ui))),
+    );
+  }
+
+  shapeRow(shape, n, ui) {
+    const { labels } = this.page;
+    const label = labels.get(shape.label_class_id);
+    const selected = ui.selectedId === shape.id;
+    const picked = !selected && !!ui.picked?.has(shape.id);
+    const hidden = ui.hidden.has(shape.id);
+    return h(
+      'li',
+      {
+        class: `shape-row${selected ? ' selected' : ''}${picked ? ' group-picked' : ''}${hidden ? ' hidden-shape' : ''}`,
+        dataset: { shapeId: shape.id, labelClassId: shape.label_class_id, ...(shape.group_id ? { groupId: shape.group_id } : {}) },
+        'aria-selected': selected || picked ? 'true' : 'false',
+        onclick: (e) => (e.shiftKey ? this.page.togglePick(shape.id) : this.page.select(shape.id, { edit: true })),
+      },
+      h('span', { class: 'swatch', style: { background: label?.color ?? '#9e9e9e' } }),
+      selected && this.page.canLabel
+        ? h(
+            'select',
+            {
+              class: 'relabel',
+              'aria-label': 'Label of the selected shape',
+              onclick: (e) => e.stopPropagation(),
+              onchange: (e) => this.page.send({ type: 'relabel_shape', shape_id: shape.id, label_class_id: Number(e.target.value) }, { at: shape.points[0] }),
+            },
+            [...labels.values()].map((l) => h('option', { value: l.id, selected: l.id === shape.label_class_id }, l.name)),
+          )
+        : h('span', { class: 'shape-label' }, label?.name ?? '(deleted label)'),
+      h('span', { class: 'n', title: 'vertices' }, `#${n + 1} · ${shape.points.length} pts`),
+      h('button', { type: 'button', class: 'icon toggle', title: hidden ? 'Show (H)' : 'Hide (H)', 'aria-label': hidden ? 'Show shape' : 'Hide shape', onclick: (e) => { e.stopPropagation(); this.page.toggleHidden(shape.id); } }, hidden ? '◌' : '◉'),
+      this.page.canLabel
+        ? h('button', { type: 'button', class: 'icon delete', title: 'Delete this shape', 'aria-label': 'Delete shape', onclick: (e) => { e.stopPropagation(); this.page.send({ type: 'delete_shape', shape_id: shape.id }, { at: shape.points[0] }); } }, '×')
+        : null,
+    );
   }
 
   renderClasses(shapes) {

@@ -121,10 +121,18 @@ export class Renderer {
         entry.g.dataset.labelClassId = shape.label_class_id;
       }
       const active = overlay.activeVertex?.shapeId === shape.id ? overlay.activeVertex.index : -1;
-      const state = `${ui.selectedId === shape.id ? 's' : ''}${ui.hidden.has(shape.id) ? 'h' : ''}${active}`;
+      // Parts of one object (a group) share a dashed outline; shapes picked together (Shift+click) are
+      // outlined as picked.
+      const groupId = shape.group_id ?? '';
+      const picked = ui.picked?.has(shape.id) && ui.selectedId !== shape.id;
+      const state = `${ui.selectedId === shape.id ? 's' : ''}${ui.hidden.has(shape.id) ? 'h' : ''}${picked ? 'p' : ''}${active}|${groupId}`;
       if (entry.state !== state) {
         entry.g.classList.toggle('selected', ui.selectedId === shape.id);
         entry.g.classList.toggle('hidden', ui.hidden.has(shape.id));
+        entry.g.classList.toggle('group-picked', !!picked);
+        entry.g.classList.toggle('group-linked', !!groupId);
+        if (groupId) entry.g.dataset.groupId = groupId;
+        else delete entry.g.dataset.groupId;
         for (const circle of entry.vertices.children) circle.classList.toggle('active', Number(circle.dataset.index) === active);
         entry.state = state;
       }

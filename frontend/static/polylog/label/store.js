@@ -122,6 +122,8 @@ function predicted(command) {
       return ['shape_moved', fields];
     case 'relabel_shape':
       return ['shape_relabeled', fields];
+    case 'group_shape':
+      return ['shape_grouped', fields];
     case 'delete_shape':
       return ['shape_deleted', fields];
     case 'mark_hard_example':

@@ -1,6 +1,7 @@
 // Edit tool: click a shape to select it; drag it to move it; drag a vertex of the selected shape;
 // double-click an edge to insert a vertex; Alt+click or right-click a vertex (or select it and press
-// Delete) to remove it; Delete removes the selected shape. Sends commands; the store draws them.
+// Delete) to remove it; Delete removes the selected shape; Shift+click picks several shapes (to group
+// them). Sends commands; the store draws them.
 
 import { DRAG_PX, MODES } from '../constants.js';
 import { nearestEdge, round2 } from '../geometry.js';
@@ -17,6 +18,15 @@ export default {
     if (event.button !== 0) return false;
     const hit = ctx.hitTest(event);
     const at = ctx.toImage(event);
+    if (event.shiftKey) {
+      // Shift+click picks shapes together (to group them); it moves nothing.
+      if (hit.kind === 'vertex' || hit.kind === 'shape') {
+        ctx.togglePick(hit.shapeId);
+        state.activeVertex = null;
+        return true;
+      }
+      return false;
+    }
     if (hit.kind === 'vertex' && hit.shapeId === ctx.selectedId()) {
       const shape = ctx.view().shapes.get(hit.shapeId);
       if (event.altKey) {
