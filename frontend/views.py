@@ -59,9 +59,8 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     return render(request, "job.html", {"job": job, "boot": boot})
 
 
-@login_required
-@ensure_csrf_cookie
-def item_label(request: HttpRequest, item_id: int) -> HttpResponse:
+def _item_page(request: HttpRequest, item_id: int, template: str) -> HttpResponse:
+    """A page of one item (labeling, replay): the item and its job for the page's script, members only."""
     try:
         item, role = item_for(request.user, item_id)
     except ApiError as error:
@@ -83,29 +82,17 @@ def item_label(request: HttpRequest, item_id: int) -> HttpResponse:
             },
         },
     }
-    return render(request, "label.html", {"item": item, "boot": boot})
+    return render(request, template, {"item": item, "boot": boot})
+
+
+@login_required
+@ensure_csrf_cookie
+def item_label(request: HttpRequest, item_id: int) -> HttpResponse:
+    return _item_page(request, item_id, "label.html")
 
 
 @login_required
 @ensure_csrf_cookie
 def item_replay(request: HttpRequest, item_id: int) -> HttpResponse:
     """The replay of one item's events, for auditors (and anyone who may read the job)."""
-    try:
-        item, role = item_for(request.user, item_id)
-    except ApiError as error:
-        raise Http404(error.message) from None
-    image = item.image
-    boot = {
-        "user": _user(request),
-        "job": _job_view(request, item.job_id, role),
-        "item": {
-            "id": item.pk,
-            "image": {
-                "name": image.name,
-                "width": image.width,
-                "height": image.height,
-                "url": image.file.url if image.file else None,
-            },
-        },
-    }
-    return render(request, "replay.html", {"item": item, "boot": boot})
+    return _item_page(request, item_id, "replay.html")
