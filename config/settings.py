@@ -68,7 +68,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "apps.common.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "apps.common.middleware.SecurityHeadersMiddleware",
     # The pages' CSS and ES modules, served by every Daphne process itself, DEBUG or not (a proxy in front
     # may still cache them); straight from the app folders, so no collectstatic step is needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -79,6 +81,28 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# HTTPS deployments (docs/reliability.md, "Production settings"): POLYLOG_HTTPS=true turns on the redirect,
+# secure cookies and HSTS, so that `manage.py check --deploy` is clean; behind a proxy that terminates TLS,
+# POLYLOG_BEHIND_PROXY=true trusts its X-Forwarded-Proto header (and only then).
+if env_bool("POLYLOG_HTTPS", False):
+    SECURE_SSL_REDIRECT = env_bool("POLYLOG_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("POLYLOG_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("POLYLOG_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("POLYLOG_HSTS_PRELOAD", True)
+if env_bool("POLYLOG_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Form fields and JSON bodies (uploaded files are bounded by POLYLOG["MAX_REQUEST_BYTES"] instead).
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("POLYLOG_MAX_BODY_BYTES", str(5 * 1024 * 1024)))
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
@@ -189,10 +213,44 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Event-sourced image-segmentation labeling. Errors are {code, message}.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.common.openapi.add_common_error_responses",
+    ],
 }
+
+
+def image_sources() -> str:
+    """Where pages may load images from: this site, and the object storage that serves them when S3 is on."""
+    sources = ["'self'", "data:", "blob:"]
+    if AWS_STORAGE_BUCKET_NAME:
+        from urllib.parse import urlsplit
+
+        endpoint = urlsplit(os.environ.get("AWS_S3_ENDPOINT_URL") or "")
+        sources.append(
+            f"{endpoint.scheme}://{endpoint.netloc}" if endpoint.netloc else "https://*.amazonaws.com"
+        )
+    return " ".join(sources)
+
+
+# Scripts only from this site (the pages are ES modules and no inline script), no plugins, no framing;
+# style attributes are allowed (progress bars and the admin set widths inline).
+CONTENT_SECURITY_POLICY = os.environ.get(
+    "POLYLOG_CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    f"img-src {image_sources()}; connect-src 'self'; font-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+)
 
 # The labeling core.
 POLYLOG = {
+    "CONTENT_SECURITY_POLICY": CONTENT_SECURITY_POLICY,
+    "PERMISSIONS_POLICY": os.environ.get(
+        "POLYLOG_PERMISSIONS_POLICY", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+    ),
+    # The whole body of one request, uploads included; over it, 413 request_too_large before any reading.
+    "MAX_REQUEST_BYTES": int(os.environ.get("POLYLOG_MAX_REQUEST_BYTES", str(1024 * 1024 * 1024))),
+    "MAX_UPLOAD_FILES": int(os.environ.get("POLYLOG_MAX_UPLOAD_FILES", "1000")),
     "SNAPSHOT_EVERY": int(os.environ.get("POLYLOG_SNAPSHOT_EVERY", "100")),
     "MAX_VERTICES": int(os.environ.get("POLYLOG_MAX_VERTICES", "1000")),
     "MAX_SHAPES": int(os.environ.get("POLYLOG_MAX_SHAPES", "1000")),
@@ -215,3 +273,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Django's own cap on the files of one multipart request follows ours (its default is 100).
+DATA_UPLOAD_MAX_NUMBER_FILES = POLYLOG["MAX_UPLOAD_FILES"]

@@ -6,8 +6,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -60,6 +61,22 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             },
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
+    if isinstance(exc, TooManyFilesSent):
+        return Response(
+            {
+                "code": "too_many_files",
+                "message": f"At most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files are accepted in one request.",
+            },
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, TooManyFieldsSent):
+        return Response(
+            {
+                "code": "too_many_fields",
+                "message": f"At most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} form fields are accepted in one request.",
+            },
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     # DRF answers Django's Http404 and PermissionDenied as its own NotFound and PermissionDenied.
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
@@ -78,6 +95,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     return response
 
 
+@csrf_exempt  # it changes nothing; a write to an unknown path is a 404, not a CSRF page
 def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     """Unrouted /api/ paths answer like every other API error, not with an HTML page."""
     return JsonResponse(

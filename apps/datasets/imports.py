@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import posixpath
+import re
 import threading
+import unicodedata
 import warnings
 from collections.abc import Callable, Iterator
 
@@ -51,6 +53,35 @@ def safe_relative(path: str) -> str | None:
     return "" if clean == "." else clean
 
 
+# Characters no file name should carry: controls, and those Windows or a shell would read as syntax.
+_UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
+MAX_NAME_BYTES = 255
+
+
+def _safe_segment(segment: str) -> str:
+    if segment in (".", ".."):
+        return segment  # left for safe_relative to refuse: a name that climbs is refused, not rewritten
+    segment = _UNSAFE_IN_NAME.sub("_", segment).strip().lstrip(". ").rstrip(". ")
+    if len(segment.encode()) > MAX_NAME_BYTES:
+        stem, dot, extension = segment.rpartition(".")
+        if not dot or len(extension) > 16:
+            stem, extension = segment, ""
+        keep = MAX_NAME_BYTES - len(extension.encode()) - (1 if extension else 0)
+        stem = stem.encode()[:keep].decode(errors="ignore")
+        segment = f"{stem}.{extension}" if extension else stem
+    return segment
+
+
+def upload_name(name: str) -> str:
+    """An uploaded file's name made safe to store and show, segment by segment: Unicode NFC, unsafe
+    characters (controls, and those Windows or a shell reads as syntax) replaced by '_', no leading dots or
+    spaces (no hidden names), at most 255 bytes a segment with the extension kept. '.' and '..' segments
+    are kept so that the import refuses the name as escaping; an absolute name stays absolute, likewise."""
+    name = unicodedata.normalize("NFC", name)
+    segments = name.split("/")
+    return "/".join(_safe_segment(segment) if segment else segment for segment in segments)
+
+
 def _storage_files(root: str) -> Iterator[tuple[str, Callable[[], bytes]]]:
     """Every file under the folder (or bucket prefix) `root`, recursively: (path below root, reader)."""
     pending = [root]
@@ -59,8 +90,23 @@ def _storage_files(root: str) -> Iterator[tuple[str, Callable[[], bytes]]]:
         dirs, files = default_storage.listdir(folder)
         for name in sorted(files):
             full = f"{folder}/{name}"
-            yield full[len(root) + 1 :], (lambda full=full: default_storage.open(full, "rb").read())
+            yield full[len(root) + 1 :], (lambda full=full: _read_bounded(full))
         pending.extend(f"{folder}/{d}" for d in sorted(dirs, reverse=True))
+
+
+class FileTooLarge(Exception):
+    """A file over POLYLOG["MAX_IMPORT_FILE_BYTES"], found so before its content is read."""
+
+
+def _read_bounded(name: str) -> bytes:
+    limit = settings.POLYLOG["MAX_IMPORT_FILE_BYTES"]
+    if default_storage.size(name) > limit:
+        raise FileTooLarge(name)
+    with default_storage.open(name, "rb") as handle:
+        content = handle.read(limit + 1)
+    if len(content) > limit:  # grown since it was measured
+        raise FileTooLarge(name)
+    return content
 
 
 def _folder_exists(root: str) -> bool:
@@ -87,8 +133,11 @@ def _handle_file(record: DataImport, path: str, read: Callable[[], bytes]) -> tu
     clean = safe_relative(path)
     if clean is None or clean == "":
         return "failed", "the path escapes the import root"
-    content = read()
-    if len(content) > settings.POLYLOG["MAX_IMPORT_FILE_BYTES"]:
+    try:
+        content = read()
+    except FileTooLarge:
+        content = None
+    if content is None or len(content) > settings.POLYLOG["MAX_IMPORT_FILE_BYTES"]:
         return "failed", f"over {settings.POLYLOG['MAX_IMPORT_FILE_BYTES']} bytes"
     checksum = hashlib.sha256(content).hexdigest()
     if Image.objects.filter(dataset_id=record.dataset_id, checksum=checksum).exists():
@@ -177,7 +226,7 @@ def dataset_import_start(
         files: FileSource = lambda: _storage_files(root)  # noqa: E731
         source = DataImport.Source.PATH
     else:
-        kept = list(uploads or [])
+        kept = [(upload_name(name), content) for name, content in uploads or []]
         files = lambda: iter([(name, (lambda c=content: c)) for name, content in kept])  # noqa: E731
         source = DataImport.Source.UPLOAD
         root = ""

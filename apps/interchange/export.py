@@ -89,12 +89,19 @@ class _Sink:
 Member = tuple[str, Callable[[], Iterable[bytes]]]
 
 
+def member_name(name: str) -> str:
+    """A zip member name that cannot land outside the folder it is unpacked into: relative, with no '.' or
+    '..' segment and no backslash. Image paths are clean when imported; this holds whatever the rows say."""
+    parts = [part for part in name.replace("\\", "/").split("/") if part not in ("", ".", "..")]
+    return "/".join(parts) or "unnamed"
+
+
 def zip_stream(members: Iterable[Member]) -> Iterator[bytes]:
     """A zip of `members` [(name, a function giving its content in pieces)], as bytes while it is made."""
     sink = _Sink()
     with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:  # type: ignore[arg-type]
         for name, content in members:
-            with archive.open(name, "w", force_zip64=True) as member:
+            with archive.open(member_name(name), "w", force_zip64=True) as member:
                 for piece in content():
                     member.write(piece)
                     if sink.size >= _FLUSH_BYTES:

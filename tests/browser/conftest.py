@@ -220,6 +220,11 @@ def open_page(browser: Any, site: LiveServer, request: Any) -> Iterator[Callable
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: page_errors.append(str(error)))
+        # What the Content-Security-Policy blocks is only said on the console; it is a failure here.
+        page.on(
+            "console",
+            lambda message: "Content Security Policy" in message.text and page_errors.append(message.text),
+        )
         pages.append(page)
         if username and storage is None:
             log_in(page, site, username)

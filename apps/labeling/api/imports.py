@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -20,8 +21,6 @@ from apps.datasets.models import DataImport, Dataset
 
 from ..models import JobMember, LabelingJob, Role
 from .serializers import ErrorSerializer
-
-MAX_UPLOAD_FILES = 1000
 
 
 class DataImportSerializer(serializers.ModelSerializer):
@@ -140,7 +139,7 @@ class DatasetImports(APIView):
                 "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
             },
         },
-        responses={202: DataImportSerializer, **_errors(400, 403)},
+        responses={202: DataImportSerializer, **_errors(400, 403, 413)},
     )
     def post(self, request: Request, dataset_id: int) -> Response:
         dataset = _dataset_for(request.user, dataset_id, manage=True)
@@ -160,11 +159,23 @@ class DatasetImports(APIView):
             "job_id": options.get("job"),
         }
         if uploads:
-            if len(uploads) > MAX_UPLOAD_FILES:
-                raise ApiError(400, "invalid_request", f"At most {MAX_UPLOAD_FILES} files per upload.")
+            if len(uploads) > settings.POLYLOG["MAX_UPLOAD_FILES"]:
+                raise ApiError(
+                    400, "too_many_files", f"At most {settings.POLYLOG['MAX_UPLOAD_FILES']} files per upload."
+                )
             if "path" in options:
                 raise ApiError(
                     400, "invalid_request", "Send files to upload, or a path in storage, not both."
+                )
+            limit = settings.POLYLOG["MAX_IMPORT_FILE_BYTES"]
+            too_large = [f"{f.name[:100]} ({f.size} bytes)" for f in uploads if f.size > limit]
+            if too_large:
+                # Refused before anything is read or stored: the upload is all or nothing.
+                raise ApiError(
+                    413,
+                    "file_too_large",
+                    f"A file to import is at most {limit} bytes: {', '.join(too_large[:5])}"
+                    + (f" and {len(too_large) - 5} more." if len(too_large) > 5 else "."),
                 )
             record = dataset_import_start(uploads=[(f.name, f.read()) for f in uploads], **common)
         else:

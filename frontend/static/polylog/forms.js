@@ -1,0 +1,5 @@
+// Behaviour the server-rendered forms share, kept out of the HTML: the Content-Security-Policy allows no
+// inline script. A control marked data-autosubmit submits its form when it changes (the job type filter).
+for (const control of document.querySelectorAll('[data-autosubmit]')) {
+  control.addEventListener('change', () => control.form.submit());
+}
