@@ -134,6 +134,21 @@ class Daphne:
         self.output.flush()
         return self.output_path.read_text(errors="replace")[-3000:]
 
+    def rss_bytes(self) -> int:
+        """The server's resident memory now (VmRSS of /proc/<pid>/status; the pid is Daphne's own python
+        process, which Popen started directly, without a shell)."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError(f"no VmRSS for process {self.process.pid}")
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: no shutdown handler runs, open transactions are cut off."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self.output.close()
+
     def stop(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
@@ -146,11 +161,17 @@ class Daphne:
 
 
 def daphne_start(
-    env: dict[str, str], logs: Path, name: str, *, application: str = "config.asgi:application"
+    env: dict[str, str],
+    logs: Path,
+    name: str,
+    *,
+    application: str = "config.asgi:application",
+    port: int | None = None,
 ) -> Daphne:
-    """Start Daphne in a new process group, its access log in `logs/<name>.access.log`."""
+    """Start Daphne in a new process group, its access log in `logs/<name>.access.log`; on `port`, or
+    on a free one. The process is Daphne's python itself (no shell between), so its pid is the server's."""
     logs.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     access_log = logs / f"{name}.access.log"
     output_path = logs / f"{name}.out.log"
     output = open(output_path, "wb")  # noqa: SIM115 - closed by Daphne.stop

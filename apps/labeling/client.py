@@ -11,7 +11,10 @@ domain, so it imports no Django and runs anywhere the domain runs::
         print(client.state_view())
 
 `command()` returns the `ack` or raises `CommandRejected` (a domain `Rejected` with the same code and
-message, plus the command id). It connects directly, without any HTTP proxy of the environment.
+message, plus the command id); when the connection drops first it raises ConnectionError, and the command
+may or may not have been applied: send it again with the same `command_id`, which the server applies at
+most once. A new connection continues from a dropped one with `take_over(earlier)` then `hello()`, which
+asks only for the events missed. It connects directly, without any HTTP proxy of the environment.
 """
 
 from __future__ import annotations
@@ -152,6 +155,17 @@ class LabelingClient:
         finally:
             await client.close()
 
+    def take_over(self, earlier: LabelingClient) -> None:
+        """Carry on from `earlier`, a connection to the same item that dropped: what it held becomes this
+        one's, so that `hello()` asks only for the events missed meanwhile. Call it before any hello."""
+        if earlier.item_id != self.item_id:
+            raise ValueError(f"item {earlier.item_id} is not item {self.item_id}")
+        if self.events or self._first_after is not None:
+            raise RuntimeError("take over before the first hello")
+        self.events = list(earlier.events)
+        self._state = earlier._state
+        self._first_after = earlier._first_after
+
     # Requests ----------------------------------------------------------------------------------------
 
     async def hello(self, since_seq: int | None = None, *, timeout: float = 30.0) -> list[dict[str, Any]]:
@@ -184,6 +198,8 @@ class LabelingClient:
         frame: dict[str, Any] = {"type": "command", "command_id": command_id, "command": command}
         if expected_seq is not None:
             frame["expected_seq"] = expected_seq
+        if self._reader.done():  # nothing would ever answer
+            raise ConnectionError(f"websocket closed ({self.connection.close_code})")
         answer = self._pending[command_id] = asyncio.get_running_loop().create_future()
         try:
             await self._send(frame)
