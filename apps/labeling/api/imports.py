@@ -190,8 +190,11 @@ class DatasetImports(APIView):
 class ImportDetail(APIView):
     @extend_schema(responses={200: DataImportSerializer, **_errors()})
     def get(self, request: Request, import_id: int) -> Response:
-        record = DataImport.objects.filter(pk=import_id).select_related("actor").first()
-        if record is None:
-            raise ApiError(404, "not_found", f"There is no import {import_id}.")
-        _dataset_for(request.user, record.dataset_id, manage=False)
+        record = DataImport.objects.filter(pk=import_id).select_related("actor", "dataset").first()
+        # One answer for a missing import and one of a dataset the user is in none of the jobs of: telling
+        # them apart would reveal which ids exist, and naming the dataset would reveal which it is.
+        if record is None or _role_on_dataset(request.user, record.dataset) is None:
+            raise ApiError(
+                404, "not_found", f"There is no import {import_id} here, or you are in none of its jobs."
+            )
         return Response(DataImportSerializer(record).data)

@@ -1,0 +1,703 @@
+"""Who may do what: every endpoint, page, media file, admin gate and websocket route against every role,
+with the expected answers in one table (TABLE).
+
+How to read the table. A row is one request: a method, a URL whose {placeholders} name objects of the world
+every test starts from (`world` below), an optional [variant], then the expected answer for each role in the
+column order of ROLES:
+
+    anon   anonymous: no session, no token
+    non    signed in, member of no job (the non-member)
+    aud    the job's auditor
+    ann    the job's annotator
+    man    the job's manager (who also created the job's dataset)
+    oman   another job's manager: manages a job over another dataset, and is in nothing of this job
+    staff  is_staff, without admin model permissions; acts as a manager of every job
+
+A cell is an HTTP status; for a websocket it is `open` (handshake accepted) or the close code of the refused
+handshake (4401 anonymous, 4404 not a member); for `WS ... [command]` it is the answer to a command frame
+sent on the open socket (`ack` or `rejected`).
+
+No request depends on another. An HTTP row is one test over a fresh world, and each role's request in it runs
+in a savepoint that is rolled back, so every role meets the same data (a test per cell would build the world
+some 360 times, over a minute). A websocket handshake row is one test too, as a handshake changes nothing; a
+websocket command is a test per role. Writes send a valid body, so an allowed role gets a 2xx that changed
+what WRITES probes, and a refused role's 4xx proves authorization, not validation: the probe shows that
+nothing changed. A 404 (or 4404) must also be word for word the answer for an id that names nothing, so ids
+reveal nothing (docs/api.md).
+
+Where the expectations come from: DESIGN.md (roles per job: auditor reads and replays, annotator labels,
+manager configures, adds and deletes data; staff manage everything), docs/api.md (anonymous 401, a non-member
+404 for a job and everything in it, a role too low 403), docs/data.md (imports), docs/ui.md (pages 404 like
+the API; anonymous visitors go to the login page), docs/protocol.md (4401, 4404, auditors' commands
+rejected). Two choices the documents leave open are fixed here:
+
+- The OpenAPI schema is public (200 to anonymous), as a reference should be: it holds no data, and clients
+  read it before they have a token. (docs/api.md's "anonymous requests get 401" is read as: to data.)
+- Django admin asks for model permissions on top of is_staff: staff without them see the admin index and get
+  403 on model pages; non-staff are sent to the admin login.
+
+The completeness tests walk the URL resolver and the websocket routes: a route without a row, or a view
+method without a row, fails the suite. OPTIONS and HEAD are not rows: HEAD is GET without a body (Django's
+View answers it with `get`), and DRF answers OPTIONS from the view class alone, behind authentication, without
+looking up the object (the same answer for any id), so neither can reveal or change anything GET does not.
+Function views (pages, media) answer every method the same way, so GET stands for them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import pytest_asyncio
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from rest_framework.test import APIClient
+
+from apps.labeling.store import state_cache
+from config.asgi import application
+from tests.conftest import PASSWORD, new_id, png_bytes, square
+from tests.integration.test_ws_support import STOP, WAIT, Peer, Sockets, polygon, token_for
+
+ROLES = ("anon", "non", "aud", "ann", "man", "oman", "staff")
+
+TABLE = """
+# method url                                                 anon  non   aud   ann   man   oman  staff
+# --- sign-in and reference
+  POST   /api/auth/token/                                    400   200   200   200   200   200   200
+  GET    /api/schema/                                        200   200   200   200   200   200   200
+  GET    /api/no/such/endpoint/                              404   404   404   404   404   404   404
+# --- datasets and imports (docs/data.md)
+  GET    /api/datasets/                                      401   200   200   200   200   200   200
+  POST   /api/datasets/                                      401   403   403   403   403   403   201
+  GET    /api/datasets/{dataset}/imports/                    401   404   200   200   200   404   200
+  POST   /api/datasets/{dataset}/imports/                    401   404   403   403   202   404   202
+  POST   /api/datasets/{dataset}/imports/ [labeled]          401   404   403   403   202   404   202
+  GET    /api/imports/{import}/                              401   404   200   200   200   404   200
+# --- jobs; [can_create]: everyone holds labeling.add_labelingjob, the dataset is the job's
+  GET    /api/jobs/                                          401   200   200   200   200   200   200
+  POST   /api/jobs/                                          401   403   403   403   403   403   201
+  POST   /api/jobs/ [can_create]                             401   400   400   400   201   400   201
+  GET    /api/jobs/{job}/                                    401   404   200   200   200   404   200
+  PATCH  /api/jobs/{job}/                                    401   404   403   403   200   404   200
+  POST   /api/jobs/{job}/sync/                               401   404   403   403   200   404   200
+  GET    /api/jobs/{job}/members/                            401   404   200   200   200   404   200
+  POST   /api/jobs/{job}/members/                            401   404   403   403   201   404   201
+  DELETE /api/jobs/{job}/members/{member}/                   401   404   403   403   204   404   204
+  GET    /api/jobs/{job}/label-classes/                      401   404   200   200   200   404   200
+  POST   /api/jobs/{job}/label-classes/                      401   404   403   403   201   404   201
+  GET    /api/jobs/{job}/label-classes/{label_class}/        401   404   200   200   200   404   200
+  PATCH  /api/jobs/{job}/label-classes/{label_class}/        401   404   403   403   200   404   200
+  DELETE /api/jobs/{job}/label-classes/{label_class}/        401   404   403   403   204   404   204
+  GET    /api/jobs/{job}/items/                              401   404   200   200   200   404   200
+  GET    /api/jobs/{job}/deletions/                          401   404   200   200   200   404   200
+  GET    /api/jobs/{job}/export/?format=coco                 401   404   200   200   200   404   200
+  GET    /api/jobs/{job}/activity/                           401   404   200   200   200   404   200
+  GET    /api/jobs/{job}/integrity/                          401   404   200   200   200   404   200
+  GET    /api/jobs/{job}/log/                                401   404   200   200   200   404   200
+# --- items
+  POST   /api/items/delete/                                  401   404   403   403   200   404   200
+  GET    /api/items/{item}/state/                            401   404   200   200   200   404   200
+  GET    /api/items/{item}/events/                           401   404   200   200   200   404   200
+  POST   /api/items/{item}/commands/                         401   404   403   201   201   404   201
+  GET    /api/items/{item}/timeline/                         401   404   200   200   200   404   200
+  GET    /api/items/{item}/diff/?from_seq=0&to_seq=1         401   404   200   200   200   404   200
+  GET    /api/items/{item}/integrity/                        401   404   200   200   200   404   200
+  GET    /api/items/{item}/log/                              401   404   200   200   200   404   200
+# --- ids do not cross jobs: the other job's URLs (oman's, and staff's) with this job's objects
+  GET    /api/jobs/{other_job}/label-classes/{label_class}/  401   404   404   404   404   404   404
+  PATCH  /api/jobs/{other_job}/label-classes/{label_class}/  401   404   404   404   404   404   404
+  DELETE /api/jobs/{other_job}/members/{member}/             401   404   404   404   404   404   404
+  POST   /api/datasets/{other_dataset}/imports/ [labeled]    401   404   404   404   404   400   400
+# --- pages (302: to the login page)
+  GET    /                                                   200   200   200   200   200   200   200
+  GET    /jobs/{job}/                                        302   404   200   200   200   404   200
+  GET    /items/{item}/                                      302   404   200   200   200   404   200
+  GET    /items/{item}/replay/                               302   404   200   200   200   404   200
+  GET    /accounts/login/                                    200   200   200   200   200   200   200
+  POST   /accounts/login/                                    200   302   302   302   302   302   302
+  PUT    /accounts/login/                                    200   200   200   200   200   200   200
+  POST   /accounts/logout/                                   302   302   302   302   302   302   302
+# --- files
+  GET    /media/{image_file}                                 302   404   200   200   200   404   200
+  GET    /media/{thumbnail}                                  302   404   200   200   200   404   200
+# --- Django admin (302: to the admin login)
+  GET    /admin/                                             302   302   302   302   302   302   200
+  GET    /admin/labeling/labelingjob/                        302   302   302   302   302   302   403
+# --- websockets
+  WS     /ws/items/{item}/                                   4401  4404  open  open  open  4404  open
+  WS     /ws/items/{item}/ [command]                         4401  4404  rejected ack  ack   4404  ack
+  WS     /ws/jobs/{job}/                                     4401  4404  open  open  open  4404  open
+"""
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    url: str
+    variant: str
+    expected: dict[str, int | str]
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.url}" + (f" [{self.variant}]" if self.variant else "")
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path
+
+
+def parse(table: str) -> list[Row]:
+    rows = []
+    for line in table.splitlines():
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        method, url, *rest = words
+        variant = rest.pop(0)[1:-1] if rest[0].startswith("[") else ""
+        assert len(rest) == len(ROLES), f"{line!r}: {len(rest)} cells for {len(ROLES)} roles"
+        cells = [int(cell) if cell.isdigit() else cell for cell in rest]
+        assert all(isinstance(c, int) or c in ("open", "ack", "rejected") for c in cells), line
+        rows.append(Row(method, url, variant, dict(zip(ROLES, cells, strict=True))))
+    keys = [row.key for row in rows]
+    assert len(keys) == len(set(keys)), "a row is listed twice"
+    return rows
+
+
+ROWS = parse(TABLE)
+HTTP_ROWS = [row for row in ROWS if row.method != "WS"]
+WS_ROWS = [row for row in ROWS if row.method == "WS"]
+
+
+def cases(rows: list[Row]) -> list[Any]:
+    return [
+        pytest.param(row, role, id=f"{row.method}:{row.url}{'+' + row.variant if row.variant else ''}:{role}")
+        for row in rows
+        for role in ROLES
+    ]
+
+
+# The world every test starts from -----------------------------------------------------------------
+
+
+@dataclass
+class World:
+    users: dict[str, Any]  # role -> user (None for anon)
+    job: Any
+    item: Any
+    labels: dict[str, Any]
+    newcomer: Any  # a signed-up user in no job, for adding a member
+    names: dict[str, Any] = field(default_factory=dict)  # the table's placeholders
+
+
+@pytest.fixture
+def world(
+    job: Any,
+    labels: dict[str, Any],
+    item: Any,
+    make_user: Callable[..., Any],
+    manager: Any,
+    annotator: Any,
+    annotator2: Any,
+    auditor: Any,
+    outsider: Any,
+    staff: Any,
+) -> World:
+    """The fixtures' job (manager, two annotators, an auditor) with one polygon drawn on its cat image,
+    one past import, and another job over another dataset, managed by someone who is in nothing here."""
+    from apps.datasets.models import DataImport, Dataset
+    from apps.labeling.domain import parse_command
+    from apps.labeling.models import JobMember
+    from apps.labeling.services import item_command_handle, job_create
+
+    other_manager = make_user("olga_other_manager")
+    elsewhere = Dataset.objects.create(name="Elsewhere", created_by=other_manager)  # no image needed
+    other_job = job_create(name="Other job", dataset=elsewhere, created_by=other_manager)
+
+    drawn = {"type": "add_polygon", "shape_id": new_id(), "label_class_id": labels["cat"].pk}
+    drawn["points"] = square(10, 10, 10)
+    item_command_handle(item_id=item.pk, actor_id=annotator.pk, command=parse_command(drawn))
+    data_import = DataImport.objects.create(
+        dataset=job.dataset, actor=manager, source=DataImport.Source.UPLOAD
+    )
+    users = {
+        "anon": None,
+        "non": outsider,
+        "aud": auditor,
+        "ann": annotator,
+        "man": manager,
+        "oman": other_manager,
+        "staff": staff,
+    }
+    names = {
+        "job": job.pk,
+        "item": item.pk,
+        "dataset": job.dataset_id,
+        "other_job": other_job.pk,
+        "other_dataset": elsewhere.pk,
+        "import": data_import.pk,
+        "label_class": labels["dog"].pk,  # used by no shape, so it may be deleted
+        "member": JobMember.objects.get(job=job, user=annotator2).pk,
+        "image_file": item.image.file.name,
+        "thumbnail": item.image.thumbnail.name,
+    }
+    return World(users, job, item, labels, make_user("nina_newcomer"), names)
+
+
+# Writes: the body each one sends, and what it changes ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Write:
+    body: Callable[[World, str], dict[str, Any]]  # the client call's keyword arguments, for a role
+    changes: Callable[[World], Any] | None = None  # what an allowed write changes and a refused one must not
+    prepare: Callable[[World], None] | None = None  # the row's variant of the world
+
+
+def count(model_path: str, **filters: Any) -> Callable[[World], int]:
+    def counted(world: World) -> int:
+        from django.apps import apps
+
+        model = apps.get_model(model_path)
+        return model.objects.filter(**{k: v(world) if callable(v) else v for k, v in filters.items()}).count()
+
+    return counted
+
+
+def as_json(make: Callable[[World], dict[str, Any]]) -> Callable[[World, str], dict[str, Any]]:
+    return lambda world, role: {"data": make(world), "format": "json"}
+
+
+def own_credentials(world: World, role: str) -> dict[str, Any]:
+    user = world.users[role]
+    username = user.username if user is not None else "nobody"
+    return {"username": username, "password": PASSWORD}
+
+
+def add_an_image_to_the_dataset(world: World) -> None:
+    from apps.datasets.services import image_create
+
+    image_create(dataset=world.job.dataset, path="new/fox_004.png", content=png_bytes(40, 30))
+
+
+def grant_job_creation(world: World) -> None:
+    from django.contrib.auth.models import Permission
+
+    permission = Permission.objects.get(codename="add_labelingjob", content_type__app_label="labeling")
+    for user in world.users.values():
+        if user is not None:
+            user.user_permissions.add(permission)
+
+
+def label_class_row(world: World) -> tuple[str, str]:
+    label_class = type(world.labels["dog"]).objects.get(pk=world.labels["dog"].pk)
+    return label_class.name, label_class.color
+
+
+def job_row(world: World) -> tuple[str, str]:
+    job = type(world.job).objects.get(pk=world.job.pk)
+    return job.name, job.description
+
+
+def a_command(world: World) -> dict[str, Any]:
+    command = {"type": "add_polygon", "shape_id": new_id(), "label_class_id": world.labels["cat"].pk}
+    return {"command_id": new_id(), "command": {**command, "points": square(40, 40, 10)}}
+
+
+JOB = lambda world: world.job  # noqa: E731
+
+WRITES: dict[str, Write] = {
+    "POST /api/auth/token/": Write(
+        lambda world, role: {"data": own_credentials(world, role), "format": "json"},
+        count("authtoken.Token"),
+    ),
+    "POST /api/datasets/": Write(as_json(lambda world: {"name": "Birds"}), count("datasets.Dataset")),
+    "POST /api/datasets/{dataset}/imports/": Write(
+        lambda world, role: {
+            "data": {"files": [SimpleUploadedFile("fox_004.png", png_bytes(40, 30), "image/png")]},
+            "format": "multipart",
+        },
+        count("datasets.DataImport"),
+    ),
+    "POST /api/datasets/{dataset}/imports/ [labeled]": Write(
+        as_json(
+            lambda world: {"path": f"datasets/{world.job.dataset_id}", "format": "coco", "job": world.job.pk}
+        ),
+        count("datasets.DataImport"),
+    ),
+    "POST /api/datasets/{other_dataset}/imports/ [labeled]": Write(
+        as_json(
+            lambda world: {
+                "path": f"datasets/{world.names['other_dataset']}",
+                "format": "coco",
+                "job": world.job.pk,
+            }
+        ),
+        count("datasets.DataImport"),
+    ),
+    "POST /api/jobs/": Write(
+        as_json(lambda world: {"name": "Second pass", "dataset": world.job.dataset_id}),
+        count("labeling.LabelingJob"),
+    ),
+    "POST /api/jobs/ [can_create]": Write(
+        as_json(lambda world: {"name": "Second pass", "dataset": world.job.dataset_id}),
+        count("labeling.LabelingJob"),
+        grant_job_creation,
+    ),
+    "PATCH /api/jobs/{job}/": Write(as_json(lambda world: {"name": "Renamed"}), job_row),
+    "POST /api/jobs/{job}/sync/": Write(
+        lambda world, role: {}, count("labeling.Item", job=JOB), add_an_image_to_the_dataset
+    ),
+    "POST /api/jobs/{job}/members/": Write(
+        as_json(lambda world: {"username": world.newcomer.username, "role": "annotator"}),
+        count("labeling.JobMember", job=JOB),
+    ),
+    "DELETE /api/jobs/{job}/members/{member}/": Write(
+        lambda world, role: {}, count("labeling.JobMember", job=JOB)
+    ),
+    "POST /api/jobs/{job}/label-classes/": Write(
+        as_json(lambda world: {"name": "bird", "color": "#0000ff"}), count("labeling.LabelClass", job=JOB)
+    ),
+    "PATCH /api/jobs/{job}/label-classes/{label_class}/": Write(
+        as_json(lambda world: {"color": "#123456"}), label_class_row
+    ),
+    "PATCH /api/jobs/{other_job}/label-classes/{label_class}/": Write(
+        as_json(lambda world: {"color": "#123456"}), label_class_row
+    ),
+    "DELETE /api/jobs/{other_job}/members/{member}/": Write(
+        lambda world, role: {}, count("labeling.JobMember", job=JOB)
+    ),
+    "DELETE /api/jobs/{job}/label-classes/{label_class}/": Write(
+        lambda world, role: {}, count("labeling.LabelClass", job=JOB)
+    ),
+    "POST /api/items/delete/": Write(
+        as_json(lambda world: {"item_ids": [world.item.pk]}),
+        count("labeling.Item", job=JOB, deleted_at__isnull=True),
+    ),
+    "POST /api/items/{item}/commands/": Write(as_json(a_command), count("labeling.Event")),
+    # Pages: signing in and out change sessions only.
+    "POST /accounts/login/": Write(lambda world, role: {"data": own_credentials(world, role)}),
+    "PUT /accounts/login/": Write(lambda world, role: {}),
+    "POST /accounts/logout/": Write(lambda world, role: {}),
+    # The socket sends its own frame (test_websocket_command); this says what it changes.
+    "WS /ws/items/{item}/ [command]": Write(lambda world, role: {}, count("labeling.Event")),
+}
+
+# What an API refusal says, besides its status (docs/api.md, Errors).
+REFUSAL_CODES = {401: "not_authenticated", 403: "permission_denied", 404: "not_found"}
+
+
+@pytest.fixture(autouse=True)
+def _sessions_in_cookies(settings: Any) -> None:
+    """Sessions in signed cookies rather than the database: signing in as each role is then cheap, and who
+    is signed in is read the same way."""
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+
+
+@pytest.fixture(scope="module")
+def client() -> APIClient:
+    """One client for every request: each new one loads the middleware again (WhiteNoise scans the static
+    files when it does)."""
+    return APIClient()
+
+
+def sign_in(client: APIClient, user: Any) -> APIClient:
+    """The user's session, as a browser has it (it serves the API too); None signs out."""
+    client.logout()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def content_of(response: Any) -> bytes:
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content)  # the test client closes it at the end
+    return response.content
+
+
+# The matrix ---------------------------------------------------------------------------------------
+
+
+def absent(row: Row, world: World) -> tuple[str, Any, Any] | None:
+    """The row's last placeholder, its value, and a value that names nothing (None: no placeholder)."""
+    names = re.findall(r"\{(\w+)\}", row.url)
+    if not names:
+        return None
+    value = world.names[names[-1]]
+    return names[-1], value, "datasets/0/nothing.png" if isinstance(value, str) else value + 1_000_000
+
+
+def unnamed(text: str, *values: Any) -> str:
+    """An answer with the ids it was asked about blanked out, to compare it with another's."""
+    for value in values:
+        text = re.sub(rf"\b{re.escape(str(value))}\b", "<id>", text)
+    return text
+
+
+def answer(client: APIClient, row: Row, role: str, world: World) -> tuple[int, list[str]]:
+    """Send the row's request as `role`; its status, and what was wrong besides the status.
+
+    A 404 is compared with the answer for an object that does not exist: ids must reveal nothing.
+    """
+    write = WRITES.get(row.key)
+    before = write.changes(world) if write is not None and write.changes is not None else None
+    request = getattr(sign_in(client, world.users[role]), row.method.lower())
+    kwargs = write.body(world, role) if write is not None else {}
+
+    response = request(row.url.format(**world.names), **kwargs)
+    text = content_of(response).decode(errors="replace")
+
+    status, problems = response.status_code, []
+    if row.path.startswith("/api/") and status >= 400:
+        body = response.json()
+        if not set(body) >= {"code", "message"} or body["code"] != REFUSAL_CODES.get(status, body["code"]):
+            problems.append(f"{role}: refused with {body}")
+    if status == 302 and row.method == "GET" and "login" not in response["Location"]:
+        problems.append(f"{role}: sent to {response['Location']}, not to a login page")
+    if status == 404 and (missing := absent(row, world)) is not None:
+        name, value, nothing = missing
+        kwargs = write.body(world, role) if write is not None else {}
+        twin = request(row.url.format(**{**world.names, name: nothing}), **kwargs)
+        twin_text = content_of(twin).decode(errors="replace")
+        if (status, unnamed(text, value, nothing)) != (twin.status_code, unnamed(twin_text, value, nothing)):
+            problems.append(f"{role}: a {name} that exists is told apart: {text!r} / {twin_text!r}")
+    if write is not None and write.changes is not None:
+        after = write.changes(world)
+        if 200 <= status < 300 and after == before:
+            problems.append(f"{role}: answered {status} but changed nothing ({text[:200]!r})")
+        if not 200 <= status < 300 and after != before:
+            problems.append(f"{role}: refused with {status} but changed {before} to {after}")
+    return status, problems
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("row", [pytest.param(row, id=row.key) for row in HTTP_ROWS])
+def test_http(client: APIClient, row: Row, world: World) -> None:
+    """Each role's request runs in a savepoint that is rolled back: every role meets the same world."""
+    write = WRITES.get(row.key)
+    if write is not None and write.prepare is not None:
+        write.prepare(world)
+    answers, problems = {}, []
+    for role in ROLES:
+        with transaction.atomic():
+            answers[role], wrong = answer(client, row, role, world)
+            problems += wrong
+            transaction.set_rollback(True)
+        state_cache.clear()  # it may hold a state the rollback took back
+
+    assert answers == row.expected
+    assert problems == []
+
+
+@pytest_asyncio.fixture
+async def sockets(transactional_db: None) -> AsyncIterator[Sockets]:
+    opened = Sockets()
+    yield opened
+    await opened.close_all()
+
+
+async def connect(sockets: Sockets, path: str, user: Any) -> Peer | int:
+    """The user's socket (by token), or the close code of its refused handshake."""
+    query = "" if user is None else f"?token={await token_for(user)}"
+    socket = WebsocketCommunicator(application, path + query)
+    connected, code = await socket.connect(timeout=WAIT)
+    if not connected:
+        await socket.disconnect(timeout=STOP)
+        return code
+    peer = Peer(socket, user)
+    sockets.opened.append(peer)
+    return peer
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+@pytest.mark.parametrize("row", [pytest.param(row, id=row.key) for row in WS_ROWS if not row.variant])
+async def test_websocket_handshake(row: Row, world: World, sockets: Sockets) -> None:
+    """A handshake changes nothing, so the roles take turns on one world. A refusal as a non-member must be
+    the refusal of an id that does not exist."""
+    name, _, nothing = absent(row, world) or ("", None, None)
+    answers, for_nothing = {}, {}
+    for role in ROLES:
+        opened = await connect(sockets, row.url.format(**world.names), world.users[role])
+        answers[role] = "open" if isinstance(opened, Peer) else opened
+        if answers[role] == 4404:
+            missing = await connect(
+                sockets, row.url.format(**{**world.names, name: nothing}), world.users[role]
+            )
+            for_nothing[role] = missing if isinstance(missing, int) else "open"
+
+    assert answers == row.expected
+    assert for_nothing == {role: 4404 for role, code in answers.items() if code == 4404}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("row", "role"), cases([row for row in WS_ROWS if row.variant == "command"]))
+async def test_websocket_command(row: Row, role: str, world: World, sockets: Sockets) -> None:
+    expected = row.expected[role]
+    opened = await connect(sockets, row.url.format(**world.names), world.users[role])
+    if not isinstance(opened, Peer):
+        assert opened == expected
+        return
+    changes = WRITES[row.key].changes
+    assert changes is not None
+    events = database_sync_to_async(changes)
+    before = await events(world)
+
+    answer = await opened.command(polygon(new_id(), world.labels["cat"].pk, square(40, 40, 10)), "matrix-1")
+
+    assert answer["type"] == ("ack" if expected == "ack" else "rejected"), answer
+    if expected == "ack":
+        assert await events(world) == before + 1
+    else:
+        assert answer["code"] == "permission_denied"
+        assert await events(world) == before
+
+
+# Lists answer 200 to everyone signed in: what they hold is the authorization ----------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES[1:])
+def test_lists_hold_only_what_the_role_may_see(client: APIClient, role: str, world: World) -> None:
+    from apps.labeling.models import LabelingJob
+
+    sign_in(client, world.users[role])
+    other_job = LabelingJob.objects.exclude(pk=world.job.pk).get()
+    sees_job = role in ("aud", "ann", "man", "staff")
+    sees_other = role in ("oman", "staff")
+    expected_jobs = {job.pk for job, seen in ((world.job, sees_job), (other_job, sees_other)) if seen}
+    expected_datasets = {
+        dataset.pk
+        for dataset, seen in ((world.job.dataset, sees_job), (other_job.dataset, sees_other))
+        if seen
+    }
+
+    jobs = {job["id"] for job in client.get("/api/jobs/").json()}
+    datasets = {dataset["id"] for dataset in client.get("/api/datasets/").json()}
+
+    assert jobs == expected_jobs
+    assert datasets == expected_datasets
+
+
+@pytest.mark.django_db
+def test_options_answer_from_the_view_alone_so_they_reveal_nothing(client: APIClient, world: World) -> None:
+    """Why OPTIONS has no rows: a job that exists and one that does not look the same to a non-member."""
+    url = "/api/jobs/{}/label-classes/"
+    missing = world.job.pk + 1000
+
+    anonymous = sign_in(client, None).options(url.format(world.job.pk)).status_code
+    sign_in(client, world.users["non"])
+    existing, unknown = (client.options(url.format(job)) for job in (world.job.pk, missing))
+
+    assert anonymous == 401
+    assert (existing.status_code, existing.json()) == (unknown.status_code, unknown.json())
+
+
+# Completeness: a new route or method without a row fails here -------------------------------------
+
+# A value for every placeholder, so a row's URL can be resolved without a world.
+SAMPLE = {
+    "job": 1,
+    "other_job": 2,
+    "other_dataset": 2,
+    "item": 1,
+    "dataset": 1,
+    "import": 1,
+    "label_class": 1,
+    "member": 1,
+    "image_file": "datasets/1/a.png",
+    "thumbnail": "thumbnails/1/a.jpg",
+}
+IGNORED_METHODS = {"options", "head"}  # see the module docstring
+
+
+def join_route(prefix: str, route: str) -> str:
+    """As Django joins the routes of nested patterns in ResolverMatch.route."""
+    return prefix + route.removeprefix("^") if prefix else route
+
+
+def view_methods(callback: Any) -> set[str]:
+    view_class = getattr(callback, "view_class", None)
+    if view_class is None:
+        return {"GET"}
+    return {
+        method.upper()
+        for method in view_class.http_method_names
+        if method not in IGNORED_METHODS and hasattr(view_class, method)
+    }
+
+
+def routes(patterns: list[Any], prefix: str = "") -> dict[str, set[str]]:
+    """Every route of the URLconf (Django admin's as one, "admin/") with the methods its view answers."""
+    found: dict[str, set[str]] = {}
+    for pattern in patterns:
+        route = join_route(prefix, str(pattern.pattern))
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace == "admin":
+                found[route] = {"GET"}
+            else:
+                found.update(routes(pattern.url_patterns, route))
+        elif isinstance(pattern, URLPattern):
+            found[route] = view_methods(pattern.callback)
+    return found
+
+
+def covered_routes() -> dict[str, set[str]]:
+    covered: dict[str, set[str]] = {}
+    for row in HTTP_ROWS:
+        match = resolve(urlsplit(row.url.format(**SAMPLE)).path)
+        route = "admin/" if match.namespace == "admin" else match.route
+        covered.setdefault(route, set()).add(row.method)
+    return covered
+
+
+def test_every_route_has_a_row() -> None:
+    assert set(routes(get_resolver().url_patterns)) - set(covered_routes()) == set()
+
+
+def test_every_method_of_every_view_has_a_row() -> None:
+    covered = covered_routes()
+
+    missing = {
+        route: methods - covered.get(route, set())
+        for route, methods in routes(get_resolver().url_patterns).items()
+        if methods - covered.get(route, set())
+    }
+
+    assert missing == {}
+
+
+def test_every_websocket_route_and_frame_that_writes_has_a_row() -> None:
+    from apps.labeling.routing import websocket_urlpatterns
+
+    needed = set()
+    for pattern in websocket_urlpatterns:
+        consumer = pattern.callback.consumer_class
+        needed.add((str(pattern.pattern), ""))
+        if hasattr(consumer, "on_command"):
+            needed.add((str(pattern.pattern), "command"))
+    covered = set()
+    for row in WS_ROWS:
+        path = row.url.format(**SAMPLE).lstrip("/")
+        for pattern in websocket_urlpatterns:
+            if pattern.resolve(path) is not None:
+                covered.add((str(pattern.pattern), row.variant))
+
+    assert needed - covered == set()
+
+
+def test_every_write_row_says_what_it_sends_and_api_writes_what_they_change() -> None:
+    writes = [row for row in ROWS if row.method not in ("GET", "WS") or row.variant]
+
+    assert [row.key for row in writes if row.key not in WRITES] == []
+    assert [
+        row.key for row in writes if row.path.startswith("/api/") and WRITES[row.key].changes is None
+    ] == []
+    assert set(WRITES) <= {row.key for row in ROWS}
