@@ -18,7 +18,8 @@ api = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("jobs/<int:job_id>/export/", JobExport.as_view(), name="job-export"),
     path("", include("apps.labeling.api.urls")),
-    re_path(r"^(?P<path>.*)$", api_not_found),
+    # Any character, newlines too (a bare `.` would let a path with %0A fall through to Django's HTML 404).
+    re_path(r"^(?P<path>[\s\S]*)$", api_not_found),
 ]
 
 urlpatterns = [

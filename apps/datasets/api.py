@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from django.db.models import Count, Q
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.errors import ApiError
+from apps.labeling.api.serializers import ErrorSerializer
 
 from .models import Dataset
 
@@ -35,7 +36,14 @@ class DatasetList(APIView):
             ).distinct()
         return Response(DatasetSerializer(datasets, many=True).data)
 
-    @extend_schema(request=DatasetSerializer, responses={201: DatasetSerializer})
+    @extend_schema(
+        request=DatasetSerializer,
+        responses={
+            201: DatasetSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="invalid input (code invalid_request)"),
+            403: OpenApiResponse(ErrorSerializer, description="only staff create datasets"),
+        },
+    )
     def post(self, request: Request) -> Response:
         if not request.user.is_staff:
             raise ApiError(403, "permission_denied", "Only staff create datasets.")

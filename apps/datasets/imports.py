@@ -7,6 +7,7 @@ rest goes on. Scaling out means running the same function in a job queue instead
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import posixpath
@@ -115,6 +116,10 @@ def _folder_exists(root: str) -> bool:
         dirs, files = default_storage.listdir(root)
     except (FileNotFoundError, NotADirectoryError):
         return False
+    except OSError as error:
+        if error.errno == errno.ENAMETOOLONG:  # a name no file system holds: there is no such folder
+            return False
+        raise
     return bool(dirs or files)
 
 
