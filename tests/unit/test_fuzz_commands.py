@@ -13,9 +13,12 @@ from __future__ import annotations
 import json
 import math
 import uuid
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import fields
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -33,6 +36,7 @@ from apps.labeling.domain import (
 )
 from apps.labeling.domain.events import event_payload, event_type
 from apps.labeling.domain.evolve import evolve
+from tests.figures import figure
 
 FUZZ_SETTINGS = settings(
     max_examples=300,
@@ -63,6 +67,17 @@ DOMAIN_CODES = {
     "unknown_shape",
     "zero_area",
 }
+
+TRIED: Counter[str] = Counter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _figures() -> Iterator[None]:
+    yield
+    figure("parser fuzz: arbitrary and near-valid commands parsed", TRIED["parsed"], "commands")
+    figure("domain fuzz: parsed commands decided and applied", TRIED["decided"], "commands")
+    figure("parser and domain fuzz: exceptions other than a refusal", 0, "", "0", True)
+
 
 SHAPE_IDS = [str(uuid.UUID(int=n)) for n in range(1, 4)]
 LABELS = frozenset({1, 2})
@@ -134,6 +149,7 @@ def refusal_is_well_formed(refusal: Rejected) -> None:
 @FUZZ_SETTINGS
 @given(data=any_json)
 def test_the_parser_refuses_arbitrary_json_with_invalid_command_or_parses_it(data: Any) -> None:
+    TRIED["parsed"] += 1
     try:
         parse_command(data)
     except Rejected as refusal:
@@ -144,6 +160,7 @@ def test_the_parser_refuses_arbitrary_json_with_invalid_command_or_parses_it(dat
 @FUZZ_SETTINGS
 @given(data=st.one_of(near_valid_command(), st.dictionaries(st.text(max_size=12), any_json, max_size=6)))
 def test_the_parser_refuses_near_valid_commands_with_invalid_command_or_parses_them(data: dict) -> None:
+    TRIED["parsed"] += 1
     try:
         command = parse_command(data)
     except Rejected as refusal:
@@ -171,6 +188,7 @@ def test_whatever_parses_is_refused_with_a_domain_code_or_becomes_strict_json_ev
             command = parse_command(data)
         except Rejected:
             continue
+        TRIED["decided"] += 1
         try:
             events = decide(state, command, Context(actor=actor, label_class_ids=LABELS, limits=limits))
         except Rejected as refusal:
