@@ -7,7 +7,6 @@ import io
 import json
 import math
 import random
-import time
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -425,14 +424,16 @@ def test_export_memory_does_not_grow_with_the_number_of_images(tmp_path: Path) -
 
 
 @pytest.mark.slow
-def test_a_ten_thousand_image_export_takes_under_ten_seconds(tmp_path: Path) -> None:
+def test_a_ten_thousand_image_export_is_written_whole(tmp_path: Path) -> None:
+    """The size of the bench's export, checked for what it writes; its time is measured by `make bench`
+    (tests/bench/interchange.py), not asserted here."""
     path = tmp_path / "instances.json"
-    started = time.perf_counter()
 
     with path.open("w", encoding="utf-8") as out:
         coco_write(big_images(10_000), CATEGORIES, out)
 
-    assert time.perf_counter() - started <= 10.0
-    with path.open("rb") as written_file:
-        written_file.seek(-4, 2)
-        assert written_file.read() == b"\n]}\n"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    assert len(document["images"]) == 10_000
+    assert len(document["annotations"]) == 100_000
+    assert len({annotation["id"] for annotation in document["annotations"]}) == 100_000
+    assert all(len(a["segmentation"][0]) == 60 for a in document["annotations"][::997])
