@@ -129,6 +129,12 @@ DATABASES = {
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'polylog.sqlite3'}"), conn_max_age=60
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Server-side binding: the same statement text for every call, which psycopg prepares once it has run a
+    # few times on a connection, so PostgreSQL stops planning the command path's queries again and again.
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env_bool(
+        "POLYLOG_PG_SERVER_SIDE_BINDING", True
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Keep connections: opening one costs more than a command (the PRAGMAs below run on each open).
     DATABASES["default"]["CONN_MAX_AGE"] = 600

@@ -19,11 +19,10 @@ from django.conf import settings
 
 from apps.common.errors import ApiError
 
-from . import live
+from . import live, store
 from .domain import Rejected, parse_command
 from .models import Item, Role
 from .permissions import RANK, job_role
-from .selectors import item_events
 from .services import item_command_handle
 
 log = logging.getLogger(__name__)
@@ -71,17 +70,13 @@ def _role(user: Any, job_id: int) -> str | None:
 
 @database_sync_to_async
 def _last_seq(item_id: int) -> int | None:
-    return Item.objects.filter(pk=item_id).values_list("last_seq", flat=True).first()
+    return store.item_last_seq(item_id)
 
 
 @database_sync_to_async
 def _events_after(item_id: int, after: int, upto: int | None = None) -> list[dict[str, Any]]:
-    item = Item(pk=item_id)
-    events = item_events(item=item, after=after, limit=CATCH_UP_PAGE)
     # The same form as live events (section 8 of the design); REST adds actor_name, the socket does not.
-    return [
-        {k: v for k, v in e.items() if k != "actor_name"} for e in events if upto is None or e["seq"] <= upto
-    ]
+    return store.events_after(item_id, after, CATCH_UP_PAGE, upto)
 
 
 def _role_checked_handle(*, user: Any, job_id: int, item_id: int, **command: Any) -> Any:

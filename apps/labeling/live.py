@@ -95,14 +95,16 @@ def on_events_committed(
     job_id: int,
     events: list[dict[str, Any]],
     item: dict[str, Any],
+    item_changed: bool = True,
     counts_changed: bool = False,
     **kwargs: Any,
 ) -> None:
     def messages() -> list[tuple[str, dict[str, Any]]]:
-        out = [
-            (item_group(item_id), {"type": ITEM_EVENTS, "events": events}),
-            (job_group(job_id), {"type": JOB_ITEM, "item": item}),
-        ]
+        out = [(item_group(item_id), {"type": ITEM_EVENTS, "events": events})]
+        # Job sockets hear of the item when what they show of it changed, not at every vertex: a group
+        # send costs round trips to Redis even when no job page is open.
+        if item_changed:
+            out.append((job_group(job_id), {"type": JOB_ITEM, "item": item}))
         return [*out, _counts_message(job_id)] if counts_changed else out
 
     _broadcast(messages)

@@ -89,7 +89,7 @@ def limits() -> Limits:
 
 def _earlier_result(item_id: int, actor_id: int, command_id: str | None) -> CommandResult | None:
     """The original answer to a command_id already applied on this item, if it was."""
-    if command_id is None:
+    if command_id is None or not store.command_applied(item_id, command_id):
         return None
     row = EventRow.objects.filter(item_id=item_id, command_id=command_id).first()
     if row is None:
@@ -215,6 +215,13 @@ def _commit(
         item_wire["labeled_at"] = store.iso(now) if columns["labeled_by_id"] else None
 
     counts_changed = "status" in columns or set(old_counts) != set(counts)
+    # What a job page shows of the item: most commands (a vertex, a move) change none of it.
+    summary_changed = (
+        counts_changed
+        or old_counts != counts
+        or state.hard_example != new_state.hard_example
+        or state.saved_seq != new_state.saved_seq
+    )
 
     def after_commit() -> None:
         store.state_cache.put(item_id, final)
@@ -224,6 +231,7 @@ def _commit(
             job_id=job_id,
             events=wire,
             item=item_wire,
+            item_changed=summary_changed,
             counts_changed=counts_changed,
         )
 

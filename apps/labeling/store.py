@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -157,6 +157,44 @@ def _rows_from(item_id: int, first_seq: int, upto_seq: int | None) -> list[tuple
             [item_id, first_seq] if upto_seq is None else [item_id, first_seq, upto_seq],
         )
         return cursor.fetchall()
+
+
+def item_last_seq(item_id: int) -> int | None:
+    """The item's last seq as its row says (None for no such item): the sockets' lag check, every second."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT last_seq FROM {Item._meta.db_table} WHERE id = %s", [item_id])
+        found = cursor.fetchone()
+    return None if found is None else found[0]
+
+
+def events_after(item_id: int, after: int, limit: int, upto: int | None = None) -> list[dict[str, Any]]:
+    """The wire form of the item's events after seq `after` (up to `upto`), at most `limit`: the socket's
+    catch-up, which runs whenever broadcasts from two processes arrive out of order, so plain rows."""
+    bound = "" if upto is None else " AND seq <= %s"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT seq, type, payload, actor_id, created_at FROM {EventRow._meta.db_table} "
+            f"WHERE item_id = %s AND seq > %s{bound} ORDER BY seq LIMIT %s",
+            [item_id, after, limit] if upto is None else [item_id, after, upto, limit],
+        )
+        rows = cursor.fetchall()
+    return [
+        {
+            "seq": seq,
+            "type": type_,
+            "payload": _decoded(payload),
+            "actor": actor,
+            "created_at": iso(_aware(at)),
+        }
+        for seq, type_, payload, actor, at in rows
+    ]
+
+
+def _aware(moment: datetime | str) -> datetime:
+    """A timestamp column as the ORM would give it: SQLite hands back text or a naive UTC datetime."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _fold(state: ItemState, rows: list[tuple[Any, ...]], last: str) -> tuple[ItemState, str]:
@@ -511,6 +549,18 @@ def item_head_lock(item_id: int) -> ItemHead | None:
         )
         found = cursor.fetchone()
     return None if found is None else ItemHead(item_id, *found[:4], bool(found[4]), found[5])
+
+
+def command_applied(item_id: int, command_id: str) -> bool:
+    """Whether the command_id was applied on the item. Asked after the row lock, in a statement of its own:
+    on PostgreSQL a statement sees what committed before it began, so a subquery of the locking statement
+    would miss a twin that committed while this one waited for the lock."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {EventRow._meta.db_table} WHERE item_id = %s AND command_id = %s",
+            [item_id, command_id],
+        )
+        return cursor.fetchone() is not None
 
 
 def job_label_class_ids(job_id: int) -> frozenset[int]:

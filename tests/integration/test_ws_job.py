@@ -74,7 +74,7 @@ async def test_saving_a_shape_sends_the_item_and_the_new_counts(
     assert await watcher.drain("item", "counts", "error") == []
 
 
-async def test_a_change_that_leaves_status_and_labels_alone_sends_the_item_but_no_counts(
+async def test_a_change_a_job_page_does_not_show_sends_nothing_to_the_job_socket(
     sockets: Sockets, job: Any, item: Any, labels: Any, annotator: Any, manager: Any
 ) -> None:
     shape_id = new_id()
@@ -83,10 +83,13 @@ async def test_a_change_that_leaves_status_and_labels_alone_sends_the_item_but_n
     watcher = await sockets.job(manager, job.pk)
 
     await drawer.command({"type": "move_shape", "shape_id": shape_id, "dx": 3, "dy": 4}, new_id())
-    moved = await watcher.next("item")
+    await drawer.command({"type": "add_vertex", "shape_id": new_id(), "x": 50, "y": 50}, new_id())
+    await drawer.command({"type": "mark_hard_example"}, new_id())
+    marked = await watcher.next("item")
 
-    assert moved["item"]["seq"] == 2
-    assert await watcher.drain("counts") == []
+    # The move and the draft's vertex changed nothing a job page shows; the mark did.
+    assert (marked["item"]["seq"], marked["item"]["hard_example"]) == (4, True)
+    assert await watcher.drain("item", "counts") == []
 
 
 async def test_deleting_every_shape_and_saving_brings_the_counts_back(
