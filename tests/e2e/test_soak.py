@@ -26,6 +26,7 @@ import os
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -33,19 +34,13 @@ from typing import Any
 
 import pytest
 
-from apps.labeling.client import CommandRejected, LabelingClient, http_json, token_get
-from tests.bench.ws import HEIGHT, UNLIMITED, WIDTH, drawing
+from apps.labeling.client import CommandRejected, LabelingClient, http_json
+from tests.bench.ws import HEIGHT, ITEMS, WIDTH, Site, drawing, site_start
 from tests.figures import figure as _figure
 from tests.live_servers import (
-    Daphne,
     Unavailable,
-    daphne_start,
-    manage,
-    photos_write,
     postgres_fresh,
     redis_flushed,
-    server_env,
-    wait_until_serving,
 )
 
 pytestmark = pytest.mark.slow
@@ -53,22 +48,12 @@ pytestmark = pytest.mark.slow
 SOAK_SECONDS = float(os.environ.get("POLYLOG_SOAK_SECONDS", "60"))
 WARM_UP_SECONDS = 8.0
 RSS_GROWTH = 0.10
-ITEMS = 10
 CLIENTS = 20
 PG_DATABASE = "polylog_soak"
 REDIS_DB = 8
 
 
 figure = partial(_figure, database="pg+redis")  # the figures of this test are of PostgreSQL and Redis
-
-
-@dataclass
-class Site:
-    servers: list[Daphne]
-    token: str
-    item_ids: list[int]
-    label_class_ids: list[int]
-    store: str  # the PostgreSQL URL
 
 
 @dataclass
@@ -90,26 +75,18 @@ def _settings() -> dict[str, str]:
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Any:
-    var_dir = tmp_path / "var"
-    settings = _settings()
-    env = server_env(var_dir, **UNLIMITED, **settings)
-    manage(env, "migrate", "--noinput", "-v0")
-    manage(env, "seed_demo", "--photos", str(photos_write(var_dir / "photos", ITEMS, size=(WIDTH, HEIGHT))))
-    servers = [daphne_start(env, var_dir / "logs", f"daphne{n}") for n in range(2)]
+def services() -> dict[str, str]:
+    return _settings()
+
+
+@pytest.fixture
+def site(tmp_path: Path, services: dict[str, str]) -> Iterator[Site]:
+    """The benchmark's site: two Daphnes on the services, the demo job over ITEMS photos."""
+    running = site_start(tmp_path / "var", 2, "config.asgi:application", **services)
     try:
-        wait_until_serving(servers)
-        base = servers[0].base_url
-        token = token_get(base, "demo", "demo-polylog")
-        job = next(j for j in http_json(f"{base}/api/jobs/", token=token) if j["name"].startswith("Demo"))
-        items = http_json(f"{base}/api/jobs/{job['id']}/items/", token=token)
-        items = items["results"] if isinstance(items, dict) else items
-        classes = http_json(f"{base}/api/jobs/{job['id']}/label-classes/", token=token)
-        store = settings["DATABASE_URL"]
-        yield Site(servers, token, sorted(i["id"] for i in items), [c["id"] for c in classes], store)
+        yield running
     finally:
-        for server in servers:
-            server.stop()
+        running.stop()
 
 
 async def label(client: LabelingClient, slot: int, site: Site, until: list[float], tally: Tally) -> None:
@@ -174,7 +151,9 @@ def stored_rows(store: str, item_ids: list[int]) -> list[tuple[int, int, str | N
         return list(conn.execute(query, [item_ids]))
 
 
-def test_a_minute_of_load_leaks_no_memory_refuses_nothing_and_loses_no_event(site: Site) -> None:
+def test_a_minute_of_load_leaks_no_memory_refuses_nothing_and_loses_no_event(
+    site: Site, services: dict[str, str]
+) -> None:
     tally, clients = asyncio.run(asyncio.wait_for(soak(site), WARM_UP_SECONDS + SOAK_SECONDS + 120))
     for n, (warm, end) in enumerate(tally.rss):
         growth = 100 * (end - warm) / warm
@@ -192,7 +171,7 @@ def test_a_minute_of_load_leaks_no_memory_refuses_nothing_and_loses_no_event(sit
     for warm, end in tally.rss:
         assert end < warm * (1 + RSS_GROWTH), f"RSS grew from {warm >> 20} MiB to {end >> 20} MiB"
 
-    rows = stored_rows(site.store, site.item_ids)
+    rows = stored_rows(services["DATABASE_URL"], site.item_ids)
     where = {(item_id, command_id): seq for item_id, seq, command_id in rows}
     lost = [acked for acked in tally.acked if where.get(acked[:2]) != acked[2]]
     assert lost == [], f"{len(lost)} acked commands are not stored at their seq"
