@@ -72,6 +72,19 @@ def _empty_state_cache() -> Any:
     state_cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer() -> Any:
+    """Every test starts with new channel layer instances. Each async test runs its own event loop, and a
+    layer keeps state of the loop it last received in (channels_redis' receive lock and count): a consumer
+    still receiving when an earlier test's loop closed would leave the next test a lock of a dead loop. A
+    server has one loop per process, so this is the tests' isolation, not a fix the app needs."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
 # People -------------------------------------------------------------------------------------------
 
 
