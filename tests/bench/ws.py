@@ -344,6 +344,33 @@ def stored(database_url: str, item_ids: list[int]) -> list[tuple[int, int]]:
         return [(item_id, seq) for item_id, seq in rows]
 
 
+def cpu_seconds(site: Site) -> dict[str, float]:
+    """CPU time (user + system) so far of each part of the load: this client process, the Daphnes, and
+    every PostgreSQL and Redis process of the machine (pgrep), from /proc/<pid>/stat."""
+    import os
+    import subprocess
+
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def of(pid: int) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    def named(pattern: str) -> float:
+        found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+        return sum(of(int(pid)) for pid in found)
+
+    return {
+        "clients": of(os.getpid()),
+        "Daphnes": sum(of(server.process.pid) for server in site.servers),
+        "PostgreSQL": named("postgres"),
+        "Redis": named("redis-server"),
+    }
+
+
 def load_rows(quick: bool) -> list[Row]:
     seconds = 5 if quick else 30
     name = f"ws load, {LOAD_CLIENTS} clients on {ITEMS} items, 2 Daphnes"
@@ -360,7 +387,9 @@ def load_rows(quick: bool) -> list[Row]:
         REDIS_URL=redis_url,
     )
     try:
+        before = cpu_seconds(site)
         out, elapsed, missed = asyncio.run(asyncio.wait_for(load(site, seconds), seconds + 120))
+        after = cpu_seconds(site)
     finally:
         site.stop()
     if not out.latencies:
@@ -375,6 +404,16 @@ def load_rows(quick: bool) -> list[Row]:
     gaps = sum(max(seqs) - len(seqs) for seqs in by_item.values())
     rate, p99 = len(rows_in_store) / elapsed, pct(out.latencies, 0.99)
     bad = lost + duplicated + gaps
+    # Where the CPU goes: on a machine of few cores the load is bound by the sum of these per command.
+    cpu = [
+        row(
+            f"ws load: CPU per command, {part}",
+            "pg+redis",
+            round(1e3 * (after[part] - before[part]) / max(1, len(rows_in_store)), 2),
+            "ms",
+        )
+        for part in before
+    ]
     return [
         row(f"{name}: events/s", "pg+redis", round(rate), "events/s", ">= 1000", rate >= 1000),
         row("ws load: ack p50", "pg+redis", ms(pct(out.latencies, 0.5)), "ms"),
@@ -384,6 +423,7 @@ def load_rows(quick: bool) -> list[Row]:
         row(
             "ws load: clients that missed or repeated events", "pg+redis", missed, "clients", "0", missed == 0
         ),
+        *cpu,
     ]
 
 
