@@ -152,13 +152,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                # Longer than channels_redis' 5 s blocking read, or redis-py times quiet sockets out.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
-                # Messages a consumer may have waiting before group sends to it are dropped (default 100).
-                "capacity": 5000,
-            },
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [{"address": REDIS_URL}]},
         }
     }
 else:

@@ -15,6 +15,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.consumer import get_handler_name
 from django.conf import settings
 
 from apps.common.errors import ApiError
@@ -23,7 +24,7 @@ from . import live, store
 from .domain import Rejected, parse_command
 from .models import Item, Role
 from .permissions import RANK, job_role
-from .services import item_command_handle
+from .services import CommandResult, item_command_handle
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +80,17 @@ def _events_after(item_id: int, after: int, upto: int | None = None) -> list[dic
     return store.events_after(item_id, after, CATCH_UP_PAGE, upto)
 
 
-def _role_checked_handle(*, user: Any, job_id: int, item_id: int, **command: Any) -> Any:
-    """The role is checked again for every command, in the same thread hop as the command itself."""
+def _role_checked_handle(
+    *, user: Any, job_id: int, item_id: int, **command: Any
+) -> tuple[CommandResult, live.Batch]:
+    """The role is checked again for every command, in the same thread hop as the command itself. The
+    broadcasts of the command come back with its result, for the consumer to send from its loop."""
     role = job_role(user, job_id)
     if role is None or RANK[role] < RANK[Role.ANNOTATOR]:
         raise Rejected("permission_denied", f"Your role ({role or 'none'}) may not label.")
-    return item_command_handle(item_id=item_id, actor_id=user.pk, **command)
+    with live.broadcasts_deferred() as broadcasts:
+        result = item_command_handle(item_id=item_id, actor_id=user.pk, **command)
+    return result, broadcasts
 
 
 # Commands of different connections run in parallel threads (each with its own database connection);
@@ -104,6 +110,16 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(self.labels_group, self.channel_name)
         await self.accept()
         self.watchdog = asyncio.ensure_future(self.watch_idle())
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' own dispatch hops to the shared sync thread for close_old_connections() before every
+        # message (every frame and every group message), which serialises all sockets of the process
+        # through that one thread. Every database call here goes through database_sync_to_async, which
+        # closes old connections in its own thread around the call, so the hop buys nothing.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def watch_idle(self) -> None:
         idle = _limits()["WS_IDLE_SECONDS"]
@@ -285,7 +301,7 @@ class ItemConsumer(LiveConsumer):
             return
         try:
             command = parse_command(frame.get("command"))
-            result = await _authorised_handle(
+            result, broadcasts = await _authorised_handle(
                 user=self.user,
                 job_id=self.job_id,
                 item_id=self.item_id,
@@ -301,6 +317,7 @@ class ItemConsumer(LiveConsumer):
             return
         self.active_at = time.monotonic()
         await self.send_json({"type": "ack", "command_id": command_id, "seq": result.seq})
+        await live.broadcasts_send(broadcasts)
 
     async def on_cursor(self, frame: dict[str, Any]) -> None:
         x, y = frame.get("x"), frame.get("y")

@@ -7,13 +7,19 @@ turned into channel-layer messages here, so a command sent over REST reaches web
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from .signals import events_committed, items_deleted, job_items_added, label_classes_changed
+
+log = logging.getLogger(__name__)
+Batch = list[tuple[str, dict[str, Any]]]
 
 # Channel-layer message types (the consumer method is the type with "." replaced by "_").
 ITEM_EVENTS = "item.events"
@@ -58,10 +64,42 @@ def _in_server_loop() -> bool:
     return loop is not None and loop.is_running()
 
 
-def _broadcast(messages: Callable[[], list[tuple[str, dict[str, Any]]]]) -> None:
+_deferred = threading.local()
+
+
+@contextmanager
+def broadcasts_deferred() -> Iterator[Batch]:
+    """Collect this thread's broadcasts instead of sending them: a websocket consumer sends them itself
+    (`broadcasts_send`) once its database call is back on the event loop, which spares the worker
+    thread a blocking hop into the loop and back for every command."""
+    batch: Batch = []
+    outer = getattr(_deferred, "batch", None)
+    _deferred.batch = batch
+    try:
+        yield batch
+    finally:
+        _deferred.batch = outer
+
+
+async def broadcasts_send(batch: Batch) -> None:
+    """Send what `broadcasts_deferred` collected. Like every broadcast, a failure is logged and not
+    raised: the events are committed, and sockets behind re-read the store."""
+    layer = get_channel_layer()
+    try:
+        for group, message in batch:
+            await layer.group_send(group, message)
+    except Exception:
+        log.exception("broadcast to %s failed", [group for group, _ in batch])
+
+
+def _broadcast(messages: Callable[[], Batch]) -> None:
     """Send the messages to their groups in order, in one hop to the event loop."""
     layer = get_channel_layer()
     if layer is None:
+        return
+    deferred = getattr(_deferred, "batch", None)
+    if deferred is not None:
+        deferred.extend(messages())
         return
     handoff = isinstance(layer, InMemoryChannelLayer) and not _in_server_loop()
     loop = _consumer_loop
@@ -99,7 +137,7 @@ def on_events_committed(
     counts_changed: bool = False,
     **kwargs: Any,
 ) -> None:
-    def messages() -> list[tuple[str, dict[str, Any]]]:
+    def messages() -> Batch:
         out = [(item_group(item_id), {"type": ITEM_EVENTS, "events": events})]
         # Job sockets hear of the item when what they show of it changed, not at every vertex: a group
         # send costs round trips to Redis even when no job page is open.
