@@ -13,17 +13,17 @@ import math
 import time
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from channels.consumer import get_handler_name
 from django.conf import settings
 
 from apps.common.errors import ApiError
 
 from . import live, store
 from .domain import Rejected, parse_command
-from .models import Item, Role
-from .permissions import RANK, job_role
+from .models import Item
+from .permissions import job_role
 from .services import CommandResult, item_command_handle
 
 log = logging.getLogger(__name__)
@@ -80,16 +80,13 @@ def _events_after(item_id: int, after: int, upto: int | None = None) -> list[dic
     return store.events_after(item_id, after, CATCH_UP_PAGE, upto)
 
 
-def _role_checked_handle(
-    *, user: Any, job_id: int, item_id: int, **command: Any
-) -> tuple[CommandResult, live.Batch]:
-    """The role is checked again for every command, in the same thread hop as the command itself. The
+def _role_checked_handle(*, user: Any, item_id: int, **command: Any) -> tuple[CommandResult, live.Batch]:
+    """The role is checked again for every command, under the item's lock (staff manage every job). The
     broadcasts of the command come back with its result, for the consumer to send from its loop."""
-    role = job_role(user, job_id)
-    if role is None or RANK[role] < RANK[Role.ANNOTATOR]:
-        raise Rejected("permission_denied", f"Your role ({role or 'none'}) may not label.")
     with live.broadcasts_deferred() as broadcasts:
-        result = item_command_handle(item_id=item_id, actor_id=user.pk, **command)
+        result = item_command_handle(
+            item_id=item_id, actor_id=user.pk, check_role=not user.is_staff, **command
+        )
     return result, broadcasts
 
 
@@ -303,7 +300,6 @@ class ItemConsumer(LiveConsumer):
             command = parse_command(frame.get("command"))
             result, broadcasts = await _authorised_handle(
                 user=self.user,
-                job_id=self.job_id,
                 item_id=self.item_id,
                 command=command,
                 command_id=command_id,

@@ -40,6 +40,7 @@ from .models import (
     LabelingJob,
     Role,
 )
+from .permissions import RANK
 from .readmodels import (
     ITEMS,
     LABELED,
@@ -108,15 +109,18 @@ def item_command_handle(
     command: Command,
     command_id: str | None = None,
     expected_seq: int | None = None,
+    check_role: bool = False,
 ) -> CommandResult:
     """Decide `command` against the item's current state, append its events, update the read models.
 
     A command_id seen before on this item gets its original answer and is not applied again.
+    With `check_role`, the actor must be an annotator or manager of the item's job, checked under the
+    item's lock (a websocket checks at every command; REST views check before calling).
     Raises Rejected (nothing appended) or ApiError(404) for an unknown item.
     """
     for _ in range(_MAX_ATTEMPTS):
         try:
-            return _handle_once(item_id, actor_id, command, command_id, expected_seq)
+            return _handle_once(item_id, actor_id, command, command_id, expected_seq, check_role)
         except IntegrityError as error:
             # Someone appended the same seq first, or this command_id was already applied; any other
             # integrity error is a bug, not contention, and must not be retried or called "busy".
@@ -130,26 +134,35 @@ def item_command_handle(
 
 
 def _handle_once(
-    item_id: int, actor_id: int, command: Command, command_id: str | None, expected_seq: int | None
+    item_id: int,
+    actor_id: int,
+    command: Command,
+    command_id: str | None,
+    expected_seq: int | None,
+    check_role: bool,
 ) -> CommandResult:
     with transaction.atomic():
-        head = store.item_head_lock(item_id)
+        head = store.item_head_lock(item_id, member_id=actor_id if check_role else None)
         if head is None:
             raise ApiError(404, "not_found", f"There is no item {item_id}.")
+        if check_role and (head.role is None or RANK[head.role] < RANK[Role.ANNOTATOR]):
+            raise Rejected("permission_denied", f"Your role ({head.role or 'none'}) may not label.")
         if head.deleted:
             raise Rejected(
                 "item_deleted", "This image was deleted from its job; its history can still be read."
             )
         # A retry gets the original answer whatever deciding it again would now say (a refusal, a
         # no-op, a second application); looked up under the lock, so a concurrent twin waits for it.
-        earlier = _earlier_result(item_id, actor_id, command_id)
-        if earlier is not None:
+        current = store.state_current_unless_applied(item_id, head, command_id)
+        if current is None:
+            earlier = _earlier_result(item_id, actor_id, command_id)
+            assert earlier is not None  # applied, under the lock: it can't have gone
             return earlier
         if expected_seq is not None and expected_seq != head.last_seq:
             raise Rejected(
                 "seq_conflict", f"The image is at seq {head.last_seq}, not {expected_seq}; reload and retry."
             )
-        state, prev_hash = store.state_current(item_id, head)
+        state, prev_hash = current
         label_ids: frozenset[int] = frozenset()
         if isinstance(command, _READS_LABELS):
             label_ids = store.job_label_class_ids(head.job_id)

@@ -30,7 +30,7 @@ from .domain import (
     state_to_dict,
 )
 from .models import Event as EventRow
-from .models import Item, Snapshot
+from .models import Item, JobMember, Snapshot
 
 GENESIS_HASH = "0" * 64
 
@@ -367,6 +367,36 @@ def state_current(item_id: int, head: ItemHead) -> tuple[ItemState, str]:
     return state_load_with_hash(item_id, head.width, head.height)
 
 
+def state_current_unless_applied(
+    item_id: int, head: ItemHead, command_id: str | None
+) -> tuple[ItemState, str] | None:
+    """`state_current`, or None when `command_id` was already applied on the item. Asked under the row
+    lock, in statements of their own (see `command_applied`); when the cached state is a few events
+    behind (another process wrote last), the missing events and the twin come in one statement."""
+    if command_id is None:
+        return state_current(item_id, head)
+    if head.last_seq == 0:  # nothing stored, so nothing applied
+        return initial_state(head.width, head.height), GENESIS_HASH
+    cached = state_cache.peek(item_id)
+    if cached is not None and cached.seq < head.last_seq <= cached.seq + snapshot_every():
+        _, _, events, _ = _tables()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT seq, type, schema_version, payload, actor_id, hash, command_id FROM {events} "
+                "WHERE item_id = %s AND ((seq > %s AND seq <= %s) OR command_id = %s) ORDER BY seq",
+                [item_id, cached.seq, head.last_seq, command_id],
+            )
+            rows = cursor.fetchall()
+        if any(row[6] == command_id for row in rows):
+            return None
+        state, last = _fold(cached.state, [row[:6] for row in rows], cached.last_hash)
+        if state.seq == head.last_seq:
+            return state, last
+    if command_applied(item_id, command_id):
+        return None
+    return state_current(item_id, head)
+
+
 # Reading whole streams (audit, export, verification) ------------------------------------------------
 
 # The columns of a stored event in the order the log export and the chain check read them.
@@ -523,6 +553,7 @@ class ItemHead:
     height: int
     deleted: bool
     status: str
+    role: str | None = None  # the role of the user the lock was asked about (`member_id`), if a member
 
 
 def _tables() -> tuple[str, str, str, str]:
@@ -537,18 +568,27 @@ def _json_param() -> str:
     return "%s::jsonb" if connection.vendor == "postgresql" else "%s"
 
 
-def item_head_lock(item_id: int) -> ItemHead | None:
-    """Read the item's head under a row lock (PostgreSQL), or under SQLite's IMMEDIATE write lock."""
+def item_head_lock(item_id: int, member_id: int | None = None) -> ItemHead | None:
+    """Read the item's head under a row lock (PostgreSQL), or under SQLite's IMMEDIATE write lock. With
+    `member_id`, the same statement reads that user's role in the item's job (`ItemHead.role`), so that
+    a websocket's check of the role at every command costs no round trip of its own."""
     items, images, _, _ = _tables()
     lock = " FOR UPDATE OF i" if connection.features.has_select_for_update_of else ""
+    role = "NULL"
+    params: list[Any] = [item_id]
+    if member_id is not None:
+        role = (
+            f"(SELECT m.role FROM {JobMember._meta.db_table} m WHERE m.job_id = i.job_id AND m.user_id = %s)"
+        )
+        params.insert(0, member_id)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT i.job_id, i.last_seq, im.width, im.height, i.deleted_at IS NOT NULL, i.status FROM {items} i "
-            f"JOIN {images} im ON im.id = i.image_id WHERE i.id = %s{lock}",
-            [item_id],
+            f"SELECT i.job_id, i.last_seq, im.width, im.height, i.deleted_at IS NOT NULL, i.status, {role} "
+            f"FROM {items} i JOIN {images} im ON im.id = i.image_id WHERE i.id = %s{lock}",
+            params,
         )
         found = cursor.fetchone()
-    return None if found is None else ItemHead(item_id, *found[:4], bool(found[4]), found[5])
+    return None if found is None else ItemHead(item_id, *found[:4], bool(found[4]), found[5], found[6])
 
 
 def command_applied(item_id: int, command_id: str) -> bool:
