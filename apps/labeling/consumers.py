@@ -128,7 +128,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 return
 
     async def disconnect(self, code: int) -> None:
-        tasks = ("watchdog", "lag_watch", "cursor_flush")
+        if getattr(self, "gap_fill", None) is not None:
+            self.gap_fill.cancel()
+        tasks = ("watchdog", "lag_watch", "cursor_flush", "gap_task")
         for task in (getattr(self, name, None) for name in tasks):
             if task is not None:
                 task.cancel()
@@ -204,6 +206,8 @@ class ItemConsumer(LiveConsumer):
         self.user = self.scope.get("user")
         self.sent_seq: int | None = None  # the last event seq sent; None until the client said hello
         self.delivering = asyncio.Lock()  # one sender of events at a time keeps them in order
+        self.ahead: dict[int, dict[str, Any]] = {}  # broadcast events past a gap, by seq
+        self.gap_fill: asyncio.TimerHandle | None = None
         self.cursor_pending: tuple[float, float] | None = None
         self.cursor_flush: asyncio.Future[None] | None = None
         self.active_at = 0.0  # when this item last showed activity to this socket
@@ -361,7 +365,8 @@ class ItemConsumer(LiveConsumer):
     # Events ----------------------------------------------------------------------------------------
 
     async def catch_up(self, upto: int | None) -> None:
-        """Send the stored events after the last one sent (up to `upto`), page by page."""
+        """Send the stored events after the last one sent (up to `upto`), page by page; then the
+        broadcast events held past the gap that this closed."""
         while True:
             assert self.sent_seq is not None
             events = await _events_after(self.item_id, self.sent_seq, upto)
@@ -369,7 +374,18 @@ class ItemConsumer(LiveConsumer):
                 await self.send_json({"type": "event", "event": event})
                 self.sent_seq = event["seq"]
             if len(events) < CATCH_UP_PAGE:
-                return
+                break
+        await self.send_ready()
+
+    async def send_ready(self) -> None:
+        """Send the held events that follow the last one sent, in seq order; drop those already sent."""
+        assert self.sent_seq is not None
+        while self.sent_seq + 1 in self.ahead:
+            event = self.ahead.pop(self.sent_seq + 1)
+            await self.send_json({"type": "event", "event": event})
+            self.sent_seq = event["seq"]
+        for seq in [seq for seq in self.ahead if seq <= self.sent_seq]:
+            del self.ahead[seq]
 
     async def item_events(self, message: dict[str, Any]) -> None:
         self.active_at = time.monotonic()
@@ -377,14 +393,27 @@ class ItemConsumer(LiveConsumer):
             return  # live events start with the client's hello
         async with self.delivering:
             for event in message["events"]:
-                if event["seq"] <= self.sent_seq:
-                    continue  # already sent by a catch-up
-                if event["seq"] > self.sent_seq + 1:
-                    await self.catch_up(
-                        event["seq"] - 1
-                    )  # another process's broadcast came first, or one was lost
-                await self.send_json({"type": "event", "event": event})
-                self.sent_seq = event["seq"]
+                if event["seq"] > self.sent_seq:  # else already sent (by a catch-up)
+                    self.ahead[event["seq"]] = event
+            await self.send_ready()
+            if not self.ahead and self.gap_fill is not None:
+                self.gap_fill.cancel()  # the gap was filled by the broadcast it waited for
+                self.gap_fill = None
+            elif self.ahead and self.gap_fill is None:
+                # An event came before an earlier one: with several processes, broadcasts of one item
+                # can pass each other on the way. The missing one usually follows within milliseconds;
+                # if not (it was lost), read it from the store.
+                wait = _limits()["WS_GAP_WAIT_SECONDS"]
+                self.gap_fill = asyncio.get_running_loop().call_later(wait, self.gap_fill_start)
+
+    def gap_fill_start(self) -> None:
+        self.gap_fill = None
+        self.gap_task = asyncio.ensure_future(self.fill_gap())
+
+    async def fill_gap(self) -> None:
+        async with self.delivering:
+            if self.ahead and self.sent_seq is not None:
+                await self.catch_up(max(self.ahead))
 
     async def watch_lag(self) -> None:
         """While the item is active, compare with the store now and then: a broadcast the channel layer

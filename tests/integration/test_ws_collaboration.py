@@ -10,6 +10,7 @@ import pytest
 import pytest_asyncio
 from channels.layers import get_channel_layer
 
+from apps.labeling import consumers
 from apps.labeling.live import ITEM_EVENTS, item_group
 from tests.conftest import new_id, square
 from tests.integration.test_ws_support import (
@@ -214,6 +215,52 @@ async def test_broadcasts_arriving_out_of_order_are_delivered_in_seq_order_witho
     assert [event["seq"] for event in delivered] == [1, 2, 3]
     assert [wire(event) for event in delivered] == [first, second, third]
     assert duplicates == []
+
+
+async def test_an_event_ahead_of_a_gap_waits_for_the_missing_broadcast_without_reading_the_store(
+    sockets: Sockets, settings: Any, monkeypatch: Any, item: Any, labels: Any, annotator: Any, annotator2: Any
+) -> None:
+    # Broadcasts of two processes pass each other all the time under load: the socket holds the early
+    # event for a moment rather than reading the store for every such pass.
+    settings.POLYLOG = {**settings.POLYLOG, "WS_LAG_CHECK_SECONDS": 3600, "WS_GAP_WAIT_SECONDS": 30}
+    watcher = await sockets.item(annotator2, item.pk)
+    for x in (5, 25):
+        await handle_quietly(item.pk, annotator.pk, polygon(new_id(), labels["cat"].pk, square(x, 5, 10)))
+    first, second = await stored_events(item.pk)
+    reads: list[tuple[Any, ...]] = []
+    read = consumers._events_after
+
+    async def counted(*args: Any) -> Any:
+        reads.append(args)
+        return await read(*args)
+
+    monkeypatch.setattr(consumers, "_events_after", counted)
+    layer = get_channel_layer()
+
+    await layer.group_send(item_group(item.pk), {"type": ITEM_EVENTS, "events": [second]})
+    assert await watcher.drain("event") == []  # held, not sent ahead of seq 1
+    await layer.group_send(item_group(item.pk), {"type": ITEM_EVENTS, "events": [first]})
+    delivered = await watcher.events(2)
+
+    assert [wire(event) for event in delivered] == [first, second]
+    assert reads == []
+
+
+async def test_a_gap_that_no_broadcast_fills_is_read_from_the_store_after_the_gap_wait(
+    sockets: Sockets, settings: Any, item: Any, labels: Any, annotator: Any, annotator2: Any
+) -> None:
+    settings.POLYLOG = {**settings.POLYLOG, "WS_LAG_CHECK_SECONDS": 3600, "WS_GAP_WAIT_SECONDS": 0.05}
+    watcher = await sockets.item(annotator2, item.pk)
+    for x in (5, 25, 45):
+        await handle_quietly(item.pk, annotator.pk, polygon(new_id(), labels["cat"].pk, square(x, 5, 10)))
+    stored = await stored_events(item.pk)
+
+    # Only the last broadcast arrives: the first two were lost on the way.
+    await get_channel_layer().group_send(item_group(item.pk), {"type": ITEM_EVENTS, "events": [stored[2]]})
+    delivered = await watcher.events(3)
+
+    assert [wire(event) for event in delivered] == stored
+    assert await watcher.drain("event") == []
 
 
 async def test_a_broadcast_that_never_arrives_is_read_from_the_store_while_the_item_is_active(
