@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -149,13 +150,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Channels: in-memory for one process, Redis across processes when REDIS_URL is set.
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [{"address": REDIS_URL}]},
-        }
+
+
+def redis_channel_layer(url: str) -> dict[str, object]:
+    """channels_redis' publish/subscribe layer on `url`. Redis shares its pub/sub channels among all its
+    databases, so the prefix names the URL's database: deployments and test runs that share a Redis
+    under different database numbers stay apart (POLYLOG_CHANNEL_PREFIX sets the prefix outright)."""
+    database = urlsplit(url).path.strip("/") or "0"
+    prefix = os.environ.get("POLYLOG_CHANNEL_PREFIX") or f"polylog.db{database}."
+    return {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [{"address": url}], "prefix": prefix},
     }
+
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
