@@ -276,6 +276,8 @@ POLYLOG = {
     "WS_CURSORS_PER_SECOND": float(os.environ.get("POLYLOG_WS_CURSORS_PER_SECOND", "30")),
     "WS_IDLE_SECONDS": float(os.environ.get("POLYLOG_WS_IDLE_SECONDS", "300")),
     "WS_LAG_CHECK_SECONDS": float(os.environ.get("POLYLOG_WS_LAG_CHECK_SECONDS", "1")),
+    # Threads per server process that run websocket commands (see apps/labeling/consumers.py).
+    "WS_COMMAND_THREADS": int(os.environ.get("POLYLOG_WS_COMMAND_THREADS", "2")),
     # How long a socket holds an event that came before an earlier one, before reading the gap from the store.
     "WS_GAP_WAIT_SECONDS": float(os.environ.get("POLYLOG_WS_GAP_WAIT_SECONDS", "0.05")),
 }

@@ -11,7 +11,6 @@ import functools
 import json
 import logging
 import math
-import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -95,12 +94,15 @@ def _role_checked_handle(*, user: Any, item_id: int, **command: Any) -> tuple[Co
     return result, broadcasts
 
 
-# Commands of different connections run in parallel threads (each with its own database connection);
-# one connection's frames are still handled one after another. A plain executor rather than asgiref's
-# sync_to_async: it copies and restores context variables and tracks thread-sensitive contexts around
-# every call, which cost more than the hop itself; these calls need neither.
+# Commands of different connections run in a few threads of their own (each with its own database
+# connection), in arrival order; one connection's frames are handled one after another. Few threads:
+# Python runs one at a time, so more than it takes to cover the database's round trips only make the
+# commands share the interpreter unfairly (under the two-process load, 6 threads doubled the p99 of 2,
+# at the same throughput). Raise POLYLOG_WS_COMMAND_THREADS when the database is far away. A plain
+# executor rather than asgiref's sync_to_async, which copies and restores context variables around
+# every call: these calls need none of it.
 _command_threads = ThreadPoolExecutor(
-    max_workers=min(32, (os.cpu_count() or 1) + 4), thread_name_prefix="command"
+    max_workers=settings.POLYLOG["WS_COMMAND_THREADS"], thread_name_prefix="command"
 )
 
 
