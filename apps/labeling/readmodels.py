@@ -151,7 +151,10 @@ def job_tally_add(job_id: int, deltas: Mapping[str, int]) -> None:
 
 
 def job_tally_read(job_id: int) -> dict[str, int]:
-    return dict(JobTally.objects.filter(job_id=job_id).values_list("key", "count"))
+    """Plain SQL: job sockets are sent the counts after every command that changes them."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT key, count FROM {JobTally._meta.db_table} WHERE job_id = %s", [job_id])
+        return dict(cursor.fetchall())
 
 
 def job_tally_count(job_id: int) -> dict[str, int]:
