@@ -30,7 +30,7 @@ class DatasetList(APIView):
     def get(self, request: Request) -> Response:
         datasets = Dataset.objects.annotate(image_count=Count("images", distinct=True))
         if not request.user.is_staff:
-            # The datasets a job may be created over: one's own, and those of one's jobs.
+            # One's own datasets, and those under one's jobs whatever the role (a member sees their images).
             datasets = datasets.filter(
                 Q(created_by=request.user) | Q(jobs__memberships__user=request.user)
             ).distinct()
