@@ -153,13 +153,14 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 
 
 def redis_channel_layer(url: str) -> dict[str, object]:
-    """channels_redis' publish/subscribe layer on `url`. Redis shares its pub/sub channels among all its
+    """channels_redis' publish/subscribe layer on `url`, on lean connections (apps/common/channel_layer.py).
+    Redis shares its pub/sub channels among all its
     databases, so the prefix names the URL's database: deployments and test runs that share a Redis
     under different database numbers stay apart (POLYLOG_CHANNEL_PREFIX sets the prefix outright)."""
     database = urlsplit(url).path.strip("/") or "0"
     prefix = os.environ.get("POLYLOG_CHANNEL_PREFIX") or f"polylog.db{database}."
     return {
-        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "BACKEND": "apps.common.channel_layer.LeanPubSubChannelLayer",
         "CONFIG": {"hosts": [{"address": url}], "prefix": prefix},
     }
 

@@ -60,3 +60,105 @@ async def test_group_sends_reach_the_layers_on_the_same_database_and_not_those_o
     assert await received(other, stranger, 0.5) == []
     for layer in (here, same, other):
         await layer.flush()
+
+
+async def kill_connection(connection: Any) -> None:
+    """Make Redis close one connection of ours, as a restart or a network fault would."""
+    import redis.asyncio
+
+    host, port = connection.transport.get_extra_info("sockname")[:2]
+    client = redis.asyncio.Redis(host="127.0.0.1", port=6379)
+    try:
+        await client.execute_command("CLIENT", "KILL", "ADDR", f"{host}:{port}")
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.asyncio
+async def test_a_message_sent_to_a_channel_reaches_that_channel_in_another_process() -> None:
+    here, there = layer_on(13), layer_on(13)
+    channel = await there.new_channel()
+    await asyncio.sleep(0.2)
+
+    await here.send(channel, {"type": "presence.here", "user": {"id": 3}})
+
+    assert await received(there, channel, 1) == [{"type": "presence.here", "user": {"id": 3}}]
+    for layer in (here, there):
+        await layer.flush()
+
+
+@pytest.mark.asyncio
+async def test_a_channel_that_left_its_group_hears_no_more_of_it() -> None:
+    layer = layer_on(13)
+    leaving, staying = await layer.new_channel(), await layer.new_channel()
+    for channel in (leaving, staying):
+        await layer.group_add("item.9", channel)
+    await layer.group_discard("item.9", leaving)
+    await asyncio.sleep(0.2)
+
+    await layer.group_send("item.9", {"type": "item.events", "events": []})
+
+    assert len(await received(layer, staying, 1)) == 1
+    assert await received(layer, leaving, 0.3) == []
+    await layer.flush()
+
+
+@pytest.mark.asyncio
+async def test_a_dropped_subscriber_connection_is_opened_again_with_all_its_subscriptions() -> None:
+    here, there = layer_on(14), layer_on(14)
+    channel = await there.new_channel()
+    await there.group_add("item.5", channel)
+    await asyncio.sleep(0.2)
+    shard = there._get_layer()._shards[0]
+    dropped = shard._subscriber
+
+    await kill_connection(dropped)
+    for _ in range(100):  # reconnected and subscribed again, within a few seconds
+        await asyncio.sleep(0.05)
+        if shard._subscriber is not None and shard._subscriber is not dropped:
+            break
+    await asyncio.sleep(0.2)
+    await here.group_send("item.5", {"type": "item.events", "events": [{"seq": 2}]})
+    await here.send(channel, {"type": "presence.here"})
+
+    assert shard._subscriber is not dropped
+    assert [m["type"] for m in await received(there, channel, 1)] == ["item.events", "presence.here"]
+    for layer in (here, there):
+        await layer.flush()
+
+
+@pytest.mark.asyncio
+async def test_a_dropped_publisher_connection_is_opened_again_by_the_next_publish() -> None:
+    here, there = layer_on(14), layer_on(14)
+    channel = await there.new_channel()
+    await there.group_add("item.6", channel)
+    await asyncio.sleep(0.2)
+    await here.group_send("item.6", {"type": "item.events", "events": [{"seq": 1}]})
+    assert len(await received(there, channel, 1)) == 1
+    shard = here._get_layer()._shards[0]
+
+    await kill_connection(shard._publisher)
+    await asyncio.sleep(0.2)
+    await here.group_send("item.6", {"type": "item.events", "events": [{"seq": 2}]})
+
+    assert [m["events"] for m in await received(there, channel, 1)] == [[{"seq": 2}]]
+    for layer in (here, there):
+        await layer.flush()
+
+
+@pytest.mark.asyncio
+async def test_a_password_that_redis_refuses_is_an_error_not_a_silent_layer() -> None:
+    from apps.common.channel_layer import RedisReplyError, open_connection
+
+    layer_on(15)  # skips (or fails on CI) without Redis
+
+    with pytest.raises(RedisReplyError):
+        await open_connection("redis://:not-the-password@127.0.0.1:6379/15", print, lambda *_: None)
+
+
+def test_commands_are_written_as_resp_arrays_of_bulk_strings() -> None:
+    from apps.common.channel_layer import command_bytes
+
+    assert command_bytes(b"PUBLISH", b"polylog.db0.__group__item.7", b"\x81\xa1a\x01") == (
+        b"*3\r\n$7\r\nPUBLISH\r\n$27\r\npolylog.db0.__group__item.7\r\n$4\r\n\x81\xa1a\x01\r\n"
+    )
