@@ -5,6 +5,7 @@ Rows are only ever inserted here; nothing in polylog updates or deletes an Event
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
@@ -556,7 +557,9 @@ class ItemHead:
     role: str | None = None  # the role of the user the lock was asked about (`member_id`), if a member
 
 
+@functools.cache
 def _tables() -> tuple[str, str, str, str]:
+    """The tables of the command path's plain statements (asked at every command: computed once)."""
     from apps.datasets.models import Image
 
     from .models import LabelClass
