@@ -142,35 +142,50 @@ def _handle_once(
     check_role: bool,
 ) -> CommandResult:
     with transaction.atomic():
-        head = store.item_head_lock(item_id, member_id=actor_id if check_role else None)
+        head = store.item_head_lock(
+            item_id, member_id=actor_id if check_role else None, command_id=command_id
+        )
         if head is None:
             raise ApiError(404, "not_found", f"There is no item {item_id}.")
         if check_role and (head.role is None or RANK[head.role] < RANK[Role.ANNOTATOR]):
             raise Rejected("permission_denied", f"Your role ({head.role or 'none'}) may not label.")
-        if head.deleted:
-            raise Rejected(
-                "item_deleted", "This image was deleted from its job; its history can still be read."
-            )
         # A retry gets the original answer whatever deciding it again would now say (a refusal, a
-        # no-op, a second application); looked up under the lock, so a concurrent twin waits for it.
-        current = store.state_current_unless_applied(item_id, head, command_id)
-        if current is None:
-            earlier = _earlier_result(item_id, actor_id, command_id)
-            assert earlier is not None  # applied, under the lock: it can't have gone
-            return earlier
-        if expected_seq is not None and expected_seq != head.last_seq:
-            raise Rejected(
-                "seq_conflict", f"The image is at seq {head.last_seq}, not {expected_seq}; reload and retry."
+        # no-op, a second application). The lock statement saw twins committed before it; one that
+        # committed while it waited fails the append on the (item, command_id) constraint (see
+        # item_command_handle), or is found below before anything but an append is answered.
+        if head.applied:
+            return _answered(_earlier_result(item_id, actor_id, command_id))
+        try:
+            if head.deleted:
+                raise Rejected(
+                    "item_deleted", "This image was deleted from its job; its history can still be read."
+                )
+            if expected_seq is not None and expected_seq != head.last_seq:
+                raise Rejected(
+                    "seq_conflict",
+                    f"The image is at seq {head.last_seq}, not {expected_seq}; reload and retry.",
+                )
+            state, prev_hash = store.state_current(item_id, head)
+            label_ids: frozenset[int] = frozenset()
+            if isinstance(command, _READS_LABELS):
+                label_ids = store.job_label_class_ids(head.job_id)
+            events = decide(
+                state, command, Context(actor=actor_id, label_class_ids=label_ids, limits=limits())
             )
-        state, prev_hash = current
-        label_ids: frozenset[int] = frozenset()
-        if isinstance(command, _READS_LABELS):
-            label_ids = store.job_label_class_ids(head.job_id)
-        events = decide(state, command, Context(actor=actor_id, label_class_ids=label_ids, limits=limits()))
+        except Rejected:
+            earlier = _earlier_result(item_id, actor_id, command_id)
+            if earlier is not None:
+                return earlier
+            raise
         if not events:
-            return CommandResult(seq=state.seq)
+            return _earlier_result(item_id, actor_id, command_id) or CommandResult(seq=state.seq)
 
         return _commit(head, state, prev_hash, events, actor_id, command_id, replay(state, events))
+
+
+def _answered(result: CommandResult | None) -> CommandResult:
+    assert result is not None  # applied, and seen under the lock: it can't have gone
+    return result
 
 
 def _commit(

@@ -368,36 +368,6 @@ def state_current(item_id: int, head: ItemHead) -> tuple[ItemState, str]:
     return state_load_with_hash(item_id, head.width, head.height)
 
 
-def state_current_unless_applied(
-    item_id: int, head: ItemHead, command_id: str | None
-) -> tuple[ItemState, str] | None:
-    """`state_current`, or None when `command_id` was already applied on the item. Asked under the row
-    lock, in statements of their own (see `command_applied`); when the cached state is a few events
-    behind (another process wrote last), the missing events and the twin come in one statement."""
-    if command_id is None:
-        return state_current(item_id, head)
-    if head.last_seq == 0:  # nothing stored, so nothing applied
-        return initial_state(head.width, head.height), GENESIS_HASH
-    cached = state_cache.peek(item_id)
-    if cached is not None and cached.seq < head.last_seq <= cached.seq + snapshot_every():
-        _, _, events, _ = _tables()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT seq, type, schema_version, payload, actor_id, hash, command_id FROM {events} "
-                "WHERE item_id = %s AND ((seq > %s AND seq <= %s) OR command_id = %s) ORDER BY seq",
-                [item_id, cached.seq, head.last_seq, command_id],
-            )
-            rows = cursor.fetchall()
-        if any(row[6] == command_id for row in rows):
-            return None
-        state, last = _fold(cached.state, [row[:6] for row in rows], cached.last_hash)
-        if state.seq == head.last_seq:
-            return state, last
-    if command_applied(item_id, command_id):
-        return None
-    return state_current(item_id, head)
-
-
 # Reading whole streams (audit, export, verification) ------------------------------------------------
 
 # The columns of a stored event in the order the log export and the chain check read them.
@@ -555,6 +525,7 @@ class ItemHead:
     deleted: bool
     status: str
     role: str | None = None  # the role of the user the lock was asked about (`member_id`), if a member
+    applied: bool = False  # whether the command_id the lock was asked about was applied before it
 
 
 @functools.cache
@@ -571,33 +542,43 @@ def _json_param() -> str:
     return "%s::jsonb" if connection.vendor == "postgresql" else "%s"
 
 
-def item_head_lock(item_id: int, member_id: int | None = None) -> ItemHead | None:
-    """Read the item's head under a row lock (PostgreSQL), or under SQLite's IMMEDIATE write lock. With
-    `member_id`, the same statement reads that user's role in the item's job (`ItemHead.role`), so that
-    a websocket's check of the role at every command costs no round trip of its own."""
-    items, images, _, _ = _tables()
+def item_head_lock(
+    item_id: int, member_id: int | None = None, command_id: str | None = None
+) -> ItemHead | None:
+    """Read the item's head under a row lock (PostgreSQL), or under SQLite's IMMEDIATE write lock. In the
+    same statement, so that a command costs no round trips for them: with `member_id`, that user's role in
+    the item's job (`ItemHead.role`); with `command_id`, whether it was applied (`ItemHead.applied`).
+
+    On PostgreSQL that last answer is as of the statement's start: a twin that committed while this one
+    waited for the lock is not in it. Such a twin shows later, either as the (item, command_id) unique
+    constraint failing the append, or (when nothing is appended) by asking `command_applied`."""
+    items, images, events, _ = _tables()
     lock = " FOR UPDATE OF i" if connection.features.has_select_for_update_of else ""
-    role = "NULL"
-    params: list[Any] = [item_id]
+    role = applied = "NULL"
+    params: list[Any] = []
     if member_id is not None:
         role = (
             f"(SELECT m.role FROM {JobMember._meta.db_table} m WHERE m.job_id = i.job_id AND m.user_id = %s)"
         )
-        params.insert(0, member_id)
+        params.append(member_id)
+    if command_id is not None:
+        applied = f"(SELECT 1 FROM {events} e WHERE e.item_id = i.id AND e.command_id = %s)"
+        params.append(command_id)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT i.job_id, i.last_seq, im.width, im.height, i.deleted_at IS NOT NULL, i.status, {role} "
-            f"FROM {items} i JOIN {images} im ON im.id = i.image_id WHERE i.id = %s{lock}",
-            params,
+            f"SELECT i.job_id, i.last_seq, im.width, im.height, i.deleted_at IS NOT NULL, i.status, {role}, "
+            f"{applied} FROM {items} i JOIN {images} im ON im.id = i.image_id WHERE i.id = %s{lock}",
+            [*params, item_id],
         )
         found = cursor.fetchone()
-    return None if found is None else ItemHead(item_id, *found[:4], bool(found[4]), found[5], found[6])
+    if found is None:
+        return None
+    return ItemHead(item_id, *found[:4], bool(found[4]), found[5], found[6], found[7] is not None)
 
 
 def command_applied(item_id: int, command_id: str) -> bool:
-    """Whether the command_id was applied on the item. Asked after the row lock, in a statement of its own:
-    on PostgreSQL a statement sees what committed before it began, so a subquery of the locking statement
-    would miss a twin that committed while this one waited for the lock."""
+    """Whether the command_id was applied on the item. In a statement of its own after the row lock, it
+    also sees a twin that committed while the locking statement waited (see `item_head_lock`)."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT 1 FROM {EventRow._meta.db_table} WHERE item_id = %s AND command_id = %s",

@@ -318,3 +318,90 @@ def test_a_refused_command_appends_nothing_and_leaves_the_cache_consistent(
     )
     assert result.seq == 2
     assert seqs_of(item) == [1, 2]
+
+
+def _twin_commits_while_the_retry_waits_for_the_lock(
+    item: Any, actor_id: int, first_command: Any, retried_command: Any, command_id: str
+) -> tuple[Any, Any]:
+    """(the first application's result, the retry's) when the first holds the item's lock until the retry
+    waits for it, and then commits: the retry's locking statement began before the twin committed."""
+    from django.db import connections, transaction
+
+    results: dict[str, Any] = {}
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                store.item_head_lock(item.pk)
+                waiting.wait(30)
+                results["first"] = services.item_command_handle(
+                    item_id=item.pk, actor_id=actor_id, command=first_command, command_id=command_id
+                )
+        finally:
+            connections.close_all()
+
+    def retry() -> None:
+        try:
+            results["retry"] = services.item_command_handle(
+                item_id=item.pk, actor_id=actor_id, command=retried_command, command_id=command_id
+            )
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            results["retry"] = exc
+        finally:
+            connections.close_all()
+
+    waiting = threading.Event()
+    threads = [threading.Thread(target=first), threading.Thread(target=retry)]
+    threads[0].start()
+    threads[1].start()
+    # Release the first once the retry waits on the item's row lock.
+    with connection.cursor() as cursor:
+        for _ in range(600):
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            if cursor.fetchone()[0]:
+                break
+            threading.Event().wait(0.05)
+    waiting.set()
+    for thread in threads:
+        thread.join(30)
+    return results["first"], results["retry"]
+
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite serialises writers: no twin can commit during the lock"
+)
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_twin_committed_during_the_lock_wait_answers_a_retry_that_would_now_be_refused(
+    item: Any, labels: dict[str, Any], annotator: Any
+) -> None:
+    command = polygon(labels["cat"].pk, 0)  # deciding it again: "that shape already exists"
+
+    first, retry = _twin_commits_while_the_retry_waits_for_the_lock(
+        item, annotator.pk, command, command, "twin-refused"
+    )
+
+    assert not isinstance(retry, Exception), retry
+    assert retry.body() == first.body() and retry.replayed
+    assert seqs_of(item) == [1]
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_twin_committed_during_the_lock_wait_answers_a_retry_that_would_apply_again(
+    item: Any, labels: dict[str, Any], annotator: Any
+) -> None:
+    drawn = polygon(labels["cat"].pk, 0)
+    services.item_command_handle(item_id=item.pk, actor_id=annotator.pk, command=drawn)
+    command = MoveShape(shape_id=drawn.shape_id, dx=1.0, dy=0.0)  # deciding it again moves it again
+
+    first, retry = _twin_commits_while_the_retry_waits_for_the_lock(
+        item, annotator.pk, command, command, "twin-applies"
+    )
+
+    assert not isinstance(retry, Exception), retry
+    assert retry.body() == first.body() and retry.replayed
+    assert seqs_of(item) == [1, 2]
+    assert Event.objects.get(item=item, seq=2).payload["dx"] == 1.0
