@@ -120,8 +120,11 @@ def main() -> int:
             renders = []
             for _ in range(2 if args.quick else 5):
                 page.goto(f"{base}/items/{item_id}/")
+                # A function, not an expression: an expression is evaluated with eval(), which the
+                # page's Content-Security-Policy (no 'unsafe-eval') refuses.
                 page.wait_for_function(
-                    f"document.querySelectorAll('#canvas .shape').length >= {SHAPES}",
+                    "(n) => document.querySelectorAll('#canvas .shape').length >= n",
+                    arg=SHAPES,
                     polling="raf",
                     timeout=30_000,
                 )
