@@ -62,6 +62,16 @@ async def test_group_sends_reach_the_layers_on_the_same_database_and_not_those_o
         await layer.flush()
 
 
+async def two_processes_on_a_group(database: int, group: str) -> tuple[Any, Any, str]:
+    """Two layers on one Redis database, as two server processes hold them, and a channel of the second
+    in `group`."""
+    here, there = layer_on(database), layer_on(database)
+    channel = await there.new_channel()
+    await there.group_add(group, channel)
+    await asyncio.sleep(0.2)  # the subscription reaches Redis
+    return here, there, channel
+
+
 async def kill_connection(connection: Any) -> None:
     """Make Redis close one connection of ours, as a restart or a network fault would."""
     import redis.asyncio
@@ -105,10 +115,7 @@ async def test_a_channel_that_left_its_group_hears_no_more_of_it() -> None:
 
 @pytest.mark.asyncio
 async def test_a_dropped_subscriber_connection_is_opened_again_with_all_its_subscriptions() -> None:
-    here, there = layer_on(14), layer_on(14)
-    channel = await there.new_channel()
-    await there.group_add("item.5", channel)
-    await asyncio.sleep(0.2)
+    here, there, channel = await two_processes_on_a_group(14, "item.5")
     shard = there._get_layer()._shards[0]
     dropped = shard._subscriber
 
@@ -129,10 +136,7 @@ async def test_a_dropped_subscriber_connection_is_opened_again_with_all_its_subs
 
 @pytest.mark.asyncio
 async def test_a_dropped_publisher_connection_is_opened_again_by_the_next_publish() -> None:
-    here, there = layer_on(14), layer_on(14)
-    channel = await there.new_channel()
-    await there.group_add("item.6", channel)
-    await asyncio.sleep(0.2)
+    here, there, channel = await two_processes_on_a_group(14, "item.6")
     await here.group_send("item.6", {"type": "item.events", "events": [{"seq": 1}]})
     assert len(await received(there, channel, 1)) == 1
     shard = here._get_layer()._shards[0]
