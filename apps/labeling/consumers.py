@@ -135,8 +135,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels' own dispatch hops to the shared sync thread for close_old_connections() before every
         # message (every frame and every group message), which serialises all sockets of the process
-        # through that one thread. Every database call here goes through database_sync_to_async, which
-        # closes old connections in its own thread around the call, so the hop buys nothing.
+        # through that one thread. Every database call here closes old connections in its own thread
+        # around the call (database_sync_to_async, _with_connections), so the hop buys nothing.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
