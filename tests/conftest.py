@@ -6,10 +6,11 @@ Every test gets its own media folder and an empty state cache, so nothing leaks 
 from __future__ import annotations
 
 import io
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from PIL import Image as PILImage
@@ -56,6 +57,14 @@ def _media_in_tmp(settings: Any, tmp_path: Any) -> None:
             "OPTIONS": {"location": str(media), "base_url": "/media/"},
         },
     }
+
+
+def service_missing(exc: Exception, needs: str) -> NoReturn:
+    """A local service a test needs does not answer: the test skips, saying so, except on CI (CI=true),
+    where a missing dependency fails the run."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{exc}; CI must provide {needs}")
+    pytest.skip(f"{exc}; this test needs {needs}")
 
 
 @pytest.fixture(autouse=True)

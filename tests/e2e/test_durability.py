@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import os
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -33,6 +32,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from apps.labeling.client import LabelingClient, http_json
+from tests.conftest import service_missing
 from tests.figures import figure as _figure
 from tests.live_servers import (
     Daphne,
@@ -139,9 +139,7 @@ def _services() -> tuple[str, str]:
     try:
         return postgres_fresh(DATABASE), redis_flushed(REDIS_DB)
     except Unavailable as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{exc}; CI must provide PostgreSQL and Redis")
-        pytest.skip(f"{exc}; this test needs PostgreSQL and Redis on their standard local ports")
+        service_missing(exc, "PostgreSQL and Redis on their standard local ports")
 
 
 def site_seed(env: dict[str, str], var_dir: Path) -> tuple[list[tuple[str, str]], int]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 
 from apps.labeling.client import CommandRejected, LabelingClient, http_json, token_get
+from tests.conftest import service_missing
 from tests.live_servers import (
     Daphne,
     Unavailable,
@@ -53,9 +53,7 @@ def _services() -> tuple[str, str]:
     try:
         return postgres_fresh(DATABASE), redis_flushed(REDIS_DB)
     except Unavailable as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{exc}; CI must provide PostgreSQL and Redis")
-        pytest.skip(f"{exc}; this test needs PostgreSQL and Redis on their standard local ports")
+        service_missing(exc, "PostgreSQL and Redis on their standard local ports")
 
 
 @pytest.fixture(scope="module")

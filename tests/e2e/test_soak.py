@@ -36,6 +36,7 @@ import pytest
 
 from apps.labeling.client import CommandRejected, LabelingClient, http_json
 from tests.bench.ws import HEIGHT, ITEMS, WIDTH, Site, drawing, site_start
+from tests.conftest import service_missing
 from tests.figures import figure as _figure
 from tests.live_servers import (
     Unavailable,
@@ -69,9 +70,7 @@ def _settings() -> dict[str, str]:
     try:
         return {"DATABASE_URL": postgres_fresh(PG_DATABASE), "REDIS_URL": redis_flushed(REDIS_DB)}
     except Unavailable as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{exc}; CI must provide PostgreSQL and Redis on loopback for the soak")
-        pytest.skip(f"{exc}; the soak runs on PostgreSQL and Redis")
+        service_missing(exc, "PostgreSQL and Redis on loopback for the soak")
 
 
 @pytest.fixture

@@ -7,13 +7,13 @@ Needs Redis on its standard local port: skipped without it, except on CI (CI=tru
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any
 
 import pytest
 from django.utils.module_loading import import_string
 
 from config.settings import redis_channel_layer
+from tests.conftest import service_missing
 from tests.live_servers import Unavailable, redis_flushed
 
 
@@ -21,9 +21,7 @@ def layer_on(database: int) -> Any:
     try:
         url = redis_flushed(database)
     except Unavailable as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{exc}; CI must provide Redis")
-        pytest.skip(f"{exc}; this test needs Redis on its standard local port")
+        service_missing(exc, "Redis on its standard local port")
     spec = redis_channel_layer(url)
     return import_string(spec["BACKEND"])(**spec["CONFIG"])
 
