@@ -131,10 +131,15 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Server-side binding: the same statement text for every call, which psycopg prepares once it has run a
-    # few times on a connection, so PostgreSQL stops planning the command path's queries again and again.
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env_bool(
-        "POLYLOG_PG_SERVER_SIDE_BINDING", True
+    # Server-side binding gives the same statement text for every call, and psycopg prepares a statement
+    # once it has run `prepare_threshold` times on a connection: PostgreSQL then stops parsing and planning
+    # the command path's queries again and again (about half its CPU per command; docs/performance.md).
+    # Django turns preparing off unless asked, for connection poolers: set POLYLOG_PG_PREPARE_THRESHOLD
+    # to "off" behind a PgBouncer in transaction mode older than 1.21.
+    _prepare = os.environ.get("POLYLOG_PG_PREPARE_THRESHOLD", "5").strip().lower()
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=env_bool("POLYLOG_PG_SERVER_SIDE_BINDING", True),
+        prepare_threshold=None if _prepare in {"off", "none", ""} else int(_prepare),
     )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Keep connections: opening one costs more than a command (the PRAGMAs below run on each open).
