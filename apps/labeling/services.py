@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -102,6 +103,11 @@ def _earlier_result(item_id: int, actor_id: int, command_id: str | None) -> Comm
     return CommandResult(seq=row.seq, events=[store.event_dict(row)], replayed=True)
 
 
+class _Overtaken(Exception):
+    """The item moved on (another command was appended, or it was deleted) between reading its head and
+    writing: nothing was written, and the command is decided again against the new head."""
+
+
 def item_command_handle(
     *,
     item_id: int,
@@ -114,13 +120,23 @@ def item_command_handle(
     """Decide `command` against the item's current state, append its events, update the read models.
 
     A command_id seen before on this item gets its original answer and is not applied again.
-    With `check_role`, the actor must be an annotator or manager of the item's job, checked under the
-    item's lock (a websocket checks at every command; REST views check before calling).
+    With `check_role`, the actor must be an annotator or manager of the item's job, read with the item's
+    head (a websocket checks at every command; REST views check before calling).
     Raises Rejected (nothing appended) or ApiError(404) for an unknown item.
+
+    The first attempt is optimistic: it reads the head without a lock, decides, and writes with a
+    compare-and-set on the item's last_seq (`store.append_and_update`); on PostgreSQL most commands are
+    then two statements and no transaction. A writer that was overtaken (another command came first)
+    decides again under the item's row lock, where nobody can overtake it: under contention it waits its
+    turn instead of losing again.
     """
-    for _ in range(_MAX_ATTEMPTS):
+    for attempt in range(_MAX_ATTEMPTS):
+        lock = attempt > 0
         try:
-            return _handle_once(item_id, actor_id, command, command_id, expected_seq, check_role)
+            with transaction.atomic() if lock else contextlib.nullcontext():
+                return _handle_once(item_id, actor_id, command, command_id, expected_seq, check_role, lock)
+        except _Overtaken:
+            log.debug("item %s: overtaken by another write, deciding again under its lock", item_id)
         except IntegrityError as error:
             # Someone appended the same seq first, or this command_id was already applied; any other
             # integrity error is a bug, not contention, and must not be retried or called "busy".
@@ -140,47 +156,47 @@ def _handle_once(
     command_id: str | None,
     expected_seq: int | None,
     check_role: bool,
+    lock: bool,
 ) -> CommandResult:
-    with transaction.atomic():
-        head = store.item_head_lock(
-            item_id, member_id=actor_id if check_role else None, command_id=command_id
-        )
-        if head is None:
-            raise ApiError(404, "not_found", f"There is no item {item_id}.")
-        if check_role and (head.role is None or RANK[head.role] < RANK[Role.ANNOTATOR]):
-            raise Rejected("permission_denied", f"Your role ({head.role or 'none'}) may not label.")
-        # A retry gets the original answer whatever deciding it again would now say (a refusal, a
-        # no-op, a second application). The lock statement saw twins committed before it; one that
-        # committed while it waited fails the append on the (item, command_id) constraint (see
-        # item_command_handle), or is found below before anything but an append is answered.
-        if head.applied:
-            return _answered(_earlier_result(item_id, actor_id, command_id))
-        try:
-            if head.deleted:
-                raise Rejected(
-                    "item_deleted", "This image was deleted from its job; its history can still be read."
-                )
-            if expected_seq is not None and expected_seq != head.last_seq:
-                raise Rejected(
-                    "seq_conflict",
-                    f"The image is at seq {head.last_seq}, not {expected_seq}; reload and retry.",
-                )
-            state, prev_hash = store.state_current(item_id, head)
-            label_ids: frozenset[int] = frozenset()
-            if isinstance(command, _READS_LABELS):
-                label_ids = store.job_label_class_ids(head.job_id)
-            events = decide(
-                state, command, Context(actor=actor_id, label_class_ids=label_ids, limits=limits())
+    head = store.item_head_read(
+        item_id, member_id=actor_id if check_role else None, command_id=command_id, lock=lock
+    )
+    if head is None:
+        raise ApiError(404, "not_found", f"There is no item {item_id}.")
+    if check_role and (head.role is None or RANK[head.role] < RANK[Role.ANNOTATOR]):
+        raise Rejected("permission_denied", f"Your role ({head.role or 'none'}) may not label.")
+    # A retry gets the original answer whatever deciding it again would now say (a refusal, a no-op, a
+    # second application). A twin that commits after the head was read moves last_seq, so this write is
+    # overtaken and the next attempt sees it; or it fails the (item, command_id) constraint (see
+    # item_command_handle); or it is found below before anything but an append is answered.
+    if head.applied:
+        return _answered(_earlier_result(item_id, actor_id, command_id))
+    try:
+        if head.deleted:
+            raise Rejected(
+                "item_deleted", "This image was deleted from its job; its history can still be read."
             )
-        except Rejected:
-            earlier = _earlier_result(item_id, actor_id, command_id)
-            if earlier is not None:
-                return earlier
-            raise
-        if not events:
-            return _earlier_result(item_id, actor_id, command_id) or CommandResult(seq=state.seq)
+        if expected_seq is not None and expected_seq != head.last_seq:
+            raise Rejected(
+                "seq_conflict",
+                f"The image is at seq {head.last_seq}, not {expected_seq}; reload and retry.",
+            )
+        state, prev_hash = store.state_current(item_id, head)
+        label_ids: frozenset[int] = frozenset()
+        if isinstance(command, _READS_LABELS):
+            label_ids = store.job_label_class_ids(head.job_id)
+        events = decide(state, command, Context(actor=actor_id, label_class_ids=label_ids, limits=limits()))
+    except Rejected:
+        earlier = _earlier_result(item_id, actor_id, command_id)
+        if earlier is not None:
+            return earlier
+        raise
+    if not events:
+        return _earlier_result(item_id, actor_id, command_id) or CommandResult(seq=state.seq)
 
-        return _commit(head, state, prev_hash, events, actor_id, command_id, replay(state, events))
+    # Under the lock, the write is part of this attempt's transaction, which rolls back as a whole.
+    new_state = replay(state, events)
+    return _commit(head, state, prev_hash, events, actor_id, command_id, new_state, savepoint=not lock)
 
 
 def _answered(result: CommandResult | None) -> CommandResult:
@@ -196,9 +212,16 @@ def _commit(
     actor_id: int,
     command_id: str | None,
     new_state: ItemState | None = None,
+    *,
+    savepoint: bool = True,
 ) -> CommandResult:
-    """Append decided events after `state` and bring every projection along, in the caller's transaction:
-    snapshots, the item's read model, its label rows, the job's tallies; broadcast after commit.
+    """Append decided events after `state` and bring every projection along: snapshots, the item's read
+    model, its label rows, the job's tallies; broadcast after commit. Raises _Overtaken (nothing written)
+    if the item is no longer at head.last_seq, or was deleted.
+
+    The write is one transaction, or part of the caller's: inside one, `savepoint` (the default) lets the
+    caller go on after a database error, as item_command_handle's retries do; a bulk writer that fails as
+    a whole on one passes False and saves the SAVEPOINT's round trips.
     `new_state`, when the caller has it, is the state after the events (saves replaying them again)."""
     item_id = head.item_id
     now = timezone.now()
@@ -206,13 +229,14 @@ def _commit(
         item_id, state.seq + 1, events, prev_hash=prev_hash, created_at=now, command_id=command_id
     )
     every = store.snapshot_every()
+    snapshots: list[ItemState] = []
     if new_state is None or new_state.seq // every != state.seq // every:
         # Snapshots fall on multiples of `every`: walk the events to the states they need.
         walked = state
         for event in events:
             walked = evolve(walked, event)
             if walked.seq % every == 0:
-                store.snapshot_save(item_id, walked)
+                snapshots.append(walked)
         new_state = walked
 
     old_counts, counts = label_counts(state), label_counts(new_state)
@@ -220,11 +244,21 @@ def _commit(
     columns = {**live_columns(new_state, counts, slots), "updated_at": now}
     if any(isinstance(e, Saved) for e in events):
         columns.update(save_columns(new_state, actor_id, now))
-    store.append_and_update(rows, item_id, columns)
-    item_label_rows_sync(item_id, old_counts, counts)
-    job_tally_add(
-        head.job_id, tally_deltas(head.status, columns.get("status", head.status), old_counts, counts)
-    )
+    deltas = tally_deltas(head.status, columns.get("status", head.status), old_counts, counts)
+    # Most commands (a vertex, a move) write one event and the item's row: on PostgreSQL that is one
+    # statement, which outside a caller's transaction needs none around it. The others write in one
+    # transaction, the item's row first: nothing is written before that compare-and-set succeeds.
+    alone = connection.vendor == "postgresql" and not connection.in_atomic_block and len(rows) == 1
+    alone = alone and not snapshots and old_counts == counts and not any(deltas.values())
+    with contextlib.nullcontext() if alone else transaction.atomic(savepoint=savepoint):
+        written = store.append_and_update(rows, item_id, head.last_seq, columns)
+        if written:
+            for snapshot in snapshots:
+                store.snapshot_save(item_id, snapshot)
+            item_label_rows_sync(item_id, old_counts, counts)
+            job_tally_add(head.job_id, deltas)
+    if not written:
+        raise _Overtaken
 
     wire = [store.event_dict(row) for row in rows]
     final = store.Cached(new_state.seq, new_state, rows[-1].hash)
@@ -315,7 +349,7 @@ def item_commands_apply(
         events += unit_events
     if not events:
         return BatchResult(seq=state.seq, applied=applied, refused=refused)
-    result = _commit(head, state, prev_hash, events, actor_id, None, current)
+    result = _commit(head, state, prev_hash, events, actor_id, None, current, savepoint=False)
     return BatchResult(seq=result.seq, applied=applied, refused=refused)
 
 

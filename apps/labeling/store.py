@@ -542,18 +542,18 @@ def _json_param() -> str:
     return "%s::jsonb" if connection.vendor == "postgresql" else "%s"
 
 
-def item_head_lock(
-    item_id: int, member_id: int | None = None, command_id: str | None = None
+def item_head_read(
+    item_id: int, member_id: int | None = None, command_id: str | None = None, *, lock: bool = False
 ) -> ItemHead | None:
-    """Read the item's head under a row lock (PostgreSQL), or under SQLite's IMMEDIATE write lock. In the
-    same statement, so that a command costs no round trips for them: with `member_id`, that user's role in
-    the item's job (`ItemHead.role`); with `command_id`, whether it was applied (`ItemHead.applied`).
+    """Read the item's head in one statement, and in it, so that a command costs no round trips for them:
+    with `member_id`, that user's role in the item's job (`ItemHead.role`); with `command_id`, whether it
+    was applied (`ItemHead.applied`).
 
-    On PostgreSQL that last answer is as of the statement's start: a twin that committed while this one
-    waited for the lock is not in it. Such a twin shows later, either as the (item, command_id) unique
-    constraint failing the append, or (when nothing is appended) by asking `command_applied`."""
+    Commands read it without a lock and write with a compare-and-set on last_seq (`append_and_update`).
+    With `lock`, the row is locked (PostgreSQL), or SQLite's IMMEDIATE transaction holds the write lock:
+    bulk writers that decide many commands in one transaction read it so."""
     items, images, events, _ = _tables()
-    lock = " FOR UPDATE OF i" if connection.features.has_select_for_update_of else ""
+    locking = " FOR UPDATE OF i" if lock and connection.features.has_select_for_update_of else ""
     role = applied = "NULL"
     params: list[Any] = []
     if member_id is not None:
@@ -567,7 +567,7 @@ def item_head_lock(
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT i.job_id, i.last_seq, im.width, im.height, i.deleted_at IS NOT NULL, i.status, {role}, "
-            f"{applied} FROM {items} i JOIN {images} im ON im.id = i.image_id WHERE i.id = %s{lock}",
+            f"{applied} FROM {items} i JOIN {images} im ON im.id = i.image_id WHERE i.id = %s{locking}",
             [*params, item_id],
         )
         found = cursor.fetchone()
@@ -576,9 +576,13 @@ def item_head_lock(
     return ItemHead(item_id, *found[:4], bool(found[4]), found[5], found[6], found[7] is not None)
 
 
+def item_head_lock(item_id: int) -> ItemHead | None:
+    """The item's head under its row lock, for the rest of the caller's transaction."""
+    return item_head_read(item_id, lock=True)
+
+
 def command_applied(item_id: int, command_id: str) -> bool:
-    """Whether the command_id was applied on the item. In a statement of its own after the row lock, it
-    also sees a twin that committed while the locking statement waited (see `item_head_lock`)."""
+    """Whether the command_id was applied on the item (now, not as of an earlier `item_head_read`)."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT 1 FROM {EventRow._meta.db_table} WHERE item_id = %s AND command_id = %s",
@@ -610,12 +614,14 @@ def label_slots(job_id: int, needed: Iterable[int] = ()) -> dict[int, int | None
     return known
 
 
-def _insert_statement(rows: list[EventRow]) -> tuple[str, list[list[Any]]]:
+def _insert_statement(rows: list[EventRow], select_from: str = "") -> tuple[str, list[list[Any]]]:
+    """The events' INSERT; with `select_from`, one row per row of that table (an INSERT ... SELECT)."""
     _, _, events, _ = _tables()
     ops = connection.ops
+    values = f"%s, %s, %s, %s, {_json_param()}, %s, %s, %s, %s"
     sql = (
         f"INSERT INTO {events} (item_id, seq, type, schema_version, payload, actor_id, created_at, command_id, hash) "
-        f"VALUES (%s, %s, %s, %s, {_json_param()}, %s, %s, %s, %s)"
+        + (f"SELECT {values} FROM {select_from}" if select_from else f"VALUES ({values})")
     )
     params = [
         [
@@ -634,7 +640,9 @@ def _insert_statement(rows: list[EventRow]) -> tuple[str, list[list[Any]]]:
     return sql, params
 
 
-def _update_statement(item_id: int, columns: dict[str, Any]) -> tuple[str, list[Any]]:
+def _update_statement(item_id: int, after_seq: int, columns: dict[str, Any]) -> tuple[str, list[Any]]:
+    """The item's read-model UPDATE, as a compare-and-set: it changes the row only while the item is
+    still at `after_seq` and not deleted."""
     items, _, _, _ = _tables()
     ops = connection.ops
     assignments, params = [], []
@@ -647,21 +655,32 @@ def _update_statement(item_id: int, columns: dict[str, Any]) -> tuple[str, list[
             if isinstance(value, datetime):
                 value = ops.adapt_datetimefield_value(value)
         params.append(value)
-    return f"UPDATE {items} SET {', '.join(assignments)} WHERE id = %s", [*params, item_id]
+    sql = (
+        f"UPDATE {items} SET {', '.join(assignments)} WHERE id = %s AND last_seq = %s AND deleted_at IS NULL"
+    )
+    return sql, [*params, item_id, after_seq]
 
 
-def append_and_update(rows: list[EventRow], item_id: int, columns: dict[str, Any]) -> None:
-    """INSERT the events and UPDATE the item's read-model columns. The unique (item, seq) and
-    (item, command_id) constraints guard order and retries. On PostgreSQL both go in one statement
-    (a data-modifying WITH), which saves a round trip on every command."""
-    insert_sql, insert_params = _insert_statement(rows)
-    update_sql, update_params = _update_statement(item_id, columns)
+def append_and_update(rows: list[EventRow], item_id: int, after_seq: int, columns: dict[str, Any]) -> bool:
+    """UPDATE the item's read-model columns if the item is still at `after_seq` and not deleted, and
+    only then INSERT the events; False (nothing written) if it is not. The UPDATE goes first, so that
+    it also takes the item's row lock for the rest of the caller's transaction; the unique (item, seq)
+    and (item, command_id) constraints still guard order and retries.
+
+    On PostgreSQL one event goes in the same statement (a data-modifying WITH whose INSERT reads the
+    UPDATE's row): outside a transaction, the whole command is then one round trip and one commit."""
+    update_sql, update_params = _update_statement(item_id, after_seq, columns)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and len(rows) == 1:
+            insert_sql, insert_params = _insert_statement(rows, select_from="updated")
             cursor.execute(
-                f"WITH appended AS ({insert_sql} RETURNING 1) {update_sql}",
-                [*insert_params[0], *update_params],
+                f"WITH updated AS ({update_sql} RETURNING 1) {insert_sql}",
+                [*update_params, *insert_params[0]],
             )
-            return
-        cursor.executemany(insert_sql, insert_params)
+            return cursor.rowcount == 1
+        insert_sql, insert_params = _insert_statement(rows)
         cursor.execute(update_sql, update_params)
+        if cursor.rowcount != 1:
+            return False
+        cursor.executemany(insert_sql, insert_params)
+        return True

@@ -324,7 +324,8 @@ def _twin_commits_while_the_retry_waits_for_the_lock(
     item: Any, actor_id: int, first_command: Any, retried_command: Any, command_id: str
 ) -> tuple[Any, Any]:
     """(the first application's result, the retry's) when the first holds the item's lock until the retry
-    waits for it, and then commits: the retry's locking statement began before the twin committed."""
+    waits for it, and then commits: the retry read the head, and began its write, before the twin
+    committed."""
     from django.db import connections, transaction
 
     results: dict[str, Any] = {}
@@ -333,6 +334,7 @@ def _twin_commits_while_the_retry_waits_for_the_lock(
         try:
             with transaction.atomic():
                 store.item_head_lock(item.pk)
+                locked.set()
                 waiting.wait(30)
                 results["first"] = services.item_command_handle(
                     item_id=item.pk, actor_id=actor_id, command=first_command, command_id=command_id
@@ -350,11 +352,12 @@ def _twin_commits_while_the_retry_waits_for_the_lock(
         finally:
             connections.close_all()
 
-    waiting = threading.Event()
+    locked, waiting = threading.Event(), threading.Event()
     threads = [threading.Thread(target=first), threading.Thread(target=retry)]
     threads[0].start()
+    assert locked.wait(30)
     threads[1].start()
-    # Release the first once the retry waits on the item's row lock.
+    # Release the first once the retry waits on the item's row lock (its compare-and-set UPDATE does).
     with connection.cursor() as cursor:
         for _ in range(600):
             cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
@@ -405,3 +408,124 @@ def test_a_twin_committed_during_the_lock_wait_answers_a_retry_that_would_apply_
     assert retry.body() == first.body() and retry.replayed
     assert seqs_of(item) == [1, 2]
     assert Event.objects.get(item=item, seq=2).payload["dx"] == 1.0
+
+
+# The optimistic write: read the head without a lock, decide, compare-and-set on last_seq -------------
+
+
+def _with_a_write_after_the_first_read(monkeypatch: Any, write: Any) -> list[bool]:
+    """Make `write()` happen between the first command's head read and its write, as another process's
+    command would; returns the `lock` flag of every head read."""
+    real_read = store.item_head_read
+    locks: list[bool] = []
+    writing = threading.local()
+
+    def read(*args: Any, lock: bool = False, **kwargs: Any) -> Any:
+        head = real_read(*args, lock=lock, **kwargs)
+        if getattr(writing, "now", False):  # the other write's own read
+            return head
+        locks.append(lock)
+        if len(locks) == 1:
+            writing.now = True
+            write()
+            writing.now = False
+        return head
+
+    monkeypatch.setattr(store, "item_head_read", read)
+    return locks
+
+
+@pytest.mark.django_db
+def test_a_command_overtaken_between_its_read_and_its_write_is_decided_again_under_the_lock(
+    item: Any, labels: dict[str, Any], annotator: Any, annotator2: Any, monkeypatch: Any
+) -> None:
+    drawn = polygon(labels["cat"].pk, 0)
+    services.item_command_handle(item_id=item.pk, actor_id=annotator.pk, command=drawn)
+    locks = _with_a_write_after_the_first_read(
+        monkeypatch,
+        lambda: services.item_command_handle(
+            item_id=item.pk, actor_id=annotator2.pk, command=MoveShape(drawn.shape_id, 1.0, 0.0)
+        ),
+    )
+
+    result = services.item_command_handle(
+        item_id=item.pk, actor_id=annotator.pk, command=MoveShape(drawn.shape_id, 0.0, 2.0), command_id="late"
+    )
+
+    assert locks == [False, True]  # optimistic first; the second attempt holds the row lock
+    assert result.seq == 3
+    assert seqs_of(item) == [1, 2, 3]
+    assert store.chain_verify(item.pk) == []
+    item.refresh_from_db()
+    assert item.last_seq == 3
+    moved = replay_log(item).shapes[drawn.shape_id].points[0]
+    assert moved == (drawn.points[0][0] + 1.0, drawn.points[0][1] + 2.0)  # both moves, once each
+
+
+@pytest.mark.django_db
+def test_an_item_deleted_between_a_commands_read_and_its_write_gets_nothing_appended(
+    item: Any, labels: dict[str, Any], annotator: Any, manager: Any, monkeypatch: Any
+) -> None:
+    drawn = polygon(labels["cat"].pk, 0)
+    services.item_command_handle(item_id=item.pk, actor_id=annotator.pk, command=drawn)
+    _with_a_write_after_the_first_read(
+        monkeypatch, lambda: services.items_delete(items=[item], actor=manager)
+    )
+
+    with pytest.raises(Rejected) as refused:
+        services.item_command_handle(
+            item_id=item.pk, actor_id=annotator.pk, command=MoveShape(drawn.shape_id, 1.0, 0.0)
+        )
+
+    assert refused.value.code == "item_deleted"
+    assert seqs_of(item) == [1]
+    item.refresh_from_db()
+    assert item.last_seq == 1
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_a_vertex_is_two_statements_and_no_transaction(
+    item: Any, labels: dict[str, Any], annotator: Any
+) -> None:
+    shape_id = new_id()
+    services.item_command_handle(
+        item_id=item.pk, actor_id=annotator.pk, command=AddVertex(shape_id, 5.0, 5.0)
+    )
+    seen: list[tuple[str, bool]] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        seen.append((sql.split()[0], connection.in_atomic_block))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        result = services.item_command_handle(
+            item_id=item.pk, actor_id=annotator.pk, command=AddVertex(shape_id, 6.0, 5.0), command_id=new_id()
+        )
+
+    # The head (with the command_id check) and the write: a compare-and-set UPDATE whose INSERT reads it.
+    assert seen == [("SELECT", False), ("WITH", False)]
+    assert result.seq == 2
+    assert seqs_of(item) == [1, 2]
+    item.refresh_from_db()
+    assert item.last_seq == 2
+
+
+@postgresql_only
+@pytest.mark.django_db
+def test_on_postgresql_the_command_paths_statements_are_prepared(
+    item: Any, labels: dict[str, Any], annotator: Any
+) -> None:
+    shape_id = new_id()
+    for n in range(8):
+        services.item_command_handle(
+            item_id=item.pk,
+            actor_id=annotator.pk,
+            command=AddVertex(shape_id, 5.0 + n, 5.0),
+            command_id=new_id(),
+        )
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any(s.startswith("SELECT i.job_id, i.last_seq") for s in prepared), prepared
