@@ -529,3 +529,37 @@ def test_on_postgresql_the_command_paths_statements_are_prepared(
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [row[0] for row in cursor.fetchall()]
     assert any(s.startswith("SELECT i.job_id, i.last_seq") for s in prepared), prepared
+
+
+@postgresql_only
+@pytest.mark.django_db
+def test_on_postgresql_the_events_another_process_appended_come_with_the_head(
+    item: Any,
+    labels: dict[str, Any],
+    annotator: Any,
+    annotator2: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    capture = django_capture_on_commit_callbacks
+    shape_id = new_id()
+    handle(item, annotator, AddVertex(shape_id, 5.0, 5.0), capture)
+    others = [(annotator2, polygon(labels["dog"].pk, 1)), (annotator2, polygon(labels["dog"].pk, 2))]
+    stale_cache_after_another_process_appends(item, others)
+    statements: list[str] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        assert handle(item, annotator, AddVertex(shape_id, 6.0, 5.0), capture) == 4
+
+    # The head with the two events after the cached state, then the write: no separate read of the events.
+    # (The savepoint is the test's transaction: outside one the write needs none.)
+    assert [sql.split()[0] for sql in statements if not sql.startswith(("SAVEPOINT", "RELEASE"))] == [
+        "SELECT",
+        "WITH",
+    ]
+    assert "json_agg" in statements[0]
+    assert_log_consistent(item, 4)
+    assert store.state_cache.get(item.pk, 4).state == replay_log(item)
