@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -248,7 +248,8 @@ def _commit(
     # Most commands (a vertex, a move) write one event and the item's row: on PostgreSQL that is one
     # statement, which outside a caller's transaction needs none around it. The others write in one
     # transaction, the item's row first: nothing is written before that compare-and-set succeeds.
-    alone = connection.vendor == "postgresql" and not connection.in_atomic_block and len(rows) == 1
+    db = connections[DEFAULT_DB_ALIAS]
+    alone = db.vendor == "postgresql" and not db.in_atomic_block and len(rows) == 1
     alone = alone and not snapshots and old_counts == counts and not any(deltas.values())
     with contextlib.nullcontext() if alone else transaction.atomic(savepoint=savepoint):
         written = store.append_and_update(rows, item_id, head.last_seq, columns)

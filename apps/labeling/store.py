@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from .domain import (
     SCHEMA_VERSION,
@@ -67,7 +68,7 @@ def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def row_hash(row: EventRow, prev_hash: str) -> str:
+def row_hash(row: EventRow | NewEvent, prev_hash: str) -> str:
     return event_hash(
         prev_hash,
         item_id=row.item_id,
@@ -85,7 +86,7 @@ def row_event(row: EventRow) -> Event:
     return event_from_record(row.type, row.schema_version, row.payload, row.actor_id)
 
 
-def event_dict(row: EventRow, actor_name: str | None = None) -> dict[str, Any]:
+def event_dict(row: EventRow | NewEvent, actor_name: str | None = None) -> dict[str, Any]:
     """An event as the wire carries it (DESIGN section 8)."""
     out = {
         "seq": row.seq,
@@ -99,6 +100,26 @@ def event_dict(row: EventRow, actor_name: str | None = None) -> dict[str, Any]:
     return out
 
 
+@dataclass(slots=True)
+class NewEvent:
+    """An event row about to be appended, with the stored row's fields. A plain object: building a model
+    instance (and its init signals) cost more per command than the INSERT that writes it."""
+
+    item_id: int
+    seq: int
+    type: str
+    schema_version: int
+    payload: dict[str, Any]
+    actor_id: int
+    created_at: datetime
+    command_id: str | None
+    hash: str = ""
+
+    def model(self) -> EventRow:
+        """The unsaved model instance, for bulk_create."""
+        return EventRow(**{name: getattr(self, name) for name in self.__slots__})
+
+
 def rows_for(
     item_id: int,
     first_seq: int,
@@ -107,11 +128,11 @@ def rows_for(
     prev_hash: str,
     created_at: datetime,
     command_id: str | None,
-) -> list[EventRow]:
-    """Unsaved rows for events that will take seqs first_seq, first_seq + 1, ..."""
+) -> list[NewEvent]:
+    """Rows for events that will take seqs first_seq, first_seq + 1, ..."""
     rows = []
     for offset, event in enumerate(events):
-        row = EventRow(
+        row = NewEvent(
             item_id=item_id,
             seq=first_seq + offset,
             type=event_type(event),
@@ -543,8 +564,8 @@ def _tables() -> tuple[str, str, str, str]:
     return Item._meta.db_table, Image._meta.db_table, EventRow._meta.db_table, LabelClass._meta.db_table
 
 
-def _json_param() -> str:
-    return "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+def _json_param(db: BaseDatabaseWrapper) -> str:
+    return "%s::jsonb" if db.vendor == "postgresql" else "%s"
 
 
 def item_head_read(
@@ -562,10 +583,11 @@ def item_head_read(
     events appended after it (`ItemHead.tail`, at most a snapshot interval of them), which `state_current`
     folds onto it: with several server processes writing one item, that saves a round trip per command."""
     items, images, events, _ = _tables()
-    locking = " FOR UPDATE OF i" if lock and connection.features.has_select_for_update_of else ""
+    db = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy looks it up again
+    locking = " FOR UPDATE OF i" if lock and db.features.has_select_for_update_of else ""
     role = applied = tail = "NULL"
     params: list[Any] = []
-    cached = state_cache.peek(item_id) if connection.vendor == "postgresql" else None
+    cached = state_cache.peek(item_id) if db.vendor == "postgresql" else None
     if cached is not None:
         # The subquery's snapshot is the statement's: after waiting for the lock it may end short of the
         # row's last_seq, and state_current reads the rest.
@@ -583,7 +605,7 @@ def item_head_read(
     if command_id is not None:
         applied = f"(SELECT 1 FROM {events} e WHERE e.item_id = i.id AND e.command_id = %s)"
         params.append(command_id)
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(
             f"SELECT i.job_id, i.last_seq, im.width, im.height, i.deleted_at IS NOT NULL, i.status, {tail}, "
             f"{role}, {applied} FROM {items} i JOIN {images} im ON im.id = i.image_id WHERE i.id = %s{locking}",
@@ -646,11 +668,13 @@ def label_slots(job_id: int, needed: Iterable[int] = ()) -> dict[int, int | None
     return known
 
 
-def _insert_statement(rows: list[EventRow], select_from: str = "") -> tuple[str, list[list[Any]]]:
+def _insert_statement(
+    db: BaseDatabaseWrapper, rows: list[NewEvent], select_from: str = ""
+) -> tuple[str, list[list[Any]]]:
     """The events' INSERT; with `select_from`, one row per row of that table (an INSERT ... SELECT)."""
     _, _, events, _ = _tables()
-    ops = connection.ops
-    values = f"%s, %s, %s, %s, {_json_param()}, %s, %s, %s, %s"
+    ops = db.ops
+    values = f"%s, %s, %s, %s, {_json_param(db)}, %s, %s, %s, %s"
     sql = (
         f"INSERT INTO {events} (item_id, seq, type, schema_version, payload, actor_id, created_at, command_id, hash) "
         + (f"SELECT {values} FROM {select_from}" if select_from else f"VALUES ({values})")
@@ -672,15 +696,17 @@ def _insert_statement(rows: list[EventRow], select_from: str = "") -> tuple[str,
     return sql, params
 
 
-def _update_statement(item_id: int, after_seq: int, columns: dict[str, Any]) -> tuple[str, list[Any]]:
+def _update_statement(
+    db: BaseDatabaseWrapper, item_id: int, after_seq: int, columns: dict[str, Any]
+) -> tuple[str, list[Any]]:
     """The item's read-model UPDATE, as a compare-and-set: it changes the row only while the item is
     still at `after_seq` and not deleted."""
     items, _, _, _ = _tables()
-    ops = connection.ops
+    ops = db.ops
     assignments, params = [], []
     for name, value in columns.items():
         if name == "label_class_ids":
-            assignments.append(f"{name} = {_json_param()}")
+            assignments.append(f"{name} = {_json_param(db)}")
             value = json.dumps(value)
         else:
             assignments.append(f"{name} = %s")
@@ -693,7 +719,7 @@ def _update_statement(item_id: int, after_seq: int, columns: dict[str, Any]) -> 
     return sql, [*params, item_id, after_seq]
 
 
-def append_and_update(rows: list[EventRow], item_id: int, after_seq: int, columns: dict[str, Any]) -> bool:
+def append_and_update(rows: list[NewEvent], item_id: int, after_seq: int, columns: dict[str, Any]) -> bool:
     """UPDATE the item's read-model columns if the item is still at `after_seq` and not deleted, and
     only then INSERT the events; False (nothing written) if it is not. The UPDATE goes first, so that
     it also takes the item's row lock for the rest of the caller's transaction; the unique (item, seq)
@@ -701,16 +727,17 @@ def append_and_update(rows: list[EventRow], item_id: int, after_seq: int, column
 
     On PostgreSQL one event goes in the same statement (a data-modifying WITH whose INSERT reads the
     UPDATE's row): outside a transaction, the whole command is then one round trip and one commit."""
-    update_sql, update_params = _update_statement(item_id, after_seq, columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and len(rows) == 1:
-            insert_sql, insert_params = _insert_statement(rows, select_from="updated")
+    db = connections[DEFAULT_DB_ALIAS]
+    update_sql, update_params = _update_statement(db, item_id, after_seq, columns)
+    with db.cursor() as cursor:
+        if db.vendor == "postgresql" and len(rows) == 1:
+            insert_sql, insert_params = _insert_statement(db, rows, select_from="updated")
             cursor.execute(
                 f"WITH updated AS ({update_sql} RETURNING 1) {insert_sql}",
                 [*update_params, *insert_params[0]],
             )
             return cursor.rowcount == 1
-        insert_sql, insert_params = _insert_statement(rows)
+        insert_sql, insert_params = _insert_statement(db, rows)
         cursor.execute(update_sql, update_params)
         if cursor.rowcount != 1:
             return False

@@ -115,9 +115,12 @@ class Command(BaseCommand):
                 domain.append(Saved(actor))
             if n % 10 == 9:
                 domain.append(HardExampleMarked(actor))
-            rows += store.rows_for(
-                item_id, 1, domain, prev_hash=store.GENESIS_HASH, created_at=now, command_id=None
-            )
+            rows += [
+                row.model()
+                for row in store.rows_for(
+                    item_id, 1, domain, prev_hash=store.GENESIS_HASH, created_at=now, command_id=None
+                )
+            ]
             if len(rows) >= 20_000:
                 Event.objects.bulk_create(rows, batch_size=5000)
                 rows = []
