@@ -107,11 +107,10 @@ _command_threads = ThreadPoolExecutor(
 
 
 def _with_connections(call: Callable[[], Any]) -> Any:
-    close_old_connections()  # what database_sync_to_async does around each call
-    try:
-        return call()
-    finally:
-        close_old_connections()
+    # What database_sync_to_async does around each call, before it only: a connection this call leaves
+    # broken or past its age is closed before the thread's next call uses it.
+    close_old_connections()
+    return call()
 
 
 async def _authorised_handle(**kwargs: Any) -> tuple[CommandResult, live.Batch]:

@@ -69,6 +69,7 @@ _APPEND_COLLISIONS = (
     "labeling_event.item_id",
 )
 _MAX_ATTEMPTS = 5
+_OPTIMISTIC_ATTEMPTS = 2  # then under the item's row lock (see item_command_handle)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,14 +125,14 @@ def item_command_handle(
     head (a websocket checks at every command; REST views check before calling).
     Raises Rejected (nothing appended) or ApiError(404) for an unknown item.
 
-    The first attempt is optimistic: it reads the head without a lock, decides, and writes with a
+    The first two attempts are optimistic: each reads the head without a lock, decides, and writes with a
     compare-and-set on the item's last_seq (`store.append_and_update`); on PostgreSQL most commands are
-    then two statements and no transaction. A writer that was overtaken (another command came first)
-    decides again under the item's row lock, where nobody can overtake it: under contention it waits its
-    turn instead of losing again.
+    then two statements and no transaction. A writer overtaken twice (other commands came first) decides
+    again under the item's row lock, where nobody can overtake it: under contention it waits its turn
+    instead of losing again.
     """
     for attempt in range(_MAX_ATTEMPTS):
-        lock = attempt > 0
+        lock = attempt >= _OPTIMISTIC_ATTEMPTS
         try:
             with transaction.atomic() if lock else contextlib.nullcontext():
                 return _handle_once(item_id, actor_id, command, command_id, expected_seq, check_role, lock)

@@ -413,9 +413,9 @@ def test_a_twin_committed_during_the_lock_wait_answers_a_retry_that_would_apply_
 # The optimistic write: read the head without a lock, decide, compare-and-set on last_seq -------------
 
 
-def _with_a_write_after_the_first_read(monkeypatch: Any, write: Any) -> list[bool]:
-    """Make `write()` happen between the first command's head read and its write, as another process's
-    command would; returns the `lock` flag of every head read."""
+def _with_writes_after_the_first_reads(monkeypatch: Any, write: Any, times: int = 1) -> list[bool]:
+    """Make `write()` happen between each of the command's first `times` head reads and its write, as
+    another process's commands would; returns the `lock` flag of every head read."""
     real_read = store.item_head_read
     locks: list[bool] = []
     writing = threading.local()
@@ -425,7 +425,7 @@ def _with_a_write_after_the_first_read(monkeypatch: Any, write: Any) -> list[boo
         if getattr(writing, "now", False):  # the other write's own read
             return head
         locks.append(lock)
-        if len(locks) == 1:
+        if len(locks) <= times:
             writing.now = True
             write()
             writing.now = False
@@ -435,31 +435,47 @@ def _with_a_write_after_the_first_read(monkeypatch: Any, write: Any) -> list[boo
     return locks
 
 
+@pytest.mark.parametrize(
+    ("overtaken", "locks_seen"),
+    [
+        (1, [False, False]),  # decided again optimistically
+        (2, [False, False, True]),  # then under the row lock, where nobody can overtake it
+    ],
+)
 @pytest.mark.django_db
-def test_a_command_overtaken_between_its_read_and_its_write_is_decided_again_under_the_lock(
-    item: Any, labels: dict[str, Any], annotator: Any, annotator2: Any, monkeypatch: Any
+def test_a_command_overtaken_between_its_read_and_its_write_is_decided_again(
+    item: Any,
+    labels: dict[str, Any],
+    annotator: Any,
+    annotator2: Any,
+    monkeypatch: Any,
+    overtaken: int,
+    locks_seen: list[bool],
 ) -> None:
     drawn = polygon(labels["cat"].pk, 0)
     services.item_command_handle(item_id=item.pk, actor_id=annotator.pk, command=drawn)
-    locks = _with_a_write_after_the_first_read(
+    locks = _with_writes_after_the_first_reads(
         monkeypatch,
         lambda: services.item_command_handle(
             item_id=item.pk, actor_id=annotator2.pk, command=MoveShape(drawn.shape_id, 1.0, 0.0)
         ),
+        times=overtaken,
     )
 
     result = services.item_command_handle(
         item_id=item.pk, actor_id=annotator.pk, command=MoveShape(drawn.shape_id, 0.0, 2.0), command_id="late"
     )
 
-    assert locks == [False, True]  # optimistic first; the second attempt holds the row lock
-    assert result.seq == 3
-    assert seqs_of(item) == [1, 2, 3]
+    assert locks == locks_seen
+    last = 2 + overtaken
+    assert result.seq == last
+    assert seqs_of(item) == list(range(1, last + 1))
     assert store.chain_verify(item.pk) == []
     item.refresh_from_db()
-    assert item.last_seq == 3
+    assert item.last_seq == last
     moved = replay_log(item).shapes[drawn.shape_id].points[0]
-    assert moved == (drawn.points[0][0] + 1.0, drawn.points[0][1] + 2.0)  # both moves, once each
+    # every move, once each
+    assert moved == (drawn.points[0][0] + overtaken * 1.0, drawn.points[0][1] + 2.0)
 
 
 @pytest.mark.django_db
@@ -468,7 +484,7 @@ def test_an_item_deleted_between_a_commands_read_and_its_write_gets_nothing_appe
 ) -> None:
     drawn = polygon(labels["cat"].pk, 0)
     services.item_command_handle(item_id=item.pk, actor_id=annotator.pk, command=drawn)
-    _with_a_write_after_the_first_read(
+    _with_writes_after_the_first_reads(
         monkeypatch, lambda: services.items_delete(items=[item], actor=manager)
     )
 
