@@ -45,8 +45,9 @@ from .permissions import RANK
 from .readmodels import (
     ITEMS,
     LABELED,
-    item_label_rows_sync,
+    item_label_rows_statements,
     job_tally_add,
+    job_tally_statements,
     label_counts,
     label_key,
     live_columns,
@@ -246,19 +247,22 @@ def _commit(
     if any(isinstance(e, Saved) for e in events):
         columns.update(save_columns(new_state, actor_id, now))
     deltas = tally_deltas(head.status, columns.get("status", head.status), old_counts, counts)
-    # Most commands (a vertex, a move) write one event and the item's row: on PostgreSQL that is one
-    # statement, which outside a caller's transaction needs none around it. The others write in one
+    # A command that writes one event (nearly all) is on PostgreSQL one statement with its label rows and
+    # tallies, which outside a caller's transaction needs none around it. The others write in one
     # transaction, the item's row first: nothing is written before that compare-and-set succeeds.
     db = connections[DEFAULT_DB_ALIAS]
-    alone = db.vendor == "postgresql" and not db.in_atomic_block and len(rows) == 1
-    alone = alone and not snapshots and old_counts == counts and not any(deltas.values())
+    one = db.vendor == "postgresql" and len(rows) == 1 and not snapshots
+    when = store.WRITTEN if one else ""
+    then = [
+        *item_label_rows_statements(item_id, old_counts, counts, when),
+        *job_tally_statements(head.job_id, deltas, when),
+    ]
+    alone = one and not db.in_atomic_block
     with contextlib.nullcontext() if alone else transaction.atomic(savepoint=savepoint):
-        written = store.append_and_update(rows, item_id, head.last_seq, columns)
+        written = store.append_and_update(rows, item_id, head.last_seq, columns, then, one_statement=one)
         if written:
             for snapshot in snapshots:
                 store.snapshot_save(item_id, snapshot)
-            item_label_rows_sync(item_id, old_counts, counts)
-            job_tally_add(head.job_id, deltas)
     if not written:
         raise _Overtaken
 

@@ -719,27 +719,51 @@ def _update_statement(
     return sql, [*params, item_id, after_seq]
 
 
-def append_and_update(rows: list[NewEvent], item_id: int, after_seq: int, columns: dict[str, Any]) -> bool:
-    """UPDATE the item's read-model columns if the item is still at `after_seq` and not deleted, and
-    only then INSERT the events; False (nothing written) if it is not. The UPDATE goes first, so that
-    it also takes the item's row lock for the rest of the caller's transaction; the unique (item, seq)
-    and (item, command_id) constraints still guard order and retries.
+# The guard of the statements that ride on a command's write (`append_and_update`'s `then`).
+WRITTEN = "EXISTS (SELECT 1 FROM updated)"
 
-    On PostgreSQL one event goes in the same statement (a data-modifying WITH whose INSERT reads the
-    UPDATE's row): outside a transaction, the whole command is then one round trip and one commit."""
+
+def append_and_update(
+    rows: list[NewEvent],
+    item_id: int,
+    after_seq: int,
+    columns: dict[str, Any],
+    then: Sequence[tuple[str, list[Any]]] = (),
+    *,
+    one_statement: bool = False,
+) -> bool:
+    """UPDATE the item's read-model columns if the item is still at `after_seq` and not deleted, and
+    only then INSERT the events and run `then` (the label rows' and tallies' statements); False (nothing
+    written) if it is not. The UPDATE goes first, so that it also takes the item's row lock for the rest
+    of the caller's transaction; the unique (item, seq) and (item, command_id) constraints still guard
+    order and retries.
+
+    With `one_statement` (PostgreSQL, one event), all of it is one data-modifying WITH whose parts read
+    the UPDATE's row, and `then` must be guarded by WRITTEN: outside a transaction, the whole command is
+    then one round trip and one commit."""
     db = connections[DEFAULT_DB_ALIAS]
     update_sql, update_params = _update_statement(db, item_id, after_seq, columns)
     with db.cursor() as cursor:
-        if db.vendor == "postgresql" and len(rows) == 1:
+        if one_statement:
             insert_sql, insert_params = _insert_statement(db, rows, select_from="updated")
+            if not then:
+                cursor.execute(
+                    f"WITH updated AS ({update_sql} RETURNING 1) {insert_sql}",
+                    [*update_params, *insert_params[0]],
+                )
+                return cursor.rowcount == 1
+            parts = [f"updated AS ({update_sql} RETURNING 1)", f"appended AS ({insert_sql})"]
+            parts += [f"then{n} AS ({sql})" for n, (sql, _) in enumerate(then)]
             cursor.execute(
-                f"WITH updated AS ({update_sql} RETURNING 1) {insert_sql}",
-                [*update_params, *insert_params[0]],
+                f"WITH {', '.join(parts)} SELECT count(*) FROM updated",
+                [*update_params, *insert_params[0], *(p for _, params in then for p in params)],
             )
-            return cursor.rowcount == 1
+            return cursor.fetchone()[0] == 1
         insert_sql, insert_params = _insert_statement(db, rows)
         cursor.execute(update_sql, update_params)
         if cursor.rowcount != 1:
             return False
         cursor.executemany(insert_sql, insert_params)
+        for sql, params in then:
+            cursor.execute(sql, params)
         return True

@@ -579,3 +579,63 @@ def test_on_postgresql_the_events_another_process_appended_come_with_the_head(
     assert "json_agg" in statements[0]
     assert_log_consistent(item, 4)
     assert store.state_cache.get(item.pk, 4).state == replay_log(item)
+
+
+def assert_label_rows_and_tallies_match_the_log(item: Any) -> None:
+    from apps.labeling.models import ItemLabel
+    from apps.labeling.readmodels import job_tally_count, job_tally_read, label_counts
+
+    rows = dict(ItemLabel.objects.filter(item=item).values_list("label_class_id", "shape_count"))
+    assert rows == label_counts(replay_log(item))
+    tallies = {key: count for key, count in job_tally_read(item.job_id).items() if count}
+    assert tallies == {key: count for key, count in job_tally_count(item.job_id).items() if count}
+
+
+@pytest.mark.django_db
+def test_an_overtaken_command_that_changes_labels_counts_them_once(
+    item: Any, labels: dict[str, Any], annotator: Any, annotator2: Any, monkeypatch: Any
+) -> None:
+    _with_writes_after_the_first_reads(
+        monkeypatch,
+        lambda: services.item_command_handle(
+            item_id=item.pk, actor_id=annotator2.pk, command=polygon(labels["dog"].pk, 1)
+        ),
+    )
+
+    result = services.item_command_handle(
+        item_id=item.pk, actor_id=annotator.pk, command=polygon(labels["cat"].pk, 0), command_id=new_id()
+    )
+
+    assert result.seq == 2
+    assert_log_consistent(item, 2)
+    assert_label_rows_and_tallies_match_the_log(item)
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_a_command_that_changes_labels_writes_them_in_its_one_statement(
+    item: Any, labels: dict[str, Any], annotator: Any
+) -> None:
+    drawn = polygon(labels["cat"].pk, 0)
+    services.item_command_handle(item_id=item.pk, actor_id=annotator.pk, command=drawn)
+    services.item_command_handle(item_id=item.pk, actor_id=annotator.pk, command=Save())
+    seen: list[tuple[str, bool]] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        seen.append((sql.split()[0], connection.in_atomic_block))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        # Deleting the one shape: a label row goes, and the tallies of the label and of "labeled" move.
+        services.item_command_handle(
+            item_id=item.pk, actor_id=annotator.pk, command=DeleteShape(drawn.shape_id), command_id=new_id()
+        )
+        services.item_command_handle(item_id=item.pk, actor_id=annotator.pk, command=Save())
+
+    # Each writes one statement (reads: the head, and the job's label slots when this process's map of
+    # them is stale), with its label rows and tallies, outside any transaction.
+    assert [verb for verb, _ in seen if verb != "SELECT"] == ["WITH", "WITH"]
+    assert not any(in_transaction for _, in_transaction in seen)
+    assert_log_consistent(item, 4)
+    assert item.status == "unlabeled"
+    assert_label_rows_and_tallies_match_the_log(item)
