@@ -594,9 +594,9 @@ def item_head_read(
         tail = (
             "(SELECT json_agg(json_build_array(t.seq, t.type, t.schema_version, t.payload, t.actor_id, t.hash)"
             f" ORDER BY t.seq) FROM (SELECT * FROM {events} e WHERE e.item_id = i.id AND e.seq > %s"
-            " ORDER BY e.seq LIMIT %s) t)"
+            f" ORDER BY e.seq LIMIT {int(snapshot_every())}) t)"
         )
-        params += [cached.seq, snapshot_every()]
+        params.append(cached.seq)
     if member_id is not None:
         role = (
             f"(SELECT m.role FROM {JobMember._meta.db_table} m WHERE m.job_id = i.job_id AND m.user_id = %s)"
