@@ -90,7 +90,7 @@ class Stream:
                 self.item.pk, state.seq + 1, events, prev_hash=prev, created_at=now, command_id=None
             )
             prev = new_rows[-1].hash
-            rows += new_rows
+            rows += [row.model() for row in new_rows]
             for event in events:
                 state = evolve(state, event)
                 if state.seq % every == 0:

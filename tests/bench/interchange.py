@@ -95,9 +95,12 @@ def seed(images: int) -> LabelingJob:
             for k in range(POLYGONS)
         ]
         events.append(Saved(user.pk))
-        rows += store.rows_for(
-            item_id, 1, events, prev_hash=store.GENESIS_HASH, created_at=now, command_id=None
-        )
+        rows += [
+            row.model()
+            for row in store.rows_for(
+                item_id, 1, events, prev_hash=store.GENESIS_HASH, created_at=now, command_id=None
+            )
+        ]
         if len(rows) >= 20_000:
             Event.objects.bulk_create(rows, batch_size=5000)
             rows = []
