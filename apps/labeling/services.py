@@ -138,7 +138,7 @@ def item_command_handle(
             with transaction.atomic() if lock else contextlib.nullcontext():
                 return _handle_once(item_id, actor_id, command, command_id, expected_seq, check_role, lock)
         except _Overtaken:
-            log.debug("item %s: overtaken by another write, deciding again under its lock", item_id)
+            log.debug("item %s: overtaken by another write, deciding again", item_id)
         except IntegrityError as error:
             # Someone appended the same seq first, or this command_id was already applied; any other
             # integrity error is a bug, not contention, and must not be retried or called "busy".
