@@ -85,7 +85,7 @@ def _events_after(item_id: int, after: int, upto: int | None = None) -> list[dic
 
 
 def _role_checked_handle(*, user: Any, item_id: int, **command: Any) -> tuple[CommandResult, live.Batch]:
-    """The role is checked again for every command, under the item's lock (staff manage every job). The
+    """The role is checked again for every command, in the item's head read (staff manage every job). The
     broadcasts of the command come back with its result, for the consumer to send from its loop."""
     with live.broadcasts_deferred() as broadcasts:
         result = item_command_handle(
