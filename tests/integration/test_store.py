@@ -3,7 +3,9 @@ stale state cache that never leads to a wrong seq."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -375,6 +377,19 @@ postgresql_only = pytest.mark.skipif(
 )
 
 
+@contextlib.contextmanager
+def statements_seen() -> Iterator[list[tuple[str, bool]]]:
+    """(SQL, whether inside a transaction) of every statement run on this thread's connection."""
+    seen: list[tuple[str, bool]] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        seen.append((sql, connection.in_atomic_block))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        yield seen
+
+
 @postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_a_twin_committed_during_the_lock_wait_answers_a_retry_that_would_now_be_refused(
@@ -508,19 +523,16 @@ def test_on_postgresql_a_vertex_is_two_statements_and_no_transaction(
     services.item_command_handle(
         item_id=item.pk, actor_id=annotator.pk, command=AddVertex(shape_id, 5.0, 5.0)
     )
-    seen: list[tuple[str, bool]] = []
-
-    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        seen.append((sql.split()[0], connection.in_atomic_block))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(record):
+    with statements_seen() as statements:
         result = services.item_command_handle(
             item_id=item.pk, actor_id=annotator.pk, command=AddVertex(shape_id, 6.0, 5.0), command_id=new_id()
         )
 
     # The head (with the command_id check) and the write: a compare-and-set UPDATE whose INSERT reads it.
-    assert seen == [("SELECT", False), ("WITH", False)]
+    assert [(sql.split()[0], in_transaction) for sql, in_transaction in statements] == [
+        ("SELECT", False),
+        ("WITH", False),
+    ]
     assert result.seq == 2
     assert seqs_of(item) == [1, 2]
     item.refresh_from_db()
@@ -561,22 +573,16 @@ def test_on_postgresql_the_events_another_process_appended_come_with_the_head(
     handle(item, annotator, AddVertex(shape_id, 5.0, 5.0), capture)
     others = [(annotator2, polygon(labels["dog"].pk, 1)), (annotator2, polygon(labels["dog"].pk, 2))]
     stale_cache_after_another_process_appends(item, others)
-    statements: list[str] = []
-
-    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        statements.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(record):
+    with statements_seen() as statements:
         assert handle(item, annotator, AddVertex(shape_id, 6.0, 5.0), capture) == 4
 
     # The head with the two events after the cached state, then the write: no separate read of the events.
     # (The savepoint is the test's transaction: outside one the write needs none.)
-    assert [sql.split()[0] for sql in statements if not sql.startswith(("SAVEPOINT", "RELEASE"))] == [
+    assert [sql.split()[0] for sql, _ in statements if not sql.startswith(("SAVEPOINT", "RELEASE"))] == [
         "SELECT",
         "WITH",
     ]
-    assert "json_agg" in statements[0]
+    assert "json_agg" in statements[0][0]
     assert_log_consistent(item, 4)
     assert store.state_cache.get(item.pk, 4).state == replay_log(item)
 
@@ -619,13 +625,7 @@ def test_on_postgresql_a_command_that_changes_labels_writes_them_in_its_one_stat
     drawn = polygon(labels["cat"].pk, 0)
     services.item_command_handle(item_id=item.pk, actor_id=annotator.pk, command=drawn)
     services.item_command_handle(item_id=item.pk, actor_id=annotator.pk, command=Save())
-    seen: list[tuple[str, bool]] = []
-
-    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        seen.append((sql.split()[0], connection.in_atomic_block))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(record):
+    with statements_seen() as statements:
         # Deleting the one shape: a label row goes, and the tallies of the label and of "labeled" move.
         services.item_command_handle(
             item_id=item.pk, actor_id=annotator.pk, command=DeleteShape(drawn.shape_id), command_id=new_id()
@@ -634,8 +634,8 @@ def test_on_postgresql_a_command_that_changes_labels_writes_them_in_its_one_stat
 
     # Each writes one statement (reads: the head, and the job's label slots when this process's map of
     # them is stale), with its label rows and tallies, outside any transaction.
-    assert [verb for verb, _ in seen if verb != "SELECT"] == ["WITH", "WITH"]
-    assert not any(in_transaction for _, in_transaction in seen)
+    assert [sql.split()[0] for sql, _ in statements if not sql.startswith("SELECT")] == ["WITH", "WITH"]
+    assert not any(in_transaction for _, in_transaction in statements)
     assert_log_consistent(item, 4)
     assert item.status == "unlabeled"
     assert_label_rows_and_tallies_match_the_log(item)
