@@ -746,12 +746,6 @@ def append_and_update(
     with db.cursor() as cursor:
         if one_statement:
             insert_sql, insert_params = _insert_statement(db, rows, select_from="updated")
-            if not then:
-                cursor.execute(
-                    f"WITH updated AS ({update_sql} RETURNING 1) {insert_sql}",
-                    [*update_params, *insert_params[0]],
-                )
-                return cursor.rowcount == 1
             parts = [f"updated AS ({update_sql} RETURNING 1)", f"appended AS ({insert_sql})"]
             parts += [f"then{n} AS ({sql})" for n, (sql, _) in enumerate(then)]
             cursor.execute(
