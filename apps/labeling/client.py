@@ -119,6 +119,7 @@ class LabelingClient:
         self._catching_up = False  # a hello is being answered, so repeats are expected, not anomalies
         self._first_after: int | None = None  # the since_seq of the first hello
         self._state = initial_state(width, height)
+        self._folded = 0  # events[:_folded] are in _state; the rest are folded when state() is asked for
         self._pending: dict[str, asyncio.Future[Ack]] = {}
         self._pongs: list[asyncio.Future[None]] = []
         self._caught_up: asyncio.Future[int] | None = None
@@ -163,7 +164,7 @@ class LabelingClient:
         if self.events or self._first_after is not None:
             raise RuntimeError("take over before the first hello")
         self.events = list(earlier.events)
-        self._state = earlier._state
+        self._state, self._folded = earlier._state, earlier._folded
         self._first_after = earlier._first_after
 
     # Requests ----------------------------------------------------------------------------------------
@@ -243,6 +244,11 @@ class LabelingClient:
         """The item's state at `seq`, folded from the events received with the pure domain."""
         if self._first_after:
             raise RuntimeError(f"events start after seq {self._first_after}; hello(since_seq=0) for state")
+        # Folded on demand: a script or a load that never asks for the state never pays for it.
+        for event in self.events[self._folded :]:
+            domain_event = event_from_record(event["type"], SCHEMA_VERSION, event["payload"], event["actor"])
+            self._state = evolve(self._state, domain_event)
+            self._folded += 1
         return self._state
 
     def state_view(self) -> dict[str, Any]:
@@ -322,6 +328,4 @@ class LabelingClient:
                 self._catching_up = True
                 await self._send({"type": "hello", "item_id": self.item_id, "since_seq": self.seq})
             return
-        domain_event = event_from_record(event["type"], SCHEMA_VERSION, event["payload"], event["actor"])
-        self._state = evolve(self._state, domain_event)
         self.events.append(event)
