@@ -11,14 +11,17 @@ import functools
 import json
 import logging
 import math
+import queue
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections
 
@@ -94,16 +97,67 @@ def _role_checked_handle(*, user: Any, item_id: int, **command: Any) -> tuple[Co
     return result, broadcasts
 
 
-# Commands of different connections run in a few threads of their own (each with its own database
-# connection), in arrival order; one connection's frames are handled one after another. Few threads:
-# Python runs one at a time, so more than it takes to cover the database's round trips only make the
-# commands share the interpreter unfairly (under the two-process load, 6 threads doubled the p99 of 2,
-# at the same throughput). Raise POLYLOG_WS_COMMAND_THREADS when the database is far away. A plain
-# executor rather than asgiref's sync_to_async, which copies and restores context variables around
-# every call: these calls need none of it.
-_command_threads = ThreadPoolExecutor(
-    max_workers=settings.POLYLOG["WS_COMMAND_THREADS"], thread_name_prefix="command"
-)
+class CommandThreads:
+    """Commands of different connections run in a few threads of their own (each with its own database
+    connection), in arrival order; one connection's frames are handled one after another.
+
+    Few threads: Python runs one at a time, so more than it takes to cover the database's round trips only
+    make the commands share the interpreter unfairly (under the two-process load, 6 threads doubled the
+    p99 of 2, at the same throughput). Raise POLYLOG_WS_COMMAND_THREADS when the database is far away.
+
+    Leaner than the loop's run_in_executor, which is paid at every command: that makes a concurrent
+    Future (with a lock and a condition of its own) and chains it to an asyncio one, and asgiref's
+    sync_to_async also copies context variables around the call, which these calls don't need. Here a
+    call's outcome is set on the asyncio future from the loop's side. The threads are daemons: a command
+    still running when the server stops is not acked, and its client sends it again (same command_id)."""
+
+    def __init__(self, count: int, name: str) -> None:
+        self.count, self.name = count, name
+        self.calls: queue.SimpleQueue[
+            tuple[asyncio.AbstractEventLoop, asyncio.Future[Any], Callable[[], Any]]
+        ]
+        self.calls = queue.SimpleQueue()
+        self.started = False
+        self.starting = threading.Lock()
+
+    def run(self, call: Callable[[], Any]) -> asyncio.Future[Any]:
+        """Run `call()` in one of the threads; the future has its result or its exception."""
+        if not self.started:
+            self._start()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self.calls.put((loop, future, call))
+        return future
+
+    def _start(self) -> None:
+        with self.starting:
+            if not self.started:
+                for n in range(self.count):
+                    threading.Thread(target=self._work, name=f"{self.name}_{n}", daemon=True).start()
+                self.started = True
+
+    def _work(self) -> None:
+        while True:
+            loop, future, call = self.calls.get()
+            try:
+                result = call()
+            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine, as an executor does
+                loop.call_soon_threadsafe(_future_fail, future, exc)
+            else:
+                loop.call_soon_threadsafe(_future_settle, future, result)
+
+
+def _future_settle(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.done():  # cancelled meanwhile: the socket that waited is gone
+        future.set_result(result)
+
+
+def _future_fail(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
+
+
+_command_threads = CommandThreads(settings.POLYLOG["WS_COMMAND_THREADS"], "command")
 
 
 def _with_connections(call: Callable[[], Any]) -> Any:
@@ -115,7 +169,7 @@ def _with_connections(call: Callable[[], Any]) -> Any:
 
 async def _authorised_handle(**kwargs: Any) -> tuple[CommandResult, live.Batch]:
     call = functools.partial(_role_checked_handle, **kwargs)
-    return await asyncio.get_running_loop().run_in_executor(_command_threads, _with_connections, call)
+    return await _command_threads.run(functools.partial(_with_connections, call))
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
@@ -130,6 +184,39 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(self.labels_group, self.channel_name)
         await self.accept()
         self.watchdog = asyncio.ensure_future(self.watch_idle())
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Channels' AsyncConsumer.__call__ with a leaner loop. Its await_many_dispatch makes a new task
+        for every message and waits on both sources with asyncio.wait; here each source (the socket, the
+        channel layer) has one pump task for the connection's life, and a lock lets one message at a time
+        be dispatched, in the order they came, as there. A handler raising StopConsumer ends both."""
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        if self.channel_layer is None:
+            await super().__call__(scope, receive, send)
+            return
+        self.channel_name = await self.channel_layer.new_channel()
+        self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
+        self.base_send = send
+        turn = asyncio.Lock()
+
+        async def pump(source: Callable[[], Any]) -> None:
+            while True:
+                message = await source()
+                async with turn:
+                    await self.dispatch(message)
+
+        pumps = [asyncio.ensure_future(pump(receive)), asyncio.ensure_future(pump(self.channel_receive))]
+        try:
+            done, _ = await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:  # a pump ends only by raising
+                error = task.exception()
+                if error is not None and not isinstance(error, StopConsumer):
+                    raise error
+        finally:
+            for task in pumps:
+                task.cancel()
+            await asyncio.gather(*pumps, return_exceptions=True)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels' own dispatch hops to the shared sync thread for close_old_connections() before every
