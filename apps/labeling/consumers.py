@@ -22,6 +22,7 @@ from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
+from channels.sessions import InstanceSessionWrapper
 from django.conf import settings
 from django.db import close_old_connections
 
@@ -197,6 +198,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         self.channel_name = await self.channel_layer.new_channel()
         self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
+        # Channels' session middleware wraps every outbound message, to save the session and set its
+        # cookie on an HTTP response; a websocket sends none, so its frames skip the wrapper (which looked
+        # into the lazy session at every frame).
+        wrapper = getattr(send, "__self__", None)
+        if isinstance(wrapper, InstanceSessionWrapper) and "websocket.send" not in wrapper.save_message_types:
+            send = wrapper.real_send
         self.base_send = send
         turn = asyncio.Lock()
 
