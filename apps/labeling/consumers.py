@@ -202,7 +202,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # cookie on an HTTP response; a websocket sends none, so its frames skip the wrapper (which looked
         # into the lazy session at every frame).
         wrapper = getattr(send, "__self__", None)
-        if isinstance(wrapper, InstanceSessionWrapper) and "websocket.send" not in wrapper.save_message_types:
+        if isinstance(wrapper, InstanceSessionWrapper) and not any(
+            kind.startswith("websocket.") for kind in wrapper.save_message_types
+        ):
             send = wrapper.real_send
         self.base_send = send
         turn = asyncio.Lock()
