@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
@@ -31,7 +32,7 @@ from apps.common.errors import ApiError
 from . import live, store
 from .domain import Rejected, parse_command
 from .models import Item
-from .permissions import job_role
+from .permissions import RANK, job_role_now
 from .services import CommandResult, item_command_handle
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,9 @@ CATCH_UP_PAGE = 500
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 CLOSE_IDLE = 4408
+# The user's access to the job shrank while the socket was open (removed from the job, a lower role,
+# deactivated, no longer staff): the socket closes at once; a client may connect again with what is left.
+CLOSE_ACCESS_REVOKED = 4403
 
 
 def _limits() -> dict[str, Any]:
@@ -74,7 +78,7 @@ def _item_job(item_id: int) -> int | None:
 
 @database_sync_to_async
 def _role(user: Any, job_id: int) -> str | None:
-    return job_role(user, job_id)
+    return job_role_now(user.pk, job_id)
 
 
 @database_sync_to_async
@@ -89,12 +93,11 @@ def _events_after(item_id: int, after: int, upto: int | None = None) -> list[dic
 
 
 def _role_checked_handle(*, user: Any, item_id: int, **command: Any) -> tuple[CommandResult, live.Batch]:
-    """The role is checked again for every command, in the item's head read (staff manage every job). The
+    """The role is checked again for every command, in the item's head read, as stored now (the socket's
+    user object is as old as the socket; staff manage every job, an inactive user nothing). The
     broadcasts of the command come back with its result, for the consumer to send from its loop."""
     with live.broadcasts_deferred() as broadcasts:
-        result = item_command_handle(
-            item_id=item_id, actor_id=user.pk, check_role=not user.is_staff, **command
-        )
+        result = item_command_handle(item_id=item_id, actor_id=user.pk, check_role=True, **command)
     return result, broadcasts
 
 
@@ -173,16 +176,31 @@ async def _authorised_handle(**kwargs: Any) -> tuple[CommandResult, live.Batch]:
     return await _command_threads.run(functools.partial(_with_connections, call))
 
 
+async def _send_unless_gone(send: Callable[[dict[str, Any]], Any], message: dict[str, Any]) -> None:
+    """Send, unless the peer is already gone: a frame that was on its way (a presence change, an event)
+    when the client closed or a close of ours began is not an error. Daphne's autobahn refuses such a
+    send with Disconnected (many sockets closing at once logged its tracebacks)."""
+    try:
+        await send(message)
+    except Disconnected:
+        log.debug("websocket already closed; %s not sent", message.get("type"))
+
+
 class LiveConsumer(AsyncWebsocketConsumer):
     """What item and job sockets share: JSON frames, error replies, limits and the idle timeout."""
 
-    async def open(self, group: str, job_id: int) -> None:
+    revoked = False  # the user's access fell while the socket was open: it sends and takes nothing more
+
+    async def open(self, group: str, job_id: int, role: str) -> None:
         live.consumer_loop_note(asyncio.get_running_loop())
         self.group = group
         self.labels_group = live.labels_group(job_id)
+        self.user_group = live.user_group(self.scope["user"].pk)
+        self.role = role
         self.last_frame = time.monotonic()
         await self.channel_layer.group_add(group, self.channel_name)
         await self.channel_layer.group_add(self.labels_group, self.channel_name)
+        await self.channel_layer.group_add(self.user_group, self.channel_name)
         await self.accept()
         self.watchdog = asyncio.ensure_future(self.watch_idle())
 
@@ -206,7 +224,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             kind.startswith("websocket.") for kind in wrapper.save_message_types
         ):
             send = wrapper.real_send
-        self.base_send = send
+        self.base_send = functools.partial(_send_unless_gone, send)
         turn = asyncio.Lock()
 
         async def pump(source: Callable[[], Any]) -> None:
@@ -256,17 +274,36 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if getattr(self, "group", None):
             await self.channel_layer.group_discard(self.group, self.channel_name)
             await self.channel_layer.group_discard(self.labels_group, self.channel_name)
+            await self.channel_layer.group_discard(self.user_group, self.channel_name)
+
+    async def access_changed(self, message: dict[str, Any]) -> None:
+        """The user's membership or account changed: read the role again; if it fell, nothing more of
+        this job reaches the socket and it closes (a closed socket sends and stores nothing)."""
+        if message["job_id"] not in (None, self.job_id) or self.revoked:
+            return
+        role = await _role(self.scope["user"], self.job_id)
+        if role is not None and RANK[role] >= RANK[self.role]:
+            return
+        await self.error(
+            "access_revoked",
+            "Your access to this job changed (removed, a lower role, or the account deactivated).",
+        )
+        self.revoked = True
+        await self.close(code=CLOSE_ACCESS_REVOKED)
 
     async def label_classes(self, message: dict[str, Any]) -> None:
         await self.send_json({"type": "label_classes", "label_classes": message["label_classes"]})
 
     async def send_json(self, content: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(content, separators=(",", ":")))
+        if not self.revoked:
+            await self.send(text_data=json.dumps(content, separators=(",", ":")))
 
     async def error(self, code: str, message: str, **extra: Any) -> None:
         await self.send_json({"type": "error", "code": code, "message": message, **extra})
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.revoked:
+            return
         self.last_frame = time.monotonic()
         if text_data is None:
             await self.error("invalid_frame", "Frames are JSON text, not binary.")
@@ -344,7 +381,7 @@ class ItemConsumer(LiveConsumer):
         self.commands = TokenBucket(limits["WS_COMMANDS_PER_SECOND"], limits["WS_COMMAND_BURST"])
         self.hellos = TokenBucket(1.0, 5)
         self.cursors = TokenBucket(limits["WS_CURSORS_PER_SECOND"], limits["WS_CURSORS_PER_SECOND"])
-        await self.open(live.item_group(self.item_id), job_id)
+        await self.open(live.item_group(self.item_id), job_id, role)
         self.lag_watch = asyncio.ensure_future(self.watch_lag())
         self.present[self.channel_name] = _user_info(self.user)
         await self.channel_layer.group_send(
@@ -593,11 +630,12 @@ class JobConsumer(LiveConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        if await _role(user, self.job_id) is None:
+        role = await _role(user, self.job_id)
+        if role is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.item_seqs: dict[int, int] = {}
-        await self.open(live.job_group(self.job_id), self.job_id)
+        await self.open(live.job_group(self.job_id), self.job_id, role)
 
     def wrong_target(self, frame: dict[str, Any]) -> tuple[str, str] | None:
         if "job_id" in frame and frame["job_id"] != self.job_id:

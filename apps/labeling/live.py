@@ -15,6 +15,8 @@ from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 
 from .signals import events_committed, items_deleted, job_items_added, label_classes_changed
 
@@ -32,6 +34,7 @@ JOB_COUNTS = "job.counts"
 JOB_ITEMS_ADDED = "job.items_added"
 JOB_ITEMS_DELETED = "job.items_deleted"
 LABEL_CLASSES = "label.classes"
+ACCESS_CHANGED = "access.changed"
 
 
 def item_group(item_id: int) -> str:
@@ -45,6 +48,11 @@ def job_group(job_id: int) -> str:
 def labels_group(job_id: int) -> str:
     """Every socket of a job, item and job sockets alike: they all draw its label classes."""
     return f"labels.{job_id}"
+
+
+def user_group(user_id: int) -> str:
+    """Every socket of one user, of every job: told when that user's access may have shrunk."""
+    return f"user.{user_id}"
 
 
 # The event loop of this process's websocket consumers, noted when one opens: with the in-memory channel
@@ -176,7 +184,36 @@ def on_label_classes_changed(sender: Any, *, job_id: int, **kwargs: Any) -> None
     _broadcast(messages)
 
 
+def access_changed_send(user_id: int, job_id: int | None) -> None:
+    """After commit, tell the user's open sockets that their access to the job (None: to every job) may
+    have shrunk: each reads the user's role again and closes if it fell (consumers.CLOSE_ACCESS_REVOKED)."""
+    message = {"type": ACCESS_CHANGED, "job_id": job_id}
+    transaction.on_commit(lambda: _broadcast(lambda: [(user_group(user_id), message)]))
+
+
+def on_member_saved(sender: Any, *, instance: Any, created: bool, **kwargs: Any) -> None:
+    if not created:  # a new member gains access; a changed role may have lowered it
+        access_changed_send(instance.user_id, instance.job_id)
+
+
+def on_member_deleted(sender: Any, *, instance: Any, **kwargs: Any) -> None:
+    access_changed_send(instance.user_id, instance.job_id)
+
+
+def on_user_saved(sender: Any, *, instance: Any, created: bool, update_fields: Any, **kwargs: Any) -> None:
+    # Deactivation and the loss of staff status end access; a login's last_login stamp changes nothing.
+    if not created and not (update_fields and set(update_fields) <= {"last_login"}):
+        access_changed_send(instance.pk, None)
+
+
 def connect_signals() -> None:
+    from django.contrib.auth import get_user_model
+
+    from .models import JobMember
+
+    post_save.connect(on_member_saved, sender=JobMember, dispatch_uid="live.member_saved")
+    post_delete.connect(on_member_deleted, sender=JobMember, dispatch_uid="live.member_deleted")
+    post_save.connect(on_user_saved, sender=get_user_model(), dispatch_uid="live.user_saved")
     label_classes_changed.connect(on_label_classes_changed, dispatch_uid="live.label_classes_changed")
     events_committed.connect(on_events_committed, dispatch_uid="live.events_committed")
     job_items_added.connect(on_job_items_added, dispatch_uid="live.job_items_added")

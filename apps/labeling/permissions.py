@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 
 from apps.common.errors import ApiError
@@ -31,6 +32,24 @@ def job_role(user: Any, job_id: int) -> str | None:
         )
         found = cursor.fetchone()
     return None if found is None else found[0]
+
+
+def job_role_now(user_id: int, job_id: int) -> str | None:
+    """The user's role in the job as stored now, not as a long-lived user object remembers it: an open
+    socket holds the user it authenticated at connect, and since then the user may have been
+    deactivated, lost staff status or been removed from the job. Inactive users have no role."""
+    users = get_user_model()._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT u.is_staff, m.role FROM {users} u LEFT JOIN {JobMember._meta.db_table} m"
+            " ON m.user_id = u.id AND m.job_id = %s WHERE u.id = %s AND u.is_active",
+            [job_id, user_id],
+        )
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    is_staff, role = found
+    return Role.MANAGER if is_staff else role
 
 
 def _require(role: str | None, need: str, what: str) -> None:

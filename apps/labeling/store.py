@@ -32,7 +32,7 @@ from .domain import (
     state_to_dict,
 )
 from .models import Event as EventRow
-from .models import Item, JobMember, Snapshot
+from .models import Item, JobMember, Role, Snapshot
 
 GENESIS_HASH = "0" * 64
 
@@ -564,6 +564,13 @@ def _tables() -> tuple[str, str, str, str]:
     return Item._meta.db_table, Image._meta.db_table, EventRow._meta.db_table, LabelClass._meta.db_table
 
 
+@functools.cache
+def _users_table() -> str:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model()._meta.db_table
+
+
 def _json_param(db: BaseDatabaseWrapper) -> str:
     return "%s::jsonb" if db.vendor == "postgresql" else "%s"
 
@@ -598,8 +605,11 @@ def item_head_read(
         )
         params.append(cached.seq)
     if member_id is not None:
+        # As permissions.job_role_now: staff manage every job, an inactive user has no role.
         role = (
-            f"(SELECT m.role FROM {JobMember._meta.db_table} m WHERE m.job_id = i.job_id AND m.user_id = %s)"
+            f"(SELECT CASE WHEN u.is_staff THEN '{Role.MANAGER}' ELSE m.role END FROM {_users_table()} u"
+            f" LEFT JOIN {JobMember._meta.db_table} m ON m.user_id = u.id AND m.job_id = i.job_id"
+            " WHERE u.id = %s AND u.is_active)"
         )
         params.append(member_id)
     if command_id is not None:
