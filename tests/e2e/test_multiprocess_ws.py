@@ -217,3 +217,33 @@ def test_the_token_stays_out_of_the_access_logs(site: Site) -> None:
     assert all("WSCONNECT /ws/items/" in log for log in logs), "both servers logged the websocket"
     for token in site.tokens.values():
         assert all(token not in log for log in logs)
+
+
+async def revoke_across_processes(site: Site) -> tuple[int | None, float]:
+    """The annotator on the first process; the manager lowers their role through the second."""
+    one, two = site.servers
+    async with LabelingClient.connect(one.base_url, site.item["id"], site.tokens[ANNOTATOR]) as client:
+        await client.hello(since_seq=0)
+        started = asyncio.get_running_loop().time()
+        await asyncio.to_thread(
+            http_json,
+            f"{two.base_url}/api/jobs/{site.job_id}/members/",
+            token=site.tokens["demo"],
+            data={"username": ANNOTATOR, "role": "auditor"},
+        )
+        await asyncio.wait_for(client.connection.wait_closed(), timeout=10)
+        return client.connection.close_code, asyncio.get_running_loop().time() - started
+
+
+def test_a_lowered_role_closes_the_socket_on_another_process(site: Site) -> None:
+    try:
+        code, seconds = asyncio.run(asyncio.wait_for(revoke_across_processes(site), timeout=30))
+    finally:
+        http_json(
+            f"{site.servers[0].base_url}/api/jobs/{site.job_id}/members/",
+            token=site.tokens["demo"],
+            data={"username": ANNOTATOR, "role": "annotator"},
+        )
+
+    assert code == 4403, "closed with the documented code for revoked access"
+    print(f"closed {seconds * 1000:.0f} ms after the role was lowered on the other process")
