@@ -13,7 +13,10 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from apps.accounts.websocket import TokenAuthMiddleware, origin_validator  # noqa: E402
+from apps.common import websocket_server  # noqa: E402
 from apps.labeling.routing import websocket_urlpatterns  # noqa: E402
+
+websocket_server.install()
 
 application = ProtocolTypeRouter(
     {

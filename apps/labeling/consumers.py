@@ -41,6 +41,7 @@ CATCH_UP_PAGE = 500
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 CLOSE_IDLE = 4408
+CLOSE_MESSAGE_TOO_BIG = 1009
 # The user's access to the job shrank while the socket was open (removed from the job, a lower role,
 # deactivated, no longer staff): the socket closes at once; a client may connect again with what is left.
 CLOSE_ACCESS_REVOKED = 4403
@@ -312,7 +313,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # A character is at most 4 bytes in UTF-8: encode only when the count of characters can't tell.
         size = len(text_data) if 4 * len(text_data) <= limit else len(text_data.encode())
         if size > limit:
+            # As Daphne does above the same cap (apps/common/websocket_server.py): 1009, message too big.
             await self.error("frame_too_large", f"A frame is at most {limit} bytes; this one has {size}.")
+            await self.close(code=CLOSE_MESSAGE_TOO_BIG)
             return
         try:
             frame = json.loads(text_data)
