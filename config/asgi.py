@@ -12,7 +12,8 @@ django_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from apps.accounts.websocket import TokenAuthMiddleware, origin_validator  # noqa: E402
+from apps.accounts.origin import OriginCheck  # noqa: E402
+from apps.accounts.websocket import TokenAuthMiddleware  # noqa: E402
 from apps.common import websocket_server  # noqa: E402
 from apps.labeling.routing import websocket_urlpatterns  # noqa: E402
 
@@ -21,8 +22,6 @@ websocket_server.install()
 application = ProtocolTypeRouter(
     {
         "http": django_app,
-        "websocket": origin_validator(
-            AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
-        ),
+        "websocket": OriginCheck(AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))),
     }
 )

@@ -163,11 +163,32 @@ async def test_a_page_from_another_site_may_not_open_a_socket(item: Any, annotat
     assert code not in (4401, 4404)  # turned away by the origin check, before anyone looked at the session
 
 
-@pytest.mark.parametrize("origin", ["http://testserver", "http://localhost:8000", "https://127.0.0.1", None])
-async def test_a_page_of_this_site_or_a_program_without_origin_may_open_a_socket(
-    sockets: Sockets, item: Any, annotator: Any, origin: str | None
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://testserver:8000",
+        "https://testserver:8000",
+        "http://localhost:8000",
+        "http://evil.example:8000",
+    ],
+)
+async def test_a_page_of_this_site_on_another_scheme_or_port_may_not_open_a_socket(
+    item: Any, annotator: Any, origin: str
 ) -> None:
-    headers = [(b"cookie", await session_cookie_for(annotator))]
+    cookie = await session_cookie_for(annotator)
+    headers = [(b"cookie", cookie), (b"host", b"testserver"), (b"origin", origin.encode())]
+
+    assert await refused(f"/ws/items/{item.pk}/", headers=headers) not in (4401, 4404)
+
+
+@pytest.mark.parametrize(
+    "host, origin",
+    [("testserver", "http://testserver"), ("localhost:8000", "http://localhost:8000"), ("testserver", None)],
+)
+async def test_a_page_of_this_site_or_a_program_without_origin_may_open_a_socket(
+    sockets: Sockets, item: Any, annotator: Any, host: str, origin: str | None
+) -> None:
+    headers = [(b"cookie", await session_cookie_for(annotator)), (b"host", host.encode())]
     if origin is not None:
         headers.append((b"origin", origin.encode()))
 

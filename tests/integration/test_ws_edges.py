@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlparse
 
 import pytest
 import pytest_asyncio
 
-from apps.accounts.websocket import origin_validator
+from apps.accounts.origin import origin_allowed
 from tests.conftest import new_id
 from tests.integration.test_ws_support import Sockets, polygon, stored_events
 
@@ -40,14 +39,50 @@ async def test_a_hello_past_the_streams_end_is_refused_and_the_socket_stays_usab
     assert [e["seq"] for e in await peer.events(1)] == [1]
 
 
+def handshake(origin: str, host: str = "testserver", scheme: str = "ws") -> dict[str, Any]:
+    return {
+        "type": "websocket",
+        "scheme": scheme,
+        "headers": [(b"host", host.encode()), (b"origin", origin.encode())],
+    }
+
+
 @pytest.mark.django_db
 def test_a_wildcard_trusted_origin_admits_its_subdomains_only(settings: Any) -> None:
     settings.ALLOWED_HOSTS = ["testserver"]
     settings.CSRF_TRUSTED_ORIGINS = ["https://*.example.com"]
-    validator = origin_validator(None)
 
-    assert validator.valid_origin(urlparse("https://labels.example.com"))
-    assert not validator.valid_origin(urlparse("https://example.com.evil.org"))
+    assert origin_allowed(handshake("https://labels.example.com"))
+    assert not origin_allowed(handshake("https://example.com.evil.org"))
+    assert not origin_allowed(handshake("http://labels.example.com")), "the scheme counts"
+    assert not origin_allowed(handshake("https://labels.example.com:8443")), "the port counts"
+
+
+@pytest.mark.django_db
+def test_the_sites_own_origin_must_match_in_scheme_host_and_port(settings: Any) -> None:
+    settings.ALLOWED_HOSTS = ["labels.example.org"]
+    settings.CSRF_TRUSTED_ORIGINS = []
+    host = "labels.example.org:8000"
+
+    assert origin_allowed(handshake("http://labels.example.org:8000", host))
+    assert not origin_allowed(handshake("http://labels.example.org:9000", host)), "another port"
+    assert not origin_allowed(handshake("http://labels.example.org", host)), "port 80 is another port"
+    assert not origin_allowed(handshake("https://labels.example.org:8000", host)), "another scheme"
+    assert origin_allowed(handshake("https://labels.example.org", "labels.example.org", scheme="wss"))
+    assert not origin_allowed(handshake("http://labels.example.org", "labels.example.org", scheme="wss"))
+    assert not origin_allowed(handshake("http://evil.example:8000", "evil.example:8000")), "host not allowed"
+    assert not origin_allowed(handshake("null", host))
+
+
+@pytest.mark.django_db
+def test_behind_a_trusted_proxy_the_forwarded_scheme_counts(settings: Any) -> None:
+    settings.ALLOWED_HOSTS = ["labels.example.org"]
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    scope = handshake("https://labels.example.org", "labels.example.org")
+    scope["headers"].append((b"x-forwarded-proto", b"https"))
+
+    assert origin_allowed(scope)
+    assert not origin_allowed(handshake("https://labels.example.org", "labels.example.org"))
 
 
 @pytest.mark.asyncio
