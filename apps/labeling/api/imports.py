@@ -10,7 +10,6 @@ from typing import Any
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -123,8 +122,6 @@ def _errors(*codes: int) -> dict[int, Any]:
 
 
 class DatasetImports(APIView):
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
-
     @extend_schema(responses={200: DataImportSerializer(many=True), **_errors()})
     def get(self, request: Request, dataset_id: int) -> Response:
         dataset = _dataset_for(request.user, dataset_id, manage=False)
