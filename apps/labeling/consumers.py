@@ -42,6 +42,7 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 CLOSE_IDLE = 4408
 CLOSE_MESSAGE_TOO_BIG = 1009
+MAX_SEQ = 2**31 - 1  # as REST's expected_seq (CommandRequestSerializer)
 # The user's access to the job shrank while the socket was open (removed from the job, a lower role,
 # deactivated, no longer staff): the socket closes at once; a client may connect again with what is left.
 CLOSE_ACCESS_REVOKED = 4403
@@ -455,9 +456,11 @@ class ItemConsumer(LiveConsumer):
             return
         expected = frame.get("expected_seq")
         if expected is not None and (
-            isinstance(expected, bool) or not isinstance(expected, int) or expected < 0
+            isinstance(expected, bool) or not isinstance(expected, int) or not 0 <= expected <= MAX_SEQ
         ):
-            await self.rejected(command_id, "invalid_command", "expected_seq must be a non-negative integer.")
+            await self.rejected(
+                command_id, "invalid_command", f"expected_seq must be an integer from 0 to {MAX_SEQ}."
+            )
             return
         try:
             command = parse_command(frame.get("command"))

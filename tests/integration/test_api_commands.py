@@ -354,6 +354,12 @@ def test_a_malformed_json_body_answers_400_malformed_json_and_stores_nothing(
         {"command": {"type": "save"}},
         {"command_id": "C"},
         {"command_id": "C" * 65, "command": {"type": "save"}},
+        # The websocket's rule: a command_id is a string of 1 to 64 characters, never a number.
+        {"command_id": 7, "command": {"type": "save"}},
+        {"command_id": 7.5, "command": {"type": "save"}},
+        {"command_id": True, "command": {"type": "save"}},
+        {"command_id": "", "command": {"type": "save"}},
+        {"command_id": ["C"], "command": {"type": "save"}},
     ],
 )
 def test_a_body_with_wrong_types_answers_400_and_stores_nothing(

@@ -80,6 +80,10 @@ BAD_FRAMES = {
         command_frame("c1", command=VERTEX, expected_seq="0"),
         ("rejected", "invalid_command"),
     ),
+    "an expected_seq past REST's bound too": (
+        command_frame("c1", command=VERTEX, expected_seq=2**31),
+        ("rejected", "invalid_command"),
+    ),
     "a NaN coordinate": (
         raw_command("c1", f'{{"type":"add_vertex","shape_id":"{SHAPE}","x":NaN,"y":1}}'),
         ("rejected", "non_finite_coordinate"),
