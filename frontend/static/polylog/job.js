@@ -513,6 +513,12 @@ function connect(attempt = 0) {
       status.textContent = 'not live';
       return;
     }
+    if (event.code === 4403) {
+      // Access fell while the page was open: the server renders the page again for what is left.
+      status.textContent = 'your access to this job changed: reloading';
+      setTimeout(() => window.location.reload(), 2000);
+      return;
+    }
     status.textContent = 'reconnecting…';
     setTimeout(() => connect(attempt + 1), Math.min(10_000, 500 * 2 ** attempt));
   });

@@ -4,6 +4,10 @@
 import { wsUrl } from '../api.js';
 
 const CLOSE_FOR_GOOD = new Set([4401, 4404]);
+// The user's access to the job fell while the page was open (removed, a lower role, deactivated): the
+// page loads again, as the server now renders it for what is left (or says there is no such image).
+const CLOSE_ACCESS_REVOKED = 4403;
+const RELOAD_AFTER_MS = 2000;
 const CURSOR_EVERY_MS = 40;
 
 export class ItemSocket {
@@ -34,6 +38,11 @@ export class ItemSocket {
       clearInterval(this.pinger);
       this.ready = false;
       if (this.stopped) return;
+      if (event.code === CLOSE_ACCESS_REVOKED) {
+        this.handlers.onStatus('closed', 'your access to this job changed: reloading');
+        setTimeout(() => window.location.reload(), RELOAD_AFTER_MS);
+        return;
+      }
       if (CLOSE_FOR_GOOD.has(event.code)) {
         this.handlers.onStatus('closed', event.code === 4401 ? 'signed out: log in again' : 'no access to this image');
         return;
