@@ -33,3 +33,4 @@ urlpatterns = [
     path("api/", include(api)),
     path("media/<path:name>", media_file, name="media"),
 ]
+handler500 = "apps.common.errors.server_error"
