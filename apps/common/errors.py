@@ -7,7 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -101,3 +102,17 @@ def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     return JsonResponse(
         {"code": "not_found", "message": f"There is no API endpoint at /api/{path}."}, status=404
     )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's handler500: an API client gets {code, message} like every other answer, never an HTML page;
+    pages keep Django's own 500 page. Whatever failed has been logged with its traceback."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {
+                "code": "internal_error",
+                "message": "The server failed to handle this request; it has been logged.",
+            },
+            status=500,
+        )
+    return defaults.server_error(request)

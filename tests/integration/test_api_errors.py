@@ -55,3 +55,24 @@ def test_a_body_too_large_is_refused_with_a_code(item: Any, annotator_api: Any, 
     assert Event.objects.count() == 0
     assert response["Content-Type"].startswith("application/json"), response.content[:80]
     assert set(response.json()) >= {"code", "message"}
+
+
+def test_an_unexpected_failure_under_api_is_a_json_500_without_its_details(
+    item: Any, annotator_api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from apps.labeling.api import views
+
+    def broken(**kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(views.services, "item_command_handle", broken)
+    annotator_api.raise_request_exception = False
+
+    response = annotator_api.post(
+        f"/api/items/{item.pk}/commands/",
+        {"command_id": new_id(), "command": {"type": "save"}},
+        format="json",
+    )
+
+    assert_error(response, 500, "internal_error")
+    assert "a bug" not in response.json()["message"]
