@@ -8,8 +8,8 @@ import pytest
 from django.core.files.storage import default_storage
 
 from apps.datasets.models import Dataset, Image
-from apps.labeling.models import Event, ItemDeletion
-from apps.labeling.services import job_create, job_sync
+from apps.labeling.models import Event, Item, ItemDeletion, Role
+from apps.labeling.services import job_create, job_member_set, job_sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -156,3 +156,142 @@ def test_an_unknown_or_already_deleted_item_is_a_404(manager_api: Any, item: Any
 
     assert again.status_code == 404
     assert ItemDeletion.objects.count() == 1
+
+
+# Files another job still shows: force reaches only as far as the requester manages -----------------
+
+
+@pytest.fixture
+def other_manager(make_user: Any) -> Any:
+    return make_user("bea_manager")
+
+
+@pytest.fixture
+def other_job(dataset: Any, other_manager: Any) -> Any:
+    """Job B over the same dataset, managed by someone else: it still shows every image of it."""
+    return job_create(name="Hidden second pass", dataset=dataset, created_by=other_manager)
+
+
+def snapshot_of(job: Any, api: Any) -> dict[str, Any]:
+    """What a deletion could change: the list, the counts, the records and the stored files."""
+    listing = api.get(f"/api/jobs/{job.pk}/items/").json()
+    return {
+        "listed": {row["id"] for row in listing["results"]},
+        "counts": listing["status_counts"],
+        "hidden": set(Item.objects.filter(deleted_at__isnull=False).values_list("id", flat=True)),
+        "records": ItemDeletion.objects.count(),
+        "files": {image.file.name: default_storage.exists(image.file.name) for image in Image.objects.all()},
+    }
+
+
+@pytest.mark.parametrize("role_in_other_job", [None, Role.ANNOTATOR, Role.AUDITOR])
+def test_force_keeps_files_another_managers_job_still_shows(
+    job: Any,
+    item: Any,
+    manager: Any,
+    manager_api: Any,
+    other_job: Any,
+    role_in_other_job: str | None,
+) -> None:
+    if role_in_other_job is not None:
+        job_member_set(job=other_job, user=manager, role=role_in_other_job)
+
+    response = delete(manager_api, [item.pk], delete_source_files=True, force=True)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert item.pk not in listed_ids(manager_api, job)  # the items of the requester's job go
+    assert default_storage.exists(item.image.file.name)  # the file stays
+    assert default_storage.exists(item.image.thumbnail.name)
+    assert body["files_deleted"] == []
+    assert [kept["file"] for kept in body["files_kept"]] == [item.image.file.name]
+    assert ItemDeletion.objects.get(pk=body["id"]).files_deleted == []
+    assert other_job.items.get(image=item.image).deleted_at is None  # job B still shows it
+    reason = body["files_kept"][0]["reason"]
+    if role_in_other_job is None:
+        assert "Hidden second pass" not in reason
+        assert "1 other job you can't see" in reason
+    else:
+        assert f"job 'Hidden second pass' (you are its {role_in_other_job}, not a manager)" in reason
+
+
+def test_force_removes_files_used_only_by_jobs_the_requester_manages(
+    job: Any, item: Any, manager: Any, manager_api: Any, other_job: Any
+) -> None:
+    job_member_set(job=other_job, user=manager, role=Role.MANAGER)
+    names = [item.image.file.name, item.image.thumbnail.name]
+
+    response = delete(manager_api, [item.pk], delete_source_files=True, force=True)
+
+    assert response.status_code == 200
+    assert response.json()["files_deleted"] == [item.image.file.name]
+    assert response.json()["files_kept"] == []
+    assert not any(default_storage.exists(name) for name in names)
+
+
+def test_staff_force_removes_files_any_job_still_shows(
+    job: Any, item: Any, staff_api: Any, other_job: Any
+) -> None:
+    refused = delete(staff_api, [item.pk], delete_source_files=True)
+    forced = delete(staff_api, [item.pk], delete_source_files=True, force=True)
+
+    assert refused.status_code == 409
+    assert "job 'Hidden second pass'" in refused.json()["message"]  # staff see every job
+    assert forced.status_code == 200
+    assert forced.json()["files_deleted"] == [item.image.file.name]
+    assert not default_storage.exists(item.image.file.name)
+
+
+def test_the_refusal_names_a_job_the_requester_sees_but_only_counts_those_they_cannot(
+    job: Any, dataset: Any, item: Any, manager: Any, manager_api: Any, other_job: Any, other_manager: Any
+) -> None:
+    seen = job_create(name="Seen review", dataset=dataset, created_by=other_manager)
+    job_member_set(job=seen, user=manager, role=Role.AUDITOR)
+
+    refused = delete(manager_api, [item.pk], delete_source_files=True)
+
+    assert refused.status_code == 409
+    body = refused.json()
+    assert body["code"] == "source_file_in_use"
+    assert "job 'Seen review' (you are its auditor, not a manager)" in body["message"]
+    assert "1 other job you can't see" in body["message"]
+    assert "Hidden second pass" not in body["message"]
+
+
+def test_a_refused_deletion_changes_nothing(
+    job: Any,
+    items: list[Any],
+    labels: Any,
+    manager_api: Any,
+    annotator_api: Any,
+    add_polygon: Any,
+    other_job: Any,
+) -> None:
+    add_polygon(annotator_api, items[0].pk, labels["cat"].pk)
+    before = snapshot_of(job, manager_api)
+
+    refused = delete(manager_api, [item.pk for item in items], delete_source_files=True)
+
+    assert refused.status_code == 409
+    assert snapshot_of(job, manager_api) == before
+    assert all(before["files"].values())
+
+
+def test_force_keeps_a_file_another_persons_dataset_holds_without_naming_it(
+    job: Any, item: Any, manager_api: Any, other_manager: Any
+) -> None:
+    private = Dataset.objects.create(name="Private shots", created_by=other_manager)
+    Image.objects.create(
+        dataset=private, file=item.image.file.name, name="x.png", path="x.png", width=100, height=80
+    )
+
+    refused = delete(manager_api, [item.pk], delete_source_files=True)
+    forced = delete(manager_api, [item.pk], delete_source_files=True, force=True)
+
+    assert refused.status_code == 409
+    assert "1 other dataset you can't see" in refused.json()["message"]
+    assert "Private shots" not in refused.json()["message"]
+    assert forced.status_code == 200
+    assert forced.json()["files_deleted"] == []
+    assert "Private shots" not in forced.json()["files_kept"][0]["reason"]
+    assert default_storage.exists(item.image.file.name)

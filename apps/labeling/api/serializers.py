@@ -303,7 +303,11 @@ class ItemsDeleteSerializer(serializers.Serializer):
         child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), min_length=1, max_length=10_000
     )
     delete_source_files = serializers.BooleanField(default=False)
-    force = serializers.BooleanField(default=False, help_text="delete source files still used elsewhere")
+    force = serializers.BooleanField(
+        default=False,
+        help_text="delete the images even though their files are used elsewhere; a file goes too when only"
+        " jobs and datasets you manage still use it",
+    )
 
 
 class ItemDeletionSerializer(serializers.ModelSerializer):
@@ -323,6 +327,22 @@ class ItemDeletionSerializer(serializers.ModelSerializer):
             "forced",
             "files_deleted",
         ]
+
+
+class FileKeptSerializer(serializers.Serializer):
+    file = serializers.CharField(help_text="a source file asked to be deleted that stays in storage")
+    reason = serializers.CharField(
+        help_text="who still uses it; jobs and datasets you are not in are only counted, never named"
+    )
+
+
+class ItemsDeletedSerializer(ItemDeletionSerializer):
+    """The answer to a deletion: its record, and the files that a forced deletion kept."""
+
+    files_kept = FileKeptSerializer(many=True, read_only=True)
+
+    class Meta(ItemDeletionSerializer.Meta):
+        fields = [*ItemDeletionSerializer.Meta.fields, "files_kept"]
 
 
 # Audit and replay (docs/audit.md) -----------------------------------------------------------------

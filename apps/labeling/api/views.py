@@ -247,7 +247,7 @@ def rejection_status(code: str) -> int:
 
 class ItemsDelete(APIView):
     @extend_schema(
-        request=s.ItemsDeleteSerializer, responses={200: s.ItemDeletionSerializer, **errors(400, 403, 409)}
+        request=s.ItemsDeleteSerializer, responses={200: s.ItemsDeletedSerializer, **errors(400, 403, 409)}
     )
     def post(self, request: Request) -> Response:
         data = valid(s.ItemsDeleteSerializer, body(request))
@@ -261,13 +261,13 @@ class ItemsDelete(APIView):
             raise ApiError(404, "not_found", f"No such item (or already deleted): {missing[:20]}.")
         for job_id in roles:
             job_for(request.user, job_id, MANAGE)
-        deletion = services.items_delete(
+        result = services.items_delete(
             items=items,
             actor=request.user,
             delete_source_files=data["delete_source_files"],
             force=data["force"],
         )
-        return Response(s.ItemDeletionSerializer(deletion).data)
+        return Response({**s.ItemDeletionSerializer(result.deletion).data, "files_kept": result.files_kept})
 
 
 class JobDeletions(APIView):
