@@ -1,7 +1,11 @@
-"""Admin for jobs, label classes, members and items; the event log and snapshots are read-only."""
+"""Admin for jobs, label classes and members (through the services the API uses); items, the event log,
+snapshots and deletions are read-only, as they are the log and what the log implies."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 
@@ -9,13 +13,56 @@ from apps.common.errors import ApiError
 
 from .domain import EVENT_TYPES
 from .models import Event, Item, ItemDeletion, JobMember, LabelClass, LabelingJob, Snapshot
-from .services import job_member_remove
+from .services import job_create, job_member_remove, label_class_create, label_class_update
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, never added, changed or deleted here: the rows are the event log or follow from it, and
+    only the services write them (with their checks, tallies and records)."""
+
+    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ARG002
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ARG002
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ARG002
+        return False
+
+
+class LabelClassForm(forms.ModelForm):
+    """A name taken in the job is a form error, as the API answers 409 `label_class_exists`; Django's own
+    check of the (job, name) constraint skips it where the job is not a field of the form."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        job = data.get("job") or getattr(self.instance, "job", None)
+        name = data.get("name")
+        if job is not None and job.pk is not None and name:
+            taken = LabelClass.objects.filter(job=job, name=name).exclude(pk=self.instance.pk)
+            if taken.exists():
+                self.add_error("name", f"This job already has a label class named {name!r}.")
+        return data
+
+
+def label_class_save(label_class: LabelClass, changed: list[str]) -> None:
+    """Admin's add or change of a label class, through the services the API uses: a new class gets its
+    label slot (the label filter's bit), and open pages of the job hear of the change."""
+    if label_class.pk is None:
+        created = label_class_create(job=label_class.job, name=label_class.name, color=label_class.color)
+        label_class.pk = created.pk
+        label_class.refresh_from_db()
+        return
+    fields = {name: getattr(label_class, name) for name in ("name", "color") if name in changed}
+    if fields:
+        label_class_update(label_class=label_class, **fields)
 
 
 class LabelClassInline(admin.TabularInline):
     """Deleting a class goes through the API (refused while shapes use it, or cascading through events)."""
 
     model = LabelClass
+    form = LabelClassForm
     extra = 0
     can_delete = False
 
@@ -31,6 +78,11 @@ class JobMemberInline(admin.TabularInline):
 
 @admin.register(LabelingJob)
 class LabelingJobAdmin(admin.ModelAdmin):
+    """A job added here is made by `job_create`, as the API makes it: its creator (the admin user unless
+    another is chosen) becomes its manager and it gets an item per dataset image. Members are added on
+    the job's page once it exists. A job that has items is not deleted: they and their event streams
+    are kept (the models protect them), and images leave a job through Delete on its page."""
+
     list_display = ["name", "job_type", "dataset", "created_by", "created_at"]
     list_filter = ["job_type"]
     search_fields = ["name"]
@@ -40,18 +92,57 @@ class LabelingJobAdmin(admin.ModelAdmin):
         # A job's items point at its dataset's images: moving it to another dataset would orphan them.
         return ["dataset"] if obj is not None else []
 
+    def get_inlines(self, request, obj=None):  # noqa: ARG002
+        # On the add page the creator's membership is job_create's; a row for them here would collide.
+        return self.inlines if obj is not None else [LabelClassInline]
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ARG002
+        # One by one only (no bulk action), and only a job without items (an empty dataset's).
+        return obj is not None and not obj.items.exists()
+
+    def save_model(self, request, obj: LabelingJob, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)  # what job_update does
+            return
+        job = job_create(
+            name=obj.name,
+            dataset=obj.dataset,
+            created_by=obj.created_by or request.user,
+            job_type=obj.job_type,
+            description=obj.description,
+        )
+        obj.pk = job.pk
+        obj.refresh_from_db()
+
+    def save_formset(self, request, form, formset, change: bool) -> None:
+        if formset.model is not LabelClass:
+            super().save_formset(request, form, formset, change)
+            return
+        formset.save(commit=False)
+        for label_class in formset.new_objects:
+            label_class_save(label_class, [])
+        for label_class, changed in formset.changed_objects:
+            label_class_save(label_class, changed)
+
 
 @admin.register(LabelClass)
 class LabelClassAdmin(admin.ModelAdmin):
+    """Added and changed through the services the API uses; deleted only through the API, which keeps
+    shapes and their classes consistent."""
+
+    form = LabelClassForm
     list_display = ["name", "color", "job"]
     list_filter = ["job"]
     search_fields = ["name"]
 
     def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ARG002
-        return False  # through the API, which keeps shapes and their classes consistent
+        return False
 
     def get_readonly_fields(self, request, obj=None):  # noqa: ARG002
         return ["job"] if obj is not None else []
+
+    def save_model(self, request, obj: LabelClass, form, change: bool) -> None:  # noqa: ARG002
+        label_class_save(obj, form.changed_data if change else [])
 
 
 @admin.register(JobMember)
@@ -72,39 +163,14 @@ class JobMemberAdmin(admin.ModelAdmin):
 
 
 @admin.register(Item)
-class ItemAdmin(admin.ModelAdmin):
-    """Items' read-model columns come from the event log, so they are shown, not edited."""
+class ItemAdmin(ReadOnlyAdmin):
+    """Items come from sync and their columns (status, labels, label bits, counts) from the event log;
+    "deleted at" is set by Delete on the job's page, which keeps the tallies and records the deletion.
+    So admin shows them and changes none of it."""
 
     list_display = ["id", "job", "image", "status", "shape_count", "hard_example", "labeled_by", "last_seq"]
     list_filter = ["job", "status", "hard_example"]
     search_fields = ["image__path"]
-    readonly_fields = [
-        "job",
-        "image",
-        "status",
-        "shape_count",
-        "label_class_ids",
-        "labeled_by",
-        "labeled_at",
-        "hard_example",
-        "last_seq",
-        "saved_seq",
-        "updated_at",
-    ]
-
-    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ARG002 - items come from sync
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ARG002
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ARG002
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ARG002
-        return False
 
 
 class EventTypeFilter(admin.SimpleListFilter):

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.forms.models import model_to_dict
 
-from apps.labeling.models import Event, JobMember
+from apps.datasets.models import DataImport, Dataset, Image
+from apps.labeling.models import Event, Item, ItemDeletion, JobMember, LabelClass, LabelingJob, Role
+from apps.labeling.services import items_delete
 
 pytestmark = pytest.mark.django_db
 
@@ -185,3 +188,232 @@ def test_the_event_log_filters_by_job_item_actor_type_and_date(
     assert listed(admin_client, f"created_at__year={day.year - 1}") == set()
     job_page = admin_client.get(f"/admin/labeling/event/?item__job__id__exact={job.pk}").content.decode()
     assert second.image.path in job_page  # the item filter lists the chosen job's images
+
+
+# Stored facts and derived data are read-only in admin (issue 16, point 8) ---------------------------
+
+
+@pytest.fixture
+def read_only_rows(
+    item: Any,
+    items: list[Any],
+    manager: Any,
+    event: Any,
+    settings: Any,
+    annotator_api: Any,
+    send: Any,
+) -> dict[str, tuple[str, Any, dict[str, Any]]]:
+    """For each model admin must not change: its admin path, a row of it, and a change POST that would
+    alter it if admin accepted it."""
+    settings.POLYLOG = {**settings.POLYLOG, "SNAPSHOT_EVERY": 1}
+    send(annotator_api, item.pk, {"type": "mark_hard_example"})
+    deletion = items_delete(items=[items[0]], actor=manager).deletion
+    data_import = DataImport.objects.create(dataset=item.image.dataset, actor=manager, source="upload")
+    return {
+        "item": (
+            "labeling/item",
+            item,
+            {"label_bits": "7", "deleted_at_0": "2020-01-01", "deleted_at_1": "00:00:00", "hard_example": ""},
+        ),
+        "event": ("labeling/event", event, {"type": "saved", "seq": "7", "payload": "{}", "hash": "0" * 64}),
+        "snapshot": ("labeling/snapshot", item.snapshots.first(), {"seq": "9", "state": "{}"}),
+        "deletion": ("labeling/itemdeletion", deletion, {"item_ids": "[]", "files_deleted": "[]"}),
+        "import": ("datasets/dataimport", data_import, {"status": "done", "added": "99", "errors": "[]"}),
+        "image": ("datasets/image", item.image, {"path": "renamed.png", "name": "renamed.png", "width": "1"}),
+    }
+
+
+READ_ONLY = ["item", "event", "snapshot", "deletion", "import", "image"]
+
+
+def stored(row: Any) -> dict[str, Any]:
+    fresh = type(row).objects.get(pk=row.pk)
+    return {**model_to_dict(fresh), "deleted_at": getattr(fresh, "deleted_at", None)}
+
+
+@pytest.mark.parametrize("name", READ_ONLY)
+def test_a_read_only_models_page_renders_without_save_or_delete(
+    admin_client: Any, read_only_rows: dict[str, Any], name: str
+) -> None:
+    path, row, _ = read_only_rows[name]
+
+    response = admin_client.get(f"/admin/{path}/{row.pk}/change/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'name="_save"' not in page
+    assert f"/admin/{path}/{row.pk}/delete/" not in page
+
+
+@pytest.mark.parametrize("name", READ_ONLY)
+def test_a_change_post_to_a_read_only_model_is_refused_and_changes_nothing(
+    admin_client: Any, read_only_rows: dict[str, Any], name: str
+) -> None:
+    path, row, change = read_only_rows[name]
+    before = stored(row)
+
+    response = admin_client.post(f"/admin/{path}/{row.pk}/change/", {**change, "_save": "Save"})
+
+    assert response.status_code == 403
+    assert stored(row) == before
+
+
+@pytest.mark.parametrize("name", READ_ONLY)
+def test_a_read_only_model_cannot_be_deleted_one_by_one_or_in_bulk(
+    admin_client: Any, read_only_rows: dict[str, Any], name: str
+) -> None:
+    path, row, _ = read_only_rows[name]
+    before = stored(row)
+
+    assert admin_client.get(f"/admin/{path}/{row.pk}/delete/").status_code == 403
+    assert admin_client.post(f"/admin/{path}/{row.pk}/delete/", {"post": "yes"}).status_code == 403
+    bulk = admin_client.post(
+        f"/admin/{path}/", {"action": "delete_selected", "_selected_action": [row.pk], "post": "yes"}
+    )
+
+    assert bulk.status_code in (200, 302)
+    assert stored(row) == before
+    assert "delete_selected" not in admin_client.get(f"/admin/{path}/").content.decode()
+
+
+def test_the_image_page_points_to_the_job_pages_delete(admin_client: Any, item: Any) -> None:
+    page = admin_client.get(f"/admin/datasets/image/{item.image.pk}/change/").content.decode()
+
+    assert "Delete on its job&#x27;s page" in page or "Delete on its job's page" in page
+
+
+def test_the_dataset_page_deletes_no_images_and_the_dataset_cannot_be_deleted(
+    admin_client: Any, job: Any, manager: Any
+) -> None:
+    empty = Dataset.objects.create(name="Empty", created_by=manager)
+    DataImport.objects.create(dataset=empty, actor=manager, source="upload")
+    dataset = job.dataset
+    images = Image.objects.filter(dataset=dataset).count()
+
+    page = admin_client.get(f"/admin/datasets/dataset/{dataset.pk}/change/").content.decode()
+    refused = admin_client.post(f"/admin/datasets/dataset/{empty.pk}/delete/", {"post": "yes"})
+
+    assert "-DELETE" not in page  # no delete box on the image rows
+    assert refused.status_code == 403
+    assert Dataset.objects.filter(pk=empty.pk).exists() and empty.imports.count() == 1
+    assert "delete_selected" not in admin_client.get("/admin/datasets/dataset/").content.decode()
+    assert Image.objects.filter(dataset=dataset).count() == images
+
+
+def test_a_job_with_items_offers_no_delete(admin_client: Any, job: Any, item: Any) -> None:
+    page = admin_client.get(f"/admin/labeling/labelingjob/{job.pk}/change/").content.decode()
+    refused = admin_client.post(f"/admin/labeling/labelingjob/{job.pk}/delete/", {"post": "yes"})
+
+    assert f"/admin/labeling/labelingjob/{job.pk}/delete/" not in page
+    assert refused.status_code == 403
+    assert LabelingJob.objects.filter(pk=job.pk).exists() and Item.objects.filter(job=job).count() == 3
+
+
+def test_a_job_added_in_admin_is_created_as_the_api_creates_it(
+    admin_client: Any, admin_user: Any, dataset: Any
+) -> None:
+    response = admin_client.post(
+        "/admin/labeling/labelingjob/add/",
+        {
+            "name": "Made in admin",
+            "description": "",
+            "job_type": "image_segmentation",
+            "dataset": dataset.pk,
+            "created_by": "",
+            "label_classes-TOTAL_FORMS": "1",
+            "label_classes-INITIAL_FORMS": "0",
+            "label_classes-0-name": "cat",
+            "label_classes-0-color": "#ff0000",
+            "_save": "Save",
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    job = LabelingJob.objects.get(name="Made in admin")
+    assert job.items.count() == dataset.images.count()  # one item per image, as job_create makes them
+    assert admin_client.get(f"/api/jobs/{job.pk}/items/").json()["status_counts"]["all"] == 3
+    assert dict(job.memberships.values_list("user__username", "role")) == {admin_user.username: Role.MANAGER}
+    assert job.label_classes.get().slot == 0
+
+
+def test_a_label_class_added_or_changed_in_admin_goes_through_the_service(
+    admin_client: Any, job: Any, labels: dict[str, Any]
+) -> None:
+    added = admin_client.post(
+        "/admin/labeling/labelclass/add/",
+        {"job": job.pk, "name": "bird", "color": "#0000ff", "_save": "Save"},
+    )
+    duplicate = admin_client.post(
+        f"/admin/labeling/labelclass/{labels['dog'].pk}/change/",
+        {"name": "cat", "color": "#00aa00", "_save": "Save"},
+    )
+    changed = admin_client.post(
+        f"/admin/labeling/labelclass/{labels['dog'].pk}/change/",
+        {"name": "hound", "color": "#00bb00", "_save": "Save"},
+    )
+
+    assert added.status_code == 302
+    bird = LabelClass.objects.get(job=job, name="bird")
+    assert bird.slot == 2  # the next free slot, as label_class_create gives it
+    assert duplicate.status_code == 200  # the form shows the error
+    assert changed.status_code == 302
+    assert LabelClass.objects.filter(pk=labels["dog"].pk).values_list("name", "color").get() == (
+        "hound",
+        "#00bb00",
+    )
+
+
+def test_the_deletion_record_shown_in_admin_is_the_services(
+    admin_client: Any, items: list[Any], manager: Any
+) -> None:
+    deletion = items_delete(items=[items[0]], actor=manager).deletion
+
+    page = admin_client.get(f"/admin/labeling/itemdeletion/{deletion.pk}/change/").content.decode()
+
+    assert ItemDeletion.objects.count() == 1
+    assert manager.username in page
+
+
+def test_label_classes_edited_on_the_job_page_go_through_the_service(
+    admin_client: Any, job: Any, labels: dict[str, Any], manager: Any
+) -> None:
+    cat, dog = labels["cat"], labels["dog"]
+    member = JobMember.objects.get(job=job, user=manager)
+    form = {
+        "name": job.name,
+        "description": job.description,
+        "job_type": job.job_type,
+        "created_by": manager.pk,
+        "label_classes-TOTAL_FORMS": "4",
+        "label_classes-INITIAL_FORMS": "2",
+        "label_classes-0-id": cat.pk,
+        "label_classes-0-job": job.pk,
+        "label_classes-0-name": "cat",
+        "label_classes-0-color": "#ff0000",
+        "label_classes-1-id": dog.pk,
+        "label_classes-1-job": job.pk,
+        "label_classes-1-name": "dog",
+        "label_classes-1-color": "#00aa00",
+        "memberships-TOTAL_FORMS": "1",
+        "memberships-INITIAL_FORMS": "1",
+        "memberships-0-id": member.pk,
+        "memberships-0-job": job.pk,
+        "memberships-0-user": manager.pk,
+        "memberships-0-role": Role.MANAGER,
+        "_save": "Save",
+    }
+    twice = {**form, "label_classes-2-name": "bird", "label_classes-3-name": "bird"}
+    twice.update({"label_classes-2-color": "#0000ff", "label_classes-3-color": "#0000ff"})
+    taken = {**form, "label_classes-TOTAL_FORMS": "3", "label_classes-2-name": "dog"}
+    taken["label_classes-2-color"] = "#0000ff"
+    edited = {**form, "label_classes-TOTAL_FORMS": "3", "label_classes-1-color": "#00bb00"}
+    edited.update({"label_classes-2-name": "bird", "label_classes-2-color": "#0000ff"})
+    page = f"/admin/labeling/labelingjob/{job.pk}/change/"
+
+    refused = [admin_client.post(page, twice).status_code, admin_client.post(page, taken).status_code]
+    saved = admin_client.post(page, edited)
+
+    assert refused == [200, 200]  # the form shows the clash; nothing is saved
+    assert saved.status_code == 302
+    assert dict(job.label_classes.values_list("name", "slot")) == {"cat": 0, "dog": 1, "bird": 2}
+    assert job.label_classes.get(name="dog").color == "#00bb00"
