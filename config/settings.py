@@ -58,7 +58,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "channels",
     "apps.common",
@@ -175,6 +175,13 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# Django's cache holds the failed-login counts (apps/accounts/throttle.py): in Redis when REDIS_URL is set,
+# so that every server process counts the same attempts; otherwise in this process's memory.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # Storage: local files under var/media, or S3-compatible storage when a bucket is configured.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"
@@ -216,7 +223,7 @@ USE_TZ = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes anonymous requests 401, not 403.
-        "rest_framework.authentication.TokenAuthentication",
+        "apps.accounts.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -268,6 +275,14 @@ CONTENT_SECURITY_POLICY = os.environ.get(
 # The labeling core.
 POLYLOG = {
     "CONTENT_SECURITY_POLICY": CONTENT_SECURITY_POLICY,
+    # Sign-in: failed logins allowed per username and per client address in a window, after which even the
+    # right password is refused (429) until the window has passed; API tokens' lifetime (docs/api.md).
+    "LOGIN_FAILURES": int(os.environ.get("POLYLOG_LOGIN_FAILURES", "10")),
+    "LOGIN_FAILURES_PER_ADDRESS": int(os.environ.get("POLYLOG_LOGIN_FAILURES_PER_ADDRESS", "50")),
+    "LOGIN_WINDOW_SECONDS": int(os.environ.get("POLYLOG_LOGIN_WINDOW_SECONDS", "900")),
+    "TOKEN_TTL_HOURS": float(os.environ.get("POLYLOG_TOKEN_TTL_HOURS", str(14 * 24))),
+    # Behind a proxy (POLYLOG_BEHIND_PROXY, above), the client address is the one it adds to X-Forwarded-For.
+    "BEHIND_PROXY": env_bool("POLYLOG_BEHIND_PROXY", False),
     "PERMISSIONS_POLICY": os.environ.get(
         "POLYLOG_PERMISSIONS_POLICY", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
     ),

@@ -6,11 +6,15 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from apps.accounts.api import TokenObtain
+from apps.accounts.views import AdminLoginForm, LoginView
 from apps.common.errors import api_not_found
 from apps.datasets.api import DatasetList
 from apps.datasets.views import media_file
 from apps.interchange.api import JobExport
 from frontend import views as frontend
+
+# Admin's login form counts and throttles failed logins as the login page does (apps/accounts/throttle.py).
+admin.site.login_form = AdminLoginForm
 
 api = [
     path("auth/token/", TokenObtain.as_view(), name="auth-token"),
@@ -27,7 +31,7 @@ urlpatterns = [
     path("jobs/<int:job_id>/", frontend.job_detail, name="job-page"),
     path("items/<int:item_id>/", frontend.item_label, name="item-page"),
     path("items/<int:item_id>/replay/", frontend.item_replay, name="item-replay"),
-    path("accounts/login/", auth_views.LoginView.as_view(template_name="login.html"), name="login"),
+    path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include(api)),

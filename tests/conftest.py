@@ -82,6 +82,16 @@ def _empty_state_cache() -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _empty_django_cache() -> Any:
+    """Django's cache holds the failed-login counts: one test's failures must not throttle the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_channel_layer() -> Any:
     """Every test starts with new channel layer instances. Each async test runs its own event loop, and a
     layer keeps state of the loop it last received in (channels_redis' receive lock and count): a consumer

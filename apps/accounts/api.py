@@ -1,21 +1,29 @@
-"""Token login for API clients: POST {username, password} -> {token}."""
+"""Token login for API clients: POST {username, password} -> {token, expiry}; DELETE revokes the token sent."""
 
 from __future__ import annotations
 
+from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.authtoken.models import Token
-from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.auth import TokenAuthentication
+from apps.accounts.throttle import CODE, LoginAttempt, refusal_message
+from apps.accounts.tokens import token_create, token_revoke
 from apps.common.errors import ApiError
+
+
+class LoginRequest(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
 
 
 class TokenResponse(serializers.Serializer):
     token = serializers.CharField()
+    expiry = serializers.DateTimeField(help_text="When the token stops working; log in again for a new one.")
 
 
 class ErrorBody(serializers.Serializer):
@@ -24,20 +32,53 @@ class ErrorBody(serializers.Serializer):
 
 
 class TokenObtain(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
+    # Only tokens authenticate here: DELETE revokes the token it was sent with, so a session has none to
+    # revoke. POST needs no authentication, but a token sent along is still checked (a wrong one is a 401,
+    # as on every endpoint).
+    authentication_classes = [TokenAuthentication]
+
+    def get_permissions(self) -> list[BasePermission]:
+        return [IsAuthenticated()] if self.request.method == "DELETE" else [AllowAny()]
 
     @extend_schema(
-        request=AuthTokenSerializer,
-        responses={200: TokenResponse, 400: OpenApiResponse(ErrorBody, description="wrong credentials")},
+        request=LoginRequest,
+        responses={
+            200: TokenResponse,
+            400: OpenApiResponse(ErrorBody, description="wrong credentials (code invalid_credentials)"),
+            429: OpenApiResponse(
+                ErrorBody,
+                description="too many failed logins for this username or address (code too_many_attempts); "
+                "the Retry-After header says in how many seconds to try again",
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
             raise ApiError(400, "invalid_request", "Send {username, password}.")
-        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
-        if not serializer.is_valid():
+        username = request.data.get("username")
+        attempt = LoginAttempt.of(request, username if isinstance(username, str) else "")
+        if retry_after := attempt.retry_after():
+            return Response(
+                {"code": CODE, "message": refusal_message(retry_after)},
+                status=429,
+                headers={"Retry-After": str(retry_after)},
+            )
+        login = LoginRequest(data=request.data)
+        user = None
+        if login.is_valid():
+            user = authenticate(request, **login.validated_data)
+            if user is None:
+                attempt.failed()
+        if user is None:
             raise ApiError(
                 400, "invalid_credentials", "Unable to log in with the username and password given."
             )
-        token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
-        return Response({"token": token.key})
+        attempt.succeeded()
+        issued = token_create(user=user)
+        return Response(TokenResponse({"token": issued.token, "expiry": issued.expiry}).data)
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        """Log this client out: the token in the Authorization header stops working; others stay."""
+        token_revoke(token=request.auth)
+        return Response(status=204)

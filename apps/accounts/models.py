@@ -1,1 +1,2 @@
-"""Accounts use Django's user model and DRF tokens; nothing of their own yet."""
+"""Accounts use Django's user model and django-rest-knox's tokens (apps/accounts/tokens.py); no models of
+their own."""

@@ -53,9 +53,9 @@ def server(transactional_db: None, tmp_path: Path) -> Iterator[Daphne]:
 
 
 def tokens_for(*users: Any) -> list[str]:
-    from rest_framework.authtoken.models import Token
+    from apps.accounts.tokens import token_create
 
-    return [Token.objects.get_or_create(user=user)[0].key for user in users]
+    return [token_create(user=user).token for user in users]
 
 
 def new_id() -> str:

@@ -58,14 +58,14 @@ AFTER_RESTART = 25  # commands each labeler sends once reconnected
 UNLIMITED = {"POLYLOG_WS_COMMANDS_PER_SECOND": "1000000", "POLYLOG_WS_COMMAND_BURST": "1000000"}
 LABELERS_CREATE = f"""
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from apps.accounts.tokens import token_create
 from apps.labeling.models import LabelingJob, Role
 from apps.labeling.services import job_member_set
 job = LabelingJob.objects.get()
 for n in range({LABELERS}):
     user = get_user_model().objects.create_user(f"labeler{{n}}", password="durability-labeler")
     job_member_set(job=job, user=user, role=Role.ANNOTATOR)
-    print("labeler", job.pk, user.username, Token.objects.get_or_create(user=user)[0].key)
+    print("labeler", job.pk, user.username, token_create(user=user).token)
 """
 
 

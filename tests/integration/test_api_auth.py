@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.conftest import PASSWORD
@@ -16,22 +15,15 @@ TOKEN_URL = "/api/auth/token/"
 
 
 def test_it_gives_a_token_for_good_credentials(annotator: Any) -> None:
+    from knox.models import AuthToken
+
     response = APIClient().post(
         TOKEN_URL, {"username": annotator.username, "password": PASSWORD}, format="json"
     )
 
     assert response.status_code == 200
-    assert response.json() == {"token": Token.objects.get(user=annotator).key}
-
-
-def test_it_gives_the_same_token_when_asked_twice(annotator: Any) -> None:
-    client = APIClient()
-    credentials = {"username": annotator.username, "password": PASSWORD}
-
-    first = client.post(TOKEN_URL, credentials, format="json").json()["token"]
-    second = client.post(TOKEN_URL, credentials, format="json").json()["token"]
-
-    assert first == second
+    assert set(response.json()) == {"token", "expiry"}
+    assert AuthToken.objects.filter(user=annotator).count() == 1
 
 
 def test_it_refuses_a_wrong_password_with_a_code(annotator: Any) -> None:
@@ -43,7 +35,7 @@ def test_it_refuses_a_wrong_password_with_a_code(annotator: Any) -> None:
     body = response.json()
     assert body["code"] == "invalid_credentials"
     assert body["message"]
-    assert not Token.objects.filter(user=annotator).exists()
+    assert not annotator.auth_token_set.exists()
 
 
 def test_it_refuses_an_unknown_user_with_the_same_code_as_a_wrong_password(db: Any) -> None:

@@ -71,6 +71,7 @@ TABLE = """
 # method url                                                 anon  non   aud   ann   man   oman  staff
 # --- sign-in and reference
   POST   /api/auth/token/                                    400   200   200   200   200   200   200
+  DELETE /api/auth/token/                                    401   204   204   204   204   204   204
   GET    /api/schema/                                        200   200   200   200   200   200   200
   GET    /api/no/such/endpoint/                              404   404   404   404   404   404   404
 # --- datasets and imports (docs/data.md)
@@ -280,6 +281,19 @@ def own_credentials(world: World, role: str) -> dict[str, Any]:
     return {"username": username, "password": PASSWORD}
 
 
+def give_everyone_a_token(world: World) -> None:
+    from apps.accounts.tokens import token_create
+
+    world.names["tokens"] = {
+        role: token_create(user=user).token for role, user in world.users.items() if user is not None
+    }
+
+
+def own_token_header(world: World, role: str) -> dict[str, Any]:
+    token = world.names["tokens"].get(role)
+    return {} if token is None else {"HTTP_AUTHORIZATION": f"Token {token}"}
+
+
 def add_an_image_to_the_dataset(world: World) -> None:
     from apps.datasets.services import image_create
 
@@ -315,8 +329,10 @@ JOB = lambda world: world.job  # noqa: E731
 WRITES: dict[str, Write] = {
     "POST /api/auth/token/": Write(
         lambda world, role: {"data": own_credentials(world, role), "format": "json"},
-        count("authtoken.Token"),
+        count("knox.AuthToken"),
     ),
+    # Revokes the token it is sent with (made for each role beforehand; anonymous sends none).
+    "DELETE /api/auth/token/": Write(own_token_header, count("knox.AuthToken"), give_everyone_a_token),
     "POST /api/datasets/": Write(as_json(lambda world: {"name": "Birds"}), count("datasets.Dataset")),
     "POST /api/datasets/{dataset}/imports/": Write(
         lambda world, role: {

@@ -103,3 +103,17 @@ def test_the_state_endpoint_documents_at_seq_and_at_time(schema: dict[str, Any])
     parameters = schema["paths"]["/api/items/{item_id}/state/"]["get"]["parameters"]
 
     assert {"at_seq", "at_time"} <= {p["name"] for p in parameters}
+
+
+def test_the_schema_builds_without_warnings(tmp_path: Any) -> None:
+    from django.core.management import call_command
+
+    call_command("spectacular", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))  # raises on any
+
+
+def test_the_token_route_documents_login_throttling_and_revocation(schema: dict[str, Any]) -> None:
+    operations = schema["paths"]["/api/auth/token/"]
+
+    assert {"200", "400", "429"} <= set(operations["post"]["responses"])
+    assert {"204", "401"} <= set(operations["delete"]["responses"])
+    assert operations["delete"]["security"] == [{"tokenAuth": []}]

@@ -136,11 +136,12 @@ def identities(db: Any, manager: Any, staff: Any) -> list[dict[str, str]]:
     """Token headers of who sends the requests: mostly the manager (who may also create jobs), now and
     then a staff user, so that the staff-only writes (creating a dataset) get past their guard too."""
     from django.contrib.auth.models import Permission
-    from rest_framework.authtoken.models import Token
+
+    from apps.accounts.tokens import token_create
 
     manager.user_permissions.add(Permission.objects.get(codename="add_labelingjob"))
-    manager_token = Token.objects.create(user=manager).key
-    staff_token = Token.objects.create(user=staff).key
+    manager_token = token_create(user=manager).token
+    staff_token = token_create(user=staff).token
     return [{"Authorization": f"Token {key}"} for key in (manager_token,) * 4 + (staff_token,)]
 
 

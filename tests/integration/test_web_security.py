@@ -92,16 +92,16 @@ def test_a_session_write_with_the_csrf_token_from_the_cookie_is_accepted(
 
 
 def test_a_token_client_needs_no_csrf_token(item: Any, annotator: Any, labels: dict[str, Any]) -> None:
-    from rest_framework.authtoken.models import Token
+    from apps.accounts.tokens import token_create
 
-    token = Token.objects.create(user=annotator)
+    token = token_create(user=annotator).token
     program = Client(enforce_csrf_checks=True)
 
     response = program.post(
         f"/api/items/{item.pk}/commands/",
         a_polygon(labels),
         content_type="application/json",
-        HTTP_AUTHORIZATION=f"Token {token.key}",
+        HTTP_AUTHORIZATION=f"Token {token}",
     )
 
     assert response.status_code == 201, response.content

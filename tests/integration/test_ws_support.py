@@ -29,9 +29,10 @@ STOP = 1.0
 
 @database_sync_to_async
 def token_for(user: Any) -> str:
-    from rest_framework.authtoken.models import Token
+    """A new API token for the user, as a login gives (each call makes another)."""
+    from apps.accounts.tokens import token_create
 
-    return Token.objects.get_or_create(user=user)[0].key
+    return token_create(user=user).token
 
 
 @database_sync_to_async

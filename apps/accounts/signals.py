@@ -1,0 +1,36 @@
+"""A user's API tokens end with a password change or a deactivation, whatever saves it: admin, a form,
+`manage.py changepassword`, or code calling set_password() and save()."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apps.accounts.tokens import user_tokens_revoke
+
+WATCHED_FIELDS = {"password", "is_active"}
+
+
+def _is_password_rehash(user: Any, update_fields: Any) -> bool:
+    # At a successful login Django re-hashes a password whose hasher is outdated, saving the password
+    # alone after clearing the raw password that set_password() keeps until the next save: the same
+    # password, so no reason to log anyone out. A real change through set_password() still holds it here.
+    return update_fields is not None and set(update_fields) == {"password"} and user._password is None
+
+
+def revoke_tokens_on_credential_change(
+    sender: Any, instance: Any, raw: bool, update_fields: Any, **kwargs: Any
+) -> None:
+    """pre_save of the user model: compares the stored password hash and is_active with the ones about to
+    be saved (one query, only for saves that may change them)."""
+    if raw or instance._state.adding:
+        return
+    if update_fields is not None and not WATCHED_FIELDS & set(update_fields):
+        return  # e.g. the last_login stamp of every login
+    stored = sender._default_manager.filter(pk=instance.pk).values_list("password", "is_active").first()
+    if stored is None:
+        return
+    password, was_active = stored
+    password_changed = instance.password != password and not _is_password_rehash(instance, update_fields)
+    if password_changed or (was_active and not instance.is_active):
+        # Before the save rather than after it: should the save fail, the user only has to log in again.
+        user_tokens_revoke(user_id=instance.pk)
