@@ -7,6 +7,7 @@ import hashlib
 import ipaddress
 import math
 import time
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,9 +62,11 @@ class LoginAttempt:
 
     @classmethod
     def of(cls, request: Any, username: str) -> LoginAttempt:
-        # Case-folded, so "Alice" and "alice" share a count whatever the user model makes of case.
+        # Normalised as the login forms do (NFKC, no surrounding blanks; the API's serializer strips too),
+        # and case-folded: spellings that may reach one account share its count.
+        name = unicodedata.normalize("NFKC", username).strip().casefold()
         return cls(
-            Counter(_key("user", username.casefold()), settings.POLYLOG["LOGIN_FAILURES"]),
+            Counter(_key("user", name), settings.POLYLOG["LOGIN_FAILURES"]),
             Counter(_key("addr", client_address(request)), settings.POLYLOG["LOGIN_FAILURES_PER_ADDRESS"]),
         )
 

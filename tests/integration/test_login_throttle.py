@@ -88,6 +88,14 @@ def test_an_address_over_the_limit_is_refused_whoever_logs_in(
     assert elsewhere.status_code == ALLOWED[route]
 
 
+def test_spellings_of_one_username_share_its_count(annotator: Any) -> None:
+    name = annotator.username
+    for n, spelling in enumerate([f" {name}", f"{name.upper()} ", f"{name}\t"]):
+        api_login(spelling, "wrong", address=f"10.0.2.{n}")
+
+    assert_throttled("api", api_login(name, PASSWORD))
+
+
 def test_failures_on_the_page_and_the_api_count_together(annotator: Any) -> None:
     page_login(annotator.username, "wrong-1")
     api_login(annotator.username, "wrong-2")
