@@ -13,6 +13,7 @@ from channels.db import database_sync_to_async
 from tests.conftest import IMAGES, new_id, png_bytes, square
 from tests.integration.test_ws_support import (
     Sockets,
+    membership_delete_quietly,
     polygon,
     refused,
     session_cookie_for,
@@ -219,10 +220,8 @@ async def test_an_auditor_may_watch_but_its_commands_are_rejected(
 async def test_a_member_removed_while_connected_may_no_longer_label(
     sockets: Sockets, item: Any, job: Any, labels: Any, annotator: Any
 ) -> None:
-    from apps.labeling.models import JobMember
-
     peer = await sockets.item(annotator, item.pk)
-    await database_sync_to_async(JobMember.objects.filter(job=job, user=annotator).delete)()
+    await membership_delete_quietly(job.pk, annotator)
 
     answer = await peer.command(polygon(new_id(), labels["cat"].pk, square(5, 5, 9)), "gone")
 

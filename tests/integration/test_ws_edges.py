@@ -10,7 +10,7 @@ import pytest_asyncio
 
 from apps.accounts.origin import origin_allowed
 from tests.conftest import new_id
-from tests.integration.test_ws_support import Sockets, polygon, stored_events
+from tests.integration.test_ws_support import Sockets, membership_delete_quietly, polygon, stored_events
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -113,12 +113,8 @@ async def test_the_last_cursor_of_a_quick_movement_reaches_the_others(
 async def test_a_hello_from_someone_no_longer_a_member_is_refused_and_the_socket_closed(
     sockets: Sockets, item: Any, annotator: Any
 ) -> None:
-    from channels.db import database_sync_to_async
-
-    from apps.labeling.models import JobMember
-
     peer = await sockets.item(annotator, item.pk, since_seq=None)
-    await database_sync_to_async(JobMember.objects.filter(user=annotator).delete)()
+    await membership_delete_quietly(item.job_id, annotator)
 
     await peer.send({"type": "hello", "since_seq": 0})
 

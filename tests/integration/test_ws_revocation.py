@@ -13,7 +13,7 @@ from channels.db import database_sync_to_async
 
 from apps.labeling.consumers import CLOSE_ACCESS_REVOKED
 from tests.conftest import new_id, square
-from tests.integration.test_ws_support import Sockets, polygon, stored_events
+from tests.integration.test_ws_support import Sockets, membership_delete_quietly, polygon, stored_events
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -48,19 +48,6 @@ def user_save(user: Any, **fields: Any) -> None:
 def user_update_quietly(user: Any, **fields: Any) -> None:
     """Change the user's row without a save() (no signal): only the per-command check can notice."""
     type(user).objects.filter(pk=user.pk).update(**fields)
-
-
-@database_sync_to_async
-def membership_delete_quietly(job: Any, user: Any) -> None:
-    """Delete the membership row without Django's delete (no signal)."""
-    from django.db import connection
-
-    from apps.labeling.models import JobMember
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {JobMember._meta.db_table} WHERE job_id = %s AND user_id = %s", [job.pk, user.pk]
-        )
 
 
 async def test_removing_a_member_closes_their_item_and_job_sockets(
@@ -157,7 +144,7 @@ async def test_a_removed_members_command_is_refused_even_before_the_socket_close
 ) -> None:
     peer = await sockets.item(annotator, item.pk)
 
-    await membership_delete_quietly(job, annotator)
+    await membership_delete_quietly(job.pk, annotator)
     answer = await peer.command(polygon(new_id(), labels["cat"].pk, square(5, 5, 9)), "r1")
 
     assert answer["type"] == "rejected" and answer["code"] == "permission_denied"

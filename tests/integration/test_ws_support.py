@@ -277,3 +277,15 @@ def handle_quietly(item_id: int, actor_id: int, command: dict[str, Any]) -> int:
 
 def polygon(shape_id: str, label_class_id: int, points: list[list[float]]) -> dict[str, Any]:
     return {"type": "add_polygon", "shape_id": shape_id, "label_class_id": label_class_id, "points": points}
+
+
+@database_sync_to_async
+def membership_delete_quietly(job_id: int, user: Any) -> None:
+    """Delete a membership row without Django's delete, so no signal tells the user's open sockets: only
+    the checks made at each frame can notice (as when the broadcast of the change is late or lost)."""
+    from apps.labeling.models import JobMember
+
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {JobMember._meta.db_table} WHERE job_id = %s AND user_id = %s", [job_id, user.pk]
+        )
