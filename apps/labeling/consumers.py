@@ -27,6 +27,7 @@ from channels.sessions import InstanceSessionWrapper
 from django.conf import settings
 from django.db import close_old_connections
 
+from apps.accounts.websocket import credentials_current
 from apps.common.errors import ApiError
 
 from . import live, store
@@ -81,6 +82,13 @@ def _item_job(item_id: int) -> int | None:
 @database_sync_to_async
 def _role(user: Any, job_id: int) -> str | None:
     return job_role_now(user.pk, job_id)
+
+
+@database_sync_to_async
+def _role_still_granted(scope: dict[str, Any], job_id: int) -> str | None:
+    """The socket user's role now, or None when what authenticated the socket no longer holds (its
+    token revoked or expired, its session ended by a password change)."""
+    return job_role_now(scope["user"].pk, job_id) if credentials_current(scope) else None
 
 
 @database_sync_to_async
@@ -279,16 +287,18 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(self.user_group, self.channel_name)
 
     async def access_changed(self, message: dict[str, Any]) -> None:
-        """The user's membership or account changed: read the role again; if it fell, nothing more of
-        this job reaches the socket and it closes (a closed socket sends and stores nothing)."""
+        """The user's membership, account or credentials changed: read the role again, and whether the
+        token or session of the socket still holds; if either fell, nothing more of this job reaches the
+        socket and it closes (a closed socket sends and stores nothing)."""
         if message["job_id"] not in (None, self.job_id) or self.revoked:
             return
-        role = await _role(self.scope["user"], self.job_id)
+        role = await _role_still_granted(self.scope, self.job_id)
         if role is not None and RANK[role] >= RANK[self.role]:
             return
         await self.error(
             "access_revoked",
-            "Your access to this job changed (removed, a lower role, or the account deactivated).",
+            "Your access to this job changed (removed, a lower role, the account deactivated, or the"
+            " sign-in that opened this socket revoked).",
         )
         self.revoked = True
         await self.close(code=CLOSE_ACCESS_REVOKED)

@@ -201,16 +201,25 @@ def on_member_deleted(sender: Any, *, instance: Any, **kwargs: Any) -> None:
 
 
 def on_user_saved(sender: Any, *, instance: Any, created: bool, update_fields: Any, **kwargs: Any) -> None:
-    # Deactivation and the loss of staff status end access; a login's last_login stamp changes nothing.
+    # Deactivation, the loss of staff status and a password change (which ends the user's sessions and
+    # tokens) end access; a login's last_login stamp changes nothing.
     if not created and not (update_fields and set(update_fields) <= {"last_login"}):
         access_changed_send(instance.pk, None)
 
 
+def on_token_deleted(sender: Any, *, instance: Any, **kwargs: Any) -> None:
+    # A logout (DELETE /api/auth/token/), or every token of a user at a password change: the sockets that
+    # token opened close (the others check that theirs still holds, and stay).
+    access_changed_send(instance.user_id, None)
+
+
 def connect_signals() -> None:
     from django.contrib.auth import get_user_model
+    from knox.models import AuthToken
 
     from .models import JobMember
 
+    post_delete.connect(on_token_deleted, sender=AuthToken, dispatch_uid="live.token_deleted")
     post_save.connect(on_member_saved, sender=JobMember, dispatch_uid="live.member_saved")
     post_delete.connect(on_member_deleted, sender=JobMember, dispatch_uid="live.member_deleted")
     post_save.connect(on_user_saved, sender=get_user_model(), dispatch_uid="live.user_saved")

@@ -1,5 +1,5 @@
 """Access that shrinks while a socket is open: a member removed, a role lowered, a user deactivated or no
-longer staff. Their open sockets close with 4403 after an `access_revoked` error, get nothing more of the
+longer staff, the token that opened it revoked, a password change that ends the session. Their open sockets close with 4403 after an `access_revoked` error, get nothing more of the
 job, and no command of theirs is stored, whichever way the change was made (REST, admin, a plain save)."""
 
 from __future__ import annotations
@@ -13,7 +13,15 @@ from channels.db import database_sync_to_async
 
 from apps.labeling.consumers import CLOSE_ACCESS_REVOKED
 from tests.conftest import new_id, square
-from tests.integration.test_ws_support import Sockets, membership_delete_quietly, polygon, stored_events
+from tests.integration.test_ws_support import (
+    Peer,
+    Sockets,
+    membership_delete_quietly,
+    polygon,
+    session_cookie_for,
+    stored_events,
+    token_for,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -161,3 +169,54 @@ async def test_a_former_staff_users_command_is_refused_on_a_job_they_are_not_in(
 
     assert answer["type"] == "rejected" and answer["code"] == "permission_denied"
     assert await stored_events(item.pk) == []
+
+
+# The sign-in behind the socket ----------------------------------------------------------------------
+
+
+async def open_with_token(sockets: Sockets, item: Any, user: Any) -> tuple[Peer, str]:
+    token = await token_for(user)
+    peer = await sockets.open(f"/ws/items/{item.pk}/?token={token}")
+    await peer.next("presence")
+    return peer, token
+
+
+@database_sync_to_async
+def logout(token: str) -> None:
+    from rest_framework.test import APIClient
+
+    response = APIClient().delete("/api/auth/token/", HTTP_AUTHORIZATION=f"Token {token}")
+    assert response.status_code == 204, response.content
+
+
+@database_sync_to_async
+def password_change(user: Any) -> None:
+    user.set_password("a-new-password-entirely")
+    user.save()
+
+
+async def test_a_logout_closes_the_sockets_its_token_opened_and_no_others(
+    sockets: Sockets, item: Any, labels: Any, annotator: Any
+) -> None:
+    by_token, token = await open_with_token(sockets, item, annotator)
+    other_client, _ = await open_with_token(sockets, item, annotator)
+
+    await logout(token)
+
+    assert await by_token.close_code() == CLOSE_ACCESS_REVOKED
+    answer = await other_client.command(polygon(new_id(), labels["cat"].pk, square(5, 5, 9)), "o1")
+    assert answer["type"] == "ack"
+
+
+async def test_a_password_change_closes_token_and_session_sockets(
+    sockets: Sockets, item: Any, annotator: Any
+) -> None:
+    by_token, _ = await open_with_token(sockets, item, annotator)
+    browser = await sockets.open(
+        f"/ws/items/{item.pk}/", headers=[(b"cookie", await session_cookie_for(annotator))]
+    )
+
+    await password_change(annotator)
+
+    assert await by_token.close_code() == CLOSE_ACCESS_REVOKED
+    assert await browser.close_code() == CLOSE_ACCESS_REVOKED
