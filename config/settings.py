@@ -263,11 +263,13 @@ def image_sources() -> str:
     return " ".join(sources)
 
 
-# Scripts only from this site (the pages are ES modules and no inline script), no plugins, no framing;
-# style attributes are allowed (progress bars and the admin set widths inline).
+# Scripts only from this site's static files (the pages are ES modules and no inline script): `{static}`
+# becomes STATIC_URL on the request's host (apps/common/middleware.py), since 'self' would also allow a
+# stored file under /media/. No plugins, no framing; style attributes are allowed (progress bars and the
+# admin set widths inline).
 CONTENT_SECURITY_POLICY = os.environ.get(
     "POLYLOG_CONTENT_SECURITY_POLICY",
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "default-src 'self'; script-src {static}; style-src 'self' 'unsafe-inline'; "
     f"img-src {image_sources()}; connect-src 'self'; font-src 'self'; object-src 'none'; "
     "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
 )

@@ -7,11 +7,13 @@ Permissions-Policy. Both are settings (docs/reliability.md).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 
@@ -38,16 +40,16 @@ class _Middleware:
         if self.is_async:
             return self._acall(request)
         refusal = self.refusal(request)
-        return refusal if refusal is not None else self.decorate(self.get_response(request))
+        return refusal if refusal is not None else self.decorate(request, self.get_response(request))
 
     async def _acall(self, request: HttpRequest) -> HttpResponse:
         refusal = self.refusal(request)
-        return refusal if refusal is not None else self.decorate(await self.get_response(request))
+        return refusal if refusal is not None else self.decorate(request, await self.get_response(request))
 
     def refusal(self, request: HttpRequest) -> HttpResponse | None:
         return None
 
-    def decorate(self, response: HttpResponse) -> HttpResponse:
+    def decorate(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         return response
 
 
@@ -77,12 +79,36 @@ class RequestSizeLimitMiddleware(_Middleware):
         return None
 
 
-class SecurityHeadersMiddleware(_Middleware):
-    """Content-Security-Policy and Permissions-Policy on every response that has none yet."""
+# What CSP accepts as a host-source's host and port (no IPv6 literal, no underscore).
+_CSP_HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]+)?")
 
-    def decorate(self, response: HttpResponse) -> HttpResponse:
+
+def static_source(request: HttpRequest) -> str:
+    """The static files as a CSP source: STATIC_URL if it names its host (a CDN), else the request's host
+    with STATIC_URL's path, e.g. `labels.example.org/static/`. With no scheme, the source matches the page's
+    own (and https for an http page). A host CSP cannot name falls back to 'self'; one Django refuses gets
+    'none', since its response is an error page anyway."""
+    static = settings.STATIC_URL
+    if "://" in static:
+        return static
+    try:
+        host = request.get_host()
+    except DisallowedHost:
+        return "'none'"
+    if not _CSP_HOST.fullmatch(host):
+        return "'self'"
+    return f"{host}/{static.lstrip('/')}"
+
+
+class SecurityHeadersMiddleware(_Middleware):
+    """Content-Security-Policy and Permissions-Policy on every response that has none yet; `{static}` in the
+    policy is the static files' source for this request (static_source)."""
+
+    def decorate(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         policy = settings.POLYLOG["CONTENT_SECURITY_POLICY"]
         if policy and "Content-Security-Policy" not in response:
+            if "{static}" in policy:
+                policy = policy.replace("{static}", static_source(request))
             response["Content-Security-Policy"] = policy
         permissions = settings.POLYLOG["PERMISSIONS_POLICY"]
         if permissions and "Permissions-Policy" not in response:

@@ -1,10 +1,12 @@
-"""Writes to datasets: adding an image file to storage with its size, checksum and thumbnail."""
+"""Writes to datasets: adding an image file to storage with its size, checksum and thumbnail, under a storage
+name that ends in the extension of the format its bytes are in."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import posixpath
+from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -13,27 +15,107 @@ from PIL import Image as PILImage
 from .models import Dataset, Image
 
 THUMBNAIL_SIZE = (256, 256)
+# What the app itself writes in the default storage; an import never reads there (apps/datasets/imports.py).
+STORED_PREFIXES = ("datasets/", "thumbnails/")
+MAX_NAME_BYTES = 255  # of one path segment: what local file systems hold
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFormat:
+    """A format the app stores and serves: the image formats browsers show (TIFF: Safari)."""
+
+    name: str
+    extension: str  # the one a stored name is given
+    extensions: tuple[str, ...]  # those a name may already end in (lower case, no dot)
+    content_type: str
+    signatures: tuple[bytes, ...]  # how its files begin (WebP: after the RIFF size, see sniff)
+
+
+IMAGE_FORMATS = (
+    ImageFormat("PNG", "png", ("png",), "image/png", (b"\x89PNG\r\n\x1a\n",)),
+    ImageFormat("JPEG", "jpg", ("jpg", "jpeg"), "image/jpeg", (b"\xff\xd8\xff",)),
+    ImageFormat("GIF", "gif", ("gif",), "image/gif", (b"GIF87a", b"GIF89a")),
+    ImageFormat("WebP", "webp", ("webp",), "image/webp", (b"RIFF",)),
+    ImageFormat("BMP", "bmp", ("bmp",), "image/bmp", (b"BM",)),
+    ImageFormat(
+        "TIFF", "tiff", ("tif", "tiff"), "image/tiff", (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+    ),
+)
+# Pillow's names for them; MPO is a JPEG with more pictures after the first (many cameras write it).
+_BY_PILLOW = {"PNG": 0, "JPEG": 1, "MPO": 1, "GIF": 2, "WEBP": 3, "BMP": 4, "TIFF": 5}
+JPEG = IMAGE_FORMATS[1]  # thumbnails are JPEG whatever the image is
+SNIFF_BYTES = 12
+
+
+class UnsupportedFormat(ValueError):
+    """Pillow read the image, but it is in none of IMAGE_FORMATS: no browser would show it."""
+
+
+def sniff(head: bytes) -> ImageFormat | None:
+    """The format that bytes beginning with `head` (SNIFF_BYTES or more) are in, by their signature alone."""
+    for image_format in IMAGE_FORMATS:
+        if head.startswith(image_format.signatures):
+            if image_format.name == "WebP" and head[8:12] != b"WEBP":
+                continue
+            return image_format
+    return None
+
+
+def with_extension(name: str, image_format: ImageFormat) -> str:
+    """`name` if it already ends in one of the format's extensions (any case), else `name` with the format's
+    extension added (`y.html` holding a PNG: `y.html.png`), its last segment cut to stay within 255 bytes."""
+    folder, base = posixpath.split(name)
+    if posixpath.splitext(base)[1][1:].lower() in image_format.extensions:
+        return name
+    suffix = f".{image_format.extension}"
+    base = base.encode()[: MAX_NAME_BYTES - len(suffix)].decode(errors="ignore")
+    return posixpath.join(folder, base + suffix)
+
+
+def _detected(picture: PILImage.Image, content: bytes) -> ImageFormat:
+    index = _BY_PILLOW.get(picture.format or "")
+    # The signature must say the same, since /media/ serves the file by its signature.
+    if index is None or sniff(content[:SNIFF_BYTES]) is not IMAGE_FORMATS[index]:
+        accepted = ", ".join(f.name for f in IMAGE_FORMATS)
+        raise UnsupportedFormat(f"a {picture.format} image; the formats accepted are {accepted}")
+    return IMAGE_FORMATS[index]
+
+
+def _content(data: bytes, content_type: str) -> ContentFile:
+    # Object storage (django-storages' S3Storage) takes an object's ContentType from `content_type` before
+    # guessing it from the name; local storage ignores it.
+    content = ContentFile(data)
+    content.content_type = content_type  # type: ignore[attr-defined]
+    return content
 
 
 def image_create(*, dataset: Dataset, path: str, content: bytes) -> Image:
-    """Store `content` as the dataset image at `path`; Pillow reads its size and makes a thumbnail."""
+    """Store `content` as the dataset image at `path`; Pillow reads its size and format and makes a thumbnail.
+
+    `path` and the name stay as given (labeled imports find images by them); the storage name is the path
+    with the extension of the detected format, so that no stored image is named like a page or a script.
+    """
     with PILImage.open(io.BytesIO(content)) as picture:
         picture.load()
+        image_format = _detected(picture, content)
         width, height = picture.size
         thumb = picture.convert("RGB")
         thumb.thumbnail(THUMBNAIL_SIZE)
         thumb_bytes = io.BytesIO()
         thumb.save(thumb_bytes, format="JPEG", quality=85)
-    name = posixpath.basename(path)
-    stored = default_storage.save(f"datasets/{dataset.pk}/{path}", ContentFile(content))
+    stored = default_storage.save(
+        with_extension(f"datasets/{dataset.pk}/{path}", image_format),
+        _content(content, image_format.content_type),
+    )
     thumb_name = default_storage.save(
-        f"thumbnails/{dataset.pk}/{posixpath.splitext(path)[0]}.jpg", ContentFile(thumb_bytes.getvalue())
+        with_extension(f"thumbnails/{dataset.pk}/{posixpath.splitext(path)[0]}", JPEG),
+        _content(thumb_bytes.getvalue(), JPEG.content_type),
     )
     return Image.objects.create(
         dataset=dataset,
         file=stored,
         thumbnail=thumb_name,
-        name=name,
+        name=posixpath.basename(path),
         path=path,
         width=width,
         height=height,

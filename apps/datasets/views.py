@@ -1,14 +1,43 @@
 """Serves stored image files to the members of jobs that use them (the embedded default has no
-separate file server; with S3, clients get the storage's own URLs)."""
+separate file server; with S3, clients get the storage's own URLs).
+
+A file is served as the image format its bytes begin with, never as its name suggests: files stored before
+names carried their format may be called anything (`y.html`), and a file whose bytes are in none of the
+image formats is only offered for download. Every answer, redirects and 404s too, forbids the browser to
+sniff another type and, should it still read the file as a page, to run anything in it.
+"""
 
 from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotFound
 
 from .models import Image
+from .services import SNIFF_BYTES, sniff, with_extension
+
+# Nothing may load or run; inline style only, which Chromium's own view of an image opened by itself uses
+# (raw.githubusercontent.com sends the same policy).
+MEDIA_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+
+
+def _media_headers(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def answer(request: HttpRequest, name: str) -> HttpResponse:
+        try:
+            response = view(request, name)
+        except Http404:
+            response = HttpResponseNotFound("No such file.", content_type="text/plain; charset=utf-8")
+        response["Content-Security-Policy"] = MEDIA_POLICY
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    return answer
 
 
 def _may_read(user, name: str) -> bool:
@@ -18,9 +47,20 @@ def _may_read(user, name: str) -> bool:
     return images.exists()
 
 
+@_media_headers
 @login_required
-def media_file(request: HttpRequest, name: str) -> FileResponse:
+def media_file(request: HttpRequest, name: str) -> HttpResponse:
     # Unknown, unreadable and escaping names all look the same from outside.
     if ".." in name.split("/") or not _may_read(request.user, name) or not default_storage.exists(name):
         raise Http404("No such file.")
-    return FileResponse(default_storage.open(name, "rb"))
+    handle = default_storage.open(name, "rb")
+    image_format = sniff(handle.read(SNIFF_BYTES))
+    handle.seek(0)
+    base = posixpath.basename(name)
+    if image_format is None:
+        return FileResponse(
+            handle, as_attachment=True, filename=base, content_type="application/octet-stream"
+        )
+    return FileResponse(
+        handle, filename=with_extension(base, image_format), content_type=image_format.content_type
+    )

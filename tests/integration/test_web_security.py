@@ -143,9 +143,49 @@ def test_every_kind_of_response_carries_the_security_headers(client: Any, staff:
     assert response["Cross-Origin-Opener-Policy"] == "same-origin"
     assert "camera=()" in response["Permissions-Policy"]
     policy = header_policy(response["Content-Security-Policy"])
-    assert policy["script-src"] == ["'self'"]  # no inline script, no eval
+    assert policy["script-src"] == ["testserver/static/"]  # the static files only: no inline script, no eval
     assert policy["object-src"] == ["'none'"]
     assert policy["frame-ancestors"] == ["'none'"]
+
+
+@pytest.mark.parametrize(
+    ("host", "static_url", "script_src"),
+    [
+        ("labels.example.org", "/static/", "labels.example.org/static/"),
+        ("labels.example.org:8443", "/static/", "labels.example.org:8443/static/"),
+        ("127.0.0.1:8000", "/assets/", "127.0.0.1:8000/assets/"),
+        ("labels.example.org", "https://cdn.example.org/polylog/", "https://cdn.example.org/polylog/"),
+        ("[::1]:8000", "/static/", "'self'"),  # CSP cannot name an IPv6 host
+    ],
+)
+def test_pages_may_run_scripts_from_the_static_prefix_alone(
+    client: Any, settings: Any, host: str, static_url: str, script_src: str
+) -> None:
+    settings.ALLOWED_HOSTS = [host.rsplit(":", 1)[0] if not host.startswith("[") else "[::1]"]
+    settings.STATIC_URL = static_url
+
+    response = client.get("/accounts/login/", HTTP_HOST=host)
+
+    assert response.status_code == 200
+    assert header_policy(response["Content-Security-Policy"])["script-src"] == [script_src]
+
+
+def test_a_host_django_refuses_gets_a_policy_that_allows_no_script(client: Any) -> None:
+    response = client.get("/accounts/login/", HTTP_HOST="evil.example.net")
+
+    assert response.status_code == 400
+    assert header_policy(response["Content-Security-Policy"])["script-src"] == ["'none'"]
+
+
+def test_a_static_url_that_climbs_into_media_serves_no_media_file(item: Any, staff: Any, client: Any) -> None:
+    # The policy's path is matched after percent-decoding: /static/..%2fmedia/... is "under /static/" for the
+    # browser, so the server must not answer it with a stored file.
+    client.force_login(staff)
+    name = item.image.file.name
+
+    for url in (f"/static/..%2fmedia/{name}", f"/static/%2e%2e/media/{name}", f"/static/../media/{name}"):
+        response = client.get(url)
+        assert response.status_code == 404, url
 
 
 def test_the_session_cookie_is_http_only(annotator: Any) -> None:
