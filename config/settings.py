@@ -277,6 +277,10 @@ CONTENT_SECURITY_POLICY = os.environ.get(
 # The labeling core.
 POLYLOG = {
     "CONTENT_SECURITY_POLICY": CONTENT_SECURITY_POLICY,
+    # The server share that Add data's "path" imports read from (apps/datasets/imports.py, docs/data.md): a
+    # folder with local storage, a key prefix of the bucket with S3. Never the app's own datasets/ folder.
+    "IMPORT_ROOT": os.environ.get("POLYLOG_IMPORT_ROOT")
+    or ("import/" if AWS_STORAGE_BUCKET_NAME else str(VAR_DIR / "import")),
     # Sign-in: failed logins allowed per username and per client address in a window, after which even the
     # right password is refused (429) until the window has passed; API tokens' lifetime (docs/api.md).
     "LOGIN_FAILURES": int(os.environ.get("POLYLOG_LOGIN_FAILURES", "10")),

@@ -47,9 +47,11 @@ def django_db_modify_db_settings(
 
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings: Any, tmp_path: Any) -> None:
-    """Stored files go to a per-test folder; overriding STORAGES resets default_storage."""
+    """Stored files go to a per-test folder, and path imports read from another (the import root, which
+    import_put fills); overriding STORAGES resets default_storage."""
     media = tmp_path / "media"
     settings.MEDIA_ROOT = media
+    settings.POLYLOG = {**settings.POLYLOG, "IMPORT_ROOT": str(tmp_path / "import")}
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
@@ -57,6 +59,23 @@ def _media_in_tmp(settings: Any, tmp_path: Any) -> None:
             "OPTIONS": {"location": str(media), "base_url": "/media/"},
         },
     }
+
+
+def import_put(path: str, content: bytes) -> None:
+    """Put a file at `path` in the import root, as an operator copies files to the server's share: a folder
+    with local storage, under the key prefix with object storage."""
+    from django.conf import settings
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import FileSystemStorage, default_storage
+
+    root = str(settings.POLYLOG["IMPORT_ROOT"])
+    if isinstance(default_storage, FileSystemStorage):
+        target = os.path.join(root, path)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as file:
+            file.write(content)
+    else:
+        default_storage.save(f"{root.strip('/')}/{path}".lstrip("/"), ContentFile(content))
 
 
 def service_missing(exc: Exception, needs: str) -> NoReturn:

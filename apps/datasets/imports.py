@@ -1,8 +1,13 @@
-"""Add data: imports of image files into a dataset, from an upload or a folder/prefix in storage.
+"""Add data: imports of image files into a dataset, from an upload or a folder of the import root.
 
 An import is a DataImport record; its files are handled outside the request by a worker thread (one per
 import; several processes each run their own), file by file: a bad file is refused with its reason and the
 rest goes on. Scaling out means running the same function in a job queue instead; see docs/data.md.
+
+A path import reads only under POLYLOG["IMPORT_ROOT"], the server's share: a folder read directly with local
+storage, a key prefix of the bucket with object storage. Never where the app keeps its own files (the
+datasets' images and thumbnails), never through a symlink that leads out of the root, and no answer, record
+or refusal names a folder of the server.
 """
 
 from __future__ import annotations
@@ -10,15 +15,17 @@ from __future__ import annotations
 import errno
 import hashlib
 import logging
+import os
 import posixpath
 import re
+import stat
 import threading
 import unicodedata
 import warnings
 from collections.abc import Callable, Iterator
 
 from django.conf import settings
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import close_old_connections, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -27,7 +34,7 @@ from PIL import Image as PILImage
 from apps.common.errors import ApiError
 
 from .models import DataImport, Dataset, Image
-from .services import image_create
+from .services import STORED_PREFIXES, UnsupportedFormat, image_create
 from .signals import images_imported
 
 log = logging.getLogger(__name__)
@@ -83,31 +90,185 @@ def upload_name(name: str) -> str:
     return "/".join(_safe_segment(segment) if segment else segment for segment in segments)
 
 
-def _storage_files(root: str) -> Iterator[tuple[str, Callable[[], bytes]]]:
-    """Every file under the folder (or bucket prefix) `root`, recursively: (path below root, reader)."""
-    pending = [root]
-    while pending:
-        folder = pending.pop()
-        dirs, files = default_storage.listdir(folder)
-        for name in sorted(files):
-            full = f"{folder}/{name}"
-            yield full[len(root) + 1 :], (lambda full=full: _read_bounded(full))
-        pending.extend(f"{folder}/{d}" for d in sorted(dirs, reverse=True))
+class OutsideRoot(Exception):
+    """A file or folder that leads out of the import root, or into the app's own files."""
+
+    def __str__(self) -> str:
+        return f"{self.args[0]!r} leads outside the import folder"
+
+
+class NotAFile(Exception):
+    """A listed name that is no regular file (a FIFO, a device): opening it could block or never end."""
+
+    def __str__(self) -> str:
+        return f"{self.args[0]!r} is not a regular file"
 
 
 class FileTooLarge(Exception):
     """A file over POLYLOG["MAX_IMPORT_FILE_BYTES"], found so before its content is read."""
 
 
-def _read_bounded(name: str) -> bytes:
-    limit = settings.POLYLOG["MAX_IMPORT_FILE_BYTES"]
-    if default_storage.size(name) > limit:
-        raise FileTooLarge(name)
-    with default_storage.open(name, "rb") as handle:
-        content = handle.read(limit + 1)
-    if len(content) > limit:  # grown since it was measured
-        raise FileTooLarge(name)
-    return content
+Reader = Callable[[], bytes]
+
+
+def _refused(error: Exception) -> Reader:
+    def read() -> bytes:
+        raise error
+
+    return read
+
+
+class _Folder:
+    """The import root as a folder of the local file system, read directly (outside the media storage).
+
+    Every folder and file is resolved (symlinks followed) before it is listed or opened, and must stay under
+    the root and out of the storage's own folders; a file is opened without following a last symlink and
+    checked again once open, so a symlink swapped in meanwhile is not followed either.
+    """
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.realpath(root)
+        self.kept: tuple[str, ...] = ()
+        if isinstance(default_storage, FileSystemStorage):
+            location = os.path.realpath(default_storage.location)
+            self.kept = tuple(os.path.join(location, prefix.rstrip("/")) for prefix in STORED_PREFIXES)
+
+    def _allowed(self, real: str) -> bool:
+        def under(folder: str) -> bool:
+            return real == folder or real.startswith(folder + os.sep)
+
+        return under(self.root) and not any(under(kept) for kept in self.kept)
+
+    def _resolved(self, relative: str) -> str:
+        real = os.path.realpath(os.path.join(self.root, relative))
+        if not self._allowed(real):
+            raise OutsideRoot(relative)
+        return real
+
+    def folder_exists(self, folder: str) -> bool:
+        return os.path.isdir(self._resolved(folder))
+
+    def files(self, folder: str) -> Iterator[tuple[str, Reader]]:
+        """Every file under `folder`, recursively: (its path below `folder`, a reader); a folder that leads
+        out of the root or cannot be listed is one entry whose reader refuses. A folder reached twice (a
+        symlink loop) is walked once."""
+        seen: set[str] = set()
+        pending = [folder]
+        while pending:
+            current = pending.pop()
+            below = current[len(folder) + 1 :]
+            try:
+                real = self._resolved(current)
+            except OutsideRoot as outside:
+                yield below, _refused(outside)
+                continue
+            if real in seen:
+                continue
+            seen.add(real)
+            try:
+                with os.scandir(real) as listing:
+                    entries = sorted(listing, key=lambda entry: entry.name)
+            except OSError as error:  # an unreadable sub-folder is refused like a file; the rest goes on
+                if current == folder:
+                    raise
+                yield below, _refused(error)
+                continue
+            folders = []
+            for entry in entries:
+                name = f"{current}/{entry.name}"
+                if entry.is_dir():  # a symlink to a folder too: resolved when its turn comes
+                    folders.append(name)
+                else:
+                    yield name[len(folder) + 1 :], (lambda name=name: self.read(name))
+            pending.extend(reversed(folders))
+
+    def read(self, relative: str) -> bytes:
+        limit = settings.POLYLOG["MAX_IMPORT_FILE_BYTES"]
+        real = self._resolved(relative)
+        found = os.stat(real)
+        if not stat.S_ISREG(found.st_mode):
+            raise NotAFile(relative)
+        if found.st_size > limit:
+            raise FileTooLarge(relative)
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        with open(os.open(real, flags), "rb") as handle:
+            opened = os.fstat(handle.fileno())
+            if (opened.st_dev, opened.st_ino) != (found.st_dev, found.st_ino):
+                raise OutsideRoot(relative)  # replaced between the check and the opening
+            link = f"/proc/self/fd/{handle.fileno()}"  # Linux: the file actually open
+            if os.path.exists(link) and not self._allowed(os.path.realpath(link)):
+                raise OutsideRoot(relative)
+            content = handle.read(limit + 1)
+        if len(content) > limit:  # grown since it was measured
+            raise FileTooLarge(relative)
+        return content
+
+
+class _Prefix:
+    """The import root as a key prefix of the default storage (object storage: a bucket has no symlinks).
+    Keys under the app's own prefixes are refused, should the prefix be set to the bucket's top."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix.strip("/")
+
+    def _key(self, relative: str) -> str:
+        key = f"{self.prefix}/{relative}" if self.prefix else relative
+        if f"{key}/".startswith(STORED_PREFIXES):
+            raise OutsideRoot(relative)
+        return key
+
+    def folder_exists(self, folder: str) -> bool:
+        return _folder_exists(self._key(folder))
+
+    def files(self, folder: str) -> Iterator[tuple[str, Reader]]:
+        top = self._key(folder)
+        pending = [top]
+        while pending:
+            current = pending.pop()
+            dirs, files = default_storage.listdir(current)
+            for name in sorted(files):
+                below = f"{current}/{name}"[len(top) + 1 :]
+                yield below, (lambda below=below: self.read(f"{folder}/{below}"))
+            pending.extend(f"{current}/{d}" for d in sorted(dirs, reverse=True))
+
+    def read(self, relative: str) -> bytes:
+        if safe_relative(relative) is None:
+            raise OutsideRoot(relative)
+        key = self._key(relative)
+        limit = settings.POLYLOG["MAX_IMPORT_FILE_BYTES"]
+        if default_storage.size(key) > limit:
+            raise FileTooLarge(relative)
+        with default_storage.open(key, "rb") as handle:
+            content = handle.read(limit + 1)
+        if len(content) > limit:  # grown since it was measured
+            raise FileTooLarge(relative)
+        return content
+
+
+def import_root() -> _Folder | _Prefix:
+    """POLYLOG["IMPORT_ROOT"]: a folder when the storage is the local file system, else a key prefix."""
+    configured = str(settings.POLYLOG["IMPORT_ROOT"])
+    return _Folder(configured) if isinstance(default_storage, FileSystemStorage) else _Prefix(configured)
+
+
+def import_source(path: str) -> tuple[str, FileSource]:
+    """A path import's folder, as a clean path below the import root, and its files; 400 if refused."""
+    folder = safe_relative(path.rstrip("/"))
+    outside = ApiError(
+        400,
+        "path_outside_storage",
+        "The path leads outside the import folder: give a folder inside it, as a relative path.",
+    )
+    if folder is None:
+        raise outside
+    root = import_root()
+    try:
+        exists = bool(folder) and root.folder_exists(folder)
+    except OutsideRoot:
+        raise outside from None
+    if not exists:
+        raise ApiError(400, "invalid_request", f"There is no folder {folder[:200]!r} in the import folder.")
+    return folder, lambda: root.files(folder)
 
 
 def _folder_exists(root: str) -> bool:
@@ -123,14 +284,37 @@ def _folder_exists(root: str) -> bool:
     return bool(dirs or files)
 
 
+def _server_folders() -> list[str]:
+    folders = {str(settings.POLYLOG["IMPORT_ROOT"]), str(settings.MEDIA_ROOT), str(settings.BASE_DIR)}
+    if isinstance(default_storage, FileSystemStorage):
+        folders.add(str(default_storage.location))
+    folders |= {os.path.realpath(folder) for folder in folders}
+    return sorted((f for f in folders if f.startswith("/") and len(f) > 1), key=len, reverse=True)
+
+
+def public_reason(error: Exception) -> str:
+    """An error's text as an import record may show it: the operating system's words for an OSError (not
+    the file name it carries), and no folder of the server in anything else."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    text = str(error)
+    for folder in _server_folders():
+        text = text.replace(folder, "…")
+    return text
+
+
 def _refusal(error: Exception) -> str:
     if isinstance(error, PILImage.DecompressionBombError | PILImage.DecompressionBombWarning):
         return f"decompression bomb: {error}"
     if isinstance(error, PILImage.UnidentifiedImageError):
         return "not an image (Pillow cannot read it)"
+    if isinstance(error, UnsupportedFormat):
+        return f"unsupported format: {error}"
+    if isinstance(error, OSError) and error.strerror:  # the system's (storing it), not Pillow's (decoding it)
+        return f"could not be stored: {error.strerror}"
     if isinstance(error, OSError | SyntaxError | ValueError):
-        return f"truncated or damaged image: {error}"
-    return f"could not be imported: {error}"
+        return f"truncated or damaged image: {public_reason(error)}"
+    return f"could not be imported: {public_reason(error)}"
 
 
 def _handle_file(record: DataImport, path: str, read: Callable[[], bytes]) -> tuple[str, str | None]:
@@ -142,6 +326,12 @@ def _handle_file(record: DataImport, path: str, read: Callable[[], bytes]) -> tu
         content = read()
     except FileTooLarge:
         content = None
+    except OutsideRoot:
+        return "failed", "the path escapes the import root"
+    except NotAFile:
+        return "failed", "not a regular file"
+    except OSError as error:
+        return "failed", f"could not be read: {public_reason(error)}"
     if content is None or len(content) > settings.POLYLOG["MAX_IMPORT_FILE_BYTES"]:
         return "failed", f"over {settings.POLYLOG['MAX_IMPORT_FILE_BYTES']} bytes"
     checksum = hashlib.sha256(content).hexdigest()
@@ -197,7 +387,7 @@ def import_run(import_id: int, files: FileSource) -> None:
         DataImport.objects.filter(pk=import_id).update(
             status=DataImport.Status.FAILED,
             finished_at=timezone.now(),
-            errors=[{"file": "", "reason": f"the import stopped: {error}"}],
+            errors=[{"file": "", "reason": f"the import stopped: {public_reason(error)}"}],
         )
 
 
@@ -219,24 +409,26 @@ def dataset_import_start(
     format: str = "",
     job_id: int | None = None,
 ) -> DataImport:
-    """Record an import and start its worker after commit. Give `uploads` [(name, bytes)] or a storage `path`."""
+    """Record an import and start its worker after commit. Give `uploads` [(name, bytes)] or a `path`, a
+    folder below the import root (POLYLOG["IMPORT_ROOT"])."""
     if (uploads is None) == (path is None):
         raise ApiError(400, "invalid_request", "Send files to upload, or a path in storage, not both.")
+    folder = ""
     if path is not None:
-        root = safe_relative(path.rstrip("/"))
-        if root is None:
-            raise ApiError(400, "path_outside_storage", f"The path {path[:200]!r} escapes the storage root.")
-        if not root or not _folder_exists(root):
-            raise ApiError(400, "invalid_request", f"There is no folder {path[:200]!r} in storage.")
-        files: FileSource = lambda: _storage_files(root)  # noqa: E731
+        folder, files = import_source(path)
         source = DataImport.Source.PATH
     else:
         kept = [(upload_name(name), content) for name, content in uploads or []]
         files = lambda: iter([(name, (lambda c=content: c)) for name, content in kept])  # noqa: E731
         source = DataImport.Source.UPLOAD
-        root = ""
     record = DataImport.objects.create(
-        dataset=dataset, actor=actor, source=source, path=root, labeled=labeled, format=format, job_id=job_id
+        dataset=dataset,
+        actor=actor,
+        source=source,
+        path=folder,
+        labeled=labeled,
+        format=format,
+        job_id=job_id,
     )
 
     def start() -> None:

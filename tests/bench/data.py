@@ -16,14 +16,13 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.core.files.base import ContentFile  # noqa: E402
-from django.core.files.storage import default_storage  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from PIL import Image as PILImage  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
-from apps.datasets.imports import _storage_files, import_run  # noqa: E402
+from apps.datasets.imports import import_run, import_source  # noqa: E402
 from apps.datasets.models import DataImport, Image  # noqa: E402
 from apps.labeling.models import LabelingJob  # noqa: E402
 from apps.labeling.services import job_sync  # noqa: E402
@@ -114,13 +113,16 @@ def main() -> int:
             picture = PILImage.new("RGB", (64, 48), (n % 256, n // 256 % 256, 99))
             data = io.BytesIO()
             picture.save(data, format="PNG")
-            default_storage.save(f"import-bench/{n // 1000}/{n}.png", ContentFile(data.getvalue()))
+            folder = os.path.join(settings.POLYLOG["IMPORT_ROOT"], "import-bench", str(n // 1000))
+            os.makedirs(folder, exist_ok=True)
+            with open(os.path.join(folder, f"{n}.png"), "wb") as file:
+                file.write(data.getvalue())
         record = DataImport.objects.create(
             dataset_id=job.dataset_id, actor=user, source="path", path="import-bench"
         )
         before = rss_mib()
         started = time.perf_counter()
-        import_run(record.pk, lambda: _storage_files("import-bench"))
+        import_run(record.pk, import_source("import-bench")[1])
         took = time.perf_counter() - started
         record.refresh_from_db()
         assert record.added == n_import, record.errors[:3]

@@ -294,6 +294,12 @@ def own_token_header(world: World, role: str) -> dict[str, Any]:
     return {} if token is None else {"HTTP_AUTHORIZATION": f"Token {token}"}
 
 
+def put_a_folder_in_the_import_root(world: World) -> None:
+    from tests.conftest import import_put
+
+    import_put("labeled/fox_004.png", png_bytes(40, 30))
+
+
 def add_an_image_to_the_dataset(world: World) -> None:
     from apps.datasets.services import image_create
 
@@ -342,20 +348,14 @@ WRITES: dict[str, Write] = {
         count("datasets.DataImport"),
     ),
     "POST /api/datasets/{dataset}/imports/ [labeled]": Write(
-        as_json(
-            lambda world: {"path": f"datasets/{world.job.dataset_id}", "format": "coco", "job": world.job.pk}
-        ),
+        as_json(lambda world: {"path": "labeled", "format": "coco", "job": world.job.pk}),
         count("datasets.DataImport"),
+        put_a_folder_in_the_import_root,
     ),
     "POST /api/datasets/{other_dataset}/imports/ [labeled]": Write(
-        as_json(
-            lambda world: {
-                "path": f"datasets/{world.names['other_dataset']}",
-                "format": "coco",
-                "job": world.job.pk,
-            }
-        ),
+        as_json(lambda world: {"path": "labeled", "format": "coco", "job": world.job.pk}),
         count("datasets.DataImport"),
+        put_a_folder_in_the_import_root,
     ),
     "POST /api/jobs/": Write(
         as_json(lambda world: {"name": "Second pass", "dataset": world.job.dataset_id}),

@@ -12,15 +12,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from PIL import Image as PILImage
 
 from apps.datasets.imports import import_wait
 from apps.datasets.models import DataImport
 from apps.labeling.models import Event, Item, LabelClass
 from apps.labeling.selectors import item_state_get
-from tests.conftest import new_id, png_bytes, square
+from tests.conftest import import_put, new_id, png_bytes, square
 from tests.unit.test_interchange_model import require, shared_data
 from tests.unit.test_interchange_real_data import assert_coco_matches_labelme, instances
 
@@ -57,7 +55,7 @@ def finished(response: Any) -> DataImport:
 
 
 def put(path: str, content: bytes) -> None:
-    default_storage.save(path, ContentFile(content))
+    import_put(path, content)
 
 
 def labeled_import(api: Any, job: Any, folder: str, fmt: str) -> DataImport:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import subprocess
@@ -13,11 +14,12 @@ from typing import Any
 
 import pytest
 from django.core.files.storage import default_storage
+from PIL import Image as PILImage
 
 from apps.datasets.models import Dataset
 from apps.datasets.services import image_create
 from apps.labeling.services import job_create
-from tests.conftest import png_bytes
+from tests.conftest import import_put, png_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BUCKET = "polylog-test"
@@ -66,6 +68,7 @@ def s3(settings: Any, s3_endpoint: str) -> Any:
     credentials = {"aws_access_key_id": "test", "aws_secret_access_key": "test", "region_name": "us-east-1"}
     bucket = boto3.resource("s3", endpoint_url=s3_endpoint, **credentials).Bucket(BUCKET)
     bucket.create()
+    settings.POLYLOG = {**settings.POLYLOG, "IMPORT_ROOT": "import/"}  # the default with a bucket
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
@@ -159,15 +162,14 @@ def test_the_settings_choose_s3_when_a_bucket_is_configured(tmp_path: Any) -> No
 
 
 def test_imports_from_a_bucket_prefix_and_from_an_upload_land_in_the_bucket(s3: Any, manager: Any) -> None:
-    from django.core.files.base import ContentFile
-
     from apps.datasets.imports import dataset_import_start, import_wait
 
     dataset = Dataset.objects.create(name="On S3", created_by=manager)
     job = job_create(name="S3 job", dataset=dataset, created_by=manager)
-    default_storage.save("incoming/one.png", ContentFile(png_bytes(21, 21, (1, 5, 9))))
-    default_storage.save("incoming/sub/two.png", ContentFile(png_bytes(22, 22, (2, 5, 9))))
-    default_storage.save("incoming/sub/notes.txt", ContentFile(b"text"))
+    import_put("incoming/one.png", png_bytes(21, 21, (1, 5, 9)))
+    import_put("incoming/sub/two.png", png_bytes(22, 22, (2, 5, 9)))
+    import_put("incoming/sub/notes.txt", b"text")
+    assert "import/incoming/one.png" in keys(s3)
 
     from_prefix = dataset_import_start(dataset=dataset, actor=manager, path="incoming")
     import_wait(from_prefix.pk, 60)
@@ -189,3 +191,71 @@ def test_imports_from_a_bucket_prefix_and_from_an_upload_land_in_the_bucket(s3: 
     for image in dataset.images.all():
         assert {image.file.name, image.thumbnail.name} <= stored
     assert job.items.count() == 3
+
+
+def content_type(bucket: Any, key: str) -> str:
+    return bucket.Object(key).content_type
+
+
+def test_an_object_is_named_and_typed_for_the_format_of_its_bytes(s3: Any, manager: Any) -> None:
+    dataset = Dataset.objects.create(name="On S3", created_by=manager)
+    gif = io.BytesIO()
+    PILImage.new("P", (12, 12)).save(gif, format="GIF")
+
+    page = image_create(dataset=dataset, path="y.html", content=png_bytes(20, 20))
+    script = image_create(dataset=dataset, path="p2.js", content=gif.getvalue())
+
+    assert (page.file.name, script.file.name) == (
+        f"datasets/{dataset.pk}/y.html.png",
+        f"datasets/{dataset.pk}/p2.js.gif",
+    )
+    assert content_type(s3, page.file.name) == "image/png"
+    assert content_type(s3, script.file.name) == "image/gif"
+    assert content_type(s3, page.thumbnail.name) == "image/jpeg"
+
+
+def test_the_content_type_is_set_from_the_detected_format_not_guessed_from_the_name(
+    s3: Any, manager: Any, monkeypatch: Any
+) -> None:
+    import storages.backends.s3
+
+    dataset = Dataset.objects.create(name="On S3", created_by=manager)
+    # Without the explicit type, django-storages guesses from the name, and with no guess it says
+    # application/octet-stream.
+    monkeypatch.setattr(storages.backends.s3.mimetypes, "guess_type", lambda name, strict=True: (None, None))
+
+    image = image_create(dataset=dataset, path="scan.png", content=png_bytes(12, 12))
+
+    assert content_type(s3, image.file.name) == "image/png"
+    assert content_type(s3, image.thumbnail.name) == "image/jpeg"
+
+
+@pytest.mark.parametrize(
+    ("prefix", "path", "code"),
+    [
+        ("import/", "../datasets/{id}", "path_outside_storage"),
+        ("import/", "datasets/{id}", "invalid_request"),  # there is no such folder under import/
+        ("import/", "/datasets/{id}", "path_outside_storage"),
+        ("", "datasets/{id}", "path_outside_storage"),  # a prefix set to the whole bucket still
+        ("", "thumbnails/{id}", "path_outside_storage"),  # never reaches the app's own keys
+        ("datasets/", "{id}", "path_outside_storage"),
+    ],
+)
+def test_a_prefix_import_never_reads_another_datasets_objects(
+    s3: Any, manager: Any, make_user: Any, settings: Any, prefix: str, path: str, code: str
+) -> None:
+    from apps.common.errors import ApiError
+    from apps.datasets.imports import dataset_import_start
+    from apps.datasets.models import DataImport
+
+    private = Dataset.objects.create(name="Private", created_by=make_user("pia_private"))
+    image_create(dataset=private, path="secret.png", content=png_bytes(31, 31, (3, 1, 4)))
+    mine = Dataset.objects.create(name="Mine", created_by=manager)
+    settings.POLYLOG = {**settings.POLYLOG, "IMPORT_ROOT": prefix}
+
+    with pytest.raises(ApiError) as refused:
+        dataset_import_start(dataset=mine, actor=manager, path=path.format(id=private.pk))
+
+    assert refused.value.code == code
+    assert DataImport.objects.count() == 0
+    assert not mine.images.exists()

@@ -54,7 +54,9 @@ class DataImportSerializer(serializers.ModelSerializer):
 
 class ImportStartSerializer(serializers.Serializer):
     path = serializers.CharField(
-        required=False, max_length=1024, help_text="a folder or bucket prefix in storage"
+        required=False,
+        max_length=1024,
+        help_text="a folder below the import root (POLYLOG_IMPORT_ROOT, the server share), as a relative path",
     )
     labeled = serializers.BooleanField(required=False, default=False)
     format = serializers.ChoiceField(
@@ -178,7 +180,9 @@ class DatasetImports(APIView):
         else:
             if "path" not in options:
                 raise ApiError(
-                    400, "invalid_request", "Send files (multipart, field 'files') or a 'path' in storage."
+                    400,
+                    "invalid_request",
+                    "Send files (multipart, field 'files') or a 'path' below the import folder.",
                 )
             record = dataset_import_start(path=options["path"], **common)
         return Response(DataImportSerializer(record).data, status=202)

@@ -420,7 +420,7 @@ addForm.addEventListener('submit', async (e) => {
     for (const [key, value] of Object.entries(extra)) body.append(key, String(value));
   } else {
     const path = addForm.elements.path.value.trim();
-    if (!path) return showError(addError, new Error('Give the folder in storage to import.'));
+    if (!path) return showError(addError, new Error('Give the folder to import, relative to the import folder.'));
     body = { path, ...extra };
   }
   submit.disabled = true;

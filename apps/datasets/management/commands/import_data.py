@@ -1,4 +1,4 @@
-"""Add data from the command line: import a folder (or bucket prefix) of the storage into a dataset."""
+"""Add data from the command line: import a folder of the import root (the server share) into a dataset."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from apps.datasets.models import DataImport, Dataset
 
 
 class Command(BaseCommand):
-    help = "Import every image under a storage folder into a dataset; prints the counts and refusals."
+    help = (
+        "Import every image under a folder of the import root into a dataset; prints the counts and refusals."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("dataset", type=int, help="dataset id")
-        parser.add_argument("path", help="folder or bucket prefix in storage")
+        parser.add_argument("path", help="folder below POLYLOG_IMPORT_ROOT (a relative path)")
         parser.add_argument("--user", required=True, help="username recorded as the importer")
         parser.add_argument("--timeout", type=float, default=3600.0)
 
