@@ -60,7 +60,7 @@ def test_a_non_member_cannot_fetch_a_jobs_image(item: Any, outsider: Any, client
 
 # What a stored file is served as ---------------------------------------------------------------------------
 
-MEDIA_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+MEDIA_POLICY = "default-src 'none'; sandbox"
 
 
 def image_bytes(fmt: str) -> bytes:
