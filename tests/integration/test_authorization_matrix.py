@@ -135,6 +135,9 @@ TABLE = """
   WS     /ws/items/{item}/                                   4401  4404  open  open  open  4404  open
   WS     /ws/items/{item}/ [command]                         4401  4404  rejected ack  ack   4404  ack
   WS     /ws/jobs/{job}/                                     4401  4404  open  open  open  4404  open
+# --- revoked while open: the membership removed (staff: no longer staff); 4403 closes the open socket
+  WS     /ws/items/{item}/ [revoked]                         4401  4404  4403  4403  4403  4404  4403
+  WS     /ws/jobs/{job}/ [revoked]                           4401  4404  4403  4403  4403  4404  4403
 """
 
 
@@ -403,6 +406,9 @@ WRITES: dict[str, Write] = {
     "POST /accounts/logout/": Write(lambda world, role: {}),
     # The socket sends its own frame (test_websocket_command); this says what it changes.
     "WS /ws/items/{item}/ [command]": Write(lambda world, role: {}, count("labeling.Event")),
+    # Not a write: the role's access is taken away while its socket is open (test_websocket_revoked).
+    "WS /ws/items/{item}/ [revoked]": Write(lambda world, role: {}),
+    "WS /ws/jobs/{job}/ [revoked]": Write(lambda world, role: {}),
 }
 
 # What an API refusal says, besides its status (docs/api.md, Errors).
@@ -574,6 +580,30 @@ async def test_websocket_command(row: Row, role: str, world: World, sockets: Soc
     else:
         assert answer["code"] == "permission_denied"
         assert await events(world) == before
+
+
+def revoke_access(world: World, role: str) -> None:
+    """Take the role's access to the job away, as a manager or an admin would (signals and all)."""
+    user = world.users[role]
+    if user.is_staff:
+        user.is_staff = False
+        user.save()
+    else:
+        world.job.memberships.filter(user=user).delete()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("row", "role"), cases([row for row in WS_ROWS if row.variant == "revoked"]))
+async def test_websocket_revoked(row: Row, role: str, world: World, sockets: Sockets) -> None:
+    opened = await connect(sockets, row.url.format(**world.names), world.users[role])
+    if not isinstance(opened, Peer):
+        assert opened == row.expected[role]
+        return
+
+    await database_sync_to_async(revoke_access)(world, role)
+
+    assert await opened.close_code() == row.expected[role]
 
 
 # Lists answer 200 to everyone signed in: what they hold is the authorization ----------------------
