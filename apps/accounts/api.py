@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from knox.models import AuthToken
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
@@ -80,5 +81,9 @@ class TokenObtain(APIView):
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request) -> Response:
         """Log this client out: the token in the Authorization header stops working; others stay."""
+        if not isinstance(request.auth, AuthToken):  # signed in some other way: there is no token to revoke
+            raise ApiError(
+                401, "not_authenticated", "Send the token to revoke as Authorization: Token <token>."
+            )
         token_revoke(token=request.auth)
         return Response(status=204)

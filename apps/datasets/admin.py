@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from apps.common.admin import ReadOnlyAdmin
+
 from .models import DataImport, Dataset, Image
 
 DELETE_POINTER = (
@@ -37,7 +39,7 @@ class DatasetAdmin(admin.ModelAdmin):
 
 
 @admin.register(Image)
-class ImageAdmin(admin.ModelAdmin):
+class ImageAdmin(ReadOnlyAdmin):
     """Images are added by imports: their path, size and file are facts of the import and of the stored
     file, which jobs, exports and deletion records refer to, so read-only; deleting them is the job
     page's (DELETE_POINTER)."""
@@ -52,18 +54,9 @@ class ImageAdmin(admin.ModelAdmin):
     def deleting(self, obj: Image) -> str:  # noqa: ARG002
         return DELETE_POINTER
 
-    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ARG002
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ARG002
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ARG002
-        return False
-
 
 @admin.register(DataImport)
-class DataImportAdmin(admin.ModelAdmin):
+class DataImportAdmin(ReadOnlyAdmin):
     """The history of Add data, read-only: a record of who brought which files in."""
 
     list_display = [
@@ -81,12 +74,3 @@ class DataImportAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_filter = ["status", "source", "format", "dataset"]
-
-    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ARG002
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ARG002
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ARG002
-        return False

@@ -9,25 +9,12 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 
+from apps.common.admin import ReadOnlyAdmin
 from apps.common.errors import ApiError
 
 from .domain import EVENT_TYPES
 from .models import Event, Item, ItemDeletion, JobMember, LabelClass, LabelingJob, Snapshot
 from .services import job_create, job_member_remove, label_class_create, label_class_update
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Shown, never added, changed or deleted here: the rows are the event log or follow from it, and
-    only the services write them (with their checks, tallies and records)."""
-
-    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ARG002
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ARG002
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ARG002
-        return False
 
 
 class LabelClassForm(forms.ModelForm):
