@@ -297,6 +297,8 @@ POLYLOG = {
     "MAX_UPLOAD_FILES": int(os.environ.get("POLYLOG_MAX_UPLOAD_FILES", "1000")),
     "SNAPSHOT_EVERY": int(os.environ.get("POLYLOG_SNAPSHOT_EVERY", "100")),
     "MAX_VERTICES": int(os.environ.get("POLYLOG_MAX_VERTICES", "1000")),
+    # The labeling page puts a vertex placed or dragged this many SCREEN pixels outside the image on its border.
+    "CLAMP_TOLERANCE_PX": float(os.environ.get("POLYLOG_CLAMP_TOLERANCE_PX", "16")),
     "MAX_SHAPES": int(os.environ.get("POLYLOG_MAX_SHAPES", "1000")),
     "MAX_DRAFTS": int(os.environ.get("POLYLOG_MAX_DRAFTS", "20")),
     "MAX_IMAGE_PIXELS": int(os.environ.get("POLYLOG_MAX_IMAGE_PIXELS", str(100_000_000))),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -69,6 +70,8 @@ def _item_page(request: HttpRequest, item_id: int, template: str) -> HttpRespons
     boot = {
         "user": _user(request),
         "job": _job_view(request, item.job_id, role),
+        # How far outside the image (screen pixels) a vertex still lands on its border (docs/ui.md).
+        "clamp_tolerance_px": settings.POLYLOG["CLAMP_TOLERANCE_PX"],
         "item": {
             "id": item.pk,
             "status": item.status,

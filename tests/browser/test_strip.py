@@ -1,5 +1,5 @@
 """The bottom strip and N / P: the strip marks the current image and lists the unlabeled images after it
-first and the labeled ones last; N opens the next unlabeled image (saving first when something changed),
+first and the labeled ones last; N opens the next unlabeled image (asking first when I changed something),
 P the previous image in the job's order."""
 
 from __future__ import annotations
@@ -43,12 +43,13 @@ def test_n_opens_the_next_image_and_p_the_previous_and_the_strip_marks_the_curre
     page.wait_for_url(re.compile(rf"/items/{items[1]['id']}/$"))
     strip_ready(page, items[1])
 
-    # Something changed: N saves it first, then moves on past the labeled image.
+    # Something of mine changed: N asks, Yes saves it first, then moves on past the labeled image.
     page.keyboard.press("d")
     click_image(page, 100, 100)  # a draft vertex: an unsaved change
     expect(page.locator("#item-status")).to_have_attribute("data-saved", "false")
     page.keyboard.press("Escape")
     page.keyboard.press("n")
+    page.get_by_role("dialog").get_by_role("button", name="Yes", exact=True).click()
     page.wait_for_url(re.compile(rf"/items/{items[3]['id']}/$"))
     strip_ready(page, items[3])
     state = site.api().get(f"/api/items/{items[1]['id']}/state/")

@@ -25,3 +25,26 @@ export function nearestEdge(points, p) {
 export const translate = (points, dx, dy) => points.map(([x, y]) => [x + dx, y + dy]);
 
 export const round2 = (v) => Math.round(v * 100) / 100;
+
+// A point placed just outside the image lands on its border: within `tolerance` (image pixels) of the
+// image it is clamped into [0, width] x [0, height]; farther out it is refused (null).
+export function clampToImage([x, y], width, height, tolerance) {
+  const outside = Math.max(-x, x - width, -y, y - height, 0);
+  if (outside > tolerance) return null;
+  return [Math.min(width, Math.max(0, x)), Math.min(height, Math.max(0, y))];
+}
+
+// The part of a move (dx, dy) that keeps every point within [0, width] x [0, height]: a shape moved past
+// the border stops at it. A shape already wider (or taller) than the image does not move on that axis.
+// The bounds are a hair inside, so a delta rounded toward zero (towardZero2) never lands past the border
+// by float arithmetic.
+export function clampMove(points, dx, dy, width, height) {
+  const xs = points.map((p) => p[0]);
+  const ys = points.map((p) => p[1]);
+  const hair = 1e-6;
+  const axis = (d, low, high) => (low + hair > high - hair ? 0 : Math.min(high - hair, Math.max(low + hair, d)));
+  return [axis(dx, -Math.min(...xs), width - Math.max(...xs)), axis(dy, -Math.min(...ys), height - Math.max(...ys))];
+}
+
+// Two decimals, rounded toward zero: a move clamped to the border never crosses it by rounding.
+export const towardZero2 = (v) => Math.trunc(v * 100) / 100;

@@ -4,6 +4,7 @@
 import { ApiError, boot, get } from '../api.js';
 import { ask, h, newId, toast, typing } from '../ui.js';
 import { MODES } from './constants.js';
+import { clampMove, clampToImage } from './geometry.js';
 import drawPolygon from './modes/draw_polygon.js';
 import edit from './modes/edit.js';
 import { loadStrip, Panel } from './panel.js';
@@ -15,7 +16,7 @@ const MODE_TABLE = { [MODES.DRAW_POLYGON]: drawPolygon, [MODES.EDIT]: edit };
 const TOOL_KEY = 'polylog.tool';
 const REFUSAL_MS = 7000;
 
-const { job, item, user: me } = boot();
+const { job, item, user: me, clamp_tolerance_px: clampTolerancePx = 16 } = boot();
 const canLabel = job.role === 'manager' || job.role === 'annotator';
 const isManager = job.role === 'manager';
 const labels = new Map(job.label_classes.map((label) => [label.id, label]));
@@ -23,8 +24,9 @@ const stage = document.getElementById('stage');
 const svg = document.getElementById('canvas');
 const app = document.getElementById('label-app');
 
-// picked: the shapes selected together (Shift+click), for grouping; selectedId is the one being edited.
-const ui = { selectedId: null, picked: new Set(), hidden: new Set(), overlay: {}, labels, me };
+// picked: the shapes selected together (Shift+click), for grouping; selectedId is the one being edited;
+// selectedVertex ({shapeId, index}) one vertex of it, when one is selected (Delete removes it then).
+const ui = { selectedId: null, selectedVertex: null, picked: new Set(), hidden: new Set(), overlay: {}, labels, me };
 const store = new ItemStore({ itemId: item.id, me });
 const renderer = new Renderer(svg, { width: item.image.width, height: item.image.height, imageUrl: item.image.url });
 const anchors = new Map(); // command_id -> the image point where it happened (for its refusal)
@@ -134,6 +136,8 @@ function draw() {
   if (!store.state) return;
   const view = store.view();
   if (ui.selectedId && !view.shapes.has(ui.selectedId)) ui.selectedId = null;
+  const vertex = ui.selectedVertex;
+  if (vertex && (vertex.shapeId !== ui.selectedId || vertex.index >= view.shapes.get(vertex.shapeId).points.length)) ui.selectedVertex = null;
   for (const id of ui.picked) if (!view.shapes.has(id)) ui.picked.delete(id);
   ui.overlay = mode?.render?.(modeState, ctx) ?? {};
   renderer.render(view, ui);
@@ -162,6 +166,10 @@ const ctx = {
   newId,
   toImage: (event) => renderer.toImage(event.clientX, event.clientY),
   toClient: (point) => renderer.toClient(point),
+  // A point just outside the image (within the tolerance, in screen pixels) on its border; farther: null.
+  clamp: (point) => clampToImage(point, item.image.width, item.image.height, clampTolerancePx / renderer.scale),
+  // A move of these points cut short where the first of them meets the border.
+  clampMove: (points, dx, dy) => clampMove(points, dx, dy, item.image.width, item.image.height),
   hitTest(event) {
     // By position, not event.target: a captured pointer reports the capturing element as its target.
     const element = document.elementFromPoint(event.clientX, event.clientY);
@@ -172,7 +180,9 @@ const ctx = {
     return { kind: 'shape', shapeId: group.dataset.shapeId };
   },
   selectedId: () => ui.selectedId,
+  selectedVertex: () => ui.selectedVertex,
   select,
+  selectVertex,
   togglePick,
   pickLabel,
   rememberLabel: (id) => localStorage.setItem(`polylog.job.${job.id}.label`, String(id)),
@@ -181,18 +191,44 @@ const ctx = {
   setDragging: (on) => stage.classList.toggle('dragging', on),
 };
 
+// Select a shape (or nothing): it alone, with no vertex selected.
 function select(shapeId, { edit: toEdit = false } = {}) {
   if (toEdit && shapeId && mode?.name !== MODES.EDIT) setMode(MODES.EDIT);
   const alone = ui.picked.size === (shapeId ? 1 : 0) && (!shapeId || ui.picked.has(shapeId));
-  if (ui.selectedId === shapeId && alone) return;
+  if (ui.selectedId === shapeId && alone && !ui.selectedVertex) return;
   ui.selectedId = shapeId;
+  ui.selectedVertex = null;
   ui.picked = new Set(shapeId ? [shapeId] : []);
   redrawPanel();
+}
+
+// Select one vertex of a shape (the shape is selected with it).
+function selectVertex(shapeId, index) {
+  select(shapeId);
+  ui.selectedVertex = { shapeId, index };
+  redraw();
+}
+
+// The one deletion rule (Delete, and Backspace outside the polygon tool): the selected vertex when a
+// vertex is selected, else the selected shape.
+function deleteSelection() {
+  const shape = ui.selectedId && store.view().shapes.get(ui.selectedId);
+  if (!shape) return;
+  const vertex = ui.selectedVertex;
+  if (vertex && vertex.shapeId === shape.id && vertex.index < shape.points.length) {
+    send({ type: 'remove_vertex', shape_id: shape.id, index: vertex.index }, { at: shape.points[vertex.index] });
+    ui.selectedVertex = null;
+    redraw();
+  } else {
+    send({ type: 'delete_shape', shape_id: shape.id }, { at: shape.points[0] });
+    select(null);
+  }
 }
 
 // Shift+click: add a shape to the picked ones or take it out (it becomes the selected one when added).
 function togglePick(shapeId) {
   if (mode?.name !== MODES.EDIT) setMode(MODES.EDIT);
+  ui.selectedVertex = null;
   if (ui.selectedId && !ui.picked.has(ui.selectedId)) ui.picked.add(ui.selectedId);
   if (ui.picked.has(shapeId)) {
     ui.picked.delete(shapeId);
@@ -209,6 +245,7 @@ function pickGroup(groupId, { add = false } = {}) {
   if (mode?.name !== MODES.EDIT) setMode(MODES.EDIT);
   const parts = [...store.view().shapes.values()].filter((s) => s.group_id === groupId).map((s) => s.id);
   if (!parts.length) return;
+  ui.selectedVertex = null;
   if (add) {
     const all = parts.every((id) => ui.picked.has(id));
     for (const id of parts) (all ? ui.picked.delete(id) : ui.picked.add(id));
@@ -335,11 +372,16 @@ function pickLabel(at) {
 
 let pan = null;
 let spaceDown = false;
+// A press that panned ends in a `click` too (the browser's, on release): that click is the pan's, never a
+// mode's, so Space+drag in the polygon tool adds no vertex.
+let panned = false;
 
 svg.addEventListener('pointerdown', (event) => {
   if (pickerOpen) return;
+  panned = false;
   if (event.button === 1 || (event.button === 0 && spaceDown)) {
     event.preventDefault();
+    panned = true;
     pan = { x: event.clientX, y: event.clientY };
     svg.setPointerCapture(event.pointerId);
     stage.classList.add('panning');
@@ -377,9 +419,16 @@ function pointerEnd(event) {
 svg.addEventListener('pointerup', pointerEnd);
 svg.addEventListener('pointercancel', pointerEnd);
 svg.addEventListener('click', (event) => {
+  if (panned || spaceDown) return;
   if (!pickerOpen) mode.onClick?.(modeState, ctx, event);
 });
-svg.addEventListener('dblclick', (event) => mode.onDoubleClick?.(modeState, ctx, event));
+svg.addEventListener('dblclick', (event) => {
+  if (!panned && !spaceDown) mode.onDoubleClick?.(modeState, ctx, event);
+});
+// The middle button's release is an `auxclick`: swallowed, so no browser default (paste, open) follows a pan.
+svg.addEventListener('auxclick', (event) => {
+  if (event.button === 1) event.preventDefault();
+});
 svg.addEventListener('contextmenu', (event) => {
   event.preventDefault();
   mode.onContextMenu?.(modeState, ctx, event);
@@ -481,10 +530,15 @@ document.addEventListener('keydown', (event) => {
     actions[byKey[key]]();
   } else if (key === 'd') setMode(MODES.DRAW_POLYGON);
   else if (key === 'e') setMode(MODES.EDIT);
-  else if (key === 'Delete' && ui.selectedId) {
-    const shape = store.view().shapes.get(ui.selectedId);
-    if (shape) send({ type: 'delete_shape', shape_id: shape.id }, { at: shape.points[0] });
+  else if (key === 'Delete' || key === 'Backspace') {
+    event.preventDefault();
+    deleteSelection();
   }
+});
+// A Space released outside the window (or a lost focus) must not leave the page panning on every press.
+window.addEventListener('blur', () => {
+  spaceDown = false;
+  stage.classList.remove('space');
 });
 document.addEventListener('keyup', (event) => {
   if (event.key === ' ') {
@@ -515,42 +569,96 @@ function backUrl() {
 }
 document.getElementById('job-link').href = backUrl();
 
-// Moving to another image keeps the work: it saves first when something changed since the last save.
-async function go(target, what) {
-  if (!target) return refuse('no_image', `There is no ${what} image.`, null);
-  try {
-    if (canLabel && store.unsaved) await sendAndWait({ type: 'save' });
-    location.href = `/items/${target.id}/`;
-  } catch {
-    // the refusal is shown; stay
-  }
+// Leaving, by any route, asks only when I have changes since the last save (docs/ui.md, "Leaving"): the
+// Back button, links (the breadcrumb, Replay, the strip's thumbnails), N/P, the browser's Back; closing
+// the tab or reloading gets the browser's own prompt.
+let leaving = false; // the page is on its way out: no second question
+
+function mustAsk() {
+  if (!canLabel) return false;
+  // Mine only: others' changes are theirs to save or discard. A command of mine still on its way counts.
+  return store.iHavePending() || [...store.pending.values()].some(({ command }) => command.type !== 'save');
 }
 
-document.getElementById('back').addEventListener('click', async () => {
-  if (!canLabel || (!store.unsaved && !store.pending.size)) {
-    location.href = backUrl();
-    return;
-  }
-  const answer = await ask({
-    title: 'Save?',
-    body: 'Save the changes to this image before going back to the data labeling preview? No discards what changed since the last save.',
-    buttons: [
-      { label: 'Cancel', value: null },
-      { label: 'No', value: 'no' },
-      { label: 'Yes', value: 'yes', primary: true },
-    ],
-  });
-  if (!answer) return;
-  try {
-    await sendAndWait({ type: answer === 'yes' ? 'save' : 'discard_changes' });
-    location.href = backUrl();
-  } catch {
-    // the refusal is shown; stay
+// Resolves true when the page may go: nothing of mine to ask about, or Yes saved, or No discarded my
+// changes (others' work stays); false on Cancel or a refusal (shown where it happened).
+let asking = null;
+function mayLeave() {
+  if (!mustAsk()) return Promise.resolve(true);
+  asking ??= (async () => {
+    const answer = await ask({
+      title: 'Save?',
+      body: 'You have changes to this image since the last save. Yes saves the image as it stands; No discards your own changes since the last save (what others did stays); Cancel stays here.',
+      buttons: [
+        { label: 'Cancel', value: null },
+        { label: 'No', value: 'no' },
+        { label: 'Yes', value: 'yes', primary: true },
+      ],
+    });
+    if (!answer) return false;
+    try {
+      await sendAndWait({ type: answer === 'yes' ? 'save' : 'discard_changes' });
+      return true;
+    } catch {
+      return false;
+    }
+  })().finally(() => (asking = null));
+  return asking;
+}
+
+async function leaveTo(url) {
+  if (!(await mayLeave())) return;
+  leaving = true;
+  location.href = url;
+}
+
+function go(target, what) {
+  if (!target) return refuse('no_image', `There is no ${what} image.`, null);
+  return leaveTo(`/items/${target.id}/`);
+}
+
+document.getElementById('back').addEventListener('click', () => leaveTo(backUrl()));
+
+// Links out of the page (the breadcrumb, Replay, the strip, the top bar) ask first; a new tab does not.
+document.addEventListener('click', (event) => {
+  const link = event.target.closest?.('a[href]');
+  if (!link || event.defaultPrevented || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+  if ((link.target && link.target !== '_self') || link.hasAttribute('download')) return;
+  const url = new URL(link.href, location.href);
+  if (url.origin !== location.origin || (url.pathname === location.pathname && url.hash)) return;
+  if (!mustAsk()) return;
+  event.preventDefault();
+  leaveTo(url.href);
+});
+
+// The browser's Back: a history entry of our own sits on top of the page's, pushed on the first
+// interaction (Chromium's Back skips entries pushed without one). Back pops it and the page asks as the
+// Back button does; Cancel puts it back.
+let guarded = history.state?.polylogGuard === true;
+function guardHistory() {
+  // Not while the question is open: a click on its No must not push a new entry that Back would then pop.
+  if (guarded || !canLabel || leaving || asking) return;
+  guarded = true;
+  history.pushState({ polylogGuard: true }, '', location.href);
+}
+document.addEventListener('pointerdown', guardHistory, true);
+document.addEventListener('keydown', guardHistory, true);
+window.addEventListener('popstate', async () => {
+  if (!guarded || leaving || history.state?.polylogGuard) return;
+  guarded = false;
+  if (await mayLeave()) {
+    leaving = true;
+    history.back();
+  } else {
+    guardHistory();
   }
 });
 
+// Closing the tab, reloading, a form (Log out): the browser's own prompt, only with changes of mine.
 window.addEventListener('beforeunload', (event) => {
-  if (socket.unanswered.size) event.preventDefault(); // commands still on their way
+  if (leaving || !(mustAsk() || (canLabel && socket.unanswered.size))) return;
+  event.preventDefault();
+  event.returnValue = '';
 });
 
 // Presence ---------------------------------------------------------------------------------------------------

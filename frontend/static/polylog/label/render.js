@@ -91,9 +91,9 @@ export class Renderer {
     this.applyView();
   }
 
-  // view: the store's view; ui: {labels (Map id -> {name, color}), labelsVersion, selectedId, hidden (Set),
-  // me, overlay: {override?: {shapeId, points}, preview?: [[x, y], ...], activeVertex?: {shapeId, index},
-  // firstVertexHot?: bool}}
+  // view: the store's view; ui: {labels (Map id -> {name, color}), labelsVersion, selectedId, selectedVertex
+  // ({shapeId, index} or null), hidden (Set), me, overlay: {override?: {shapeId, points}, preview?: [[x, y],
+  // ...], firstVertexHot?: bool}}
   render(view, ui) {
     const overlay = ui.overlay || {};
     const seen = new Set();
@@ -120,7 +120,7 @@ export class Renderer {
         entry.color = color;
         entry.g.dataset.labelClassId = shape.label_class_id;
       }
-      const active = overlay.activeVertex?.shapeId === shape.id ? overlay.activeVertex.index : -1;
+      const active = ui.selectedVertex?.shapeId === shape.id ? ui.selectedVertex.index : -1;
       // Parts of one object (a group) share a dashed outline; shapes picked together (Shift+click) are
       // outlined as picked.
       const groupId = shape.group_id ?? '';

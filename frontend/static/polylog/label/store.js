@@ -146,6 +146,11 @@ export class ItemStore {
     this.listeners = new Set();
     this.cachedView = null;
     this.onGap = null; // set by the page: ask the socket for the missing events
+    // Whether I have pending changes (docs/ui.md, "Leaving"): the server's `pending` (the people with
+    // changes since the last save) when the state read last carried it, else null; and whether an event of
+    // mine (other than `saved`) arrived after that read.
+    this.serverPending = null;
+    this.mineSinceRead = false;
   }
 
   subscribe(listener) {
@@ -158,11 +163,47 @@ export class ItemStore {
     for (const listener of this.listeners) listener(this);
   }
 
-  async load(atSeq) {
-    const suffix = atSeq === undefined ? '' : `?at_seq=${atSeq}`;
-    this.state = fromView(await get(`/api/items/${this.itemId}/state/${suffix}`));
+  async load() {
+    const view = await get(`/api/items/${this.itemId}/state/`);
+    this.state = fromView(view);
+    if (Array.isArray(view.pending)) this.takePending(view);
+    else this.mineSinceRead = await this.mineAfter(view.saved_seq, view.seq);
     this.settle();
     this.emit();
+  }
+
+  // A state read that carries the server's `pending` decides; without it, what this page saw still counts.
+  takePending(view) {
+    if (!Array.isArray(view.pending)) return;
+    this.serverPending = new Set(view.pending);
+    this.mineSinceRead = false;
+  }
+
+  // Without the server's `pending`: whether an event of mine other than `saved` is among seq (from, to].
+  async mineAfter(from, to) {
+    let after = from;
+    while (after !== null && after < to) {
+      const page = await get(`/api/items/${this.itemId}/events/?after=${after}&limit=500`);
+      if (page.results.some((e) => e.seq <= to && e.actor === this.me.id && e.type !== 'saved')) return true;
+      after = page.next_after;
+    }
+    return false;
+  }
+
+  // Mine: a change of my own since the last save (the Back dialog and every other way out ask only then).
+  iHavePending() {
+    return this.mineSinceRead || !!this.serverPending?.has(this.me.id);
+  }
+
+  // What one applied event says about pending changes: `saved` ends everyone's; an event of mine starts
+  // mine (my `changes_discarded` ends them, when the server does not say).
+  notePending(event) {
+    if (event.type === 'saved') {
+      this.mineSinceRead = false;
+      if (this.serverPending) this.serverPending = new Set();
+    } else if (event.actor === this.me.id) {
+      this.mineSinceRead = event.type !== 'changes_discarded';
+    }
   }
 
   // One event frame from the server, in seq order.
@@ -176,6 +217,7 @@ export class ItemStore {
       this.onGap?.(this.state.seq);
       return;
     }
+    this.notePending(event);
     if (READ_AGAIN.has(event.type)) {
       this.readAgain(event.seq);
       return;
@@ -202,7 +244,9 @@ export class ItemStore {
   async readAgain(seq) {
     this.reading = true;
     try {
-      this.state = fromView(await get(`/api/items/${this.itemId}/state/?at_seq=${seq}`));
+      const view = await get(`/api/items/${this.itemId}/state/?at_seq=${seq}`);
+      this.state = fromView(view);
+      this.takePending(view);
     } finally {
       this.reading = false;
     }

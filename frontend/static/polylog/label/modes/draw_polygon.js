@@ -1,5 +1,7 @@
-// Polygon tool: click to add a vertex; click the first vertex (or Enter) to close and pick a label;
-// Escape drops the draft; Backspace removes its last vertex. Sends commands; the store draws them.
+// Polygon tool: click to add a vertex (just outside the image it lands on the border; farther out it is
+// refused with a message); click the first vertex (or Enter) to close and pick a label; Escape drops the
+// draft; Backspace removes its last vertex (and only that: in this tool it never deletes a shape). Sends
+// commands; the store draws them.
 
 import { MODES, SNAP_PX } from '../constants.js';
 
@@ -33,7 +35,7 @@ async function close(state, ctx, at) {
 
 export default {
   name: MODES.DRAW_POLYGON,
-  hint: 'Click to add vertices · click the first vertex or Enter to close · Esc drops · Backspace undoes a vertex',
+  hint: 'Click adds a vertex (just outside the image: on its edge) · first vertex or Enter closes · Esc drops · Backspace removes the last vertex · Del deletes the selection',
 
   onSetup(ctx) {
     // A reload keeps the drafts (they are state): carry on with our latest one.
@@ -48,11 +50,18 @@ export default {
       close(state, ctx, draft.points[0]);
       return;
     }
-    const [x, y] = ctx.toImage(event);
+    const raw = ctx.toImage(event);
+    const point = ctx.clamp(raw);
+    if (!point) {
+      ctx.refuse('outside_image', 'That is outside the image: click on it, or just beside its edge to put a vertex on the border.', raw);
+      return;
+    }
+    const [x, y] = point;
     if (draft) {
       // The second click of a double click lands on the vertex just added: not a new vertex.
       const [lx, ly] = ctx.toClient(draft.points.at(-1));
-      if (Math.hypot(lx - event.clientX, ly - event.clientY) < 2) return;
+      const [cx, cy] = ctx.toClient(point);
+      if (Math.hypot(lx - cx, ly - cy) < 2) return;
     } else {
       state.shapeId = ctx.newId();
     }
@@ -60,7 +69,8 @@ export default {
   },
 
   onMouseMove(state, ctx, event) {
-    state.hover = ctx.toImage(event);
+    const at = ctx.toImage(event);
+    state.hover = ctx.clamp(at) ?? at; // the preview ends where a click would put the vertex
     state.hot = onFirstVertex(ctx, myDraft(state, ctx), event.clientX, event.clientY);
     ctx.redraw();
   },
@@ -77,8 +87,10 @@ export default {
       state.shapeId = null;
       return true;
     }
-    if (event.key === 'Backspace' && draft) {
-      ctx.send({ type: 'remove_vertex', shape_id: draft.id, index: draft.points.length - 1 }, { at: draft.points.at(-1) });
+    if (event.key === 'Backspace') {
+      // In this tool Backspace is the draft's: without one it does nothing (a repeated press that emptied
+      // the draft must not go on to delete the selected shape).
+      if (draft) ctx.send({ type: 'remove_vertex', shape_id: draft.id, index: draft.points.length - 1 }, { at: draft.points.at(-1) });
       return true;
     }
     return false;

@@ -1,17 +1,18 @@
-// Edit tool: click a shape to select it; drag it to move it; drag a vertex of the selected shape;
-// double-click an edge to insert a vertex; Alt+click or right-click a vertex (or select it and press
-// Delete) to remove it; Delete removes the selected shape; Shift+click picks several shapes (to group
-// them). Sends commands; the store draws them.
+// Edit tool: click a shape to select it; drag it to move it (it stops at the image's border); press a
+// vertex of the selected shape to select it, drag it to move it (just outside the image it lands on the
+// border); double-click an edge to insert a vertex; Alt+click or right-click a vertex to remove it;
+// Shift+click picks several shapes (to group them). Delete / Backspace are the page's (one rule for every
+// mode: the selected vertex, else the selected shape). Sends commands; the store draws them.
 
 import { DRAG_PX, MODES } from '../constants.js';
-import { nearestEdge, round2 } from '../geometry.js';
+import { nearestEdge, round2, towardZero2 } from '../geometry.js';
 
 export default {
   name: MODES.EDIT,
-  hint: 'Drag a shape or a vertex · double-click an edge to add a vertex · Alt+click / right-click a vertex to remove it · Del deletes',
+  hint: 'Drag a shape or a vertex · double-click an edge adds a vertex · Alt+click / right-click removes one · Del / Backspace deletes the selected vertex, else the shape',
 
   onSetup() {
-    return { drag: null, activeVertex: null };
+    return { drag: null };
   },
 
   onMouseDown(state, ctx, event) {
@@ -22,7 +23,6 @@ export default {
       // Shift+click picks shapes together (to group them); it moves nothing.
       if (hit.kind === 'vertex' || hit.kind === 'shape') {
         ctx.togglePick(hit.shapeId);
-        state.activeVertex = null;
         return true;
       }
       return false;
@@ -31,22 +31,21 @@ export default {
       const shape = ctx.view().shapes.get(hit.shapeId);
       if (event.altKey) {
         ctx.send({ type: 'remove_vertex', shape_id: hit.shapeId, index: hit.index }, { at: shape.points[hit.index] });
-        state.activeVertex = null;
+        ctx.select(hit.shapeId);
         return true;
       }
-      state.activeVertex = { shapeId: hit.shapeId, index: hit.index };
+      ctx.selectVertex(hit.shapeId, hit.index);
       state.drag = { kind: 'vertex', shapeId: hit.shapeId, index: hit.index, start: at, client: [event.clientX, event.clientY], points: shape.points, moved: false };
       return true;
     }
     if (hit.kind === 'vertex' || hit.kind === 'shape') {
+      // The body (or a vertex of a shape not selected yet) selects the shape alone: no vertex selected.
       const shape = ctx.view().shapes.get(hit.shapeId);
-      if (ctx.selectedId() !== hit.shapeId) state.activeVertex = null;
       ctx.select(hit.shapeId);
       state.drag = { kind: 'shape', shapeId: hit.shapeId, start: at, client: [event.clientX, event.clientY], points: shape.points, moved: false };
       return true;
     }
     ctx.select(null);
-    state.activeVertex = null;
     return false; // the page pans on empty space
   },
 
@@ -57,12 +56,14 @@ export default {
     drag.moved = true;
     const [x, y] = ctx.toImage(event);
     if (drag.kind === 'vertex') {
-      drag.current = drag.points.map((p, i) => (i === drag.index ? [x, y] : p));
+      // Just outside the image it shows on the border, where it will land; farther out where it is.
+      drag.target = ctx.clamp([x, y]);
+      const shown = drag.target ?? [x, y];
+      drag.current = drag.points.map((p, i) => (i === drag.index ? shown : p));
     } else {
-      const dx = x - drag.start[0];
-      const dy = y - drag.start[1];
-      drag.current = drag.points.map(([px, py]) => [px + dx, py + dy]);
-      drag.delta = [dx, dy];
+      const [dx, dy] = ctx.clampMove(drag.points, x - drag.start[0], y - drag.start[1]);
+      drag.delta = [towardZero2(dx), towardZero2(dy)];
+      drag.current = drag.points.map(([px, py]) => [px + drag.delta[0], py + drag.delta[1]]);
     }
     ctx.setDragging(true);
     ctx.redraw();
@@ -76,12 +77,16 @@ export default {
       ctx.redraw();
       return;
     }
-    const [x, y] = ctx.toImage(event);
+    const at = ctx.toImage(event);
     if (drag.kind === 'vertex') {
-      ctx.send({ type: 'move_vertex', shape_id: drag.shapeId, index: drag.index, x: round2(x), y: round2(y) }, { at: [x, y] });
-    } else {
-      const [dx, dy] = drag.delta;
-      ctx.send({ type: 'move_shape', shape_id: drag.shapeId, dx: round2(dx), dy: round2(dy) }, { at: [x, y] });
+      if (drag.target) {
+        const [x, y] = drag.target.map(round2);
+        ctx.send({ type: 'move_vertex', shape_id: drag.shapeId, index: drag.index, x, y }, { at: [x, y] });
+      } else {
+        ctx.refuse('outside_image', 'A vertex goes on the image, or just beside it to land on its border.', at);
+      }
+    } else if (drag.delta[0] || drag.delta[1]) {
+      ctx.send({ type: 'move_shape', shape_id: drag.shapeId, dx: drag.delta[0], dy: drag.delta[1] }, { at });
     }
     ctx.redraw();
   },
@@ -93,7 +98,7 @@ export default {
     const edge = nearestEdge(shape.points, ctx.toImage(event));
     const [x, y] = edge.point.map(round2);
     ctx.send({ type: 'insert_vertex', shape_id: shape.id, index: edge.index + 1, x, y }, { at: [x, y] });
-    state.activeVertex = { shapeId: shape.id, index: edge.index + 1 };
+    ctx.selectVertex(shape.id, edge.index + 1);
   },
 
   onContextMenu(state, ctx, event) {
@@ -101,30 +106,16 @@ export default {
     if (hit.kind !== 'vertex') return false;
     const shape = ctx.view().shapes.get(hit.shapeId);
     ctx.send({ type: 'remove_vertex', shape_id: hit.shapeId, index: hit.index }, { at: shape.points[hit.index] });
-    state.activeVertex = null;
+    if (ctx.selectedId() === hit.shapeId) ctx.select(hit.shapeId);
     return true;
   },
 
   onKeyDown(state, ctx, event) {
-    const selected = ctx.selectedId();
-    if ((event.key === 'Delete' || event.key === 'Backspace') && selected) {
-      const shape = ctx.view().shapes.get(selected);
-      if (!shape) return false;
-      if (state.activeVertex?.shapeId === selected && state.activeVertex.index < shape.points.length) {
-        ctx.send({ type: 'remove_vertex', shape_id: selected, index: state.activeVertex.index }, { at: shape.points[state.activeVertex.index] });
-      } else {
-        ctx.send({ type: 'delete_shape', shape_id: selected }, { at: shape.points[0] });
-        ctx.select(null);
-      }
-      state.activeVertex = null;
-      return true;
-    }
-    if (event.key === 'Escape' && selected) {
-      ctx.select(null);
-      state.activeVertex = null;
-      return true;
-    }
-    return false;
+    // Escape steps back: the selected vertex first, then the shape.
+    if (event.key !== 'Escape' || !ctx.selectedId()) return false;
+    const vertex = ctx.selectedVertex();
+    ctx.select(vertex ? vertex.shapeId : null);
+    return true;
   },
 
   onStop(state, ctx) {
@@ -133,8 +124,7 @@ export default {
   },
 
   render(state) {
-    const out = { activeVertex: state.activeVertex };
-    if (state.drag?.moved) out.override = { shapeId: state.drag.shapeId, points: state.drag.current };
-    return out;
+    if (state.drag?.moved) return { override: { shapeId: state.drag.shapeId, points: state.drag.current } };
+    return {};
   },
 };
