@@ -103,6 +103,17 @@ def test_someone_without_changes_leaves_by_back_without_a_question(open_page, si
     expect(shape_rows(ann)).to_have_count(1)
 
 
+def test_a_page_opened_later_knows_my_pending_changes(open_page, site, new_job):
+    job, item, ann, bob = two_on_one_image(open_page, site, new_job)
+    again = open_page("ann")  # ann's changes were made in another page: this one learns of them on loading
+    open_item(again, site, item["id"])
+    again.get_by_role("button", name="Back to data labeling preview").click()
+    dialog = again.get_by_role("dialog")
+    expect(dialog).to_contain_text("Save?")
+    dialog.get_by_role("button", name="Cancel", exact=True).click()
+    expect(shape_rows(again)).to_have_count(1)
+
+
 def test_the_breadcrumb_asks_only_the_person_with_changes(open_page, site, new_job):
     job, item, ann, bob = two_on_one_image(open_page, site, new_job)
     bob.locator("#job-link").click()
