@@ -202,9 +202,9 @@ function select(shapeId, { edit: toEdit = false } = {}) {
   redrawPanel();
 }
 
-// Select one vertex of a shape (the shape is selected with it).
+// Select one vertex of a shape (the shape is selected with it; shapes picked with it stay picked).
 function selectVertex(shapeId, index) {
-  select(shapeId);
+  if (ui.selectedId !== shapeId) select(shapeId);
   ui.selectedVertex = { shapeId, index };
   redraw();
 }
