@@ -8,7 +8,17 @@ from typing import Any
 
 import pytest
 
-from apps.labeling.domain import Context, Limits, Rejected, decide, initial_state, replay, state_view
+from apps.labeling.domain import (
+    SCHEMA_VERSION,
+    Context,
+    Limits,
+    Rejected,
+    decide,
+    event_from_record,
+    initial_state,
+    replay,
+    state_view,
+)
 from apps.labeling.domain.commands import (
     AddPolygon,
     AddVertex,
@@ -137,6 +147,11 @@ def drafts(state: ItemState) -> dict[str, dict[str, Any]]:
 
 def as_lists(points) -> list[list[float]]:
     return [[x, y] for x, y in points]
+
+
+def stored(state: ItemState, *records: tuple[str, dict[str, Any], int]) -> ItemState:
+    """The state after stored rows (type, payload, actor) of schema version 1, read by the upcaster."""
+    return replay(state, [event_from_record(t, SCHEMA_VERSION, payload, a) for t, payload, a in records])
 
 
 def moved(points, dx: float, dy: float) -> tuple[tuple[float, float], ...]:
@@ -1074,14 +1089,101 @@ def test_undo_reverts_the_actors_latest_action():
     assert shapes(after) == {S: {"label_class_id": CAT, "points": as_lists(SQUARE)}}
 
 
-def test_undo_twice_reverts_closing_back_to_the_draft():
+def test_undo_twice_takes_back_the_move_then_the_whole_polygon():
     state = given(*closed(ALICE, S), (ALICE, MoveShape(S, 5.0, 5.0)), (ALICE, Undo()))
 
     events, after = when(state, Undo())
 
     assert events == [Undone(ALICE, 5, (S,), ())]
     assert shapes(after) == {}
-    assert drafts(after) == {S: {"actor": ALICE, "points": as_lists(SQUARE)}}
+    assert drafts(after) == {}
+
+
+# undo by actions: a polygon drawn vertex by vertex and closed is one action
+
+
+def test_undo_right_after_closing_a_polygon_removes_it_whole():
+    state = given((BOB, AddPolygon(T, DOG, TRIANGLE)), *closed(ALICE, S))
+
+    events, after = when(state, Undo())
+
+    assert events == [Undone(ALICE, 6, (S,), ())]
+    assert after.shapes.keys() == {T}
+    assert refused(after, Undo()).code == "nothing_to_undo"
+
+
+def test_redo_after_undoing_a_closed_polygon_brings_it_back_closed():
+    state = given(*closed(ALICE, S), (ALICE, Undo()))
+
+    events, after = when(state, Redo())
+
+    assert events == [Redone(ALICE, 5, (S,), ())]
+    assert shapes(after) == {S: {"label_class_id": CAT, "points": as_lists(SQUARE)}}
+    assert drafts(after) == {}
+
+
+def test_while_a_draft_is_open_each_vertex_is_one_undo():
+    state = given(*draft(ALICE, S, SQUARE[:3]))
+
+    _, after = when(state, Undo())
+
+    assert drafts(after) == {S: {"actor": ALICE, "points": as_lists(SQUARE[:2])}}
+
+
+def test_a_draft_edited_while_drawn_is_still_one_action_once_closed():
+    state = given(
+        *draft(ALICE, S, ((10.0, 10.0), (30.0, 10.0), (30.0, 30.0))),
+        (ALICE, MoveVertex(S, 2, 31.0, 31.0)),
+        (ALICE, InsertVertex(S, 3, 10.0, 30.0)),
+        (ALICE, ClosePolygon(S, CAT)),
+    )
+
+    _, after = when(state, Undo())
+
+    assert shapes(after) == {} and drafts(after) == {}
+    assert refused(after, Undo()).code == "nothing_to_undo"
+
+
+def test_closing_a_polygon_leaves_the_persons_other_actions_in_their_order_and_others_untouched():
+    state = given(
+        (ALICE, AddPolygon(T, DOG, TRIANGLE)),
+        *draft(ALICE, S, SQUARE[:2]),
+        (BOB, AddPolygon(U, CAT, ((60.0, 10.0), (80.0, 10.0), (70.0, 30.0)))),
+        (ALICE, MoveShape(T, 1.0, 1.0)),
+        *draft(ALICE, S, SQUARE[2:]),
+        (ALICE, ClosePolygon(S, CAT)),
+    )
+
+    first, after_first = when(state, Undo())
+    second, after_second = when(after_first, Undo())
+    bobs, _ = when(after_second, Undo(), BOB)
+
+    assert first == [Undone(ALICE, 8, (S,), ())]
+    assert second == [Undone(ALICE, 5, (T,), ())]
+    assert shapes(after_second)[T]["points"] == as_lists(TRIANGLE)
+    assert bobs == [Undone(BOB, 4, (U,), ())]
+
+
+def test_undoing_a_polygon_someone_else_changed_since_it_was_closed_leaves_it_and_names_it():
+    state = given(*closed(ALICE, S), (BOB, MoveShape(S, 5.0, 5.0)))
+
+    events, after = when(state, Undo())
+
+    assert events == [Undone(ALICE, 5, (), (S,))]
+    assert shapes(after)[S]["points"] == as_lists(moved(SQUARE, 5.0, 5.0))
+
+
+def test_a_stored_polygon_closed_without_undo_unit_still_undoes_the_close_alone():
+    # Stored before polygons were one action: "close; undo" reopened the draft, and replays so.
+    state = stored(
+        given(*draft(ALICE, S, SQUARE)),
+        ("polygon_closed", {"shape_id": S, "label_class_id": CAT}, ALICE),
+        ("undone", {"target_seq": 5, "shape_ids": [S], "skipped_shape_ids": []}, ALICE),
+    )
+
+    assert shapes(state) == {}
+    assert drafts(state) == {S: {"actor": ALICE, "points": as_lists(SQUARE)}}
+    assert decide(state, Undo(), ctx()) == [Undone(ALICE, 4, (S,), ())]
 
 
 def test_undo_brings_back_every_shape_of_a_delete_all():
@@ -1150,7 +1252,7 @@ def test_undo_of_a_shape_nobody_else_touched_reverts_it_while_others_work_elsewh
     events, after = when(state, Undo())
 
     assert events == [Undone(ALICE, 5, (S,), ())]
-    assert drafts(after) == {S: {"actor": ALICE, "points": as_lists(SQUARE)}}
+    assert drafts(after) == {}
     assert shapes(after) == {T: {"label_class_id": DOG, "points": as_lists(moved(TRIANGLE, 5.0, 5.0))}}
 
 
@@ -1278,81 +1380,218 @@ def test_save_is_not_undoable():
     assert state_view(after)["saved_seq"] == 6
 
 
-# discard_changes
+# discard_changes: the sender's own pending changes, by their undo rules
 
 
-def test_discard_changes_returns_closed_shapes_to_the_last_save():
+def test_discard_changes_reverts_only_the_senders_changes_since_the_save():
+    state = given(
+        *closed(ALICE, S),
+        (ALICE, Save()),
+        (ALICE, MoveShape(S, 5.0, 5.0)),
+        *closed(ALICE, U, TRIANGLE),
+        (BOB, AddPolygon(T, DOG, ((60.0, 10.0), (80.0, 10.0), (70.0, 30.0)))),
+    )
+
+    events, after = when(state, DiscardChanges(), BOB)
+
+    assert events == [ChangesDiscarded(BOB, (), (T,))]
+    assert after.shapes.keys() == {S, U}
+    assert shapes(after)[S]["points"] == as_lists(moved(SQUARE, 5.0, 5.0))
+    assert state_view(after)["pending"] == [ALICE]
+
+
+def test_discard_changes_by_someone_with_no_changes_does_nothing_to_anothers_unsaved_polygon():
+    state = given((ALICE, Save()), *closed(ALICE, S))
+
+    assert decide(state, DiscardChanges(), ctx(BOB)) == []
+    assert state_view(state)["pending"] == [ALICE]
+
+
+def test_discard_changes_returns_the_senders_shapes_to_the_last_save():
     state = given(
         *closed(ALICE, S),
         (ALICE, AddPolygon(T, DOG, TRIANGLE)),
         (ALICE, Save()),
         (ALICE, MoveShape(S, 5.0, 5.0)),
-        (BOB, RelabelShape(S, DOG)),
-        (BOB, DeleteShape(T)),
-        (BOB, AddPolygon(U, CAT, ((60.0, 10.0), (80.0, 10.0), (70.0, 30.0)))),
+        (ALICE, RelabelShape(S, DOG)),
+        (ALICE, DeleteShape(T)),
+        (ALICE, AddPolygon(U, CAT, ((60.0, 10.0), (80.0, 10.0), (70.0, 30.0)))),
     )
 
     events, after = when(state, DiscardChanges())
 
-    assert events == [ChangesDiscarded(ALICE)]
+    assert events == [ChangesDiscarded(ALICE, (), (U, T, S))]
     assert shapes(after) == {
         S: {"label_class_id": CAT, "points": as_lists(SQUARE)},
         T: {"label_class_id": DOG, "points": as_lists(TRIANGLE)},
     }
+    assert state_view(after)["pending"] == []
 
 
-def test_discard_changes_drops_the_actors_own_drafts_but_not_anyone_elses():
+def test_discard_changes_leaves_a_shape_someone_else_changed_since_and_names_it():
     state = given(
         *closed(ALICE, S),
         (ALICE, Save()),
-        *draft(ALICE, T, TRIANGLE[:2]),
-        *draft(BOB, U, ((80.0, 10.0), (90.0, 10.0))),
+        (ALICE, MoveShape(S, 5.0, 5.0)),
+        (BOB, RelabelShape(S, DOG)),
     )
 
-    _, after = when(state, DiscardChanges())
+    events, after = when(state, DiscardChanges())
 
-    assert drafts(after) == {U: {"actor": BOB, "points": [[80.0, 10.0], [90.0, 10.0]]}}
-    assert list(shapes(after)) == [S]
+    assert events == [ChangesDiscarded(ALICE, (S,), ())]
+    assert shapes(after) == {S: {"label_class_id": DOG, "points": as_lists(moved(SQUARE, 5.0, 5.0))}}
+    assert state_view(after)["pending"] == [BOB]
 
 
-def test_discard_changes_before_any_save_removes_every_closed_shape():
-    state = given(*closed(ALICE, S))
+def test_discard_changes_reverts_a_shape_back_to_where_someone_elses_change_stands_in_the_way():
+    state = given(
+        *closed(ALICE, S),
+        (ALICE, Save()),
+        (ALICE, MoveShape(S, 5.0, 5.0)),
+        (BOB, MoveShape(S, 1.0, 1.0)),
+        (ALICE, RelabelShape(S, DOG)),
+    )
+
+    events, after = when(state, DiscardChanges())
+
+    # The relabel is reverted; the move under Bob's is left, as undo would leave it.
+    assert events == [ChangesDiscarded(ALICE, (S,), (S,))]
+    assert shapes(after) == {S: {"label_class_id": CAT, "points": as_lists(moved(SQUARE, 6.0, 6.0))}}
+
+
+def test_discard_changes_drops_the_senders_drafts_but_not_anyone_elses():
+    state = given(
+        *draft(ALICE, U, ((60.0, 10.0),)),
+        (ALICE, Save()),
+        *draft(ALICE, T, TRIANGLE[:2]),
+        *draft(BOB, S, ((80.0, 10.0), (90.0, 10.0))),
+    )
+
+    events, after = when(state, DiscardChanges())
+
+    assert events == [ChangesDiscarded(ALICE, (), (T, U))]
+    assert drafts(after) == {S: {"actor": BOB, "points": [[80.0, 10.0], [90.0, 10.0]]}}
+
+
+def test_discard_changes_removes_a_polygon_whose_drawing_began_before_the_save_whole():
+    state = given(*draft(ALICE, S, SQUARE[:2]), (BOB, Save()), *draft(ALICE, S, SQUARE[2:]))
+    state = given(
+        *draft(ALICE, S, SQUARE[:2]),
+        (BOB, Save()),
+        *draft(ALICE, S, SQUARE[2:]),
+        (ALICE, ClosePolygon(S, CAT)),
+    )
+
+    events, after = when(state, DiscardChanges())
+
+    assert events == [ChangesDiscarded(ALICE, (), (S,))]
+    assert shapes(after) == {} and drafts(after) == {}
+
+
+def test_discard_changes_before_any_save_removes_only_the_senders_shapes():
+    state = given(*closed(ALICE, S), (BOB, AddPolygon(T, DOG, TRIANGLE)))
 
     events, after = when(state, DiscardChanges(), BOB)
 
-    assert events == [ChangesDiscarded(BOB)]
-    assert shapes(after) == {}
+    assert events == [ChangesDiscarded(BOB, (), (T,))]
+    assert after.shapes.keys() == {S}
 
 
-def test_discard_changes_with_nothing_changed_since_the_save_changes_nothing():
+def test_discard_changes_with_nothing_of_yours_since_the_save_changes_nothing():
     state = given(*closed(ALICE, S), (ALICE, Save()), *draft(BOB, U, ((80.0, 10.0),)))
 
     assert decide(state, DiscardChanges(), ctx()) == []
 
 
-def test_discard_changes_does_not_bring_back_a_saved_shape_whose_label_class_left_the_job():
+def test_discard_changes_leaves_a_shape_whose_label_class_to_go_back_to_left_the_job():
     state = given(
         *closed(ALICE, S, label=DOG),
         (ALICE, AddPolygon(T, CAT, TRIANGLE)),
         (ALICE, Save()),
-        (ALICE, DeleteAllShapes()),
+        (ALICE, RelabelShape(S, CAT)),
+        (ALICE, MoveShape(T, 5.0, 5.0)),
     )
 
     events, after = when(state, DiscardChanges(), labels=frozenset({CAT}))
 
-    assert events == [ChangesDiscarded(ALICE, (S,))]
-    assert shapes(after) == {T: {"label_class_id": CAT, "points": as_lists(TRIANGLE)}}
+    assert events == [ChangesDiscarded(ALICE, (S,), (T,))]
+    assert shapes(after) == {
+        S: {"label_class_id": CAT, "points": as_lists(SQUARE)},
+        T: {"label_class_id": CAT, "points": as_lists(TRIANGLE)},
+    }
 
 
-def test_discard_changes_is_undoable():
+def test_discard_changes_is_undone_whole_by_one_undo_and_redone_by_one_redo():
     state = given(
-        *closed(ALICE, S), (ALICE, Save()), (ALICE, MoveShape(S, 5.0, 5.0)), (ALICE, DiscardChanges())
+        *closed(ALICE, S),
+        (ALICE, Save()),
+        (ALICE, MoveShape(S, 5.0, 5.0)),
+        *closed(ALICE, T, TRIANGLE),
+        (ALICE, DiscardChanges()),
+    )
+
+    undo, undone = when(state, Undo())
+    redo, redone = when(undone, Redo())
+
+    assert undo == [Undone(ALICE, 12, (T, S), ())]
+    assert shapes(undone)[S]["points"] == as_lists(moved(SQUARE, 5.0, 5.0))
+    assert T in shapes(undone)
+    assert state_view(undone)["pending"] == [ALICE]
+    assert redo == [Redone(ALICE, 12, (T, S), ())]
+    assert shapes(redone) == {S: {"label_class_id": CAT, "points": as_lists(SQUARE)}}
+    assert state_view(redone)["pending"] == []
+
+
+def test_after_undoing_a_discard_the_next_undo_goes_on_through_the_senders_actions():
+    state = given(
+        *closed(ALICE, S),
+        (ALICE, Save()),
+        (ALICE, MoveShape(S, 5.0, 5.0)),
+        (ALICE, DiscardChanges()),
+        (ALICE, Undo()),
     )
 
     events, after = when(state, Undo())
 
-    assert events == [Undone(ALICE, 8, (S,), ())]
-    assert shapes(after)[S]["points"] == as_lists(moved(SQUARE, 5.0, 5.0))
+    assert events == [Undone(ALICE, 7, (S,), ())]
+    assert shapes(after)[S]["points"] == as_lists(SQUARE)
+
+
+def test_an_undone_discard_leaves_what_someone_else_changed_meanwhile():
+    state = given(
+        *closed(ALICE, S),
+        (ALICE, Save()),
+        (ALICE, MoveShape(S, 5.0, 5.0)),
+        (ALICE, DiscardChanges()),
+        (BOB, RelabelShape(S, DOG)),
+    )
+
+    events, after = when(state, Undo())
+
+    assert events == [Undone(ALICE, 8, (), (S,))]
+    assert shapes(after) == {S: {"label_class_id": DOG, "points": as_lists(SQUARE)}}
+
+
+def test_the_state_names_who_has_changes_since_the_last_save():
+    state = given(*closed(ALICE, S), (BOB, AddPolygon(T, DOG, TRIANGLE)))
+
+    assert state_view(state)["pending"] == [ALICE, BOB]
+    assert state_view(given(*closed(ALICE, S), (BOB, Save())))["pending"] == []
+    assert state_view(given(*closed(ALICE, S), (ALICE, Undo())))["pending"] == []
+
+
+def test_a_stored_changes_discarded_without_scope_replays_by_the_rule_it_was_decided_under():
+    # Stored before discard was per person: Bob's discard put every closed shape back to the last save,
+    # Alice's unsaved polygon included, and replays exactly so.
+    state = stored(
+        given(
+            *closed(ALICE, T, TRIANGLE), (ALICE, Save()), (ALICE, MoveShape(T, 1.0, 1.0)), *closed(ALICE, S)
+        ),
+        ("changes_discarded", {"skipped_shape_ids": []}, BOB),
+    )
+
+    assert shapes(state) == {T: {"label_class_id": CAT, "points": as_lists(TRIANGLE)}}
+    assert decide(state, Undo(), ctx(BOB)) == [Undone(BOB, 12, (S, T), ())]
 
 
 # mark_hard_example / unmark_hard_example

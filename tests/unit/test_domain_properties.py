@@ -60,6 +60,10 @@ from apps.labeling.domain.events import (
     Redone,
     Saved,
     Undone,
+    VertexAdded,
+    VertexInserted,
+    VertexMoved,
+    VertexRemoved,
 )
 from apps.labeling.domain.state import ItemState, Shape
 
@@ -380,7 +384,10 @@ def test_for_one_person_undo_restores_the_state_before_the_action_and_redo_resto
         assert undo.target_seq == step.after.seq
         assert undo.skipped_shape_ids == ()
         undone = replay(step.after, [undo])
-        assert keyed(undone) == keyed(step.before), f"undo of {step.command} did not restore the state"
+        expected = keyed(step.before)
+        if isinstance(step.command, ClosePolygon):  # a polygon is one action: its draft goes with it
+            del expected["drafts"][step.command.shape_id]
+        assert keyed(undone) == expected, f"undo of {step.command} did not restore the state"
 
         redo = one(decide(undone, Redo(), ctx(step.actor)))
         assert isinstance(redo, Redone)
@@ -435,6 +442,7 @@ def redo_target(state: ItemState, actor: int) -> int | None:
 def test_undo_and_redo_never_change_a_shape_only_others_touched(data):
     steps = play(data, actors=3, shape_ids=FRESH_SHAPE_IDS, fresh_ids_only=True)
     states = states_by_seq(steps)
+    events = [e for step in steps for e in step.events]
     touched: dict[str, set[int]] = {}
 
     for step in steps:
@@ -449,6 +457,9 @@ def test_undo_and_redo_never_change_a_shape_only_others_touched(data):
                 assert sid not in changed, f"skipped shape {sid} was changed"
             # The rule: a shape is put back only if it still looks as this person's action left it.
             action_before, action_after = states[event.target_seq - 1], states[event.target_seq]
+            if isinstance(events[event.target_seq - 1], PolygonClosed):
+                # A closed polygon is one action: its entry goes from before the draft to closed.
+                action_before = states[draft_start(events, event.target_seq) - 1]
             expected, target = (
                 (action_after, action_before) if isinstance(event, Undone) else (action_before, action_after)
             )
@@ -532,25 +543,101 @@ def test_after_a_save_undoing_and_redoing_keeps_the_saved_geometry_as_the_reset_
         assert keyed(state) == keyed(at_save)
 
 
-# (f) discard_changes returns closed shapes to the last save -------------------------------------------
+# (f) discard_changes reverts the sender's pending changes and nobody else's ------------------------------
+
+
+def draft_start(events: list[Event], close_seq: int) -> int:
+    """The seq of the first vertex of the draft a polygon_closed closed (histories with fresh ids only:
+    the draft's id was never used before)."""
+    closed = events[close_seq - 1]
+    assert isinstance(closed, PolygonClosed)
+    return next(
+        seq
+        for seq, event in enumerate(events[:close_seq], start=1)
+        if isinstance(event, VertexAdded) and event.shape_id == closed.shape_id
+    )
 
 
 @PROPERTY_SETTINGS
 @given(data=st.data())
-def test_discard_changes_returns_closed_shapes_to_the_last_save(data):
-    saved: dict[str, tuple[int | None, tuple[tuple[float, float], ...]]] = {}
+def test_a_discard_changes_only_the_senders_shapes_since_the_save_and_leaves_them_nothing_pending(data):
+    steps = play(data, actors=3, shape_ids=FRESH_SHAPE_IDS, fresh_ids_only=True)
+    touched: dict[str, set[int]] = {}  # who ever changed each shape
+    since_save: dict[int, set[str]] = {}  # the shapes each person changed since the last save
 
-    for step in play(data, actors=3):
+    for step in steps:
+        changed = changed_shapes(step.before, step.after)
+        if isinstance(step.command, DiscardChanges):
+            own_drafts = {s.id for s in step.before.shapes.values() if not s.closed and s.actor == step.actor}
+            mine = since_save.get(step.actor, set()) | own_drafts
+            for sid in changed:
+                assert step.actor in touched.get(sid, set()), f"discard changed {sid}, only others touched it"
+                assert sid in mine, f"discard changed {sid}, which its sender left alone since the save"
+            if step.events:
+                event = step.events[0]
+                assert isinstance(event, ChangesDiscarded)
+                assert changed <= set(event.shape_ids) <= mine
+                assert not changed & (set(event.skipped_shape_ids) - set(event.shape_ids))
+            assert step.actor not in state_view(step.after)["pending"]
+            assert decide(step.after, DiscardChanges(), ctx(step.actor)) == []
+            assert not [s for s in step.after.shapes.values() if not s.closed and s.actor == step.actor]
         if step.events and isinstance(step.events[0], Saved):
-            saved = closed_shapes(step.after)
-        if not isinstance(step.command, DiscardChanges):
+            since_save = {}
+        elif changed:
+            since_save.setdefault(step.actor, set()).update(changed)
+        for sid in changed:
+            touched.setdefault(sid, set()).add(step.actor)
+
+
+@PROPERTY_SETTINGS
+@given(data=st.data())
+def test_alone_on_an_image_a_discard_returns_it_to_the_last_save(data):
+    saved: dict[str, tuple[int | None, tuple[tuple[float, float], ...]]] = {}
+    # An undo or redo after the save of an action from before it is not a pending change (docs/domain.md).
+    undid_since_save = False
+
+    for step in play(data, actors=1):
+        if step.events and isinstance(step.events[0], Saved):
+            saved, undid_since_save = closed_shapes(step.after), False
+        elif isinstance(step.command, Undo | Redo):
+            undid_since_save = True
+        if not isinstance(step.command, DiscardChanges) or undid_since_save:
             continue
 
         assert closed_shapes(step.after) == saved
-        drafts_kept = {
-            sid: s
-            for sid, s in step.before.shapes.items()
-            if not s.closed and s.actor != step.actor and sid not in saved
-        }
-        assert {sid: s for sid, s in step.after.shapes.items() if not s.closed} == drafts_kept
-        assert decide(step.after, DiscardChanges(), ctx(step.actor)) == []
+        assert step.after.drafts() == []
+        assert state_view(step.after)["pending"] == []
+
+
+# (g) a polygon drawn and closed is one action ----------------------------------------------------------
+
+
+@PROPERTY_SETTINGS
+@given(data=st.data())
+def test_undo_right_after_closing_a_polygon_gives_the_state_before_its_first_vertex_and_redo_after(data):
+    steps = play(data, actors=3, shape_ids=FRESH_SHAPE_IDS, fresh_ids_only=True)
+    events = [e for step in steps for e in step.events]
+    states = states_by_seq(steps)
+
+    for step in steps:
+        if not isinstance(step.command, ClosePolygon) or not step.events:
+            continue
+        sid = step.command.shape_id
+        undo = one(decide(step.after, Undo(), ctx(step.actor)))
+        undone = replay(step.after, [undo])
+
+        assert undo == Undone(step.actor, step.after.seq, (sid,), ())
+        # Everything else as it was just before the close; the polygon and its draft gone.
+        expected = keyed(step.before)
+        del expected["drafts"][sid]
+        assert keyed(undone) == expected
+        # Drawn without anything else happening meanwhile: exactly the state before its first vertex.
+        start = draft_start(events, step.after.seq)
+        if all(
+            isinstance(e, VertexAdded | VertexMoved | VertexInserted | VertexRemoved) and e.shape_id == sid
+            for e in events[start - 1 : step.after.seq - 1]
+        ):
+            assert keyed(undone) == keyed(states[start - 1])
+
+        redo = one(decide(undone, Redo(), ctx(step.actor)))
+        assert keyed(replay(undone, [redo])) == keyed(step.after)

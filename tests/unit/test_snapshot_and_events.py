@@ -201,10 +201,46 @@ def test_a_group_id_is_left_out_of_payloads_until_one_is_given():
         "shape_id": S,
         "label_class_id": 2,
         "group_id": "g",
+        "undo_unit": "polygon",
     }
     assert event_from_record(
-        "polygon_closed", SCHEMA_VERSION, {"shape_id": S, "label_class_id": 2}, ALICE
+        "polygon_closed", SCHEMA_VERSION, {"shape_id": S, "label_class_id": 2, "undo_unit": "polygon"}, ALICE
     ) == (PolygonClosed(ALICE, S, 2))
+
+
+def test_a_stored_polygon_closed_without_undo_unit_is_read_as_undoing_the_close_alone():
+    # Stored before a polygon was one undo action: the upcaster gives it the rule it was decided under.
+    assert event_from_record(
+        "polygon_closed", SCHEMA_VERSION, {"shape_id": S, "label_class_id": 2}, ALICE
+    ) == PolygonClosed(ALICE, S, 2, undo_unit="close")
+
+
+def test_a_stored_changes_discarded_without_scope_is_read_as_the_discard_for_everyone():
+    assert event_from_record(
+        "changes_discarded", SCHEMA_VERSION, {"skipped_shape_ids": [S]}, BOB
+    ) == ChangesDiscarded(BOB, (S,), (), "everyone")
+
+
+def test_it_refuses_a_stored_rule_it_does_not_know():
+    with pytest.raises(ValueError, match="scope"):
+        event_from_record(
+            "changes_discarded",
+            SCHEMA_VERSION,
+            {"skipped_shape_ids": [], "shape_ids": [], "scope": "all"},
+            BOB,
+        )
+
+
+def test_a_discard_entry_survives_a_snapshot_and_other_entries_keep_the_old_row_form():
+    state = replay(
+        initial_state(100, 100),
+        [PolygonAdded(ALICE, S, 1, ((1.0, 2.0), (3.5, 4.0), (0.0, 9.0))), ChangesDiscarded(ALICE, (), (S,))],
+    )
+    raw = json.loads(json.dumps(state_to_dict(state)))
+
+    assert state.undo[ALICE][-1].discard is True
+    assert state_from_dict(raw) == state
+    assert [len(entry) for entry in raw["undo"][0][1]] == [2, 3]
 
 
 def test_a_grouped_shape_survives_a_snapshot_and_an_ungrouped_one_keeps_the_old_row_form():
@@ -224,7 +260,7 @@ def test_a_grouped_shape_survives_a_snapshot_and_an_ungrouped_one_keeps_the_old_
 def test_a_changes_discarded_event_without_skipped_shapes_round_trips():
     event = ChangesDiscarded(BOB)
 
-    assert event_payload(event) == {"skipped_shape_ids": []}
+    assert event_payload(event) == {"skipped_shape_ids": [], "shape_ids": [], "scope": "mine"}
     assert event_from_record("changes_discarded", SCHEMA_VERSION, event_payload(event), BOB) == event
 
 

@@ -53,9 +53,9 @@ from .events import (
     VertexMoved,
     VertexRemoved,
 )
-from .evolve import discard_patch
+from .evolve import discard_target, pending_steps, revert_steps
 from .geometry import check_finite, check_inside, check_polygon, crosses_itself, fmt, without_closing_point
-from .state import Actor, ItemState, Shape, content
+from .state import Actor, ItemState, Shape, content, pending_entries
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +164,30 @@ def _replayable(state: ItemState, ctx: Context, entry_changes, undoing: bool) ->
         else:
             skipped.append(change.shape_id)
     return done, skipped
+
+
+def _discard(state: ItemState, ctx: Context) -> list[Event]:
+    """Revert the sender's pending changes, like their undo would one by one: per shape newest first,
+    up to a change of someone else's; a shape that would go back to a label class no longer in the job
+    is left as it is. Their drafts go. Nothing pending and no draft: nothing to do."""
+    actor = ctx.actor
+    steps = pending_steps(state, actor)
+    own_drafts = [sid for sid, s in state.shapes.items() if not s.closed and s.actor == actor]
+    changed, skipped = [], []
+    for shape_id in [*steps, *(sid for sid in own_drafts if sid not in steps)]:
+        current = state.shapes.get(shape_id)
+        target = discard_target(state, actor, shape_id, steps.get(shape_id, []))
+        _, complete = revert_steps(current, steps.get(shape_id, []))
+        if target is not None and target.closed and target.label_class_id not in ctx.label_class_ids:
+            skipped.append(shape_id)
+            continue
+        if not complete:
+            skipped.append(shape_id)
+        if content(target) != content(current):
+            changed.append(shape_id)
+    if not pending_entries(state, actor) and not changed:
+        return []
+    return [ChangesDiscarded(actor, tuple(skipped), tuple(changed))]
 
 
 def decide(state: ItemState, command: Command, ctx: Context) -> list[Event]:
@@ -282,12 +306,7 @@ def decide(state: ItemState, command: Command, ctx: Context) -> list[Event]:
         case Save():
             return [Saved(actor)]
         case DiscardChanges():
-            skipped = tuple(
-                sid
-                for sid, shape in state.saved.items()
-                if shape.label_class_id not in ctx.label_class_ids and state.shapes.get(sid) != shape
-            )
-            return [ChangesDiscarded(actor, skipped)] if discard_patch(state, actor, skipped) else []
+            return _discard(state, ctx)
         case MarkHardExample():
             return [] if state.hard_example else [HardExampleMarked(actor)]
         case UnmarkHardExample():

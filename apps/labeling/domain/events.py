@@ -23,12 +23,19 @@ class VertexAdded:
     y: float
 
 
+# What undo takes back when it meets a `polygon_closed`. "polygon": the whole polygon, its vertices with it
+# (the draft's undo entries merge into the close's). "close": the close alone, reopening the draft; the
+# rule of every polygon_closed stored before the field existed (the upcaster gives them this value).
+UNDO_POLYGON, UNDO_CLOSE = "polygon", "close"
+
+
 @dataclass(frozen=True, slots=True)
 class PolygonClosed:
     actor: Actor
     shape_id: str
     label_class_id: int
     group_id: str | None = None
+    undo_unit: str = UNDO_POLYGON
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,13 +153,28 @@ class Saved:
     actor: Actor
 
 
+# Whose changes a `changes_discarded` reverts. "mine": the sender's pending changes only, by their undo
+# rules. "everyone": every closed shape back to the last save; the rule of every changes_discarded stored
+# before the field existed (the upcaster gives them this value), never decided any more.
+DISCARD_MINE, DISCARD_EVERYONE = "mine", "everyone"
+
+
 @dataclass(frozen=True, slots=True)
 class ChangesDiscarded:
-    """Closed shapes went back to the last save and the actor's drafts were dropped; saved shapes in
-    `skipped_shape_ids` were not brought back because their label class no longer exists."""
+    """scope "mine": the actor's pending changes (their undo entries since the last save) were reverted,
+    newest first, by the undo rules, and their drafts dropped; `shape_ids` are the shapes it changed and
+    `skipped_shape_ids` those it left as they are (wholly or in part), because someone else changed them
+    since or because the label class they would go back to no longer exists.
+
+    scope "everyone" (stored events only): closed shapes went back to the last save and the actor's drafts
+    were dropped; saved shapes in `skipped_shape_ids` were not brought back because their label class no
+    longer exists.
+    """
 
     actor: Actor
     skipped_shape_ids: tuple[str, ...] = ()
+    shape_ids: tuple[str, ...] = ()
+    scope: str = DISCARD_MINE
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +240,19 @@ _TUPLE_FIELDS = frozenset({"shape_ids", "skipped_shape_ids"})
 # Fields added after events were first stored: absent from a payload means the default, and a default
 # value is left out of new payloads, so older events keep their payloads (and hashes) as they were.
 _OPTIONAL_FIELDS = {(PolygonAdded, "group_id"), (PolygonClosed, "group_id")}
+# Fields that say which rule an event was decided under. New payloads always carry them; a payload stored
+# before a field existed was decided under the old rule, which is what its absence means. The payload says
+# it rather than the row's schema_version because websocket and REST events carry no schema version, and
+# clients fold them with this same upcaster (apps/labeling/client.py).
+_LEGACY_VALUES: dict[tuple[type, str], Any] = {
+    (PolygonClosed, "undo_unit"): UNDO_CLOSE,
+    (ChangesDiscarded, "scope"): DISCARD_EVERYONE,
+    (ChangesDiscarded, "shape_ids"): (),
+}
+_RULES: dict[tuple[type, str], frozenset[str]] = {
+    (PolygonClosed, "undo_unit"): frozenset({UNDO_POLYGON, UNDO_CLOSE}),
+    (ChangesDiscarded, "scope"): frozenset({DISCARD_MINE, DISCARD_EVERYONE}),
+}
 
 
 def event_type(event: Event) -> str:
@@ -248,7 +283,12 @@ def event_from_record(type_: str, schema_version: int, payload: dict[str, Any], 
     for name in _PAYLOAD_FIELDS[cls]:
         if name not in payload and (cls, name) in _OPTIONAL_FIELDS:
             continue
+        if name not in payload and (cls, name) in _LEGACY_VALUES:
+            values[name] = _LEGACY_VALUES[cls, name]
+            continue
         value = payload[name]
+        if (cls, name) in _RULES and value not in _RULES[cls, name]:
+            raise ValueError(f"unknown {name} {value!r} of {type_}")
         if name == "points":
             value = tuple((float(x), float(y)) for x, y in value)
         elif name in _TUPLE_FIELDS:

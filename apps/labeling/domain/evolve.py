@@ -7,6 +7,8 @@ from dataclasses import replace
 from typing import assert_never
 
 from .events import (
+    DISCARD_EVERYONE,
+    UNDO_CLOSE,
     AllShapesDeleted,
     ChangesDiscarded,
     DraftDiscarded,
@@ -29,7 +31,7 @@ from .events import (
     VertexMoved,
     VertexRemoved,
 )
-from .state import UNDO_DEPTH, Actor, Change, ItemState, Shape, UndoEntry
+from .state import UNDO_DEPTH, Actor, Change, ItemState, Shape, UndoEntry, content, pending_entries
 
 Patch = Mapping[str, Shape | None]
 
@@ -118,7 +120,9 @@ def _replay_entry(state: ItemState, seq: int, event: Undone | Redone) -> ItemSta
         c.shape_id: _restore(state, state.shapes.get(c.shape_id), c.before if undoing else c.after)
         for c in changes
     }
-    moved = (UndoEntry(entry.seq, changes),) if changes else ()
+    # An entry whose shapes were all skipped is used up; a discard's stays redoable even then, since
+    # undoing or redoing it also says whether the entries below it are pending.
+    moved = (UndoEntry(entry.seq, changes, entry.discard),) if changes or entry.discard else ()
     target = state.redo if undoing else state.undo
     source_stacks = _with(state.undo if undoing else state.redo, event.actor, source[:-1])
     target_stacks = _with(target, event.actor, (*target.get(event.actor, ()), *moved))
@@ -127,8 +131,8 @@ def _replay_entry(state: ItemState, seq: int, event: Undone | Redone) -> ItemSta
 
 
 def discard_patch(state: ItemState, actor: Actor, skipped: tuple[str, ...] = ()) -> dict[str, Shape | None]:
-    """What discarding the changes since the last save does: closed shapes back to the save (but for
-    `skipped` ones), the actor's own drafts gone."""
+    """What a stored scope "everyone" discard did (the rule before discard was per person): closed
+    shapes back to the save (but for `skipped` ones), the actor's own drafts gone."""
     patch: dict[str, Shape | None] = {}
     for shape_id, shape in state.shapes.items():
         if (shape.closed and shape_id not in state.saved) or (not shape.closed and shape.actor == actor):
@@ -139,6 +143,90 @@ def discard_patch(state: ItemState, actor: Actor, skipped: tuple[str, ...] = ())
     return patch
 
 
+def pending_steps(state: ItemState, actor: Actor) -> dict[str, list[Change]]:
+    """The person's pending changes per shape, newest first."""
+    steps: dict[str, list[Change]] = {}
+    for entry in reversed(pending_entries(state, actor)):
+        for change in entry.changes:
+            steps.setdefault(change.shape_id, []).append(change)
+    return steps
+
+
+def revert_steps(current: Shape | None, steps: list[Change]) -> tuple[Shape | None, bool]:
+    """Walk a shape back through a person's changes, newest first, as long as it still looks as each
+    left it (the undo rule); stop at the first that someone else's change stands in the way of.
+    Returns where it gets to and whether it went all the way."""
+    target = current
+    for change in steps:
+        if content(target) != content(change.after):
+            return target, False
+        target = change.before
+    return target, True
+
+
+def discard_target(state: ItemState, actor: Actor, shape_id: str, steps: list[Change]) -> Shape | None:
+    """Where the person's discard takes a shape: back through their pending changes, and a draft of
+    theirs that is left goes too (a draft is nobody else's to change)."""
+    current = state.shapes.get(shape_id)
+    target, _ = revert_steps(current, steps)
+    if target is not None and not target.closed and target.actor == actor:
+        return None
+    return target
+
+
+def _discard_mine(state: ItemState, seq: int, event: ChangesDiscarded) -> ItemState:
+    """Revert the shapes decide chose (`shape_ids`) and push one discard entry, so that one undo brings
+    back what it reverted and the entries below it are no longer pending."""
+    actor = event.actor
+    steps = pending_steps(state, actor)
+    patch: dict[str, Shape | None] = {}
+    for shape_id in event.shape_ids:
+        current = state.shapes.get(shape_id)
+        target = discard_target(state, actor, shape_id, steps.get(shape_id, []))
+        if content(target) != content(current):
+            patch[shape_id] = _restore(state, current, target)
+    changes = tuple(Change(sid, state.shapes.get(sid), new) for sid, new in patch.items())
+    undo = _with(state.undo, actor, (*state.undo.get(actor, ()), UndoEntry(seq, changes, discard=True)))
+    redo = _with(state.redo, actor, ()) if actor in state.redo else state.redo
+    return _state(state, seq=seq, shapes=_patched(state.shapes, patch), undo=undo, redo=redo)
+
+
+def _draft_step(entry: UndoEntry, shape_id: str) -> bool:
+    """Whether an undo entry is one step of drawing the draft `shape_id` (a vertex added, moved,
+    inserted or removed): one change, and the shape a draft (or absent) on both sides."""
+    if entry.discard or len(entry.changes) != 1:
+        return False
+    change = entry.changes[0]
+    return change.shape_id == shape_id and all(
+        shape is None or not shape.closed for shape in (change.before, change.after)
+    )
+
+
+def _close_whole(state: ItemState, seq: int, actor: Actor, shape_id: str, closed: Shape) -> ItemState:
+    """Close a polygon as one action: the draft's steps leave the person's undo stack and one entry takes
+    the shape from before its first vertex to closed. Only the draft's own owner can have drawn it, so
+    every step of it is in this stack; the person's other entries keep their order."""
+    stack = state.undo.get(actor, ())
+    before = state.shapes.get(shape_id)
+    merged: set[int] = set()
+    for index in range(len(stack) - 1, -1, -1):
+        entry = stack[index]
+        if all(c.shape_id != shape_id for c in entry.changes):
+            continue
+        if not _draft_step(entry, shape_id):
+            break
+        merged.add(index)
+        before = entry.changes[0].before
+        if before is None:  # the draft's first vertex
+            break
+    kept = tuple(entry for index, entry in enumerate(stack) if index not in merged)
+    entry = UndoEntry(seq, (Change(shape_id, before, closed),))
+    undo = _with(state.undo, actor, (*kept, entry))
+    redo = _with(state.redo, actor, ()) if actor in state.redo else state.redo
+    shapes = _patched(state.shapes, {shape_id: closed})
+    return _state(state, seq=seq, shapes=shapes, undo=undo, redo=redo)
+
+
 def evolve(state: ItemState, event: Event) -> ItemState:
     seq = state.seq + 1
     match event:
@@ -147,7 +235,9 @@ def evolve(state: ItemState, event: Event) -> ItemState:
             if current is None:
                 return _act(state, seq, actor, {shape_id: Shape(shape_id, actor, ((x, y),), False)})
             return _act(state, seq, actor, _edit(state, shape_id, (*current.points, (x, y))))
-        case PolygonClosed(actor=actor, shape_id=shape_id, label_class_id=label_class_id, group_id=group_id):
+        case PolygonClosed(
+            actor=actor, shape_id=shape_id, label_class_id=label_class_id, group_id=group_id, undo_unit=unit
+        ):
             points = _points_of(state, shape_id)
             patch = _edit(
                 state,
@@ -157,7 +247,9 @@ def evolve(state: ItemState, event: Event) -> ItemState:
                 original=points,
                 group_id=group_id,
             )
-            return _act(state, seq, actor, patch)
+            if unit == UNDO_CLOSE or not patch:  # stored before polygons were one action: as decided then
+                return _act(state, seq, actor, patch)
+            return _close_whole(state, seq, actor, shape_id, patch[shape_id])
         case DraftDiscarded(actor=actor, shape_id=shape_id) | ShapeDeleted(actor=actor, shape_id=shape_id):
             return _act(state, seq, actor, {shape_id: None} if shape_id in state.shapes else {})
         case PolygonAdded(
@@ -203,8 +295,11 @@ def evolve(state: ItemState, event: Event) -> ItemState:
             }
             saved = {sid: s for sid, s in shapes.items() if s.closed}
             return _state(state, seq=seq, saved_seq=seq, shapes=shapes, saved=saved)
-        case ChangesDiscarded(actor=actor, skipped_shape_ids=skipped):
+        case ChangesDiscarded(actor=actor, skipped_shape_ids=skipped) if event.scope == DISCARD_EVERYONE:
+            # Stored before discard was per person: replayed by the rule it was decided under.
             return _act(state, seq, actor, discard_patch(state, actor, skipped))
+        case ChangesDiscarded():
+            return _discard_mine(state, seq, event)
         case HardExampleMarked():
             return _state(state, seq=seq, hard_example=True)
         case HardExampleUnmarked():

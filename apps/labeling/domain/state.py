@@ -53,10 +53,15 @@ class Change:
 
 @dataclass(frozen=True, slots=True)
 class UndoEntry:
-    """One undoable action: the seq of the event that made it and what it changed."""
+    """One undoable action: the seq of the event that made it and what it changed.
+
+    `discard` marks the entry of a person's `changes_discarded` (scope "mine"): while it is on their undo
+    stack, the entries below it are no longer pending changes (it reverted them).
+    """
 
     seq: int
     changes: tuple[Change, ...]
+    discard: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +87,21 @@ def initial_state(width: float, height: float) -> ItemState:
     return ItemState(width=float(width), height=float(height))
 
 
+def pending_entries(state: ItemState, actor: Actor) -> tuple[UndoEntry, ...]:
+    """The person's pending changes: their undo entries made (or redone) since the last save, above
+    their latest discard, oldest first. A person's undo stack is in seq order, so they are its top."""
+    stack = state.undo.get(actor, ())
+    start = len(stack)
+    while start > 0 and stack[start - 1].seq > state.saved_seq and not stack[start - 1].discard:
+        start -= 1
+    return stack[start:]
+
+
+def pending_actors(state: ItemState) -> list[Actor]:
+    """Who has pending changes (what a save would checkpoint and their discard would revert), sorted."""
+    return sorted(actor for actor in state.undo if pending_entries(state, actor))
+
+
 def _shape_view(s: Shape) -> dict[str, Any]:
     view = {"id": s.id, "label_class_id": s.label_class_id, "points": [[x, y] for x, y in s.points]}
     if s.group_id is not None:  # only on parts of an object drawn in pieces (DESIGN section 8 extended)
@@ -103,6 +123,9 @@ def state_view(state: ItemState, item_id: int | None = None) -> dict[str, Any]:
             for s in state.shapes.values()
             if not s.closed
         ],
+        # Extends DESIGN section 8: who has changes since the last save, so a client asks "Save?" only
+        # the people in it.
+        "pending": pending_actors(state),
     }
 
 
@@ -158,9 +181,12 @@ class _ShapeTable:
 
 
 def _stack_out(table: _ShapeTable, stack: tuple[UndoEntry, ...]) -> list[Any]:
-    return [
-        [e.seq, [[c.shape_id, table.ref(c.before), table.ref(c.after)] for c in e.changes]] for e in stack
-    ]
+    out = []
+    for e in stack:
+        row = [e.seq, [[c.shape_id, table.ref(c.before), table.ref(c.after)] for c in e.changes]]
+        # A third field on discard entries only: snapshots written before it existed read the same.
+        out.append([*row, 1] if e.discard else row)
+    return out
 
 
 def _stack_in(shapes: list[Shape | None], raw: list[Any]) -> tuple[UndoEntry, ...]:
@@ -168,7 +194,8 @@ def _stack_in(shapes: list[Shape | None], raw: list[Any]) -> tuple[UndoEntry, ..
         return None if index is None else shapes[index]
 
     return tuple(
-        UndoEntry(seq, tuple(Change(sid, at(b), at(a)) for sid, b, a in changes)) for seq, changes in raw
+        UndoEntry(seq, tuple(Change(sid, at(b), at(a)) for sid, b, a in changes), bool(discard))
+        for seq, changes, *discard in raw
     )
 
 
