@@ -95,6 +95,7 @@ def test_the_state_of_a_new_item(item: Any, auditor_api: Any) -> None:
         "hard_example": False,
         "shapes": [],
         "drafts": [],
+        "pending": [],
     }
 
 

@@ -148,10 +148,19 @@ def test_save_discard_and_hard_example_marks() -> None:
     saved = given(*drawn_events(), Saved(ANN))
 
     assert summary(drawn(), Saved(ANN)) == "mia saved (2 shapes)"
-    assert (
-        summary(drawn(), ChangesDiscarded(ANN)) == "mia discarded the changes since the start (no save yet)"
+    assert summary(drawn(), ChangesDiscarded(ANN, (), (A,))) == (
+        "mia discarded their own changes since the start (no save yet) (1 shape)"
     )
-    assert summary(saved, ChangesDiscarded(ANN, (B,))) == (
+    assert summary(saved, ChangesDiscarded(ANN, (B,), (A,))) == (
+        f"mia discarded their own changes since the last save (seq {saved.saved_seq}) "
+        "(1 shape; 1 shape left as they were, changed by others since)"
+    )
+    # Stored before discard was per person.
+    assert (
+        summary(drawn(), ChangesDiscarded(ANN, scope="everyone"))
+        == "mia discarded the changes since the start (no save yet)"
+    )
+    assert summary(saved, ChangesDiscarded(ANN, (B,), scope="everyone")) == (
         f"mia discarded the changes since the last save (seq {saved.saved_seq}); "
         "1 saved shape not restored, its label class is gone"
     )
@@ -182,7 +191,10 @@ def test_without_the_state_before_a_summary_says_what_its_event_holds() -> None:
     )
     assert summary(None, PolygonClosed(ANN, A, CAT)) == "mia drew a polygon labeled cat"
     assert summary(None, Saved(ANN)) == "mia saved"
-    assert summary(None, ChangesDiscarded(ANN)) == "mia discarded the changes since the last save"
+    assert (
+        summary(None, ChangesDiscarded(ANN))
+        == "mia discarded their own changes since the last save (0 shapes)"
+    )
     assert summary(None, ShapeDeleted(ANN, A)) == f"mia deleted shape {short_id(A)}"
 
 

@@ -286,6 +286,10 @@ class ItemStateSerializer(serializers.Serializer):
     hard_example = serializers.BooleanField()
     shapes = StateShapeSerializer(many=True)
     drafts = StateDraftSerializer(many=True)
+    pending = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="ids of the people with changes since the last save (what their discard would revert), sorted",
+    )
 
 
 class SyncResultSerializer(serializers.Serializer):

@@ -144,6 +144,12 @@ def event_summary(event: Event, before: ItemState | None, actor_name: str, label
             if before is None:
                 return f"{who} saved"
             return f"{who} saved ({_count(len(before.closed_shapes()), 'shape')})"
+        case ChangesDiscarded(shape_ids=shape_ids, skipped_shape_ids=skipped, scope=scope) if scope == "mine":
+            if before is None or not before.saved_seq:
+                since = "the last save" if before is None else "the start (no save yet)"
+            else:
+                since = f"the last save (seq {before.saved_seq})"
+            return f"{who} discarded their own changes since {since} ({_count(len(shape_ids), 'shape')}{_skipped(skipped)})"
         case ChangesDiscarded(skipped_shape_ids=skipped):
             if before is None:
                 since = "the last save"
