@@ -219,7 +219,9 @@ def _close_whole(state: ItemState, seq: int, actor: Actor, shape_id: str, closed
         before = entry.changes[0].before
         if before is None:  # the draft's first vertex
             break
-    kept = tuple(entry for index, entry in enumerate(stack) if index not in merged)
+    # The steps are mostly the top of the stack: copy what lies below the lowest one as it is.
+    low = min(merged, default=len(stack))
+    kept = stack[:low] + tuple(entry for index, entry in enumerate(stack[low:], low) if index not in merged)
     entry = UndoEntry(seq, (Change(shape_id, before, closed),))
     undo = _with(state.undo, actor, (*kept, entry))
     redo = _with(state.redo, actor, ()) if actor in state.redo else state.redo
