@@ -72,3 +72,24 @@ def drag(page: Any, start: tuple[float, float], end: tuple[float, float]) -> Non
 
 def shape_points(site: Any, item_id: int) -> list[list[list[float]]]:
     return [s["points"] for s in site.api().get(f"/api/items/{item_id}/state/")["shapes"]]
+
+
+def label_id(job: dict[str, Any], name: str) -> int:
+    """The id of the job's label class called `name`."""
+    return next(label["id"] for label in job["label_classes"] if label["name"] == name)
+
+
+def square_selected_in_edit_tool(
+    open_page: Any, site: Any, new_job: Any, x: float, y: float, size: float, *, label: str = "dog"
+) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """A new job's first image with one square on it, opened by demo in the edit tool with the square
+    selected (clicked in its middle): (page, job, item)."""
+    job = new_job()
+    item = job["items"][0]
+    api_square(site, item["id"], label_id(job, label), x, y, size)
+    page = open_page("demo")
+    open_item(page, site, item["id"])
+    page.keyboard.press("e")
+    click_image(page, x + size / 2, y + size / 2)
+    expect(page.locator("#canvas .shape.selected")).to_have_count(1)
+    return page, job, item

@@ -7,17 +7,24 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import api_square, click_image, client_point, drag, expect, open_item, settled, shape_points
+from .helpers import (
+    api_square,
+    click_image,
+    client_point,
+    drag,
+    expect,
+    label_id,
+    open_item,
+    settled,
+    shape_points,
+    square_selected_in_edit_tool,
+)
 
 pytestmark = pytest.mark.browser
 
 WIDTH, HEIGHT = 640, 480  # the generated photos (tests/live_servers.photos_write)
 JUST_OUTSIDE_PX = 8  # screen pixels: inside the default tolerance (POLYLOG_CLAMP_TOLERANCE_PX, 16)
 FAR_OUTSIDE_PX = 60
-
-
-def label_id(job, name):
-    return next(label["id"] for label in job["label_classes"] if label["name"] == name)
 
 
 def beside(page, x, y, dx, dy):
@@ -67,14 +74,7 @@ def test_clicks_just_outside_the_image_land_on_its_border_and_far_outside_add_no
 def test_a_vertex_dragged_just_outside_lands_on_the_border_and_a_moved_shape_stops_at_it(
     open_page, site, new_job
 ):
-    job = new_job()
-    item = job["items"][0]
-    api_square(site, item["id"], label_id(job, "dog"), 100, 100, 40)
-    page = open_page("demo")
-    open_item(page, site, item["id"])
-    page.keyboard.press("e")
-    click_image(page, 120, 120)
-    expect(page.locator("#canvas .shape.selected")).to_have_count(1)
+    page, job, item = square_selected_in_edit_tool(open_page, site, new_job, 100, 100, 40)
 
     # The top-left vertex, dragged just past the left edge: it lands on the edge, at the height dragged to.
     page.mouse.move(*client_point(page, 100, 100))

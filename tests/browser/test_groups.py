@@ -6,13 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import api_square, click_image, expect, open_item, settled, shape_rows
+from .helpers import api_square, click_image, expect, label_id, open_item, settled, shape_rows
 
 pytestmark = pytest.mark.browser
-
-
-def label_id(job, name):
-    return next(label["id"] for label in job["label_classes"] if label["name"] == name)
 
 
 def group_ids(site, item_id):

@@ -12,19 +12,17 @@ from .helpers import (
     drag,
     draw_polygon,
     expect,
+    label_id,
     open_item,
     settled,
     shape_points,
     shape_rows,
+    square_selected_in_edit_tool,
 )
 
 pytestmark = pytest.mark.browser
 
 TRIANGLE = [(100, 100), (300, 120), (180, 300)]
-
-
-def label_id(job, name):
-    return next(label["id"] for label in job["label_classes"] if label["name"] == name)
 
 
 def test_undo_and_redo_by_button_and_keys_and_after_a_reload(open_page, site, new_job):
@@ -162,14 +160,7 @@ def test_drag_a_vertex_drag_the_shape_then_reset_it(open_page, site, new_job):
 
 
 def test_insert_a_vertex_on_an_edge_and_remove_vertices(open_page, site, new_job):
-    job = new_job()
-    item = job["items"][0]
-    api_square(site, item["id"], label_id(job, "dog"), 100, 100, 100)
-    page = open_page("demo")
-    open_item(page, site, item["id"])
-    page.keyboard.press("e")
-    click_image(page, 150, 150)
-    expect(page.locator("#canvas .shape.selected")).to_have_count(1)
+    page, job, item = square_selected_in_edit_tool(open_page, site, new_job, 100, 100, 100)
 
     page.mouse.dblclick(*client_point(page, 150, 100))  # the top edge
     settled(page)
