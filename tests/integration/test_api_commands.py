@@ -94,6 +94,7 @@ def test_drawing_a_polygon_vertex_by_vertex(
     assert state["shapes"] == [
         {
             "id": shape_id,
+            "number": 1,
             "label_class_id": labels["dog"].pk,
             "points": [[10.0, 10.0], [50.0, 10.0], [50.0, 40.0]],
         }

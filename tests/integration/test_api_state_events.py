@@ -93,6 +93,7 @@ def test_the_state_of_a_new_item(item: Any, auditor_api: Any) -> None:
         "saved_seq": 0,
         "image": {"width": 100, "height": 80},
         "hard_example": False,
+        "next_number": 1,
         "shapes": [],
         "drafts": [],
         "pending": [],
@@ -113,11 +114,12 @@ def test_the_state_has_the_contract_fields_and_equals_the_replay(
     assert set(shapes) == {first, second}
     assert shapes[first] == {
         "id": first,
+        "number": 1,
         "label_class_id": labels["dog"].pk,
         "points": [[15.0, 12.5], [35.0, 12.5], [35.0, 32.5], [15.0, 32.5]],
     }
     assert shapes[second]["points"][0] == [50.0, 10.0]  # the vertex move was undone
-    assert state["drafts"] == [{"id": draft, "actor": annotator2.pk, "points": [[60.0, 60.0], [80.0, 60.0]]}]
+    assert state["drafts"] == [{"id": draft, "number": 2, "actor": annotator2.pk, "points": [[60.0, 60.0], [80.0, 60.0]]}]
 
 
 def test_the_state_at_every_seq_equals_the_replay_of_events_up_to_it(

@@ -359,12 +359,14 @@ def test_the_diff_lists_shapes_added_and_removed_with_who_drew_them(
 ) -> None:
     a_closed = {
         "id": session.a,
+        "number": 1,
         "label_class_id": labels["cat"].pk,
         "points": [[10.0, 10.0], [40.0, 10.0], [40.0, 40.0], [10.0, 40.0]],
         "actor": annotator.pk,
     }
     b_added = {
         "id": session.b,
+        "number": 2,
         "label_class_id": labels["dog"].pk,
         "points": square(50, 20, 20),
         "actor": annotator2.pk,

@@ -168,7 +168,7 @@ def test_add_vertex_with_a_new_shape_id_starts_the_actors_draft():
 
     assert events == [VertexAdded(ALICE, S, 10.0, 20.0)]
     view = state_view(after)
-    assert view["drafts"] == [{"id": S, "actor": ALICE, "points": [[10.0, 20.0]]}]
+    assert view["drafts"] == [{"id": S, "number": 1, "actor": ALICE, "points": [[10.0, 20.0]]}]
     assert view["shapes"] == []
     assert view["seq"] == 1
 
@@ -324,7 +324,7 @@ def test_close_polygon_turns_the_draft_into_a_labelled_shape():
 
     assert events == [PolygonClosed(ALICE, S, DOG)]
     view = state_view(after)
-    assert view["shapes"] == [{"id": S, "label_class_id": DOG, "points": as_lists(SQUARE)}]
+    assert view["shapes"] == [{"id": S, "number": 1, "label_class_id": DOG, "points": as_lists(SQUARE)}]
     assert view["drafts"] == []
 
 
@@ -421,7 +421,7 @@ def test_add_polygon_adds_a_whole_closed_polygon_in_one_event():
 
     assert events == [PolygonAdded(BOB, S, DOG, TRIANGLE)]
     view = state_view(after)
-    assert view["shapes"] == [{"id": S, "label_class_id": DOG, "points": as_lists(TRIANGLE)}]
+    assert view["shapes"] == [{"id": S, "number": 1, "label_class_id": DOG, "points": as_lists(TRIANGLE)}]
     assert view["drafts"] == []
 
 

@@ -641,3 +641,26 @@ def test_undo_right_after_closing_a_polygon_gives_the_state_before_its_first_ver
 
         redo = one(decide(undone, Redo(), ctx(step.actor)))
         assert keyed(replay(undone, [redo])) == keyed(step.after)
+
+
+# (h) shape numbers: by creation order, stable, never given twice -----------------------------------------
+
+
+@PROPERTY_SETTINGS
+@given(data=st.data())
+def test_the_nth_shape_created_is_number_n_and_keeps_it_through_undo_redo_and_discard(data):
+    steps = play(data, actors=3, shape_ids=FRESH_SHAPE_IDS, fresh_ids_only=True)
+    created: dict[str, int] = {}  # shape id -> its number, in creation order
+    for step in steps:
+        new_id = creates(step.before, step.command)
+        if new_id is not None and step.events:
+            created[new_id] = len(created) + 1
+        assert step.after.next_number == len(created) + 1
+        numbers = [shape.number for shape in step.after.shapes.values()]
+        assert len(numbers) == len(set(numbers))  # never two shapes with one number
+        for shape in step.after.shapes.values():
+            assert shape.number == created[shape.id]  # undone, redone, discarded and back: the same
+        view = state_view(step.after)
+        assert {s["id"]: s["number"] for s in [*view["shapes"], *view["drafts"]]} == {
+            sid: created[sid] for sid in step.after.shapes
+        }

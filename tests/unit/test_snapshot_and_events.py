@@ -254,7 +254,7 @@ def test_a_grouped_shape_survives_a_snapshot_and_an_ungrouped_one_keeps_the_old_
     raw = json.loads(json.dumps(state_to_dict(state)))
 
     assert state_from_dict(raw) == state
-    assert sorted(len(row) for row in raw["table"]) == [6, 7]
+    assert sorted(len(row) for row in raw["table"]) == [7, 8]
 
 
 def test_a_changes_discarded_event_without_skipped_shapes_round_trips():

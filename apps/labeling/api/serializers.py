@@ -263,12 +263,14 @@ class PointsField(serializers.ListField):
 
 class StateShapeSerializer(serializers.Serializer):
     id = serializers.CharField()
+    number = serializers.IntegerField(help_text="#n: the n-th shape created on the image; never given again")
     label_class_id = serializers.IntegerField()
     points = PointsField()
 
 
 class StateDraftSerializer(serializers.Serializer):
     id = serializers.CharField()
+    number = serializers.IntegerField(help_text="#n, taken at its first vertex and kept when it is closed")
     actor = serializers.IntegerField()
     points = PointsField()
 
@@ -284,6 +286,7 @@ class ItemStateSerializer(serializers.Serializer):
     saved_seq = serializers.IntegerField()
     image = StateImageSerializer()
     hard_example = serializers.BooleanField()
+    next_number = serializers.IntegerField(help_text="the number the next new shape on the image gets")
     shapes = StateShapeSerializer(many=True)
     drafts = StateDraftSerializer(many=True)
     pending = serializers.ListField(

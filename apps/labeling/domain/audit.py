@@ -178,6 +178,7 @@ def shape_audit_view(shape: Shape) -> dict[str, Any]:
     """A closed shape as the state view shows it, plus who drew it."""
     view: dict[str, Any] = {
         "id": shape.id,
+        "number": shape.number,
         "label_class_id": shape.label_class_id,
         "points": [[x, y] for x, y in shape.points],
     }

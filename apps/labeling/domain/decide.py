@@ -80,12 +80,17 @@ def _unknown(shape_id: str) -> Rejected:
     )
 
 
+def _named(shape: Shape) -> str:
+    """How a refusal names a shape that exists: by its number, as people see it ("Shape #3")."""
+    return f"{'Shape' if shape.closed else 'Draft'} #{shape.number}"
+
+
 def _closed(state: ItemState, shape_id: str) -> Shape:
     shape = state.shapes.get(shape_id)
     if shape is None:
         raise _unknown(shape_id)
     if not shape.closed:
-        raise Rejected("shape_is_draft", f"Shape {shape_id} is still being drawn; close it first.")
+        raise Rejected("shape_is_draft", f"{_named(shape)} is still being drawn; close it first.")
     return shape
 
 
@@ -94,9 +99,9 @@ def _draft(state: ItemState, shape_id: str, actor: Actor) -> Shape:
     if shape is None:
         raise _unknown(shape_id)
     if shape.closed:
-        raise Rejected("shape_closed", f"Shape {shape_id} is already closed.")
+        raise Rejected("shape_closed", f"{_named(shape)} is already closed.")
     if shape.actor != actor:
-        raise Rejected("not_your_draft", f"Shape {shape_id} is being drawn by someone else.")
+        raise Rejected("not_your_draft", f"{_named(shape)} is being drawn by someone else.")
     return shape
 
 
@@ -132,9 +137,7 @@ def _new_shape(state: ItemState, ctx: Context, shape_id: str, *, draft: bool) ->
 def _index(shape: Shape, index: int, *, inclusive_end: bool = False) -> int:
     last = len(shape.points) if inclusive_end else len(shape.points) - 1
     if index > last:
-        raise Rejected(
-            "invalid_vertex_index", f"Shape {shape.id} has no vertex position {index} (0..{last})."
-        )
+        raise Rejected("invalid_vertex_index", f"{_named(shape)} has no vertex position {index} (0..{last}).")
     return index
 
 

@@ -44,6 +44,7 @@ def _state(s: ItemState, **kw: object) -> ItemState:
         seq=kw.get("seq", s.seq),  # type: ignore[arg-type]
         saved_seq=kw.get("saved_seq", s.saved_seq),  # type: ignore[arg-type]
         hard_example=kw.get("hard_example", s.hard_example),  # type: ignore[arg-type]
+        next_number=kw.get("next_number", s.next_number),  # type: ignore[arg-type]
         shapes=kw.get("shapes", s.shapes),  # type: ignore[arg-type]
         saved=kw.get("saved", s.saved),  # type: ignore[arg-type]
         undo=kw.get("undo", s.undo),  # type: ignore[arg-type]
@@ -70,14 +71,19 @@ def _with(stacks: Mapping[Actor, tuple[UndoEntry, ...]], actor: Actor, stack: tu
     return out
 
 
-def _act(state: ItemState, seq: int, actor: Actor, patch: Patch) -> ItemState:
+def _act(state: ItemState, seq: int, actor: Actor, patch: Patch, **kw: object) -> ItemState:
     """Apply a person's undoable action: change shapes, push an undo entry, clear their redo."""
     if not patch:
         return _state(state, seq=seq)
     changes = tuple(Change(sid, state.shapes.get(sid), new) for sid, new in patch.items())
     undo = _with(state.undo, actor, (*state.undo.get(actor, ()), UndoEntry(seq, changes)))
     redo = _with(state.redo, actor, ()) if actor in state.redo else state.redo
-    return _state(state, seq=seq, shapes=_patched(state.shapes, patch), undo=undo, redo=redo)
+    return _state(state, seq=seq, shapes=_patched(state.shapes, patch), undo=undo, redo=redo, **kw)
+
+
+def _created(state: ItemState, seq: int, actor: Actor, shape: Shape) -> ItemState:
+    """A new shape on the image (built with the number `state.next_number`): the next one is one more."""
+    return _act(state, seq, actor, {shape.id: shape}, next_number=shape.number + 1)
 
 
 def _restore(state: ItemState, current: Shape | None, target: Shape | None) -> Shape | None:
@@ -235,7 +241,9 @@ def evolve(state: ItemState, event: Event) -> ItemState:
         case VertexAdded(actor=actor, shape_id=shape_id, x=x, y=y):
             current = state.shapes.get(shape_id)
             if current is None:
-                return _act(state, seq, actor, {shape_id: Shape(shape_id, actor, ((x, y),), False)})
+                return _created(
+                    state, seq, actor, Shape(shape_id, actor, ((x, y),), False, number=state.next_number)
+                )
             return _act(state, seq, actor, _edit(state, shape_id, (*current.points, (x, y))))
         case PolygonClosed(
             actor=actor, shape_id=shape_id, label_class_id=label_class_id, group_id=group_id, undo_unit=unit
@@ -257,8 +265,8 @@ def evolve(state: ItemState, event: Event) -> ItemState:
         case PolygonAdded(
             actor=actor, shape_id=shape_id, label_class_id=label_class_id, points=points, group_id=group_id
         ):
-            shape = Shape(shape_id, actor, points, True, label_class_id, points, group_id)
-            return _act(state, seq, actor, {shape_id: shape})
+            shape = Shape(shape_id, actor, points, True, label_class_id, points, group_id, state.next_number)
+            return _created(state, seq, actor, shape)
         case VertexMoved(actor=actor, shape_id=shape_id, index=index, x=x, y=y):
             points = _points_of(state, shape_id)
             return _act(

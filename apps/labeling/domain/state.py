@@ -24,6 +24,8 @@ class Shape:
     `actor` is who drew it. `original` is the geometry "reset" returns to: the points at the last save,
     or at closing if the shape was closed after that save; drafts have none. `group_id` joins the parts
     of one object drawn in pieces (the same client-chosen string on each part; None for a whole object).
+    `number` is how people name it ("chair #3"): the n-th shape created on the image is #n, from its first
+    vertex (or its import) on; a number is never given again, and undo brings a shape back with its own.
     """
 
     id: str
@@ -33,6 +35,7 @@ class Shape:
     label_class_id: int | None = None
     original: tuple[Point, ...] | None = None
     group_id: str | None = None
+    number: int = 0
 
     def content(self) -> tuple[Any, ...]:
         """What a person sees of the shape, and whose it is; undo compares this to detect others' changes
@@ -71,6 +74,7 @@ class ItemState:
     seq: int = 0
     saved_seq: int = 0
     hard_example: bool = False
+    next_number: int = 1  # the number the next new shape gets
     shapes: Mapping[str, Shape] = field(default_factory=dict)
     saved: Mapping[str, Shape] = field(default_factory=dict)
     undo: Mapping[Actor, tuple[UndoEntry, ...]] = field(default_factory=dict)
@@ -103,7 +107,12 @@ def pending_actors(state: ItemState) -> list[Actor]:
 
 
 def _shape_view(s: Shape) -> dict[str, Any]:
-    view = {"id": s.id, "label_class_id": s.label_class_id, "points": [[x, y] for x, y in s.points]}
+    view = {
+        "id": s.id,
+        "number": s.number,
+        "label_class_id": s.label_class_id,
+        "points": [[x, y] for x, y in s.points],
+    }
     if s.group_id is not None:  # only on parts of an object drawn in pieces (DESIGN section 8 extended)
         view["group_id"] = s.group_id
     return view
@@ -117,9 +126,12 @@ def state_view(state: ItemState, item_id: int | None = None) -> dict[str, Any]:
         "saved_seq": state.saved_seq,
         "image": {"width": state.width, "height": state.height},
         "hard_example": state.hard_example,
+        # Extends DESIGN section 8: shapes and drafts carry their "number" (#n), and this is the next one,
+        # so a client that follows the events numbers new shapes as the server does.
+        "next_number": state.next_number,
         "shapes": [_shape_view(s) for s in state.shapes.values() if s.closed],
         "drafts": [
-            {"id": s.id, "actor": s.actor, "points": [[x, y] for x, y in s.points]}
+            {"id": s.id, "number": s.number, "actor": s.actor, "points": [[x, y] for x, y in s.points]}
             for s in state.shapes.values()
             if not s.closed
         ],
@@ -149,17 +161,17 @@ def _shape_out(s: Shape | None) -> list[Any] | None:
         return None
     # An original equal to the points (the common case) is written as 1, which keeps snapshots small.
     original = 1 if s.original is not None and s.original == s.points else _points_out(s.original)
-    row = [s.id, s.actor, _points_out(s.points), s.closed, s.label_class_id, original]
+    row = [s.id, s.actor, s.number, _points_out(s.points), s.closed, s.label_class_id, original]
     return row if s.group_id is None else [*row, s.group_id]
 
 
 def _shape_in(raw: list[Any] | None) -> Shape | None:
     if raw is None:
         return None
-    id_, actor, raw_points, closed, label_class_id, raw_original, *group = raw
+    id_, actor, number, raw_points, closed, label_class_id, raw_original, *group = raw
     points = _points_in(raw_points) or ()
     original = points if raw_original == 1 else _points_in(raw_original)
-    return Shape(id_, actor, points, closed, label_class_id, original, group[0] if group else None)
+    return Shape(id_, actor, points, closed, label_class_id, original, group[0] if group else None, number)
 
 
 class _ShapeTable:
@@ -199,7 +211,9 @@ def _stack_in(shapes: list[Shape | None], raw: list[Any]) -> tuple[UndoEntry, ..
     )
 
 
-SNAPSHOT_FORMAT = 1
+# 2: shapes carry their number, and the state its next_number. Format 1 snapshots are rewritten by the
+# migration that brought numbers (labeling 0005), from the log.
+SNAPSHOT_FORMAT = 2
 
 
 def state_to_dict(state: ItemState) -> dict[str, Any]:
@@ -215,6 +229,7 @@ def state_to_dict(state: ItemState) -> dict[str, Any]:
         "seq": state.seq,
         "saved_seq": state.saved_seq,
         "hard_example": state.hard_example,
+        "next_number": state.next_number,
         "table": table.rows,
         "shapes": shapes,
         "saved": saved,
@@ -235,6 +250,7 @@ def state_from_dict(raw: dict[str, Any]) -> ItemState:
         seq=raw["seq"],
         saved_seq=raw["saved_seq"],
         hard_example=raw["hard_example"],
+        next_number=raw["next_number"],
         shapes={s.id: s for s in shapes if s is not None},
         saved={s.id: s for s in saved if s is not None},
         undo={actor: _stack_in(table, stack) for actor, stack in raw["undo"]},
