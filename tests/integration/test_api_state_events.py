@@ -119,7 +119,9 @@ def test_the_state_has_the_contract_fields_and_equals_the_replay(
         "points": [[15.0, 12.5], [35.0, 12.5], [35.0, 32.5], [15.0, 32.5]],
     }
     assert shapes[second]["points"][0] == [50.0, 10.0]  # the vertex move was undone
-    assert state["drafts"] == [{"id": draft, "number": 2, "actor": annotator2.pk, "points": [[60.0, 60.0], [80.0, 60.0]]}]
+    assert state["drafts"] == [
+        {"id": draft, "number": 2, "actor": annotator2.pk, "points": [[60.0, 60.0], [80.0, 60.0]]}
+    ]
 
 
 def test_the_state_at_every_seq_equals_the_replay_of_events_up_to_it(

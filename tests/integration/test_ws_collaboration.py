@@ -76,7 +76,12 @@ async def test_a_watcher_sees_each_vertex_of_a_drawing_in_order_and_ends_with_th
     server = await state_over_rest(annotator_api, item.pk)
     assert replay_received(seen, item) == server
     assert server["shapes"] == [
-        {"id": shape_id, "number": 1, "label_class_id": labels["cat"].pk, "points": [[x, y] for x, y in OUTLINE]}
+        {
+            "id": shape_id,
+            "number": 1,
+            "label_class_id": labels["cat"].pk,
+            "points": [[x, y] for x, y in OUTLINE],
+        }
     ]
     assert await watcher.drain("event") == []  # and nothing twice
 

@@ -241,7 +241,13 @@ def test_given_two_states_the_diff_lists_added_and_removed_shapes_with_who_drew_
 
     forward, backward = state_diff(before, after), state_diff(after, before)
 
-    b_view = {"id": B, "number": 2, "label_class_id": DOG, "points": [list(p) for p in SQUARE[:3]], "actor": BOB}
+    b_view = {
+        "id": B,
+        "number": 2,
+        "label_class_id": DOG,
+        "points": [list(p) for p in SQUARE[:3]],
+        "actor": BOB,
+    }
     a_view = {"id": A, "number": 1, "label_class_id": CAT, "points": [list(p) for p in SQUARE], "actor": ANN}
     assert forward == {"added": [b_view], "removed": [a_view], "changed": []}
     assert backward == {"added": [a_view], "removed": [b_view], "changed": []}
