@@ -1,12 +1,15 @@
 // The labeling page: boots the store, the socket, the renderer and the modes, and wires the toolbar, the
-// keyboard, the label picker, refusals, presence, the File Labels panel, the image strip and leaving.
+// keyboard, the label picker, the messages (refusals and others' changes, in one notification area),
+// presence, the File Labels panel, the image strip and leaving.
 
 import { ApiError, boot, get } from '../api.js';
-import { ask, h, newId, toast, typing } from '../ui.js';
+import { ask, h, newId, typing } from '../ui.js';
 import { MODES } from './constants.js';
 import { clampMove, clampToImage } from './geometry.js';
 import drawPolygon from './modes/draw_polygon.js';
 import edit from './modes/edit.js';
+import { causeText, commandInvolvement, involvementText, People, refusalText, ShapeMemory, shapeFacts, shapeName, withNames } from './messages.js';
+import { Notices } from './notices.js';
 import { loadStrip, Panel } from './panel.js';
 import { personColor, Renderer } from './render.js';
 import { ItemSocket } from './socket.js';
@@ -14,7 +17,9 @@ import { ItemStore } from './store.js';
 
 const MODE_TABLE = { [MODES.DRAW_POLYGON]: drawPolygon, [MODES.EDIT]: edit };
 const TOOL_KEY = 'polylog.tool';
-const REFUSAL_MS = 7000;
+// How long a refusal about a shape that is gone waits for the event saying who removed it (the refusal
+// and that event come on different channels, either may be first) before it is shown without a name.
+const HOLD_REFUSAL_MS = 1500;
 
 const { job, item, user: me, clamp_tolerance_px: clampTolerancePx = 16 } = boot();
 const canLabel = job.role === 'manager' || job.role === 'annotator';
@@ -29,8 +34,15 @@ const app = document.getElementById('label-app');
 const ui = { selectedId: null, selectedVertex: null, picked: new Set(), hidden: new Set(), overlay: {}, labels, me };
 const store = new ItemStore({ itemId: item.id, me });
 const renderer = new Renderer(svg, { width: item.image.width, height: item.image.height, imageUrl: item.image.url });
-const anchors = new Map(); // command_id -> the image point where it happened (for its refusal)
+// command_id -> {command, at (the image point where it happened), shape (what a message needs of the
+// shape it names, as it was when sent)}: its refusal is worded from it.
+const sent = new Map();
 const waiters = new Map(); // command_id -> {resolve, reject}
+const notices = new Notices(document.getElementById('notices'));
+const people = new People({ itemId: item.id, me, get });
+const memory = new ShapeMemory();
+const held = new Map(); // shape id -> a refusal about it waiting for the event that removed it
+let dragging = null; // {shapeId, kind: 'shape'|'vertex'} while the edit tool drags
 let mode = null;
 let modeState = null;
 let pickerOpen = false;
@@ -44,7 +56,7 @@ function send(command, { at = null } = {}) {
     return null;
   }
   const commandId = newId();
-  if (at) anchors.set(commandId, at);
+  sent.set(commandId, { command, at, shape: factsOf(command.shape_id) });
   store.expect(commandId, command);
   socket.command(commandId, command);
   return commandId;
@@ -65,18 +77,19 @@ const socket = new ItemSocket(item.id, {
   onCaughtUp: () => (document.body.dataset.live = 'true'),
   onAck(commandId, seq) {
     store.acked(commandId, seq);
-    anchors.delete(commandId);
+    sent.delete(commandId);
     waiters.get(commandId)?.resolve(seq);
     waiters.delete(commandId);
   },
   onRejected(commandId, code, message) {
     store.refused(commandId);
-    refuse(code, message, anchors.get(commandId));
-    anchors.delete(commandId);
+    explainRefusal(sent.get(commandId), code, message);
+    sent.delete(commandId);
     waiters.get(commandId)?.reject(new ApiError(422, code, message));
     waiters.delete(commandId);
   },
   onPresence(frame) {
+    people.remember([frame.user, ...frame.users]);
     if (frame.event === 'leave' && !frame.users.some((u) => u.id === frame.user.id)) renderer.setCursor(frame.user, null);
     showPresence(frame.users);
   },
@@ -97,24 +110,113 @@ const socket = new ItemSocket(item.id, {
   },
 });
 store.onGap = (seq) => socket.hello(seq);
+store.onApplied = (event, before, after) => onApplied(event, before, after);
 
-// Refusals: a message where it happened ------------------------------------------------------------------
+// Messages: refusals and others' changes, in words, in one notification area (docs/ui.md) ---------------
 
+const capital = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+
+// What a message needs of a shape or draft the page holds now (null: none with that id).
+function factsOf(shapeId) {
+  if (!shapeId) return null;
+  const view = store.view();
+  if (view.shapes.has(shapeId)) return shapeFacts(view.shapes.get(shapeId));
+  if (view.drafts.has(shapeId)) return shapeFacts(view.drafts.get(shapeId), { draft: true });
+  return null;
+}
+
+// A shape id in a server message, by name: held now, or remembered from a command or a cause.
+function nameOfId(shapeId) {
+  let facts = factsOf(shapeId) ?? memory.latest(shapeId)?.shape;
+  for (const entry of sent.values()) if (!facts && entry.command.shape_id === shapeId) facts = entry.shape;
+  return shapeName(facts, labels);
+}
+
+// A refusal the page makes itself (or a socket error): its message is already a sentence; a small mark
+// shows where it happened.
 function refuse(code, message, at) {
-  const box = h('div', { class: 'refusal', role: 'alert', dataset: { code } }, h('span', { class: 'code' }, code), message);
-  stage.append(box);
-  const rect = stage.getBoundingClientRect();
-  let left = rect.width / 2 - 160;
-  let top = 12;
-  if (at) {
-    const [cx, cy] = renderer.toClient(at);
-    left = cx - rect.left - 14;
-    top = cy - rect.top + 14;
+  notices.show({ text: withNames(message, nameOfId), code, kind: 'refusal' });
+  if (at) renderer.mark(at);
+}
+
+// The server refused a command of ours: say it in words, naming the shape, and the person when someone
+// else removed it.
+async function explainRefusal(entry, code, message) {
+  const command = entry?.command ?? null;
+  const shapeId = command?.shape_id ?? null;
+  if (entry?.at) renderer.mark(entry.at);
+  if (code === 'unknown_shape' && shapeId) {
+    const cause = memory.latest(shapeId);
+    if (cause?.removed) return showCause(cause, commandInvolvement(command), code);
+    // Who removed it comes as an event on another channel, maybe after this refusal: wait for it a little.
+    // Past that, it is shown without a name, and the event, if it comes, puts the name in the same message.
+    clearTimeout(held.get(shapeId)?.timer);
+    const waiting = { entry, code, key: `gone:${shapeId}`, timer: 0 };
+    waiting.timer = setTimeout(() => {
+      waiting.timer = 0;
+      const gone = entry.shape ? `${capital(shapeName(entry.shape, labels))} is no longer on the image` : 'That shape is no longer on the image';
+      notices.show({ text: `${gone}: someone removed it.`, code, key: waiting.key });
+    }, HOLD_REFUSAL_MS);
+    held.set(shapeId, waiting);
+    return;
   }
-  box.style.left = `${Math.max(6, Math.min(rect.width - 330, left))}px`;
-  box.style.top = `${Math.max(6, Math.min(rect.height - 60, top))}px`;
-  setTimeout(() => box.remove(), REFUSAL_MS);
-  while (stage.querySelectorAll('.refusal').length > 3) stage.querySelector('.refusal').remove();
+  let drafter = null;
+  if (code === 'not_your_draft' && entry?.shape?.actor) drafter = await people.name(entry.shape.actor, null);
+  const text = refusalText({ code, message, command, shape: entry?.shape ?? null, labels, drafter, name: nameOfId });
+  notices.show({ text: text ?? withNames(message, nameOfId), code });
+}
+
+// "ann1 deleted chair #3 while you were moving it": one message per cause (its key), whether a refusal
+// or the event itself told of it first; with a code it is the refusal's.
+async function showCause(cause, involvement, code = null, key = cause.key) {
+  const who = cause.actor === me.id ? 'You' : await people.name(cause.actor, cause.seq);
+  const text = `${causeText(cause, who, labels)}${involvementText(involvement, cause.removed)}.`;
+  notices.show({ text, code, key, kind: code ? 'refusal' : 'notice' });
+}
+
+// What I am doing to a shape now, if anything: dragging it, a command of mine on its way, or selected.
+function involvementNow(shapeId) {
+  if (dragging?.shapeId === shapeId) return dragging.kind === 'shape' ? 'moving' : 'editing';
+  for (const { command } of store.pending.values()) {
+    const involvement = command.shape_id === shapeId && commandInvolvement(command);
+    if (involvement) return involvement;
+  }
+  if (ui.selectedId === shapeId || ui.picked.has(shapeId)) return 'selected';
+  return null;
+}
+
+// Every event the store applies: remember what it did to each shape; a refusal waiting for it is told
+// now; another person's change to a shape I am editing is told even without a refusal.
+function onApplied(event, before, after) {
+  for (const cause of memory.note(event, before, after)) {
+    const waiting = cause.removed && held.get(cause.shapeId);
+    if (waiting) {
+      held.delete(cause.shapeId);
+      // Still waiting: the refusal is shown now, with the name; already shown: it gets the name in place.
+      const key = waiting.timer ? cause.key : waiting.key;
+      clearTimeout(waiting.timer);
+      showCause(cause, commandInvolvement(waiting.entry.command), waiting.code, key);
+      continue; // the refusal is this cause's one message
+    }
+    if (cause.actor === me.id) continue;
+    const involvement = involvementNow(cause.shapeId);
+    if (involvement) showCause(cause, involvement);
+  }
+  if (event.actor === me.id && event.payload?.skipped_shape_ids?.length) tellSkipped(event, after);
+}
+
+// My undo, redo or discard left shapes alone that someone else changed since: say which, and who.
+async function tellSkipped(event, after) {
+  const what = { undone: 'Your undo', redone: 'Your redo', changes_discarded: 'Discarding your changes' }[event.type];
+  if (!what) return;
+  const ids = event.payload.skipped_shape_ids;
+  const names = ids.map((id) => shapeName(shapeFacts(after.shapes.get(id)) ?? memory.latest(id)?.shape, labels));
+  const others = ids.map((id) => memory.latest(id)).filter((cause) => cause && cause.actor !== me.id);
+  const who = [...new Set(await Promise.all(others.map((cause) => people.name(cause.actor, cause.seq))))];
+  const list = names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ').replace(/, ([^,]*)$/, ' and $1');
+  const one = ids.length === 1;
+  const by = who.length ? `${who.join(' and ')} changed ${one ? 'it' : 'them'} since` : `${one ? 'it was' : 'they were'} changed by someone else since`;
+  notices.show({ text: `${what} left ${list} as ${one ? 'it is' : 'they are'}: ${by}.`, key: `skipped:${event.seq}` });
 }
 
 // Drawing --------------------------------------------------------------------------------------------------
@@ -188,7 +290,11 @@ const ctx = {
   rememberLabel: (id) => localStorage.setItem(`polylog.job.${job.id}.label`, String(id)),
   refuse,
   redraw,
-  setDragging: (on) => stage.classList.toggle('dragging', on),
+  // drag: {shapeId, kind} while a drag goes on (others' changes to that shape are told as such).
+  setDragging(on, drag = null) {
+    stage.classList.toggle('dragging', on);
+    dragging = on && drag ? { shapeId: drag.shapeId, kind: drag.kind } : null;
+  },
 };
 
 // Select a shape (or nothing): it alone, with no vertex selected.
@@ -553,7 +659,7 @@ document.addEventListener('keyup', (event) => {
 async function save() {
   try {
     await sendAndWait({ type: 'save' });
-    toast('Saved.');
+    notices.show({ text: 'Saved.', kind: 'info' });
   } catch {
     // the refusal is already shown
   }
@@ -714,5 +820,5 @@ async function start() {
 }
 
 window.addEventListener('resize', () => redraw());
-window.polylogLabel = { store, renderer, ui, ctx, setMode }; // for the benchmark and debugging
+window.polylogLabel = { store, renderer, ui, ctx, setMode, notices }; // for the benchmark and debugging
 start();

@@ -16,7 +16,8 @@ export class Panel {
   }
 
   render(view, ui) {
-    const shapes = [...view.shapes.values()];
+    // By number, that is in creation order: a shape an undo brings back takes its place again.
+    const shapes = [...view.shapes.values()].sort((a, b) => (a.number ?? Infinity) - (b.number ?? Infinity));
     this.count.textContent = `(${shapes.length})`;
     this.renderGroupBar(shapes, ui);
     if (!shapes.length) {
@@ -97,6 +98,8 @@ export class Panel {
         onclick: (e) => (e.shiftKey ? this.page.togglePick(shape.id) : this.page.select(shape.id, { edit: true })),
       },
       h('span', { class: 'swatch', style: { background: label?.color ?? '#9e9e9e' } }),
+      // The shape's number, as on the image and in messages ("chair #3"); by position on a server without.
+      h('span', { class: 'number', title: 'shape number (as on the image)' }, `#${shape.number ?? n + 1}`),
       selected && this.page.canLabel
         ? h(
             'select',
@@ -109,7 +112,7 @@ export class Panel {
             [...labels.values()].map((l) => h('option', { value: l.id, selected: l.id === shape.label_class_id }, l.name)),
           )
         : h('span', { class: 'shape-label' }, label?.name ?? '(deleted label)'),
-      h('span', { class: 'n', title: 'vertices' }, `#${n + 1} · ${shape.points.length} pts`),
+      h('span', { class: 'n', title: 'vertices' }, `${shape.points.length} pts`),
       h('button', { type: 'button', class: 'icon toggle', title: hidden ? 'Show (H)' : 'Hide (H)', 'aria-label': hidden ? 'Show shape' : 'Hide shape', onclick: (e) => { e.stopPropagation(); this.page.toggleHidden(shape.id); } }, hidden ? '◌' : '◉'),
       this.page.canLabel
         ? h('button', { type: 'button', class: 'icon delete', title: 'Delete this shape', 'aria-label': 'Delete shape', onclick: (e) => { e.stopPropagation(); this.page.send({ type: 'delete_shape', shape_id: shape.id }, { at: shape.points[0] }); } }, '×')

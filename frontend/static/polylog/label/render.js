@@ -5,6 +5,7 @@
 const SVG = 'http://www.w3.org/2000/svg';
 const MIN_SCALE = 0.02;
 const MAX_SCALE = 40;
+const MARK_MS = 1600; // the .refusal-mark animation
 
 function el(tag, attrs = {}, parent = null) {
   const element = document.createElementNS(SVG, tag);
@@ -14,6 +15,24 @@ function el(tag, attrs = {}, parent = null) {
 }
 
 const pointsAttr = (points) => points.map(([x, y]) => `${x},${y}`).join(' ');
+
+// Where a shape's number tag goes: up and to the left of its topmost vertex (the leftmost of those), out of
+// the way of the shape's inside and of its handles.
+function tagAnchor(points) {
+  let best = points[0];
+  for (const point of points) if (point[1] < best[1] || (point[1] === best[1] && point[0] < best[0])) best = point;
+  return best;
+}
+
+// The "#3" tag of a shape or draft (no tag for a server without numbers); kept in step with its points.
+function placeTag(tag, points, number) {
+  const text = number === null || number === undefined ? '' : `#${number}`;
+  if (tag.textContent !== text) tag.textContent = text;
+  if (!points.length) return;
+  const [x, y] = tagAnchor(points);
+  tag.setAttribute('x', x);
+  tag.setAttribute('y', y);
+}
 
 // A colour per person, stable across reloads.
 export function personColor(userId) {
@@ -105,13 +124,21 @@ export class Renderer {
       let entry = this.shapeEls.get(shape.id);
       if (!entry) {
         const g = el('g', { class: 'shape', 'data-shape-id': shape.id }, this.shapeLayer);
-        entry = { g, polygon: el('polygon', {}, g), vertices: el('g', { class: 'vertices' }, g), points: null, color: null, state: '' };
+        entry = { g, polygon: el('polygon', {}, g), vertices: el('g', { class: 'vertices' }, g), points: null, color: null, state: '', number: undefined };
+        // Under the handles (a handle is never hidden by it); it lets the pointer through (CSS).
+        entry.tag = el('text', { class: 'number-tag', 'text-anchor': 'end', dx: '-0.45em', dy: '-0.4em' });
+        g.insertBefore(entry.tag, entry.vertices);
         this.shapeEls.set(shape.id, entry);
       }
-      if (entry.points !== points) {
-        entry.polygon.setAttribute('points', pointsAttr(points));
-        this.setVertices(entry.vertices, points);
+      if (entry.points !== points || entry.number !== shape.number) {
+        if (entry.points !== points) {
+          entry.polygon.setAttribute('points', pointsAttr(points));
+          this.setVertices(entry.vertices, points);
+        }
+        placeTag(entry.tag, points, shape.number);
+        entry.g.dataset.number = shape.number ?? '';
         entry.points = points;
+        entry.number = shape.number;
       }
       if (entry.color !== color) {
         entry.polygon.setAttribute('fill', color);
@@ -169,14 +196,21 @@ export class Renderer {
       if (!entry) {
         const color = mine ? '#ffeb3b' : personColor(draft.actor);
         const g = el('g', { class: `draft ${mine ? 'mine' : 'others'}`, 'data-draft-id': draft.id, 'data-actor': draft.actor }, this.draftLayer);
-        entry = { g, line: el('polyline', { stroke: color }, g), vertices: el('g', { class: 'vertices', fill: color, stroke: '#000' }, g), points: null };
+        entry = { g, line: el('polyline', { stroke: color }, g), vertices: el('g', { class: 'vertices', fill: color, stroke: '#000' }, g), points: null, number: undefined };
+        entry.tag = el('text', { class: 'number-tag', 'text-anchor': 'end', dx: '-0.45em', dy: '-0.4em' });
+        g.insertBefore(entry.tag, entry.vertices);
         this.draftEls.set(draft.id, entry);
       }
-      if (entry.points !== draft.points) {
-        entry.line.setAttribute('points', pointsAttr(draft.points));
-        this.setVertices(entry.vertices, draft.points);
-        entry.vertices.firstElementChild?.classList.add('first');
+      if (entry.points !== draft.points || entry.number !== draft.number) {
+        if (entry.points !== draft.points) {
+          entry.line.setAttribute('points', pointsAttr(draft.points));
+          this.setVertices(entry.vertices, draft.points);
+          entry.vertices.firstElementChild?.classList.add('first');
+        }
+        placeTag(entry.tag, draft.points, draft.number);
+        entry.g.dataset.number = draft.number ?? '';
         entry.points = draft.points;
+        entry.number = draft.number;
       }
       entry.g.classList.toggle('closable', mine && !!overlay.firstVertexHot);
     }
@@ -186,6 +220,12 @@ export class Renderer {
         this.draftEls.delete(id);
       }
     }
+  }
+
+  // A short-lived ring where a refused command happened (its message is in the notification area).
+  mark([x, y]) {
+    const ring = el('circle', { class: 'refusal-mark', cx: x, cy: y }, this.overlayLayer);
+    setTimeout(() => ring.remove(), MARK_MS);
   }
 
   // Other people's cursors: {user: {id, username}, x, y}; null x removes.

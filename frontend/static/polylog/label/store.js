@@ -7,6 +7,8 @@ import { get } from '../api.js';
 // save): after one of them the state is read again at that seq.
 const READ_AGAIN = new Set(['undone', 'redone', 'changes_discarded', 'shape_reset']);
 
+// Shapes carry their number (#n, docs/ui.md "Shape numbers"); next_number is the one the next new shape
+// gets, so the events that create shapes can number them as the server did (null: a server without numbers).
 function fromView(view) {
   return {
     seq: view.seq,
@@ -14,8 +16,9 @@ function fromView(view) {
     width: view.image.width,
     height: view.image.height,
     hard_example: view.hard_example,
-    shapes: new Map(view.shapes.map((s) => [s.id, { id: s.id, label_class_id: s.label_class_id, points: s.points, group_id: s.group_id ?? null }])),
-    drafts: new Map(view.drafts.map((d) => [d.id, { id: d.id, actor: d.actor, points: d.points }])),
+    next_number: view.next_number ?? null,
+    shapes: new Map(view.shapes.map((s) => [s.id, { id: s.id, number: s.number ?? null, label_class_id: s.label_class_id, points: s.points, group_id: s.group_id ?? null }])),
+    drafts: new Map(view.drafts.map((d) => [d.id, { id: d.id, number: d.number ?? null, actor: d.actor, points: d.points }])),
   };
 }
 
@@ -42,22 +45,29 @@ export function applyEvent(state, type, payload, actor) {
     if (state.shapes.has(id)) editShapes().delete(id);
     if (state.drafts.has(id)) editDrafts().delete(id);
   };
+  // A shape created by this event takes the next number (numbers are never given twice).
+  const newNumber = () => {
+    if (state.next_number === null || state.next_number === undefined) return null;
+    next.next_number = state.next_number + 1;
+    return state.next_number;
+  };
   switch (type) {
     case 'vertex_added': {
       const draft = state.drafts.get(p.shape_id);
       if (draft) editDrafts().set(p.shape_id, { ...draft, points: [...draft.points, [p.x, p.y]] });
-      else if (!state.shapes.has(p.shape_id)) editDrafts().set(p.shape_id, { id: p.shape_id, actor, points: [[p.x, p.y]] });
+      else if (!state.shapes.has(p.shape_id)) editDrafts().set(p.shape_id, { id: p.shape_id, number: newNumber(), actor, points: [[p.x, p.y]] });
       break;
     }
     case 'polygon_closed': {
       const draft = state.drafts.get(p.shape_id);
       if (!draft) break;
       editDrafts().delete(p.shape_id);
-      editShapes().set(p.shape_id, { id: p.shape_id, label_class_id: p.label_class_id, points: draft.points, group_id: p.group_id ?? null });
+      editShapes().set(p.shape_id, { id: p.shape_id, number: draft.number, label_class_id: p.label_class_id, points: draft.points, group_id: p.group_id ?? null });
       break;
     }
     case 'polygon_added':
-      editShapes().set(p.shape_id, { id: p.shape_id, label_class_id: p.label_class_id, points: p.points, group_id: p.group_id ?? null });
+      if (state.shapes.has(p.shape_id)) break;
+      editShapes().set(p.shape_id, { id: p.shape_id, number: newNumber(), label_class_id: p.label_class_id, points: p.points, group_id: p.group_id ?? null });
       break;
     case 'draft_discarded':
     case 'shape_deleted':
@@ -146,6 +156,9 @@ export class ItemStore {
     this.listeners = new Set();
     this.cachedView = null;
     this.onGap = null; // set by the page: ask the socket for the missing events
+    // Set by the page: called with (event, state before, state after) for every event applied, so it can
+    // tell what others did to the shapes (the messages, docs/ui.md).
+    this.onApplied = null;
     // Whether I have pending changes (docs/ui.md, "Leaving"): the server's `pending` (the people with
     // changes since the last save) when the state read last carried it, else null; and whether an event of
     // mine (other than `saved`) arrived after that read.
@@ -219,10 +232,12 @@ export class ItemStore {
     }
     this.notePending(event);
     if (READ_AGAIN.has(event.type)) {
-      this.readAgain(event.seq);
+      this.readAgain(event);
       return;
     }
+    const before = this.state;
     this.state = { ...applyEvent(this.state, event.type, event.payload, event.actor), seq: event.seq };
+    this.onApplied?.(event, before, this.state);
     if (event.actor === this.me.id) this.matchPrediction(event);
     this.settle();
     this.emit();
@@ -241,15 +256,18 @@ export class ItemStore {
     }
   }
 
-  async readAgain(seq) {
+  // The state after `event`, read from the server (its effect needs what the client does not hold).
+  async readAgain(event) {
     this.reading = true;
+    const before = this.state;
     try {
-      const view = await get(`/api/items/${this.itemId}/state/?at_seq=${seq}`);
+      const view = await get(`/api/items/${this.itemId}/state/?at_seq=${event.seq}`);
       this.state = fromView(view);
       this.takePending(view);
     } finally {
       this.reading = false;
     }
+    if (this.state !== before) this.onApplied?.(event, before, this.state);
     const queued = this.queue.splice(0);
     this.settle();
     this.emit();

@@ -65,7 +65,7 @@ export default {
       drag.delta = [towardZero2(dx), towardZero2(dy)];
       drag.current = drag.points.map(([px, py]) => [px + drag.delta[0], py + drag.delta[1]]);
     }
-    ctx.setDragging(true);
+    ctx.setDragging(true, drag);
     ctx.redraw();
   },
 
@@ -73,7 +73,8 @@ export default {
     const drag = state.drag;
     state.drag = null;
     ctx.setDragging(false);
-    if (!drag || !drag.moved) {
+    // Someone else removed the shape during the drag (the page said so): nothing to send.
+    if (!drag || !drag.moved || !ctx.view().shapes.has(drag.shapeId)) {
       ctx.redraw();
       return;
     }
