@@ -15,7 +15,6 @@ from .readmodels import (
     ITEMS,
     LABELED,
     item_columns_write,
-    item_label_rows_sync,
     job_tally_differences,
     label_counts,
     label_key,
@@ -74,7 +73,7 @@ def item_rebuild(item: Item, report: Report, *, repair: bool) -> None:
         tally.update(label_key(label) for label in model.label_counts)
     if repair:
         item_columns_write(item, model, None)
-        item_label_rows_sync(item.pk, stored_counts, model.label_counts)
+        store.item_label_rows_sync(item.pk, stored_counts, model.label_counts)
 
 
 def projections_rebuild(*, repair: bool = True, item_ids: list[int] | None = None) -> Report:

@@ -6,7 +6,6 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.db import connection
 from django.db.models import Count
@@ -72,65 +71,6 @@ def save_columns(state: ItemState, actor_id: int, at: datetime) -> dict[str, obj
     }
 
 
-Statement = tuple[str, list[Any]]
-
-
-def _rows_in(values: list[tuple[Any, ...]], when: str) -> tuple[str, list[Any]]:
-    """`VALUES (...), ...`, or with `when` the same rows as `SELECT * FROM (VALUES ...) v WHERE when`."""
-    marks = ", ".join(["(" + ", ".join(["%s"] * len(values[0])) + ")"] * len(values))
-    params = [value for row in values for value in row]
-    return (f"SELECT * FROM (VALUES {marks}) v WHERE {when}" if when else f"VALUES {marks}"), params
-
-
-def item_label_rows_statements(
-    item_id: int, old: Mapping[int, int], new: Mapping[int, int], when: str = ""
-) -> list[Statement]:
-    """The statements that bring ItemLabel rows from `old` counts to `new` counts, as few as it takes.
-    With `when` (an SQL condition), each writes only if it holds: the guard of a data-modifying WITH
-    (see store.append_and_update)."""
-    if old == new:
-        return []
-    table = ItemLabel._meta.db_table
-    guard = f" AND {when}" if when else ""
-    gone = [label for label in old if label not in new]
-    added = [(item_id, label, count) for label, count in new.items() if label not in old]
-    changed = [
-        (count, item_id, label) for label, count in new.items() if label in old and old[label] != count
-    ]
-    statements: list[Statement] = []
-    if gone:
-        marks = ", ".join(["%s"] * len(gone))
-        statements.append(
-            (
-                f"DELETE FROM {table} WHERE item_id = %s AND label_class_id IN ({marks}){guard}",
-                [item_id, *gone],
-            )
-        )
-    if added:
-        rows, params = _rows_in(added, when)
-        statements.append((f"INSERT INTO {table} (item_id, label_class_id, shape_count) {rows}", params))
-    for params in changed:
-        statements.append(
-            (
-                f"UPDATE {table} SET shape_count = %s WHERE item_id = %s AND label_class_id = %s{guard}",
-                list(params),
-            )
-        )
-    return statements
-
-
-def statements_run(statements: Iterable[Statement]) -> None:
-    with connection.cursor() as cursor:
-        for sql, params in statements:
-            cursor.execute(sql, params)
-
-
-def item_label_rows_sync(item_id: int, old: dict[int, int], new: dict[int, int]) -> None:
-    """Bring ItemLabel rows from `old` counts to `new` counts. Plain SQL: a command that closes or
-    deletes a shape runs this, and the ORM cost more than the statements."""
-    statements_run(item_label_rows_statements(item_id, old, new))
-
-
 def item_columns_write(item: Item, model: ItemReadModel, updated_at: datetime | None) -> None:
     columns = dict(model.columns)
     if updated_at is not None:
@@ -162,29 +102,6 @@ def tally_deltas(
     for label in old - new:
         deltas[label_key(label)] = -1
     return deltas
-
-
-def job_tally_statements(job_id: int, deltas: Mapping[str, int], when: str = "") -> list[Statement]:
-    """The statement adding `deltas` to the job's tallies (none if they are all zero); `when` as in
-    item_label_rows_statements. Keys are taken in sorted order, so two transactions touching the same
-    tallies lock them in the same order and never deadlock."""
-    keys = sorted(k for k, n in deltas.items() if n)
-    if not keys:
-        return []
-    table = connection.ops.quote_name(JobTally._meta.db_table)
-    rows, params = _rows_in([(job_id, key, deltas[key]) for key in keys], when)
-    return [
-        (
-            f"INSERT INTO {table} (job_id, key, count) {rows} "
-            f"ON CONFLICT (job_id, key) DO UPDATE SET count = {table}.count + excluded.count",
-            params,
-        )
-    ]
-
-
-def job_tally_add(job_id: int, deltas: Mapping[str, int]) -> None:
-    """Add `deltas` to the job's tallies in the current transaction."""
-    statements_run(job_tally_statements(job_id, deltas))
 
 
 def job_tally_read(job_id: int) -> dict[str, int]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -45,9 +45,6 @@ from .permissions import RANK
 from .readmodels import (
     ITEMS,
     LABELED,
-    item_label_rows_statements,
-    job_tally_add,
-    job_tally_statements,
     label_counts,
     label_key,
     live_columns,
@@ -127,7 +124,7 @@ def item_command_handle(
     Raises Rejected (nothing appended) or ApiError(404) for an unknown item.
 
     The first two attempts are optimistic: each reads the head without a lock, decides, and writes with a
-    compare-and-set on the item's last_seq (`store.append_and_update`); on PostgreSQL most commands are
+    compare-and-set on the item's last_seq (`store.commit`); on PostgreSQL most commands are
     then two statements and no transaction. A writer overtaken twice (other commands came first) decides
     again under the item's row lock, where nobody can overtake it: under contention it waits its turn
     instead of losing again.
@@ -247,22 +244,18 @@ def _commit(
     if any(isinstance(e, Saved) for e in events):
         columns.update(save_columns(new_state, actor_id, now))
     deltas = tally_deltas(head.status, columns.get("status", head.status), old_counts, counts)
-    # A command that writes one event (nearly all) is on PostgreSQL one statement with its label rows and
-    # tallies, which outside a caller's transaction needs none around it. The others write in one
-    # transaction, the item's row first: nothing is written before that compare-and-set succeeds.
-    db = connections[DEFAULT_DB_ALIAS]
-    one = db.vendor == "postgresql" and len(rows) == 1 and not snapshots
-    when = store.WRITTEN if one else ""
-    then = [
-        *item_label_rows_statements(item_id, old_counts, counts, when),
-        *job_tally_statements(head.job_id, deltas, when),
-    ]
-    alone = one and not db.in_atomic_block
-    with contextlib.nullcontext() if alone else transaction.atomic(savepoint=savepoint):
-        written = store.append_and_update(rows, item_id, head.last_seq, columns, then, one_statement=one)
-        if written:
-            for snapshot in snapshots:
-                store.snapshot_save(item_id, snapshot)
+    plan = store.CommitPlan(
+        item_id=item_id,
+        job_id=head.job_id,
+        after_seq=head.last_seq,
+        rows=rows,
+        snapshots=snapshots,
+        columns=columns,
+        labels_before=old_counts,
+        labels_after=counts,
+        tallies=deltas,
+    )
+    written = store.commit(plan, savepoint=savepoint)
     if not written:
         raise _Overtaken
 
@@ -377,7 +370,7 @@ def job_sync(*, job: LabelingJob) -> dict[str, int]:
     Item.objects.bulk_create(
         [Item(job=job, image_id=pk) for pk in missing], ignore_conflicts=True, batch_size=1000
     )
-    job_tally_add(job.pk, {ITEMS: len(missing)})
+    store.job_tally_add(job.pk, {ITEMS: len(missing)})
     result = {"added": len(missing), "total": Item.objects.filter(job=job, deleted_at__isnull=True).count()}
     if missing:
         transaction.on_commit(
@@ -601,7 +594,7 @@ def _tally_items_leaving(*, job_id: int, item_ids: set[int]) -> None:
         .annotate(n=Count("id"))
     )
     deltas.update((label_key(label), -n) for label, n in labels)
-    job_tally_add(job_id, deltas)
+    store.job_tally_add(job_id, deltas)
 
 
 @dataclass(frozen=True, slots=True)
