@@ -184,7 +184,7 @@ class ItemList(APIView):
         return response
 
 
-class ItemState(APIView):
+class ItemStateView(APIView):
     @extend_schema(parameters=[s.StateQuerySerializer], responses={200: s.ItemStateSerializer, **errors(400)})
     def get(self, request: Request, item_id: int) -> Response:
         item, _ = item_for(request.user, item_id)
