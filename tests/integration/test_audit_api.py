@@ -65,7 +65,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     ticking = Clock()
-    monkeypatch.setattr(services, "timezone", SimpleNamespace(now=ticking.now))
+    monkeypatch.setattr(services.commands, "timezone", SimpleNamespace(now=ticking.now))
     return ticking
 
 

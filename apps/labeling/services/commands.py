@@ -1,0 +1,329 @@
+"""Commands on an item's labels: `item_command_handle` is the one path by which an item's labels change
+(decide, then hand the store one plan to write), and `item_commands_apply` its bulk form for imports."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.common.errors import ApiError
+
+from .. import store
+from ..domain import Command, Context, ItemState, Limits, Rejected, decide, evolve, replay
+from ..domain.commands import (
+    AddPolygon,
+    ClosePolygon,
+    DeleteLabelShapes,
+    DiscardChanges,
+    Redo,
+    RelabelShape,
+    Undo,
+)
+from ..domain.events import Event, Saved
+from ..models import Event as EventRow
+from ..models import Item, Role
+from ..permissions import RANK
+from ..readmodels import label_counts, live_columns, save_columns, tally_deltas
+from ..signals import events_committed
+
+log = logging.getLogger(__name__)
+
+
+# Commands whose decision reads the job's label classes; the others skip that query.
+_READS_LABELS = (ClosePolygon, AddPolygon, RelabelShape, DeleteLabelShapes, Undo, Redo, DiscardChanges)
+# The unique constraints that a concurrent append or an already-applied command_id runs into.
+_APPEND_COLLISIONS = (
+    "event_seq_unique_in_stream",
+    "event_command_id_unique_in_stream",
+    "labeling_event.item_id",
+)
+_MAX_ATTEMPTS = 5
+_OPTIMISTIC_ATTEMPTS = 2  # then under the item's row lock (see item_command_handle)
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    seq: int
+    events: list[dict[str, Any]] = field(default_factory=list)
+    replayed: bool = False  # True when a retried command_id got its original answer
+
+    def body(self) -> dict[str, Any]:
+        return {"seq": self.seq, "events": self.events}
+
+
+def limits() -> Limits:
+    return Limits(
+        max_vertices=settings.POLYLOG["MAX_VERTICES"],
+        max_shapes=settings.POLYLOG["MAX_SHAPES"],
+        max_drafts=settings.POLYLOG["MAX_DRAFTS"],
+    )
+
+
+def _earlier_result(item_id: int, actor_id: int, command_id: str | None) -> CommandResult | None:
+    """The original answer to a command_id already applied on this item, if it was."""
+    if command_id is None or not store.command_applied(item_id, command_id):
+        return None
+    row = EventRow.objects.filter(item_id=item_id, command_id=command_id).first()
+    if row is None:
+        return None
+    if row.actor_id != actor_id:
+        raise Rejected(
+            "command_id_reused", f"Command id {command_id[:64]!r} was already used by someone else."
+        )
+    return CommandResult(seq=row.seq, events=[store.event_dict(row)], replayed=True)
+
+
+class _Overtaken(Exception):
+    """The item moved on (another command was appended, or it was deleted) between reading its head and
+    writing: nothing was written, and the command is decided again against the new head."""
+
+
+def item_command_handle(
+    *,
+    item_id: int,
+    actor_id: int,
+    command: Command,
+    command_id: str | None = None,
+    expected_seq: int | None = None,
+    check_role: bool = False,
+) -> CommandResult:
+    """Decide `command` against the item's current state, append its events, update the read models.
+
+    A command_id seen before on this item gets its original answer and is not applied again.
+    With `check_role`, the actor must be an annotator or manager of the item's job, read with the item's
+    head (a websocket checks at every command; REST views check before calling).
+    Raises Rejected (nothing appended) or ApiError(404) for an unknown item.
+
+    The first two attempts are optimistic: each reads the head without a lock, decides, and writes with a
+    compare-and-set on the item's last_seq (`store.commit`); on PostgreSQL most commands are
+    then two statements and no transaction. A writer overtaken twice (other commands came first) decides
+    again under the item's row lock, where nobody can overtake it: under contention it waits its turn
+    instead of losing again.
+    """
+    for attempt in range(_MAX_ATTEMPTS):
+        lock = attempt >= _OPTIMISTIC_ATTEMPTS
+        try:
+            with transaction.atomic() if lock else contextlib.nullcontext():
+                return _handle_once(item_id, actor_id, command, command_id, expected_seq, check_role, lock)
+        except _Overtaken:
+            log.debug("item %s: overtaken by another write, deciding again", item_id)
+        except IntegrityError as error:
+            # Someone appended the same seq first, or this command_id was already applied; any other
+            # integrity error is a bug, not contention, and must not be retried or called "busy".
+            if not any(name in str(error) for name in _APPEND_COLLISIONS):
+                raise
+            earlier = _earlier_result(item_id, actor_id, command_id)
+            if earlier is not None:
+                return earlier
+            log.info("item %s: concurrent append, retrying", item_id)
+    raise ApiError(503, "busy", "The image is too busy right now; send the command again.")
+
+
+def _handle_once(
+    item_id: int,
+    actor_id: int,
+    command: Command,
+    command_id: str | None,
+    expected_seq: int | None,
+    check_role: bool,
+    lock: bool,
+) -> CommandResult:
+    head = store.item_head_read(
+        item_id, member_id=actor_id if check_role else None, command_id=command_id, lock=lock
+    )
+    if head is None:
+        raise ApiError(404, "not_found", f"There is no item {item_id}.")
+    if check_role and (head.role is None or RANK[head.role] < RANK[Role.ANNOTATOR]):
+        raise Rejected("permission_denied", f"Your role ({head.role or 'none'}) may not label.")
+    # A retry gets the original answer whatever deciding it again would now say (a refusal, a no-op, a
+    # second application). A twin that commits after the head was read moves last_seq, so this write is
+    # overtaken and the next attempt sees it; or it fails the (item, command_id) constraint (see
+    # item_command_handle); or it is found below before anything but an append is answered.
+    if head.applied:
+        return _answered(_earlier_result(item_id, actor_id, command_id))
+    try:
+        if head.deleted:
+            raise Rejected(
+                "item_deleted", "This image was deleted from its job; its history can still be read."
+            )
+        if expected_seq is not None and expected_seq != head.last_seq:
+            raise Rejected(
+                "seq_conflict",
+                f"The image is at seq {head.last_seq}, not {expected_seq}; reload and retry.",
+            )
+        state, prev_hash = store.state_current(item_id, head)
+        label_ids: frozenset[int] = frozenset()
+        if isinstance(command, _READS_LABELS):
+            label_ids = store.job_label_class_ids(head.job_id)
+        events = decide(state, command, Context(actor=actor_id, label_class_ids=label_ids, limits=limits()))
+    except Rejected:
+        earlier = _earlier_result(item_id, actor_id, command_id)
+        if earlier is not None:
+            return earlier
+        raise
+    if not events:
+        return _earlier_result(item_id, actor_id, command_id) or CommandResult(seq=state.seq)
+
+    # Under the lock, the write is part of this attempt's transaction, which rolls back as a whole.
+    new_state = replay(state, events)
+    return _commit(head, state, prev_hash, events, actor_id, command_id, new_state, savepoint=not lock)
+
+
+def _answered(result: CommandResult | None) -> CommandResult:
+    assert result is not None  # applied, and seen under the lock: it can't have gone
+    return result
+
+
+def _commit(
+    head: store.ItemHead,
+    state: ItemState,
+    prev_hash: str,
+    events: list[Event],
+    actor_id: int,
+    command_id: str | None,
+    new_state: ItemState | None = None,
+    *,
+    savepoint: bool = True,
+) -> CommandResult:
+    """Append decided events after `state` and bring every projection along: snapshots, the item's read
+    model, its label rows, the job's tallies; broadcast after commit. Raises _Overtaken (nothing written)
+    if the item is no longer at head.last_seq, or was deleted.
+
+    The write is one transaction, or part of the caller's: inside one, `savepoint` (the default) lets the
+    caller go on after a database error, as item_command_handle's retries do; a bulk writer that fails as
+    a whole on one passes False and saves the SAVEPOINT's round trips.
+    `new_state`, when the caller has it, is the state after the events (saves replaying them again)."""
+    item_id = head.item_id
+    now = timezone.now()
+    rows = store.rows_for(
+        item_id, state.seq + 1, events, prev_hash=prev_hash, created_at=now, command_id=command_id
+    )
+    every = store.snapshot_every()
+    snapshots: list[ItemState] = []
+    if new_state is None or new_state.seq // every != state.seq // every:
+        # Snapshots fall on multiples of `every`: walk the events to the states they need.
+        walked = state
+        for event in events:
+            walked = evolve(walked, event)
+            if walked.seq % every == 0:
+                snapshots.append(walked)
+        new_state = walked
+
+    old_counts, counts = label_counts(state), label_counts(new_state)
+    slots = store.label_slots(head.job_id, counts)
+    columns = {**live_columns(new_state, counts, slots), "updated_at": now}
+    if any(isinstance(e, Saved) for e in events):
+        columns.update(save_columns(new_state, actor_id, now))
+    deltas = tally_deltas(head.status, columns.get("status", head.status), old_counts, counts)
+    plan = store.CommitPlan(
+        item_id=item_id,
+        job_id=head.job_id,
+        after_seq=head.last_seq,
+        rows=rows,
+        snapshots=snapshots,
+        columns=columns,
+        labels_before=old_counts,
+        labels_after=counts,
+        tallies=deltas,
+    )
+    written = store.commit(plan, savepoint=savepoint)
+    if not written:
+        raise _Overtaken
+
+    wire = [store.event_dict(row) for row in rows]
+    final = store.Cached(new_state.seq, new_state, rows[-1].hash)
+    job_id = head.job_id
+    item_wire = {
+        "id": item_id,
+        "seq": new_state.seq,
+        **{
+            k: v
+            for k, v in columns.items()
+            if k not in ("updated_at", "labeled_at", "last_seq", "labeled_by_id", "label_bits")
+        },
+    }
+    if "labeled_by_id" in columns:  # the names of the REST item list
+        item_wire["labeled_by"] = columns["labeled_by_id"]
+        item_wire["labeled_at"] = store.iso(now) if columns["labeled_by_id"] else None
+
+    counts_changed = "status" in columns or set(old_counts) != set(counts)
+    # What a job page shows of the item: most commands (a vertex, a move) change none of it.
+    summary_changed = (
+        counts_changed
+        or old_counts != counts
+        or state.hard_example != new_state.hard_example
+        or state.saved_seq != new_state.saved_seq
+    )
+
+    def after_commit() -> None:
+        store.state_cache.put(item_id, final)
+        events_committed.send(
+            sender=Item,
+            item_id=item_id,
+            job_id=job_id,
+            events=wire,
+            item=item_wire,
+            item_changed=summary_changed,
+            counts_changed=counts_changed,
+        )
+
+    # robust: the events are committed; a failed broadcast is logged, never turned into an error
+    # (sockets re-read the store when they notice they are behind).
+    transaction.on_commit(after_commit, robust=True)
+    return CommandResult(seq=new_state.seq, events=wire)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    seq: int
+    applied: int
+    refused: list[tuple[int, Rejected]]  # (index of the unit, why)
+
+
+@transaction.atomic(savepoint=False)
+def item_commands_apply(
+    *, item_id: int, actor_id: int, units: list[list[Command]], label_class_ids: frozenset[int] | None = None
+) -> BatchResult:
+    """Apply many commands to one item in one transaction, as bulk writers (a labeled import) need.
+
+    Each unit is all or nothing: the commands of a unit are decided in turn against the state the earlier
+    units left, and if one is refused none of its unit's events are kept (the refusal is reported with the
+    unit's index) while the other units go on. Events are the same as those the commands would make one by
+    one; they carry no command_id. Inside a caller's transaction it takes no savepoint (a bulk writer's
+    batch fails as a whole on a database error); `label_class_ids` saves reading the job's classes again.
+    """
+    head = store.item_head_lock(item_id)
+    if head is None:
+        raise ApiError(404, "not_found", f"There is no item {item_id}.")
+    if head.deleted:
+        raise Rejected("item_deleted", "This image was deleted from its job; its history can still be read.")
+    state, prev_hash = store.state_current(item_id, head)
+    if label_class_ids is None:
+        label_class_ids = store.job_label_class_ids(head.job_id)
+    context = Context(actor=actor_id, label_class_ids=label_class_ids, limits=limits())
+    events: list[Event] = []
+    refused: list[tuple[int, Rejected]] = []
+    current, applied = state, 0
+    for index, unit in enumerate(units):
+        try:
+            unit_events: list[Event] = []
+            after = current
+            for command in unit:
+                decided = decide(after, command, context)
+                after = replay(after, decided)
+                unit_events += decided
+        except Rejected as error:
+            refused.append((index, error))
+            continue
+        current, applied = after, applied + 1
+        events += unit_events
+    if not events:
+        return BatchResult(seq=state.seq, applied=applied, refused=refused)
+    result = _commit(head, state, prev_hash, events, actor_id, None, current, savepoint=False)
+    return BatchResult(seq=result.seq, applied=applied, refused=refused)

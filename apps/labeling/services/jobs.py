@@ -1,0 +1,162 @@
+"""Jobs, their label classes and members, and keeping a job's items in step with its dataset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from apps.common.errors import ApiError
+from apps.datasets.models import Dataset, Image
+
+from .. import store
+from ..domain.commands import DeleteLabelShapes
+from ..models import Item, ItemLabel, JobMember, JobTally, JobType, LabelClass, LabelingJob, Role
+from ..readmodels import ITEMS, label_key
+from ..signals import job_items_added, label_classes_changed
+from .commands import item_command_handle
+
+# Item.label_bits is a signed 64-bit integer: bits 0-62 (see LabelClass.slot).
+LABEL_SLOTS = 63
+
+
+@transaction.atomic
+def job_sync(*, job: LabelingJob) -> dict[str, int]:
+    """Create an item for every image of the job's dataset that has none yet. Idempotent. An image
+    deleted from the job keeps its (hidden) item, so a sync does not bring it back."""
+    # One sync of a job at a time, so what it counts as added is what it added.
+    LabelingJob.objects.select_for_update().filter(pk=job.pk).first()
+    have = set(Item.objects.filter(job=job).values_list("image_id", flat=True))
+    missing = [
+        pk
+        for pk in Image.objects.filter(dataset_id=job.dataset_id).values_list("id", flat=True)
+        if pk not in have
+    ]
+    Item.objects.bulk_create(
+        [Item(job=job, image_id=pk) for pk in missing], ignore_conflicts=True, batch_size=1000
+    )
+    store.job_tally_add(job.pk, {ITEMS: len(missing)})
+    result = {"added": len(missing), "total": Item.objects.filter(job=job, deleted_at__isnull=True).count()}
+    if missing:
+        transaction.on_commit(
+            lambda: job_items_added.send(sender=LabelingJob, job_id=job.pk, **result), robust=True
+        )
+    return result
+
+
+@transaction.atomic
+def job_create(
+    *,
+    name: str,
+    dataset: Dataset,
+    created_by: Any,
+    job_type: str = JobType.IMAGE_SEGMENTATION,
+    description: str = "",
+    label_classes: list[dict[str, str]] | tuple = (),
+) -> LabelingJob:
+    """A new job over `dataset`, its creator as manager, one item per dataset image."""
+    job = LabelingJob.objects.create(
+        name=name, dataset=dataset, job_type=job_type, description=description, created_by=created_by
+    )
+    JobMember.objects.create(job=job, user=created_by, role=Role.MANAGER)
+    for label in label_classes:
+        label_class_create(job=job, name=label["name"], color=label["color"])
+    job_sync(job=job)
+    return job
+
+
+def jobs_sync_after_import(sender: Any, *, dataset_id: int, **kwargs: Any) -> None:
+    """An import into a dataset synchronises every job over it (DESIGN section 5)."""
+    for job in LabelingJob.objects.filter(dataset_id=dataset_id):
+        job_sync(job=job)
+
+
+def job_update(*, job: LabelingJob, **fields: Any) -> LabelingJob:
+    for name, value in fields.items():
+        setattr(job, name, value)
+    job.save(update_fields=list(fields))
+    return job
+
+
+def _label_name_free(job_id: int, name: str, exclude_id: int | None = None) -> None:
+    qs = LabelClass.objects.filter(job_id=job_id, name=name)
+    if exclude_id is not None:
+        qs = qs.exclude(pk=exclude_id)
+    if qs.exists():
+        raise ApiError(409, "label_class_exists", f"This job already has a label class named {name!r}.")
+
+
+@transaction.atomic
+def label_class_create(*, job: LabelingJob, name: str, color: str) -> LabelClass:
+    _label_name_free(job.pk, name)
+    # The job's row lock makes two creations pick different slots.
+    LabelingJob.objects.select_for_update().filter(pk=job.pk).first()
+    used = set(LabelClass.objects.filter(job=job, slot__isnull=False).values_list("slot", flat=True))
+    slot = next((n for n in range(LABEL_SLOTS) if n not in used), None)
+    label_class = LabelClass.objects.create(job=job, name=name, color=color, slot=slot)
+    _label_classes_changed(job.pk)
+    return label_class
+
+
+@transaction.atomic
+def label_class_update(*, label_class: LabelClass, **fields: str) -> LabelClass:
+    if "name" in fields:
+        _label_name_free(label_class.job_id, fields["name"], exclude_id=label_class.pk)
+    for name, value in fields.items():
+        setattr(label_class, name, value)
+    label_class.save(update_fields=list(fields))
+    _label_classes_changed(label_class.job_id)
+    return label_class
+
+
+def _label_classes_changed(job_id: int) -> None:
+    """Every open page of the job redraws its label classes (after commit, so they read the new ones)."""
+    transaction.on_commit(lambda: label_classes_changed.send(sender=LabelClass, job_id=job_id), robust=True)
+
+
+@transaction.atomic
+def label_class_delete(*, label_class: LabelClass, actor_id: int, cascade: bool = False) -> dict[str, int]:
+    """Delete a label class. While shapes use it this is refused, unless `cascade`, which first appends
+    "shapes of label deleted" events on every item that has such shapes. All in one transaction, checked
+    again at the end, so a shape of the class drawn (or undone back) meanwhile is never left orphaned."""
+    LabelClass.objects.select_for_update().filter(pk=label_class.pk).first()
+    item_ids = list(ItemLabel.objects.filter(label_class=label_class).values_list("item_id", flat=True))
+    if item_ids and not cascade:
+        raise ApiError(
+            409,
+            "label_class_in_use",
+            f"{len(item_ids)} image(s) have shapes labeled {label_class.name!r}; "
+            "delete those shapes first or ask for cascade.",
+        )
+    for item_id in item_ids:
+        item_command_handle(
+            item_id=item_id, actor_id=actor_id, command=DeleteLabelShapes(label_class_id=label_class.pk)
+        )
+    if ItemLabel.objects.filter(label_class=label_class).exists():
+        raise ApiError(
+            409, "label_class_in_use", f"Shapes labeled {label_class.name!r} appeared meanwhile; try again."
+        )
+    JobTally.objects.filter(job_id=label_class.job_id, key=label_key(label_class.pk)).delete()
+    _label_classes_changed(label_class.job_id)
+    label_class.delete()
+    return {"items_changed": len(item_ids)}
+
+
+def job_member_set(*, job: LabelingJob, user: Any, role: str) -> JobMember:
+    current = JobMember.objects.filter(job=job, user=user).first()
+    if current is not None and current.role == Role.MANAGER and role != Role.MANAGER:
+        _keep_a_manager(current)
+    member, _ = JobMember.objects.update_or_create(job=job, user=user, defaults={"role": role})
+    return member
+
+
+def _keep_a_manager(member: JobMember) -> None:
+    others = JobMember.objects.filter(job_id=member.job_id, role=Role.MANAGER).exclude(pk=member.pk)
+    if not others.exists():
+        raise ApiError(409, "last_manager", "A job keeps at least one manager.")
+
+
+def job_member_remove(*, member: JobMember) -> None:
+    if member.role == Role.MANAGER:
+        _keep_a_manager(member)
+    member.delete()
