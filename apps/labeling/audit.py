@@ -4,10 +4,11 @@ activity, the integrity of the hash chains, and the event log as JSON Lines (doc
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Max, Min, Q, QuerySet
 from django.db.models.functions import TruncDate
 
@@ -15,7 +16,7 @@ from apps.common.errors import ApiError
 
 from . import selectors, store
 from .domain import ItemState
-from .domain.audit import event_summary, state_diff
+from .domain.audit import draft_step, event_summary, shape_number, state_diff
 from .models import Event as EventRow
 from .models import Item, LabelClass, LabelingJob
 
@@ -84,15 +85,48 @@ def _label_names(job_id: int) -> dict[int, str]:
     return dict(LabelClass.objects.filter(job_id=job_id).values_list("id", "name"))
 
 
+def _people(rows: Sequence[EventRow]) -> Callable[[int], str]:
+    """Names of people by user id: the page's actors at hand, anyone else (whose change an undo left
+    alone) read once when a summary names them."""
+    names = {row.actor_id: row.actor.username for row in rows}
+
+    def person_name(user_id: int) -> str:
+        if user_id not in names:
+            found = get_user_model().objects.filter(pk=user_id).values_list("username", flat=True).first()
+            names[user_id] = found or f"user {user_id}"
+        return names[user_id]
+
+    return person_name
+
+
+def _target_types(item: Item, rows: Sequence[EventRow]) -> dict[int, str]:
+    """The types of the events the page's undone/redone name (their target_seq), in one query: a quoted
+    action reads as its own event's summary ("added dog #2", not "drew dog #2", for a polygon_added)."""
+    targets = {
+        row.payload.get("target_seq")
+        for row in rows
+        if row.type in ("undone", "redone") and isinstance(row.payload, dict)
+    }
+    targets.discard(None)
+    if not targets:
+        return {}
+    found = EventRow.objects.filter(item_id=item.pk, seq__in=targets).values_list("seq", "type")
+    return dict(found)
+
+
 def timeline_entries(*, item: Item, rows: Sequence[EventRow]) -> list[dict[str, Any]]:
     """A page of the timeline as the wire shows it: each event with its `summary`, which reads the state
-    just before it. A page whose events lie close together in the stream (unfiltered, or filtered by a
-    busy actor) costs one state load and one read of its span; events far apart one load each."""
+    just before it, and what a client needs to group a draft's steps into one row: `draft_step` and
+    `shape_number` (docs/audit.md). A page whose events lie close together in the stream (unfiltered, or
+    filtered by a busy actor) costs one state load and one read of its span; events far apart one load
+    each."""
     names = _label_names(item.job_id)
 
     def label_name(label_class_id: int) -> str:
         return names.get(label_class_id, f"label class {label_class_id} (deleted)")
 
+    person_name = _people(rows)
+    target_types = _target_types(item, rows)
     width, height = item.image.width, item.image.height
     try:
         befores: list[ItemState | None] = list(
@@ -110,10 +144,23 @@ def timeline_entries(*, item: Item, rows: Sequence[EventRow]) -> list[dict[str, 
             except (KeyError, ValueError, TypeError):
                 before = None  # summarised from its own payload only
         try:
-            entry["summary"] = event_summary(store.row_event(row), before, name, label_name)
+            event = store.row_event(row)
+            target = getattr(event, "target_seq", None)
+            entry["summary"] = event_summary(
+                event,
+                before,
+                name,
+                label_name,
+                person_name=person_name,
+                target_type=target_types.get(target) if target is not None else None,
+            )
+            entry["draft_step"] = draft_step(event, before)
+            entry["shape_number"] = shape_number(event, before)
         except (KeyError, ValueError, TypeError):
             # Only rows altered in the database get here; integrity/ names them, the timeline goes on.
             entry["summary"] = f"{name}: {row.type} (an event polylog cannot read; see integrity/)"
+            entry["draft_step"] = False
+            entry["shape_number"] = None
         entries.append(entry)
     return entries
 

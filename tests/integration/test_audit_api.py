@@ -145,8 +145,6 @@ def timeline(client: Any, item: Any, **query: Any) -> dict[str, Any]:
 def test_the_timeline_tells_who_did_what_when_in_seq_order(
     session: SimpleNamespace, item: Any, annotator: Any, annotator2: Any, auditor_api: Any
 ) -> None:
-    a, b = short(session.a), short(session.b)
-
     page = timeline(auditor_api, item, page_size=100)
 
     assert (page["count"], page["last_seq"], page["next"]) == (17, 17, None)
@@ -157,23 +155,43 @@ def test_the_timeline_tells_who_did_what_when_in_seq_order(
     assert [e["actor"] for e in entries] == [ann] * 5 + [bob, bob] + [ann] * 3 + [bob, bob] + [ann] * 5
     assert {e["actor_name"] for e in entries} == {"ann_annotator", "bob_annotator"}
     assert [e["summary"] for e in entries] == [
-        f"ann_annotator started a polygon {a} at (10, 10)",
-        f"ann_annotator added vertex 1 to draft {a} at (40, 10)",
-        f"ann_annotator added vertex 2 to draft {a} at (40, 40)",
-        f"ann_annotator added vertex 3 to draft {a} at (10, 40)",
-        "ann_annotator drew a polygon labeled cat (4 vertices)",
-        "bob_annotator added a polygon labeled dog (4 vertices)",
-        f"bob_annotator moved vertex 2 of shape {a} to (45, 45)",
+        "ann_annotator started polygon #1 at (10, 10)",
+        "ann_annotator added vertex 2 to polygon #1 at (40, 10)",
+        "ann_annotator added vertex 3 to polygon #1 at (40, 40)",
+        "ann_annotator added vertex 4 to polygon #1 at (10, 40)",
+        "ann_annotator drew cat #1 (4 vertices)",
+        "bob_annotator added dog #2 (4 vertices)",
+        "bob_annotator moved vertex 3 of cat #1 to (45, 45)",
         "ann_annotator saved (2 shapes)",
-        f"ann_annotator moved shape {a} by (5, 2.5)",
-        f"ann_annotator relabeled shape {a} from cat to dog",
-        f"bob_annotator deleted shape {b} (dog)",
-        "bob_annotator undid seq 11 (1 shape)",
-        "ann_annotator undid seq 10 (1 shape)",
-        "ann_annotator redid seq 10 (1 shape)",
-        f"ann_annotator reset shape {a} to its original geometry",
-        "ann_annotator discarded their own changes since the last save (seq 8) (1 shape)",
+        "ann_annotator moved cat #1 by (5, 2.5)",
+        "ann_annotator relabeled cat #1 as dog",
+        "bob_annotator deleted dog #2",
+        "bob_annotator undid 'deleted dog #2'",
+        "ann_annotator undid 'relabeled cat #1 as dog'",
+        "ann_annotator redid 'relabeled cat #1 as dog'",
+        "ann_annotator reset dog #1 to its original geometry",
+        "ann_annotator discarded their changes (1 shape)",
         "ann_annotator marked the image as a hard example",
+    ]
+    assert [e["draft_step"] for e in entries] == [True] * 4 + [False] * 13
+    assert [e["shape_number"] for e in entries] == [
+        1,
+        1,
+        1,
+        1,
+        1,
+        2,
+        1,
+        None,
+        1,
+        1,
+        2,
+        2,
+        1,
+        1,
+        1,
+        None,
+        None,
     ]
     events = get_json(auditor_api, f"/api/items/{item.pk}/events/")["results"]
     assert [{k: e[k] for k in events[0]} for e in entries] == events  # the events endpoint's fields, as is
@@ -243,16 +261,73 @@ def test_a_summary_reads_the_same_on_any_page_under_any_filter(
     relabeled = timeline(auditor_api, item, type="shape_relabeled", page_size=2, page=2)["results"]
     bobs = timeline(auditor_api, item, actor=annotator2.pk, page_size=3, page=2)["results"]
 
+    # bob starts a polygon of his own before each of ann's vertices: ann's polygons are #2, #6, #11, #15.
     assert [e["summary"] for e in closed] == [
-        "ann_annotator drew a polygon labeled cat (3 vertices)",
-        "ann_annotator drew a polygon labeled cat (4 vertices)",
-        "ann_annotator drew a polygon labeled cat (3 vertices)",
-        "ann_annotator drew a polygon labeled cat (4 vertices)",
+        "ann_annotator drew cat #2 (3 vertices)",
+        "ann_annotator drew cat #6 (4 vertices)",
+        "ann_annotator drew cat #11 (3 vertices)",
+        "ann_annotator drew cat #15 (4 vertices)",
     ]
     for entry in [*closed, *relabeled, *bobs]:
         assert entry["summary"] == full[entry["seq"]]
     assert (len(relabeled), len(bobs)) == (2, 3)
-    assert all("from cat to dog" in e["summary"] for e in relabeled)
+    assert all(e["summary"].startswith("ann_annotator relabeled cat #") for e in relabeled)
+
+
+def test_the_timeline_marks_a_drafts_steps_and_quotes_what_each_undo_took_back(
+    clock: Clock,
+    item: Any,
+    labels: dict[str, Any],
+    annotator_api: Any,
+    annotator2: Any,
+    client_for: Any,
+    send: Any,
+    auditor_api: Any,
+) -> None:
+    """ann draws polygon #1 while bob adds dog #2; ann's undo while drawing is one of her draft's steps; bob's
+    undo quotes the polygon he added (as added, not drawn); ann's undo of a move bob changed since names him."""
+    bob = client_for(annotator2)
+    c, d = new_id(), new_id()
+    cat, dog = labels["cat"].pk, labels["dog"].pk
+    steps = [
+        (annotator_api, {"type": "add_vertex", "shape_id": c, "x": 10, "y": 10}),  # 1
+        (annotator_api, {"type": "add_vertex", "shape_id": c, "x": 40, "y": 10}),  # 2
+        (
+            bob,
+            {"type": "add_polygon", "shape_id": d, "label_class_id": dog, "points": square(50, 20, 20)},
+        ),  # 3
+        (annotator_api, {"type": "add_vertex", "shape_id": c, "x": 40, "y": 45}),  # 4
+        (annotator_api, {"type": "undo"}),  # 5: the vertex just added
+        (annotator_api, {"type": "add_vertex", "shape_id": c, "x": 40, "y": 40}),  # 6
+        (annotator_api, {"type": "close_polygon", "shape_id": c, "label_class_id": cat}),  # 7
+        (bob, {"type": "undo"}),  # 8: his polygon
+        (annotator_api, {"type": "move_shape", "shape_id": c, "dx": 5, "dy": 5}),  # 9
+        (bob, {"type": "move_vertex", "shape_id": c, "index": 0, "x": 12, "y": 12}),  # 10
+        (annotator_api, {"type": "undo"}),  # 11: her move, which bob changed since
+    ]
+    for seq, (client, command) in enumerate(steps, start=1):
+        sent = send(client, item.pk, command)
+        assert (sent.status, sent.body["seq"]) == (201, seq), (command, sent.body)
+
+    entries = timeline(auditor_api, item)["results"]
+
+    assert [e["draft_step"] for e in entries] == [True, True, False, True, True, True] + [False] * 5
+    assert [e["shape_number"] for e in entries] == [1, 1, 2, 1, 1, 1, 1, 2, 1, 1, 1]
+    assert [e["summary"] for e in entries[4:]] == [
+        "ann_annotator undid 'added vertex 3 to polygon #1'",
+        "ann_annotator added vertex 3 to polygon #1 at (40, 40)",
+        "ann_annotator drew cat #1 (3 vertices)",
+        "bob_annotator undid 'added dog #2 (4 vertices)'",
+        "ann_annotator moved cat #1 by (5, 5)",
+        "bob_annotator moved vertex 1 of cat #1 to (12, 12)",
+        "ann_annotator undid 'moved cat #1 by (5, 5)'; cat #1 left as it was: bob_annotator changed it since",
+    ]
+    # Filtered to ann's undos, the page still quotes and names as the whole timeline does.
+    assert [e["summary"] for e in timeline(auditor_api, item, type="undone")["results"]] == [
+        entries[4]["summary"],
+        entries[7]["summary"],
+        entries[10]["summary"],
+    ]
 
 
 @pytest.mark.parametrize("span", [0, 1, 3, 2000])
@@ -282,8 +357,10 @@ def test_an_event_altered_into_nonsense_still_leaves_a_readable_timeline(
     )
     assert entries[7]["summary"] == "ann_annotator saved (2 shapes)"
     # Past it the state cannot be rebuilt, so summaries say what their own events hold.
-    assert entries[9]["summary"] == f"ann_annotator relabeled shape {short(session.a)} to dog"
-    assert entries[15]["summary"] == "ann_annotator discarded their own changes since the last save (1 shape)"
+    assert entries[9]["summary"] == f"ann_annotator relabeled shape {short(session.a)} as dog"
+    assert entries[15]["summary"] == "ann_annotator discarded their changes (1 shape)"
+    assert (entries[8]["draft_step"], entries[8]["shape_number"]) == (False, None)
+    assert (entries[9]["draft_step"], entries[9]["shape_number"]) == (False, None)
 
 
 def test_a_label_class_deleted_since_is_named_as_such(
@@ -295,7 +372,7 @@ def test_a_label_class_deleted_since_is_named_as_such(
     entries = timeline(auditor_api, item, type="polygon_added")["results"]
 
     assert entries[0]["summary"] == (
-        f"bob_annotator added a polygon labeled label class {labels['dog'].pk} (deleted) (4 vertices)"
+        f"bob_annotator added label class {labels['dog'].pk} (deleted) #2 (4 vertices)"
     )
 
 

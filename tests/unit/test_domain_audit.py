@@ -3,12 +3,22 @@ event type, read against the state before it, and the diff of two states' closed
 
 from __future__ import annotations
 
-import uuid
+import re
 
 import pytest
 
-from apps.labeling.domain import EVENT_TYPES, initial_state, replay
-from apps.labeling.domain.audit import common_offset, event_summary, short_id, state_diff
+from apps.labeling.domain import EVENT_TYPES, Context, decide, event_type, evolve, initial_state, replay
+from apps.labeling.domain.audit import (
+    action_phrase,
+    common_offset,
+    draft_step,
+    event_summary,
+    shape_name,
+    shape_number,
+    short_id,
+    state_diff,
+)
+from apps.labeling.domain.commands import Command, DiscardChanges, Redo
 from apps.labeling.domain.events import (
     AllShapesDeleted,
     ChangesDiscarded,
@@ -32,13 +42,15 @@ from apps.labeling.domain.events import (
     VertexMoved,
     VertexRemoved,
 )
-from apps.labeling.domain.state import ItemState
+from apps.labeling.domain.state import Actor, Change, ItemState, UndoEntry
 
 ANN, BOB = 1, 2
 CAT, DOG = 10, 20
 NAMES = {CAT: "cat", DOG: "dog"}
-A = str(uuid.UUID(int=0xA1B2))
-B = str(uuid.UUID(int=0xB3C4))
+A = "a1b2c3d4-0000-4000-8000-00000000000a"
+B = "b3c4d5e6-0000-4000-8000-00000000000b"
+C = "c5d6e7f8-0000-4000-8000-00000000000c"
+PEOPLE = {ANN: "ann", BOB: "bob"}
 SQUARE = ((10.0, 10.0), (40.0, 10.0), (40.0, 40.0), (10.0, 40.0))
 
 
@@ -66,59 +78,57 @@ def drawn() -> ItemState:
 # Summaries ----------------------------------------------------------------------------------------
 
 
-def test_a_shape_is_named_by_the_start_of_its_id() -> None:
-    assert short_id(A) == f"{A[:4]}…"
+def test_shapes_are_named_by_label_and_number_and_a_draft_as_a_polygon() -> None:
+    state = given(*drawn_events(), VertexAdded(BOB, C, 1, 1))
+
+    assert shape_name(state.shapes[A], label_name) == "cat #1"
+    assert shape_name(state.shapes[B], label_name) == "dog #2"
+    assert shape_name(state.shapes[C], label_name) == "polygon #3"
 
 
-def test_drawing_a_polygon_is_told_vertex_by_vertex_then_with_its_label_and_vertex_count() -> None:
+def test_drawing_a_polygon_is_told_vertex_by_vertex_counted_from_one_then_by_label_and_number() -> None:
     empty = initial_state(100, 80)
     started = given(VertexAdded(ANN, A, 10, 10))
     all_four = given(*(VertexAdded(ANN, A, x, y) for x, y in SQUARE))
 
-    assert summary(empty, VertexAdded(ANN, A, 10, 10)) == f"mia started a polygon {short_id(A)} at (10, 10)"
-    assert summary(started, VertexAdded(ANN, A, 40.25, 10)) == (
-        f"mia added vertex 1 to draft {short_id(A)} at (40.25, 10)"
+    assert summary(empty, VertexAdded(ANN, A, 10, 10)) == "mia started polygon #1 at (10, 10)"
+    assert (
+        summary(started, VertexAdded(ANN, A, 40.25, 10)) == "mia added vertex 2 to polygon #1 at (40.25, 10)"
     )
-    assert summary(all_four, PolygonClosed(ANN, A, CAT)) == "mia drew a polygon labeled cat (4 vertices)"
+    assert summary(all_four, PolygonClosed(ANN, A, CAT)) == "mia drew cat #1 (4 vertices)"
     assert summary(all_four, PolygonClosed(ANN, A, CAT, "person-1")) == (
-        "mia drew a polygon labeled cat (4 vertices), part of object person-1"
+        "mia drew cat #1 (4 vertices), part of object person-1"
     )
-    assert summary(all_four, DraftDiscarded(ANN, A)) == f"mia discarded the draft {short_id(A)} (4 vertices)"
+    assert summary(all_four, DraftDiscarded(ANN, A)) == "mia discarded polygon #1 (4 vertices)"
 
 
-def test_adding_a_whole_polygon_counts_its_vertices() -> None:
-    assert summary(initial_state(100, 80), PolygonAdded(BOB, B, DOG, SQUARE[:3]), "bob") == (
-        "bob added a polygon labeled dog (3 vertices)"
-    )
+def test_adding_a_whole_polygon_gives_it_the_next_number_and_counts_its_vertices() -> None:
+    assert summary(drawn(), PolygonAdded(BOB, C, DOG, SQUARE[:3]), "bob") == "bob added dog #3 (3 vertices)"
 
 
-def test_vertex_edits_name_the_vertex_index_and_whether_the_shape_is_a_draft() -> None:
+def test_vertex_edits_count_vertices_from_one_and_name_the_shape_or_draft() -> None:
     closed, draft = drawn(), given(VertexAdded(ANN, A, 1, 1), VertexAdded(ANN, A, 5, 1))
 
-    assert summary(closed, VertexMoved(BOB, A, 2, 45, 45.5), "bob") == (
-        f"bob moved vertex 2 of shape {short_id(A)} to (45, 45.5)"
+    assert (
+        summary(closed, VertexMoved(BOB, A, 2, 45, 45.5), "bob")
+        == "bob moved vertex 3 of cat #1 to (45, 45.5)"
     )
-    assert summary(closed, VertexInserted(BOB, A, 1, 20, 5)) == (
-        f"mia inserted vertex 1 into shape {short_id(A)} at (20, 5)"
-    )
-    assert summary(closed, VertexRemoved(BOB, A, 3)) == f"mia removed vertex 3 of shape {short_id(A)}"
-    assert summary(draft, VertexRemoved(ANN, A, 1)) == f"mia removed vertex 1 of draft {short_id(A)}"
+    assert summary(closed, VertexInserted(BOB, A, 1, 20, 5)) == "mia inserted vertex 2 into cat #1 at (20, 5)"
+    assert summary(closed, VertexRemoved(BOB, A, 3)) == "mia removed vertex 4 of cat #1"
+    assert summary(draft, VertexRemoved(ANN, A, 1)) == "mia removed vertex 2 of polygon #1"
+    assert summary(draft, VertexMoved(ANN, A, 0, 2, 2)) == "mia moved vertex 1 of polygon #1 to (2, 2)"
 
 
-def test_shape_edits_say_what_changed() -> None:
+def test_shape_edits_say_what_changed_in_words() -> None:
     before = drawn()
 
-    assert summary(before, ShapeMoved(ANN, A, 5, -2.5)) == f"mia moved shape {short_id(A)} by (5, -2.5)"
-    assert (
-        summary(before, ShapeRelabeled(ANN, A, DOG)) == f"mia relabeled shape {short_id(A)} from cat to dog"
-    )
-    assert summary(before, ShapeReset(ANN, A)) == f"mia reset shape {short_id(A)} to its original geometry"
-    assert summary(before, ShapeDeleted(ANN, B)) == f"mia deleted shape {short_id(B)} (dog)"
-    assert (
-        summary(before, ShapeGrouped(ANN, A, "car-2")) == f"mia made shape {short_id(A)} part of object car-2"
-    )
+    assert summary(before, ShapeMoved(ANN, A, 5, -2.5)) == "mia moved cat #1 by (5, -2.5)"
+    assert summary(before, ShapeRelabeled(ANN, A, DOG)) == "mia relabeled cat #1 as dog"
+    assert summary(before, ShapeReset(ANN, A)) == "mia reset cat #1 to its original geometry"
+    assert summary(before, ShapeDeleted(ANN, B)) == "mia deleted dog #2"
+    assert summary(before, ShapeGrouped(ANN, A, "car-2")) == "mia made cat #1 part of object car-2"
     assert summary(before, ShapeGrouped(ANN, A, None)) == (
-        f"mia made shape {short_id(A)} a whole object again (out of its group)"
+        "mia made cat #1 a whole object again (out of its group)"
     )
 
 
@@ -134,38 +144,100 @@ def test_deletions_count_the_shapes_they_removed() -> None:
     )
 
 
-def test_undo_and_redo_name_the_seq_and_what_was_left_alone() -> None:
-    before = drawn()
+def test_undo_and_redo_quote_the_action_they_take_back() -> None:
+    closed = drawn()
+    moved = given(*drawn_events(), ShapeMoved(ANN, A, 5, 0))
+    undone = given(*drawn_events(), ShapeMoved(ANN, A, 5, 0), Undone(ANN, 7, (A,), ()))
 
-    assert summary(before, Undone(ANN, 12, (A, B), ()), "alice") == "alice undid seq 12 (2 shapes)"
-    assert summary(before, Undone(ANN, 12, (), (A,)), "alice") == (
-        "alice undid seq 12 (0 shapes; 1 shape left as they were, changed by others since)"
+    assert summary(closed, Undone(ANN, 5, (A,), ()), "ann") == "ann undid 'drew cat #1 (4 vertices)'"
+    assert summary(moved, Undone(ANN, 7, (A,), ()), "ann") == "ann undid 'moved cat #1 by (5, 0)'"
+    assert summary(undone, Redone(ANN, 7, (A,), ()), "ann") == "ann redid 'moved cat #1 by (5, 0)'"
+
+
+def test_an_undo_quotes_a_polygon_added_whole_as_added_when_told_the_type_of_its_event() -> None:
+    before = drawn()
+    bobs_undo = Undone(BOB, 6, (B,), ())
+
+    assert summary(before, bobs_undo, "bob") == "bob undid 'drew dog #2 (3 vertices)'"
+    assert event_summary(bobs_undo, before, "bob", label_name, target_type="polygon_added") == (
+        "bob undid 'added dog #2 (3 vertices)'"
     )
-    assert summary(before, Redone(ANN, 7, (A,), ()), "alice") == "alice redid seq 7 (1 shape)"
+
+
+def test_an_undo_while_drawing_quotes_the_step_it_takes_back() -> None:
+    two = given(VertexAdded(ANN, C, 1, 1), VertexAdded(ANN, C, 5, 1))
+
+    assert summary(two, Undone(ANN, 2, (C,), ()), "ann") == "ann undid 'added vertex 2 to polygon #1'"
+    assert summary(given(VertexAdded(ANN, C, 1, 1)), Undone(ANN, 1, (C,), ()), "ann") == (
+        "ann undid 'started polygon #1'"
+    )
+
+
+def test_an_undo_that_left_shapes_alone_names_them_and_who_changed_them() -> None:
+    bob_moved = given(*drawn_events(), ShapeMoved(ANN, A, 5, 0), VertexMoved(BOB, A, 0, 1, 1))
+    bob_deleted = given(*drawn_events(), ShapeMoved(ANN, A, 5, 0), ShapeDeleted(BOB, A))
+    undo = Undone(ANN, 7, (), (A,))
+
+    assert event_summary(undo, bob_moved, "ann", label_name, person_name=PEOPLE.get) == (
+        "ann undid 'moved cat #1 by (5, 0)'; cat #1 left as it was: bob changed it since"
+    )
+    assert event_summary(undo, bob_deleted, "ann", label_name, person_name=PEOPLE.get) == (
+        "ann undid 'moved cat #1 by (5, 0)'; cat #1 not brought back: bob deleted it since"
+    )
+    assert summary(bob_moved, undo, "ann") == (
+        "ann undid 'moved cat #1 by (5, 0)'; cat #1 left as it was, changed by others since"
+    )
 
 
 def test_save_discard_and_hard_example_marks() -> None:
     saved = given(*drawn_events(), Saved(ANN))
+    bob_moved = given(*drawn_events(), Saved(ANN), ShapeMoved(ANN, A, 5, 0), ShapeMoved(BOB, A, 1, 1))
 
     assert summary(drawn(), Saved(ANN)) == "mia saved (2 shapes)"
-    assert summary(drawn(), ChangesDiscarded(ANN, (), (A,))) == (
-        "mia discarded their own changes since the start (no save yet) (1 shape)"
-    )
-    assert summary(saved, ChangesDiscarded(ANN, (B,), (A,))) == (
-        f"mia discarded their own changes since the last save (seq {saved.saved_seq}) "
-        "(1 shape; 1 shape left as they were, changed by others since)"
-    )
+    assert summary(drawn(), ChangesDiscarded(ANN, (), (A,)), "ann") == "ann discarded their changes (1 shape)"
+    assert event_summary(
+        ChangesDiscarded(ANN, (A,), ()), bob_moved, "ann", label_name, person_name=PEOPLE.get
+    ) == ("ann discarded their changes (0 shapes); cat #1 left as it was: bob changed it since")
     # Stored before discard was per person.
     assert (
         summary(drawn(), ChangesDiscarded(ANN, scope="everyone"))
-        == "mia discarded the changes since the start (no save yet)"
+        == "mia discarded the changes since the last save"
     )
     assert summary(saved, ChangesDiscarded(ANN, (B,), scope="everyone")) == (
-        f"mia discarded the changes since the last save (seq {saved.saved_seq}); "
-        "1 saved shape not restored, its label class is gone"
+        "mia discarded the changes since the last save; dog #2 not restored, its label class is gone"
     )
     assert summary(saved, HardExampleMarked(ANN)) == "mia marked the image as a hard example"
     assert summary(saved, HardExampleUnmarked(ANN)) == "mia unmarked the image as a hard example"
+
+
+def decided(state: ItemState, command: Command, actor: Actor) -> Event:
+    (event,) = decide(state, command, Context(actor, frozenset(NAMES)))
+    return event
+
+
+def test_a_discard_or_redo_that_met_a_shape_deleted_since_says_who_deleted_it() -> None:
+    moved = given(*drawn_events(), Saved(ANN), ShapeMoved(ANN, A, 5, 0))
+    bob_deleted = replay(moved, [ShapeDeleted(BOB, A)])
+    undone = replay(given(*drawn_events()), [ShapeDeleted(ANN, B), Undone(ANN, 7, (B,), ())])
+    bob_deleted_too = replay(undone, [ShapeDeleted(BOB, B)])
+
+    discard = decided(bob_deleted, DiscardChanges(), ANN)
+    redo = decided(bob_deleted_too, Redo(), ANN)
+
+    assert event_summary(discard, bob_deleted, "ann", label_name, person_name=PEOPLE.get) == (
+        "ann discarded their changes (0 shapes); cat #1 not brought back: bob deleted it since"
+    )
+    assert event_summary(redo, bob_deleted_too, "ann", label_name, person_name=PEOPLE.get) == (
+        "ann redid 'deleted dog #2'; dog #2 left as it was: bob deleted it since"
+    )
+
+
+def test_an_undone_discard_is_quoted_as_the_discard() -> None:
+    discarded = given(*drawn_events(), ChangesDiscarded(ANN, (), (A,)))
+
+    assert (
+        summary(discarded, Undone(ANN, 7, (A,), ()), "ann") == "ann undid 'discarded their changes (1 shape)'"
+    )
 
 
 def drawn_events() -> list[Event]:
@@ -177,34 +249,33 @@ def drawn_events() -> list[Event]:
 
 
 def test_a_summary_about_a_shape_the_state_does_not_hold_still_reads() -> None:
-    """A shape deleted by someone else meanwhile: the event applies to nothing, the summary says what it can."""
+    """A stream altered in the database: the event applies to nothing, the summary says what it can."""
     empty = initial_state(100, 80)
 
-    assert summary(empty, ShapeDeleted(ANN, A)) == f"mia deleted shape {short_id(A)}"
-    assert summary(empty, ShapeRelabeled(ANN, A, DOG)) == f"mia relabeled shape {short_id(A)} to dog"
+    assert summary(empty, ShapeDeleted(ANN, A)) == "mia deleted a shape that was not there"
+    assert summary(empty, ShapeRelabeled(ANN, A, DOG)) == "mia relabeled a shape that was not there as dog"
     assert summary(empty, PolygonClosed(ANN, A, CAT)) == "mia drew a polygon labeled cat"
 
 
 def test_without_the_state_before_a_summary_says_what_its_event_holds() -> None:
-    assert (
-        summary(None, VertexAdded(ANN, A, 1, 2)) == f"mia added a vertex to polygon {short_id(A)} at (1, 2)"
-    )
+    assert summary(None, VertexAdded(ANN, A, 1, 2)) == f"mia added a vertex to shape {short_id(A)} at (1, 2)"
     assert summary(None, PolygonClosed(ANN, A, CAT)) == "mia drew a polygon labeled cat"
+    assert summary(None, PolygonAdded(ANN, A, CAT, SQUARE)) == "mia added a polygon labeled cat (4 vertices)"
     assert summary(None, Saved(ANN)) == "mia saved"
-    assert (
-        summary(None, ChangesDiscarded(ANN))
-        == "mia discarded their own changes since the last save (0 shapes)"
-    )
+    assert summary(None, ChangesDiscarded(ANN)) == "mia discarded their changes (0 shapes)"
     assert summary(None, ShapeDeleted(ANN, A)) == f"mia deleted shape {short_id(A)}"
+    assert summary(None, Undone(ANN, 12, (A,), (B,))) == (
+        "mia undid their action of seq 12 (1 shape); 1 shape left as it was, changed by others since"
+    )
 
 
 @pytest.mark.parametrize("type_", sorted(EVENT_TYPES))
-def test_every_event_type_has_a_summary_that_names_the_actor(type_: str) -> None:
+def test_every_event_type_has_a_summary_that_names_the_actor_and_no_id(type_: str) -> None:
     samples = {
         "vertex_added": VertexAdded(ANN, A, 1, 2),
         "polygon_closed": PolygonClosed(ANN, A, CAT),
         "draft_discarded": DraftDiscarded(ANN, A),
-        "polygon_added": PolygonAdded(ANN, A, CAT, SQUARE),
+        "polygon_added": PolygonAdded(ANN, C, CAT, SQUARE),
         "vertex_moved": VertexMoved(ANN, A, 0, 1, 2),
         "vertex_inserted": VertexInserted(ANN, A, 0, 1, 2),
         "vertex_removed": VertexRemoved(ANN, A, 0),
@@ -215,8 +286,8 @@ def test_every_event_type_has_a_summary_that_names_the_actor(type_: str) -> None
         "shape_deleted": ShapeDeleted(ANN, A),
         "all_shapes_deleted": AllShapesDeleted(ANN, (A,)),
         "label_shapes_deleted": LabelShapesDeleted(ANN, CAT, (A,)),
-        "undone": Undone(ANN, 1, (A,), ()),
-        "redone": Redone(ANN, 1, (A,), ()),
+        "undone": Undone(ANN, 5, (A,), ()),
+        "redone": Redone(ANN, 5, (A,), ()),
         "saved": Saved(ANN),
         "changes_discarded": ChangesDiscarded(ANN),
         "hard_example_marked": HardExampleMarked(ANN),
@@ -224,10 +295,122 @@ def test_every_event_type_has_a_summary_that_names_the_actor(type_: str) -> None
     }
     assert set(samples) == set(EVENT_TYPES)
 
-    text = summary(drawn(), samples[type_], "zoe")
+    before = given(*drawn_events(), Undone(ANN, 5, (A,), ())) if type_ == "redone" else drawn()
+
+    text = summary(before, samples[type_], "zoe")
 
     assert text.startswith("zoe ")
     assert len(text) > len("zoe ") + 5
+    assert "a1b2" not in text and "c5d6" not in text and "seq" not in text
+
+
+# An action's phrase reads as its event's summary -----------------------------------------------------
+
+
+def _entry_made_by(before: ItemState, event: Event) -> UndoEntry:
+    after = evolve(before, event)
+    return after.undo[event.actor][-1]
+
+
+@pytest.mark.parametrize(
+    ("events", "event"),
+    [
+        ((), VertexAdded(ANN, C, 1, 1)),
+        ((VertexAdded(ANN, C, 1, 1),), VertexAdded(ANN, C, 5, 1)),
+        ((VertexAdded(ANN, C, 1, 1), VertexAdded(ANN, C, 5, 1)), VertexRemoved(ANN, C, 0)),
+        ((VertexAdded(ANN, C, 1, 1), VertexAdded(ANN, C, 5, 1)), VertexMoved(ANN, C, 1, 6, 6)),
+        ((VertexAdded(ANN, C, 1, 1),), VertexRemoved(ANN, C, 0)),
+        ((VertexAdded(ANN, C, 1, 1), VertexAdded(ANN, C, 5, 1)), DraftDiscarded(ANN, C)),
+        (tuple(VertexAdded(ANN, C, x, y) for x, y in SQUARE), PolygonClosed(ANN, C, DOG, "car-1")),
+        ((), PolygonAdded(ANN, C, DOG, SQUARE)),
+        ((), VertexMoved(ANN, A, 1, 41, 12)),
+        ((), VertexInserted(ANN, A, 2, 45, 25)),
+        ((), VertexInserted(ANN, A, 4, 5, 25)),
+        ((), VertexRemoved(ANN, A, 2)),
+        ((), ShapeMoved(ANN, A, 3, -4)),
+        ((), ShapeRelabeled(ANN, A, DOG)),
+        ((), ShapeGrouped(ANN, A, "car-1")),
+        ((ShapeGrouped(ANN, A, "car-1"),), ShapeGrouped(ANN, A, None)),
+        ((ShapeMoved(BOB, A, 3, 4), VertexMoved(BOB, A, 0, 1, 1)), ShapeReset(ANN, A)),
+        ((), ShapeDeleted(ANN, B)),
+        ((), AllShapesDeleted(ANN, (A, B))),
+        ((), LabelShapesDeleted(ANN, DOG, (B,))),
+    ],
+)
+def test_the_phrase_of_an_action_is_its_events_summary_without_coordinates(
+    events: tuple[Event, ...], event: Event
+) -> None:
+    before = given(*drawn_events(), *events)
+
+    plain = summary(before, event, "ann")
+    phrase = action_phrase(_entry_made_by(before, event), label_name, event_type(event))
+
+    assert plain.startswith(f"ann {phrase}")
+    assert re.fullmatch(r"( (at|to) \([-\d.]+, [-\d.]+\))?", plain[len(f"ann {phrase}") :])
+
+
+def test_without_its_event_type_an_action_is_told_from_its_changes_alone() -> None:
+    before = given(*drawn_events(), ShapeMoved(BOB, A, 3, 4), VertexMoved(BOB, A, 0, 1, 1))
+
+    def phrase(event: Event) -> str:
+        return action_phrase(_entry_made_by(before, event), label_name)
+
+    assert phrase(PolygonAdded(ANN, C, DOG, SQUARE)) == "drew dog #3 (4 vertices)"
+    assert phrase(AllShapesDeleted(ANN, (A, B))) == "deleted 2 shapes"
+    assert phrase(LabelShapesDeleted(ANN, DOG, (B,))) == "deleted dog #2"
+    assert phrase(ShapeReset(ANN, A)) == "reshaped cat #1"
+    assert phrase(VertexRemoved(ANN, A, 1)) == "removed vertex 2 of cat #1"
+
+
+def test_a_legacy_close_reads_as_drawing_and_a_mixed_action_as_changes() -> None:
+    before = given(*(VertexAdded(ANN, A, x, y) for x, y in SQUARE))
+    legacy = _entry_made_by(before, PolygonClosed(ANN, A, CAT, undo_unit="close"))
+    mixed = UndoEntry(9, (Change(A, None, drawn().shapes[A]), Change(B, drawn().shapes[B], None)))
+
+    assert action_phrase(legacy, label_name) == "drew cat #1 (4 vertices)"
+    assert action_phrase(mixed, label_name) == "changed 2 shapes"
+
+
+# Grouping a timeline --------------------------------------------------------------------------------
+
+
+def facts(event: Event, before: ItemState | None) -> tuple[bool, int | None]:
+    return draft_step(event, before), shape_number(event, before)
+
+
+def test_vertex_events_on_a_draft_and_their_undo_are_draft_steps_with_the_drafts_number() -> None:
+    one = given(*drawn_events(), VertexAdded(ANN, C, 1, 1))
+    two = replay(one, [VertexAdded(ANN, C, 5, 1)])
+
+    assert facts(VertexAdded(ANN, C, 1, 1), drawn()) == (True, 3)
+    assert facts(VertexAdded(ANN, C, 5, 1), one) == (True, 3)
+    assert facts(VertexMoved(ANN, C, 0, 2, 2), two) == (True, 3)
+    assert facts(VertexRemoved(ANN, C, 0), two) == (True, 3)
+    assert facts(Undone(ANN, 8, (C,), ()), two) == (True, 3)
+    # What ends a draft's run of steps is no step itself, and names the same number.
+    assert facts(PolygonClosed(ANN, C, CAT), two) == (False, 3)
+    assert facts(DraftDiscarded(ANN, C), two) == (False, 3)
+
+
+def test_edits_of_closed_shapes_are_no_draft_steps() -> None:
+    before = drawn()
+
+    assert not draft_step(VertexMoved(ANN, A, 0, 2, 2), before)
+    assert not draft_step(VertexInserted(ANN, A, 0, 2, 2), before)
+    assert not draft_step(Undone(ANN, 5, (A,), ()), before)  # the whole polygon
+    assert shape_number(VertexMoved(ANN, A, 0, 2, 2), before) == 1
+    assert shape_number(Undone(ANN, 5, (A,), ()), before) == 1
+    assert shape_number(PolygonAdded(BOB, C, DOG, SQUARE), before) == 3
+
+
+def test_events_about_several_shapes_or_none_have_no_shape_number() -> None:
+    before = drawn()
+
+    for event in (AllShapesDeleted(ANN, (A, B)), Saved(ANN), ChangesDiscarded(ANN), HardExampleMarked(ANN)):
+        assert shape_number(event, before) is None
+        assert not draft_step(event, before)
+    assert shape_number(VertexMoved(ANN, A, 0, 2, 2), None) is None
+    assert draft_step(VertexAdded(ANN, A, 1, 1), None)
 
 
 # Diff ---------------------------------------------------------------------------------------------

@@ -380,7 +380,18 @@ class TimelineQuerySerializer(_TimeRangeSerializer):
 
 
 class TimelineEntrySerializer(EventSerializer):
-    summary = serializers.CharField(help_text='what happened, for a person: "mia drew a polygon ..."')
+    summary = serializers.CharField(
+        help_text='what happened, for a person: "ann drew chair #3 (24 vertices)"'
+    )
+    draft_step = serializers.BooleanField(
+        help_text="a step of drawing a polygon (a vertex added, moved, inserted or removed while it is a draft, "
+        "or the undo or redo of such a step): a client may show a draft's steps as one row"
+    )
+    shape_number = serializers.IntegerField(
+        allow_null=True,
+        help_text="the number (#n) of the one shape the event concerns, a new shape's included; null for an "
+        "event about several shapes or none",
+    )
 
 
 class TimelinePageSerializer(serializers.Serializer):
