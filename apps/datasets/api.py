@@ -10,8 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.api import ErrorSerializer
 from apps.common.errors import ApiError
-from apps.labeling.api.serializers import ErrorSerializer
 
 from .models import Dataset
 

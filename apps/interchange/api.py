@@ -10,10 +10,10 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from apps.common.api import errors, valid
 from apps.common.streaming import FirstRenderer, streamed
 from apps.labeling import selectors
 from apps.labeling.api.serializers import ItemListQuerySerializer
-from apps.labeling.api.views import errors, valid
 from apps.labeling.permissions import job_for
 
 from .export import FORMATS, export_filename, export_stream

@@ -12,13 +12,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.api import errors, valid
 from apps.common.pagination import Pagination
 from apps.common.streaming import FirstRenderer, streamed
 
 from .. import audit
 from ..permissions import item_for, job_for
 from . import serializers as s
-from .views import errors, valid
 
 NDJSON = "application/x-ndjson"
 

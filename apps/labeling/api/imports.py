@@ -14,12 +14,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.api import ErrorSerializer
 from apps.common.errors import ApiError
 from apps.datasets.imports import dataset_import_start
 from apps.datasets.models import DataImport, Dataset
 
 from ..models import JobMember, LabelingJob, Role
-from .serializers import ErrorSerializer
 
 
 class DataImportSerializer(serializers.ModelSerializer):

@@ -300,11 +300,6 @@ class SyncResultSerializer(serializers.Serializer):
     total = serializers.IntegerField()
 
 
-class ErrorSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-
-
 class ItemsDeleteSerializer(serializers.Serializer):
     item_ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), min_length=1, max_length=10_000

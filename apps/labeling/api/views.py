@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -11,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.api import body, errors, valid
 from apps.common.errors import ApiError
 from apps.common.pagination import Pagination
 
@@ -19,36 +18,6 @@ from ..domain import Rejected, parse_command, state_view
 from ..models import Item, ItemDeletion, JobMember, LabelClass
 from ..permissions import MANAGE, READ, WRITE, item_for, job_for, job_role
 from . import serializers as s
-
-ERR = s.ErrorSerializer
-
-
-def errors(*statuses: int) -> dict[int, Any]:
-    """OpenAPI responses for the refusals an endpoint can give; all are {code, message}."""
-    common = {401: "not authenticated", 404: "no such object, or not a member of its job"}
-    texts = {
-        400: "invalid input (code invalid_request, malformed_json or invalid_command)",
-        403: "the role does not allow it",
-        409: "conflicts with the current data",
-        422: "a command refused by the labeling rules (see code)",
-        503: "busy, retry",
-    }
-    out = {code: OpenApiResponse(ERR, description=text) for code, text in common.items()}
-    out.update({code: OpenApiResponse(ERR, description=texts[code]) for code in statuses})
-    return out
-
-
-def valid(serializer_class: type, data: Any, **kwargs: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-def body(request: Request) -> Any:
-    data = request.data
-    if not isinstance(data, dict):
-        raise ApiError(400, "invalid_request", "The request body must be a JSON object.")
-    return data
 
 
 class JobList(APIView):
