@@ -1,7 +1,7 @@
-// Replay (auditors): an item's events as a timeline (timeline/ with a summary per event); scrub, step or
-// play to any seq and see the shapes as they were (state/?at_seq=), with what changed since the point shown
-// before highlighted (diff/), and who drew each shape on hover. Filter by person; compare with any seq.
-// Read-only: this page only ever sends GET requests.
+// Replay (auditors): an item's events as a timeline (timeline/ with a summary per event, a draft's vertex
+// steps folded into one row); scrub, step or play to any seq and see the shapes as they were
+// (state/?at_seq=), with what changed since the point shown before highlighted (diff/), and who drew each
+// shape on hover. Filter by person; compare with any seq. Read-only: this page only ever sends GET requests.
 
 import { boot, get } from './api.js';
 import { $, clear, formatTime, h } from './ui.js';
@@ -9,6 +9,8 @@ import { Renderer } from './label/render.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const PLAY_INTERVAL = 500; // ms per event: 2 events a second
+// The events that end a draft's run of steps (docs/audit.md, "Grouping a draft's steps").
+const RUN_ENDS = new Set(['polygon_closed', 'draft_discarded']);
 
 const { item, job, user: me } = boot();
 const labels = new Map(job.label_classes.map((label) => [label.id, label]));
@@ -22,6 +24,7 @@ let seq = null; // the seq shown
 let from = null; // the seq the highlighted changes are counted from
 let token = 0;
 let timer = null;
+const expandedRuns = new Set(); // the runs shown open, by the seq of their first step
 
 const labelName = (id) => labels.get(id)?.name ?? `label ${id}`;
 const personName = (id) => names.get(id) ?? `user ${id}`;
@@ -86,13 +89,15 @@ async function show(n, { keepFrom = false } = {}) {
     title.textContent = `${labelName(shape.label_class_id)}, drawn by ${actor === undefined ? 'unknown' : personName(actor)}`;
   }
   showChanges(changes, compare !== null);
+  // The row holding the seq shown is current: a run's row while any of its steps (or its end) is shown.
   for (const row of document.querySelectorAll('#timeline li')) {
-    const rowSeq = Number(row.dataset.seq);
-    row.classList.toggle('current', rowSeq === seq);
-    row.classList.toggle('future', rowSeq > seq);
-    row.setAttribute('aria-current', rowSeq === seq ? 'step' : 'false');
+    const seqs = (row.dataset.seqs ?? row.dataset.seq).split(' ').map(Number);
+    row.classList.toggle('current', seqs.includes(seq));
+    row.classList.toggle('future', seqs[0] > seq);
+    row.setAttribute('aria-current', seqs.includes(seq) ? 'step' : 'false');
   }
-  document.querySelector('#timeline li.current')?.scrollIntoView({ block: 'nearest' });
+  const shown = [...document.querySelectorAll('#timeline li.current')].filter((row) => row.offsetParent !== null);
+  shown.at(-1)?.scrollIntoView({ block: 'nearest' });
   document.body.dataset.diffFrom = String(changes.from_seq);
   document.body.dataset.seq = String(seq);
 }
@@ -125,8 +130,12 @@ function showChanges(changes, compared) {
     renderer.overlayLayer.append(g);
   }
   const same = changes.from_seq === changes.to_seq;
-  $('#diff-title').textContent = same ? '' : `${compared ? 'since' : 'from'} seq ${changes.from_seq}`;
-  const row = (cls, s, text) => h('li', { class: cls, dataset: { shapeId: s.id } }, `${cls}: ${labelName((s.after ?? s).label_class_id)} by ${personName((s.after ?? s).actor)}`, text ? ` (${text})` : '');
+  const count = changes.added.length + changes.changed.length + changes.removed.length;
+  $('#diff-title').textContent = same ? '' : `${compared ? 'since' : 'from'} seq ${changes.from_seq} · ${count} ${count === 1 ? 'shape' : 'shapes'}`;
+  const row = (cls, s, text) => {
+    const shape = s.after ?? s;
+    return h('li', { class: cls, dataset: { shapeId: s.id } }, `${cls}: ${labelName(shape.label_class_id)} #${shape.number} by ${personName(shape.actor)}`, text ? ` (${text})` : '');
+  };
   const rows = [
     ...changes.added.map((s) => row('added', s, `${s.points.length} vertices`)),
     ...changes.changed.map((c) => row('changed', c, changeText(c))),
@@ -135,21 +144,98 @@ function showChanges(changes, compared) {
   clear($('#diff'), rows.length ? rows : h('li', { class: 'muted' }, same ? 'Step or scrub to see what changed.' : 'No shape changed.'));
 }
 
+// The rows of the list: a draft's run of steps (its `draft_step` events, by shape number) is one row at the
+// polygon_closed or draft_discarded that ends it, or at its last step while the polygon is open; every
+// other event, others' events in the middle of a run included, is a row of its own.
+function timelineRows(list) {
+  const rows = [];
+  const open = new Map(); // shape number -> the run being drawn
+  for (const event of list) {
+    const number = event.shape_number ?? null;
+    if (event.draft_step && number !== null) {
+      if (!open.has(number)) {
+        const run = { number, steps: [], end: null };
+        open.set(number, run);
+        rows.push(run);
+      }
+      open.get(number).steps.push(event);
+    } else if (RUN_ENDS.has(event.type) && open.has(number)) {
+      open.get(number).end = event;
+      open.delete(number);
+    } else {
+      rows.push({ event });
+    }
+  }
+  const rowSeq = (row) => (row.event ?? row.end ?? row.steps.at(-1)).seq;
+  return rows.sort((a, b) => rowSeq(a) - rowSeq(b));
+}
+
+// "drew cat #3 (5 vertices)": the summary without the actor's name, which the row shows in bold.
+const what = (event) => (event.summary.startsWith(`${event.actor_name} `) ? event.summary.slice(event.actor_name.length + 1) : event.summary);
+const when = (event) => h('time', { datetime: event.created_at }, formatTime(event.created_at));
+
+// A step inside a run's row says only what it did and when (to the second): the run's row names who.
+const clock = (iso) => new Date(iso).toLocaleTimeString(undefined, { timeStyle: 'medium' });
+
+function eventRow(event, { step = false } = {}) {
+  return h(
+    'li',
+    { class: step ? 'step' : null, dataset: { seq: event.seq, type: event.type, actor: event.actor }, onclick: (e) => { e.stopPropagation(); pause(); show(event.seq); } },
+    h('span', { class: 'seq', title: `seq ${event.seq}` }, String(event.seq)),
+    h('span', { class: 'replay-what' }, step ? null : [h('b', { class: 'replay-who' }, event.actor_name), ' '], what(event)),
+    h('span', { class: 'when' }, step ? h('time', { datetime: event.created_at, title: formatTime(event.created_at) }, clock(event.created_at)) : when(event)),
+  );
+}
+
+function runRow(run) {
+  const first = run.steps[0];
+  const last = run.end ?? run.steps.at(-1);
+  const key = String(first.seq);
+  const open = expandedRuns.has(key);
+  const count = `${run.steps.length} ${run.steps.length === 1 ? 'step' : 'steps'}`;
+  const steps = h('ol', { class: 'run-steps', id: `run-${key}`, hidden: !open }, run.steps.map((event) => eventRow(event, { step: true })));
+  const toggle = h(
+    'button',
+    {
+      type: 'button',
+      class: 'run-toggle',
+      'aria-expanded': String(open),
+      'aria-controls': steps.id,
+      title: `Show or hide the ${count} of drawing polygon #${run.number}`,
+      onclick: (e) => { e.stopPropagation(); setRunOpen(e.currentTarget, !expandedRuns.has(key)); },
+    },
+    count,
+  );
+  const text = run.end ? what(run.end) : `drew polygon #${run.number}, not closed`;
+  const seqs = [...run.steps, ...(run.end ? [run.end] : [])].map((e) => e.seq);
+  return h(
+    'li',
+    {
+      class: open ? 'run expanded' : 'run',
+      dataset: { seq: last.seq, seqs: seqs.join(' '), type: run.end?.type ?? 'draft', actor: first.actor, shapeNumber: run.number, run: key },
+      onclick: () => { pause(); show(last.seq); },
+    },
+    // A zero-width space lets a long range ("1205–1231") wrap after its dash inside the seq column.
+    h('span', { class: 'seq', title: `seq ${first.seq} to ${last.seq}` }, `${first.seq}–\u200b${last.seq}`),
+    h('span', { class: 'replay-what' }, h('b', { class: 'replay-who' }, first.actor_name), ' ', text),
+    h('span', { class: 'when' }, when(last), toggle),
+    steps,
+  );
+}
+
+function setRunOpen(toggle, open) {
+  const row = toggle.closest('li.run');
+  if (open) expandedRuns.add(row.dataset.run);
+  else expandedRuns.delete(row.dataset.run);
+  toggle.setAttribute('aria-expanded', String(open));
+  row.querySelector(':scope > .run-steps').hidden = !open;
+  row.classList.toggle('expanded', open);
+}
+
 function buildTimeline() {
   const list = visibleEvents();
   $('#event-count').textContent = person() ? `${list.length} of ${events.length}` : String(events.length);
-  clear(
-    $('#timeline'),
-    list.map((event) =>
-      h(
-        'li',
-        { dataset: { seq: event.seq, type: event.type, actor: event.actor }, onclick: () => { pause(); show(event.seq); } },
-        h('span', { class: 'seq' }, `#${event.seq}`),
-        h('span', { class: 'replay-what' }, h('b', { class: 'replay-who' }, event.actor_name), ' ', event.summary.startsWith(`${event.actor_name} `) ? event.summary.slice(event.actor_name.length + 1) : event.summary),
-        h('span', { class: 'when' }, h('time', { datetime: event.created_at }, formatTime(event.created_at))),
-      ),
-    ),
-  );
+  clear($('#timeline'), timelineRows(list).map((row) => (row.event ? eventRow(row.event) : runRow(row))));
   if (seq !== null) show(seq, { keepFrom: true });
 }
 
@@ -203,6 +289,7 @@ document.addEventListener('keydown', (e) => {
   const t = e.target;
   if ((t instanceof HTMLInputElement && t.type !== 'range') || t instanceof HTMLTextAreaElement) return;
   if (t instanceof HTMLSelectElement && e.key !== ' ') return;
+  if (t instanceof HTMLButtonElement && t.classList.contains('run-toggle') && e.key === ' ') return; // opens the run
   const keys = {
     ArrowLeft: () => { pause(); step(-1); },
     ArrowRight: () => { pause(); step(1); },
