@@ -15,6 +15,13 @@ from typing import Any, NoReturn
 import pytest
 from PIL import Image as PILImage
 
+# The hooks that hold each figure until its module's tests have passed (tests/figures.py).
+from tests.figures import (  # noqa: F401 - pytest finds hooks among a conftest's names
+    pytest_runtest_makereport,
+    pytest_runtest_protocol,
+    pytest_sessionfinish,
+)
+
 PASSWORD = "correct-horse-battery"
 
 # (path inside the dataset, width, height): small and of different sizes, one in a sub-folder.
