@@ -10,11 +10,15 @@ import asyncio
 from typing import Any
 
 import pytest
+import redis.asyncio
 from django.utils.module_loading import import_string
 
 from config.settings import redis_channel_layer
 from tests.conftest import service_missing
-from tests.live_servers import Unavailable, redis_flushed
+from tests.live_servers import REDIS_BASE_URL, Unavailable, redis_flushed
+
+# How long a condition the tests wait for may take before the test fails: a deadline, not a measurement.
+DEADLINE_SECONDS = 5.0
 
 
 def layer_on(database: int) -> Any:
@@ -24,6 +28,30 @@ def layer_on(database: int) -> Any:
         service_missing(exc, "Redis on its standard local port")
     spec = redis_channel_layer(url)
     return import_string(spec["BACKEND"])(**spec["CONFIG"])
+
+
+def group_channel(database: int, group: str) -> str:
+    """The Redis publish/subscribe channel that carries `group`'s messages (as channels_redis names it)."""
+    prefix = redis_channel_layer(f"{REDIS_BASE_URL}/{database}")["CONFIG"]["prefix"]
+    return f"{prefix}__group__{group}"
+
+
+async def until_subscribed(expected: dict[str, int]) -> None:
+    """Wait until Redis counts `expected` subscribers on each channel (subscribing is asynchronous: a
+    layer sends SUBSCRIBE and goes on), or fail once the deadline passes."""
+    client = redis.asyncio.Redis.from_url(REDIS_BASE_URL)
+    counts: dict[str, int] = {}
+    try:
+        async with asyncio.timeout(DEADLINE_SECONDS):
+            while True:
+                counts = {name.decode(): n for name, n in await client.pubsub_numsub(*expected)}
+                if counts == expected:
+                    return
+                await asyncio.sleep(0.01)
+    except TimeoutError:
+        pytest.fail(f"Redis has {counts} subscribers, not {expected}, after {DEADLINE_SECONDS} s")
+    finally:
+        await client.aclose()
 
 
 async def received(layer: Any, channel: str, wait: float) -> list[dict[str, Any]]:
@@ -49,7 +77,7 @@ async def test_group_sends_reach_the_layers_on_the_same_database_and_not_those_o
     mine, twin, stranger = [await layer.new_channel() for layer in (here, same, other)]
     for layer, channel in ((here, mine), (same, twin), (other, stranger)):
         await layer.group_add("item.7", channel)
-    await asyncio.sleep(0.2)  # the subscriptions reach Redis
+    await until_subscribed({group_channel(11, "item.7"): 2, group_channel(12, "item.7"): 1})
 
     await here.group_send("item.7", {"type": "item.events", "events": [{"seq": 1}]})
 
@@ -66,18 +94,21 @@ async def two_processes_on_a_group(database: int, group: str) -> tuple[Any, Any,
     here, there = layer_on(database), layer_on(database)
     channel = await there.new_channel()
     await there.group_add(group, channel)
-    await asyncio.sleep(0.2)  # the subscription reaches Redis
+    await until_subscribed({group_channel(database, group): 1, channel: 1})
     return here, there, channel
 
 
 async def kill_connection(connection: Any) -> None:
-    """Make Redis close one connection of ours, as a restart or a network fault would."""
-    import redis.asyncio
-
+    """Make Redis close one connection of ours, as a restart or a network fault would; when this returns,
+    Redis lists it no more (with I/O threads it may close it a little after answering the KILL)."""
     host, port = connection.transport.get_extra_info("sockname")[:2]
-    client = redis.asyncio.Redis(host="127.0.0.1", port=6379)
+    address = f"{host}:{port}"
+    client = redis.asyncio.Redis.from_url(REDIS_BASE_URL)
     try:
-        await client.execute_command("CLIENT", "KILL", "ADDR", f"{host}:{port}")
+        await client.execute_command("CLIENT", "KILL", "ADDR", address)
+        async with asyncio.timeout(DEADLINE_SECONDS):
+            while any(listed["addr"] == address for listed in await client.client_list()):
+                await asyncio.sleep(0.01)
     finally:
         await client.aclose()
 
@@ -86,7 +117,7 @@ async def kill_connection(connection: Any) -> None:
 async def test_a_message_sent_to_a_channel_reaches_that_channel_in_another_process() -> None:
     here, there = layer_on(13), layer_on(13)
     channel = await there.new_channel()
-    await asyncio.sleep(0.2)
+    await until_subscribed({channel: 1})
 
     await here.send(channel, {"type": "presence.here", "user": {"id": 3}})
 
@@ -102,7 +133,7 @@ async def test_a_channel_that_left_its_group_hears_no_more_of_it() -> None:
     for channel in (leaving, staying):
         await layer.group_add("item.9", channel)
     await layer.group_discard("item.9", leaving)
-    await asyncio.sleep(0.2)
+    await until_subscribed({group_channel(13, "item.9"): 1})
 
     await layer.group_send("item.9", {"type": "item.events", "events": []})
 
@@ -117,12 +148,8 @@ async def test_a_dropped_subscriber_connection_is_opened_again_with_all_its_subs
     shard = there._get_layer()._shards[0]
     dropped = shard._subscriber
 
-    await kill_connection(dropped)
-    for _ in range(100):  # reconnected and subscribed again, within a few seconds
-        await asyncio.sleep(0.05)
-        if shard._subscriber is not None and shard._subscriber is not dropped:
-            break
-    await asyncio.sleep(0.2)
+    await kill_connection(dropped)  # and with it its subscriptions: those counted next are the new ones
+    await until_subscribed({group_channel(14, "item.5"): 1, channel: 1})
     await here.group_send("item.5", {"type": "item.events", "events": [{"seq": 2}]})
     await here.send(channel, {"type": "presence.here"})
 
@@ -139,8 +166,13 @@ async def test_a_dropped_publisher_connection_is_opened_again_by_the_next_publis
     assert len(await received(there, channel, 1)) == 1
     shard = here._get_layer()._shards[0]
 
-    await kill_connection(shard._publisher)
-    await asyncio.sleep(0.2)
+    dropped = shard._publisher
+    await kill_connection(dropped)
+    # Once the layer has seen the connection close: a publish into a connection closing unnoticed is lost,
+    # as pub/sub delivery (at most once) allows, and is not what this test is about.
+    async with asyncio.timeout(DEADLINE_SECONDS):
+        while shard._publisher is dropped:
+            await asyncio.sleep(0.01)
     await here.group_send("item.6", {"type": "item.events", "events": [{"seq": 2}]})
 
     assert [m["events"] for m in await received(there, channel, 1)] == [[{"seq": 2}]]
