@@ -173,7 +173,7 @@ def redis_channel_layer(url: str) -> dict[str, object]:
 if REDIS_URL:
     CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "apps.common.embedded_layer.EmbeddedChannelLayer"}}
 
 # Django's cache holds the failed-login counts (apps/accounts/throttle.py): in Redis when REDIS_URL is set,
 # so that every server process counts the same attempts; otherwise in this process's memory.

@@ -20,6 +20,7 @@ from django.db.models import F
 
 from apps.datasets.imports import AnnotationFiles
 from apps.datasets.models import DataImport
+from apps.labeling import live
 from apps.labeling.domain import Command, Rejected
 from apps.labeling.domain.commands import ImportPolygon, Save
 from apps.labeling.models import Item, LabelClass, LabelingJob
@@ -130,6 +131,7 @@ def _image_labels(
     except Rejected as error:  # the image left the job meanwhile
         refusals.append((image.file_name, Refusal(image.file_name, error.code, error.message)))
         return 0
+    live.publish_on_commit(result.broadcasts)
     refused = dict(result.refused)
     for index, error in result.refused:
         label = image.objects[index].label if index < len(image.objects) else "save"

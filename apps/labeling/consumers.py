@@ -106,9 +106,9 @@ def _role_checked_handle(*, user: Any, item_id: int, **command: Any) -> tuple[Co
     """The role is checked again for every command, in the item's head read, as stored now (the socket's
     user object is as old as the socket; staff manage every job, an inactive user nothing). The
     broadcasts of the command come back with its result, for the consumer to send from its loop."""
-    with live.broadcasts_deferred() as broadcasts:
-        result = item_command_handle(item_id=item_id, actor_id=user.pk, check_role=True, **command)
-    return result, broadcasts
+    result = item_command_handle(item_id=item_id, actor_id=user.pk, check_role=True, **command)
+    # Built here, in the worker thread: the job's counts, when they changed, are a database read.
+    return result, live.messages(result.broadcasts)
 
 
 class CommandThreads:
@@ -202,7 +202,6 @@ class LiveConsumer(AsyncWebsocketConsumer):
     revoked = False  # the user's access fell while the socket was open: it sends and takes nothing more
 
     async def open(self, group: str, job_id: int, role: str) -> None:
-        live.consumer_loop_note(asyncio.get_running_loop())
         self.group = group
         self.labels_group = live.labels_group(job_id)
         self.user_group = live.user_group(self.scope["user"].pk)
@@ -489,7 +488,7 @@ class ItemConsumer(LiveConsumer):
             return
         self.active_at = time.monotonic()
         await self.send_json({"type": "ack", "command_id": command_id, "seq": result.seq})
-        await live.broadcasts_send(broadcasts)
+        await live.send(broadcasts)
 
     async def on_cursor(self, frame: dict[str, Any]) -> None:
         x, y = frame.get("x"), frame.get("y")

@@ -1,24 +1,26 @@
 """Live collaboration's one module for group names and message shapes, and the broadcast after commit.
 
-Websocket consumers join `item_group(item_id)` and `job_group(job_id)`; the labeling core's signals are
-turned into channel-layer messages here, so a command sent over REST reaches websocket watchers too.
+Websocket consumers join `item_group(item_id)` and `job_group(job_id)`. A command's service returns what
+it broadcasts (`ItemEvents`); its caller sends it after commit, so a command sent over REST reaches
+websocket watchers too. The job-level changes (items added or deleted, label classes, access) come as
+signals and are published here.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from asgiref.sync import SyncToAsync, async_to_sync
-from channels.layers import InMemoryChannelLayer, get_channel_layer
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
-from .signals import events_committed, items_deleted, job_items_added, label_classes_changed
+from apps.common.embedded_layer import EmbeddedChannelLayer
+
+from .signals import items_deleted, job_items_added, label_classes_changed
 
 log = logging.getLogger(__name__)
 Batch = list[tuple[str, dict[str, Any]]]
@@ -55,43 +57,10 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
-# The event loop of this process's websocket consumers, noted when one opens: with the in-memory channel
-# layer, a thread of its own (an import's worker) can only reach them by handing its sends to that loop.
-_consumer_loop: asyncio.AbstractEventLoop | None = None
-
-
-def consumer_loop_note(loop: asyncio.AbstractEventLoop) -> None:
-    global _consumer_loop
-    _consumer_loop = loop
-
-
-def _in_server_loop() -> bool:
-    """Whether this thread does sync work for a running ASGI event loop (a view or a consumer's database
-    call under Daphne): the only place where consumers on an in-memory channel layer can listen."""
-    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
-    return loop is not None and loop.is_running()
-
-
-_deferred = threading.local()
-
-
-@contextmanager
-def broadcasts_deferred() -> Iterator[Batch]:
-    """Collect this thread's broadcasts instead of sending them: a websocket consumer sends them itself
-    (`broadcasts_send`) once its database call is back on the event loop, which spares the worker
-    thread a blocking hop into the loop and back for every command."""
-    batch: Batch = []
-    outer = getattr(_deferred, "batch", None)
-    _deferred.batch = batch
-    try:
-        yield batch
-    finally:
-        _deferred.batch = outer
-
-
-async def broadcasts_send(batch: Batch) -> None:
-    """Send what `broadcasts_deferred` collected. Like every broadcast, a failure is logged and not
-    raised: the events are committed, and sockets behind re-read the store."""
+async def send(batch: Batch) -> None:
+    """Send messages to their groups in order, from the event loop (a websocket consumer sends its
+    commands' broadcasts so). Like every broadcast, a failure is logged and not raised: the events are
+    committed, and sockets that fall behind read the store."""
     layer = get_channel_layer()
     try:
         for group, message in batch:
@@ -100,32 +69,14 @@ async def broadcasts_send(batch: Batch) -> None:
         log.exception("broadcast to %s failed", [group for group, _ in batch])
 
 
-def _broadcast(messages: Callable[[], Batch]) -> None:
-    """Send the messages to their groups in order, in one hop to the event loop."""
+def _publish(messages: Callable[[], Batch]) -> None:
+    """Build the messages and send them, from a thread that is not the event loop's (a REST view, an
+    import's worker, a script). With nobody listening (no consumer in this process on the embedded
+    layer) nothing is built."""
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or (isinstance(layer, EmbeddedChannelLayer) and not layer.listening):
         return
-    deferred = getattr(_deferred, "batch", None)
-    if deferred is not None:
-        deferred.extend(messages())
-        return
-    handoff = isinstance(layer, InMemoryChannelLayer) and not _in_server_loop()
-    loop = _consumer_loop
-    if handoff and (loop is None or not loop.is_running()):
-        return  # nobody can be listening: skip the work (a script, a test without a server, the bench)
-    batch = messages()
-
-    async def send_all() -> None:
-        for group, message in batch:
-            await layer.group_send(group, message)
-
-    if not handoff:
-        async_to_sync(send_all)()
-        return
-    assert loop is not None
-    # The in-memory layer belongs to its loop's thread: run the sends there, and wait for them so that
-    # broadcasts from this thread keep their order.
-    asyncio.run_coroutine_threadsafe(send_all(), loop).result(timeout=10)
+    async_to_sync(send)(messages())
 
 
 def _counts_message(job_id: int) -> tuple[str, dict[str, Any]]:
@@ -134,30 +85,42 @@ def _counts_message(job_id: int) -> tuple[str, dict[str, Any]]:
     return job_group(job_id), {"type": JOB_COUNTS, **job_counts(job_id=job_id)}
 
 
-def on_events_committed(
-    sender: Any,
-    *,
-    item_id: int,
-    job_id: int,
-    events: list[dict[str, Any]],
-    item: dict[str, Any],
-    item_changed: bool = True,
-    counts_changed: bool = False,
-    **kwargs: Any,
-) -> None:
-    def messages() -> Batch:
-        out = [(item_group(item_id), {"type": ITEM_EVENTS, "events": events})]
-        # Job sockets hear of the item when what they show of it changed, not at every vertex: a group
-        # send costs round trips to Redis even when no job page is open.
-        if item_changed:
-            out.append((job_group(job_id), {"type": JOB_ITEM, "item": item}))
-        return [*out, _counts_message(job_id)] if counts_changed else out
+@dataclass(frozen=True, slots=True)
+class ItemEvents:
+    """What a command that appended events tells the open sockets: the item's watchers get the events,
+    its job's pages the item's row when what they show of it changed (not at every vertex: a group send
+    costs round trips to Redis even when no job page is open), and the job's counts when they moved.
+    The service that wrote the events returns this; whoever called it sends it (`publish_on_commit`
+    from a view, `messages` + `send` from a websocket consumer)."""
 
-    _broadcast(messages)
+    item_id: int
+    job_id: int
+    events: list[dict[str, Any]]
+    item: dict[str, Any]
+    item_changed: bool = True
+    counts_changed: bool = False
+
+    def messages(self) -> Batch:
+        """The channel-layer messages; reads the job's counts when they changed (after the commit)."""
+        out = [(item_group(self.item_id), {"type": ITEM_EVENTS, "events": self.events})]
+        if self.item_changed:
+            out.append((job_group(self.job_id), {"type": JOB_ITEM, "item": self.item}))
+        return [*out, _counts_message(self.job_id)] if self.counts_changed else out
+
+
+def messages(broadcasts: Sequence[ItemEvents]) -> Batch:
+    return [message for broadcast in broadcasts for message in broadcast.messages()]
+
+
+def publish_on_commit(broadcasts: Sequence[ItemEvents]) -> None:
+    """Send the broadcasts once the current transaction commits (at once outside one); never if it rolls
+    back. robust: the events are committed, so a failed broadcast is logged, not raised."""
+    if broadcasts:
+        transaction.on_commit(lambda: _publish(lambda: messages(broadcasts)), robust=True)
 
 
 def on_job_items_added(sender: Any, *, job_id: int, added: int, total: int, **kwargs: Any) -> None:
-    _broadcast(
+    _publish(
         lambda: [
             (job_group(job_id), {"type": JOB_ITEMS_ADDED, "added": added, "total": total}),
             _counts_message(job_id),
@@ -166,7 +129,7 @@ def on_job_items_added(sender: Any, *, job_id: int, added: int, total: int, **kw
 
 
 def on_items_deleted(sender: Any, *, job_id: int, item_ids: list[int], **kwargs: Any) -> None:
-    _broadcast(
+    _publish(
         lambda: [
             (job_group(job_id), {"type": JOB_ITEMS_DELETED, "item_ids": item_ids}),
             _counts_message(job_id),
@@ -181,14 +144,14 @@ def on_label_classes_changed(sender: Any, *, job_id: int, **kwargs: Any) -> None
         classes = list(LabelClass.objects.filter(job_id=job_id).order_by("id").values("id", "name", "color"))
         return [(labels_group(job_id), {"type": LABEL_CLASSES, "label_classes": classes})]
 
-    _broadcast(messages)
+    _publish(messages)
 
 
 def access_changed_send(user_id: int, job_id: int | None) -> None:
     """After commit, tell the user's open sockets that their access to the job (None: to every job) may
     have shrunk: each reads the user's role again and closes if it fell (consumers.CLOSE_ACCESS_REVOKED)."""
     message = {"type": ACCESS_CHANGED, "job_id": job_id}
-    transaction.on_commit(lambda: _broadcast(lambda: [(user_group(user_id), message)]))
+    transaction.on_commit(lambda: _publish(lambda: [(user_group(user_id), message)]))
 
 
 def on_member_saved(sender: Any, *, instance: Any, created: bool, **kwargs: Any) -> None:
@@ -224,6 +187,5 @@ def connect_signals() -> None:
     post_delete.connect(on_member_deleted, sender=JobMember, dispatch_uid="live.member_deleted")
     post_save.connect(on_user_saved, sender=get_user_model(), dispatch_uid="live.user_saved")
     label_classes_changed.connect(on_label_classes_changed, dispatch_uid="live.label_classes_changed")
-    events_committed.connect(on_events_committed, dispatch_uid="live.events_committed")
     job_items_added.connect(on_job_items_added, dispatch_uid="live.job_items_added")
     items_deleted.connect(on_items_deleted, dispatch_uid="live.items_deleted")

@@ -1,5 +1,6 @@
-"""The service's broadcast hook: events_committed fires after commit, once per command, in seq order,
-and never for a refusal or a rolled-back transaction."""
+"""A command's broadcasts: the service returns them (never sends them itself), in seq order, and
+`live.publish_on_commit` sends them only after the transaction commits, never for a refusal or a
+rolled-back transaction. The REST commands endpoint publishes what its command returned."""
 
 from __future__ import annotations
 
@@ -8,58 +9,86 @@ from typing import Any
 import pytest
 from django.db import transaction
 
+from apps.labeling import live
 from apps.labeling.domain import Rejected
 from apps.labeling.domain.commands import AddPolygon, MoveShape, Save
 from apps.labeling.services import item_command_handle
-from apps.labeling.signals import events_committed
 from tests.conftest import new_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
+TRIANGLE = ((10.0, 10.0), (40.0, 10.0), (40.0, 40.0))
 
 
 @pytest.fixture
-def heard() -> Any:
-    calls: list[dict[str, Any]] = []
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[list[tuple[str, dict[str, Any]]]]:
+    """What reaches the channel layer, batch by batch (as if a consumer were listening)."""
+    batches: list[list[tuple[str, dict[str, Any]]]] = []
 
-    def receiver(sender: Any, **kwargs: Any) -> None:
-        calls.append(kwargs)
+    class Layer:  # a channel layer, which `send` below stands for
+        pass
 
-    events_committed.connect(receiver)
-    yield calls
-    events_committed.disconnect(receiver)
+    async def send(batch: list[tuple[str, dict[str, Any]]]) -> None:
+        batches.append(list(batch))
+
+    monkeypatch.setattr(live, "get_channel_layer", Layer)
+    monkeypatch.setattr(live, "send", send)
+    return batches
 
 
-def test_it_announces_each_command_after_commit_in_seq_order(
-    item: Any, labels: Any, annotator: Any, heard: Any
+def test_the_service_returns_each_commands_broadcast_in_seq_order_and_sends_none(
+    item: Any, labels: Any, annotator: Any, sent: list[Any]
 ) -> None:
     shape_id = new_id()
-    points = ((10.0, 10.0), (40.0, 10.0), (40.0, 40.0))
-    for command in (AddPolygon(shape_id, labels["cat"].pk, points), MoveShape(shape_id, 2.0, 3.0), Save()):
+    results = [
         item_command_handle(item_id=item.pk, actor_id=annotator.pk, command=command, command_id=new_id())
+        for command in (
+            AddPolygon(shape_id, labels["cat"].pk, TRIANGLE),
+            MoveShape(shape_id, 2.0, 3.0),
+            Save(),
+        )
+    ]
 
-    assert [call["events"][0]["seq"] for call in heard] == [1, 2, 3]
-    assert [call["events"][0]["type"] for call in heard] == ["polygon_added", "shape_moved", "saved"]
-    assert all(call["item_id"] == item.pk and call["job_id"] == item.job_id for call in heard)
-    assert heard[-1]["item"]["status"] == "labeled"
-    assert heard[-1]["item"]["shape_count"] == 1
+    assert sent == []
+    broadcasts = [result.broadcasts for result in results]
+    assert [len(b) for b in broadcasts] == [1, 1, 1]
+    assert [b[0].events[0]["seq"] for b in broadcasts] == [1, 2, 3]
+    assert [b[0].events[0]["type"] for b in broadcasts] == ["polygon_added", "shape_moved", "saved"]
+    assert all(b[0].item_id == item.pk and b[0].job_id == item.job_id for b in broadcasts)
+    assert broadcasts[-1][0].item["status"] == "labeled"
+    assert broadcasts[-1][0].item["shape_count"] == 1
+    # A move changes nothing a job page shows: only the item's watchers hear of it.
+    assert [group for group, _ in broadcasts[1][0].messages()] == [live.item_group(item.pk)]
 
 
-def test_it_is_silent_for_a_refusal(item: Any, annotator: Any, heard: Any) -> None:
+def test_a_refusal_has_nothing_to_broadcast(item: Any, annotator: Any, sent: list[Any]) -> None:
     with pytest.raises(Rejected):
         item_command_handle(item_id=item.pk, actor_id=annotator.pk, command=MoveShape(new_id(), 1.0, 1.0))
 
-    assert heard == []
+    assert sent == []
 
 
-def test_it_waits_for_the_outer_transaction_and_is_silent_when_it_rolls_back(
-    item: Any, labels: Any, annotator: Any, heard: Any
+def test_publishing_waits_for_the_outer_transaction_and_is_silent_when_it_rolls_back(
+    item: Any, labels: Any, annotator: Any, sent: list[Any]
 ) -> None:
-    command = AddPolygon(new_id(), labels["cat"].pk, ((10.0, 10.0), (40.0, 10.0), (40.0, 40.0)))
+    command = AddPolygon(new_id(), labels["cat"].pk, TRIANGLE)
     with pytest.raises(RuntimeError), transaction.atomic():
-        item_command_handle(item_id=item.pk, actor_id=annotator.pk, command=command)
-        assert heard == []
+        result = item_command_handle(item_id=item.pk, actor_id=annotator.pk, command=command)
+        live.publish_on_commit(result.broadcasts)
+        assert sent == []
         raise RuntimeError("roll back")
 
-    assert heard == []
+    assert sent == []
     item.refresh_from_db()
     assert item.last_seq == 0
+
+
+def test_a_command_over_rest_is_published_after_its_commit(
+    item: Any, labels: Any, annotator_api: Any, add_polygon: Any, sent: list[Any]
+) -> None:
+    add_polygon(annotator_api, item.pk, labels["cat"].pk)
+
+    [batch] = sent
+    groups = [group for group, _ in batch]
+    assert groups[0] == live.item_group(item.pk)
+    assert batch[0][1]["events"][0]["seq"] == 1
+    assert live.job_group(item.job_id) in groups  # the shape count a job page shows changed

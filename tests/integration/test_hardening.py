@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from apps.datasets.models import Dataset
+from apps.labeling import live
 from apps.labeling.models import Event, Item
-from apps.labeling.signals import events_committed
 from apps.labeling.store import iso
 from tests.conftest import new_id
 
@@ -43,18 +43,22 @@ def test_a_command_id_used_by_someone_else_is_refused_and_their_command_is_not_r
 
 
 def test_a_broadcast_that_fails_after_commit_does_not_turn_the_command_into_an_error(
-    item: Any, labels: Any, annotator_api: Any, add_polygon: Any, django_capture_on_commit_callbacks: Any
+    item: Any,
+    labels: Any,
+    annotator_api: Any,
+    add_polygon: Any,
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def broken(sender: Any, **kwargs: Any) -> None:
-        raise ConnectionError("the channel layer is down")
+    class DownLayer:
+        async def group_send(self, group: str, message: dict[str, Any]) -> None:
+            raise ConnectionError("the channel layer is down")
 
-    events_committed.connect(broken)
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            sent = add_polygon(annotator_api, item.pk, labels["cat"].pk)
-    finally:
-        events_committed.disconnect(broken)
+    monkeypatch.setattr(live, "get_channel_layer", DownLayer)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        sent = add_polygon(annotator_api, item.pk, labels["cat"].pk)
 
+    assert callbacks  # the broadcast was attempted after commit, and failed
     assert sent.status == 201
     assert Item.objects.get(pk=item.pk).last_seq == 1
 

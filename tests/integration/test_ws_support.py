@@ -14,9 +14,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import connections
 
-from apps.labeling import live
 from apps.labeling.domain import SCHEMA_VERSION, event_from_record, evolve, initial_state, state_view
-from apps.labeling.signals import events_committed
 from config.asgi import application
 
 # Generous: a frame that proves something arrives in milliseconds; this only bounds a failing test.
@@ -224,17 +222,6 @@ def replay_received(events: list[dict[str, Any]], item: Any) -> dict[str, Any]:
     return state_view(state, item.pk)
 
 
-@contextmanager
-def broadcasts_held() -> Iterator[None]:
-    """Commands commit and are stored, but their channel-layer broadcast does not go out (as when the
-    process that handled them is slow to publish)."""
-    events_committed.disconnect(dispatch_uid="live.events_committed")
-    try:
-        yield
-    finally:
-        live.connect_signals()
-
-
 def raw_command(command_id: str, command_json: str) -> str:
     """A command frame around command JSON written by hand (to carry what json.dumps would not write)."""
     return f'{{"type":"command","command_id":{json.dumps(command_id)},"command":{command_json}}}'
@@ -267,12 +254,12 @@ def stored_events(item_id: int) -> list[dict[str, Any]]:
 
 @database_sync_to_async
 def handle_quietly(item_id: int, actor_id: int, command: dict[str, Any]) -> int:
-    """Apply a command through the service (as another process would) with its broadcast held back."""
+    """Apply a command through the service (as another process would) and leave its broadcast unsent: the
+    service returns it and sends nothing itself, so this is a process slow to publish."""
     from apps.labeling.domain import parse_command
     from apps.labeling.services import item_command_handle
 
-    with broadcasts_held():
-        return item_command_handle(item_id=item_id, actor_id=actor_id, command=parse_command(command)).seq
+    return item_command_handle(item_id=item_id, actor_id=actor_id, command=parse_command(command)).seq
 
 
 def polygon(shape_id: str, label_class_id: int, points: list[list[float]]) -> dict[str, Any]:

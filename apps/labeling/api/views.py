@@ -13,7 +13,7 @@ from apps.common.api import body, errors, valid
 from apps.common.errors import ApiError
 from apps.common.pagination import Pagination
 
-from .. import selectors, services
+from .. import live, selectors, services
 from ..domain import Rejected, parse_command, state_view
 from ..models import Item, ItemDeletion, JobMember, LabelClass
 from ..permissions import MANAGE, READ, WRITE, item_for, job_for, job_role
@@ -201,6 +201,7 @@ class ItemCommands(APIView):
             )
         except Rejected as rejected:
             return Response(rejected.as_dict(), status=rejection_status(rejected.code))
+        live.publish_on_commit(result.broadcasts)
         return Response(
             result.body(), status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED
         )

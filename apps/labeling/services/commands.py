@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from apps.common.errors import ApiError
 
-from .. import store
+from .. import live, store
 from ..domain import Command, Context, ItemState, Limits, Rejected, decide, evolve, replay
 from ..domain.commands import (
     AddPolygon,
@@ -27,10 +27,9 @@ from ..domain.commands import (
 )
 from ..domain.events import Event, Saved
 from ..models import Event as EventRow
-from ..models import Item, Role
+from ..models import Role
 from ..permissions import RANK
 from ..readmodels import label_counts, live_columns, save_columns, tally_deltas
-from ..signals import events_committed
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +48,13 @@ _OPTIMISTIC_ATTEMPTS = 2  # then under the item's row lock (see item_command_han
 
 @dataclass(frozen=True, slots=True)
 class CommandResult:
+    """A command's answer, and what it broadcasts: the caller sends `broadcasts` once the write is
+    committed (live.publish_on_commit from a view; a websocket consumer sends them itself)."""
+
     seq: int
     events: list[dict[str, Any]] = field(default_factory=list)
     replayed: bool = False  # True when a retried command_id got its original answer
+    broadcasts: tuple[live.ItemEvents, ...] = ()
 
     def body(self) -> dict[str, Any]:
         return {"seq": self.seq, "events": self.events}
@@ -261,22 +264,9 @@ def _commit(
         or state.saved_seq != new_state.saved_seq
     )
 
-    def after_commit() -> None:
-        store.state_cache.put(item_id, final)
-        events_committed.send(
-            sender=Item,
-            item_id=item_id,
-            job_id=job_id,
-            events=wire,
-            item=item_wire,
-            item_changed=summary_changed,
-            counts_changed=counts_changed,
-        )
-
-    # robust: the events are committed; a failed broadcast is logged, never turned into an error
-    # (sockets re-read the store when they notice they are behind).
-    transaction.on_commit(after_commit, robust=True)
-    return CommandResult(seq=new_state.seq, events=wire)
+    transaction.on_commit(lambda: store.state_cache.put(item_id, final), robust=True)
+    broadcast = live.ItemEvents(item_id, job_id, wire, item_wire, summary_changed, counts_changed)
+    return CommandResult(seq=new_state.seq, events=wire, broadcasts=(broadcast,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +274,7 @@ class BatchResult:
     seq: int
     applied: int
     refused: list[tuple[int, Rejected]]  # (index of the unit, why)
+    broadcasts: tuple[live.ItemEvents, ...] = ()  # for the caller to send after commit
 
 
 @transaction.atomic(savepoint=False)
@@ -326,4 +317,4 @@ def item_commands_apply(
     if not events:
         return BatchResult(seq=state.seq, applied=applied, refused=refused)
     result = _commit(head, state, prev_hash, events, actor_id, None, current, savepoint=False)
-    return BatchResult(seq=result.seq, applied=applied, refused=refused)
+    return BatchResult(seq=result.seq, applied=applied, refused=refused, broadcasts=result.broadcasts)

@@ -9,7 +9,7 @@ from django.db import transaction
 from apps.common.errors import ApiError
 from apps.datasets.models import Dataset, Image
 
-from .. import store
+from .. import live, store
 from ..domain.commands import DeleteLabelShapes
 from ..models import Item, ItemLabel, JobMember, JobTally, JobType, LabelClass, LabelingJob, Role
 from ..readmodels import ITEMS, label_key
@@ -129,9 +129,10 @@ def label_class_delete(*, label_class: LabelClass, actor_id: int, cascade: bool 
             "delete those shapes first or ask for cascade.",
         )
     for item_id in item_ids:
-        item_command_handle(
+        result = item_command_handle(
             item_id=item_id, actor_id=actor_id, command=DeleteLabelShapes(label_class_id=label_class.pk)
         )
+        live.publish_on_commit(result.broadcasts)
     if ItemLabel.objects.filter(label_class=label_class).exists():
         raise ApiError(
             409, "label_class_in_use", f"Shapes labeled {label_class.name!r} appeared meanwhile; try again."
