@@ -38,6 +38,7 @@ chromium:
 	    echo "note: chromium is not installed (apt-get install chromium); the browser tests will be skipped"; \
 	  fi; }
 
+# The figures, and the performance guard: ratios to floors measured in the same run (docs/performance.md).
 bench: $(STAMP)
 	$(PY) -m tests.bench.run $(if $(QUICK),--quick)
 

@@ -173,6 +173,10 @@ def main() -> int:
         print(
             "\nws: real Daphne processes on 127.0.0.1 driven with the websockets library (tests/bench/ws.py),"
             "\nwith the per-connection command limit lifted (POLYLOG_WS_COMMANDS_PER_SECOND, _COMMAND_BURST)."
+            "\nfloor rows: the same Daphnes serving the bare Channels consumer, echo and DRF view of"
+            "\ntests/bench/floor.py, in rounds alternating with polylog's; a figure is the median of its"
+            "\nrounds, a ratio the median of each round's ratio to the floor round before it (the performance"
+            "\nguard of docs/performance.md)."
         )
     print(f"\n({time.time() - started:.0f} s)")
     out = ROOT / "var" / "bench" / "results.json"

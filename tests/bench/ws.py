@@ -1,11 +1,19 @@
-"""Websocket figures for `make bench`: real Daphne processes on loopback, driven with `websockets`.
+"""Websocket and REST figures for `make bench`: real Daphne processes on loopback, driven with `websockets`.
 
-- SQLite, one Daphne, in-memory channel layer: command -> ack of one client (LabelingClient), against the
-  floor of a bare Channels echo on the same Daphne (tests/bench/asgi_echo.py); and fan-out, the time from a
-  writer's command until five watchers of the item all have its event.
+Each figure has a floor served by the same Daphne processes (tests/bench/asgi.py, tests/bench/floor.py),
+measured in alternating rounds (floor, polylog, floor, polylog, ...) so that the machine's drift touches
+both alike; a figure is the median of its rounds, and a ratio the median of each round's ratio to the floor
+round just before it (docs/performance.md, "Performance guard").
+
+- SQLite, one Daphne, in-memory channel layer: command -> ack of one client (LabelingClient), against a
+  bare Channels echo on the same Daphne; and fan-out, the time from a writer's command until five watchers
+  of the item all have its event (one run, no floor).
 - PostgreSQL + Redis, two Daphne processes: 20 clients on 10 items (two per item, one on each process) for
-  30 s (5 s with --quick); events stored per second, the p99 ack, and events lost, duplicated or missing
-  counted from the store and from what each client received.
+  30 s a round (5 s with --quick); events stored per second, the acks, CPU per command, and events lost,
+  duplicated or missing, counted from the store and from what each client received; against the same
+  load on the floor consumer, which stores, broadcasts and acks each command and nothing more.
+- The same servers: a command over REST (POST /api/items/<id>/commands/, one client, keep-alive) against
+  the floor route, a DRF view that authenticates the token and answers 201.
 
 Every server runs with the per-connection command limit lifted (POLYLOG_WS_COMMANDS_PER_SECOND and
 POLYLOG_WS_COMMAND_BURST, 50/s and 100 by default), so the figures are the server's and not the limit's;
@@ -17,12 +25,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import http.client
 import json
 import shutil
+import statistics
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +41,7 @@ from websockets.asyncio.client import connect as ws_connect
 
 from apps.labeling.client import CommandRejected, LabelingClient, http_json, token_get
 from apps.labeling.domain import command_to_dict
+from tests.bench import floor_table
 from tests.bench.workload import session
 from tests.live_servers import (
     ROOT,
@@ -46,12 +57,20 @@ from tests.live_servers import (
 )
 
 VAR = ROOT / "var" / "bench" / "ws"
+APPLICATION = "tests.bench.asgi:application"  # polylog's, plus the floors on the same processes
+ROUNDS = 3  # of each, alternating: floor, polylog, floor, polylog, ...
 WIDTH, HEIGHT = 640, 480
 ITEMS = 10
 LOAD_CLIENTS = 20
 WATCHERS = 5
 PG_DATABASE = "polylog_bench_ws"
 REDIS_DB = 6
+# How long a client may get nothing before the events it lacks count as missed.
+DELIVERY_SECONDS = 3.0
+# What the load's CPU is read for (cpu_seconds): its processes by part, and the busy time of all cores.
+PARTS = ("clients", "Daphnes", "PostgreSQL", "Redis")
+PROCESSES = "its processes"  # the sum of the parts: what other work on the machine leaves out
+MACHINE = "machine"
 UNLIMITED = {
     "POLYLOG_WS_COMMANDS_PER_SECOND": "1000000",
     "POLYLOG_WS_COMMAND_BURST": "1000000",
@@ -74,9 +93,18 @@ def row(name: str, database: str, value: Any, unit: str, target: str = "", ok: b
     return {"name": name, "database": database, "value": value, "unit": unit, "target": target, "ok": ok}
 
 
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def paired_ratio(ours: list[float], floors: list[float]) -> float:
+    """The median of each round's figure over its floor round's (the one just before it)."""
+    return median([a / b for a, b in zip(ours, floors, strict=True)])
+
+
 @dataclass
 class Site:
-    """Servers seeded with the demo job (ITEMS generated photos), and what clients need to label it."""
+    """Servers seeded with the demo job (generated photos), and what clients need to label it."""
 
     servers: list[Daphne]
     token: str
@@ -88,11 +116,13 @@ class Site:
             server.stop()
 
 
-def site_start(var_dir: Path, processes: int, application: str, **settings: str) -> Site:
+def site_start(
+    var_dir: Path, processes: int, application: str = APPLICATION, *, photos: int = ITEMS, **settings: str
+) -> Site:
     shutil.rmtree(var_dir, ignore_errors=True)
     env = server_env(var_dir, **UNLIMITED, **settings)
     manage(env, "migrate", "--noinput", "-v0")
-    manage(env, "seed_demo", "--photos", str(photos_write(var_dir / "photos", ITEMS, size=(WIDTH, HEIGHT))))
+    manage(env, "seed_demo", "--photos", str(photos_write(var_dir / "photos", photos, size=(WIDTH, HEIGHT))))
     servers = [
         daphne_start(env, var_dir / "logs", f"daphne{n}", application=application) for n in range(processes)
     ]
@@ -120,7 +150,8 @@ def commands_of(label_class_ids: list[int], seed: int) -> Iterator[dict[str, Any
 def drawing(slot: int, label_class_ids: list[int]) -> Iterator[dict[str, Any]]:
     """Endless, for the load: 8-vertex polygons in a grid on one half of the image (`slot` 0 or 1), each
     closed and moved; every five, those five are deleted. Every command makes one event, whatever the
-    other client on the item does, since each only touches its own shapes."""
+    other client on the item does, since each only touches its own shapes. One generator serves all the
+    rounds of its item and slot, so that a round goes on where the one before stopped."""
     n = 0
     while True:
         shape_ids = []
@@ -142,14 +173,15 @@ def drawing(slot: int, label_class_ids: list[int]) -> Iterator[dict[str, Any]]:
             yield {"type": "delete_shape", "shape_id": shape_id}
 
 
-# SQLite: one client's latency, the floor, fan-out -----------------------------------------------------
+# SQLite: one client's latency against the echo, fan-out -------------------------------------------------
 
 
-async def ack_latency(site: Site, item_id: int, samples: int) -> list[float]:
+async def ack_latency(
+    site: Site, item_id: int, commands: Iterator[dict[str, Any]], samples: int
+) -> list[float]:
     base = site.servers[0].base_url
     async with LabelingClient.connect(base, item_id, site.token, width=WIDTH, height=HEIGHT) as client:
-        await client.hello(since_seq=0)
-        commands = commands_of(site.label_class_ids, seed=1)
+        await client.hello()
         for _ in range(50):  # warm up: connections, caches
             await client.command(next(commands))
         out = []
@@ -234,21 +266,29 @@ async def fan_out(site: Site, item_id: int, samples: int) -> list[float]:
 
 
 def sqlite_rows(quick: bool) -> list[Row]:
-    samples = 300 if quick else 2000
-    site = site_start(VAR / "sqlite", 1, "tests.bench.asgi_echo:application")
+    samples = 100 if quick else 700  # a round
+    site = site_start(VAR / "sqlite", 1)
+    commands = commands_of(site.label_class_ids, seed=1)
+    echoes: list[list[float]] = []
+    acks: list[list[float]] = []
     try:
-        acks = asyncio.run(asyncio.wait_for(ack_latency(site, site.item_ids[0], samples), 300))
-        echoes = asyncio.run(asyncio.wait_for(echo_latency(site, samples), 300))
-        fans = asyncio.run(asyncio.wait_for(fan_out(site, site.item_ids[1], samples // 4), 300))
+        for _ in range(ROUNDS):
+            echoes.append(asyncio.run(asyncio.wait_for(echo_latency(site, samples), 300)))
+            acks.append(
+                asyncio.run(asyncio.wait_for(ack_latency(site, site.item_ids[0], commands, samples), 300))
+            )
+        fans = asyncio.run(asyncio.wait_for(fan_out(site, site.item_ids[1], samples * ROUNDS // 4), 300))
     finally:
         site.stop()
-    p50, p99, floor = pct(acks, 0.5), pct(acks, 0.99), pct(echoes, 0.5)
+    ack_p50s, echo_p50s = [pct(a, 0.5) for a in acks], [pct(e, 0.5) for e in echoes]
+    p50, p99 = median(ack_p50s), pct([s for a in acks for s in a], 0.99)
+    ratio = paired_ratio(ack_p50s, echo_p50s)
     fan50 = pct(fans, 0.5)
     return [
         row("ws command -> ack, one client: p50", "sqlite", ms(p50), "ms", "<= 3", p50 <= 0.003),
         row("ws command -> ack, one client: p99", "sqlite", ms(p99), "ms", "<= 15", p99 <= 0.015),
-        row("floor: bare Channels echo on the same Daphne, p50", "-", ms(floor), "ms"),
-        row("ws ack p50 / echo p50", "sqlite", round(p50 / floor, 1), "x"),
+        row("floor: bare Channels echo on the same Daphne, p50", "-", ms(median(echo_p50s)), "ms"),
+        row("ws ack p50 / echo p50", "sqlite", round(ratio, 2), "x", "<= 3", ratio <= 3),
         row(
             f"ws fan-out, 1 writer to {WATCHERS} watchers: p50",
             "sqlite",
@@ -261,7 +301,45 @@ def sqlite_rows(quick: bool) -> list[Row]:
     ]
 
 
-# PostgreSQL + Redis: the load ---------------------------------------------------------------------------
+# PostgreSQL + Redis: the load, polylog's and the floor's -----------------------------------------------
+
+
+class FloorClient(LabelingClient):
+    """Polylog's client on the floor's socket: the same frames, the same reader and the same work per frame,
+    so the clients' share of the machine is alike. The floor promises no order (two writers of an item
+    broadcast as they commit), so its events are kept as they come and checked as a set afterwards."""
+
+    async def _on_event(self, event: dict[str, Any]) -> None:
+        self.events.append(event)
+
+
+@contextlib.asynccontextmanager
+async def floor_connect(server: Daphne, item_id: int) -> AsyncIterator[LabelingClient]:
+    url = f"ws://127.0.0.1:{server.port}/ws/floor/items/{item_id}/"
+    connection = await ws_connect(url, open_timeout=10, proxy=None, compression=None)
+    client = FloorClient(connection, item_id, width=WIDTH, height=HEIGHT)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a round of the load drives: polylog (ordered events, after a hello) or the floor."""
+
+    name: str
+    events_sql: str  # every stored (item, seq) of the items %s
+    ordered: bool
+
+    def connect(self, site: Site, server: Daphne, item_id: int) -> contextlib.AbstractAsyncContextManager:
+        if self.ordered:
+            return LabelingClient.connect(server.base_url, item_id, site.token, width=WIDTH, height=HEIGHT)
+        return floor_connect(server, item_id)
+
+
+POLYLOG = Target("polylog", "SELECT item_id, seq FROM labeling_event WHERE item_id = ANY(%s)", ordered=True)
+FLOOR = Target("floor", f"SELECT stream, seq FROM {floor_table.TABLE} WHERE stream = ANY(%s)", ordered=False)
 
 
 @dataclass
@@ -272,12 +350,28 @@ class Outcome:
     last_refusal: str = ""
 
 
+@dataclass
+class Round:
+    """One round of the load against one target, as the store and the clients saw it."""
+
+    rate: float  # events stored per second
+    latencies: list[float]
+    rejected: int
+    bad: int  # events acked but not stored, stored twice, or gaps in the seqs
+    missed: int  # clients that missed or repeated an event
+    cpu: dict[str, float]  # ms per command, by part (cpu_seconds)
+
+
 async def load_client(
-    client: LabelingClient, slot: int, site: Site, start: asyncio.Barrier, seconds: float, out: Outcome
+    client: LabelingClient,
+    commands: Iterator[dict[str, Any]],
+    ready: asyncio.Barrier,
+    go: asyncio.Event,
+    seconds: float,
+    out: Outcome,
 ) -> None:
-    commands = drawing(slot, site.label_class_ids)
-    await client.hello(since_seq=0)
-    await start.wait()
+    await ready.wait()
+    await go.wait()
     deadline = time.monotonic() + seconds
     for _ in range(1_000_000):  # bounded in count as well as in time
         if time.monotonic() >= deadline:
@@ -293,67 +387,95 @@ async def load_client(
         out.acked.append((client.item_id, ack.seq))
 
 
-async def load(site: Site, seconds: float) -> tuple[Outcome, float, int]:
-    """(outcome, elapsed seconds, events missing or repeated at the clients)."""
+async def delivered(client: LabelingClient, count: int) -> None:
+    """Wait until the client holds `count` events, for as long as they keep coming: one that gets nothing
+    for DELIVERY_SECONDS (or whose socket closed) has missed the rest."""
+    while len(client.events) < count:
+        held = len(client.events)
+        with contextlib.suppress(TimeoutError):
+            await client.wait_until(lambda: len(client.events) >= count, DELIVERY_SECONDS)
+        if len(client.events) == held:
+            return
+
+
+def received_all(client: LabelingClient, since: int, last: int, ordered: bool) -> bool:
+    """Whether the client holds each event of its item after `since` up to `last` once (in seq order, and
+    without asking again, for polylog)."""
+    seqs = [event["seq"] for event in client.events]
+    if ordered:
+        return not (client.duplicates or client.gaps) and seqs == list(range(since + 1, last + 1))
+    return sorted(seqs) == list(range(since + 1, last + 1))
+
+
+async def load(
+    site: Site,
+    target: Target,
+    commands: dict[tuple[int, int], Iterator[dict[str, Any]]],
+    since: dict[int, int],
+    seconds: float,
+) -> tuple[Outcome, float, int, dict[str, float]]:
+    """(outcome, elapsed seconds, clients that missed or repeated events, CPU seconds used by part)."""
     out = Outcome()
-    start = asyncio.Barrier(LOAD_CLIENTS + 1)
+    ready, go = asyncio.Barrier(LOAD_CLIENTS + 1), asyncio.Event()
+    # The two clients of an item are on different processes.
+    places = [(site.servers[n % 2], site.item_ids[(n // 2) % ITEMS], n % 2) for n in range(LOAD_CLIENTS)]
     async with contextlib.AsyncExitStack() as stack:
         clients: list[LabelingClient] = await asyncio.gather(
             *(
-                stack.enter_async_context(
-                    LabelingClient.connect(
-                        site.servers[n % 2].base_url,  # the two clients of an item are on different processes
-                        site.item_ids[(n // 2) % ITEMS],
-                        site.token,
-                        width=WIDTH,
-                        height=HEIGHT,
-                    )
-                )
-                for n in range(LOAD_CLIENTS)
+                stack.enter_async_context(target.connect(site, server, item_id))
+                for server, item_id, _ in places
             )
         )
+        if target.ordered:
+            await asyncio.gather(*(c.hello(since_seq=since[c.item_id]) for c in clients))
         tasks = [
-            asyncio.create_task(load_client(c, n % 2, site, start, seconds, out))
-            for n, c in enumerate(clients)
+            asyncio.create_task(load_client(c, commands[(item_id, slot)], ready, go, seconds, out))
+            for c, (_, item_id, slot) in zip(clients, places, strict=True)
         ]
-        await asyncio.wait_for(start.wait(), 30)
+        await asyncio.wait_for(ready.wait(), 30)
+        before = cpu_seconds(site)
         started = time.perf_counter()
+        go.set()
         await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - started
-        last: dict[int, int] = {}
+        last = dict(since)
         for item_id, seq in out.acked:
-            last[item_id] = max(seq, last.get(item_id, 0))
-        # A client still short of its item's last event after a few seconds (or whose socket closed) has
-        # missed events; so has one that saw a repeated or missing event on the way.
+            last[item_id] = max(seq, last[item_id])
+        # The round ends when every client holds every event of its item: the floor's consumers fall
+        # behind in sending events under this load (Channels' dispatch loop takes one channel message per
+        # websocket frame, and a socket gets two events for each command it sends), and what they send
+        # after the last ack is part of the round's work.
         await asyncio.gather(
-            *(c.wait_for_seq(last.get(c.item_id, 0), 3) for c in clients), return_exceptions=True
+            *(delivered(c, last[c.item_id] - since[c.item_id]) for c in clients), return_exceptions=True
         )
-        missed = sum(
-            bool(c.duplicates or c.gaps)
-            or [e["seq"] for e in c.events] != list(range(1, last.get(c.item_id, 0) + 1))
-            for c in clients
-        )
-        return out, elapsed, missed
+        elapsed = time.perf_counter() - started
+        after = cpu_seconds(site)
+        missed = sum(not received_all(c, since[c.item_id], last[c.item_id], target.ordered) for c in clients)
+        return out, elapsed, missed, cpu_used(before, after)
 
 
-def stored(database_url: str, item_ids: list[int]) -> list[tuple[int, int]]:
+def stored(database_url: str, target: Target, item_ids: list[int]) -> list[tuple[int, int]]:
     import psycopg
 
     with psycopg.connect(database_url.replace("postgres://", "postgresql://", 1), connect_timeout=5) as conn:
-        rows = conn.execute("SELECT item_id, seq FROM labeling_event WHERE item_id = ANY(%s)", [item_ids])
-        return [(item_id, seq) for item_id, seq in rows]
+        return [(item_id, seq) for item_id, seq in conn.execute(target.events_sql, [item_ids])]
 
 
-def cpu_seconds(site: Site) -> dict[str, float]:
-    """CPU time (user + system) so far of each part of the load, from /proc: this client process, the
-    Daphnes, PostgreSQL (the bench database's backends and the server's own processes), Redis, and the
-    whole machine (busy time of all cores, so that what no part names shows too). A backend that exits
-    within the window drops out of the sum: the Daphnes keep their connections (CONN_MAX_AGE)."""
+def last_seqs(database_url: str, target: Target, item_ids: list[int]) -> dict[int, int]:
+    last = dict.fromkeys(item_ids, 0)
+    for item_id, seq in stored(database_url, target, item_ids):
+        last[item_id] = max(seq, last[item_id])
+    return last
+
+
+def cpu_seconds(site: Site) -> dict[tuple[str, int], float]:
+    """CPU time (user + system) so far of each process of each part of the load, from /proc: this client
+    process, the Daphnes, PostgreSQL (the bench database's backends and the server's own processes), Redis;
+    and the whole machine (busy time of all cores, so that what no part names shows too), as pid 0."""
     import os
 
     tick = os.sysconf("SC_CLK_TCK")
     daphnes = {server.process.pid for server in site.servers}
-    parts = dict.fromkeys(("clients", "Daphnes", "PostgreSQL", "Redis"), 0.0)
+    out: dict[tuple[str, int], float] = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
@@ -365,73 +487,202 @@ def cpu_seconds(site: Site) -> dict[str, float]:
         seconds = (int(fields[11]) + int(fields[12])) / tick
         pid = int(proc.name)
         if pid == os.getpid():
-            parts["clients"] += seconds
+            out["clients", pid] = seconds
         elif pid in daphnes:
-            parts["Daphnes"] += seconds
+            out["Daphnes", pid] = seconds
         elif command.startswith("postgres: ") and ("main: " in command or PG_DATABASE in command):
-            parts["PostgreSQL"] += seconds
+            out["PostgreSQL", pid] = seconds
         elif command.startswith("redis-server") or command.startswith("/usr/bin/redis-server"):
-            parts["Redis"] += seconds
+            out["Redis", pid] = seconds
     busy = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
     values = [int(v) for v in busy]
-    parts["machine (all cores busy)"] = (sum(values[:8]) - values[3] - values[4]) / tick
-    return parts
+    out[MACHINE, 0] = (sum(values[:8]) - values[3] - values[4]) / tick
+    return out
 
 
-def load_rows(quick: bool) -> list[Row]:
-    seconds = 5 if quick else 30
-    name = f"ws load, {LOAD_CLIENTS} clients on {ITEMS} items, 2 Daphnes"
-    try:
-        database_url, redis_url = postgres_fresh(PG_DATABASE), redis_flushed(REDIS_DB)
-    except Unavailable as exc:
-        print(f"websocket load skipped: {exc}", file=sys.stderr)
-        return [row(f"{name}: skipped", "pg+redis", "skipped", "", "", None)]
-    site = site_start(
-        VAR / "postgresql",
-        2,
-        "config.asgi:application",
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
+def cpu_used(before: dict[tuple[str, int], float], after: dict[tuple[str, int], float]) -> dict[str, float]:
+    """CPU seconds used between two readings, by part. A process counts from its first reading or its
+    start; one that exits in between takes its time with it (the bench servers keep their database
+    connections, tests/bench/asgi.py, so that PostgreSQL's backends stay)."""
+    used = dict.fromkeys((*PARTS, MACHINE), 0.0)
+    for (part, pid), seconds in after.items():
+        used[part] += seconds - before.get((part, pid), 0.0)
+    used[PROCESSES] = sum(used[part] for part in PARTS)
+    return used
+
+
+def load_round(
+    site: Site,
+    database_url: str,
+    target: Target,
+    commands: dict[tuple[int, int], Iterator[dict[str, Any]]],
+    seconds: float,
+) -> Round:
+    items = site.item_ids[:ITEMS]
+    since = last_seqs(database_url, target, items)
+    out, elapsed, missed, cpu = asyncio.run(
+        asyncio.wait_for(load(site, target, commands, since, seconds), seconds + 120)
     )
-    try:
-        before = cpu_seconds(site)
-        out, elapsed, missed = asyncio.run(asyncio.wait_for(load(site, seconds), seconds + 120))
-        after = cpu_seconds(site)
-    finally:
-        site.stop()
     if not out.latencies:
-        raise RuntimeError(f"no command was acked; {out.rejected} refused, the last: {out.last_refusal}")
-    rows_in_store = stored(database_url, site.item_ids)
-    distinct = set(rows_in_store)
+        raise RuntimeError(
+            f"{target.name}: no command was acked; {out.rejected} refused, the last: {out.last_refusal}"
+        )
+    rows = [(item_id, seq) for item_id, seq in stored(database_url, target, items) if seq > since[item_id]]
+    distinct = set(rows)
     lost = len(set(out.acked) - distinct)
-    duplicated = len(rows_in_store) - len(distinct)
+    duplicated = len(rows) - len(distinct)
     by_item: dict[int, list[int]] = {}
     for item_id, seq in distinct:
         by_item.setdefault(item_id, []).append(seq)
-    gaps = sum(max(seqs) - len(seqs) for seqs in by_item.values())
-    rate, p99 = len(rows_in_store) / elapsed, pct(out.latencies, 0.99)
-    bad = lost + duplicated + gaps
-    # Where the CPU goes: on a machine of few cores the load is bound by the sum of these per command.
-    cpu = [
-        row(
-            f"ws load: CPU per command, {part}",
-            "pg+redis",
-            round(1e3 * (after[part] - before[part]) / max(1, len(rows_in_store)), 2),
-            "ms",
-        )
-        for part in before
-    ]
+    gaps = sum(max(seqs) - since[item_id] - len(seqs) for item_id, seqs in by_item.items())
+    return Round(
+        rate=len(rows) / elapsed,
+        latencies=out.latencies,
+        rejected=out.rejected,
+        bad=lost + duplicated + gaps,
+        missed=missed,
+        cpu={part: 1e3 * used / max(1, len(rows)) for part, used in cpu.items()},
+    )
+
+
+def load_rows(site: Site, database_url: str, seconds: float) -> list[Row]:
+    """The load, in alternating rounds: floor, polylog, floor, polylog, ..."""
+
+    def generators() -> dict[tuple[int, int], Iterator[dict[str, Any]]]:
+        return {
+            (i, slot): drawing(slot, site.label_class_ids) for i in site.item_ids[:ITEMS] for slot in (0, 1)
+        }
+
+    ours_commands, floor_commands = generators(), generators()
+    ours: list[Round] = []
+    floors: list[Round] = []
+    for _ in range(ROUNDS):
+        floors.append(load_round(site, database_url, FLOOR, floor_commands, seconds))
+        ours.append(load_round(site, database_url, POLYLOG, ours_commands, seconds))
+    name = f"ws load, {LOAD_CLIENTS} clients on {ITEMS} items, 2 Daphnes"
+    rate, floor_rate = median([r.rate for r in ours]), median([r.rate for r in floors])
+    ratio = paired_ratio([r.rate for r in ours], [r.rate for r in floors])
+    cpu = {part: median([r.cpu[part] for r in ours]) for part in ours[0].cpu}
+    floor_cpu = {part: median([r.cpu[part] for r in floors]) for part in floors[0].cpu}
+
+    def cpu_rows(whole: str) -> list[Row]:
+        cpu_ratio = paired_ratio([r.cpu[whole] for r in ours], [r.cpu[whole] for r in floors])
+        return [
+            row(f"ws load: CPU per command, {whole}", "pg+redis", round(cpu[whole], 2), "ms"),
+            row(f"ws load floor: CPU per command, {whole}", "pg+redis", round(floor_cpu[whole], 2), "ms"),
+            row(f"ws load CPU/command ({whole}), polylog / floor", "pg+redis", round(cpu_ratio, 2), "x"),
+        ]
+
+    p99 = median([pct(r.latencies, 0.99) for r in ours])
+    bad, floor_bad = sum(r.bad for r in ours), sum(r.bad for r in floors)
+    missed, floor_missed = sum(r.missed for r in ours), sum(r.missed for r in floors)
     return [
-        row(f"{name}: events/s", "pg+redis", round(rate), "events/s", ">= 1000", rate >= 1000),
-        row("ws load: ack p50", "pg+redis", ms(pct(out.latencies, 0.5)), "ms"),
+        row(f"{name}: events/s", "pg+redis", round(rate), "events/s"),
+        row("ws load floor (bare consumer): events/s", "pg+redis", round(floor_rate), "events/s"),
+        row("ws load events/s, polylog / floor", "pg+redis", round(ratio, 2), "x", ">= 0.5", ratio >= 0.5),
+        *cpu_rows(MACHINE),
+        *cpu_rows(PROCESSES),
+        row("ws load: ack p50", "pg+redis", ms(median([pct(r.latencies, 0.5) for r in ours])), "ms"),
         row("ws load: ack p99", "pg+redis", ms(p99), "ms", "<= 50", p99 <= 0.050),
-        row("ws load: commands refused", "pg+redis", out.rejected, "commands"),
+        row("ws load floor: ack p50", "pg+redis", ms(median([pct(r.latencies, 0.5) for r in floors])), "ms"),
+        row("ws load: commands refused", "pg+redis", sum(r.rejected for r in ours), "commands"),
         row("ws load: events lost, duplicated or gaps (store)", "pg+redis", bad, "events", "0", bad == 0),
         row(
             "ws load: clients that missed or repeated events", "pg+redis", missed, "clients", "0", missed == 0
         ),
-        *cpu,
+        row(
+            "ws load floor: lost, duplicated or gaps (store)",
+            "pg+redis",
+            floor_bad,
+            "events",
+            "0",
+            floor_bad == 0,
+        ),
+        row(
+            "ws load floor: clients that missed/repeated events",
+            "pg+redis",
+            floor_missed,
+            "clients",
+            "0",
+            floor_missed == 0,
+        ),
+        # Where the CPU goes: on a machine of few cores the load is bound by the sum of these per command.
+        *(
+            row(f"ws load: CPU per command, {part}", "pg+redis", round(value, 2), "ms")
+            for part, value in cpu.items()
+            if part in PARTS
+        ),
+        *(
+            row(f"ws load floor: CPU per command, {part}", "pg+redis", round(value, 2), "ms")
+            for part, value in floor_cpu.items()
+            if part in PARTS
+        ),
     ]
+
+
+# REST: a command against the floor route -----------------------------------------------------------------
+
+
+def rest_latencies(site: Site, path: str, commands: Iterator[dict[str, Any]], samples: int) -> list[float]:
+    """POST `samples` commands one after another on one keep-alive connection, as a script would."""
+    server = site.servers[0]
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    headers = {
+        "Authorization": f"Token {site.token}",
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+    }
+    out = []
+    try:
+        for n in range(20 + samples):  # the first 20 warm up
+            body = json.dumps({"command_id": str(uuid.uuid4()), "command": next(commands)})
+            started = time.perf_counter()
+            connection.request("POST", path, body, headers)
+            response = connection.getresponse()
+            answer = response.read()
+            elapsed = time.perf_counter() - started
+            if response.status != 201:
+                raise RuntimeError(f"POST {path}: {response.status} {answer[:300]!r}")
+            if n >= 20:
+                out.append(elapsed)
+    finally:
+        connection.close()
+    return out
+
+
+def rest_rows(site: Site, samples: int) -> list[Row]:
+    item_id = site.item_ids[ITEMS]  # an item of its own: the load's are written by their clients
+    ours_commands, floor_commands = drawing(0, site.label_class_ids), drawing(0, site.label_class_ids)
+    ours: list[float] = []
+    floors: list[float] = []
+    for _ in range(ROUNDS):
+        floors.append(
+            pct(rest_latencies(site, f"/api/floor/items/{item_id}/commands/", floor_commands, samples), 0.5)
+        )
+        ours.append(pct(rest_latencies(site, f"/api/items/{item_id}/commands/", ours_commands, samples), 0.5))
+    ratio = paired_ratio(ours, floors)
+    return [
+        row("REST command (POST items/<id>/commands/): p50", "pg+redis", ms(median(ours)), "ms"),
+        row("REST floor (DRF, token auth, 201): p50", "pg+redis", ms(median(floors)), "ms"),
+        row("REST command p50 / floor p50", "pg+redis", round(ratio, 2), "x", "<= 2", ratio <= 2),
+    ]
+
+
+def postgres_rows(quick: bool) -> list[Row]:
+    try:
+        database_url, redis_url = postgres_fresh(PG_DATABASE), redis_flushed(REDIS_DB)
+    except Unavailable as exc:
+        print(f"websocket load skipped: {exc}", file=sys.stderr)
+        return [row("ws load: skipped", "pg+redis", "skipped", "", "", None)]
+    import psycopg
+
+    with psycopg.connect(database_url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
+        conn.execute(floor_table.table_sql("postgresql"))
+    site = site_start(VAR / "postgresql", 2, photos=ITEMS + 1, DATABASE_URL=database_url, REDIS_URL=redis_url)
+    try:
+        return load_rows(site, database_url, 5 if quick else 30) + rest_rows(site, 100 if quick else 500)
+    finally:
+        site.stop()
 
 
 def main() -> int:
@@ -443,7 +694,7 @@ def main() -> int:
     if args.no_postgres:
         print("websocket load skipped: --no-postgres", file=sys.stderr)
     else:
-        rows += load_rows(args.quick)
+        rows += postgres_rows(args.quick)
     print(json.dumps(rows))
     return 0
 
