@@ -31,7 +31,8 @@ from apps.accounts.websocket import credentials_current
 from apps.common.errors import ApiError
 
 from . import live, store
-from .domain import Rejected, parse_command
+from .domain import Rejected
+from .domain.commands import InvalidEnvelope, parse_command_envelope
 from .models import Item
 from .permissions import RANK, job_role_now
 from .services import CommandResult, item_command_handle
@@ -43,7 +44,6 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 CLOSE_IDLE = 4408
 CLOSE_MESSAGE_TOO_BIG = 1009
-MAX_SEQ = 2**31 - 1  # as REST's expected_seq (CommandRequestSerializer)
 # The user's access to the job shrank while the socket was open (removed from the job, a lower role,
 # deactivated, no longer staff): the socket closes at once; a client may connect again with what is left.
 CLOSE_ACCESS_REVOKED = 4403
@@ -453,32 +453,36 @@ class ItemConsumer(LiveConsumer):
             await self.send_json({"type": "caught_up", "seq": self.sent_seq})
 
     async def on_command(self, frame: dict[str, Any]) -> None:
-        command_id = frame.get("command_id")
-        if not isinstance(command_id, str) or not 0 < len(command_id) <= 64:
-            await self.error("invalid_frame", "command.command_id must be a string of 1 to 64 characters.")
-            return
+        # The envelope is read as REST reads it (parse_command_envelope). A frame without a usable
+        # command_id has nothing to be answered by: an error frame. Any other command counts against the
+        # rate, refused or not.
+        refusal: tuple[str, str] | None = None
+        try:
+            envelope = parse_command_envelope(frame)
+        except InvalidEnvelope as bad:
+            if bad.field == "command_id":
+                await self.error("invalid_frame", bad.message)
+                return
+            refusal = ("invalid_command", bad.message)
+        except Rejected as rejected:
+            refusal = (rejected.code, rejected.message)
+        command_id = frame["command_id"]
         if not self.commands.take():
             rate = _limits()["WS_COMMANDS_PER_SECOND"]
             await self.error(
                 "rate_limited", f"At most {rate:g} commands a second; send it again.", command_id=command_id
             )
             return
-        expected = frame.get("expected_seq")
-        if expected is not None and (
-            isinstance(expected, bool) or not isinstance(expected, int) or not 0 <= expected <= MAX_SEQ
-        ):
-            await self.rejected(
-                command_id, "invalid_command", f"expected_seq must be an integer from 0 to {MAX_SEQ}."
-            )
+        if refusal is not None:
+            await self.rejected(command_id, *refusal)
             return
         try:
-            command = parse_command(frame.get("command"))
             result, broadcasts = await _authorised_handle(
                 user=self.user,
                 item_id=self.item_id,
-                command=command,
+                command=envelope.command,
                 command_id=command_id,
-                expected_seq=expected,
+                expected_seq=envelope.expected_seq,
             )
         except Rejected as rejected:
             await self.rejected(command_id, rejected.code, rejected.message)

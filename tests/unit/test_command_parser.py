@@ -21,6 +21,7 @@ from apps.labeling.domain.commands import (
     AddPolygon,
     AddVertex,
     ClosePolygon,
+    CommandEnvelope,
     DeleteAllShapes,
     DeleteLabelShapes,
     DeleteShape,
@@ -28,6 +29,7 @@ from apps.labeling.domain.commands import (
     DiscardDraft,
     GroupShape,
     InsertVertex,
+    InvalidEnvelope,
     MarkHardExample,
     MoveShape,
     MoveVertex,
@@ -38,6 +40,7 @@ from apps.labeling.domain.commands import (
     Save,
     Undo,
     UnmarkHardExample,
+    parse_command_envelope,
 )
 
 SHAPE_ID = "6f1c9a52-3b7e-4d2a-9c1e-0a8b7c6d5e4f"
@@ -334,3 +337,41 @@ def test_a_refusal_is_a_code_and_a_message():
     error = invalid({"type": "undo", "extra": 1})
 
     assert error.as_dict() == {"code": "invalid_command", "message": "undo does not take extra."}
+
+
+# The envelope: one reading for REST and the websocket ---------------------------------------------------
+
+
+def test_an_envelope_gives_its_command_id_command_and_expected_seq() -> None:
+    envelope = parse_command_envelope({"command_id": "c-1", "command": {"type": "save"}, "expected_seq": 7})
+
+    assert envelope == CommandEnvelope("c-1", Save(), 7)
+    assert parse_command_envelope({"command_id": "c-2", "command": {"type": "save"}}).expected_seq is None
+
+
+@pytest.mark.parametrize(
+    ("envelope", "field"),
+    [
+        ({"command": {"type": "save"}}, "command_id"),
+        ({"command_id": "", "command": {"type": "save"}}, "command_id"),
+        ({"command_id": "x" * 65, "command": {"type": "save"}}, "command_id"),
+        ({"command_id": 5, "command": {"type": "save"}}, "command_id"),
+        ({"command_id": "c", "command": {"type": "save"}, "expected_seq": True}, "expected_seq"),
+        ({"command_id": "c", "command": {"type": "save"}, "expected_seq": "3"}, "expected_seq"),
+        ({"command_id": "c", "command": {"type": "save"}, "expected_seq": -1}, "expected_seq"),
+        ({"command_id": "c", "command": {"type": "save"}, "expected_seq": 2**31}, "expected_seq"),
+    ],
+)
+def test_a_wrong_envelope_field_is_named(envelope: dict, field: str) -> None:
+    with pytest.raises(InvalidEnvelope) as raised:
+        parse_command_envelope(envelope)
+
+    assert raised.value.field == field
+    assert field in raised.value.message
+
+
+def test_a_wrong_command_in_a_good_envelope_is_an_invalid_command() -> None:
+    with pytest.raises(Rejected) as raised:
+        parse_command_envelope({"command_id": "c", "command": {"type": "fly"}})
+
+    assert raised.value.code == "invalid_command"

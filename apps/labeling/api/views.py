@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,7 +15,8 @@ from apps.common.errors import ApiError
 from apps.common.pagination import Pagination
 
 from .. import live, selectors, services
-from ..domain import Rejected, parse_command, state_view
+from ..domain import Rejected, state_view
+from ..domain.commands import InvalidEnvelope, parse_command_envelope
 from ..models import Item, ItemDeletion, JobMember, LabelClass
 from ..permissions import MANAGE, READ, WRITE, item_for, job_for, job_role
 from . import serializers as s
@@ -189,16 +191,17 @@ class ItemCommands(APIView):
     )
     def post(self, request: Request, item_id: int) -> Response:
         item, _ = item_for(request.user, item_id, WRITE)
-        data = valid(s.CommandRequestSerializer, body(request))
         try:
-            command = parse_command(data["command"])
+            envelope = parse_command_envelope(body(request))
             result = services.item_command_handle(
                 item_id=item.pk,
                 actor_id=request.user.pk,
-                command=command,
-                command_id=data["command_id"],
-                expected_seq=data.get("expected_seq"),
+                command=envelope.command,
+                command_id=envelope.command_id,
+                expected_seq=envelope.expected_seq,
             )
+        except InvalidEnvelope as bad:
+            raise ValidationError({bad.field: [bad.message]}) from None  # a 400 that names the field
         except Rejected as rejected:
             return Response(rejected.as_dict(), status=rejection_status(rejected.code))
         live.publish_on_commit(result.broadcasts)
