@@ -28,8 +28,8 @@ from PIL import Image as PILImage  # noqa: E402
 from apps.datasets.models import Dataset, Image  # noqa: E402
 from apps.datasets.services import image_create  # noqa: E402
 from apps.labeling import store  # noqa: E402
-from apps.labeling.domain import Command, Context, decide, evolve, initial_state  # noqa: E402
-from apps.labeling.models import Item  # noqa: E402
+from apps.labeling.domain import Command, Context, decide, evolve, initial_state, state_to_dict  # noqa: E402
+from apps.labeling.models import Event, Item, Snapshot  # noqa: E402
 from apps.labeling.readmodels import item_columns_write, read_model  # noqa: E402
 from apps.labeling.selectors import item_state_get  # noqa: E402
 from apps.labeling.services import item_command_handle, job_create, job_sync  # noqa: E402
@@ -95,14 +95,14 @@ class Stream:
                 state = evolve(state, event)
                 if state.seq % every == 0:
                     snapshots.append(
-                        store.Snapshot(item_id=self.item.pk, seq=state.seq, state=store.state_to_dict(state))
+                        Snapshot(item_id=self.item.pk, seq=state.seq, state=state_to_dict(state))
                     )
             if len(rows) >= 5000:
-                store.EventRow.objects.bulk_create(rows)
-                store.Snapshot.objects.bulk_create(snapshots)
+                Event.objects.bulk_create(rows)
+                Snapshot.objects.bulk_create(snapshots)
                 rows, snapshots = [], []
-        store.EventRow.objects.bulk_create(rows)
-        store.Snapshot.objects.bulk_create(snapshots)
+        Event.objects.bulk_create(rows)
+        Snapshot.objects.bulk_create(snapshots)
         item_columns_write(self.item, read_model(state, None, store.label_slots(self.item.job_id)), now)
         self.item.refresh_from_db()
 
