@@ -42,7 +42,7 @@ def real_labels(sent: Command, label_ids: dict[int, int]) -> Command:
     """The domain strategy names label classes 1, 2 (the job's two) and 3 (none of the job's)."""
     if getattr(sent, "label_class_id", None) is None:
         return sent
-    return dataclasses.replace(sent, label_class_id=label_ids[sent.label_class_id])  # type: ignore[call-arg]
+    return dataclasses.replace(sent, label_class_id=label_ids[sent.label_class_id])
 
 
 def send(item: Any, actor_id: int, sent: Command, *, from_another_process: bool, items: list[Any]) -> None:
