@@ -39,7 +39,7 @@ from typing import Any
 
 from websockets.asyncio.client import connect as ws_connect
 
-from apps.labeling.client import CommandRejected, LabelingClient, http_json, token_get
+from apps.client import CommandRejected, LabelingClient, http_json, token_get
 from apps.labeling.domain import command_to_dict
 from tests.bench import floor_table
 from tests.bench.workload import session

@@ -1,5 +1,5 @@
 """Issue 7's acceptance on a real server: a labeling session recorded through the project's websocket client
-(apps/labeling/client.py) against a Daphne process, by three people with undo, redo, reset, save and
+(apps/client/) against a Daphne process, by three people with undo, redo, reset, save and
 discard; then for every seq the server's state at that seq equals the domain's fold of events 1..seq, and
 the job's event log, downloaded from that server (so streamed through ASGI), verifies with
 docs/verify_log.py.
@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from apps.labeling.client import LabelingClient, http_json
+from apps.client import LabelingClient, http_json
 from apps.labeling.domain import SCHEMA_VERSION, event_from_record, evolve, initial_state, state_view
 from tests.conftest import square
 from tests.live_servers import Daphne, daphne_start, server_env, wait_until_serving

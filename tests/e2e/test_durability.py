@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from apps.labeling.client import LabelingClient, http_json
+from apps.client import LabelingClient, http_json
 from tests.conftest import service_missing
 from tests.figures import figure as _figure
 from tests.live_servers import (

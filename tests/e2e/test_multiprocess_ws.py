@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from apps.labeling.client import CommandRejected, LabelingClient, http_json, token_get
+from apps.client import CommandRejected, LabelingClient, http_json, token_get
 from tests.conftest import service_missing
 from tests.live_servers import (
     Daphne,

@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 
-from apps.labeling.client import CommandRejected, LabelingClient, http_json
+from apps.client import CommandRejected, LabelingClient, http_json
 from tests.bench.ws import HEIGHT, ITEMS, WIDTH, Site, drawing, site_start
 from tests.conftest import service_missing
 from tests.figures import figure as _figure

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from apps.labeling.client import LabelingClient
+from apps.client import LabelingClient
 from apps.labeling.domain import event_from_record, event_payload, event_type, initial_state, replay
 from apps.labeling.domain.events import PolygonClosed, VertexAdded
 

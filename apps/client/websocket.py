@@ -1,20 +1,7 @@
-"""A small async client of an item's websocket (DESIGN sections 4 and 8), for scripts and tests.
+"""The websocket half of the Python client: one connection to one item (DESIGN sections 4 and 8).
 
-It speaks the wire protocol with the `websockets` package and rebuilds the item's state with the pure
-domain, so it imports no Django and runs anywhere the domain runs::
-
-    token = token_get("http://127.0.0.1:8000", "demo", "demo-polylog")
-    async with LabelingClient.connect("http://127.0.0.1:8000", item_id, token) as client:
-        await client.hello()                       # every stored event, then live ones
-        ack = await client.command({"type": "add_vertex", "shape_id": shape_id, "x": 10, "y": 20})
-        await client.wait_for_seq(ack.seq)
-        print(client.state_view())
-
-`command()` returns the `ack` or raises `CommandRejected` (a domain `Rejected` with the same code and
-message, plus the command id); when the connection drops first it raises ConnectionError, and the command
-may or may not have been applied: send it again with the same `command_id`, which the server applies at
-most once. A new connection continues from a dropped one with `take_over(earlier)` then `hello()`, which
-asks only for the events missed. It connects directly, without any HTTP proxy of the environment.
+It speaks the wire protocol with the `websockets` package and folds the events it receives into the item's
+state with the pure domain (`apps.labeling.domain`), so it imports no Django. Usage: apps/client/__init__.py.
 """
 
 from __future__ import annotations
@@ -23,7 +10,6 @@ import asyncio
 import contextlib
 import json
 import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -43,43 +29,7 @@ from apps.labeling.domain import (
     state_view,
 )
 
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def _http_base(base_url: str) -> str:
-    parts = urllib.parse.urlsplit(base_url)
-    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
-    return urllib.parse.urlunsplit((scheme, parts.netloc, "", "", "")).rstrip("/")
-
-
-def _ws_base(base_url: str) -> str:
-    parts = urllib.parse.urlsplit(base_url)
-    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
-    return urllib.parse.urlunsplit((scheme, parts.netloc, "", "", "")).rstrip("/")
-
-
-def http_json(url: str, *, token: str | None = None, data: Any = None, timeout: float = 10.0) -> Any:
-    """GET (or POST when `data` is given) JSON; raises urllib.error.HTTPError on a 4xx/5xx answer."""
-    headers = {"Accept": "application/json"}
-    if token:
-        headers["Authorization"] = f"Token {token}"
-    body = None
-    if data is not None:
-        body = json.dumps(data).encode()
-        headers["Content-Type"] = "application/json"
-    request = urllib.request.Request(url, data=body, headers=headers)
-    with _DIRECT.open(request, timeout=timeout) as response:
-        return json.loads(response.read() or b"null")
-
-
-def token_get(base_url: str, username: str, password: str, *, timeout: float = 10.0) -> str:
-    """An API token for a user: POST /api/auth/token/ (synchronous, stdlib only)."""
-    answer = http_json(
-        f"{_http_base(base_url)}/api/auth/token/",
-        data={"username": username, "password": password},
-        timeout=timeout,
-    )
-    return str(answer["token"])
+from .http import http_base, http_json, ws_base
 
 
 class CommandRejected(Rejected):
@@ -144,11 +94,11 @@ class LabelingClient:
         """
         if width is None or height is None:
             view = await asyncio.to_thread(
-                http_json, f"{_http_base(base_url)}/api/items/{item_id}/state/", token=token
+                http_json, f"{http_base(base_url)}/api/items/{item_id}/state/", token=token
             )
             width, height = view["image"]["width"], view["image"]["height"]
         query = urllib.parse.urlencode({"token": token})
-        url = f"{_ws_base(base_url)}/ws/items/{item_id}/?{query}"
+        url = f"{ws_base(base_url)}/ws/items/{item_id}/?{query}"
         connection = await ws_connect(url, open_timeout=open_timeout, proxy=None, compression=None)
         client = cls(connection, item_id, width=width, height=height)
         try:
