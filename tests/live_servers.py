@@ -45,11 +45,12 @@ def server_env(var_dir: Path, **settings: str) -> dict[str, str]:
     return env
 
 
-def manage(env: dict[str, str], *args: str, timeout: float = 120) -> str:
-    """Run `manage.py <args>` in the project with `env`; its stdout, or RuntimeError with its output."""
+def manage(env: dict[str, str], *args: str, timeout: float = 120, root: Path = ROOT) -> str:
+    """Run `manage.py <args>` in the project (or the source tree `root`) with `env`; its stdout, or
+    RuntimeError with its output."""
     done = subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=ROOT,
+        cwd=root,
         env=env,
         capture_output=True,
         text=True,
@@ -167,9 +168,12 @@ def daphne_start(
     *,
     application: str = "config.asgi:application",
     port: int | None = None,
+    root: Path = ROOT,
 ) -> Daphne:
     """Start Daphne in a new process group, its access log in `logs/<name>.access.log`; on `port`, or
-    on a free one. The process is Daphne's python itself (no shell between), so its pid is the server's."""
+    on a free one; serving the project, or the source tree `root` (its working directory, which comes
+    first on its import path). The process is Daphne's python itself (no shell between), so its pid is
+    the server's."""
     logs.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     access_log = logs / f"{name}.access.log"
@@ -188,7 +192,7 @@ def daphne_start(
             str(access_log),
             application,
         ],
-        cwd=ROOT,
+        cwd=root,
         env=env,
         stdout=output,
         stderr=subprocess.STDOUT,

@@ -110,6 +110,7 @@ class Site:
     token: str
     item_ids: list[int]
     label_class_ids: list[int]
+    pg_database: str = PG_DATABASE  # whose backends count as the load's PostgreSQL (cpu_seconds)
 
     def stop(self) -> None:
         for server in self.servers:
@@ -117,14 +118,24 @@ class Site:
 
 
 def site_start(
-    var_dir: Path, processes: int, application: str = APPLICATION, *, photos: int = ITEMS, **settings: str
+    var_dir: Path,
+    processes: int,
+    application: str = APPLICATION,
+    *,
+    photos: int = ITEMS,
+    root: Path = ROOT,
+    **settings: str,
 ) -> Site:
+    """`processes` Daphnes serving the source tree `root` (the project by default) with `settings` as
+    environment over this process's, on a database migrated and seeded with the demo job."""
     shutil.rmtree(var_dir, ignore_errors=True)
     env = server_env(var_dir, **UNLIMITED, **settings)
-    manage(env, "migrate", "--noinput", "-v0")
-    manage(env, "seed_demo", "--photos", str(photos_write(var_dir / "photos", photos, size=(WIDTH, HEIGHT))))
+    photo_dir = photos_write(var_dir / "photos", photos, size=(WIDTH, HEIGHT))
+    manage(env, "migrate", "--noinput", "-v0", root=root)
+    manage(env, "seed_demo", "--photos", str(photo_dir), root=root)
     servers = [
-        daphne_start(env, var_dir / "logs", f"daphne{n}", application=application) for n in range(processes)
+        daphne_start(env, var_dir / "logs", f"daphne{n}", application=application, root=root)
+        for n in range(processes)
     ]
     try:
         wait_until_serving(servers)
@@ -138,7 +149,8 @@ def site_start(
         for server in servers:
             server.stop()
         raise
-    return Site(servers, token, sorted(i["id"] for i in items), [c["id"] for c in classes])
+    database = settings.get("DATABASE_URL", "").rsplit("/", 1)[-1] or PG_DATABASE
+    return Site(servers, token, sorted(i["id"] for i in items), [c["id"] for c in classes], database)
 
 
 def commands_of(label_class_ids: list[int], seed: int) -> Iterator[dict[str, Any]]:
@@ -490,7 +502,7 @@ def cpu_seconds(site: Site) -> dict[tuple[str, int], float]:
             out["clients", pid] = seconds
         elif pid in daphnes:
             out["Daphnes", pid] = seconds
-        elif command.startswith("postgres: ") and ("main: " in command or PG_DATABASE in command):
+        elif command.startswith("postgres: ") and ("main: " in command or site.pg_database in command):
             out["PostgreSQL", pid] = seconds
         elif command.startswith("redis-server") or command.startswith("/usr/bin/redis-server"):
             out["Redis", pid] = seconds
