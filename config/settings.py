@@ -164,10 +164,12 @@ def redis_channel_layer(url: str) -> dict[str, object]:
     under different database numbers stay apart (POLYLOG_CHANNEL_PREFIX sets the prefix outright)."""
     database = urlsplit(url).path.strip("/") or "0"
     prefix = os.environ.get("POLYLOG_CHANNEL_PREFIX") or f"polylog.db{database}."
-    return {
-        "BACKEND": "apps.common.channel_layer.LeanPubSubChannelLayer",
-        "CONFIG": {"hosts": [{"address": url}], "prefix": prefix},
-    }
+    # For the A/B of issue 18 (docs/performance.md): the stock layer on redis-py, or ours on lean connections.
+    backend = {
+        "lean": "apps.common.channel_layer.LeanPubSubChannelLayer",
+        "library": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    }[os.environ.get("POLYLOG_REDIS_LAYER", "lean")]
+    return {"BACKEND": backend, "CONFIG": {"hosts": [{"address": url}], "prefix": prefix}}
 
 
 if REDIS_URL:
