@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from apps.accounts.auth import TokenAuthentication
 from apps.accounts.throttle import CODE, LoginAttempt, refusal_message
 from apps.accounts.tokens import token_create, token_revoke
+from apps.common.api import ErrorSerializer
 from apps.common.errors import ApiError
 
 
@@ -25,11 +26,6 @@ class LoginRequest(serializers.Serializer):
 class TokenResponse(serializers.Serializer):
     token = serializers.CharField()
     expiry = serializers.DateTimeField(help_text="When the token stops working; log in again for a new one.")
-
-
-class ErrorBody(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
 
 
 class TokenObtain(APIView):
@@ -45,9 +41,9 @@ class TokenObtain(APIView):
         request=LoginRequest,
         responses={
             200: TokenResponse,
-            400: OpenApiResponse(ErrorBody, description="wrong credentials (code invalid_credentials)"),
+            400: OpenApiResponse(ErrorSerializer, description="wrong credentials (code invalid_credentials)"),
             429: OpenApiResponse(
-                ErrorBody,
+                ErrorSerializer,
                 description="too many failed logins for this username or address (code too_many_attempts); "
                 "the Retry-After header says in how many seconds to try again",
             ),

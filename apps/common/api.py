@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse
@@ -10,25 +11,36 @@ from rest_framework.request import Request
 
 from .errors import ApiError
 
+# What each refusal means, unless the endpoint says more (`errors(texts=...)`).
+REFUSALS = {
+    400: "invalid input (code invalid_request, malformed_json or invalid_command)",
+    403: "the role does not allow it",
+    409: "conflicts with the current data",
+    413: "too large (see code)",
+    422: "a command refused by the labeling rules (see code)",
+    503: "busy, retry",
+}
+
 
 class ErrorSerializer(serializers.Serializer):
+    """The body of every refusal: a stable machine code and a sentence for a person."""
+
     code = serializers.CharField()
     message = serializers.CharField()
 
 
-def errors(*statuses: int) -> dict[int, Any]:
-    """OpenAPI responses for the refusals an endpoint can give; all are {code, message}."""
-    common = {401: "not authenticated", 404: "no such object, or not a member of its job"}
-    texts = {
-        400: "invalid input (code invalid_request, malformed_json or invalid_command)",
-        403: "the role does not allow it",
-        409: "conflicts with the current data",
-        422: "a command refused by the labeling rules (see code)",
-        503: "busy, retry",
-    }
-    out = {code: OpenApiResponse(ErrorSerializer, description=text) for code, text in common.items()}
-    out.update({code: OpenApiResponse(ErrorSerializer, description=texts[code]) for code in statuses})
-    return out
+def errors(*statuses: int, texts: Mapping[int, str] | None = None) -> dict[int, Any]:
+    """OpenAPI responses for the refusals an endpoint can give; all are {code, message}.
+
+    These are the refusals of the view's own logic; apps.common.openapi adds those of the layers around
+    every view (401 where authentication runs, 404 where the path names an object or `?format=` is read,
+    400/413/415 where a body is read, ...), with its own sentences unless the view gives one. `texts` says
+    what a status means on this endpoint where REFUSALS' general sentence would not
+    (`texts={403: "only staff create datasets"}`), and may add a status.
+    """
+    described = {**REFUSALS, **(texts or {})}
+    listed = {*statuses, *(texts or {})}
+    return {code: OpenApiResponse(ErrorSerializer, description=described[code]) for code in sorted(listed)}
 
 
 def valid(serializer_class: type, data: Any, **kwargs: Any) -> dict[str, Any]:

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 from django.db.models import Count, Q
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.api import ErrorSerializer
+from apps.common.api import body, errors
 from apps.common.errors import ApiError
 
 from .models import Dataset
@@ -40,14 +40,13 @@ class DatasetList(APIView):
         request=DatasetSerializer,
         responses={
             201: DatasetSerializer,
-            400: OpenApiResponse(ErrorSerializer, description="invalid input (code invalid_request)"),
-            403: OpenApiResponse(ErrorSerializer, description="only staff create datasets"),
+            **errors(texts={400: "invalid input (code invalid_request)", 403: "only staff create datasets"}),
         },
     )
     def post(self, request: Request) -> Response:
         if not request.user.is_staff:
             raise ApiError(403, "permission_denied", "Only staff create datasets.")
-        serializer = DatasetSerializer(data=request.data if isinstance(request.data, dict) else {})
+        serializer = DatasetSerializer(data=body(request))
         serializer.is_valid(raise_exception=True)
         dataset = serializer.save(created_by=request.user)
         dataset.image_count = 0

@@ -117,3 +117,18 @@ def test_the_token_route_documents_login_throttling_and_revocation(schema: dict[
     assert {"200", "400", "429"} <= set(operations["post"]["responses"])
     assert {"204", "401"} <= set(operations["delete"]["responses"])
     assert operations["delete"]["security"] == [{"tokenAuth": []}]
+
+
+def test_every_documented_refusal_is_the_one_error_body_with_a_sentence_saying_when(
+    schema: dict[str, Any],
+) -> None:
+    undescribed = []
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if status[0] in "45":
+                    ref = response["content"]["application/json"]["schema"]["$ref"]
+                    if ref != "#/components/schemas/Error" or not response["description"]:
+                        undescribed.append(f"{method} {path} {status}: {ref} {response['description']!r}")
+
+    assert undescribed == []

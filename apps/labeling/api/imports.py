@@ -8,13 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.api import ErrorSerializer
+from apps.common.api import errors, valid
 from apps.common.errors import ApiError
 from apps.datasets.imports import dataset_import_start
 from apps.datasets.models import DataImport, Dataset
@@ -119,12 +119,19 @@ def _dataset_for(user: Any, dataset_id: int, *, manage: bool) -> Dataset:
     return dataset
 
 
-def _errors(*codes: int) -> dict[int, Any]:
-    return {code: OpenApiResponse(ErrorSerializer) for code in (401, 404, *codes)}
+# What the refusals of these views mean (the general sentences of apps.common.api say less).
+IMPORT_REFUSALS = {
+    400: "invalid input (code invalid_request, malformed_json, too_many_files or path_outside_storage)",
+    403: "only the dataset's creator and managers of a job over it add data (and labels: managers of the job)",
+    404: "no such dataset or import, or not a member of a job over its dataset (also: an unknown ?format=)",
+    413: "a file to import is too large (code file_too_large)",
+}
 
 
 class DatasetImports(APIView):
-    @extend_schema(responses={200: DataImportSerializer(many=True), **_errors()})
+    @extend_schema(
+        responses={200: DataImportSerializer(many=True), **errors(texts={404: IMPORT_REFUSALS[404]})}
+    )
     def get(self, request: Request, dataset_id: int) -> Response:
         dataset = _dataset_for(request.user, dataset_id, manage=False)
         history = DataImport.objects.filter(dataset=dataset).select_related("actor")
@@ -138,7 +145,7 @@ class DatasetImports(APIView):
                 "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
             },
         },
-        responses={202: DataImportSerializer, **_errors(400, 403, 413)},
+        responses={202: DataImportSerializer, **errors(texts=IMPORT_REFUSALS)},
     )
     def post(self, request: Request, dataset_id: int) -> Response:
         dataset = _dataset_for(request.user, dataset_id, manage=True)
@@ -146,9 +153,7 @@ class DatasetImports(APIView):
         data = request.data if isinstance(request.data, dict) else None
         if uploads:
             data = {k: v for k, v in request.data.items() if k != "files"}
-        serializer = ImportStartSerializer(data=data)
-        serializer.is_valid(raise_exception=True)
-        options = serializer.validated_data
+        options = valid(ImportStartSerializer, data)
         _labeled_job(request.user, dataset, options.get("job"))
         common = {
             "dataset": dataset,
@@ -189,7 +194,7 @@ class DatasetImports(APIView):
 
 
 class ImportDetail(APIView):
-    @extend_schema(responses={200: DataImportSerializer, **_errors()})
+    @extend_schema(responses={200: DataImportSerializer, **errors(texts={404: IMPORT_REFUSALS[404]})})
     def get(self, request: Request, import_id: int) -> Response:
         record = DataImport.objects.filter(pk=import_id).select_related("actor", "dataset").first()
         # One answer for a missing import and one of a dataset the user is in none of the jobs of: telling
