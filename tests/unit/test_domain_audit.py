@@ -1,4 +1,4 @@
-"""Given/when/then for the auditor's reading of a stream (apps/labeling/domain/audit.py): the summary of every
+"""Given/when/then for the auditor's reading of a stream (apps/labeling/domain/audit/): the summary of every
 event type, read against the state before it, and the diff of two states' closed shapes."""
 
 from __future__ import annotations
@@ -8,16 +8,9 @@ import re
 import pytest
 
 from apps.labeling.domain import EVENT_TYPES, Context, decide, event_type, evolve, initial_state, replay
-from apps.labeling.domain.audit import (
-    action_phrase,
-    common_offset,
-    draft_step,
-    event_summary,
-    shape_name,
-    shape_number,
-    short_id,
-    state_diff,
-)
+from apps.labeling.domain.audit.diff import common_offset, state_diff
+from apps.labeling.domain.audit.summary import draft_step, event_summary, shape_number
+from apps.labeling.domain.audit.words import action_phrase, shape_name, short_id
 from apps.labeling.domain.commands import Command, DiscardChanges, Redo
 from apps.labeling.domain.events import (
     AllShapesDeleted,
