@@ -264,9 +264,9 @@ def staff_api(client_for: Callable[[Any], Any], staff: Any) -> Any:
 def replay_log(item: Any, upto_seq: int | None = None) -> Any:
     """The item's state at `upto_seq` (default: the end) as a fold of its stored events 1..N."""
     from apps.labeling.domain import event_from_record, evolve, initial_state
-    from apps.labeling.models import Event
+    from apps.labeling.models import StoredEvent
 
-    rows = Event.objects.filter(item_id=item.pk).order_by("seq")
+    rows = StoredEvent.objects.filter(item_id=item.pk).order_by("seq")
     if upto_seq is not None:
         rows = rows.filter(seq__lte=upto_seq)
     state = initial_state(item.image.width, item.image.height)

@@ -13,7 +13,7 @@ from apps.common.admin import ReadOnlyAdmin
 from apps.common.errors import ApiError
 
 from .domain import EVENT_TYPES
-from .models import Event, Item, ItemDeletion, JobMember, LabelClass, LabelingJob, Snapshot
+from .models import Item, ItemDeletion, JobMember, LabelClass, LabelingJob, Snapshot, StoredEvent
 from .services import job_create, job_member_remove, label_class_create, label_class_update
 
 
@@ -200,7 +200,7 @@ class EventItemFilter(admin.SimpleListFilter):
         return queryset.filter(item_id=int(value)) if value.isdigit() else queryset.none()
 
 
-@admin.register(Event)
+@admin.register(StoredEvent)
 class EventAdmin(ReadOnlyAdmin):
     """The event log, read-only, filterable by job, item, actor, type and date."""
 

@@ -17,8 +17,7 @@ from apps.common.errors import ApiError
 from . import selectors, store
 from .domain import ItemState
 from .domain.audit import draft_step, event_summary, shape_number, state_diff
-from .models import Event as EventRow
-from .models import Item, LabelClass, LabelingJob
+from .models import Item, LabelClass, LabelingJob, StoredEvent
 
 # The event types that put a new closed polygon on an image: what "shapes drawn" counts.
 DRAWN_TYPES = ("polygon_closed", "polygon_added")
@@ -38,7 +37,7 @@ class SeqWindow:
 
     ordered = True
 
-    def __init__(self, rows: QuerySet[EventRow], last_seq: int) -> None:
+    def __init__(self, rows: QuerySet[StoredEvent], last_seq: int) -> None:
         self.rows = rows
         self.last_seq = last_seq
 
@@ -48,7 +47,7 @@ class SeqWindow:
     def __len__(self) -> int:
         return self.last_seq
 
-    def __getitem__(self, window: slice) -> list[EventRow]:
+    def __getitem__(self, window: slice) -> list[StoredEvent]:
         return list(self.rows.filter(seq__gt=window.start or 0, seq__lte=window.stop))
 
 
@@ -59,11 +58,11 @@ def item_timeline(
     types: Sequence[str] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> QuerySet[EventRow] | SeqWindow:
+) -> QuerySet[StoredEvent] | SeqWindow:
     """The item's events in seq order, filtered by actor, any of `types`, and time (both ends included),
     for a paginator to slice."""
     rows = (
-        EventRow.objects.filter(item_id=item.pk)
+        StoredEvent.objects.filter(item_id=item.pk)
         .select_related("actor")
         .only("seq", "type", "schema_version", "payload", "actor_id", "actor__username", "created_at")
         .order_by("seq")
@@ -85,7 +84,7 @@ def _label_names(job_id: int) -> dict[int, str]:
     return dict(LabelClass.objects.filter(job_id=job_id).values_list("id", "name"))
 
 
-def _people(rows: Sequence[EventRow]) -> Callable[[int], str]:
+def _people(rows: Sequence[StoredEvent]) -> Callable[[int], str]:
     """Names of people by user id: the page's actors at hand, anyone else (whose change an undo left
     alone) read once when a summary names them."""
     names = {row.actor_id: row.actor.username for row in rows}
@@ -99,7 +98,7 @@ def _people(rows: Sequence[EventRow]) -> Callable[[int], str]:
     return person_name
 
 
-def _target_types(item: Item, rows: Sequence[EventRow]) -> dict[int, str]:
+def _target_types(item: Item, rows: Sequence[StoredEvent]) -> dict[int, str]:
     """The types of the events the page's undone/redone name (their target_seq), in one query: a quoted
     action reads as its own event's summary ("added dog #2", not "drew dog #2", for a polygon_added)."""
     targets = {
@@ -110,11 +109,11 @@ def _target_types(item: Item, rows: Sequence[EventRow]) -> dict[int, str]:
     targets.discard(None)
     if not targets:
         return {}
-    found = EventRow.objects.filter(item_id=item.pk, seq__in=targets).values_list("seq", "type")
+    found = StoredEvent.objects.filter(item_id=item.pk, seq__in=targets).values_list("seq", "type")
     return dict(found)
 
 
-def timeline_entries(*, item: Item, rows: Sequence[EventRow]) -> list[dict[str, Any]]:
+def timeline_entries(*, item: Item, rows: Sequence[StoredEvent]) -> list[dict[str, Any]]:
     """A page of the timeline as the wire shows it: each event with its `summary`, which reads the state
     just before it, and what a client needs to group a draft's steps into one row: `draft_step` and
     `shape_number` (docs/audit.md). A page whose events lie close together in the stream (unfiltered, or
@@ -194,7 +193,7 @@ def job_activity(
 ) -> dict[str, Any]:
     """Who did how much in a job (per actor) and when (events per UTC day), counted by the database
     over the event table. Every event counts, undone ones too: this is activity, not the result."""
-    rows = EventRow.objects.filter(item__job_id=job.pk)
+    rows = StoredEvent.objects.filter(item__job_id=job.pk)
     if since is not None:
         rows = rows.filter(created_at__gte=since)
     if until is not None:

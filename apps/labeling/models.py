@@ -145,8 +145,9 @@ class JobTally(models.Model):
         return f"{self.key}={self.count}"
 
 
-class Event(models.Model):
-    """Append-only: never updated or deleted. `hash` chains each event to the previous one of its stream."""
+class StoredEvent(models.Model):
+    """One event of an item's stream as stored (the domain's `Event` is what it means). Append-only: never
+    updated or deleted. `hash` chains each event to the previous one of its stream."""
 
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="events")
     seq = models.PositiveIntegerField()
@@ -159,6 +160,8 @@ class Event(models.Model):
     hash = models.CharField(max_length=64)
 
     class Meta:
+        db_table = "labeling_event"  # the table of the model's first name
+        verbose_name = "event"
         ordering = ["item", "seq"]
         constraints = [
             models.UniqueConstraint(fields=["item", "seq"], name="event_seq_unique_in_stream"),

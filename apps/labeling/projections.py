@@ -9,8 +9,7 @@ from django.db import transaction
 
 from . import store
 from .domain import evolve, initial_state, state_from_dict, state_to_dict
-from .models import Event as EventRow
-from .models import Item, ItemLabel, ItemStatus, LabelingJob, Snapshot
+from .models import Item, ItemLabel, ItemStatus, LabelingJob, Snapshot, StoredEvent
 from .readmodels import (
     ITEMS,
     LABELED,
@@ -36,7 +35,7 @@ def item_rebuild(item: Item, report: Report, *, repair: bool) -> None:
     snapshots = {s.seq: s for s in Snapshot.objects.filter(item=item)}
     state = initial_state(item.image.width, item.image.height)
     saves: dict[int, tuple[int, object]] = {}
-    for row in EventRow.objects.filter(item=item).order_by("seq").iterator(chunk_size=2000):
+    for row in StoredEvent.objects.filter(item=item).order_by("seq").iterator(chunk_size=2000):
         state = evolve(state, store.row_event(row))
         report.events += 1
         if row.type == "saved":

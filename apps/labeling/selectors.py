@@ -11,8 +11,7 @@ from apps.common.errors import ApiError
 
 from . import readmodels, store
 from .domain import ItemState
-from .models import Event as EventRow
-from .models import Item, ItemLabel, ItemStatus, LabelingJob
+from .models import Item, ItemLabel, ItemStatus, LabelingJob, StoredEvent
 
 
 def job_list(*, user: Any) -> QuerySet[LabelingJob]:
@@ -88,7 +87,7 @@ def item_state_get(*, item: Item, at_seq: int | None = None, at_time: datetime |
     """The item's state now, at a seq, or at a time (as of the last event at or before it)."""
     if at_time is not None:
         found = (
-            EventRow.objects.filter(item_id=item.pk, created_at__lte=at_time)
+            StoredEvent.objects.filter(item_id=item.pk, created_at__lte=at_time)
             .order_by("-seq")
             .values_list("seq", flat=True)
             .first()
@@ -111,7 +110,7 @@ def item_state_get(*, item: Item, at_seq: int | None = None, at_time: datetime |
 
 def item_events(*, item: Item, after: int, limit: int) -> list[dict[str, Any]]:
     rows = (
-        EventRow.objects.filter(item_id=item.pk, seq__gt=after)
+        StoredEvent.objects.filter(item_id=item.pk, seq__gt=after)
         .select_related("actor")
         .only("seq", "type", "payload", "actor_id", "actor__username", "created_at")
         .order_by("seq")[:limit]

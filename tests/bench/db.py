@@ -29,7 +29,7 @@ from apps.datasets.models import Dataset, Image  # noqa: E402
 from apps.datasets.services import image_create  # noqa: E402
 from apps.labeling import store  # noqa: E402
 from apps.labeling.domain import Command, Context, decide, evolve, initial_state, state_to_dict  # noqa: E402
-from apps.labeling.models import Event, Item, Snapshot  # noqa: E402
+from apps.labeling.models import Item, Snapshot, StoredEvent  # noqa: E402
 from apps.labeling.readmodels import item_columns_write, read_model  # noqa: E402
 from apps.labeling.selectors import item_state_get  # noqa: E402
 from apps.labeling.services import item_command_handle, job_create, job_sync  # noqa: E402
@@ -98,10 +98,10 @@ class Stream:
                         Snapshot(item_id=self.item.pk, seq=state.seq, state=state_to_dict(state))
                     )
             if len(rows) >= 5000:
-                Event.objects.bulk_create(rows)
+                StoredEvent.objects.bulk_create(rows)
                 Snapshot.objects.bulk_create(snapshots)
                 rows, snapshots = [], []
-        Event.objects.bulk_create(rows)
+        StoredEvent.objects.bulk_create(rows)
         Snapshot.objects.bulk_create(snapshots)
         item_columns_write(self.item, read_model(state, None, store.label_slots(self.item.job_id)), now)
         self.item.refresh_from_db()

@@ -28,7 +28,7 @@ from apps.interchange.export import export_stream  # noqa: E402
 from apps.interchange.labeled import labeled_import  # noqa: E402
 from apps.labeling import store  # noqa: E402
 from apps.labeling.domain.events import PolygonAdded, Saved  # noqa: E402
-from apps.labeling.models import Event, Item, JobMember, LabelClass, LabelingJob, Role  # noqa: E402
+from apps.labeling.models import Item, JobMember, LabelClass, LabelingJob, Role, StoredEvent  # noqa: E402
 from apps.labeling.readmodels import job_tally_differences  # noqa: E402
 from apps.labeling.selectors import item_list  # noqa: E402
 from apps.labeling.services import job_sync  # noqa: E402
@@ -102,9 +102,9 @@ def seed(images: int) -> LabelingJob:
             )
         ]
         if len(rows) >= 20_000:
-            Event.objects.bulk_create(rows, batch_size=5000)
+            StoredEvent.objects.bulk_create(rows, batch_size=5000)
             rows = []
-    Event.objects.bulk_create(rows, batch_size=5000)
+    StoredEvent.objects.bulk_create(rows, batch_size=5000)
     Item.objects.filter(job=job).update(last_seq=POLYGONS + 1, saved_seq=POLYGONS + 1)
     job_tally_differences(job.pk, repair=True)
     return job

@@ -8,7 +8,7 @@ import pytest
 from django.forms.models import model_to_dict
 
 from apps.datasets.models import DataImport, Dataset, Image
-from apps.labeling.models import Event, Item, ItemDeletion, JobMember, LabelClass, LabelingJob, Role
+from apps.labeling.models import Item, ItemDeletion, JobMember, LabelClass, LabelingJob, Role, StoredEvent
 from apps.labeling.services import items_delete
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def event(item: Any, labels: dict[str, Any], annotator_api: Any, add_polygon: Any) -> Any:
     add_polygon(annotator_api, item.pk, labels["cat"].pk)
-    return Event.objects.get(item=item)
+    return StoredEvent.objects.get(item=item)
 
 
 def pages(job: Any, item: Any, labels: dict[str, Any], manager: Any) -> list[str]:
@@ -40,8 +40,8 @@ def pages(job: Any, item: Any, labels: dict[str, Any], manager: Any) -> list[str
         "/admin/labeling/item/",
         f"/admin/labeling/item/{item.pk}/change/",
         "/admin/labeling/item/?status__exact=unlabeled",
-        "/admin/labeling/event/",
-        "/admin/labeling/event/?type=polygon_added",
+        "/admin/labeling/storedevent/",
+        "/admin/labeling/storedevent/?type=polygon_added",
         "/admin/labeling/snapshot/",
     ]
 
@@ -64,19 +64,21 @@ def test_the_job_page_lists_its_label_classes_and_members(
 
 
 def test_the_event_list_shows_the_event(admin_client: Any, event: Any) -> None:
-    page = admin_client.get("/admin/labeling/event/").content.decode()
+    page = admin_client.get("/admin/labeling/storedevent/").content.decode()
 
     assert "polygon_added" in page
 
 
 def test_the_event_log_has_no_add_page(admin_client: Any, event: Any) -> None:
-    assert admin_client.get("/admin/labeling/event/add/").status_code == 403
-    assert admin_client.post("/admin/labeling/event/add/", {"seq": 2, "type": "saved"}).status_code == 403
-    assert Event.objects.count() == 1
+    assert admin_client.get("/admin/labeling/storedevent/add/").status_code == 403
+    assert (
+        admin_client.post("/admin/labeling/storedevent/add/", {"seq": 2, "type": "saved"}).status_code == 403
+    )
+    assert StoredEvent.objects.count() == 1
 
 
 def test_the_event_page_is_read_only(admin_client: Any, event: Any) -> None:
-    response = admin_client.get(f"/admin/labeling/event/{event.pk}/change/")
+    response = admin_client.get(f"/admin/labeling/storedevent/{event.pk}/change/")
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -87,12 +89,12 @@ def test_the_event_page_is_read_only(admin_client: Any, event: Any) -> None:
 
 def test_posting_to_an_event_page_changes_nothing(admin_client: Any, event: Any) -> None:
     response = admin_client.post(
-        f"/admin/labeling/event/{event.pk}/change/",
+        f"/admin/labeling/storedevent/{event.pk}/change/",
         {"type": "saved", "seq": 7, "payload": "{}", "hash": "0" * 64, "_save": "Save"},
     )
 
     assert response.status_code == 403
-    fresh = Event.objects.get(pk=event.pk)
+    fresh = StoredEvent.objects.get(pk=event.pk)
     assert (fresh.type, fresh.seq, fresh.payload, fresh.hash) == (
         event.type,
         event.seq,
@@ -102,20 +104,23 @@ def test_posting_to_an_event_page_changes_nothing(admin_client: Any, event: Any)
 
 
 def test_an_event_cannot_be_deleted(admin_client: Any, event: Any) -> None:
-    assert admin_client.get(f"/admin/labeling/event/{event.pk}/delete/").status_code == 403
-    assert admin_client.post(f"/admin/labeling/event/{event.pk}/delete/", {"post": "yes"}).status_code == 403
-    assert Event.objects.filter(pk=event.pk).exists()
+    assert admin_client.get(f"/admin/labeling/storedevent/{event.pk}/delete/").status_code == 403
+    assert (
+        admin_client.post(f"/admin/labeling/storedevent/{event.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
+    assert StoredEvent.objects.filter(pk=event.pk).exists()
 
 
 def test_the_event_list_offers_no_bulk_delete(admin_client: Any, event: Any) -> None:
     response = admin_client.post(
-        "/admin/labeling/event/",
+        "/admin/labeling/storedevent/",
         {"action": "delete_selected", "_selected_action": [event.pk], "post": "yes"},
     )
 
     assert response.status_code in (200, 302, 403)
-    assert Event.objects.filter(pk=event.pk).exists()
-    assert "delete_selected" not in admin_client.get("/admin/labeling/event/").content.decode()
+    assert StoredEvent.objects.filter(pk=event.pk).exists()
+    assert "delete_selected" not in admin_client.get("/admin/labeling/storedevent/").content.decode()
 
 
 def test_snapshots_are_read_only_too(
@@ -136,7 +141,7 @@ def test_snapshots_are_read_only_too(
 def test_a_non_staff_user_is_sent_to_the_admin_login(client: Any, annotator: Any) -> None:
     client.force_login(annotator)
 
-    response = client.get("/admin/labeling/event/")
+    response = client.get("/admin/labeling/storedevent/")
 
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
@@ -144,7 +149,7 @@ def test_a_non_staff_user_is_sent_to_the_admin_login(client: Any, annotator: Any
 
 def listed(admin_client: Any, query: str) -> set[tuple[int, int]]:
     """The (item id, seq) of the events the admin's event list shows for `query`."""
-    response = admin_client.get(f"/admin/labeling/event/?{query}")
+    response = admin_client.get(f"/admin/labeling/storedevent/?{query}")
     assert response.status_code == 200, query
     return {(e.item_id, e.seq) for e in response.context["cl"].queryset}
 
@@ -176,7 +181,7 @@ def test_the_event_log_filters_by_job_item_actor_type_and_date(
     other_item = other.items.order_by("id").first()
     add_polygon(client_for(manager), other_item.pk, other.label_classes.get().pk)
     everything = listed(admin_client, "")
-    day = Event.objects.get(item=first).created_at
+    day = StoredEvent.objects.get(item=first).created_at
 
     assert everything == {(first.pk, 1), (second.pk, 1), (second.pk, 2), (other_item.pk, 1)}
     assert listed(admin_client, f"item__job__id__exact={job.pk}") == everything - {(other_item.pk, 1)}
@@ -186,7 +191,9 @@ def test_the_event_log_filters_by_job_item_actor_type_and_date(
     assert listed(admin_client, "type=saved") == {(second.pk, 2)}
     assert listed(admin_client, f"created_at__year={day.year}&created_at__month={day.month}") == everything
     assert listed(admin_client, f"created_at__year={day.year - 1}") == set()
-    job_page = admin_client.get(f"/admin/labeling/event/?item__job__id__exact={job.pk}").content.decode()
+    job_page = admin_client.get(
+        f"/admin/labeling/storedevent/?item__job__id__exact={job.pk}"
+    ).content.decode()
     assert second.image.path in job_page  # the item filter lists the chosen job's images
 
 
@@ -215,7 +222,11 @@ def read_only_rows(
             item,
             {"label_bits": "7", "deleted_at_0": "2020-01-01", "deleted_at_1": "00:00:00", "hard_example": ""},
         ),
-        "event": ("labeling/event", event, {"type": "saved", "seq": "7", "payload": "{}", "hash": "0" * 64}),
+        "event": (
+            "labeling/storedevent",
+            event,
+            {"type": "saved", "seq": "7", "payload": "{}", "hash": "0" * 64},
+        ),
         "snapshot": ("labeling/snapshot", item.snapshots.first(), {"seq": "9", "state": "{}"}),
         "deletion": ("labeling/itemdeletion", deletion, {"item_ids": "[]", "files_deleted": "[]"}),
         "import": ("datasets/dataimport", data_import, {"status": "done", "added": "99", "errors": "[]"}),

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from apps.labeling.models import Event
+from apps.labeling.models import StoredEvent
 from tests.conftest import new_id, square
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +19,7 @@ def url(item: Any) -> str:
 
 
 def stored(item: Any) -> int:
-    return Event.objects.filter(item=item).count()
+    return StoredEvent.objects.filter(item=item).count()
 
 
 def polygon(label_class_id: int, **overrides: Any) -> dict[str, Any]:
@@ -55,7 +55,7 @@ def test_an_accepted_command_answers_201_with_its_seq_and_events(
         "points": command["points"],
     }
     assert event["created_at"].endswith("Z")
-    row = Event.objects.get(item=item)
+    row = StoredEvent.objects.get(item=item)
     assert (row.seq, row.type, row.actor_id, row.command_id) == (
         1,
         "polygon_added",

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from apps.labeling.models import Event
+from apps.labeling.models import StoredEvent
 from tests.conftest import new_id
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +52,7 @@ def test_a_body_too_large_is_refused_with_a_code(item: Any, annotator_api: Any, 
     response = annotator_api.post(f"/api/items/{item.pk}/commands/", body, format="json")
 
     assert response.status_code in (400, 413)
-    assert Event.objects.count() == 0
+    assert StoredEvent.objects.count() == 0
     assert response["Content-Type"].startswith("application/json"), response.content[:80]
     assert set(response.json()) >= {"code", "message"}
 

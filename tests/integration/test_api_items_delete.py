@@ -8,7 +8,7 @@ import pytest
 from django.core.files.storage import default_storage
 
 from apps.datasets.models import Dataset, Image
-from apps.labeling.models import Event, Item, ItemDeletion, Role
+from apps.labeling.models import Item, ItemDeletion, Role, StoredEvent
 from apps.labeling.services import job_create, job_member_set, job_sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -68,7 +68,7 @@ def test_an_auditor_still_reads_a_deleted_items_stream_but_nobody_can_label_it(
     assert events.status_code == 200 and [e["type"] for e in events.json()["results"]] == ["polygon_added"]
     assert state.status_code == 200 and len(state.json()["shapes"]) == 1
     assert (refused.status, refused.body["code"]) == (422, "item_deleted")
-    assert Event.objects.filter(item=item).count() == 1
+    assert StoredEvent.objects.filter(item=item).count() == 1
 
 
 def test_deleting_the_source_files_removes_them_and_their_thumbnails(item: Any, manager_api: Any) -> None:

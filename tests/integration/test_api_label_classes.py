@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from apps.labeling.models import Event, ItemLabel, LabelClass
+from apps.labeling.models import ItemLabel, LabelClass, StoredEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -126,7 +126,7 @@ def test_an_unused_label_class_is_deleted(job: Any, labels: dict[str, Any], mana
 
     assert response.status_code == 204
     assert not LabelClass.objects.filter(pk=labels["dog"].pk).exists()
-    assert Event.objects.count() == 0
+    assert StoredEvent.objects.count() == 0
 
 
 def test_a_label_class_in_use_is_not_deleted(
@@ -139,7 +139,7 @@ def test_a_label_class_in_use_is_not_deleted(
     assert response.status_code == 409
     assert response.json()["code"] == "label_class_in_use"
     assert LabelClass.objects.filter(pk=labels["cat"].pk).exists()
-    assert Event.objects.filter(item=item).count() == 1
+    assert StoredEvent.objects.filter(item=item).count() == 1
 
 
 def test_a_cascade_delete_removes_the_shapes_through_events_then_the_class(
@@ -170,7 +170,7 @@ def test_a_cascade_delete_removes_the_shapes_through_events_then_the_class(
         assert last["actor"] == manager.pk
         assert last["payload"]["label_class_id"] == cat.pk
         assert last["payload"]["shape_ids"] == [added["events"][0]["payload"]["shape_id"]]
-    assert Event.objects.filter(item=untouched).count() == 0
+    assert StoredEvent.objects.filter(item=untouched).count() == 0
     state = annotator_api.get(f"/api/items/{second.pk}/state/").json()
     assert [s["label_class_id"] for s in state["shapes"]] == [dog.pk]
     second.refresh_from_db()

@@ -23,7 +23,7 @@ from django.db import connections
 from apps.labeling import audit, services, store
 from apps.labeling.domain import state_view
 from apps.labeling.domain.commands import AddPolygon
-from apps.labeling.models import Event
+from apps.labeling.models import StoredEvent
 from apps.labeling.services import job_create, job_member_set
 from config.asgi import application
 from tests.conftest import LABEL_CLASSES, new_id, replay_view, square
@@ -346,7 +346,9 @@ def test_the_state_before_each_event_is_the_fold_up_to_it_however_the_stream_is_
 def test_an_event_altered_into_nonsense_still_leaves_a_readable_timeline(
     session: SimpleNamespace, item: Any, auditor_api: Any
 ) -> None:
-    Event.objects.filter(item=item, seq=9).update(type="shape_teleported")  # tampering, as only a test may
+    StoredEvent.objects.filter(item=item, seq=9).update(
+        type="shape_teleported"
+    )  # tampering, as only a test may
 
     entries = timeline(auditor_api, item, page_size=100)["results"]
 
@@ -661,7 +663,7 @@ def test_an_untouched_log_is_intact(session: SimpleNamespace, job: Any, item: An
 def test_an_event_altered_in_the_database_is_flagged_by_its_seq(
     session: SimpleNamespace, job: Any, item: Any, auditor: Any, auditor_api: Any, column: str
 ) -> None:
-    row = Event.objects.get(item=item, seq=7)
+    row = StoredEvent.objects.get(item=item, seq=7)
     altered = {
         "payload": {**row.payload, "x": 46.0},
         "actor_id": auditor.pk,
@@ -671,7 +673,7 @@ def test_an_event_altered_in_the_database_is_flagged_by_its_seq(
         "schema_version": 2,
         "hash": "f" * 64,
     }[column]
-    Event.objects.filter(pk=row.pk).update(**{column: altered})  # tampering, as only a test may
+    StoredEvent.objects.filter(pk=row.pk).update(**{column: altered})  # tampering, as only a test may
 
     for kind, pk in (("items", item.pk), ("jobs", job.pk)):
         report = integrity(auditor_api, kind, pk)
@@ -688,12 +690,12 @@ def test_the_log_is_read_the_same_in_any_batch_size(
     two_items_labeled: Any, job: Any, item: Any, batch: int
 ) -> None:
     heads = list(job.items.order_by("id").values_list("id", "last_seq"))
-    Event.objects.filter(item=item, seq=5).update(payload={"shape_id": "x", "label_class_id": 1})
+    StoredEvent.objects.filter(item=item, seq=5).update(payload={"shape_id": "x", "label_class_id": 1})
 
     rows = list(store.log_rows(heads, batch))
     report = store.chains_verify(heads, batch)
 
-    assert [(r[0], r[1]) for r in rows] == sorted(Event.objects.values_list("item_id", "seq"))
+    assert [(r[0], r[1]) for r in rows] == sorted(StoredEvent.objects.values_list("item_id", "seq"))
     assert rows == list(store.log_rows([(item_id, None) for item_id, _ in heads]))
     assert (report.items, report.events) == (3, 19)
     assert [(p["item_id"], p["seq"]) for p in report.problems] == [(item.pk, 5)]
@@ -702,7 +704,7 @@ def test_the_log_is_read_the_same_in_any_batch_size(
 def test_a_deleted_last_event_is_flagged_as_missing(
     session: SimpleNamespace, job: Any, item: Any, auditor_api: Any
 ) -> None:
-    Event.objects.filter(item=item, seq=17).delete()  # tampering, as only a test may
+    StoredEvent.objects.filter(item=item, seq=17).delete()  # tampering, as only a test may
 
     for kind, pk in (("items", item.pk), ("jobs", job.pk)):
         report = integrity(auditor_api, kind, pk)
@@ -716,7 +718,7 @@ def test_a_deleted_last_event_is_flagged_as_missing(
 def test_a_deleted_event_in_the_middle_is_flagged_where_the_chain_breaks(
     session: SimpleNamespace, item: Any, auditor_api: Any
 ) -> None:
-    Event.objects.filter(item=item, seq=9).delete()  # tampering, as only a test may
+    StoredEvent.objects.filter(item=item, seq=9).delete()  # tampering, as only a test may
 
     report = integrity(auditor_api, "items", item.pk)
 
@@ -730,7 +732,7 @@ def test_the_job_integrity_covers_images_deleted_from_the_job(
     session: SimpleNamespace, job: Any, item: Any, manager_api: Any, auditor_api: Any
 ) -> None:
     assert manager_api.post("/api/items/delete/", {"item_ids": [item.pk]}, format="json").status_code == 200
-    Event.objects.filter(item=item, seq=3).update(payload={"shape_id": session.a, "x": 1.0, "y": 1.0})
+    StoredEvent.objects.filter(item=item, seq=3).update(payload={"shape_id": session.a, "x": 1.0, "y": 1.0})
 
     report = integrity(auditor_api, "jobs", job.pk)
 
@@ -780,7 +782,7 @@ def test_the_job_log_has_one_line_per_event_in_item_and_seq_order(
     assert [(e["item_id"], e["seq"]) for e in lines] == sorted(
         [(item.pk, seq) for seq in range(1, 18)] + [(two_items_labeled.pk, 1), (two_items_labeled.pk, 2)]
     )
-    stored = {(e.item_id, e.seq): e for e in Event.objects.filter(item__job=job)}
+    stored = {(e.item_id, e.seq): e for e in StoredEvent.objects.filter(item__job=job)}
     for line in lines:
         assert list(line) == LOG_FIELDS
         row = stored[line["item_id"], line["seq"]]
@@ -852,8 +854,8 @@ def test_the_verification_script_printed_in_the_docs_works_too(
 def test_a_log_exported_after_tampering_fails_verification_at_that_seq(
     session: SimpleNamespace, item: Any, auditor_api: Any, tmp_path: Path
 ) -> None:
-    row = Event.objects.get(item=item, seq=12)
-    Event.objects.filter(pk=row.pk).update(payload={**row.payload, "target_seq": 10})
+    row = StoredEvent.objects.get(item=item, seq=12)
+    StoredEvent.objects.filter(pk=row.pk).update(payload={**row.payload, "target_seq": 10})
     path = tmp_path / "item.jsonl"
     path.write_bytes(log_bytes(auditor_api, f"/api/items/{item.pk}/log/"))
 
@@ -923,7 +925,7 @@ def test_nobody_writes_through_the_audit_endpoints(
         response = getattr(manager_api, method)(url, {"type": "save"}, format="json")
         assert response.status_code == 405, url
         assert response.json()["code"] == "method_not_allowed"
-    assert Event.objects.filter(item__job=job).count() == 17
+    assert StoredEvent.objects.filter(item__job=job).count() == 17
 
 
 # A real labeling session over the websocket, replayed seq by seq ----------------------------------

@@ -399,13 +399,13 @@ WRITES: dict[str, Write] = {
         as_json(lambda world: {"item_ids": [world.item.pk]}),
         count("labeling.Item", job=JOB, deleted_at__isnull=True),
     ),
-    "POST /api/items/{item}/commands/": Write(as_json(a_command), count("labeling.Event")),
+    "POST /api/items/{item}/commands/": Write(as_json(a_command), count("labeling.StoredEvent")),
     # Pages: signing in and out change sessions only.
     "POST /accounts/login/": Write(lambda world, role: {"data": own_credentials(world, role)}),
     "PUT /accounts/login/": Write(lambda world, role: {}),
     "POST /accounts/logout/": Write(lambda world, role: {}),
     # The socket sends its own frame (test_websocket_command); this says what it changes.
-    "WS /ws/items/{item}/ [command]": Write(lambda world, role: {}, count("labeling.Event")),
+    "WS /ws/items/{item}/ [command]": Write(lambda world, role: {}, count("labeling.StoredEvent")),
     # Not a write: the role's access is taken away while its socket is open (test_websocket_revoked).
     "WS /ws/items/{item}/ [revoked]": Write(lambda world, role: {}),
     "WS /ws/jobs/{job}/ [revoked]": Write(lambda world, role: {}),

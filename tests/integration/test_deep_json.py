@@ -10,7 +10,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.datasets.models import DataImport
-from apps.labeling.models import Event
+from apps.labeling.models import StoredEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +56,7 @@ def test_every_write_route_answers_deep_json_with_a_400_and_changes_nothing(
     client = APIClient()
     if signed_in:
         client.force_authenticate(staff)
-    events_before = Event.objects.count()
+    events_before = StoredEvent.objects.count()
 
     answers = {}
     for method, template, takes_body in write_routes():
@@ -74,4 +74,4 @@ def test_every_write_route_answers_deep_json_with_a_400_and_changes_nothing(
 
     assert all(status < 500 for status, _, _ in answers.values()), answers
     assert all(kind.startswith("application/json") for status, kind, _ in answers.values() if status != 204)
-    assert Event.objects.count() == events_before
+    assert StoredEvent.objects.count() == events_before

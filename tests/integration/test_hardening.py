@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 
 from apps.datasets.models import Dataset
 from apps.labeling import live
-from apps.labeling.models import Event, Item
+from apps.labeling.models import Item, StoredEvent
 from apps.labeling.store import iso
 from tests.conftest import new_id
 
@@ -39,7 +39,7 @@ def test_a_command_id_used_by_someone_else_is_refused_and_their_command_is_not_r
 
     assert other.status == 422
     assert other.body["code"] == "command_id_reused"
-    assert Event.objects.filter(item=item).count() == 1
+    assert StoredEvent.objects.filter(item=item).count() == 1
 
 
 def test_a_broadcast_that_fails_after_commit_does_not_turn_the_command_into_an_error(
@@ -98,7 +98,7 @@ def test_verify_events_notices_events_missing_at_the_end_of_a_stream(
 ) -> None:
     add_polygon(annotator_api, item.pk, labels["cat"].pk)
     add_polygon(annotator_api, item.pk, labels["dog"].pk)
-    Event.objects.filter(item=item, seq=2).delete()  # tampering: the test writes the table directly
+    StoredEvent.objects.filter(item=item, seq=2).delete()  # tampering: the test writes the table directly
 
     with pytest.raises(CommandError):
         call_command("verify_events")

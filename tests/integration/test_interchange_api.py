@@ -16,7 +16,7 @@ from PIL import Image as PILImage
 
 from apps.datasets.imports import import_wait
 from apps.datasets.models import DataImport
-from apps.labeling.models import Event, Item, LabelClass
+from apps.labeling.models import Item, LabelClass, StoredEvent
 from apps.labeling.selectors import item_state_get
 from tests.conftest import import_put, new_id, png_bytes, square
 from tests.unit.test_interchange_model import require, shared_data
@@ -254,7 +254,7 @@ def test_the_real_labelme_data_imports_with_every_polygon_and_exports_as_labelme
         assert len(state.closed_shapes()) == sum(
             1 for s in documents[stem]["shapes"] if s["label"] != "__ignore__"
         )
-        assert set(Event.objects.filter(item=item).values_list("actor_id", flat=True)) == {manager.pk}
+        assert set(StoredEvent.objects.filter(item=item).values_list("actor_id", flat=True)) == {manager.pk}
     assert len(documents) == 3 and shapes - ignored == 16
 
     coco = load_coco(exported(manager_api, job, "format=coco"), tmp_path)

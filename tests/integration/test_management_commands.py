@@ -1,6 +1,6 @@
 """rebuild_projections, verify_events and seed_demo, run as an operator runs them (call_command).
 
-Tests write the Event and Snapshot tables directly to simulate tampering and corruption; nothing in the
+Tests write the StoredEvent and Snapshot tables directly to simulate tampering and corruption; nothing in the
 application may.
 """
 
@@ -18,7 +18,7 @@ from PIL import Image as PILImage
 
 from apps.labeling.domain import state_from_dict
 from apps.labeling.management.commands import seed_demo
-from apps.labeling.models import Event, Item, ItemLabel, ItemStatus, LabelingJob, Snapshot
+from apps.labeling.models import Item, ItemLabel, ItemStatus, LabelingJob, Snapshot, StoredEvent
 from tests.conftest import new_id, replay_log, square
 
 pytestmark = pytest.mark.django_db
@@ -214,15 +214,15 @@ def test_after_a_repair_commands_continue_from_the_log(
 def test_verify_passes_on_an_untouched_log(labeled: list[Any]) -> None:
     output = run("verify_events")
 
-    streams = Event.objects.values("item_id").distinct().count()
+    streams = StoredEvent.objects.values("item_id").distinct().count()
     assert streams >= 2
     assert f"{streams} streams verified, every hash chain intact" in output
 
 
 def test_verify_detects_an_altered_payload_and_names_its_seq(labeled: list[Any]) -> None:
     first = labeled[0]
-    row = Event.objects.get(item=first, seq=2)
-    Event.objects.filter(pk=row.pk).update(payload={**row.payload, "points": square(0, 0, 50)})
+    row = StoredEvent.objects.get(item=first, seq=2)
+    StoredEvent.objects.filter(pk=row.pk).update(payload={**row.payload, "points": square(0, 0, 50)})
 
     output, error = refused("verify_events")
 
@@ -240,7 +240,7 @@ def test_verify_detects_any_altered_column(
 ) -> None:
     second = labeled[1]
     change = {k: annotator2.pk if v == "OTHER" else v for k, v in change.items()}
-    Event.objects.filter(item=second, seq=1).update(**change)
+    StoredEvent.objects.filter(item=second, seq=1).update(**change)
 
     output, _ = refused("verify_events", "--item", str(second.pk))
 
@@ -249,7 +249,7 @@ def test_verify_detects_any_altered_column(
 
 def test_verify_detects_a_deleted_event(labeled: list[Any]) -> None:
     first = labeled[0]
-    Event.objects.filter(item=first, seq=2).delete()
+    StoredEvent.objects.filter(item=first, seq=2).delete()
 
     output, _ = refused("verify_events", "--job", str(first.job_id))
 
@@ -258,7 +258,7 @@ def test_verify_detects_a_deleted_event(labeled: list[Any]) -> None:
 
 def test_verify_can_be_limited_to_one_item(labeled: list[Any]) -> None:
     first, second, _ = labeled
-    Event.objects.filter(item=first, seq=1).update(payload={})
+    StoredEvent.objects.filter(item=first, seq=1).update(payload={})
 
     output = run("verify_events", "--item", str(second.pk))
 
@@ -378,7 +378,7 @@ def test_seed_bench_builds_a_job_whose_read_models_agree_with_its_log() -> None:
 
     job = LabelingJob.objects.get(pk=int(out.getvalue().split()[-1]))
     assert job.items.count() == 50
-    assert Event.objects.filter(item__job=job).count() >= 500
+    assert StoredEvent.objects.filter(item__job=job).count() >= 500
     assert (
         job.items.filter(status=ItemStatus.LABELED).exists() and job.items.filter(hard_example=True).exists()
     )

@@ -6,13 +6,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from django.apps import apps as django_apps
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 
 from apps.labeling.domain import state_to_dict
 from apps.labeling.models import Snapshot
 from tests.conftest import new_id, replay_log, square
 
-MIGRATION = importlib.import_module("apps.labeling.migrations.0005_snapshots_with_shape_numbers")
+MIGRATION_NAME = "0005_snapshots_with_shape_numbers"
+MIGRATION = importlib.import_module(f"apps.labeling.migrations.{MIGRATION_NAME}")
 
 
 def as_format_1(raw: dict[str, Any]) -> dict[str, Any]:
@@ -61,7 +63,9 @@ def test_the_migration_rewrites_old_snapshots_with_the_numbers_a_replay_gives(
     for snapshot in snapshots:
         Snapshot.objects.filter(pk=snapshot.pk).update(state=as_format_1(snapshot.state))
 
-    MIGRATION.snapshots_rewrite(django_apps, None)
+    # The models as that migration saw them (the event model was still called Event then).
+    models_then = MigrationLoader(connection).project_state(("labeling", MIGRATION_NAME)).apps
+    MIGRATION.snapshots_rewrite(models_then, None)
 
     for snapshot in Snapshot.objects.filter(item=item).order_by("seq"):
         expected = replay_log(item, snapshot.seq)

@@ -15,7 +15,7 @@ from apps.labeling import services, store
 from apps.labeling.domain import Rejected, replay
 from apps.labeling.domain.commands import AddPolygon, AddVertex, DeleteShape, MarkHardExample, MoveShape, Save
 from apps.labeling.domain.events import PolygonAdded
-from apps.labeling.models import Event
+from apps.labeling.models import StoredEvent
 from tests.conftest import new_id, replay_log, replay_view
 
 THREADS = 2
@@ -30,7 +30,7 @@ def polygon(label_class_id: int, n: int) -> AddPolygon:
 
 
 def seqs_of(item: Any) -> list[int]:
-    return list(Event.objects.filter(item=item).order_by("seq").values_list("seq", flat=True))
+    return list(StoredEvent.objects.filter(item=item).order_by("seq").values_list("seq", flat=True))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -76,7 +76,7 @@ def test_two_threads_appending_to_one_item_get_gap_free_unique_seqs(
     item.refresh_from_db()
     assert item.last_seq == total
     assert item.shape_count == total
-    by_actor = Event.objects.filter(item=item).values_list("actor_id", flat=True)
+    by_actor = StoredEvent.objects.filter(item=item).values_list("actor_id", flat=True)
     assert sorted(set(by_actor)) == sorted([annotator.pk, annotator2.pk])
 
 
@@ -97,7 +97,7 @@ def test_a_retried_command_id_is_applied_once_and_gets_the_same_answer(
     assert first.replayed is False
     assert again.replayed is True
     assert again.body() == first.body()
-    assert Event.objects.filter(item=item).count() == 1
+    assert StoredEvent.objects.filter(item=item).count() == 1
     item.refresh_from_db()
     assert item.shape_count == 1
 
@@ -423,7 +423,7 @@ def test_a_twin_committed_during_the_lock_wait_answers_a_retry_that_would_apply_
     assert not isinstance(retry, Exception), retry
     assert retry.body() == first.body() and retry.replayed
     assert seqs_of(item) == [1, 2]
-    assert Event.objects.get(item=item, seq=2).payload["dx"] == 1.0
+    assert StoredEvent.objects.get(item=item, seq=2).payload["dx"] == 1.0
 
 
 # The optimistic write: read the head without a lock, decide, compare-and-set on last_seq -------------

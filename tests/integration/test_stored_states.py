@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from apps.labeling import services, store
 from apps.labeling.domain import ItemState, Rejected
 from apps.labeling.domain.commands import Command
-from apps.labeling.models import Event
+from apps.labeling.models import StoredEvent
 from tests.conftest import LABEL_CLASSES, new_id, replay_log
 from tests.unit.test_domain_properties import SHAPE_IDS, command
 
@@ -63,7 +63,7 @@ def send(item: Any, actor_id: int, sent: Command, *, from_another_process: bool,
 
 
 def stored_hashes(item: Any) -> dict[int, str]:
-    return dict(Event.objects.filter(item=item).values_list("seq", "hash"))
+    return dict(StoredEvent.objects.filter(item=item).values_list("seq", "hash"))
 
 
 def assert_this_process_has_the_replayed_states(items: list[Any]) -> None:

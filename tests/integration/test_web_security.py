@@ -24,7 +24,7 @@ from django.test import Client
 from apps.datasets.imports import import_wait, upload_name
 from apps.datasets.models import DataImport, Image
 from apps.interchange.export import member_name
-from apps.labeling.models import Event
+from apps.labeling.models import StoredEvent
 from tests.conftest import PASSWORD, import_put, new_id, png_bytes, square
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +71,7 @@ def test_a_session_write_without_the_csrf_token_is_refused_and_stores_nothing(
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
     assert "CSRF" in response.json()["message"]
-    assert not Event.objects.filter(item=item).exists()
+    assert not StoredEvent.objects.filter(item=item).exists()
 
 
 def test_a_session_write_with_the_csrf_token_from_the_cookie_is_accepted(
@@ -87,7 +87,7 @@ def test_a_session_write_with_the_csrf_token_from_the_cookie_is_accepted(
     )
 
     assert response.status_code == 201, response.content
-    assert Event.objects.filter(item=item).count() == 1
+    assert StoredEvent.objects.filter(item=item).count() == 1
 
 
 def test_a_token_client_needs_no_csrf_token(item: Any, annotator: Any, labels: dict[str, Any]) -> None:

@@ -266,6 +266,6 @@ async def test_a_ping_that_names_another_item_is_answered_wrong_item(
 
 @database_sync_to_async
 def stored_events_with_item(*item_ids: int) -> list[dict[str, Any]]:
-    from apps.labeling.models import Event
+    from apps.labeling.models import StoredEvent
 
-    return list(Event.objects.filter(item_id__in=item_ids).values("item_id", "seq"))
+    return list(StoredEvent.objects.filter(item_id__in=item_ids).values("item_id", "seq"))

@@ -39,9 +39,11 @@ async def sockets(transactional_db: None) -> AsyncIterator[Sockets]:
 @database_sync_to_async
 def stored_with(item_id: int, command_id: str) -> list[int]:
     """The seqs of the item's events that carry `command_id`."""
-    from apps.labeling.models import Event
+    from apps.labeling.models import StoredEvent
 
-    return list(Event.objects.filter(item_id=item_id, command_id=command_id).values_list("seq", flat=True))
+    return list(
+        StoredEvent.objects.filter(item_id=item_id, command_id=command_id).values_list("seq", flat=True)
+    )
 
 
 @database_sync_to_async

@@ -247,9 +247,9 @@ def post_command(client: Any, item_id: int, command: dict[str, Any], command_id:
 def stored_events(item_id: int) -> list[dict[str, Any]]:
     """The item's stored events in the form the service broadcasts them."""
     from apps.labeling import store
-    from apps.labeling.models import Event
+    from apps.labeling.models import StoredEvent
 
-    return [store.event_dict(row) for row in Event.objects.filter(item_id=item_id).order_by("seq")]
+    return [store.event_dict(row) for row in StoredEvent.objects.filter(item_id=item_id).order_by("seq")]
 
 
 @database_sync_to_async

@@ -26,8 +26,7 @@ from ..domain.commands import (
     Undo,
 )
 from ..domain.events import Event, Saved
-from ..models import Event as EventRow
-from ..models import Role
+from ..models import Role, StoredEvent
 from ..permissions import RANK
 from ..readmodels import label_counts, live_columns, save_columns, tally_deltas
 
@@ -72,7 +71,7 @@ def _earlier_result(item_id: int, actor_id: int, command_id: str | None) -> Comm
     """The original answer to a command_id already applied on this item, if it was."""
     if command_id is None or not store.command_applied(item_id, command_id):
         return None
-    row = EventRow.objects.filter(item_id=item_id, command_id=command_id).first()
+    row = StoredEvent.objects.filter(item_id=item_id, command_id=command_id).first()
     if row is None:
         return None
     if row.actor_id != actor_id:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from ..domain import SCHEMA_VERSION, Event, event_from_record, event_payload, event_type
-from ..models import Event as EventRow
+from ..models import StoredEvent
 
 GENESIS_HASH = "0" * 64
 
@@ -46,7 +46,7 @@ def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def row_hash(row: EventRow | NewEvent, prev_hash: str) -> str:
+def row_hash(row: StoredEvent | NewEvent, prev_hash: str) -> str:
     return event_hash(
         prev_hash,
         item_id=row.item_id,
@@ -60,11 +60,11 @@ def row_hash(row: EventRow | NewEvent, prev_hash: str) -> str:
     )
 
 
-def row_event(row: EventRow) -> Event:
+def row_event(row: StoredEvent) -> Event:
     return event_from_record(row.type, row.schema_version, row.payload, row.actor_id)
 
 
-def event_dict(row: EventRow | NewEvent, actor_name: str | None = None) -> dict[str, Any]:
+def event_dict(row: StoredEvent | NewEvent, actor_name: str | None = None) -> dict[str, Any]:
     """An event as the wire carries it (DESIGN section 8)."""
     out = {
         "seq": row.seq,
@@ -93,9 +93,9 @@ class NewEvent:
     command_id: str | None
     hash: str = ""
 
-    def model(self) -> EventRow:
+    def model(self) -> StoredEvent:
         """The unsaved model instance, for bulk_create."""
-        return EventRow(**{name: getattr(self, name) for name in self.__slots__})
+        return StoredEvent(**{name: getattr(self, name) for name in self.__slots__})
 
 
 def rows_for(
@@ -151,7 +151,7 @@ def _stream_rows(item_id: int, batch: int) -> Iterator[LogRow]:
     after = 0
     while True:
         rows = list(
-            EventRow.objects.filter(item_id=item_id, seq__gt=after)
+            StoredEvent.objects.filter(item_id=item_id, seq__gt=after)
             .order_by("seq")
             .values_list(*LOG_COLUMNS)[:batch]
         )
@@ -165,7 +165,7 @@ def _group_rows(item_ids: list[int]) -> list[LogRow]:
     if not item_ids:
         return []
     return list(
-        EventRow.objects.filter(item_id__in=item_ids).order_by("item_id", "seq").values_list(*LOG_COLUMNS)
+        StoredEvent.objects.filter(item_id__in=item_ids).order_by("item_id", "seq").values_list(*LOG_COLUMNS)
     )
 
 

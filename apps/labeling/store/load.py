@@ -15,8 +15,7 @@ from django.conf import settings
 from django.db import connection
 
 from ..domain import ItemState, event_from_record, evolve, initial_state, state_from_dict
-from ..models import Event as EventRow
-from ..models import Item, Snapshot
+from ..models import Item, Snapshot, StoredEvent
 from .cache import state_cache
 from .chain import GENESIS_HASH, iso
 
@@ -53,7 +52,7 @@ def _rows_from(item_id: int, first_seq: int, upto_seq: int | None) -> list[Store
     upto = "" if upto_seq is None else " AND seq <= %s"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT seq, type, schema_version, payload, actor_id, hash FROM {EventRow._meta.db_table} "
+            f"SELECT seq, type, schema_version, payload, actor_id, hash FROM {StoredEvent._meta.db_table} "
             f"WHERE item_id = %s AND seq >= %s{upto} ORDER BY seq",
             [item_id, first_seq] if upto_seq is None else [item_id, first_seq, upto_seq],
         )
@@ -74,7 +73,7 @@ def events_after(item_id: int, after: int, limit: int, upto: int | None = None) 
     bound = "" if upto is None else " AND seq <= %s"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT seq, type, payload, actor_id, created_at FROM {EventRow._meta.db_table} "
+            f"SELECT seq, type, payload, actor_id, created_at FROM {StoredEvent._meta.db_table} "
             f"WHERE item_id = %s AND seq > %s{bound} ORDER BY seq LIMIT %s",
             [item_id, after, limit] if upto is None else [item_id, after, upto, limit],
         )
@@ -201,7 +200,7 @@ def states_load_many(heads: Sequence[tuple[int, float, float, int]]) -> dict[int
     floor = min(state.seq for item_id, state in states.items() if item_id in missing)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT item_id, seq, type, schema_version, payload, actor_id, hash FROM {EventRow._meta.db_table} "
+            f"SELECT item_id, seq, type, schema_version, payload, actor_id, hash FROM {StoredEvent._meta.db_table} "
             f"WHERE item_id IN ({marks}) AND seq > %s ORDER BY item_id, seq",
             [*ids, floor],
         )

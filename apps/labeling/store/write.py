@@ -19,8 +19,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from ..domain import ItemState, state_to_dict
-from ..models import Event as EventRow
-from ..models import Item, ItemLabel, JobMember, JobTally, Role, Snapshot
+from ..models import Item, ItemLabel, JobMember, JobTally, Role, Snapshot, StoredEvent
 from .cache import state_cache
 from .chain import NewEvent
 from .load import snapshot_every
@@ -54,7 +53,7 @@ def _tables() -> tuple[str, str, str, str]:
 
     from ..models import LabelClass
 
-    return Item._meta.db_table, Image._meta.db_table, EventRow._meta.db_table, LabelClass._meta.db_table
+    return Item._meta.db_table, Image._meta.db_table, StoredEvent._meta.db_table, LabelClass._meta.db_table
 
 
 @functools.cache
@@ -142,7 +141,7 @@ def command_applied(item_id: int, command_id: str) -> bool:
     """Whether the command_id was applied on the item (now, not as of an earlier `item_head_read`)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT 1 FROM {EventRow._meta.db_table} WHERE item_id = %s AND command_id = %s",
+            f"SELECT 1 FROM {StoredEvent._meta.db_table} WHERE item_id = %s AND command_id = %s",
             [item_id, command_id],
         )
         return cursor.fetchone() is not None

@@ -15,7 +15,16 @@ from django.utils import timezone
 from apps.datasets.models import Dataset, Image
 from apps.labeling import store
 from apps.labeling.domain.events import HardExampleMarked, PolygonAdded, Saved
-from apps.labeling.models import Event, Item, ItemLabel, ItemStatus, JobMember, LabelClass, LabelingJob, Role
+from apps.labeling.models import (
+    Item,
+    ItemLabel,
+    ItemStatus,
+    JobMember,
+    LabelClass,
+    LabelingJob,
+    Role,
+    StoredEvent,
+)
 from apps.labeling.readmodels import job_tally_differences, label_bits
 
 LABELS = ["person", "car", "dog", "cat", "bicycle"]
@@ -122,8 +131,8 @@ class Command(BaseCommand):
                 )
             ]
             if len(rows) >= 20_000:
-                Event.objects.bulk_create(rows, batch_size=5000)
+                StoredEvent.objects.bulk_create(rows, batch_size=5000)
                 rows = []
-        Event.objects.bulk_create(rows, batch_size=5000)
+        StoredEvent.objects.bulk_create(rows, batch_size=5000)
         job_tally_differences(job.pk, repair=True)
         self.stdout.write(str(job.pk))

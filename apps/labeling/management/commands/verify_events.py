@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.labeling.models import Event, Item
+from apps.labeling.models import Item, StoredEvent
 from apps.labeling.store import chains_verify
 
 
@@ -21,7 +21,7 @@ class Command(BaseCommand):
         # Every stream in the event table, and every item that says it has events (whose stream may
         # have been emptied), checked against the seq the item records.
         # order_by(): the model's ordering (item, seq) would make DISTINCT return every event.
-        streams = Event.objects.order_by().values_list("item_id", flat=True).distinct()
+        streams = StoredEvent.objects.order_by().values_list("item_id", flat=True).distinct()
         counted = Item.objects.filter(last_seq__gt=0)
         if items:
             streams, counted = streams.filter(item_id__in=items), counted.filter(pk__in=items)
