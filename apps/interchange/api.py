@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from apps.common.api import errors, valid
 from apps.common.streaming import FirstRenderer, streamed
 from apps.labeling import selectors
-from apps.labeling.api.serializers import ItemListQuerySerializer
+from apps.labeling.api.serializers.items import ItemListQuerySerializer
 from apps.labeling.permissions import job_for
 
 from .export import FORMATS, export_filename, export_stream

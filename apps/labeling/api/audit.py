@@ -18,7 +18,15 @@ from apps.common.streaming import FirstRenderer, streamed
 
 from .. import audit
 from ..permissions import item_for, job_for
-from . import serializers as s
+from .serializers.audit import (
+    ActivityQuerySerializer,
+    ActivitySerializer,
+    DiffQuerySerializer,
+    DiffSerializer,
+    IntegritySerializer,
+    TimelinePageSerializer,
+    TimelineQuerySerializer,
+)
 
 NDJSON = "application/x-ndjson"
 
@@ -26,16 +34,16 @@ NDJSON = "application/x-ndjson"
 class ItemTimeline(APIView):
     @extend_schema(
         parameters=[
-            s.TimelineQuerySerializer,
+            TimelineQuerySerializer,
             OpenApiParameter("page", int, description="page number, from 1"),
             OpenApiParameter("page_size", int, description="events per page (default 50, at most 500)"),
         ],
-        responses={200: s.TimelinePageSerializer, **errors(400)},
+        responses={200: TimelinePageSerializer, **errors(400)},
         description="The item's events in seq order, each with who, when, what and a summary for a person.",
     )
     def get(self, request: Request, item_id: int) -> Response:
         item, _ = item_for(request.user, item_id)
-        query = valid(s.TimelineQuerySerializer, request.query_params)
+        query = valid(TimelineQuerySerializer, request.query_params)
         rows = audit.item_timeline(
             item=item,
             actor_id=query.get("actor"),
@@ -52,37 +60,37 @@ class ItemTimeline(APIView):
 
 class ItemDiff(APIView):
     @extend_schema(
-        parameters=[s.DiffQuerySerializer],
-        responses={200: s.DiffSerializer, **errors(400)},
+        parameters=[DiffQuerySerializer],
+        responses={200: DiffSerializer, **errors(400)},
         description="What changed in the closed shapes between the states at two seqs (either order).",
     )
     def get(self, request: Request, item_id: int) -> Response:
         item, _ = item_for(request.user, item_id)
-        query = valid(s.DiffQuerySerializer, request.query_params)
+        query = valid(DiffQuerySerializer, request.query_params)
         return Response(audit.item_diff(item=item, from_seq=query["from_seq"], to_seq=query["to_seq"]))
 
 
 class JobActivity(APIView):
     @extend_schema(
-        parameters=[s.ActivityQuerySerializer],
-        responses={200: s.ActivitySerializer, **errors(400)},
+        parameters=[ActivityQuerySerializer],
+        responses={200: ActivitySerializer, **errors(400)},
         description="Per person and per UTC day: how many events, shapes drawn, saves, images touched.",
     )
     def get(self, request: Request, job_id: int) -> Response:
         job, _ = job_for(request.user, job_id)
-        query = valid(s.ActivityQuerySerializer, request.query_params)
+        query = valid(ActivityQuerySerializer, request.query_params)
         return Response(audit.job_activity(job=job, since=query.get("since"), until=query.get("until")))
 
 
 class ItemIntegrity(APIView):
-    @extend_schema(responses={200: s.IntegritySerializer, **errors()})
+    @extend_schema(responses={200: IntegritySerializer, **errors()})
     def get(self, request: Request, item_id: int) -> Response:
         item, _ = item_for(request.user, item_id)
         return Response(audit.item_integrity(item=item))
 
 
 class JobIntegrity(APIView):
-    @extend_schema(responses={200: s.IntegritySerializer, **errors()})
+    @extend_schema(responses={200: IntegritySerializer, **errors()})
     def get(self, request: Request, job_id: int) -> Response:
         job, _ = job_for(request.user, job_id)
         return Response(audit.job_integrity(job=job))

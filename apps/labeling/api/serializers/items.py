@@ -1,0 +1,149 @@
+"""Request and response shapes of a job's items over REST: the list with its filters and counts, and
+deleting items (/api/jobs/<id>/items/..., DESIGN section 8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from ...models import Item, ItemDeletion
+
+
+class ImageSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    path = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    def get_url(self, image: Any) -> str | None:
+        return image.file.url if image.file else None
+
+    def get_thumbnail_url(self, image: Any) -> str | None:
+        return image.thumbnail.url if image.thumbnail else self.get_url(image)
+
+
+class ItemSerializer(serializers.ModelSerializer):
+    image = ImageSerializer()
+    seq = serializers.IntegerField(source="last_seq")
+    labeled_by = serializers.IntegerField(source="labeled_by_id", allow_null=True)
+    labeled_by_name = serializers.SerializerMethodField()
+    label_class_ids = serializers.ListField(child=serializers.IntegerField())
+
+    class Meta:
+        model = Item
+        fields = [
+            "id",
+            "image",
+            "status",
+            "hard_example",
+            "label_class_ids",
+            "shape_count",
+            "labeled_by",
+            "labeled_by_name",
+            "labeled_at",
+            "seq",
+            "saved_seq",
+        ]
+
+    def get_labeled_by_name(self, item: Item) -> str | None:
+        return item.labeled_by.username if item.labeled_by_id else None
+
+
+class ItemListQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["all", "unlabeled", "labeled"], required=False, default="all")
+    hard_example = serializers.BooleanField(required=False, allow_null=True, default=None)
+    label_class = serializers.CharField(required=False, help_text="label class ids, comma-separated: any of")
+    q = serializers.CharField(required=False, max_length=200, help_text="substring of the file name or path")
+    labeled_by = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, help_text="user id"
+    )
+    ordering = serializers.ChoiceField(
+        choices=[
+            "id",
+            "-id",
+            "image__name",
+            "-image__name",
+            "updated_at",
+            "-updated_at",
+            "labeled_at",
+            "-labeled_at",
+        ],
+        required=False,
+        default="id",
+    )
+
+    def validate_label_class(self, value: str) -> list[int]:
+        try:
+            ids = [int(part) for part in value.split(",") if part.strip()]
+        except ValueError:
+            raise serializers.ValidationError("label_class is a comma-separated list of ids.") from None
+        if any(not 0 < i < 2**63 for i in ids):
+            raise serializers.ValidationError("label_class ids are positive 64-bit integers.")
+        return ids
+
+
+class StatusCountsSerializer(serializers.Serializer):
+    all = serializers.IntegerField()
+    unlabeled = serializers.IntegerField()
+    labeled = serializers.IntegerField()
+
+
+class ItemPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ItemSerializer(many=True)
+    status_counts = StatusCountsSerializer(help_text="items of the job per status tab (filters aside)")
+    label_counts = serializers.DictField(
+        child=serializers.IntegerField(), help_text="label class id -> number of images with such shapes"
+    )
+
+
+class ItemsDeleteSerializer(serializers.Serializer):
+    item_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), min_length=1, max_length=10_000
+    )
+    delete_source_files = serializers.BooleanField(default=False)
+    force = serializers.BooleanField(
+        default=False,
+        help_text="delete the images even though their files are used elsewhere; a file goes too when only"
+        " jobs and datasets you manage still use it",
+    )
+
+
+class ItemDeletionSerializer(serializers.ModelSerializer):
+    actor_name = serializers.CharField(source="actor.username", read_only=True)
+
+    class Meta:
+        model = ItemDeletion
+        fields = [
+            "id",
+            "job",
+            "actor",
+            "actor_name",
+            "created_at",
+            "item_ids",
+            "image_paths",
+            "delete_source_files",
+            "forced",
+            "files_deleted",
+        ]
+
+
+class FileKeptSerializer(serializers.Serializer):
+    file = serializers.CharField(help_text="a source file asked to be deleted that stays in storage")
+    reason = serializers.CharField(
+        help_text="who still uses it; jobs and datasets you are not in are only counted, never named"
+    )
+
+
+class ItemsDeletedSerializer(ItemDeletionSerializer):
+    """The answer to a deletion: its record, and the files that a forced deletion kept."""
+
+    files_kept = FileKeptSerializer(many=True, read_only=True)
+
+    class Meta(ItemDeletionSerializer.Meta):
+        fields = [*ItemDeletionSerializer.Meta.fields, "files_kept"]
