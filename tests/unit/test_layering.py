@@ -1,6 +1,8 @@
-"""Imports between the apps point one way (DESIGN.md section 2):
-`common <- accounts <- datasets <- labeling <- (interchange, ...)`; the Python client (apps/client/, a plain
-package, not a Django app) imports nothing of the server but the pure domain.
+"""Imports point one way (DESIGN.md section 2), between the apps:
+`common <- accounts <- datasets <- labeling <- (interchange, ...)`; and inside labeling:
+`domain <- store <- services <- (api, consumers)` (LABELING_RULES says which arrows are held, and why). The
+Python client (apps/client/, a plain package, not a Django app) imports nothing of the server but the pure
+domain.
 
 Every module under apps/ is read with ast, not imported, so an import inside a function or under
 TYPE_CHECKING counts as much as one at the top of a module.
@@ -11,6 +13,7 @@ from __future__ import annotations
 import ast
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -28,6 +31,54 @@ PLAIN_PACKAGES = {"client": ("apps.labeling.domain",)}
 CLIENT_LIBRARIES = {"websockets"}
 
 
+@dataclass(frozen=True)
+class Rule:
+    """The modules of `modules` (and those under them) use nothing under `not_from`, except what is
+    under `unless`."""
+
+    modules: tuple[str, ...]
+    not_from: tuple[str, ...]
+    why: str
+    unless: tuple[str, ...] = ()
+
+
+# The arrows inside labeling. A module "uses" a name when it imports it or reads it off a module it imported
+# (`from .. import store` then `store.commit(...)`), through a package's re-exports (`store.commit` is
+# apps.labeling.store.write.commit).
+LABELING_RULES = (
+    Rule(
+        modules=("apps.labeling.domain",),
+        not_from=("django", "rest_framework", "channels", "apps"),
+        unless=("apps.labeling.domain",),
+        why="the domain is pure Python: decide and evolve run and are tested without a database, and the"
+        " Python client folds events with them where no server runs",
+    ),
+    Rule(
+        modules=("apps.labeling.store",),
+        not_from=(
+            "apps.labeling.services",
+            "apps.labeling.api",
+            "apps.labeling.consumers",
+            "apps.labeling.live",
+        ),
+        why="the store writes the plan it is handed and loads states; deciding, answering and broadcasting"
+        " happen above it, so none of them can change what a statement does",
+    ),
+    Rule(
+        modules=("apps.labeling.services",),
+        not_from=("apps.labeling.api", "apps.labeling.consumers"),
+        why="REST and the websocket share the services; a service that knew its caller would answer the"
+        " two differently",
+    ),
+    Rule(
+        modules=("apps.labeling.api", "apps.labeling.consumers"),
+        not_from=("apps.labeling.store.write",),
+        why="a write goes through a service (decide, then commit the plan): a view or consumer that wrote"
+        " itself would skip the rules, the read models or the broadcast; reading the store is fine",
+    ),
+)
+
+
 def module_name(path: Path, root: Path) -> str:
     parts = list(path.relative_to(root).with_suffix("").parts)
     if parts[-1] == "__init__":
@@ -35,23 +86,62 @@ def module_name(path: Path, root: Path) -> str:
     return ".".join(parts)
 
 
-def imported_names(path: Path, root: Path) -> Iterator[tuple[int, str]]:
-    """(line, absolute dotted name) of everything the module imports, relative imports resolved."""
+def _imports(path: Path, root: Path) -> Iterator[tuple[int, str, str]]:
+    """(line, local name, absolute dotted name) of each name the module imports, relative imports resolved:
+    `import a.b` binds a to a.b, `from a import b as c` binds c to a.b (a module, or a name in a)."""
     name = module_name(path, root)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     for node in sorted(ast.walk(tree), key=lambda node: getattr(node, "lineno", 0)):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                yield node.lineno, alias.name
+                yield node.lineno, alias.asname or alias.name.partition(".")[0], alias.name
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
                 above = package.split(".")[: len(package.split(".")) - (node.level - 1)]
                 base = ".".join([*above, *([node.module] if node.module else [])])
-            # `from apps import labeling` names the app in what it imports.
             for alias in node.names:
-                yield node.lineno, f"{base}.{alias.name}" if base == "apps" else base
+                yield node.lineno, alias.asname or alias.name, f"{base}.{alias.name}"
+
+
+def imported_names(path: Path, root: Path) -> Iterator[tuple[int, str]]:
+    """(line, absolute dotted name) of everything the module imports, relative imports resolved."""
+    for line, _, name in _imports(path, root):
+        yield line, name
+
+
+def used_names(path: Path, root: Path) -> Iterator[tuple[int, str]]:
+    """What the module imports, and each attribute it reads off an imported name (`store.commit`)."""
+    bound = {}
+    for line, local, name in _imports(path, root):
+        bound[local] = name
+        yield line, name
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in bound:
+            yield node.lineno, f"{bound[node.value.id]}.{node.attr}"
+
+
+def reexports(root: Path) -> dict[str, str]:
+    """`package.name` -> `package.module.name` for each name a package's __init__.py takes from its modules."""
+    found = {}
+    for init in (root / "apps").rglob("__init__.py"):
+        package = module_name(init, root)
+        for _, name in imported_names(init, root):
+            if name.startswith(package + "."):
+                found[f"{package}.{name.rpartition('.')[2]}"] = name
+    return found
+
+
+def resolved(name: str, aliases: dict[str, str]) -> str:
+    """The name where it is defined: apps.labeling.store.commit is apps.labeling.store.write.commit. Only the
+    last part can be a re-export: what comes before it is a module (`from a.b import c` imports a.b)."""
+    for _ in range(len(aliases)):
+        if aliases.get(name, name) == name:
+            break
+        name = aliases[name]
+    return name
 
 
 def app_of(name: str) -> str | None:
@@ -83,6 +173,23 @@ def arrows_against_the_layers(root: Path = REPO_ROOT) -> list[str]:
     return found
 
 
+def arrows_inside_labeling(root: Path = REPO_ROOT, rules: tuple[Rule, ...] = LABELING_RULES) -> list[str]:
+    """Every use against LABELING_RULES, as `module:line uses name`."""
+    aliases = reexports(root)
+    found = []
+    for path in sorted((root / "apps" / "labeling").rglob("*.py")):
+        source = module_name(path, root)
+        for rule in rules:
+            if not any(is_under(source, module) for module in rule.modules):
+                continue
+            for line, name in sorted(set(used_names(path, root))):
+                where = resolved(name, aliases)
+                against = any(is_under(where, module) for module in rule.not_from)
+                if against and not any(is_under(where, module) for module in rule.unless):
+                    found.append(f"{source}:{line} uses {where}")
+    return found
+
+
 def client_imports_outside_its_libraries(root: Path = REPO_ROOT) -> list[str]:
     """Every import of apps/client/ that is neither ours (apps.*, held by the walker above), the standard
     library, nor one of CLIENT_LIBRARIES: Django, DRF, Channels and the rest are the server's."""
@@ -110,6 +217,52 @@ def test_no_app_imports_an_app_of_its_own_layer_or_above() -> None:
     assert arrows_against_the_layers() == []
 
 
+def test_inside_labeling_no_module_uses_what_its_layer_may_not() -> None:
+    found = arrows_inside_labeling()
+
+    rules = [
+        f"{', '.join(rule.modules)} use nothing of {', '.join(rule.not_from)}: {rule.why}"
+        for rule in LABELING_RULES
+    ]
+    assert found == [], "\n".join([*found, "", *rules])
+
+
+def test_a_use_against_the_arrows_inside_labeling_is_found_however_it_is_written(tmp_path: Path) -> None:
+    """The rules on a small tree: imports, attributes read off an imported module, re-exports."""
+    labeling = tmp_path / "apps" / "labeling"
+    for folder in ("", "domain", "store", "services", "api"):
+        (labeling / folder).mkdir(parents=True, exist_ok=True)
+        (labeling / folder / "__init__.py").write_text("")
+    (tmp_path / "apps" / "__init__.py").write_text("")
+    (labeling / "store" / "__init__.py").write_text(
+        "from .load import events_after\nfrom .write import commit\n"
+    )
+    files = {
+        "domain/evolve.py": "import shapely\nfrom .state import ItemState\nfrom django.db import models\n"
+        "from ..models import Item\nfrom apps.common.errors import ApiError\n",
+        "store/load.py": "from ..domain import evolve\nfrom ..models import Item\nfrom .. import live\n"
+        "def later():\n    from ..services.commands import handle\n",
+        "store/write.py": "from .load import events_after\n",
+        "services/commands.py": "from .. import store\nstore.commit(None)\nfrom ..api.views import View\n",
+        "api/views.py": "from .. import services, store\nstore.events_after(1, 0)\nstore.commit(None)\n",
+        "consumers.py": "from .store import commit as write\nimport apps.labeling.store.write\n",
+    }
+    for name, text in files.items():
+        (labeling / name).write_text(text)
+
+    assert arrows_inside_labeling(tmp_path) == [
+        "apps.labeling.api.views:3 uses apps.labeling.store.write.commit",
+        "apps.labeling.consumers:1 uses apps.labeling.store.write.commit",
+        "apps.labeling.consumers:2 uses apps.labeling.store.write",
+        "apps.labeling.domain.evolve:3 uses django.db.models",
+        "apps.labeling.domain.evolve:4 uses apps.labeling.models.Item",
+        "apps.labeling.domain.evolve:5 uses apps.common.errors.ApiError",
+        "apps.labeling.services.commands:3 uses apps.labeling.api.views.View",
+        "apps.labeling.store.load:3 uses apps.labeling.live",
+        "apps.labeling.store.load:5 uses apps.labeling.services.commands.handle",
+    ]
+
+
 def test_the_client_imports_of_the_server_only_the_domain_and_no_django() -> None:
     assert (REPO_ROOT / "apps" / "client" / "websocket.py").exists()
     assert client_imports_outside_its_libraries() == []
@@ -134,13 +287,13 @@ def test_an_import_of_the_server_by_the_client_or_of_the_client_by_the_server_is
     (tmp_path / "apps" / "labeling" / "views.py").write_text("from apps.client import LabelingClient\n")
 
     assert arrows_against_the_layers(tmp_path) == [
-        "apps.client.websocket:5 imports apps.labeling.models (client -> labeling)",
-        "apps.client.websocket:6 imports apps.labeling (client -> labeling)",
-        "apps.labeling.views:1 imports apps.client (labeling -> client)",
+        "apps.client.websocket:5 imports apps.labeling.models.Item (client -> labeling)",
+        "apps.client.websocket:6 imports apps.labeling.services (client -> labeling)",
+        "apps.labeling.views:1 imports apps.client.LabelingClient (labeling -> client)",
     ]
     assert client_imports_outside_its_libraries(tmp_path) == [
-        "apps.client.websocket:7 imports django.conf",
-        "apps.client.websocket:8 imports rest_framework",
+        "apps.client.websocket:7 imports django.conf.settings",
+        "apps.client.websocket:8 imports rest_framework.serializers",
     ]
 
 
@@ -163,8 +316,8 @@ def test_an_import_against_the_layers_is_found_however_it_is_written(tmp_path: P
     )
 
     assert arrows_against_the_layers(tmp_path) == [
-        "apps.common.sub.helpers:1 imports apps.labeling.models (common -> labeling)",
-        "apps.common.sub.helpers:2 imports apps.labeling (common -> labeling)",
+        "apps.common.sub.helpers:1 imports apps.labeling.models.Item (common -> labeling)",
+        "apps.common.sub.helpers:2 imports apps.labeling.services (common -> labeling)",
         "apps.common.sub.helpers:5 imports apps.datasets.models (common -> datasets)",
         "apps.common.sub.helpers:6 imports apps.accounts (common -> accounts)",
     ]
