@@ -170,6 +170,13 @@ FIGURES: list[tuple[str, Any, str]] = [
     ("ack p50 (ms)", lambda r: 1e3 * pct(r.latencies, 0.5), "{:.1f}"),
     ("ack p99 (ms)", lambda r: 1e3 * pct(r.latencies, 0.99), "{:.1f}"),
 ]
+# Figures whose round ratios are printed too, to show the spread behind their medians.
+SPREAD = (
+    "events/s",
+    "CPU per command, machine (ms)",
+    "CPU per command, its processes (ms)",
+    "of which Daphnes (ms)",
+)
 COUNTS: list[tuple[str, Any]] = [
     ("events lost, duplicated or gapped (store), all rounds", lambda r: r.bad),
     ("clients that missed or repeated events, all rounds", lambda r: r.missed),
@@ -187,6 +194,12 @@ def table(a: Variant, b: Variant) -> str:
         lines.append(f"| {name} | {fmt.format(a_value)} | {fmt.format(b_value)} | {ratio} |")
     for name, of in COUNTS:
         lines.append(f"| {name} | {sum(of(r) for r in a.rounds)} | {sum(of(r) for r in b.rounds)} | |")
+    lines.append("")
+    for name, of, _ in FIGURES:
+        if name.strip() not in SPREAD:
+            continue
+        ratios = [of(rb) / of(ra) for ra, rb in zip(a.rounds, b.rounds, strict=True) if of(ra)]
+        lines.append(f"B/A by round, {name.strip()}: " + " ".join(f"{ratio:.2f}" for ratio in ratios))
     return "\n".join(lines)
 
 

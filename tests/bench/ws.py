@@ -479,6 +479,18 @@ def last_seqs(database_url: str, target: Target, item_ids: list[int]) -> dict[in
     return last
 
 
+def postgres_of(command: str, database: str) -> bool:
+    """Whether a process's command line is PostgreSQL's working for `database`: one of its backends
+    ("postgres: 15/main: <user> <database> <host>(<port>) <state>"), or one of the server's own processes
+    ("postgres: 15/main: checkpointer", walwriter, ...), which have no client address. Other databases'
+    backends (other test runs on the machine) are not the load's."""
+    if not command.startswith("postgres: "):
+        return False
+    words = command.split(": ", 2)[-1].split()
+    is_backend = any((w.endswith(")") and "(" in w) or w == "[local]" for w in words)
+    return database in words[1:2] if is_backend else True
+
+
 def cpu_seconds(site: Site) -> dict[tuple[str, int], float]:
     """CPU time (user + system) so far of each process of each part of the load, from /proc: this client
     process, the Daphnes, PostgreSQL (the bench database's backends and the server's own processes), Redis;
@@ -502,9 +514,9 @@ def cpu_seconds(site: Site) -> dict[tuple[str, int], float]:
             out["clients", pid] = seconds
         elif pid in daphnes:
             out["Daphnes", pid] = seconds
-        elif command.startswith("postgres: ") and ("main: " in command or site.pg_database in command):
+        elif postgres_of(command, site.pg_database):
             out["PostgreSQL", pid] = seconds
-        elif command.startswith("redis-server") or command.startswith("/usr/bin/redis-server"):
+        elif command.startswith(("redis-server", "/usr/bin/redis-server")) and ":6379" in command:
             out["Redis", pid] = seconds
     busy = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
     values = [int(v) for v in busy]
