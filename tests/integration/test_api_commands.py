@@ -433,8 +433,15 @@ def test_a_non_member_is_told_the_item_does_not_exist(
     assert stored(item) == 0
 
 
-def test_a_non_member_gets_404_even_for_a_malformed_command(item: Any, outsider_api: Any, send: Any) -> None:
-    assert send(outsider_api, item.pk, {"type": "fly"}).status == 404
+def test_a_non_member_cannot_tell_an_item_of_another_job_from_one_that_is_not_there(
+    item: Any, outsider_api: Any, send: Any
+) -> None:
+    # The command is parsed first, then authorised with the item's head (as on a socket): a malformed one
+    # is 400 wherever it is sent, a well-formed one 404 for anyone who is not a member.
+    for command, status in (({"type": "fly"}, 400), ({"type": "save"}, 404)):
+        there, absent = send(outsider_api, item.pk, command), send(outsider_api, item.pk + 1000, command)
+        assert there.status == absent.status == status
+        assert {**there.body, "message": ""} == {**absent.body, "message": ""}
 
 
 def test_an_unknown_item_is_not_found(item: Any, annotator_api: Any, send: Any) -> None:

@@ -1,16 +1,18 @@
-"""The websocket consumers' own machinery under Channels: the dispatch loop and the command threads."""
+"""The websocket consumers under Channels: its dispatch loop as the consumers rely on it, and the command threads."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
 
-from apps.labeling.consumers import CommandThreads, LiveConsumer
+from apps.labeling import consumers
+from apps.labeling.consumers import LiveConsumer
 
 pytestmark = pytest.mark.asyncio
 
@@ -84,27 +86,19 @@ async def test_a_handler_bug_ends_the_consumer_with_that_error_as_channels_does(
             await task
 
 
-async def test_command_threads_return_results_and_raise_errors_in_the_awaiting_coroutine() -> None:
-    threads = CommandThreads(2, "test-command")
-    assert await threads.run(lambda: threading.current_thread().name) in {"test-command_0", "test-command_1"}
-    with pytest.raises(ZeroDivisionError):
-        await threads.run(lambda: 1 / 0)
-    assert await asyncio.gather(*(threads.run(lambda n=n: n * n) for n in range(20))) == [
-        n * n for n in range(20)
-    ]
+@pytest.mark.django_db(transaction=True)
+async def test_commands_run_on_the_command_threads_not_on_the_one_thread_of_channels_database_calls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ran_on: list[str] = []
 
+    def handle(**command: Any) -> Any:
+        ran_on.append(threading.current_thread().name)
+        return SimpleNamespace(seq=1, broadcasts=[])
 
-async def test_a_call_whose_waiter_is_cancelled_still_runs_and_the_threads_go_on() -> None:
-    threads = CommandThreads(1, "test-cancel")
-    release, ran = threading.Event(), threading.Event()
+    monkeypatch.setattr(consumers, "item_command_handle", handle)
+    monkeypatch.setattr(consumers.live, "messages", lambda broadcasts: [])
+    results = await asyncio.gather(*(consumers._command_handle(item_id=n) for n in range(4)))
 
-    def slow() -> str:
-        release.wait(5)
-        ran.set()
-        return "late"
-
-    waiter = threads.run(slow)
-    waiter.cancel()  # the socket that waited went away
-    release.set()
-    assert await threads.run(lambda: "next") == "next"  # after `slow`: one thread, in order
-    assert ran.is_set()
+    assert results == [(1, [])] * 4
+    assert ran_on and all(name.startswith("command") for name in ran_on)

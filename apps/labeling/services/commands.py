@@ -93,14 +93,14 @@ def item_command_handle(
     command: Command,
     command_id: str | None = None,
     expected_seq: int | None = None,
-    check_role: bool = False,
 ) -> CommandResult:
     """Decide `command` against the item's current state, append its events, update the read models.
 
     A command_id seen before on this item gets its original answer and is not applied again.
-    With `check_role`, the actor must be an annotator or manager of the item's job, read with the item's
-    head (a websocket checks at every command; REST views check before calling).
-    Raises Rejected (nothing appended) or ApiError(404) for an unknown item.
+    The actor must be an annotator or manager of the item's job, as stored now (`command_authorise`, read
+    with the item's head): REST and websocket commands are authorised here, at every command.
+    Raises Rejected (nothing appended), ApiError(404) for an item that is not there or not the actor's to
+    see, ApiError(403) for a role that may not label.
 
     The first two attempts are optimistic: each reads the head without a lock, decides, and writes with a
     compare-and-set on the item's last_seq (`store.commit`); on PostgreSQL most commands are
@@ -112,7 +112,7 @@ def item_command_handle(
         lock = attempt >= _OPTIMISTIC_ATTEMPTS
         try:
             with transaction.atomic() if lock else contextlib.nullcontext():
-                return _handle_once(item_id, actor_id, command, command_id, expected_seq, check_role, lock)
+                return _handle_once(item_id, actor_id, command, command_id, expected_seq, lock)
         except _Overtaken:
             log.debug("item %s: overtaken by another write, deciding again", item_id)
         except IntegrityError as error:
@@ -133,16 +133,10 @@ def _handle_once(
     command: Command,
     command_id: str | None,
     expected_seq: int | None,
-    check_role: bool,
     lock: bool,
 ) -> CommandResult:
-    head = store.item_head_read(
-        item_id, member_id=actor_id if check_role else None, command_id=command_id, lock=lock
-    )
-    if head is None:
-        raise ApiError(404, "not_found", f"There is no item {item_id}.")
-    if check_role and (head.role is None or RANK[head.role] < RANK[Role.ANNOTATOR]):
-        raise Rejected("permission_denied", f"Your role ({head.role or 'none'}) may not label.")
+    head = store.item_head_read(item_id, member_id=actor_id, command_id=command_id, lock=lock)
+    command_authorise(item_id, head)
     # A retry gets the original answer whatever deciding it again would now say (a refusal, a no-op, a
     # second application). A twin that commits after the head was read moves last_seq, so this write is
     # overtaken and the next attempt sees it; or it fails the (item, command_id) constraint (see
@@ -175,6 +169,18 @@ def _handle_once(
     # Under the lock, the write is part of this attempt's transaction, which rolls back as a whole.
     new_state = replay(state, events)
     return _commit(head, state, prev_hash, events, actor_id, command_id, new_state, savepoint=not lock)
+
+
+def command_authorise(item_id: int, head: store.ItemHead | None) -> None:
+    """The one authorisation of a command, REST or websocket: the item is there and the actor labels in its
+    job (annotator or manager; staff manage every job, an inactive user has no role). Anyone who is not a
+    member is told the item does not exist, as permissions.item_for tells it, so ids leak nothing."""
+    if head is None or head.role is None:
+        raise ApiError(
+            404, "not_found", f"There is no item {item_id} here, or you are not a member of its job."
+        )
+    if RANK[head.role] < RANK[Role.ANNOTATOR]:
+        raise ApiError(403, "permission_denied", f"Your role ({head.role}) may not label.")
 
 
 def _answered(result: CommandResult | None) -> CommandResult:
