@@ -8,7 +8,6 @@ parser and the same service, which authorises them, as REST (docs/events.md, "Th
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -34,6 +33,7 @@ from .domain import Rejected
 from .domain.commands import InvalidEnvelope, parse_command_envelope
 from .models import Item
 from .permissions import RANK, job_role_now
+from .presence import PresenceMixin, user_info
 from .services import item_command_handle
 
 __all__ = ["CLOSE_ACCESS_REVOKED", "ItemConsumer", "JobConsumer"]
@@ -45,10 +45,6 @@ __all__ = ["CLOSE_ACCESS_REVOKED", "ItemConsumer", "JobConsumer"]
 # the two-process load, 6 threads doubled the p99 of 2). Raise POLYLOG_WS_COMMAND_THREADS when the
 # database is far away.
 command_threads = ThreadPoolExecutor(settings.POLYLOG["WS_COMMAND_THREADS"], thread_name_prefix="command")
-
-
-def _user_info(user: Any) -> dict[str, Any]:
-    return {"id": user.pk, "username": user.get_username()}
 
 
 @database_sync_to_async
@@ -131,19 +127,17 @@ class LiveConsumer(JsonFrameConsumer):
         await self.send_json({"type": "label_classes", "label_classes": message["label_classes"]})
 
 
-class ItemConsumer(LiveConsumer):
+class ItemConsumer(PresenceMixin, LiveConsumer):
     """`/ws/items/<id>/`: catch-up and live events, commands, presence and cursors of one item."""
 
     lag_watch: asyncio.Future[None] | None = None
-    cursor_flush: asyncio.Future[None] | None = None
 
     async def connect(self) -> None:
         self.item_id = int(self.scope["url_route"]["kwargs"]["item_id"])
         self.user = self.scope.get("user")
         self.delivery = EventDelivery(self.send_event, self.read_after)
-        self.cursor_pending: tuple[float, float] | None = None
         self.active_at = 0.0  # when this item last showed activity to this socket
-        self.present: dict[str, dict[str, Any]] = {}
+        self.present = {}
         if self.user is None or not self.user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
@@ -158,10 +152,10 @@ class ItemConsumer(LiveConsumer):
         self.cursors = TokenBucket(budget["WS_CURSORS_PER_SECOND"], budget["WS_CURSORS_PER_SECOND"])
         await self.open(live.item_group(self.item_id), job_id, role)
         self.lag_watch = asyncio.ensure_future(self.watch_lag())
-        self.present[self.channel_name] = _user_info(self.user)
+        self.present[self.channel_name] = user_info(self.user)
         await self.channel_layer.group_send(
             self.group,
-            {"type": live.PRESENCE_JOIN, "channel": self.channel_name, "user": _user_info(self.user)},
+            {"type": live.PRESENCE_JOIN, "channel": self.channel_name, "user": user_info(self.user)},
         )
 
     async def disconnect(self, code: int) -> None:
@@ -172,7 +166,7 @@ class ItemConsumer(LiveConsumer):
         if self.group is not None:
             await self.channel_layer.group_send(
                 self.group,
-                {"type": live.PRESENCE_LEAVE, "channel": self.channel_name, "user": _user_info(self.user)},
+                {"type": live.PRESENCE_LEAVE, "channel": self.channel_name, "user": user_info(self.user)},
             )
         await super().disconnect(code)
 
@@ -267,46 +261,6 @@ class ItemConsumer(LiveConsumer):
         await self.send_json({"type": "ack", "command_id": command_id, "seq": seq})
         await live.send(broadcasts)
 
-    async def on_cursor(self, frame: dict[str, Any]) -> None:
-        x, y = frame.get("x"), frame.get("y")
-        if not all(
-            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in (x, y)
-        ):
-            await self.error("invalid_frame", "cursor needs finite numbers x and y.")
-            return
-        # Past the rate, positions are coalesced: the latest one goes out as soon as the rate allows,
-        # so the others never keep a stale cursor when a quick movement stops.
-        self.cursor_pending = (x, y)
-        if self.cursor_flush is None:
-            if self.cursors.take():
-                await self.flush_cursor()
-            else:
-                self.cursor_flush = asyncio.ensure_future(self.flush_cursor_later())
-
-    async def flush_cursor(self) -> None:
-        if self.cursor_pending is None:
-            return
-        x, y = self.cursor_pending
-        self.cursor_pending = None
-        await self.channel_layer.group_send(
-            self.group,
-            {
-                "type": live.CURSOR_MOVED,
-                "channel": self.channel_name,
-                "user": _user_info(self.user),
-                "x": x,
-                "y": y,
-            },
-        )
-
-    async def flush_cursor_later(self) -> None:
-        try:
-            while not self.cursors.take():
-                await asyncio.sleep(1 / limits()["WS_CURSORS_PER_SECOND"])
-            await self.flush_cursor()
-        finally:
-            self.cursor_flush = None
-
     async def rejected(self, command_id: str, code: str, message: str) -> None:
         await self.send_json({"type": "rejected", "command_id": command_id, "code": code, "message": message})
 
@@ -334,41 +288,6 @@ class ItemConsumer(LiveConsumer):
             last = await _last_seq(self.item_id)
             if last is not None:
                 await self.delivery.catch_up(last)
-
-    # Presence and cursors ----------------------------------------------------------------------------
-
-    def _users(self) -> list[dict[str, Any]]:
-        return list({u["id"]: u for u in self.present.values()}.values())
-
-    async def _presence(self, event: str, user: dict[str, Any]) -> None:
-        await self.send_json({"type": "presence", "event": event, "user": user, "users": self._users()})
-
-    async def presence_join(self, message: dict[str, Any]) -> None:
-        if message["channel"] == self.channel_name:
-            await self._presence("here", message["user"])
-            return
-        self.present[message["channel"]] = message["user"]
-        await self._presence("join", message["user"])
-        # Tell the newcomer we are here: presence needs no shared store, across processes too.
-        await self.channel_layer.send(
-            message["channel"],
-            {"type": live.PRESENCE_HERE, "channel": self.channel_name, "user": _user_info(self.user)},
-        )
-
-    async def presence_here(self, message: dict[str, Any]) -> None:
-        if message["channel"] not in self.present:
-            self.present[message["channel"]] = message["user"]
-            await self._presence("here", message["user"])
-
-    async def presence_leave(self, message: dict[str, Any]) -> None:
-        if self.present.pop(message["channel"], None) is not None and message["channel"] != self.channel_name:
-            await self._presence("leave", message["user"])
-
-    async def cursor_moved(self, message: dict[str, Any]) -> None:
-        if message["channel"] != self.channel_name:
-            await self.send_json(
-                {"type": "cursor", "user": message["user"], "x": message["x"], "y": message["y"]}
-            )
 
 
 class JobConsumer(LiveConsumer):
