@@ -31,6 +31,7 @@ from apps.labeling.domain.commands import (
     InsertVertex,
     InvalidEnvelope,
     MarkHardExample,
+    MergeShapes,
     MoveShape,
     MoveVertex,
     Redo,
@@ -38,12 +39,15 @@ from apps.labeling.domain.commands import (
     RemoveVertex,
     ResetShape,
     Save,
+    SplitShape,
+    SubtractShape,
     Undo,
     UnmarkHardExample,
     parse_command_envelope,
 )
 
 SHAPE_ID = "6f1c9a52-3b7e-4d2a-9c1e-0a8b7c6d5e4f"
+OTHER_ID = "0d2e4f60-7a8b-4c9d-8e0f-1a2b3c4d5e6f"
 POINTS = [[10.0, 10.0], [30.0, 10.0], [20.0, 25.5]]
 
 # Every command type: its wire form and the command it means.
@@ -89,6 +93,18 @@ WIRE: dict[str, tuple[dict[str, Any], Any]] = {
     "delete_shape": ({"type": "delete_shape", "shape_id": SHAPE_ID}, DeleteShape(SHAPE_ID)),
     "delete_all_shapes": ({"type": "delete_all_shapes"}, DeleteAllShapes()),
     "delete_label_shapes": ({"type": "delete_label_shapes", "label_class_id": 7}, DeleteLabelShapes(7)),
+    "merge_shapes": (
+        {"type": "merge_shapes", "shape_ids": [SHAPE_ID, OTHER_ID], "into": OTHER_ID},
+        MergeShapes((SHAPE_ID, OTHER_ID), OTHER_ID),
+    ),
+    "subtract_shape": (
+        {"type": "subtract_shape", "shape_id": SHAPE_ID, "by": OTHER_ID},
+        SubtractShape(SHAPE_ID, OTHER_ID),
+    ),
+    "split_shape": (
+        {"type": "split_shape", "shape_id": SHAPE_ID, "line": [[0.0, 5.0], [40.0, 7.5]]},
+        SplitShape(SHAPE_ID, ((0.0, 5.0), (40.0, 7.5))),
+    ),
     "undo": ({"type": "undo"}, Undo()),
     "redo": ({"type": "redo"}, Redo()),
     "save": ({"type": "save"}, Save()),

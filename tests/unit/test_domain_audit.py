@@ -29,6 +29,9 @@ from apps.labeling.domain.events import (
     ShapeMoved,
     ShapeRelabeled,
     ShapeReset,
+    ShapesMerged,
+    ShapeSplit,
+    ShapeSubtracted,
     Undone,
     VertexAdded,
     VertexInserted,
@@ -45,6 +48,7 @@ B = "b3c4d5e6-0000-4000-8000-00000000000b"
 C = "c5d6e7f8-0000-4000-8000-00000000000c"
 PEOPLE = {ANN: "ann", BOB: "bob"}
 SQUARE = ((10.0, 10.0), (40.0, 10.0), (40.0, 40.0), (10.0, 40.0))
+TRIANGLE = ((50.0, 50.0), (70.0, 50.0), (60.0, 70.0))
 
 
 def label_name(label_class_id: int) -> str:
@@ -279,6 +283,9 @@ def test_every_event_type_has_a_summary_that_names_the_actor_and_no_id(type_: st
         "shape_deleted": ShapeDeleted(ANN, A),
         "all_shapes_deleted": AllShapesDeleted(ANN, (A,)),
         "label_shapes_deleted": LabelShapesDeleted(ANN, CAT, (A,)),
+        "shapes_merged": ShapesMerged(ANN, A, (B, A), SQUARE),
+        "shape_subtracted": ShapeSubtracted(ANN, A, B, ((A, SQUARE), (C, TRIANGLE)), A),
+        "shape_split": ShapeSplit(ANN, A, ((A, SQUARE), (C, TRIANGLE))),
         "undone": Undone(ANN, 5, (A,), ()),
         "redone": Redone(ANN, 5, (A,), ()),
         "saved": Saved(ANN),
@@ -328,6 +335,8 @@ def _entry_made_by(before: ItemState, event: Event) -> UndoEntry:
         ((), ShapeDeleted(ANN, B)),
         ((), AllShapesDeleted(ANN, (A, B))),
         ((), LabelShapesDeleted(ANN, DOG, (B,))),
+        ((), ShapesMerged(ANN, A, (B, A), SQUARE)),
+        ((), ShapeSplit(ANN, A, ((A, SQUARE), (C, TRIANGLE)))),
     ],
 )
 def test_the_phrase_of_an_action_is_its_events_summary_without_coordinates(
@@ -340,6 +349,37 @@ def test_the_phrase_of_an_action_is_its_events_summary_without_coordinates(
 
     assert plain.startswith(f"ann {phrase}")
     assert re.fullmatch(r"( (at|to) \([-\d.]+, [-\d.]+\))?", plain[len(f"ann {phrase}") :])
+
+
+def test_a_merge_a_cut_and_a_split_read_in_words_with_the_numbers_of_the_parts() -> None:
+    before = drawn()
+    left, right = (
+        ((10.0, 10.0), (20.0, 10.0), (20.0, 40.0), (10.0, 40.0)),
+        ((20.0, 10.0), (40.0, 10.0), (40.0, 40.0)),
+    )
+    cut = ShapeSubtracted(ANN, A, B, ((A, left), (C, right)), A)
+    split = ShapeSplit(ANN, A, ((A, left), (C, right), (B, SQUARE)))
+
+    assert summary(before, ShapesMerged(ANN, A, (A, B), SQUARE)) == "mia merged dog #2 into cat #1"
+    assert summary(before, ShapeSubtracted(ANN, A, B, ((A, left),), None)) == "mia cut dog #2 out of cat #1"
+    assert summary(before, cut) == "mia cut dog #2 out of cat #1, leaving 2 parts (cat #1 and cat #3)"
+    assert summary(before, split) == "mia split cat #1 into 3 parts (cat #1, cat #3 and cat #4)"
+    assert action_phrase(_entry_made_by(before, cut), label_name, "shape_subtracted") == (
+        "cut a shape out of cat #1, leaving 2 parts (cat #1 and cat #3)"
+    )
+    # An undo quotes the action it takes back.
+    after = evolve(before, cut)
+    undo = Undone(ANN, after.seq, (A, C), ())
+    assert event_summary(undo, after, "ann", label_name, target_type="shape_subtracted") == (
+        "ann undid 'cut a shape out of cat #1, leaving 2 parts (cat #1 and cat #3)'"
+    )
+    # Without the state before, the payload's ids and counts.
+    assert (
+        summary(None, ShapesMerged(ANN, A, (A, B), SQUARE)) == f"mia merged 1 shape into shape {short_id(A)}"
+    )
+    assert summary(None, split) == f"mia split shape {short_id(A)} into 3 parts"
+    for event in (cut, split, ShapesMerged(ANN, A, (A, B), SQUARE)):
+        assert facts(event, before) == (False, None)
 
 
 def test_without_its_event_type_an_action_is_told_from_its_changes_alone() -> None:

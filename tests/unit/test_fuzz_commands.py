@@ -47,18 +47,26 @@ FUZZ_SETTINGS = settings(
 
 # Every code decide may refuse with (docs/protocol.md lists them for clients); a new one must be added here.
 DOMAIN_CODES = {
+    "different_labels",
     "duplicate_vertex",
+    "empty_result",
     "invalid_command",
     "invalid_vertex_index",
+    "line_does_not_cross",
+    "line_outside_image",
     "non_finite_coordinate",
     "not_your_draft",
     "nothing_to_redo",
     "nothing_to_undo",
     "polygon_outside_image",
+    "result_has_hole",
+    "result_not_simple",
     "self_intersecting",
     "shape_closed",
     "shape_exists",
     "shape_is_draft",
+    "shapes_not_overlapping",
+    "shapes_not_touching",
     "too_few_vertices",
     "too_many_drafts",
     "too_many_shapes",
@@ -122,6 +130,18 @@ FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
         any_json,
     ),
     "group_id": st.one_of(st.none(), st.text(max_size=70), any_json),
+    "shape_ids": st.one_of(
+        st.lists(st.sampled_from(SHAPE_IDS), min_size=2, max_size=3, unique=True),
+        st.lists(st.sampled_from(SHAPE_IDS), max_size=4),
+        any_json,
+    ),
+    "into": st.one_of(st.sampled_from(SHAPE_IDS), any_json),
+    "by": st.one_of(st.sampled_from(SHAPE_IDS), any_json),
+    "line": st.one_of(
+        st.lists(st.tuples(st.integers(-20, 120), st.integers(-20, 100)).map(list), max_size=5),
+        st.lists(st.lists(st.floats(), max_size=3), max_size=4),
+        any_json,
+    ),
 }
 
 

@@ -53,6 +53,9 @@ from apps.labeling.domain.events import (
     ShapeMoved,
     ShapeRelabeled,
     ShapeReset,
+    ShapesMerged,
+    ShapeSplit,
+    ShapeSubtracted,
     Undone,
     VertexAdded,
     VertexInserted,
@@ -153,6 +156,14 @@ EVENTS = [
     ShapeDeleted(ALICE, S),
     AllShapesDeleted(ALICE, (S, T)),
     LabelShapesDeleted(BOB, 2, (T,)),
+    ShapesMerged(ALICE, S, (T, S), ((1.0, 2.0), (3.5, 4.0), (0.0, 9.0))),
+    ShapeSubtracted(BOB, S, T, ((S, ((1.0, 2.0), (3.5, 4.0), (0.0, 9.0))),), None),
+    ShapeSubtracted(
+        BOB, S, T, ((S, ((1.0, 2.0), (3.5, 4.0), (0.0, 9.0))), (U, ((5.0, 5.0), (6.0, 5.0), (6.0, 6.0)))), S
+    ),
+    ShapeSplit(
+        ALICE, S, ((S, ((1.0, 2.0), (3.5, 4.0), (0.0, 9.0))), (U, ((5.0, 5.0), (6.0, 5.0), (6.0, 6.0))))
+    ),
     Undone(ALICE, 12, (S,), (T, U)),
     Redone(ALICE, 12, (), (S,)),
     Saved(BOB),

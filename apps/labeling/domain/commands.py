@@ -117,6 +117,31 @@ class DeleteLabelShapes:
 
 
 @dataclass(frozen=True, slots=True)
+class MergeShapes:
+    """Make one shape of `shape_ids` (closed shapes of one label that overlap or touch along a border):
+    `into`, one of them, becomes their union and keeps its id and number; the others go."""
+
+    shape_ids: tuple[str, ...]
+    into: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubtractShape:
+    """Cut the closed shape `by` out of the closed shape `shape_id`; `by` stays as it is."""
+
+    shape_id: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class SplitShape:
+    """Cut the closed shape `shape_id` along the polyline `line` (drawn across it) into two or more."""
+
+    shape_id: str
+    line: tuple[Point, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Undo:
     pass
 
@@ -162,6 +187,9 @@ Command = (
     | DeleteShape
     | DeleteAllShapes
     | DeleteLabelShapes
+    | MergeShapes
+    | SubtractShape
+    | SplitShape
     | Undo
     | Redo
     | Save
@@ -185,6 +213,9 @@ COMMAND_TYPES: dict[str, type] = {
     "delete_shape": DeleteShape,
     "delete_all_shapes": DeleteAllShapes,
     "delete_label_shapes": DeleteLabelShapes,
+    "merge_shapes": MergeShapes,
+    "subtract_shape": SubtractShape,
+    "split_shape": SplitShape,
     "undo": Undo,
     "redo": Redo,
     "save": Save,
@@ -196,6 +227,7 @@ COMMAND_NAMES: dict[type, str] = {cls: name for name, cls in COMMAND_TYPES.items
 
 # Bounds that keep one malformed request from costing much before decide looks at it.
 MAX_POINTS_IN_COMMAND = 100_000
+MAX_SHAPES_IN_COMMAND = 1000
 INT_LIMIT = 2**53
 
 
@@ -203,13 +235,22 @@ def _invalid(message: str) -> Rejected:
     return Rejected("invalid_command", message)
 
 
-def _shape_id(value: Any) -> str:
+def _shape_id(value: Any, name: str = "shape_id") -> str:
     if not isinstance(value, str):
-        raise _invalid("shape_id must be a UUID string.")
+        raise _invalid(f"{name} must be a UUID string.")
     try:
         return str(uuid.UUID(value))
     except ValueError:
-        raise _invalid(f"shape_id {value[:60]!r} is not a UUID.") from None
+        raise _invalid(f"{name} {value[:60]!r} is not a UUID.") from None
+
+
+def _shape_ids(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not 2 <= len(value) <= MAX_SHAPES_IN_COMMAND:
+        raise _invalid(f"shape_ids must be a list of 2 to {MAX_SHAPES_IN_COMMAND} shape ids.")
+    ids = tuple(_shape_id(v, f"shape_ids[{i}]") for i, v in enumerate(value))
+    if len(set(ids)) != len(ids):
+        raise _invalid("shape_ids names a shape twice.")
+    return ids
 
 
 def _number(name: str, value: Any) -> float:
@@ -241,17 +282,24 @@ def _group_id(value: Any) -> str | None:
     return value
 
 
-def _points(value: Any) -> tuple[Point, ...]:
+def _points(value: Any, name: str = "points") -> tuple[Point, ...]:
     if not isinstance(value, list):
-        raise _invalid("points must be a list of [x, y] pairs.")
+        raise _invalid(f"{name} must be a list of [x, y] pairs.")
     if len(value) > MAX_POINTS_IN_COMMAND:
-        raise _invalid(f"points has more than {MAX_POINTS_IN_COMMAND} entries.")
+        raise _invalid(f"{name} has more than {MAX_POINTS_IN_COMMAND} entries.")
     out = []
     for i, pair in enumerate(value):
         if not isinstance(pair, list | tuple) or len(pair) != 2:
-            raise _invalid(f"points[{i}] must be an [x, y] pair.")
-        out.append((_number(f"points[{i}][0]", pair[0]), _number(f"points[{i}][1]", pair[1])))
+            raise _invalid(f"{name}[{i}] must be an [x, y] pair.")
+        out.append((_number(f"{name}[{i}][0]", pair[0]), _number(f"{name}[{i}][1]", pair[1])))
     return tuple(out)
+
+
+def _line(value: Any) -> tuple[Point, ...]:
+    line = _points(value, "line")
+    if len(line) < 2:
+        raise _invalid("line must be a list of at least 2 [x, y] pairs.")
+    return line
 
 
 _FIELD_PARSERS = {
@@ -264,7 +312,20 @@ _FIELD_PARSERS = {
     "label_class_id": lambda v: _integer("label_class_id", v),
     "points": _points,
     "group_id": _group_id,
+    "shape_ids": _shape_ids,
+    "into": lambda v: _shape_id(v, "into"),
+    "by": lambda v: _shape_id(v, "by"),
+    "line": _line,
 }
+
+
+def _check_fields(command: Command) -> None:
+    """What one field alone cannot say about a command."""
+    match command:
+        case MergeShapes(shape_ids=shape_ids, into=into) if into not in shape_ids:
+            raise _invalid("into must be one of shape_ids (the shape the others merge into).")
+        case SubtractShape(shape_id=shape_id, by=by) if by == shape_id:
+            raise _invalid("by must be another shape than shape_id.")
 
 
 def parse_command(data: Any) -> Command:
@@ -291,7 +352,9 @@ def parse_command(data: Any) -> Command:
                 raise _invalid(f"{kind} needs {f.name}.")
             continue
         values[f.name] = _FIELD_PARSERS[f.name](data[f.name])
-    return cls(**values)
+    command = cls(**values)
+    _check_fields(command)
+    return command
 
 
 # The envelope around a command (REST body, websocket frame) ------------------------------------------
@@ -340,5 +403,9 @@ def command_to_dict(command: Command) -> dict[str, Any]:
         value = getattr(command, f.name)
         if f.default is not MISSING and value == f.default:
             continue  # an optional field at its default is left out, as a client would
-        out[f.name] = [list(p) for p in value] if f.name == "points" else value
+        if f.name in ("points", "line"):
+            value = [list(p) for p in value]
+        elif f.name == "shape_ids":
+            value = list(value)
+        out[f.name] = value
     return out

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import assert_never
 
+from . import pieces
 from .commands import (
     AddPolygon,
     AddVertex,
@@ -19,6 +21,7 @@ from .commands import (
     ImportPolygon,
     InsertVertex,
     MarkHardExample,
+    MergeShapes,
     MoveShape,
     MoveVertex,
     Redo,
@@ -26,6 +29,8 @@ from .commands import (
     RemoveVertex,
     ResetShape,
     Save,
+    SplitShape,
+    SubtractShape,
     Undo,
     UnmarkHardExample,
 )
@@ -38,6 +43,7 @@ from .events import (
     HardExampleMarked,
     HardExampleUnmarked,
     LabelShapesDeleted,
+    Part,
     PolygonAdded,
     PolygonClosed,
     Redone,
@@ -47,6 +53,9 @@ from .events import (
     ShapeMoved,
     ShapeRelabeled,
     ShapeReset,
+    ShapesMerged,
+    ShapeSplit,
+    ShapeSubtracted,
     Undone,
     VertexAdded,
     VertexInserted,
@@ -167,6 +176,60 @@ def _replayable(state: ItemState, ctx: Context, entry_changes, undoing: bool) ->
         else:
             skipped.append(change.shape_id)
     return done, skipped
+
+
+# The ids of the new shapes that subtract and split make: derived from the shape, the event's seq and the
+# part's place (uuid5), so that deciding stays pure and the same command decided at the same seq names
+# them the same. The event carries them; clients learn them from it.
+PARTS_NAMESPACE = uuid.UUID("5b0f6c1e-2a57-4d0e-9a43-8f1d6c3b7e21")
+
+
+def _parts(state: ItemState, ctx: Context, shape: Shape, rings: list[tuple]) -> tuple[Part, ...]:
+    """The shape's new points and the new shapes its other pieces become, with their ids."""
+    new = len(rings) - 1
+    if new and len(state.closed_shapes()) + new > ctx.limits.max_shapes:
+        raise Rejected(
+            "too_many_shapes",
+            f"{_named(shape)} would become {len(rings)} shapes, and an image holds at most "
+            f"{ctx.limits.max_shapes} shapes.",
+        )
+    ids = [shape.id]
+    for n in range(1, len(rings)):
+        part_id = str(uuid.uuid5(PARTS_NAMESPACE, f"{shape.id}/{state.seq + 1}/{n}"))
+        if part_id in state.shapes or part_id in state.saved:  # all but impossible; refused if so
+            raise Rejected("shape_exists", f"Shape id {part_id} is already used on this image.")
+        ids.append(part_id)
+    return tuple(zip(ids, rings, strict=True))
+
+
+def _merge(state: ItemState, ctx: Context, shape_ids: tuple[str, ...], into: str) -> list[Event]:
+    shapes = [_closed(state, shape_id) for shape_id in shape_ids]
+    target = state.shapes[into]
+    others = [s for s in shapes if s.label_class_id != target.label_class_id]
+    if others:
+        one = len(others) == 1
+        raise Rejected(
+            "different_labels",
+            f"{pieces.capital(pieces.names(others))} {'has' if one else 'have'} another label than "
+            f"shape #{target.number}: only shapes of one label merge (relabel {'it' if one else 'them'} first).",
+        )
+    points = pieces.merged(shapes, target, state.width, state.height, ctx.limits.max_vertices)
+    return [ShapesMerged(ctx.actor, into, shape_ids, points)]
+
+
+def _subtract(state: ItemState, ctx: Context, shape_id: str, by: str) -> list[Event]:
+    shape, cutter = _closed(state, shape_id), _closed(state, by)
+    rings = pieces.subtracted(shape, cutter, state.width, state.height, ctx.limits.max_vertices)
+    parts = _parts(state, ctx, shape, rings)
+    # Pieces of a whole object that what covers it cut apart are still one object: they become a group.
+    group_id = shape.group_id if shape.group_id is not None or len(parts) == 1 else shape.id
+    return [ShapeSubtracted(ctx.actor, shape_id, by, parts, group_id)]
+
+
+def _split(state: ItemState, ctx: Context, shape_id: str, line: tuple) -> list[Event]:
+    shape = _closed(state, shape_id)
+    rings = pieces.split(shape, line, state.width, state.height, ctx.limits.max_vertices)
+    return [ShapeSplit(ctx.actor, shape_id, _parts(state, ctx, shape, rings))]
 
 
 def _discard(state: ItemState, ctx: Context) -> list[Event]:
@@ -294,6 +357,12 @@ def decide(state: ItemState, command: Command, ctx: Context) -> list[Event]:
             if not shape_ids:
                 _label(ctx, label_class_id)
             return [LabelShapesDeleted(actor, label_class_id, shape_ids)] if shape_ids else []
+        case MergeShapes(shape_ids=shape_ids, into=into):
+            return _merge(state, ctx, shape_ids, into)
+        case SubtractShape(shape_id=shape_id, by=by):
+            return _subtract(state, ctx, shape_id, by)
+        case SplitShape(shape_id=shape_id, line=line):
+            return _split(state, ctx, shape_id, line)
         case Undo():
             stack = state.undo.get(actor)
             if not stack:

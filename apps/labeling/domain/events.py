@@ -127,6 +127,44 @@ class LabelShapesDeleted:
     shape_ids: tuple[str, ...]
 
 
+# A piece of a shape that subtract or split made: the id it has and its points.
+Part = tuple[str, tuple[Point, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class ShapesMerged:
+    """`into` became the union of `shape_ids` (which include it), with `points`; the others were removed."""
+
+    actor: Actor
+    into: str
+    shape_ids: tuple[str, ...]
+    points: tuple[Point, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ShapeSubtracted:
+    """The shape `by` was cut out of `shape_id`, leaving `parts`: the first is `shape_id` itself (its new
+    points), the others are new shapes of its label, numbered in order. Every part is in the group
+    `group_id` (the shape's own, or, when the cut left several parts of a whole object, a new group
+    named by the shape's id: one object seen in pieces around what covers it)."""
+
+    actor: Actor
+    shape_id: str
+    by: str
+    parts: tuple[Part, ...]
+    group_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ShapeSplit:
+    """`shape_id` was cut along a line into `parts`: the first is `shape_id` itself (its new points), the
+    others are new shapes of its label and group, numbered in order."""
+
+    actor: Actor
+    shape_id: str
+    parts: tuple[Part, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Undone:
     """The actor's undo entry made by event `target_seq` was reverted for `shape_ids`.
@@ -202,6 +240,9 @@ Event = (
     | ShapeDeleted
     | AllShapesDeleted
     | LabelShapesDeleted
+    | ShapesMerged
+    | ShapeSubtracted
+    | ShapeSplit
     | Undone
     | Redone
     | Saved
@@ -225,6 +266,9 @@ EVENT_TYPES: dict[str, type] = {
     "shape_deleted": ShapeDeleted,
     "all_shapes_deleted": AllShapesDeleted,
     "label_shapes_deleted": LabelShapesDeleted,
+    "shapes_merged": ShapesMerged,
+    "shape_subtracted": ShapeSubtracted,
+    "shape_split": ShapeSplit,
     "undone": Undone,
     "redone": Redone,
     "saved": Saved,
@@ -266,6 +310,8 @@ def event_payload(event: Event) -> dict[str, Any]:
         value = getattr(event, name)
         if name == "points":
             value = [[x, y] for x, y in value]
+        elif name == "parts":
+            value = [{"shape_id": sid, "points": [[x, y] for x, y in pts]} for sid, pts in value]
         elif name in _TUPLE_FIELDS:
             value = list(value)
         elif value is None and (type(event), name) in _OPTIONAL_FIELDS:
@@ -291,6 +337,10 @@ def event_from_record(type_: str, schema_version: int, payload: dict[str, Any], 
             raise ValueError(f"unknown {name} {value!r} of {type_}")
         if name == "points":
             value = tuple((float(x), float(y)) for x, y in value)
+        elif name == "parts":
+            value = tuple(
+                (part["shape_id"], tuple((float(x), float(y)) for x, y in part["points"])) for part in value
+            )
         elif name in _TUPLE_FIELDS:
             value = tuple(value)
         values[name] = value

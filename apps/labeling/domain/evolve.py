@@ -16,6 +16,7 @@ from .events import (
     HardExampleMarked,
     HardExampleUnmarked,
     LabelShapesDeleted,
+    Part,
     PolygonAdded,
     PolygonClosed,
     Redone,
@@ -25,6 +26,9 @@ from .events import (
     ShapeMoved,
     ShapeRelabeled,
     ShapeReset,
+    ShapesMerged,
+    ShapeSplit,
+    ShapeSubtracted,
     Undone,
     VertexAdded,
     VertexInserted,
@@ -112,6 +116,24 @@ def _edit(state: ItemState, shape_id: str, points: tuple[tuple[float, float], ..
 def _points_of(state: ItemState, shape_id: str) -> tuple[tuple[float, float], ...]:
     shape = state.shapes.get(shape_id)
     return () if shape is None else shape.points
+
+
+def _cut(
+    state: ItemState, seq: int, actor: Actor, shape_id: str, parts: tuple[Part, ...], group_id: str | None
+) -> ItemState:
+    """A subtract or split: the shape takes the first part's points, and each other part becomes a new
+    shape of its label in `group_id`, drawn by the actor, numbered in order. One action of the actor."""
+    shape = state.shapes.get(shape_id)
+    if shape is None or not parts:
+        return _state(state, seq=seq)
+    (_, points), *others = parts
+    patch: dict[str, Shape | None] = {shape_id: replace(shape, points=points, group_id=group_id)}
+    for n, (part_id, part_points) in enumerate(others):
+        number = state.next_number + n
+        patch[part_id] = Shape(
+            part_id, actor, part_points, True, shape.label_class_id, part_points, group_id, number
+        )
+    return _act(state, seq, actor, patch, next_number=state.next_number + len(others))
 
 
 def _replay_entry(state: ItemState, seq: int, event: Undone | Redone) -> ItemState:
@@ -296,6 +318,15 @@ def evolve(state: ItemState, event: Event) -> ItemState:
             | LabelShapesDeleted(actor=actor, shape_ids=shape_ids)
         ):
             return _act(state, seq, actor, {sid: None for sid in shape_ids if sid in state.shapes})
+        case ShapesMerged(actor=actor, into=into, shape_ids=shape_ids, points=points):
+            patch = _edit(state, into, points)
+            patch.update({sid: None for sid in shape_ids if sid != into and sid in state.shapes})
+            return _act(state, seq, actor, patch)
+        case ShapeSubtracted(actor=actor, shape_id=shape_id, parts=parts, group_id=group_id):
+            return _cut(state, seq, actor, shape_id, parts, group_id)
+        case ShapeSplit(actor=actor, shape_id=shape_id, parts=parts):
+            shape = state.shapes.get(shape_id)
+            return _cut(state, seq, actor, shape_id, parts, None if shape is None else shape.group_id)
         case Undone() | Redone():
             return _replay_entry(state, seq, event)
         case Saved():

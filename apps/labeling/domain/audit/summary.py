@@ -28,6 +28,9 @@ from ..events import (
     ShapeMoved,
     ShapeRelabeled,
     ShapeReset,
+    ShapesMerged,
+    ShapeSplit,
+    ShapeSubtracted,
     Undone,
     VertexAdded,
     VertexInserted,
@@ -196,6 +199,20 @@ def event_summary(
             return f"{who} deleted all shapes ({words.count(len(shape_ids), 'shape')})"
         case LabelShapesDeleted(label_class_id=label, shape_ids=shape_ids):
             return f"{who} deleted the shapes labeled {label_name(label)} ({words.count(len(shape_ids), 'shape')})"
+        case ShapesMerged(into=into, shape_ids=shape_ids):
+            others = [sid for sid in shape_ids if sid != into]
+            merged = (
+                words.count(len(others), "shape")
+                if before is None
+                else words.listed([_name(before, sid, label_name) for sid in others])
+            )
+            return f"{who} merged {merged} into {_name(before, into, label_name)}"
+        case ShapeSubtracted(shape_id=shape_id, by=by, parts=parts):
+            cut = f"{who} cut {_name(before, by, label_name)} out of {_name(before, shape_id, label_name)}"
+            return cut if len(parts) == 1 else f"{cut}, leaving {_parts(before, shape_id, parts, label_name)}"
+        case ShapeSplit(shape_id=shape_id, parts=parts):
+            name = _name(before, shape_id, label_name)
+            return f"{who} split {name} into {_parts(before, shape_id, parts, label_name)}"
         case (
             Undone(actor=actor, target_seq=target, shape_ids=shape_ids, skipped_shape_ids=skipped)
             | Redone(actor=actor, target_seq=target, shape_ids=shape_ids, skipped_shape_ids=skipped)
@@ -230,6 +247,16 @@ def event_summary(
             return f"{who} unmarked the image as a hard example"
         case _:
             assert_never(event)
+
+
+def _parts(before: ItemState | None, shape_id: str, parts: Sequence[object], label_name: LabelName) -> str:
+    """ "2 parts (cat #1 and cat #7)": the shape keeps its number, the new parts take the next ones."""
+    shape = _shape(before, shape_id)
+    if before is None or shape is None:
+        return words.count(len(parts), "part")
+    label = "shape" if shape.label_class_id is None else label_name(shape.label_class_id)
+    new = [f"{label} #{before.next_number + n}" for n in range(len(parts) - 1)]
+    return f"{words.count(len(parts), 'part')} ({words.listed([shape_name(shape, label_name), *new])})"
 
 
 def _not_restored(before: ItemState | None, skipped: Sequence[str], label_name: LabelName) -> str:

@@ -130,6 +130,28 @@ def change_phrase(change: Change, label_name: LabelName, event_type: str | None 
     return f"changed {name}"
 
 
+_CUTS = ("shapes_merged", "shape_subtracted", "shape_split")
+
+
+def _cut_phrase(changes: Sequence[Change], label_name: LabelName, event_type: str) -> str:
+    """A merge, subtract or split, from what it changed: the shape it reshaped, and the shapes it removed
+    (a merge) or made (a subtract or split). A subtract's cutter is not among them: "a shape"."""
+    kept = [c.before for c in changes if c.before is not None and c.after is not None]
+    if not kept or kept[0] is None:  # an undo or redo that left the shape itself alone
+        return f"changed {count(len(changes), 'shape')}"
+    name = shape_name(kept[0], label_name)
+    if event_type == "shapes_merged":
+        removed = [
+            shape_name(c.before, label_name) for c in changes if c.before is not None and c.after is None
+        ]
+        return f"merged {listed(removed)} into {name}" if removed else f"merged into {name}"
+    made = [shape_name(c.after, label_name) for c in changes if c.before is None and c.after is not None]
+    parts = f"{count(len(made) + 1, 'part')} ({listed([name, *made])})"
+    if event_type == "shape_split":
+        return f"split {name} into {parts}"
+    return f"cut a shape out of {name}" + (f", leaving {parts}" if made else "")
+
+
 def action_phrase(entry: UndoEntry, label_name: LabelName, event_type: str | None = None) -> str:
     """What one undoable action was, from what it changed (an undo entry), without its actor: what an
     undo or redo quotes ("ann undid 'drew chair #3 (24 vertices)'"). It reads as the action's own event's
@@ -147,6 +169,8 @@ def action_phrase(entry: UndoEntry, label_name: LabelName, event_type: str | Non
         label = changes[0].before.label_class_id
         named = "a deleted label" if label is None else label_name(label)
         return f"deleted the shapes labeled {named} ({shapes})"
+    if event_type in _CUTS:
+        return _cut_phrase(changes, label_name, event_type)
     if len(changes) == 1:
         return change_phrase(changes[0], label_name, event_type)
     if all(c.after is None for c in changes):
