@@ -158,18 +158,17 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 
 
 def redis_channel_layer(url: str) -> dict[str, object]:
-    """channels_redis' publish/subscribe layer on `url`, on lean connections (apps/common/channel_layer.py).
-    Redis shares its pub/sub channels among all its
-    databases, so the prefix names the URL's database: deployments and test runs that share a Redis
-    under different database numbers stay apart (POLYLOG_CHANNEL_PREFIX sets the prefix outright)."""
+    """channels_redis' publish/subscribe layer on `url`, on lean connections (apps/common/channel_layer.py):
+    redis://[:password@]host[:port][/db], or rediss:// for TLS (`?ssl_ca_certs=<PEM file>` adds a private
+    certificate authority). Redis shares its pub/sub channels among all its databases, so the prefix names
+    the URL's database: deployments and test runs that share a Redis under different database numbers
+    stay apart (POLYLOG_CHANNEL_PREFIX sets the prefix outright)."""
     database = urlsplit(url).path.strip("/") or "0"
     prefix = os.environ.get("POLYLOG_CHANNEL_PREFIX") or f"polylog.db{database}."
-    # For the A/B of issue 18 (docs/performance.md): the stock layer on redis-py, or ours on lean connections.
-    backend = {
-        "lean": "apps.common.channel_layer.LeanPubSubChannelLayer",
-        "library": "channels_redis.pubsub.RedisPubSubChannelLayer",
-    }[os.environ.get("POLYLOG_REDIS_LAYER", "lean")]
-    return {"BACKEND": backend, "CONFIG": {"hosts": [{"address": url}], "prefix": prefix}}
+    return {
+        "BACKEND": "apps.common.channel_layer.LeanPubSubChannelLayer",
+        "CONFIG": {"hosts": [{"address": url}], "prefix": prefix},
+    }
 
 
 if REDIS_URL:
