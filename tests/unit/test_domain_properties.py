@@ -8,6 +8,7 @@ have recorded.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import uuid
@@ -15,7 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import shapely
 from hypothesis import HealthCheck, given, settings
+from hypothesis import event as hypothesis_event
 from hypothesis import strategies as st
 
 from apps.labeling.domain import (
@@ -42,6 +45,7 @@ from apps.labeling.domain.commands import (
     GroupShape,
     InsertVertex,
     MarkHardExample,
+    MergeShapes,
     MoveShape,
     MoveVertex,
     Redo,
@@ -49,6 +53,8 @@ from apps.labeling.domain.commands import (
     RemoveVertex,
     ResetShape,
     Save,
+    SplitShape,
+    SubtractShape,
     Undo,
     UnmarkHardExample,
 )
@@ -59,12 +65,16 @@ from apps.labeling.domain.events import (
     PolygonClosed,
     Redone,
     Saved,
+    ShapesMerged,
+    ShapeSplit,
+    ShapeSubtracted,
     Undone,
     VertexAdded,
     VertexInserted,
     VertexMoved,
     VertexRemoved,
 )
+from apps.labeling.domain.geometry import check_polygon
 from apps.labeling.domain.state import ItemState, Shape
 
 WIDTH, HEIGHT = 100, 80
@@ -103,6 +113,20 @@ def coordinate(draw: st.DrawFn) -> float:
 step = st.sampled_from([20.0, -20.0, 30.0, -10.0, 10.0, 0.0])
 offset = st.sampled_from([0.0, 5.0, -5.0, 10.0, -10.0, 20.0, -20.0, 0.5])
 label = st.sampled_from([1, 1, 2, 2, 3])
+
+
+@st.composite
+def cutting_line(draw: st.DrawFn, steps: int = 20) -> tuple[tuple[float, float], ...]:
+    """Mostly a straight cut across the image at one of `steps` grid lines from the top-left corner,
+    sometimes a bent one, sometimes any points."""
+    kind = draw(st.integers(0, 5))
+    if kind <= 2:
+        at = draw(st.integers(0, steps)) * 5.0 + draw(st.sampled_from([0.0, 0.0, 2.5]))
+        return ((at, -1.0), (at, HEIGHT + 1.0)) if kind < 2 else ((-1.0, at), (WIDTH + 1.0, at))
+    if kind <= 4:
+        x, y = draw(st.integers(0, steps)) * 5.0, draw(st.integers(0, min(steps, 16))) * 5.0
+        return ((x - 30.0, -1.0), (x, y), (x + draw(offset), HEIGHT + 1.0))
+    return tuple(draw(st.lists(st.tuples(coordinate(), coordinate()), min_size=2, max_size=5)))
 
 
 def clamp(value: float, top: float) -> float:
@@ -154,6 +178,9 @@ WITH_SHAPES = [
     *["group_shape"] * 2,
     *["reset_shape"] * 3,
     "delete_shape",
+    *["merge_shapes"] * 2,
+    *["subtract_shape"] * 2,
+    *["split_shape"] * 2,
 ]
 WITH_CLOSABLE_DRAFT = ["close_polygon"] * 10
 WITH_UNDO = ["undo"] * 6
@@ -221,6 +248,15 @@ def command(draw: st.DrawFn, state: ItemState, actor: int, shape_ids: list[str])
             return ResetShape(shape_id)
         case "delete_shape":
             return DeleteShape(shape_id)
+        case "merge_shapes":
+            others = draw(st.lists(prefer(editable, shape_ids), min_size=1, max_size=2, unique=True))
+            ids = tuple(dict.fromkeys([shape_id, *others]))
+            return MergeShapes(ids, draw(st.sampled_from(ids))) if len(ids) > 1 else DeleteShape(shape_id)
+        case "subtract_shape":
+            by = draw(prefer([sid for sid in editable if sid != shape_id], shape_ids))
+            return SubtractShape(shape_id, by) if by != shape_id else DeleteShape(shape_id)
+        case "split_shape":
+            return SplitShape(shape_id, draw(cutting_line()))
         case "delete_all_shapes":
             return DeleteAllShapes()
         case "delete_label_shapes":
@@ -263,6 +299,16 @@ def creates(state: ItemState, command: Command) -> str | None:
     ):
         return command.shape_id
     return None
+
+
+def new_parts(events: list[Event]) -> list[str]:
+    """The shapes a subtract or split made, in the order they were numbered (the first part is the shape)."""
+    return [
+        part_id
+        for event in events
+        if isinstance(event, ShapeSubtracted | ShapeSplit)
+        for part_id, _ in event.parts[1:]
+    ]
 
 
 def play(
@@ -491,6 +537,9 @@ def test_reset_returns_a_shape_to_its_points_at_the_last_save_or_at_closing(data
             case PolygonClosed(shape_id=sid) | PolygonAdded(shape_id=sid):
                 original[sid] = step.after.shapes[sid].points
                 unsettled.discard(sid)
+            case ShapeSubtracted(parts=parts) | ShapeSplit(parts=parts):
+                for sid, pts in parts[1:]:  # new shapes: their points at the cut, as a drawn shape's
+                    original[sid] = pts
             case Saved():
                 saved = closed_shapes(step.after)
                 for sid, (_, pts) in saved.items():
@@ -655,6 +704,8 @@ def test_the_nth_shape_created_is_number_n_and_keeps_it_through_undo_redo_and_di
         new_id = creates(step.before, step.command)
         if new_id is not None and step.events:
             created[new_id] = len(created) + 1
+        for part_id in new_parts(step.events):
+            created[part_id] = len(created) + 1
         assert step.after.next_number == len(created) + 1
         numbers = [shape.number for shape in step.after.shapes.values()]
         assert len(numbers) == len(set(numbers))  # never two shapes with one number
@@ -664,3 +715,133 @@ def test_the_nth_shape_created_is_number_n_and_keeps_it_through_undo_redo_and_di
         assert {s["id"]: s["number"] for s in [*view["shapes"], *view["drafts"]]} == {
             sid: created[sid] for sid in step.after.shapes
         }
+
+
+# (i) merge, subtract and split: every polygon they leave is valid, and each is one action ----------------
+
+# What a merge, subtract or split may be refused with on shapes that exist.
+CUT_REFUSALS = {
+    "different_labels",
+    "shapes_not_touching",
+    "shapes_not_overlapping",
+    "empty_result",
+    "result_has_hole",
+    "result_not_simple",
+    "line_does_not_cross",
+    "too_many_vertices",
+    "too_many_shapes",
+    "self_intersecting",
+    "non_finite_coordinate",
+    "line_outside_image",
+}
+AREA_TOLERANCE = 1e-6
+CUT_LIMITS = Limits(max_vertices=40, max_shapes=12)
+
+
+@st.composite
+def crowded_polygon(draw: st.DrawFn) -> tuple[tuple[float, float], ...]:
+    """A rectangle or a triangle in the image's top-left corner, so that shapes overlap and touch often."""
+    x, y = draw(st.integers(0, 6)) * 5.0, draw(st.integers(0, 5)) * 5.0
+    w, h = draw(st.integers(1, 6)) * 5.0, draw(st.integers(1, 6)) * 5.0
+    if draw(st.integers(0, 3)):
+        return ((x, y), (x + w, y), (x + w, y + h), (x, y + h))
+    return ((x, y), (x + w, y + draw(st.integers(0, 2)) * 5.0), (x + draw(st.integers(0, 6)) * 2.5, y + h))
+
+
+def exact(state: ItemState) -> dict[str, tuple[Any, ...]]:
+    """Every shape as the state holds it: who drew it, its points, label, group, number and reset point."""
+    return {
+        s.id: (s.actor, s.closed, s.label_class_id, s.points, s.group_id, s.number, s.original)
+        for s in state.shapes.values()
+    }
+
+
+@st.composite
+def cut(draw: st.DrawFn, state: ItemState, ids: list[str]) -> Command:
+    kind = draw(st.sampled_from(["merge", "merge", "subtract", "subtract", "split", "split"]))
+    if kind == "merge":
+        chosen = draw(st.lists(st.sampled_from(ids), min_size=2, max_size=min(3, len(ids)), unique=True))
+        return MergeShapes(tuple(chosen), draw(st.sampled_from(chosen)))
+    if kind == "subtract":
+        shape_id, by = draw(st.lists(st.sampled_from(ids), min_size=2, max_size=2, unique=True))
+        return SubtractShape(shape_id, by)
+    return SplitShape(draw(st.sampled_from(ids)), draw(cutting_line()))
+
+
+def cut_ctx(actor: int) -> Context:
+    return Context(actor=actor, label_class_ids=LABELS, limits=CUT_LIMITS)
+
+
+def polygon_of(state: ItemState, shape_id: str) -> shapely.Polygon:
+    return shapely.Polygon(state.shapes[shape_id].points)
+
+
+def check_valid(state: ItemState, shape_ids: set[str]) -> None:
+    for sid in shape_ids:
+        points = state.shapes[sid].points
+        check_polygon(points, WIDTH, HEIGHT, CUT_LIMITS.max_vertices)  # raises Rejected if not
+        assert shapely.Polygon(points).is_valid and len(set(points)) == len(points)
+
+
+def check_geometry(command: Command, before: ItemState, after: ItemState, event: Event) -> None:
+    """The pieces are what the command says, up to slivers under a pixel."""
+    match event:
+        case ShapesMerged(into=into, shape_ids=shape_ids):
+            merged = polygon_of(after, into)
+            union = shapely.union_all([polygon_of(before, sid) for sid in shape_ids])
+            assert abs(merged.area - union.area) < 1.0  # a filled pinhole at most
+            assert all(polygon_of(before, sid).difference(merged).area < AREA_TOLERANCE for sid in shape_ids)
+            assert not (set(shape_ids) - {into}) & set(after.shapes)
+        case ShapeSubtracted(shape_id=sid, by=by, parts=parts):
+            source, cutter = polygon_of(before, sid), polygon_of(before, by)
+            for part_id, _ in parts:
+                piece = polygon_of(after, part_id)
+                assert piece.difference(source).area < AREA_TOLERANCE
+                assert piece.intersection(cutter).area < AREA_TOLERANCE
+            assert after.shapes[by] == before.shapes[by]
+        case ShapeSplit(shape_id=sid, parts=parts):
+            source = polygon_of(before, sid)
+            pieces = [polygon_of(after, part_id) for part_id, _ in parts]
+            assert len(pieces) >= 2
+            assert all(piece.difference(source).area < AREA_TOLERANCE for piece in pieces)
+            total = sum(piece.area for piece in pieces)
+            assert total <= source.area + AREA_TOLERANCE
+            assert shapely.union_all(pieces).area == pytest.approx(total, abs=AREA_TOLERANCE)
+        case _:
+            raise AssertionError(f"{command} made {event}")
+
+
+@PROPERTY_SETTINGS
+@given(data=st.data())
+def test_merge_subtract_and_split_leave_valid_polygons_and_one_undo_restores_the_state_exactly(data):
+    state = initial_state(WIDTH, HEIGHT)
+    for sid in FRESH_SHAPE_IDS[: data.draw(st.integers(2, 5), label="shapes")]:
+        add = AddPolygon(sid, data.draw(st.sampled_from([1, 1, 1, 2])), data.draw(crowded_polygon()), None)
+        with contextlib.suppress(Rejected):
+            state = replay(state, decide(state, add, cut_ctx(data.draw(st.integers(1, 2)))))
+    applied = 0
+    for _ in range(data.draw(st.integers(1, 4), label="cuts")):
+        ids = [s.id for s in state.closed_shapes()]
+        if len(ids) < 2:
+            break
+        actor, command = data.draw(st.integers(1, 2), label="actor"), data.draw(cut(state, ids), label="cut")
+        try:
+            events = decide(state, command, cut_ctx(actor))
+        except Rejected as refusal:
+            assert refusal.code in CUT_REFUSALS, refusal
+            hypothesis_event(f"refused: {refusal.code}")
+            continue
+        hypothesis_event(f"applied: {type(command).__name__}")
+        after = replay(state, events)
+        event = one(events)
+        check_valid(after, changed_shapes(state, after) & set(after.shapes))
+        check_geometry(command, state, after, event)
+
+        undo = one(decide(after, Undo(), cut_ctx(actor)))
+        assert isinstance(undo, Undone) and undo.skipped_shape_ids == ()
+        undone = replay(after, [undo])
+        assert exact(undone) == exact(state), f"undo of {command} did not restore the shapes"
+        redone = replay(undone, decide(undone, Redo(), cut_ctx(actor)))
+        assert exact(redone) == exact(after), f"redo of {command} did not bring its result back"
+        state, applied = redone, applied + 1
+    hypothesis_event(f"cuts applied: {min(applied, 2)}{'+' if applied >= 2 else ''}")
