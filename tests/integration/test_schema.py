@@ -81,6 +81,26 @@ def test_the_command_request_names_its_fields(schema: dict[str, Any]) -> None:
     assert set(body["required"]) == {"command_id", "command"}
 
 
+def test_the_command_schema_documents_every_command_type_with_its_fields(schema: dict[str, Any]) -> None:
+    from apps.labeling.domain import COMMAND_TYPES
+
+    components = schema["components"]["schemas"]
+    command = components["Command"]
+
+    assert command["discriminator"]["propertyName"] == "type"
+    assert set(command["discriminator"]["mapping"]) == set(COMMAND_TYPES)
+    merge = components["MergeShapesCommand"]
+    assert set(merge["required"]) == {"type", "shape_ids", "into"}
+    assert merge["properties"]["shape_ids"]["minItems"] == 2
+    assert set(components["SubtractShapeCommand"]["required"]) == {"type", "shape_id", "by"}
+    split = components["SplitShapeCommand"]
+    assert set(split["required"]) == {"type", "shape_id", "line"}
+    assert split["properties"]["line"]["minItems"] == 2
+    # An optional field of a command (group_id) is documented but not required.
+    assert "group_id" in components["AddPolygonCommand"]["properties"]
+    assert "group_id" not in components["AddPolygonCommand"]["required"]
+
+
 def test_the_item_list_documents_its_filters(schema: dict[str, Any]) -> None:
     parameters = schema["paths"]["/api/jobs/{job_id}/items/"]["get"]["parameters"]
 

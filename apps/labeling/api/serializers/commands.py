@@ -3,9 +3,14 @@ and the state they fold to (/api/items/<id>/commands/, events/ and state/, DESIG
 
 from __future__ import annotations
 
+from dataclasses import MISSING, fields
 from typing import Any
 
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
+
+from ...domain import COMMAND_TYPES
+from ...domain.commands import MAX_GROUP_ID, MAX_SHAPES_IN_COMMAND
 
 
 class StringField(serializers.CharField):
@@ -16,12 +21,6 @@ class StringField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
-
-
-class CommandRequestSerializer(serializers.Serializer):
-    command_id = StringField(max_length=64, help_text="the client's id for this command (1 to 64 characters)")
-    command = serializers.DictField(help_text="a command object with a 'type' (DESIGN section 8)")
-    expected_seq = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
 
 
 class EventSerializer(serializers.Serializer):
@@ -56,6 +55,86 @@ class StateQuerySerializer(serializers.Serializer):
 
 class PointsField(serializers.ListField):
     child = serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2)
+
+
+# Commands, as the schema documents them: one object per type, built from the domain's own commands (their
+# fields), so the schema lists what the parser reads. The parser (domain/commands.py, parse_command) is
+# what reads a command; these serializers only describe it.
+_FIELDS = {
+    "shape_id": lambda **kw: serializers.UUIDField(
+        **kw, help_text="the shape's id (a UUID; a new shape's is the client's choice)"
+    ),
+    "x": lambda **kw: serializers.FloatField(**kw, help_text="image pixels from the left"),
+    "y": lambda **kw: serializers.FloatField(**kw, help_text="image pixels from the top"),
+    "dx": lambda **kw: serializers.FloatField(**kw, help_text="pixels to the right"),
+    "dy": lambda **kw: serializers.FloatField(**kw, help_text="pixels down"),
+    "index": lambda **kw: serializers.IntegerField(**kw, min_value=0, help_text="a vertex position, from 0"),
+    "label_class_id": lambda **kw: serializers.IntegerField(**kw, help_text="one of the job's label classes"),
+    "points": lambda **kw: PointsField(**kw, help_text="the polygon's vertices, [x, y] each, listed once"),
+    "group_id": lambda **kw: serializers.CharField(
+        **kw,
+        max_length=MAX_GROUP_ID,
+        allow_null=True,
+        help_text="the object this shape is a part of (the same string on every part); null: a whole object",
+    ),
+    "shape_ids": lambda **kw: serializers.ListField(
+        **kw,
+        child=serializers.UUIDField(),
+        min_length=2,
+        max_length=MAX_SHAPES_IN_COMMAND,
+        help_text="the closed shapes to merge, each once: of one label, overlapping or sharing borders",
+    ),
+    "into": lambda **kw: serializers.UUIDField(
+        **kw, help_text="one of shape_ids: the shape that becomes the union, keeping its id, number and group"
+    ),
+    "by": lambda **kw: serializers.UUIDField(
+        **kw, help_text="the closed shape cut out of shape_id; it stays as it is"
+    ),
+    "line": lambda **kw: PointsField(
+        **kw,
+        min_length=2,
+        help_text="the polyline to cut along, [x, y] each, drawn across the shape from outside to outside",
+    ),
+}
+_DESCRIPTIONS = {
+    "merge_shapes": "One shape of several: `into` takes the union's outline and the others go "
+    "(event `shapes_merged`). Refused if they differ in label, do not make one piece, or enclose a hole.",
+    "subtract_shape": "Cut `by` out of `shape_id` (event `shape_subtracted`); the largest piece keeps the "
+    "shape's id and number, other pieces become new shapes of its label in one group. A cut that would "
+    "leave a hole is refused (result_has_hole).",
+    "split_shape": "Cut `shape_id` along `line` into two or more shapes (event `shape_split`); the largest "
+    "part keeps the id and number, the others become new shapes of its label and group.",
+}
+
+
+def _command_serializer(kind: str, command: type) -> type[serializers.Serializer]:
+    attrs: dict[str, Any] = {"type": serializers.ChoiceField(choices=[kind])}
+    for f in fields(command):
+        attrs[f.name] = _FIELDS[f.name](required=f.default is MISSING)
+    name = "".join(part.title() for part in kind.split("_")) + "Command"
+    attrs["Meta"] = type("Meta", (), {"ref_name": name})
+    doc = _DESCRIPTIONS.get(kind, f"The `{kind}` command (DESIGN section 8).")
+    return type(name, (serializers.Serializer,), {**attrs, "__doc__": doc})
+
+
+COMMAND_SERIALIZERS = {kind: _command_serializer(kind, cls) for kind, cls in COMMAND_TYPES.items()}
+
+
+@extend_schema_field(
+    PolymorphicProxySerializer(
+        component_name="Command",
+        serializers=COMMAND_SERIALIZERS,
+        resource_type_field_name="type",
+    )
+)
+class CommandField(serializers.DictField):
+    """A command object with a `type` (DESIGN section 8, docs/domain.md)."""
+
+
+class CommandRequestSerializer(serializers.Serializer):
+    command_id = StringField(max_length=64, help_text="the client's id for this command (1 to 64 characters)")
+    command = CommandField(help_text="a command object with a 'type' (DESIGN section 8)")
+    expected_seq = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
 
 
 class StateShapeSerializer(serializers.Serializer):
