@@ -101,3 +101,30 @@ async def test_a_client_taking_over_carries_on_the_fold_of_the_one_that_dropped(
     assert later.state() == replay(initial_state(WIDTH, HEIGHT), everything)
     assert [event_from_record(e["type"], 1, e["payload"], e["actor"]) for e in later.events] == everything
     await later.close()
+
+
+async def test_merges_cuts_and_splits_received_fold_into_the_same_state_as_the_servers() -> None:
+    from apps.labeling.domain import Context, decide
+    from apps.labeling.domain.commands import AddPolygon, MergeShapes, SplitShape, SubtractShape, Undo
+
+    context = Context(actor=1, label_class_ids=frozenset({1, 2}))
+    state, events = initial_state(WIDTH, HEIGHT), []
+    for command in (
+        AddPolygon("a", 1, ((10.0, 10.0), (30.0, 10.0), (30.0, 30.0), (10.0, 30.0))),
+        AddPolygon("b", 1, ((20.0, 20.0), (40.0, 20.0), (40.0, 40.0), (20.0, 40.0))),
+        AddPolygon("c", 2, ((0.0, 18.0), (60.0, 18.0), (60.0, 22.0), (0.0, 22.0))),
+        MergeShapes(("a", "b"), "a"),
+        SubtractShape("a", "c"),
+        SplitShape("c", ((35.0, 0.0), (35.0, 40.0))),
+        Undo(),
+    ):
+        new = decide(state, command, context)
+        state, events = replay(state, new), events + new
+    connection = FramesConnection()
+    client = LabelingClient(connection, 7, width=WIDTH, height=HEIGHT)  # type: ignore[arg-type]
+
+    await received(client, connection, frames_of(events, 1))
+
+    assert client.state() == state
+    assert len(client.state_view()["shapes"]) == 3  # the split undone; the cut's new part stays
+    await client.close()
