@@ -107,6 +107,8 @@ export function causeText(cause, who, labels) {
         return `${who} deleted all shapes, ${name} with them`;
       case 'label_shapes_deleted':
         return `${who} deleted every ${labels.get(cause.shape.label_class_id)?.name ?? 'shape of its label'}, ${name} with them`;
+      case 'shapes_merged':
+        return `${who} merged ${name} into another shape`;
       case 'undone':
         return `${whose} undo removed ${name}`;
       case 'redone':
@@ -132,6 +134,12 @@ export function causeText(cause, who, labels) {
       return `${who} ${cause.grouped ? 'grouped' : 'ungrouped'} ${name}`;
     case 'shape_reset':
       return `${who} reset ${name} to its original geometry`;
+    case 'shapes_merged':
+      return `${who} merged other shapes into ${name}`;
+    case 'shape_subtracted':
+      return `${who} cut a shape out of ${name}`;
+    case 'shape_split':
+      return `${who} split ${name}`;
     case 'undone':
       return `${whose} undo changed ${name}`;
     case 'redone':

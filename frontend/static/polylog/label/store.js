@@ -45,11 +45,12 @@ export function applyEvent(state, type, payload, actor) {
     if (state.shapes.has(id)) editShapes().delete(id);
     if (state.drafts.has(id)) editDrafts().delete(id);
   };
-  // A shape created by this event takes the next number (numbers are never given twice).
+  // A shape created by this event takes the next number (numbers are never given twice); an event that
+  // creates several numbers them in order.
   const newNumber = () => {
-    if (state.next_number === null || state.next_number === undefined) return null;
-    next.next_number = state.next_number + 1;
-    return state.next_number;
+    if (next.next_number === null || next.next_number === undefined) return null;
+    next.next_number += 1;
+    return next.next_number - 1;
   };
   switch (type) {
     case 'vertex_added': {
@@ -77,6 +78,27 @@ export function applyEvent(state, type, payload, actor) {
     case 'label_shapes_deleted':
       for (const id of p.shape_ids) remove(id);
       break;
+    case 'shapes_merged': {
+      // `into` takes the union's outline (the server computed it); the others are gone.
+      const into = state.shapes.get(p.into);
+      for (const id of p.shape_ids) if (id !== p.into) remove(id);
+      if (into) editShapes().set(p.into, { ...into, points: p.points });
+      break;
+    }
+    case 'shape_subtracted':
+    case 'shape_split': {
+      // The first part is the shape itself; the others are new shapes of its label, numbered in order, in
+      // the cut's group (a subtract names it) or the shape's own (a split).
+      const shape = state.shapes.get(p.shape_id);
+      if (!shape || !p.parts.length) break;
+      const group_id = type === 'shape_subtracted' ? (p.group_id ?? null) : (shape.group_id ?? null);
+      const [first, ...others] = p.parts;
+      editShapes().set(p.shape_id, { ...shape, points: first.points, group_id });
+      for (const part of others) {
+        editShapes().set(part.shape_id, { id: part.shape_id, number: newNumber(), label_class_id: shape.label_class_id, points: part.points, group_id });
+      }
+      break;
+    }
     case 'vertex_moved':
       editPoints(p.shape_id, (pts) => pts.map((pt, i) => (i === p.index ? [p.x, p.y] : pt)));
       break;
