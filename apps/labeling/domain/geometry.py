@@ -46,8 +46,13 @@ def check_polygon(
         raise Rejected(
             "too_many_vertices", f"A polygon has at most {max_vertices} vertices; this one has {len(points)}."
         )
-    for i, (x, y) in enumerate(points):
-        check_finite(x, y, what=f"Vertex {i}")
+    # Whole lists first, vertex by vertex only to name the first one that is wrong: a 1,000-vertex polygon
+    # is checked on every edit. NaN and infinities carry through a sum; an overflow only takes the long way.
+    xs, ys = [x for x, _ in points], [y for _, y in points]
+    finite = math.isfinite(sum(xs) + sum(ys))
+    if not finite:
+        for i, (x, y) in enumerate(points):
+            check_finite(x, y, what=f"Vertex {i}")
     distinct = len(set(points))
     if distinct < 3:
         raise Rejected(
@@ -57,11 +62,12 @@ def check_polygon(
         seen: set[Point] = set()
         index, (x, y) = next((i, p) for i, p in enumerate(points) if p in seen or seen.add(p))  # type: ignore[func-returns-value]
         raise Rejected("duplicate_vertex", f"Vertex {index} ({fmt(x)}, {fmt(y)}) repeats an earlier vertex.")
-    for i, (x, y) in enumerate(points):
-        check_inside(x, y, width, height, index=i)
-    polygon = shapely.Polygon(points)
+    if not (finite and min(xs) >= 0 and max(xs) <= width and min(ys) >= 0 and max(ys) <= height):
+        for i, (x, y) in enumerate(points):
+            check_inside(x, y, width, height, index=i)
+    polygon = shapely.polygons(points)
     # The hull, not the polygon: a symmetric bow-tie has a signed area of 0 but is not degenerate.
-    if polygon.convex_hull.area == 0:
+    if polygon.area == 0 and polygon.convex_hull.area == 0:
         raise Rejected("zero_area", "The polygon has no area: its vertices lie on one line.")
     if not may_cross and not polygon.is_valid:
         reason = shapely.is_valid_reason(polygon)
@@ -71,4 +77,4 @@ def check_polygon(
 def crosses_itself(points: Sequence[Point]) -> bool:
     """Whether a closed ring is not simple. Drawing never makes one (check_polygon refuses it), but an
     imported polygon may be one: formats allow them and their reference tools rasterise them."""
-    return len(points) >= 3 and not shapely.Polygon(points).is_valid
+    return len(points) >= 3 and not shapely.polygons(points).is_valid

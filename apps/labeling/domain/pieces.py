@@ -41,7 +41,7 @@ def capital(text: str) -> str:
 
 
 def _polygon(shape: Shape) -> shapely.Polygon:
-    polygon = shapely.Polygon(shape.points)
+    polygon = shapely.polygons(shape.points)
     if not polygon.is_valid:
         raise Rejected(
             "self_intersecting",
@@ -61,24 +61,22 @@ def _without_pinholes(polygon: shapely.Polygon) -> shapely.Polygon:
     return polygon if len(holes) == len(polygon.interiors) else shapely.Polygon(polygon.exterior, holes)
 
 
-def _signed_area(points: Sequence[Point]) -> float:
-    return sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(points, (*points[1:], points[0]), strict=True))
-
-
-def _ring(polygon: shapely.Polygon, source: Shape, width: float, height: float) -> tuple[Point, ...]:
+def _ring(
+    polygon: shapely.Polygon, source: Shape, outline: shapely.Polygon, width: float, height: float
+) -> tuple[Point, ...]:
     """The polygon's outline as the domain keeps a shape's points: listed once, clamped into the image
     (an intersection computed on the image's border can land a rounding error outside it), with no -0.0
-    (PostgreSQL's jsonb would drop the sign and break the hash chain), turning as `source` does and
-    starting at the first of its vertices that is still there, so "vertex 1" stays where it was."""
-    points = [
-        (min(max(x, 0.0), width) + 0.0, min(max(y, 0.0), height) + 0.0)
-        for x, y in polygon.exterior.coords[:-1]
-    ]
-    if (_signed_area(points) > 0) != (_signed_area(source.points) > 0):
-        points.reverse()
-    order = {point: index for index, point in enumerate(source.points)}
-    kept = [(order[point], index) for index, point in enumerate(points) if point in order]
-    start = min(kept)[1] if kept else 0
+    (PostgreSQL's jsonb would drop the sign and break the hash chain), turning as `source` (whose polygon
+    is `outline`) does and starting at the first of its vertices that is still there, so "vertex 1" stays
+    where it was."""
+    coords = shapely.get_coordinates(polygon.exterior)[:-1]
+    if shapely.is_ccw(polygon.exterior) != shapely.is_ccw(outline.exterior):
+        coords = coords[::-1]
+    xs, ys = coords[:, 0].clip(0.0, width) + 0.0, coords[:, 1].clip(0.0, height) + 0.0
+    points = list(zip(xs.tolist(), ys.tolist(), strict=True))
+    present = set(points)
+    first = next((point for point in source.points if point in present), None)
+    start = 0 if first is None else points.index(first)
     return (*points[start:], *points[:start])
 
 
@@ -98,12 +96,18 @@ def _checked(points: tuple[Point, ...], what: str, width: float, height: float, 
 
 
 def _rings(
-    pieces: list[shapely.Polygon], source: Shape, width: float, height: float, max_vertices: int
+    pieces: list[shapely.Polygon],
+    source: Shape,
+    outline: shapely.Polygon,
+    width: float,
+    height: float,
+    max_vertices: int,
 ) -> list[tuple[Point, ...]]:
     rings = []
     for n, piece in enumerate(pieces):
         what = capital(_name(source)) if n == 0 else f"Part {n + 1} of {_name(source)}"
-        rings.append(_checked(_ring(piece, source, width, height), what, width, height, max_vertices))
+        ring = _ring(piece, source, outline, width, height)
+        rings.append(_checked(ring, what, width, height, max_vertices))
     return rings
 
 
@@ -112,9 +116,10 @@ def merged(
 ) -> tuple[Point, ...]:
     """The outline of the union of `shapes` (which include `into`), as `into`'s new points."""
     polygons = [_polygon(shape) for shape in shapes]
+    outline = next(p for s, p in zip(shapes, polygons, strict=True) if s.id == into.id)
     pieces = _polygons(shapely.union_all(polygons))
     if len(pieces) > 1:
-        inside = shapely.Polygon(into.points).representative_point()
+        inside = outline.representative_point()
         home = next(piece for piece in pieces if piece.intersects(inside))
         apart = [
             s for s, p in zip(shapes, polygons, strict=True) if not home.intersects(p.representative_point())
@@ -134,7 +139,8 @@ def merged(
             "another shape of the label and merge that too.",
         )
     what = f"The merge of {names(shapes)}"
-    return _checked(_ring(union, into, width, height), what, width, height, max_vertices)
+    ring = _ring(union, into, outline, width, height)
+    return _checked(ring, what, width, height, max_vertices)
 
 
 def subtracted(
@@ -161,7 +167,7 @@ def subtracted(
             f"Cutting {_name(by)} out of {_name(shape)} would leave a hole in it, which a polygon cannot "
             f"have: split {_name(shape)} across {_name(by)} first, then cut it out of each part.",
         )
-    return _rings(pieces, shape, width, height, max_vertices)
+    return _rings(pieces, shape, polygon, width, height, max_vertices)
 
 
 def split(
@@ -200,4 +206,4 @@ def split(
             f"The line closes a loop inside {_name(shape)}, which would leave a hole in a part: a polygon "
             "cannot have one. Draw the loop out to the shape's border.",
         )
-    return _rings(pieces, shape, width, height, max_vertices)
+    return _rings(pieces, shape, polygon, width, height, max_vertices)
