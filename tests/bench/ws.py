@@ -6,8 +6,9 @@ both alike; a figure is the median of its rounds, and a ratio the median of each
 round just before it (docs/performance.md, "Performance guard").
 
 - SQLite, one Daphne, in-memory channel layer: command -> ack of one client (LabelingClient), against a
-  bare Channels echo on the same Daphne; and fan-out, the time from a writer's command until five watchers
-  of the item all have its event (one run, no floor).
+  bare Channels echo on the same Daphne; fan-out, the time from a writer's command until five watchers
+  of the item all have its event (one run, no floor); and a merge of two 500-vertex shapes against a
+  move_shape of one of them, command -> ack, in alternating rounds on one item (issue 19).
 - PostgreSQL + Redis, two Daphne processes: 20 clients on 10 items (two per item, one on each process) for
   30 s a round (5 s with --quick); events stored per second, the acks, CPU per command, and events lost,
   duplicated or missing, counted from the store and from what each client received; against the same
@@ -27,6 +28,7 @@ import asyncio
 import contextlib
 import http.client
 import json
+import math
 import shutil
 import statistics
 import sys
@@ -76,6 +78,7 @@ UNLIMITED = {
     "POLYLOG_WS_COMMAND_BURST": "1000000",
     "DEBUG": "false",
 }
+MERGED_VERTICES = 500  # each of the two shapes the merge figure merges (issue 19)
 OCTAGON = ((-1, 0), (-0.7, -0.7), (0, -1), (0.7, -0.7), (1, 0), (0.7, 0.7), (0, 1), (-0.7, 0.7))
 Row = dict[str, Any]
 
@@ -277,6 +280,76 @@ async def fan_out(site: Site, item_id: int, samples: int) -> list[float]:
         await asyncio.gather(*watchers, return_exceptions=True)
 
 
+def ring(cx: float, cy: float, radius: float, vertices: int) -> list[list[float]]:
+    """A regular polygon of `vertices` around (cx, cy)."""
+    turn = 2 * math.pi / vertices
+    return [[cx + radius * math.cos(k * turn), cy + radius * math.sin(k * turn)] for k in range(vertices)]
+
+
+async def merge_against_move(
+    site: Site, item_id: int, samples: int
+) -> tuple[list[list[float]], list[list[float]]]:
+    """One client on one item with two overlapping 500-vertex shapes, in alternating rounds: `samples`
+    move_shape commands of one of them (to and fro), then `samples` merges of the two, each undone
+    (untimed) before the next; command -> ack each. Returns the rounds' moves and merges."""
+    base = site.servers[0].base_url
+    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+    label = site.label_class_ids[0]
+    async with LabelingClient.connect(base, item_id, site.token, width=WIDTH, height=HEIGHT) as client:
+        await client.hello()
+        for shape_id, cx in ((a, 250.0), (b, 390.0)):
+            polygon = ring(cx, 240.0, 100.0, MERGED_VERTICES)
+            await client.command(
+                {"type": "add_polygon", "shape_id": shape_id, "label_class_id": label, "points": polygon}
+            )
+        merge = {"type": "merge_shapes", "shape_ids": [a, b], "into": a}
+        moves, merges = [], []
+        for n in range(ROUNDS + 1):  # the first round warms up: connections, caches
+            moved, merged = [], []
+            for k in range(samples):
+                started = time.perf_counter()
+                await client.command(
+                    {"type": "move_shape", "shape_id": a, "dx": 1.0 - 2 * (k % 2), "dy": 0.0}
+                )
+                moved.append(time.perf_counter() - started)
+            for _ in range(samples):
+                started = time.perf_counter()
+                await client.command(merge)
+                merged.append(time.perf_counter() - started)
+                await client.command({"type": "undo"})
+            if n:
+                moves.append(moved)
+                merges.append(merged)
+        return moves, merges
+
+
+def merge_rows(site: Site, quick: bool) -> list[Row]:
+    """Merging two 500-vertex shapes against moving one, on the same server (issue 19: <= 3x)."""
+    samples = 20 if quick else 100
+    moves, merges = asyncio.run(asyncio.wait_for(merge_against_move(site, site.item_ids[2], samples), 600))
+    move_p50s, merge_p50s = [pct(m, 0.5) for m in moves], [pct(m, 0.5) for m in merges]
+    ratio = paired_ratio(merge_p50s, move_p50s)
+    print(
+        f"merge / move_shape, round ratios: {[round(a / b, 2) for a, b in zip(merge_p50s, move_p50s, strict=True)]}",
+        file=sys.stderr,
+    )
+    return [
+        row(
+            f"ws merge of two {MERGED_VERTICES}-vertex shapes -> ack: p50",
+            "sqlite",
+            ms(median(merge_p50s)),
+            "ms",
+        ),
+        row(
+            f"ws move_shape of a {MERGED_VERTICES}-vertex shape -> ack: p50",
+            "sqlite",
+            ms(median(move_p50s)),
+            "ms",
+        ),
+        row("ws merge p50 / move_shape p50", "sqlite", round(ratio, 2), "x", "<= 3", ratio <= 3),
+    ]
+
+
 def sqlite_rows(quick: bool) -> list[Row]:
     samples = 100 if quick else 700  # a round
     site = site_start(VAR / "sqlite", 1)
@@ -290,6 +363,7 @@ def sqlite_rows(quick: bool) -> list[Row]:
                 asyncio.run(asyncio.wait_for(ack_latency(site, site.item_ids[0], commands, samples), 300))
             )
         fans = asyncio.run(asyncio.wait_for(fan_out(site, site.item_ids[1], samples * ROUNDS // 4), 300))
+        merged = merge_rows(site, quick)
     finally:
         site.stop()
     ack_p50s, echo_p50s = [pct(a, 0.5) for a in acks], [pct(e, 0.5) for e in echoes]
@@ -310,6 +384,7 @@ def sqlite_rows(quick: bool) -> list[Row]:
             fan50 <= 0.010,
         ),
         row(f"ws fan-out, 1 writer to {WATCHERS} watchers: p99", "sqlite", ms(pct(fans, 0.99)), "ms"),
+        *merged,
     ]
 
 
