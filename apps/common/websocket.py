@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from autobahn.exception import Disconnected
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -88,6 +89,18 @@ class JsonFrameConsumer(AsyncWebsocketConsumer):
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         await super().__call__(scope, receive, functools.partial(send_unless_gone, send))
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' AsyncConsumer.dispatch without its hop to the shared sync thread: that one runs
+        close_old_connections() before every message (every frame and every group message), which makes
+        all sockets of the process wait in turn for that one thread. Every database call of a consumer
+        closes old connections in its own thread around the call (database_sync_to_async, or
+        consumers._with_connections), so the hop buys nothing; it cost about a third more CPU per
+        command under the load (docs/performance.md, A/B of issue 18)."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def send_json(self, content: dict[str, Any]) -> None:
         if not self.revoked:

@@ -8,12 +8,15 @@ parser and the same service, which authorises them, as REST (docs/events.md, "Th
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import close_old_connections
 
 from apps.accounts.websocket import credentials_current
 from apps.common.errors import ApiError
@@ -43,7 +46,8 @@ __all__ = ["CLOSE_ACCESS_REVOKED", "ItemConsumer", "JobConsumer"]
 # every database call of the process on one thread). Few: Python runs one thread at a time, and more than
 # it takes to cover the database's round trips only make commands share the interpreter unfairly (under
 # the two-process load, 6 threads doubled the p99 of 2). Raise POLYLOG_WS_COMMAND_THREADS when the
-# database is far away.
+# database is far away. The loop's run_in_executor hands them over: asgiref's database_sync_to_async
+# around it cost about a tenth of the servers' CPU per command under the load (docs/performance.md).
 command_threads = ThreadPoolExecutor(settings.POLYLOG["WS_COMMAND_THREADS"], thread_name_prefix="command")
 
 
@@ -83,9 +87,19 @@ def _command_handle_sync(**command: Any) -> tuple[int, live.Batch]:
     return result.seq, live.messages(result.broadcasts)
 
 
-_command_handle = database_sync_to_async(
-    _command_handle_sync, thread_sensitive=False, executor=command_threads
-)
+async def _command_handle(**command: Any) -> tuple[int, live.Batch]:
+    call = functools.partial(_with_connections, functools.partial(_command_handle_sync, **command))
+    return await asyncio.get_running_loop().run_in_executor(command_threads, call)
+
+
+def _with_connections(call: Callable[[], Any]) -> Any:
+    """What database_sync_to_async does around a call: a connection the call leaves broken or past its
+    age is closed, before the thread's next call uses it."""
+    close_old_connections()
+    try:
+        return call()
+    finally:
+        close_old_connections()
 
 
 class LiveConsumer(JsonFrameConsumer):

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
 
@@ -102,3 +103,21 @@ async def test_commands_run_on_the_command_threads_not_on_the_one_thread_of_chan
 
     assert results == [(1, [])] * 4
     assert ran_on and all(name.startswith("command") for name in ran_on)
+
+
+async def test_a_sockets_messages_are_handled_while_channels_shared_sync_thread_is_busy() -> None:
+    # Channels' own dispatch would wait for that thread before every message (close_old_connections()).
+    release = threading.Event()
+    busy = asyncio.ensure_future(sync_to_async(release.wait)(10))
+    try:
+        consumer, task = await run_consumer(["s1"], ["l1"])
+        async with asyncio.timeout(5):
+            while len(consumer.handled) < 2:
+                await asyncio.sleep(0.005)
+        assert not busy.done()
+    finally:
+        release.set()
+        await busy
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
