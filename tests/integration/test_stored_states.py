@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from apps.labeling import services, store
 from apps.labeling.domain import ItemState, Rejected
 from apps.labeling.domain.commands import Command
-from apps.labeling.models import StoredEvent
+from apps.labeling.models import Role, StoredEvent
 from tests.conftest import LABEL_CLASSES, new_id, replay_log
 from tests.unit.test_domain_properties import SHAPE_IDS, command
 
@@ -139,6 +139,8 @@ def test_the_stored_path_gives_the_states_of_a_plain_replay_of_the_log(
         items = list(job.items.select_related("image").order_by("image__path"))[1:]  # 100x80 and 120x90
         cat, dog = (job.label_classes.get(name=label["name"]).pk for label in LABEL_CLASSES)
         label_ids = {1: cat, 2: dog, 3: max(cat, dog) + 1000}
+        for person in (annotator, annotator2):  # commands are authorised: everyone labels in the job
+            services.job_member_set(job=job, user=person, role=Role.ANNOTATOR)
         people = [manager.pk, annotator.pk, annotator2.pk]
         # Who works through another server process; at least the manager works through this one.
         elsewhere = {manager.pk: False} | {
