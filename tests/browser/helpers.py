@@ -31,18 +31,22 @@ def settled(page: Any) -> None:
     expect(page.locator("body")).to_have_attribute("data-pending", "0")
 
 
+def choose_label(page: Any, label: str) -> None:
+    """Make `label` the active label by its button in the label bar (a selected shape is relabeled)."""
+    bar = page.get_by_role("toolbar", name="Active label")
+    bar.get_by_role("button", name=label).click()
+    expect(bar.locator("button.active")).to_contain_text(label)
+
+
 def draw_polygon(page: Any, points: list[tuple[float, float]], label: str | None = None) -> None:
-    """Click the vertices, close on the first one and pick `label` (Enter keeps the preselected one)."""
+    """Choose `label` in the label bar (None: the active one stays), click the vertices and close on the
+    first one: the polygon takes the active label, no picker."""
+    if label is not None:
+        choose_label(page, label)
     for x, y in points:
         click_image(page, x, y)
     click_image(page, *points[0])
-    picker = page.get_by_role("dialog", name="Choose a label")
-    expect(picker).to_be_visible()
-    if label is None:
-        page.keyboard.press("Enter")
-    else:
-        picker.get_by_role("button", name=label).click()
-    expect(picker).to_have_count(0)
+    expect(page.locator("#canvas .draft.mine")).to_have_count(0)
 
 
 def shape_rows(page: Any) -> Any:

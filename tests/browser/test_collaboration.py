@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import click_image, client_point, expect, open_item, settled, shape_rows
+from .helpers import choose_label, click_image, client_point, expect, open_item, settled, shape_rows
 
 pytestmark = pytest.mark.browser
 
@@ -32,8 +32,8 @@ def test_a_drawing_its_cursor_and_presence_appear_in_the_other_page(open_page, s
     click_image(drawer, 200, 300)
     expect(watcher.locator("#canvas .draft.others .vertex")).to_have_count(3, timeout=LIVE_MS)
 
+    choose_label(drawer, "bird")
     click_image(drawer, 100, 100)
-    drawer.get_by_role("dialog", name="Choose a label").get_by_role("button", name="bird").click()
     settled(drawer)
     expect(shape_rows(watcher)).to_have_count(1, timeout=LIVE_MS)
     expect(shape_rows(watcher).first).to_contain_text("bird")

@@ -52,7 +52,7 @@ def test_a_polygon_drawn_by_clicks_is_labeled_listed_and_saved(open_page, site, 
     expect(page.locator(f'[data-label-class-id="{dog["id"]}"] .label-count')).to_have_text("1 image")
 
 
-def test_the_last_used_label_is_preselected_and_enter_closes(open_page, site, new_job):
+def test_the_picker_after_closing_is_a_setting_with_the_active_label_preselected(open_page, site, new_job):
     job = new_job()
     item = job["items"][1]
     page = open_page("demo")
@@ -60,13 +60,17 @@ def test_the_last_used_label_is_preselected_and_enter_closes(open_page, site, ne
     draw_polygon(page, TRIANGLE, label="bird")
     settled(page)
 
+    page.get_by_label("Ask after closing").check()
     page.mouse.move(1, 1)
     for point in [(350, 50), (450, 60), (400, 150)]:
         page.mouse.click(*page.evaluate("p => window.polylogLabel.renderer.toClient(p)", list(point)))
     page.keyboard.press("Enter")
     picker = page.get_by_role("dialog", name="Choose a label")
     expect(picker.locator("button.active")).to_have_text(re.compile("bird"))
-    page.keyboard.press("Enter")
+    page.keyboard.press("1")  # the picker's own keys: 1 is cat
+    expect(picker).to_have_count(0)
     settled(page)
     expect(shape_rows(page)).to_have_count(2)
-    expect(shape_rows(page).nth(1)).to_contain_text("bird")
+    expect(shape_rows(page).nth(1)).to_contain_text("cat")
+    bar = page.get_by_role("toolbar", name="Active label")
+    expect(bar.locator("button.active")).to_contain_text("cat")  # what the picker chose is active now

@@ -1,5 +1,5 @@
 // Names shared by the labeling page's modules.
 
-export const MODES = { DRAW_POLYGON: 'draw_polygon', EDIT: 'edit' };
+export const MODES = { DRAW_POLYGON: 'draw_polygon', DRAW_RECTANGLE: 'draw_rectangle', EDIT: 'edit' };
 export const SNAP_PX = 9; // a click this close (on screen) to a draft's first vertex closes the polygon
 export const DRAG_PX = 3; // a press that moves less than this is a click, not a drag

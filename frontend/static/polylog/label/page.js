@@ -5,8 +5,10 @@
 import { ApiError, boot, get } from '../api.js';
 import { ask, h, newId, typing } from '../ui.js';
 import { MODES } from './constants.js';
-import { clampMove, clampToImage } from './geometry.js';
+import { clampMove, clampToImage, round2, towardZero2 } from './geometry.js';
+import { LabelBar } from './labelbar.js';
 import drawPolygon from './modes/draw_polygon.js';
+import drawRectangle from './modes/draw_rectangle.js';
 import edit from './modes/edit.js';
 import { causeText, commandInvolvement, involvementText, People, refusalText, ShapeMemory, shapeFacts, shapeName, withNames } from './messages.js';
 import { Notices } from './notices.js';
@@ -14,8 +16,9 @@ import { loadStrip, Panel } from './panel.js';
 import { personColor, Renderer } from './render.js';
 import { ItemSocket } from './socket.js';
 import { ItemStore } from './store.js';
+import { actionFor, SHORTCUTS, whereOf } from './shortcuts.js';
 
-const MODE_TABLE = { [MODES.DRAW_POLYGON]: drawPolygon, [MODES.EDIT]: edit };
+const MODE_TABLE = { [MODES.DRAW_POLYGON]: drawPolygon, [MODES.DRAW_RECTANGLE]: drawRectangle, [MODES.EDIT]: edit };
 const TOOL_KEY = 'polylog.tool';
 // How long a refusal about a shape that is gone waits for the event saying who removed it (the refusal
 // and that event come on different channels, either may be first) before it is shown without a name.
@@ -242,6 +245,7 @@ function draw() {
   if (vertex && (vertex.shapeId !== ui.selectedId || vertex.index >= view.shapes.get(vertex.shapeId).points.length)) ui.selectedVertex = null;
   for (const id of ui.picked) if (!view.shapes.has(id)) ui.picked.delete(id);
   ui.overlay = mode?.render?.(modeState, ctx) ?? {};
+  if (nudge) ui.overlay = { ...ui.overlay, override: { shapeId: nudge.shapeId, points: nudge.current } };
   renderer.render(view, ui);
   if (panelDirty) {
     panel.render(view, ui);
@@ -272,6 +276,8 @@ const ctx = {
   clamp: (point) => clampToImage(point, item.image.width, item.image.height, clampTolerancePx / renderer.scale),
   // A move of these points cut short where the first of them meets the border.
   clampMove: (points, dx, dy) => clampMove(points, dx, dy, item.image.width, item.image.height),
+  // A point put on the image however far outside it is (a rectangle's corner dragged past the border).
+  clampHard: ([x, y]) => [Math.min(item.image.width, Math.max(0, x)), Math.min(item.image.height, Math.max(0, y))],
   hitTest(event) {
     // By position, not event.target: a captured pointer reports the capturing element as its target.
     const element = document.elementFromPoint(event.clientX, event.clientY);
@@ -286,8 +292,8 @@ const ctx = {
   select,
   selectVertex,
   togglePick,
-  pickLabel,
-  rememberLabel: (id) => localStorage.setItem(`polylog.job.${job.id}.label`, String(id)),
+  labelForNewShape,
+  activeColor: () => labels.get(labelBar.active)?.color ?? null,
   refuse,
   redraw,
   // drag: {shapeId, kind} while a drag goes on (others' changes to that shape are told as such).
@@ -398,6 +404,127 @@ function setMode(name) {
   for (const button of document.querySelectorAll('[data-tool]')) button.classList.toggle('active', button.dataset.tool === name);
   document.getElementById('hint').textContent = canLabel ? mode.hint : `Read only (${job.role}): select shapes to look at them; nothing can be changed.`;
   redraw();
+}
+
+// Label first (docs/ui.md): the active label, chosen in the label bar or with 1-9 ---------------------
+
+const labelBar = new LabelBar(document.getElementById('label-bar'), { job, labels, canLabel, choose });
+labelBar.render(); // now: the image is fitted to the space under it
+
+// The label a shape just drawn takes: the active one, or the picker's answer when the person asked for
+// the picker after closing (null: no label classes, or the picker cancelled).
+async function labelForNewShape(at) {
+  if (labelBar.active === null) {
+    refuse('no_label_classes', 'This job has no label classes yet: a manager adds them first.', at);
+    return null;
+  }
+  if (!labelBar.pickAfterClosing) return labelBar.active;
+  const picked = await pickLabel(at);
+  if (picked !== null) labelBar.active = picked;
+  return picked;
+}
+
+// A label chosen (the bar, or its number key): it becomes the active one; a selected shape of another
+// label is relabeled with it (relabel_shape).
+function choose(labelClassId) {
+  if (!labels.has(labelClassId)) return;
+  labelBar.active = labelClassId;
+  const shape = ui.selectedId && store.view().shapes.get(ui.selectedId);
+  if (shape && canLabel && shape.label_class_id !== labelClassId) send({ type: 'relabel_shape', shape_id: shape.id, label_class_id: labelClassId }, { at: shape.points[0] });
+}
+
+// Arrow keys nudge the selected vertex, else the selected shape, by one image pixel (Shift: 10). While
+// arrows are held the nudge is drawn as a drag is; when the last one is released it is sent as one
+// command (move_vertex or move_shape), so a key-hold is one undo action.
+const ARROWS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+let nudge = null; // {shapeId, index (a vertex) or null, points (before), dx, dy, current, keys (held)}
+
+function nudgeBy(event) {
+  const shape = ui.selectedId && store.view().shapes.get(ui.selectedId);
+  if (!shape) return false;
+  if (!canLabel) {
+    refuse('permission_denied', `Your role (${job.role}) may look but not label.`, shape.points[0]);
+    return true;
+  }
+  const vertex = ui.selectedVertex?.shapeId === shape.id ? ui.selectedVertex.index : null;
+  if (!nudge || nudge.shapeId !== shape.id || nudge.index !== vertex) {
+    if (nudge) endNudge();
+    nudge = { shapeId: shape.id, index: vertex, points: shape.points, dx: 0, dy: 0, current: shape.points, keys: new Set() };
+    dragging = { shapeId: shape.id, kind: vertex === null ? 'shape' : 'vertex' };
+  }
+  nudge.keys.add(event.key);
+  const step = event.shiftKey ? 10 : 1;
+  const [ux, uy] = ARROWS[event.key];
+  const { width, height } = item.image;
+  if (nudge.index === null) {
+    [nudge.dx, nudge.dy] = clampMove(nudge.points, nudge.dx + ux * step, nudge.dy + uy * step, width, height).map(towardZero2);
+    nudge.current = nudge.points.map(([x, y]) => [x + nudge.dx, y + nudge.dy]);
+  } else {
+    const [x0, y0] = nudge.points[nudge.index];
+    nudge.dx = Math.min(width, Math.max(0, x0 + nudge.dx + ux * step)) - x0;
+    nudge.dy = Math.min(height, Math.max(0, y0 + nudge.dy + uy * step)) - y0;
+    nudge.current = nudge.points.map((p, i) => (i === nudge.index ? [round2(x0 + nudge.dx), round2(y0 + nudge.dy)] : p));
+  }
+  redraw();
+  return true;
+}
+
+// The nudge held so far, sent as one command (nothing when it came to no move or the shape went).
+function endNudge() {
+  const done = nudge;
+  nudge = null;
+  dragging = null;
+  redraw();
+  if (!done || !store.view().shapes.has(done.shapeId) || (!done.dx && !done.dy)) return;
+  if (done.index === null) {
+    send({ type: 'move_shape', shape_id: done.shapeId, dx: round2(done.dx), dy: round2(done.dy) }, { at: done.current[0] });
+  } else {
+    const [x, y] = done.current[done.index];
+    send({ type: 'move_vertex', shape_id: done.shapeId, index: done.index, x, y }, { at: [x, y] });
+  }
+}
+
+// The "?" overlay: every shortcut of the page, from the table the key handlers use. ? or Esc closes it.
+function showShortcuts() {
+  const dialog = h(
+    'dialog',
+    { class: 'shortcuts', 'aria-label': 'Keyboard shortcuts', tabindex: '-1' },
+    h('h2', {}, 'Shortcuts', h('button', { type: 'button', class: 'icon close', 'aria-label': 'Close', onclick: () => dialog.close() }, '×')),
+    h(
+      'table',
+      {},
+      h('thead', {}, h('tr', {}, h('th', {}, 'keys'), h('th', {}, 'what'), h('th', {}, 'where'))),
+      h(
+        'tbody',
+        {},
+        SHORTCUTS.map((row) =>
+          h(
+            'tr',
+            { dataset: { action: row.action } },
+            h('td', { class: 'keys' }, row.keys.map((keys, n) => [n ? ', ' : null, h('kbd', {}, keys)])),
+            h('td', {}, row.what),
+            h('td', { class: 'where' }, whereOf(row)),
+          ),
+        ),
+      ),
+    ),
+    h('p', { class: 'muted' }, 'Shortcuts do nothing while typing in a field or while a dialog is open (this one: ? or Esc closes it).'),
+  );
+  // Wherever the focus is while it is open (a modal dialog keeps it inside, or on the body).
+  const closeOnQuestion = (event) => {
+    if (event.key !== '?') return;
+    event.preventDefault();
+    event.stopPropagation(); // closed now, the page's own handler would open it again
+    dialog.close();
+  };
+  document.addEventListener('keydown', closeOnQuestion, true);
+  dialog.addEventListener('close', () => {
+    document.removeEventListener('keydown', closeOnQuestion, true);
+    dialog.remove();
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+  dialog.focus(); // not its close button: no focus ring on it, and Esc or ? still close it
 }
 
 function toggleHidden(shapeId = ui.selectedId) {
@@ -584,6 +711,15 @@ const actions = {
   previous: () => go(neighbours.previous, 'previous'),
   group: () => groupPicked(),
   ungroup: () => ungroupPicked(),
+  tool_polygon: () => setMode(MODES.DRAW_POLYGON),
+  tool_rectangle: () => setMode(MODES.DRAW_RECTANGLE),
+  tool_edit: () => setMode(MODES.EDIT),
+  delete_selection: () => deleteSelection(),
+  shortcuts: () => showShortcuts(),
+  label(event) {
+    const labelClassId = labelBar.byKey(Number(event.key));
+    if (labelClassId !== null) choose(labelClassId);
+  },
 };
 
 for (const button of document.querySelectorAll('[data-action]')) {
@@ -594,62 +730,52 @@ for (const button of document.querySelectorAll('[data-tool]')) {
 }
 if (!canLabel) {
   for (const name of ['undo', 'redo', 'reset_shape', 'delete_all']) document.querySelector(`[data-action=${name}]`).disabled = true;
-  const drawTool = document.querySelector(`[data-tool=${MODES.DRAW_POLYGON}]`);
-  drawTool.disabled = true;
-  drawTool.title = `Drawing is for annotators and managers; your role is ${job.role}`;
+  for (const name of [MODES.DRAW_POLYGON, MODES.DRAW_RECTANGLE]) {
+    const drawTool = document.querySelector(`[data-tool=${name}]`);
+    drawTool.disabled = true;
+    drawTool.title = `Drawing is for annotators and managers; your role is ${job.role}`;
+  }
   document.body.dataset.readOnly = 'true';
   document.getElementById('save').disabled = true;
   document.getElementById('hard').disabled = true;
 }
 
+// Keys go through the shortcut table (shortcuts.js), which the "?" overlay and docs/ui.md show: the
+// tool's own rows first (the tool may pass), then the rows of every tool. Space is held for panning (a
+// pointer gesture of the table).
 document.addEventListener('keydown', (event) => {
   if (pickerOpen || document.querySelector('dialog[open]') || typing(event)) return;
-  const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
   if (event.key === ' ') {
     spaceDown = true;
     stage.classList.add('space');
     event.preventDefault();
     return;
   }
-  if (event.ctrlKey || event.metaKey) {
-    let action = null;
-    if (key === 'z' && !event.shiftKey) action = 'undo';
-    else if ((key === 'z' && event.shiftKey) || key === 'y') action = 'redo';
-    else if (key === 's') action = 'save';
-    if (action) {
-      event.preventDefault();
-      actions[action]();
-    }
-    return;
-  }
-  if (event.altKey) return;
-  if (mode.onKeyDown?.(modeState, ctx, event)) {
+  const own = actionFor(event, mode.name);
+  if (own && mode.onKeyDown?.(modeState, ctx, event, own)) {
     event.preventDefault();
     return;
   }
-  const byKey = { '+': 'zoom_in', '=': 'zoom_in', '-': 'zoom_out', _: 'zoom_out', 0: 'fit', f: 'fullscreen', h: 'toggle_hidden', r: 'reset_shape', n: 'next', p: 'previous' };
-  if (key === 'g') {
-    event.preventDefault();
-    actions[event.shiftKey ? 'ungroup' : 'group']();
-  } else if (byKey[key]) {
-    event.preventDefault();
-    actions[byKey[key]]();
-  } else if (key === 'd') setMode(MODES.DRAW_POLYGON);
-  else if (key === 'e') setMode(MODES.EDIT);
-  else if (key === 'Delete' || key === 'Backspace') {
-    event.preventDefault();
-    deleteSelection();
-  }
+  const action = actionFor(event);
+  if (!action) return;
+  if (action === 'nudge' && !nudgeBy(event)) return; // nothing selected: the arrows keep their default
+  event.preventDefault();
+  if (action !== 'nudge') actions[action](event);
 });
 // A Space released outside the window (or a lost focus) must not leave the page panning on every press.
 window.addEventListener('blur', () => {
   spaceDown = false;
   stage.classList.remove('space');
+  if (nudge) endNudge();
 });
 document.addEventListener('keyup', (event) => {
   if (event.key === ' ') {
     spaceDown = false;
     stage.classList.remove('space');
+  }
+  if (nudge && ARROWS[event.key]) {
+    nudge.keys.delete(event.key);
+    if (!nudge.keys.size) endNudge();
   }
   mode?.onKeyUp?.(modeState, ctx, event);
 });
@@ -782,6 +908,7 @@ function showPresence(users) {
 
 function onLabelsChanged() {
   renderer.shapeEls.forEach((entry) => (entry.color = null)); // repaint every shape
+  labelBar.render();
   redrawPanel();
 }
 

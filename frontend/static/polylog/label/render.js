@@ -175,6 +175,7 @@ export class Renderer {
     if (selected && this.shapeLayer.lastElementChild !== selected.g) this.shapeLayer.append(selected.g);
     this.renderDrafts(view, ui, overlay);
     this.preview.setAttribute('points', overlay.preview ? pointsAttr(overlay.preview) : '');
+    this.preview.style.stroke = overlay.previewColor ?? '';
   }
 
   setVertices(group, points) {

@@ -1,7 +1,7 @@
 // Polygon tool: click to add a vertex (just outside the image it lands on the border; farther out it is
-// refused with a message); click the first vertex (or Enter) to close and pick a label; Escape drops the
-// draft; Backspace removes its last vertex (and only that: in this tool it never deletes a shape). Sends
-// commands; the store draws them.
+// refused with a message); click the first vertex (or Enter) to close it with the active label (or the
+// label picker, when the person asked for it); Escape drops the draft; Backspace removes its last vertex
+// (and only that: in this tool it never deletes a shape). Sends commands; the store draws them.
 
 import { MODES, SNAP_PX } from '../constants.js';
 
@@ -26,16 +26,15 @@ async function close(state, ctx, at) {
     return;
   }
   state.picking = true;
-  const labelClassId = await ctx.pickLabel(at ?? draft.points[0]);
+  const labelClassId = await ctx.labelForNewShape(at ?? draft.points[0]);
   state.picking = false;
-  if (labelClassId === null) return; // cancelled: the draft stays as it is
+  if (labelClassId === null) return; // no label, or the picker cancelled: the draft stays as it is
   ctx.send({ type: 'close_polygon', shape_id: draft.id, label_class_id: labelClassId }, { at: at ?? draft.points[0] });
-  ctx.rememberLabel(labelClassId);
 }
 
 export default {
   name: MODES.DRAW_POLYGON,
-  hint: 'Click adds a vertex (just outside the image: on its edge) · first vertex or Enter closes · Esc drops · Backspace removes the last vertex · Del deletes the selection',
+  hint: 'Click adds a vertex (just outside the image: on its edge) · first vertex or Enter closes (active label) · Esc drops · Backspace removes the last vertex · Del deletes the selection',
 
   onSetup(ctx) {
     // A reload keeps the drafts (they are state): carry on with our latest one.
@@ -75,19 +74,20 @@ export default {
     ctx.redraw();
   },
 
-  onKeyDown(state, ctx, event) {
+  // action: this tool's row of the shortcut table (shortcuts.js) the key matched.
+  onKeyDown(state, ctx, event, action) {
     const draft = myDraft(state, ctx);
     if (state.picking) return false;
-    if (event.key === 'Enter' && draft) {
+    if (action === 'close_draft' && draft) {
       close(state, ctx, draft.points[0]);
       return true;
     }
-    if (event.key === 'Escape' && draft) {
+    if (action === 'discard_draft' && draft) {
       ctx.send({ type: 'discard_draft', shape_id: draft.id }, { at: draft.points.at(-1) });
       state.shapeId = null;
       return true;
     }
-    if (event.key === 'Backspace') {
+    if (action === 'remove_last_vertex') {
       // In this tool Backspace is the draft's: without one it does nothing (a repeated press that emptied
       // the draft must not go on to delete the selected shape).
       if (draft) ctx.send({ type: 'remove_vertex', shape_id: draft.id, index: draft.points.length - 1 }, { at: draft.points.at(-1) });

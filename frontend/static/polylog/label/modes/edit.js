@@ -111,9 +111,9 @@ export default {
     return true;
   },
 
-  onKeyDown(state, ctx, event) {
+  onKeyDown(state, ctx, event, action) {
     // Escape steps back: the selected vertex first, then the shape.
-    if (event.key !== 'Escape' || !ctx.selectedId()) return false;
+    if (action !== 'clear_selection' || !ctx.selectedId()) return false;
     const vertex = ctx.selectedVertex();
     ctx.select(vertex ? vertex.shapeId : null);
     return true;

@@ -1,0 +1,87 @@
+// Every shortcut of the labeling page, in one table. The key handlers find their action through it
+// (actionFor), the "?" overlay lists it, and docs/ui.md shows the same rows (markdownTable; a browser test
+// holds the two equal). A row: the action's name, the keys (as shown), what it does, the tool it belongs
+// to (null: every tool), and `pointer` for mouse gestures, which are listed but handled by the pointer code.
+
+import { MODES } from './constants.js';
+
+const POLYGON = MODES.DRAW_POLYGON;
+const RECTANGLE = MODES.DRAW_RECTANGLE;
+const EDIT = MODES.EDIT;
+
+export const SHORTCUTS = [
+  { action: 'tool_polygon', keys: ['D'], what: 'Polygon tool' },
+  { action: 'tool_rectangle', keys: ['B'], what: 'Rectangle tool' },
+  { action: 'tool_edit', keys: ['E'], what: 'Edit tool' },
+  { action: 'label', keys: ['1-9'], what: 'Choose the active label (the label bar); with a shape selected, relabel it' },
+  { action: 'undo', keys: ['Ctrl+Z'], what: 'Undo' },
+  { action: 'redo', keys: ['Ctrl+Shift+Z', 'Ctrl+Y'], what: 'Redo' },
+  { action: 'save', keys: ['Ctrl+S'], what: 'Save' },
+  { action: 'zoom_in', keys: ['+', '='], what: 'Zoom in (the wheel zooms at the cursor)' },
+  { action: 'zoom_out', keys: ['-', '_'], what: 'Zoom out' },
+  { action: 'fit', keys: ['0'], what: 'Fit the image' },
+  { action: 'nudge', keys: ['Arrow keys'], what: 'Nudge the selected vertex, else the selected shape, by one image pixel (one undo action per key-hold)' },
+  { action: 'nudge', keys: ['Shift+Arrow keys'], what: 'Nudge by ten image pixels' },
+  { action: 'delete_selection', keys: ['Del', 'Backspace'], what: 'Delete the selected vertex, else the selected shape' },
+  { action: 'toggle_hidden', keys: ['H'], what: 'Hide / show the selected shape (in this page only)' },
+  { action: 'reset_shape', keys: ['R'], what: 'Reset the selected shape to its original geometry' },
+  { action: 'group', keys: ['G'], what: 'Group the picked shapes into one object' },
+  { action: 'ungroup', keys: ['Shift+G'], what: 'Ungroup the picked shapes' },
+  { action: 'fullscreen', keys: ['F'], what: 'Fullscreen' },
+  { action: 'next', keys: ['N'], what: 'Next image (the next unlabeled one)' },
+  { action: 'previous', keys: ['P'], what: 'Previous image' },
+  { action: 'pan', keys: ['Space+drag', 'Middle-drag'], what: 'Pan (never draws; in the edit tool a drag on empty space pans too)', pointer: true },
+  { action: 'shortcuts', keys: ['?'], what: 'Show / hide this list of shortcuts' },
+  { action: 'close_draft', keys: ['Enter'], what: 'Close the polygon (or click its first vertex)', tool: POLYGON },
+  { action: 'discard_draft', keys: ['Esc'], what: 'Drop the polygon being drawn', tool: POLYGON },
+  { action: 'remove_last_vertex', keys: ['Backspace'], what: "Remove the draft's last vertex (and nothing else)", tool: POLYGON },
+  { action: 'cancel_box', keys: ['Esc'], what: 'Cancel the box being dragged', tool: RECTANGLE },
+  { action: 'clear_selection', keys: ['Esc'], what: 'Clear the selected vertex, then the shape', tool: EDIT },
+  { action: 'pick', keys: ['Shift+click'], what: 'Pick several shapes (to group them)', tool: EDIT, pointer: true },
+  { action: 'insert_vertex', keys: ['Double-click an edge'], what: 'Insert a vertex there', tool: EDIT, pointer: true },
+  { action: 'remove_vertex', keys: ['Alt+click', 'Right-click'], what: 'Remove the vertex', tool: EDIT, pointer: true },
+];
+
+const TOOL_NAMES = { [POLYGON]: 'polygon tool', [RECTANGLE]: 'rectangle tool', [EDIT]: 'edit tool' };
+const NAMED = { Del: 'Delete', Esc: 'Escape', Enter: 'Enter', Backspace: 'Backspace' };
+const ARROWS = new Set(['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown']);
+
+// 'Ctrl+Shift+Z' -> {ctrl, shift, key}; the last '+' part is the key ('+' itself is a key).
+function parse(spec) {
+  const parts = spec === '+' ? ['+'] : spec.split('+');
+  const key = parts.pop();
+  return { ctrl: parts.includes('Ctrl'), shift: parts.includes('Shift'), key };
+}
+
+// Whether a keydown is this key spec. Letters, named keys and arrows want Shift exactly as written; a
+// character that needs Shift on some keyboards ('+', '?', '_') does not look at it.
+function matches(event, spec) {
+  const { ctrl, shift, key } = parse(spec);
+  if (ctrl !== (event.ctrlKey || event.metaKey) || event.altKey) return false;
+  let hit;
+  let strictShift = true;
+  if (key === '1-9') hit = /^[1-9]$/.test(event.key);
+  else if (key === 'Arrow keys') hit = ARROWS.has(event.key);
+  else if (NAMED[key]) hit = event.key === NAMED[key];
+  else if (/^[A-Z]$/.test(key)) hit = event.key.toLowerCase() === key.toLowerCase();
+  else {
+    hit = event.key === key;
+    strictShift = false;
+  }
+  return hit && (!strictShift || shift === event.shiftKey);
+}
+
+// The action of a keydown among the rows of one tool (null: among the rows of every tool); null: none.
+export function actionFor(event, tool = null) {
+  const row = SHORTCUTS.find((r) => !r.pointer && (r.tool ?? null) === tool && r.keys.some((spec) => matches(event, spec)));
+  return row?.action ?? null;
+}
+
+export const whereOf = (row) => (row.tool ? TOOL_NAMES[row.tool] : 'everywhere');
+
+// The table as docs/ui.md shows it.
+export function markdownTable() {
+  const lines = ['| keys | what | where |', '| --- | --- | --- |'];
+  for (const row of SHORTCUTS) lines.push(`| ${row.keys.join(', ')} | ${row.what} | ${whereOf(row)} |`);
+  return lines.join('\n');
+}
