@@ -220,3 +220,42 @@ def test_question_mark_shows_every_shortcut_from_the_table_docs_ui_md_shows(open
     expect(overlay).to_be_visible()
     page.keyboard.press("Escape")
     expect(overlay).to_have_count(0)
+
+
+def test_with_ask_after_closing_a_rectangle_opens_the_picker_and_takes_its_answer(open_page, site, new_job):
+    job = new_job()
+    item = job["items"][0]
+    page = open_page("demo")
+    open_item(page, site, item["id"])
+    page.get_by_label("Ask after closing").check()
+    page.keyboard.press("b")
+    drag_box = [client_point(page, 100, 100), client_point(page, 250, 200)]
+    page.mouse.move(*drag_box[0])
+    page.mouse.down()
+    page.mouse.move(*drag_box[1], steps=5)
+    page.mouse.up()
+    picker = page.get_by_role("dialog", name="Choose a label")
+    expect(picker).to_be_visible()
+    assert state_of(site, item["id"])["shapes"] == []  # nothing sent before the answer
+    picker.get_by_role("button", name="bird").click()
+    settled(page)
+    [shape] = state_of(site, item["id"])["shapes"]
+    assert shape["label_class_id"] == label_id(job, "bird")
+    expect(page.get_by_role("toolbar", name="Active label").locator("button.active")).to_contain_text("bird")
+
+
+def test_a_nudged_shape_stops_at_the_border_and_nothing_selected_sends_nothing(open_page, site, new_job):
+    page, job, item = square_selected_in_edit_tool(open_page, site, new_job, 5, 150, 100)
+    page.keyboard.down("Shift")
+    page.keyboard.press("ArrowLeft")  # ten pixels asked, five to the border
+    page.keyboard.up("Shift")
+    settled(page)
+    [shape] = state_of(site, item["id"])["shapes"]
+    assert min(x for x, _ in shape["points"]) == pytest.approx(0, abs=0.01)
+    assert min(x for x, _ in shape["points"]) >= 0
+
+    page.keyboard.press("Escape")  # nothing selected now
+    expect(page.locator("#canvas .shape.selected")).to_have_count(0)
+    page.keyboard.press("ArrowRight")
+    settled(page)
+    assert state_of(site, item["id"])["shapes"][0]["points"] == shape["points"]
