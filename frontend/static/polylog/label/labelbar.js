@@ -1,7 +1,7 @@
 // The label bar (label first, docs/ui.md): the job's label classes with their colours and keys 1-9, the
 // active one highlighted. A polygon or rectangle closed takes the active label; with a shape selected, a
 // number key (or a click here) relabels it. "Ask after closing" brings back the label picker for those who
-// prefer it. The active label and that setting are this person's, kept in localStorage per job.
+// prefer it. The active label (per job) and that setting are kept in this browser's localStorage.
 
 import { clear, h } from '../ui.js';
 
