@@ -52,7 +52,8 @@ def job_role_now(user_id: int, job_id: int) -> str | None:
     return Role.MANAGER if is_staff else role
 
 
-def _require(role: str | None, need: str, what: str) -> None:
+def role_require(role: str | None, need: str, what: str) -> None:
+    """404 for no role (not a member, or nothing there: ids leak nothing), 403 for a role below `need`."""
     if role is None:
         raise ApiError(404, "not_found", f"There is no {what} here, or you are not a member of its job.")
     if RANK[role] < RANK[need]:
@@ -63,7 +64,7 @@ def _require(role: str | None, need: str, what: str) -> None:
 def job_for(user: Any, job_id: int, need: str = READ) -> tuple[LabelingJob, str]:
     job = LabelingJob.objects.filter(pk=job_id).first()
     role = job_role(user, job_id) if job is not None else None
-    _require(role, need, f"job {job_id}")
+    role_require(role, need, f"job {job_id}")
     assert job is not None and role is not None
     return job, role
 
@@ -71,6 +72,6 @@ def job_for(user: Any, job_id: int, need: str = READ) -> tuple[LabelingJob, str]
 def item_for(user: Any, item_id: int, need: str = READ) -> tuple[Item, str]:
     item = Item.objects.select_related("image").filter(pk=item_id).first()
     role = job_role(user, item.job_id) if item is not None else None
-    _require(role, need, f"item {item_id}")
+    role_require(role, need, f"item {item_id}")
     assert item is not None and role is not None
     return item, role

@@ -26,8 +26,8 @@ from ..domain.commands import (
     Undo,
 )
 from ..domain.events import Event, Saved
-from ..models import Role, StoredEvent
-from ..permissions import RANK
+from ..models import StoredEvent
+from ..permissions import WRITE, role_require
 from ..readmodels import label_counts, live_columns, save_columns, tally_deltas
 
 log = logging.getLogger(__name__)
@@ -175,12 +175,7 @@ def command_authorise(item_id: int, head: store.ItemHead | None) -> None:
     """The one authorisation of a command, REST or websocket: the item is there and the actor labels in its
     job (annotator or manager; staff manage every job, an inactive user has no role). Anyone who is not a
     member is told the item does not exist, as permissions.item_for tells it, so ids leak nothing."""
-    if head is None or head.role is None:
-        raise ApiError(
-            404, "not_found", f"There is no item {item_id} here, or you are not a member of its job."
-        )
-    if RANK[head.role] < RANK[Role.ANNOTATOR]:
-        raise ApiError(403, "permission_denied", f"Your role ({head.role}) may not label.")
+    role_require(None if head is None else head.role, WRITE, f"item {item_id}")
 
 
 def _answered(result: CommandResult | None) -> CommandResult:
