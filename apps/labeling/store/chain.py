@@ -19,6 +19,11 @@ from ..models import StoredEvent
 GENESIS_HASH = "0" * 64
 
 
+def canonical(value: Any) -> str:
+    """The canonical JSON of the hash chain (docs/events.md): sorted keys, no spaces, UTF-8, no NaN."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def event_hash(
     prev_hash: str,
     *,
@@ -30,15 +35,18 @@ def event_hash(
     actor_id: int,
     created_at: datetime,
     command_id: str | None,
+    payload_json: str | None = None,
 ) -> str:
-    """sha256 over the previous hash and the event's canonical JSON (docs/events.md spells it out)."""
-    body = json.dumps(
-        [item_id, seq, type, schema_version, payload, actor_id, iso(created_at), command_id],
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-    )
+    """sha256 over the previous hash and the event's canonical JSON (docs/events.md spells it out): the
+    canonical JSON of [item_id, seq, type, schema_version, payload, actor_id, created_at, command_id].
+    `payload_json`, when the caller has it, is canonical(payload): a new row's payload is encoded once,
+    for its hash and its INSERT (a merge's payload is ~30 KB; see docs/performance.md)."""
+    if payload_json is None:
+        payload_json = canonical(payload)
+    head = canonical([item_id, seq, type, schema_version])
+    tail = canonical([actor_id, iso(created_at), command_id])
+    # A JSON array is its items joined by ",": the same text as canonical() of the whole list.
+    body = f"{head[:-1]},{payload_json},{tail[1:]}"
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
@@ -47,6 +55,7 @@ def iso(moment: datetime) -> str:
 
 
 def row_hash(row: StoredEvent | NewEvent, prev_hash: str) -> str:
+    payload_json = row.payload_json if isinstance(row, NewEvent) else None
     return event_hash(
         prev_hash,
         item_id=row.item_id,
@@ -57,6 +66,7 @@ def row_hash(row: StoredEvent | NewEvent, prev_hash: str) -> str:
         actor_id=row.actor_id,
         created_at=row.created_at,
         command_id=row.command_id,
+        payload_json=payload_json,
     )
 
 
@@ -92,10 +102,11 @@ class NewEvent:
     created_at: datetime
     command_id: str | None
     hash: str = ""
+    payload_json: str = ""  # canonical(payload): the hash's and the INSERT's one encoding of it
 
     def model(self) -> StoredEvent:
         """The unsaved model instance, for bulk_create."""
-        return StoredEvent(**{name: getattr(self, name) for name in self.__slots__})
+        return StoredEvent(**{name: getattr(self, name) for name in self.__slots__ if name != "payload_json"})
 
 
 def rows_for(
@@ -110,17 +121,19 @@ def rows_for(
     """Rows for events that will take seqs first_seq, first_seq + 1, ..."""
     rows = []
     for offset, event in enumerate(events):
+        payload = event_payload(event)
         row = NewEvent(
             item_id=item_id,
             seq=first_seq + offset,
             type=event_type(event),
             schema_version=SCHEMA_VERSION,
-            payload=event_payload(event),
+            payload=payload,
             actor_id=event.actor,
             created_at=created_at,
             # One command gives at most one event today; only the first carries the id, so the
             # uniqueness of (item, command_id) keeps a retried command from being applied twice.
             command_id=command_id if offset == 0 else None,
+            payload_json=canonical(payload),
         )
         row.hash = prev_hash = row_hash(row, prev_hash)
         rows.append(row)

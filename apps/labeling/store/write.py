@@ -21,7 +21,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from ..domain import ItemState, state_to_dict
 from ..models import Item, ItemLabel, JobMember, JobTally, Role, Snapshot, StoredEvent
 from .cache import state_cache
-from .chain import NewEvent
+from .chain import NewEvent, canonical
 from .load import snapshot_every
 
 
@@ -187,7 +187,7 @@ def _insert_statement(
             r.seq,
             r.type,
             r.schema_version,
-            json.dumps(r.payload, separators=(",", ":"), allow_nan=False),
+            r.payload_json or canonical(r.payload),
             r.actor_id,
             ops.adapt_datetimefield_value(r.created_at),
             r.command_id,
