@@ -3,11 +3,13 @@ snapshots and deletions are read-only, as they are the log and what the log impl
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.utils.html import format_html
 
 from apps.common.admin import ReadOnlyAdmin
 from apps.common.errors import ApiError
@@ -19,7 +21,13 @@ from .services import job_create, job_member_remove, label_class_create, label_c
 
 class LabelClassForm(forms.ModelForm):
     """A name taken in the job is a form error, as the API answers 409 `label_class_exists`; Django's own
-    check of the (job, name) constraint skips it where the job is not a field of the form."""
+    check of the (job, name) constraint skips it where the job is not a field of the form. The colour is
+    picked with the browser's colour input, which gives #rrggbb in lower case, as the model wants."""
+
+    class Meta:
+        model = LabelClass
+        fields = "__all__"
+        widgets = {"color": forms.TextInput(attrs={"type": "color"})}
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -118,12 +126,21 @@ class LabelClassAdmin(admin.ModelAdmin):
     shapes and their classes consistent."""
 
     form = LabelClassForm
-    list_display = ["name", "color", "job"]
+    list_display = ["name", "swatch", "job"]
     list_filter = ["job"]
     search_fields = ["name"]
 
     def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ARG002
         return False
+
+    @admin.display(description="colour", ordering="color")
+    def swatch(self, label_class: LabelClass) -> str:
+        return format_html(
+            '<span style="display:inline-block;width:1em;height:1em;vertical-align:middle;'
+            'border:1px solid #0003;background:{}"></span> {}',
+            label_class.color,
+            label_class.color,
+        )
 
     def get_readonly_fields(self, request, obj=None):  # noqa: ARG002
         return ["job"] if obj is not None else []
@@ -158,6 +175,7 @@ class ItemAdmin(ReadOnlyAdmin):
     list_display = ["id", "job", "image", "status", "shape_count", "hard_example", "labeled_by", "last_seq"]
     list_filter = ["job", "status", "hard_example"]
     search_fields = ["image__path"]
+    list_select_related = ["job", "image", "labeled_by"]
 
 
 class EventTypeFilter(admin.SimpleListFilter):
@@ -200,20 +218,44 @@ class EventItemFilter(admin.SimpleListFilter):
         return queryset.filter(item_id=int(value)) if value.isdigit() else queryset.none()
 
 
+def rounded(value: Any, places: int = 2) -> Any:
+    """A payload for people to read: every float to `places` decimals (33.800000000000004 -> 33.8)."""
+    if isinstance(value, float):
+        return round(value, places)
+    if isinstance(value, list | tuple):
+        return [rounded(v, places) for v in value]
+    if isinstance(value, dict):
+        return {k: rounded(v, places) for k, v in value.items()}
+    return value
+
+
 @admin.register(StoredEvent)
 class EventAdmin(ReadOnlyAdmin):
-    """The event log, read-only, filterable by job, item, actor, type and date."""
+    """The event log, read-only, filterable by job, item, actor, type and date. An item is named by its
+    image's file; the payload is shown with coordinates to two decimals (what is stored, and hashed, is
+    unchanged: the API and the log export give it in full)."""
 
     list_display = ["item", "seq", "type", "actor", "created_at"]
     list_filter = ["item__job", EventItemFilter, "actor", EventTypeFilter, "created_at"]
-    search_fields = ["item__id", "command_id"]
+    search_fields = ["item__id", "item__image__path", "command_id"]
     date_hierarchy = "created_at"
-    list_select_related = ["actor", "item"]
+    list_select_related = ["actor", "item__image"]
+    exclude = ["payload"]
+    readonly_fields = ["payload_shown"]
+
+    @admin.display(description="payload (floats to 2 decimals)")
+    def payload_shown(self, event: StoredEvent) -> str:
+        text = json.dumps(rounded(event.payload), indent=2, ensure_ascii=False)
+        return format_html('<pre class="payload">{}</pre>', text)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("item__image")
 
 
 @admin.register(Snapshot)
 class SnapshotAdmin(ReadOnlyAdmin):
     list_display = ["item", "seq", "created_at"]
+    list_select_related = ["item__image"]
     exclude = ["state"]
 
 

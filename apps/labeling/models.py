@@ -54,6 +54,7 @@ class LabelClass(models.Model):
 
     class Meta:
         ordering = ["id"]
+        verbose_name_plural = "label classes"
         constraints = [
             models.UniqueConstraint(fields=["job", "name"], name="label_class_name_unique_in_job"),
             models.UniqueConstraint(fields=["job", "slot"], name="label_class_slot_unique_in_job"),
@@ -113,7 +114,8 @@ class Item(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"item {self.pk} ({self.image_id})"
+        """The image's file name, as people know it (admin lists select the image with the item)."""
+        return f"{self.image.path} (item {self.pk})"
 
 
 class ItemLabel(models.Model):

@@ -428,3 +428,46 @@ def test_label_classes_edited_on_the_job_page_go_through_the_service(
     assert saved.status_code == 302
     assert dict(job.label_classes.values_list("name", "slot")) == {"cat": 0, "dog": 1, "bird": 2}
     assert job.label_classes.get(name="dog").color == "#00bb00"
+
+
+# Issue 20, point 7: the plural, item names, rounded payloads (the stored payload unchanged), a colour widget.
+
+
+def test_the_index_says_label_classes(admin_client: Any) -> None:
+    page = admin_client.get("/admin/").content.decode()
+
+    assert "Label classes" in page
+    assert "Label classs" not in page
+
+
+def test_events_name_their_item_by_its_file(admin_client: Any, item: Any, event: Any) -> None:
+    listing = admin_client.get("/admin/labeling/storedevent/").content.decode()
+    detail = admin_client.get(f"/admin/labeling/storedevent/{event.pk}/change/").content.decode()
+
+    for page in (listing, detail):
+        assert f"{item.image.path} (item {item.pk})" in page
+        assert f"item {item.pk} ({item.image_id})" not in page
+    found = admin_client.get("/admin/labeling/storedevent/", {"q": item.image.path}).content.decode()
+    assert "polygon_added" in found
+
+
+def test_the_event_page_rounds_the_payload_and_the_store_keeps_it_whole(
+    admin_client: Any, item: Any, labels: dict[str, Any], annotator_api: Any, add_polygon: Any
+) -> None:
+    noisy = [[33.800000000000004, 10.0], [60.123456, 10.0], [40.0, 50.55555]]
+    add_polygon(annotator_api, item.pk, labels["cat"].pk, points=noisy)
+    event = StoredEvent.objects.get(item=item)
+
+    page = admin_client.get(f"/admin/labeling/storedevent/{event.pk}/change/").content.decode()
+
+    assert "33.8," in page and "60.12," in page and "50.56" in page
+    assert "33.800000000000004" not in page and "60.123456" not in page
+    assert event.payload["points"] == noisy  # what is stored (and hashed) is the payload as decided
+
+
+def test_a_label_class_is_coloured_with_a_colour_input(admin_client: Any, labels: dict[str, Any]) -> None:
+    page = admin_client.get(f"/admin/labeling/labelclass/{labels['cat'].pk}/change/").content.decode()
+    listing = admin_client.get("/admin/labeling/labelclass/").content.decode()
+
+    assert 'type="color"' in page and 'value="#ff0000"' in page
+    assert "background:#ff0000" in listing
