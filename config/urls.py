@@ -36,5 +36,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api)),
     path("media/<path:name>", media_file, name="media"),
+    path("favicon.ico", frontend.favicon),
 ]
 handler500 = "apps.common.errors.server_error"

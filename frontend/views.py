@@ -6,8 +6,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from apps.common.errors import ApiError
@@ -15,6 +16,17 @@ from apps.labeling.api.serializers import JobSerializer
 from apps.labeling.models import JobType
 from apps.labeling.permissions import item_for, job_for
 from apps.labeling.selectors import job_list
+
+
+def not_found(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """The styled 404 with a way back, DEBUG or not: a job or image that is not there (or not the
+    person's to see) is an everyday answer of these pages, not a developer's error."""
+    return render(request, "404.html", {"reason": reason}, status=404)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:  # noqa: ARG001
+    """/favicon.ico, which browsers ask for on their own: the page's SVG icon."""
+    return redirect(static("polylog/favicon.svg"), permanent=True)
 
 
 def _user(request: HttpRequest) -> dict[str, Any]:
@@ -55,7 +67,7 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     try:
         job, role = job_for(request.user, job_id)
     except ApiError as error:
-        raise Http404(error.message) from None
+        return not_found(request, error.message)
     boot = {"user": _user(request), "job": _job_view(request, job.pk, role)}
     return render(request, "job.html", {"job": job, "boot": boot})
 
@@ -65,7 +77,7 @@ def _item_page(request: HttpRequest, item_id: int, template: str) -> HttpRespons
     try:
         item, role = item_for(request.user, item_id)
     except ApiError as error:
-        raise Http404(error.message) from None
+        return not_found(request, error.message)
     image = item.image
     boot = {
         "user": _user(request),

@@ -3,3 +3,8 @@
 for (const control of document.querySelectorAll('[data-autosubmit]')) {
   control.addEventListener('change', () => control.form.submit());
 }
+// An error page's "Back to the previous page" (shown only when there is one).
+for (const button of document.querySelectorAll('[data-history-back]')) {
+  if (history.length <= 1) button.hidden = true;
+  button.addEventListener('click', () => history.back());
+}
