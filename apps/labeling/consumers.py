@@ -33,7 +33,7 @@ from apps.common.websocket import (
 from . import live, store
 from .delivery import CATCH_UP_PAGE, EventDelivery
 from .domain import Rejected
-from .domain.commands import InvalidEnvelope, parse_command_envelope
+from .domain.envelope import InvalidEnvelope, parse_command_envelope
 from .models import Item
 from .permissions import RANK, job_role_now
 from .presence import PresenceMixin, user_info

@@ -128,3 +128,28 @@ async def test_merges_cuts_and_splits_received_fold_into_the_same_state_as_the_s
     assert client.state() == state
     assert len(client.state_view()["shapes"]) == 3  # the split undone; the cut's new part stays
     await client.close()
+
+
+async def test_a_paste_received_folds_into_the_same_state_as_the_servers() -> None:
+    from apps.labeling.domain import Context, decide
+    from apps.labeling.domain.commands import AddPolygon, PasteShapes, Undo
+
+    context = Context(actor=1, label_class_ids=frozenset({1, 2}))
+    square = ((10.0, 10.0), (30.0, 10.0), (30.0, 30.0), (10.0, 30.0))
+    state, events = initial_state(WIDTH, HEIGHT), []
+    for command in (
+        AddPolygon("a", 1, square),
+        PasteShapes((AddPolygon("b", 1, square, "copy"), AddPolygon("c", 2, square, "copy"))),
+        PasteShapes((AddPolygon("d", 2, square),)),
+        Undo(),
+    ):
+        new = decide(state, command, context)
+        state, events = replay(state, new), events + new
+    connection = FramesConnection()
+    client = LabelingClient(connection, 7, width=WIDTH, height=HEIGHT)  # type: ignore[arg-type]
+
+    await received(client, connection, frames_of(events, 1))
+
+    assert client.state() == state
+    assert [(s["id"], s["number"]) for s in client.state_view()["shapes"]] == [("a", 1), ("b", 2), ("c", 3)]
+    await client.close()

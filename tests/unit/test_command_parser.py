@@ -21,7 +21,6 @@ from apps.labeling.domain.commands import (
     AddPolygon,
     AddVertex,
     ClosePolygon,
-    CommandEnvelope,
     DeleteAllShapes,
     DeleteLabelShapes,
     DeleteShape,
@@ -29,11 +28,11 @@ from apps.labeling.domain.commands import (
     DiscardDraft,
     GroupShape,
     InsertVertex,
-    InvalidEnvelope,
     MarkHardExample,
     MergeShapes,
     MoveShape,
     MoveVertex,
+    PasteShapes,
     Redo,
     RelabelShape,
     RemoveVertex,
@@ -43,8 +42,8 @@ from apps.labeling.domain.commands import (
     SubtractShape,
     Undo,
     UnmarkHardExample,
-    parse_command_envelope,
 )
+from apps.labeling.domain.envelope import CommandEnvelope, InvalidEnvelope, parse_command_envelope
 
 SHAPE_ID = "6f1c9a52-3b7e-4d2a-9c1e-0a8b7c6d5e4f"
 OTHER_ID = "0d2e4f60-7a8b-4c9d-8e0f-1a2b3c4d5e6f"
@@ -104,6 +103,21 @@ WIRE: dict[str, tuple[dict[str, Any], Any]] = {
     "split_shape": (
         {"type": "split_shape", "shape_id": SHAPE_ID, "line": [[0.0, 5.0], [40.0, 7.5]]},
         SplitShape(SHAPE_ID, ((0.0, 5.0), (40.0, 7.5))),
+    ),
+    "paste_shapes": (
+        {
+            "type": "paste_shapes",
+            "shapes": [
+                {"shape_id": SHAPE_ID, "label_class_id": 3, "points": POINTS},
+                {"shape_id": OTHER_ID, "label_class_id": 4, "points": POINTS, "group_id": "copy-1"},
+            ],
+        },
+        PasteShapes(
+            (
+                AddPolygon(SHAPE_ID, 3, ((10.0, 10.0), (30.0, 10.0), (20.0, 25.5))),
+                AddPolygon(OTHER_ID, 4, ((10.0, 10.0), (30.0, 10.0), (20.0, 25.5)), "copy-1"),
+            )
+        ),
     ),
     "undo": ({"type": "undo"}, Undo()),
     "redo": ({"type": "redo"}, Redo()),
@@ -306,6 +320,38 @@ def test_it_leaves_non_finite_coordinates_to_decide_which_refuses_them():
             {"type": "add_polygon", "shape_id": SHAPE_ID, "label_class_id": 1, "points": [[True, 2.0]]},
             "points[0][0] must be a number",
             id="points-bool-coordinate",
+        ),
+        pytest.param(
+            {"type": "paste_shapes", "shapes": []}, "shapes must be a list of 1 to", id="paste-none"
+        ),
+        pytest.param(
+            {
+                "type": "paste_shapes",
+                "shapes": [{"shape_id": SHAPE_ID, "label_class_id": 1, "points": []}] * 1001,
+            },
+            "shapes must be a list of 1 to 1000",
+            id="paste-too-many",
+        ),
+        pytest.param(
+            {"type": "paste_shapes", "shapes": [{"type": "add_polygon"}]},
+            "shapes[0] must be an object",
+            id="paste-typed-shape",
+        ),
+        pytest.param(
+            {
+                "type": "paste_shapes",
+                "shapes": [{"shape_id": SHAPE_ID, "label_class_id": 1, "points": [[1, "2"]]}],
+            },
+            "shapes[0]: points[0][1] must be a number",
+            id="paste-bad-points",
+        ),
+        pytest.param(
+            {
+                "type": "paste_shapes",
+                "shapes": [{"shape_id": SHAPE_ID, "label_class_id": 1, "points": POINTS}] * 2,
+            },
+            "names a shape_id twice",
+            id="paste-same-id-twice",
         ),
     ],
 )

@@ -29,7 +29,9 @@ from apps.labeling.domain.events import (
     ShapeMoved,
     ShapeRelabeled,
     ShapeReset,
+    PastedShape,
     ShapesMerged,
+    ShapesPasted,
     ShapeSplit,
     ShapeSubtracted,
     Undone,
@@ -286,6 +288,9 @@ def test_every_event_type_has_a_summary_that_names_the_actor_and_no_id(type_: st
         "shapes_merged": ShapesMerged(ANN, A, (B, A), SQUARE),
         "shape_subtracted": ShapeSubtracted(ANN, A, B, ((A, SQUARE), (C, TRIANGLE)), A),
         "shape_split": ShapeSplit(ANN, A, ((A, SQUARE), (C, TRIANGLE))),
+        "shapes_pasted": ShapesPasted(
+            ANN, (PastedShape(C, CAT, SQUARE), PastedShape(B + "0", DOG, TRIANGLE, "g"))
+        ),
         "undone": Undone(ANN, 5, (A,), ()),
         "redone": Redone(ANN, 5, (A,), ()),
         "saved": Saved(ANN),
@@ -323,6 +328,7 @@ def _entry_made_by(before: ItemState, event: Event) -> UndoEntry:
         ((VertexAdded(ANN, C, 1, 1), VertexAdded(ANN, C, 5, 1)), DraftDiscarded(ANN, C)),
         (tuple(VertexAdded(ANN, C, x, y) for x, y in SQUARE), PolygonClosed(ANN, C, DOG, "car-1")),
         ((), PolygonAdded(ANN, C, DOG, SQUARE)),
+        ((), ShapesPasted(ANN, (PastedShape(C, DOG, SQUARE), PastedShape(B + "0", CAT, TRIANGLE, "g")))),
         ((), VertexMoved(ANN, A, 1, 41, 12)),
         ((), VertexInserted(ANN, A, 2, 45, 25)),
         ((), VertexInserted(ANN, A, 4, 5, 25)),

@@ -48,6 +48,7 @@ from apps.labeling.domain.commands import (
     MergeShapes,
     MoveShape,
     MoveVertex,
+    PasteShapes,
     Redo,
     RelabelShape,
     RemoveVertex,
@@ -66,6 +67,7 @@ from apps.labeling.domain.events import (
     Redone,
     Saved,
     ShapesMerged,
+    ShapesPasted,
     ShapeSplit,
     ShapeSubtracted,
     Undone,
@@ -152,6 +154,7 @@ points = st.one_of(
 ALWAYS = [
     *["add_vertex"] * 4,
     *["add_polygon"] * 4,
+    *["paste_shapes"] * 2,
     *["save"] * 2,
     *["discard_changes"] * 2,
     "delete_all_shapes",
@@ -232,6 +235,10 @@ def command(draw: st.DrawFn, state: ItemState, actor: int, shape_ids: list[str])
             return ClosePolygon(shape_id, draw(label))
         case "add_polygon":
             return AddPolygon(shape_id, draw(label), draw(points), draw(st.sampled_from([None, "g1", "g2"])))
+        case "paste_shapes":
+            ids = draw(st.lists(st.sampled_from(shape_ids), min_size=1, max_size=3, unique=True))
+            groups = st.sampled_from([None, "g1", "g3"])
+            return PasteShapes(tuple(AddPolygon(sid, draw(label), draw(points), draw(groups)) for sid in ids))
         case "move_vertex":
             return MoveVertex(shape_id, draw(index), draw(coordinate()), draw(coordinate()))
         case "insert_vertex":
@@ -293,12 +300,15 @@ def ctx(actor: int) -> Context:
     return Context(actor=actor, label_class_ids=LABELS, limits=LIMITS)
 
 
-def creates(state: ItemState, command: Command) -> str | None:
+def creates(state: ItemState, command: Command) -> list[str]:
+    """The ids of the shapes the command would start, in the order they are numbered."""
+    if isinstance(command, PasteShapes):
+        return [polygon.shape_id for polygon in command.shapes]
     if isinstance(command, AddPolygon) or (
         isinstance(command, AddVertex) and command.shape_id not in state.shapes
     ):
-        return command.shape_id
-    return None
+        return [command.shape_id]
+    return []
 
 
 def new_parts(events: list[Event]) -> list[str]:
@@ -336,8 +346,8 @@ def play(
         # People tend to do several things in a row.
         actor = data.draw(st.one_of(*[st.just(actor)] * 2, st.integers(1, actors)), label="actor")
         cmd = data.draw(command(state, actor, shape_ids), label="command")
-        new_id = creates(state, cmd)
-        if fresh_ids_only and new_id in used:
+        new_ids = creates(state, cmd)
+        if fresh_ids_only and used.intersection(new_ids):
             continue
         try:
             events = decide(state, cmd, ctx(actor))
@@ -346,8 +356,7 @@ def play(
         assert len(events) <= 1
         after = replay(state, events)
         assert after.seq == state.seq + len(events)
-        if new_id is not None:
-            used.add(new_id)
+        used.update(new_ids)
         steps.append(Step(actor, cmd, events, state, after))
         state = after
     return steps
@@ -540,6 +549,10 @@ def test_reset_returns_a_shape_to_its_points_at_the_last_save_or_at_closing(data
             case ShapeSubtracted(parts=parts) | ShapeSplit(parts=parts):
                 for sid, pts in parts[1:]:  # new shapes: their points at the cut, as a drawn shape's
                     original[sid] = pts
+            case ShapesPasted(shapes=pasted):
+                for shape in pasted:  # as added ones: their points when pasted
+                    original[shape.shape_id] = shape.points
+                    unsettled.discard(shape.shape_id)
             case Saved():
                 saved = closed_shapes(step.after)
                 for sid, (_, pts) in saved.items():
@@ -701,8 +714,7 @@ def test_the_nth_shape_created_is_number_n_and_keeps_it_through_undo_redo_and_di
     steps = play(data, actors=3, shape_ids=FRESH_SHAPE_IDS, fresh_ids_only=True)
     created: dict[str, int] = {}  # shape id -> its number, in creation order
     for step in steps:
-        new_id = creates(step.before, step.command)
-        if new_id is not None and step.events:
+        for new_id in creates(step.before, step.command) if step.events else []:
             created[new_id] = len(created) + 1
         for part_id in new_parts(step.events):
             created[part_id] = len(created) + 1

@@ -143,6 +143,17 @@ FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
         any_json,
     ),
 }
+# A paste's shapes: add_polygon's fields each, almost right as theirs are.
+FIELD_VALUES["shapes"] = st.one_of(
+    st.lists(
+        st.fixed_dictionaries(
+            {k: FIELD_VALUES[k] for k in ("shape_id", "label_class_id", "points")},
+            optional={"group_id": FIELD_VALUES["group_id"]},
+        ),
+        max_size=3,
+    ),
+    any_json,
+)
 
 
 @st.composite

@@ -53,7 +53,9 @@ from apps.labeling.domain.events import (
     ShapeMoved,
     ShapeRelabeled,
     ShapeReset,
+    PastedShape,
     ShapesMerged,
+    ShapesPasted,
     ShapeSplit,
     ShapeSubtracted,
     Undone,
@@ -163,6 +165,13 @@ EVENTS = [
     ),
     ShapeSplit(
         ALICE, S, ((S, ((1.0, 2.0), (3.5, 4.0), (0.0, 9.0))), (U, ((5.0, 5.0), (6.0, 5.0), (6.0, 6.0))))
+    ),
+    ShapesPasted(
+        BOB,
+        (
+            PastedShape(T, 1, ((1.0, 2.0), (3.5, 4.0), (0.0, 9.0))),
+            PastedShape(U, 2, ((5.0, 5.0), (6.0, 5.0), (6.0, 6.0)), "copy-1"),
+        ),
     ),
     Undone(ALICE, 12, (S,), (T, U)),
     Redone(ALICE, 12, (), (S,)),

@@ -16,7 +16,7 @@ from apps.common.pagination import Pagination
 
 from .. import live, selectors, services
 from ..domain import Rejected, state_view
-from ..domain.commands import InvalidEnvelope, parse_command_envelope
+from ..domain.envelope import InvalidEnvelope, parse_command_envelope
 from ..models import Item, ItemDeletion, JobMember, LabelClass
 from ..permissions import MANAGE, READ, item_for, job_for, job_role
 from . import serializers as s

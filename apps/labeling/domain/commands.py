@@ -6,7 +6,6 @@ REST and websocket both call `parse_command`, so a command means the same on bot
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
@@ -142,6 +141,14 @@ class SplitShape:
 
 
 @dataclass(frozen=True, slots=True)
+class PasteShapes:
+    """Add copies of shapes (from this image or another of the job) as one action: all of them or none.
+    Each is read as an `add_polygon` is; the client chose the ids (and new group ids for copied groups)."""
+
+    shapes: tuple[AddPolygon, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Undo:
     pass
 
@@ -190,6 +197,7 @@ Command = (
     | MergeShapes
     | SubtractShape
     | SplitShape
+    | PasteShapes
     | Undo
     | Redo
     | Save
@@ -216,6 +224,7 @@ COMMAND_TYPES: dict[str, type] = {
     "merge_shapes": MergeShapes,
     "subtract_shape": SubtractShape,
     "split_shape": SplitShape,
+    "paste_shapes": PasteShapes,
     "undo": Undo,
     "redo": Redo,
     "save": Save,
@@ -302,6 +311,24 @@ def _line(value: Any) -> tuple[Point, ...]:
     return line
 
 
+def _pasted(value: Any) -> tuple[AddPolygon, ...]:
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_SHAPES_IN_COMMAND:
+        raise _invalid(f"shapes must be a list of 1 to {MAX_SHAPES_IN_COMMAND} shapes.")
+    shapes = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict) or "type" in item:
+            raise _invalid(f"shapes[{i}] must be an object of shape_id, label_class_id, points, group_id?.")
+        try:
+            shapes.append(parse_command({**item, "type": "add_polygon"}))
+        except Rejected as error:
+            raise _invalid(f"shapes[{i}]: {error.message}") from None
+    if len({s.shape_id for s in shapes}) != len(shapes):
+        raise _invalid("shapes names a shape_id twice.")
+    if sum(len(s.points) for s in shapes) > MAX_POINTS_IN_COMMAND:
+        raise _invalid(f"shapes have more than {MAX_POINTS_IN_COMMAND} points in all.")
+    return tuple(shapes)
+
+
 _FIELD_PARSERS = {
     "shape_id": lambda v: _shape_id(v),
     "x": lambda v: _number("x", v),
@@ -316,6 +343,7 @@ _FIELD_PARSERS = {
     "into": lambda v: _shape_id(v, "into"),
     "by": lambda v: _shape_id(v, "by"),
     "line": _line,
+    "shapes": _pasted,
 }
 
 
@@ -357,45 +385,6 @@ def parse_command(data: Any) -> Command:
     return command
 
 
-# The envelope around a command (REST body, websocket frame) ------------------------------------------
-
-MAX_SEQ = 2**31 - 1  # seqs are 32-bit signed integers in the database
-MAX_COMMAND_ID = 64
-
-
-@dataclass(frozen=True, slots=True)
-class CommandEnvelope:
-    command_id: str
-    command: Command
-    expected_seq: int | None = None
-
-
-class InvalidEnvelope(Exception):
-    """A field of the envelope is wrong (`field` names it). REST answers 400 invalid_request; the socket
-    answers an invalid_frame error for a command_id (it has none to reply to) and a rejection otherwise."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
-def parse_command_envelope(data: Mapping[str, Any]) -> CommandEnvelope:
-    """{"command_id", "command", "expected_seq"?} -> CommandEnvelope: the one reading of a command's
-    envelope, for REST and the websocket alike. Raises InvalidEnvelope, or Rejected for the command."""
-    command_id = data.get("command_id")
-    if not isinstance(command_id, str) or not 0 < len(command_id) <= MAX_COMMAND_ID:
-        raise InvalidEnvelope(
-            "command_id", f"command_id must be a string of 1 to {MAX_COMMAND_ID} characters."
-        )
-    expected = data.get("expected_seq")
-    if expected is not None and (
-        isinstance(expected, bool) or not isinstance(expected, int) or not 0 <= expected <= MAX_SEQ
-    ):
-        raise InvalidEnvelope("expected_seq", f"expected_seq must be an integer from 0 to {MAX_SEQ}.")
-    return CommandEnvelope(command_id, parse_command(data.get("command")), expected)
-
-
 def command_to_dict(command: Command) -> dict[str, Any]:
     """The wire form of a command (the inverse of parse_command)."""
     out: dict[str, Any] = {"type": COMMAND_NAMES[type(command)]}
@@ -407,5 +396,7 @@ def command_to_dict(command: Command) -> dict[str, Any]:
             value = [list(p) for p in value]
         elif f.name == "shape_ids":
             value = list(value)
+        elif f.name == "shapes":
+            value = [{k: v for k, v in command_to_dict(s).items() if k != "type"} for s in value]
         out[f.name] = value
     return out

@@ -24,6 +24,7 @@ from .commands import (
     MergeShapes,
     MoveShape,
     MoveVertex,
+    PasteShapes,
     Redo,
     RelabelShape,
     RemoveVertex,
@@ -44,6 +45,7 @@ from .events import (
     HardExampleUnmarked,
     LabelShapesDeleted,
     Part,
+    PastedShape,
     PolygonAdded,
     PolygonClosed,
     Redone,
@@ -54,6 +56,7 @@ from .events import (
     ShapeRelabeled,
     ShapeReset,
     ShapesMerged,
+    ShapesPasted,
     ShapeSplit,
     ShapeSubtracted,
     Undone,
@@ -232,6 +235,27 @@ def _split(state: ItemState, ctx: Context, shape_id: str, line: tuple) -> list[E
     return [ShapeSplit(ctx.actor, shape_id, _parts(state, ctx, shape, rings))]
 
 
+def _paste(state: ItemState, ctx: Context, shapes: tuple[AddPolygon, ...]) -> list[Event]:
+    """Every shape is checked as add_polygon checks one, and the refusal names which: all or none."""
+    if len(state.closed_shapes()) + len(shapes) > ctx.limits.max_shapes:
+        raise Rejected(
+            "too_many_shapes",
+            f"Pasting {len(shapes)} shapes would make {len(state.closed_shapes()) + len(shapes)}, and an "
+            f"image holds at most {ctx.limits.max_shapes} shapes.",
+        )
+    pasted = []
+    for n, shape in enumerate(shapes, 1):
+        points = without_closing_point(shape.points)
+        try:
+            _new_shape(state, ctx, shape.shape_id, draft=False)
+            _label(ctx, shape.label_class_id)
+            check_polygon(points, state.width, state.height, ctx.limits.max_vertices)
+        except Rejected as error:
+            raise Rejected(error.code, f"Pasted shape {n} of {len(shapes)}: {error.message}") from None
+        pasted.append(PastedShape(shape.shape_id, shape.label_class_id, points, shape.group_id))
+    return [ShapesPasted(ctx.actor, tuple(pasted))]
+
+
 def _discard(state: ItemState, ctx: Context) -> list[Event]:
     """Revert the sender's pending changes, like their undo would one by one: per shape newest first,
     up to a change of someone else's; a shape that would go back to a label class no longer in the job
@@ -363,6 +387,8 @@ def decide(state: ItemState, command: Command, ctx: Context) -> list[Event]:
             return _subtract(state, ctx, shape_id, by)
         case SplitShape(shape_id=shape_id, line=line):
             return _split(state, ctx, shape_id, line)
+        case PasteShapes(shapes=shapes):
+            return _paste(state, ctx, shapes)
         case Undo():
             stack = state.undo.get(actor)
             if not stack:

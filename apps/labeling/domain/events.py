@@ -166,6 +166,22 @@ class ShapeSplit:
 
 
 @dataclass(frozen=True, slots=True)
+class PastedShape:
+    shape_id: str
+    label_class_id: int
+    points: tuple[Point, ...]
+    group_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShapesPasted:
+    """`shapes` were added as one action of the actor (a paste), numbered in order."""
+
+    actor: Actor
+    shapes: tuple[PastedShape, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Undone:
     """The actor's undo entry made by event `target_seq` was reverted for `shape_ids`.
 
@@ -243,6 +259,7 @@ Event = (
     | ShapesMerged
     | ShapeSubtracted
     | ShapeSplit
+    | ShapesPasted
     | Undone
     | Redone
     | Saved
@@ -269,6 +286,7 @@ EVENT_TYPES: dict[str, type] = {
     "shapes_merged": ShapesMerged,
     "shape_subtracted": ShapeSubtracted,
     "shape_split": ShapeSplit,
+    "shapes_pasted": ShapesPasted,
     "undone": Undone,
     "redone": Redone,
     "saved": Saved,
@@ -303,6 +321,17 @@ def event_type(event: Event) -> str:
     return EVENT_NAMES[type(event)]
 
 
+def _pasted_payload(shape: PastedShape) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "shape_id": shape.shape_id,
+        "label_class_id": shape.label_class_id,
+        "points": [[x, y] for x, y in shape.points],
+    }
+    if shape.group_id is not None:  # as in polygon_added: a whole object's payload has no group_id
+        out["group_id"] = shape.group_id
+    return out
+
+
 def event_payload(event: Event) -> dict[str, Any]:
     """The JSON payload stored and sent for an event (everything but the actor)."""
     out: dict[str, Any] = {}
@@ -312,6 +341,8 @@ def event_payload(event: Event) -> dict[str, Any]:
             value = [[x, y] for x, y in value]
         elif name == "parts":
             value = [{"shape_id": sid, "points": [[x, y] for x, y in pts]} for sid, pts in value]
+        elif name == "shapes":
+            value = [_pasted_payload(shape) for shape in value]
         elif name in _TUPLE_FIELDS:
             value = list(value)
         elif value is None and (type(event), name) in _OPTIONAL_FIELDS:
@@ -340,6 +371,16 @@ def event_from_record(type_: str, schema_version: int, payload: dict[str, Any], 
         elif name == "parts":
             value = tuple(
                 (part["shape_id"], tuple((float(x), float(y)) for x, y in part["points"])) for part in value
+            )
+        elif name == "shapes":
+            value = tuple(
+                PastedShape(
+                    shape["shape_id"],
+                    shape["label_class_id"],
+                    tuple((float(x), float(y)) for x, y in shape["points"]),
+                    shape.get("group_id"),
+                )
+                for shape in value
             )
         elif name in _TUPLE_FIELDS:
             value = tuple(value)

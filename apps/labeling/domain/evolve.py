@@ -27,6 +27,7 @@ from .events import (
     ShapeRelabeled,
     ShapeReset,
     ShapesMerged,
+    ShapesPasted,
     ShapeSplit,
     ShapeSubtracted,
     Undone,
@@ -327,6 +328,23 @@ def evolve(state: ItemState, event: Event) -> ItemState:
         case ShapeSplit(actor=actor, shape_id=shape_id, parts=parts):
             shape = state.shapes.get(shape_id)
             return _cut(state, seq, actor, shape_id, parts, None if shape is None else shape.group_id)
+        case ShapesPasted(actor=actor, shapes=shapes):
+            if not shapes:
+                return _state(state, seq=seq)
+            pasted: dict[str, Shape | None] = {
+                s.shape_id: Shape(
+                    s.shape_id,
+                    actor,
+                    s.points,
+                    True,
+                    s.label_class_id,
+                    s.points,
+                    s.group_id,
+                    state.next_number + n,
+                )
+                for n, s in enumerate(shapes)
+            }
+            return _act(state, seq, actor, pasted, next_number=state.next_number + len(shapes))
         case Undone() | Redone():
             return _replay_entry(state, seq, event)
         case Saved():

@@ -21,6 +21,7 @@ from ..domain.commands import (
     ClosePolygon,
     DeleteLabelShapes,
     DiscardChanges,
+    PasteShapes,
     Redo,
     RelabelShape,
     Undo,
@@ -34,7 +35,16 @@ log = logging.getLogger(__name__)
 
 
 # Commands whose decision reads the job's label classes; the others skip that query.
-_READS_LABELS = (ClosePolygon, AddPolygon, RelabelShape, DeleteLabelShapes, Undo, Redo, DiscardChanges)
+_READS_LABELS = (
+    ClosePolygon,
+    AddPolygon,
+    PasteShapes,
+    RelabelShape,
+    DeleteLabelShapes,
+    Undo,
+    Redo,
+    DiscardChanges,
+)
 # The unique constraints that a concurrent append or an already-applied command_id runs into.
 _APPEND_COLLISIONS = (
     "event_seq_unique_in_stream",

@@ -57,6 +57,20 @@ class PointsField(serializers.ListField):
     child = serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2)
 
 
+class PastedShapeSerializer(serializers.Serializer):
+    """One shape of a paste: what `add_polygon` takes, without its `type`."""
+
+    shape_id = serializers.UUIDField(help_text="the new shape's id (the client's choice)")
+    label_class_id = serializers.IntegerField(help_text="one of the job's label classes")
+    points = PointsField(help_text="the polygon's vertices, [x, y] each, listed once, inside the image")
+    group_id = serializers.CharField(
+        required=False,
+        allow_null=True,
+        max_length=MAX_GROUP_ID,
+        help_text="the object it is a part of; a copied group gets a new id, so the copies form their own object",
+    )
+
+
 # Commands, as the schema documents them: one object per type, built from the domain's own commands (their
 # fields), so the schema lists what the parser reads. The parser (domain/commands.py, parse_command) is
 # what reads a command; these serializers only describe it.
@@ -95,6 +109,13 @@ _FIELDS = {
         min_length=2,
         help_text="the polyline to cut along, [x, y] each, drawn across the shape from outside to outside",
     ),
+    "shapes": lambda **kw: PastedShapeSerializer(
+        **kw,
+        many=True,
+        min_length=1,
+        max_length=MAX_SHAPES_IN_COMMAND,
+        help_text="the shapes to add, each checked as add_polygon checks one",
+    ),
 }
 _DESCRIPTIONS = {
     "merge_shapes": "One shape of several: `into` takes the union's outline and the others go "
@@ -102,6 +123,9 @@ _DESCRIPTIONS = {
     "subtract_shape": "Cut `by` out of `shape_id` (event `shape_subtracted`); the largest piece keeps the "
     "shape's id and number, other pieces become new shapes of its label in one group. A cut that would "
     "leave a hole is refused (result_has_hole).",
+    "paste_shapes": "Add several shapes as one action (event `shapes_pasted`), as a paste does: each is "
+    "checked as `add_polygon` checks one and the refusal names which (`Pasted shape 2 of 3: ...`); all of "
+    "them are added or none. One undo removes them all. The client clamps copies to the image first.",
     "split_shape": "Cut `shape_id` along `line` into two or more shapes (event `shape_split`); the largest "
     "part keeps the id and number, the others become new shapes of its label and group.",
 }

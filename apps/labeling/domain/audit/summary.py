@@ -29,6 +29,7 @@ from ..events import (
     ShapeRelabeled,
     ShapeReset,
     ShapesMerged,
+    ShapesPasted,
     ShapeSplit,
     ShapeSubtracted,
     Undone,
@@ -213,6 +214,13 @@ def event_summary(
         case ShapeSplit(shape_id=shape_id, parts=parts):
             name = _name(before, shape_id, label_name)
             return f"{who} split {name} into {_parts(before, shape_id, parts, label_name)}"
+        case ShapesPasted(shapes=shapes):
+            if before is None:
+                return f"{who} pasted {words.count(len(shapes), 'shape')}"
+            names = [
+                f"{label_name(s.label_class_id)} #{before.next_number + n}" for n, s in enumerate(shapes)
+            ]
+            return f"{who} pasted {words.count(len(shapes), 'shape')} ({words.listed(names)})"
         case (
             Undone(actor=actor, target_seq=target, shape_ids=shape_ids, skipped_shape_ids=skipped)
             | Redone(actor=actor, target_seq=target, shape_ids=shape_ids, skipped_shape_ids=skipped)

@@ -171,6 +171,9 @@ def action_phrase(entry: UndoEntry, label_name: LabelName, event_type: str | Non
         return f"deleted the shapes labeled {named} ({shapes})"
     if event_type in _CUTS:
         return _cut_phrase(changes, label_name, event_type)
+    if event_type == "shapes_pasted":
+        made = [shape_name(c.after, label_name) for c in changes if c.after is not None]
+        return f"pasted {shapes} ({listed(made)})" if made else f"pasted {shapes}"
     if len(changes) == 1:
         return change_phrase(changes[0], label_name, event_type)
     if all(c.after is None for c in changes):
