@@ -109,7 +109,7 @@ const socket = new ItemSocket(item.id, {
     const conn = document.getElementById('conn');
     conn.className = `conn ${status === 'on' ? 'on' : 'off'}`;
     conn.textContent = text;
-    if (status !== 'on') document.body.dataset.live = 'false';
+    if (status === 'off' || status === 'closed') document.body.dataset.live = 'false';
   },
 });
 store.onGap = (seq) => socket.hello(seq);
