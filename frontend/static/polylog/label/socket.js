@@ -1,5 +1,9 @@
 // The item websocket (/ws/items/<id>/): hello with the last seq held, commands with their ids, acks and
 // refusals, presence and cursors; reconnects by itself and re-sends commands that got no answer.
+// A heartbeat tells the truth about the connection: a ping every HEARTBEAT_MS, and a socket that has
+// heard nothing (no pong, no frame) for SILENCE_MS is taken for lost, whatever the browser says of it
+// (a cut network can leave a socket "open" for minutes). The status then says how many of my changes
+// wait ("offline - 3 changes waiting"), and says "live" again only once they are stored.
 
 import { wsUrl } from '../api.js';
 
@@ -9,10 +13,15 @@ const CLOSE_FOR_GOOD = new Set([4401, 4404]);
 const CLOSE_ACCESS_REVOKED = 4403;
 const RELOAD_AFTER_MS = 2000;
 const CURSOR_EVERY_MS = 40;
+const HEARTBEAT_MS = 2000;
+const SILENCE_MS = 5000;
+
+const changes = (n) => `${n} change${n === 1 ? '' : 's'}`;
 
 export class ItemSocket {
   // handlers: sinceSeq() -> number, onEvent(event), onCaughtUp(seq), onAck(id, seq), onRejected(id, code,
-  // message), onPresence(frame), onCursor(frame), onError(frame), onStatus('on'|'off'|'closed', text)
+  // message), onPresence(frame), onCursor(frame), onError(frame), onStatus('on'|'off'|'storing'|'closed',
+  // text): 'storing' is connected again with my waiting changes on their way
   constructor(itemId, handlers) {
     this.itemId = itemId;
     this.handlers = handlers;
@@ -23,18 +32,29 @@ export class ItemSocket {
     this.cursorTimer = 0;
     this.cursorLatest = null;
     this.stopped = false;
+    this.heard = 0; // performance.now() when the socket last heard anything
+    this.resending = false; // back online, re-sending what waited
   }
 
   connect() {
     const socket = new WebSocket(wsUrl(`/ws/items/${this.itemId}/`));
     this.socket = socket;
+    // Events of a socket given up for lost (the heartbeat) are not this page's any more.
+    const current = () => this.socket === socket;
     socket.addEventListener('open', () => {
+      if (!current()) return;
       this.attempt = 0;
+      this.heard = performance.now();
       this.raw({ type: 'hello', since_seq: this.handlers.sinceSeq() });
-      this.pinger = setInterval(() => this.raw({ type: 'ping' }), 60_000);
+      this.pinger = setInterval(() => this.beat(), HEARTBEAT_MS);
     });
-    socket.addEventListener('message', (message) => this.dispatch(JSON.parse(message.data)));
+    socket.addEventListener('message', (message) => {
+      if (!current()) return;
+      this.heard = performance.now();
+      this.dispatch(JSON.parse(message.data));
+    });
     socket.addEventListener('close', (event) => {
+      if (!current()) return;
       clearInterval(this.pinger);
       this.ready = false;
       if (this.stopped) return;
@@ -47,11 +67,40 @@ export class ItemSocket {
         this.handlers.onStatus('closed', event.code === 4401 ? 'signed out: log in again' : 'no access to this image');
         return;
       }
-      this.handlers.onStatus('off', 'reconnecting…');
-      const delay = Math.min(8000, 300 * 2 ** this.attempt);
-      this.attempt += 1;
-      setTimeout(() => this.connect(), delay);
+      this.reconnect();
     });
+  }
+
+  // Nothing heard for SILENCE_MS: the connection is lost (the socket may not know it yet); else a ping.
+  beat() {
+    if (performance.now() - this.heard <= SILENCE_MS) {
+      this.raw({ type: 'ping' });
+      return;
+    }
+    const dead = this.socket;
+    this.socket = null;
+    clearInterval(this.pinger);
+    this.ready = false;
+    dead.close();
+    this.reconnect();
+  }
+
+  reconnect() {
+    this.showStatus();
+    const delay = Math.min(8000, 300 * 2 ** this.attempt);
+    this.attempt += 1;
+    setTimeout(() => this.connect(), delay);
+  }
+
+  // The connection's status in words, with my changes that wait for the server.
+  showStatus() {
+    const waiting = this.unanswered.size;
+    if (!this.ready) this.handlers.onStatus('off', waiting ? `offline - ${changes(waiting)} waiting` : 'offline - reconnecting…');
+    else if (waiting && this.resending) this.handlers.onStatus('storing', `back online - storing ${changes(waiting)}`);
+    else {
+      this.resending = false;
+      this.handlers.onStatus('on', 'live');
+    }
   }
 
   stop() {
@@ -72,6 +121,7 @@ export class ItemSocket {
     const frame = { type: 'command', command_id: commandId, command };
     this.unanswered.set(commandId, frame);
     if (this.ready) this.raw(frame);
+    else this.showStatus(); // one more change waiting
   }
 
   cursor(x, y) {
@@ -97,18 +147,21 @@ export class ItemSocket {
         break;
       case 'caught_up':
         this.ready = true;
-        h.onStatus('on', 'live');
-        h.onCaughtUp?.(frame.seq);
         // Commands sent before a drop got no answer: send them again (a retried id is applied once).
+        this.resending = this.unanswered.size > 0;
+        this.showStatus();
+        h.onCaughtUp?.(frame.seq);
         for (const pending of this.unanswered.values()) this.raw(pending);
         break;
       case 'ack':
         this.unanswered.delete(frame.command_id);
         h.onAck(frame.command_id, frame.seq);
+        if (this.resending) this.showStatus();
         break;
       case 'rejected':
         this.unanswered.delete(frame.command_id);
         h.onRejected(frame.command_id, frame.code, frame.message);
+        if (this.resending) this.showStatus();
         break;
       case 'presence':
         h.onPresence(frame);
