@@ -4,7 +4,7 @@
 
 import { ApiError, boot, get } from '../api.js';
 import { ask, h, newId, typing } from '../ui.js';
-import { MODES } from './constants.js';
+import { MODES, SNAP_TO_PX } from './constants.js';
 import { clampMove, clampToImage, round2, towardZero2 } from './geometry.js';
 import { LabelBar } from './labelbar.js';
 import drawPolygon from './modes/draw_polygon.js';
@@ -14,6 +14,7 @@ import { causeText, commandInvolvement, involvementText, People, refusalText, Sh
 import { Notices } from './notices.js';
 import { loadStrip, Panel } from './panel.js';
 import { personColor, Renderer } from './render.js';
+import { snapTarget, traceAlong } from './snap.js';
 import { ItemSocket } from './socket.js';
 import { ItemStore } from './store.js';
 import { actionFor, SHORTCUTS, whereOf } from './shortcuts.js';
@@ -278,6 +279,15 @@ const ctx = {
   clampMove: (points, dx, dy) => clampMove(points, dx, dy, item.image.width, item.image.height),
   // A point put on the image however far outside it is (a rectangle's corner dragged past the border).
   clampHard: ([x, y]) => [Math.min(item.image.width, Math.max(0, x)), Math.min(item.image.height, Math.max(0, y))],
+  // Snapping (docs/ui.md, "Snapping and tracing"): where a vertex put at `point` lands. Within SNAP_TO_PX
+  // screen pixels of a shown shape's vertex (not `exceptShapeId`'s), exactly on it; else of its edge, on
+  // the edge's nearest point; Alt held (on `event`): nowhere else. {point, target (snap.js) or null}.
+  snap(point, { exceptShapeId = null, event = null } = {}) {
+    const target = event?.altKey ? null : snapTarget(snapShapes(), point, SNAP_TO_PX / renderer.scale, { except: exceptShapeId });
+    return { point: target ? target.point : point, target };
+  },
+  // The outline vertices between two points on one shown shape's outline (snap.js traceAlong), or null.
+  trace: (from, to, options) => traceAlong(snapShapes(), from, to, options),
   hitTest(event) {
     // By position, not event.target: a captured pointer reports the capturing element as its target.
     const element = document.elementFromPoint(event.clientX, event.clientY);
@@ -302,6 +312,9 @@ const ctx = {
     dragging = on && drag ? { shapeId: drag.shapeId, kind: drag.kind } : null;
   },
 };
+
+// The shapes a vertex may snap onto and trace along: the closed ones shown (a hidden one is not).
+const snapShapes = () => [...store.view().shapes.values()].filter((shape) => !ui.hidden.has(shape.id));
 
 // Select a shape (or nothing): it alone, with no vertex selected.
 function select(shapeId, { edit: toEdit = false } = {}) {

@@ -56,6 +56,9 @@ export class Renderer {
     this.overlayLayer = el('g', { class: 'overlay' }, this.viewport);
     this.cursorLayer = el('g', { class: 'cursors' }, this.viewport);
     this.preview = el('polyline', { class: 'preview', points: '' }, this.overlayLayer);
+    // Snapping (snap.js): the way a click would trace along a neighbour, and the point a vertex snaps onto.
+    this.tracePreview = el('polyline', { class: 'trace-preview', points: '' }, this.overlayLayer);
+    this.snapMark = el('circle', { class: 'snap-indicator' }, this.overlayLayer);
     this.shapeEls = new Map();
     this.draftEls = new Map();
     this.cursorEls = new Map();
@@ -112,7 +115,7 @@ export class Renderer {
 
   // view: the store's view; ui: {labels (Map id -> {name, color}), labelsVersion, selectedId, selectedVertex
   // ({shapeId, index} or null), hidden (Set), me, overlay: {override?: {shapeId, points}, preview?: [[x, y],
-  // ...], firstVertexHot?: bool}}
+  // ...], firstVertexHot?: bool, snap?: {kind, shapeId, point} (snap.js), trace?: [[x, y], ...]}}
   render(view, ui) {
     const overlay = ui.overlay || {};
     const seen = new Set();
@@ -176,6 +179,15 @@ export class Renderer {
     this.renderDrafts(view, ui, overlay);
     this.preview.setAttribute('points', overlay.preview ? pointsAttr(overlay.preview) : '');
     this.preview.style.stroke = overlay.previewColor ?? '';
+    this.tracePreview.setAttribute('points', overlay.trace ? pointsAttr(overlay.trace) : '');
+    const snap = overlay.snap;
+    this.snapMark.classList.toggle('on', !!snap);
+    if (snap) {
+      this.snapMark.setAttribute('cx', snap.point[0]);
+      this.snapMark.setAttribute('cy', snap.point[1]);
+      this.snapMark.dataset.kind = snap.kind;
+      this.snapMark.dataset.shapeId = snap.shapeId;
+    }
   }
 
   setVertices(group, points) {

@@ -1,7 +1,8 @@
 // Edit tool: click a shape to select it; drag it to move it (it stops at the image's border); press a
 // vertex of the selected shape to select it, drag it to move it (just outside the image it lands on the
 // border); double-click an edge to insert a vertex; Alt+click or right-click a vertex to remove it;
-// Shift+click picks several shapes (to group them). Delete / Backspace are the page's (one rule for every
+// Shift+click picks several shapes (to group them). A dragged vertex snaps onto another shape's vertex or
+// edge (Alt, pressed once the drag has started: not). Delete / Backspace are the page's (one rule for every
 // mode: the selected vertex, else the selected shape). Sends commands; the store draws them.
 
 import { DRAG_PX, MODES } from '../constants.js';
@@ -56,8 +57,11 @@ export default {
     drag.moved = true;
     const [x, y] = ctx.toImage(event);
     if (drag.kind === 'vertex') {
-      // Just outside the image it shows on the border, where it will land; farther out where it is.
-      drag.target = ctx.clamp([x, y]);
+      // Snapped onto a neighbour, it lands there exactly (not rounded); else just outside the image it
+      // shows on the border, where it will land; farther out where it is.
+      const snapped = ctx.snap([x, y], { exceptShapeId: drag.shapeId, event });
+      drag.snap = snapped.target;
+      drag.target = snapped.target ? snapped.point : ctx.clamp([x, y]);
       const shown = drag.target ?? [x, y];
       drag.current = drag.points.map((p, i) => (i === drag.index ? shown : p));
     } else {
@@ -81,7 +85,7 @@ export default {
     const at = ctx.toImage(event);
     if (drag.kind === 'vertex') {
       if (drag.target) {
-        const [x, y] = drag.target.map(round2);
+        const [x, y] = drag.snap ? drag.target : drag.target.map(round2);
         ctx.send({ type: 'move_vertex', shape_id: drag.shapeId, index: drag.index, x, y }, { at: [x, y] });
       } else {
         ctx.refuse('outside_image', 'A vertex goes on the image, or just beside it to land on its border.', at);
@@ -125,7 +129,7 @@ export default {
   },
 
   render(state) {
-    if (state.drag?.moved) return { override: { shapeId: state.drag.shapeId, points: state.drag.current } };
+    if (state.drag?.moved) return { override: { shapeId: state.drag.shapeId, points: state.drag.current }, snap: state.drag.snap ?? null };
     return {};
   },
 };
