@@ -1,6 +1,7 @@
 """Browser figures of the labeling page (headless Chromium, the server on loopback): on an image with 500
 shapes of 50 vertices each, the time to the first full render, and the frame time while dragging a vertex,
-measured with requestAnimationFrame in the page. Prints one JSON line."""
+measured with requestAnimationFrame in the page; and the freehand tool's simplification of a 2,000-point
+stroke (median of 50 runs, timed in the page). Prints one JSON line."""
 
 from __future__ import annotations
 
@@ -44,6 +45,48 @@ def log_in(page, base: str, username: str, password: str) -> None:
 def pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# A hand's stroke around an object: 2,000 points on a wobbly loop of about 300 px with pointer jitter (a
+# fixed generator, so every run simplifies the same stroke), simplified as the freehand tool does it at
+# 100 % (2 px), timed in the page with performance.now(): the median of the runs, after one to warm up.
+FREEHAND_STROKE = """async (runs) => {
+  const { simplify } = await import('/static/polylog/label/simplify.js');
+  const { FREEHAND_TOLERANCE_PX } = await import('/static/polylog/label/constants.js');
+  let seed = 7;
+  const noise = () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5) * 1.5;
+  const stroke = Array.from({ length: 2000 }, (_, i) => {
+    const a = (2 * Math.PI * i) / 2000;
+    const r = 300 + 40 * Math.sin(5 * a) + 15 * Math.cos(13 * a);
+    return [400 + r * Math.cos(a) + noise(), 400 + r * Math.sin(a) + noise()];
+  });
+  let kept = simplify(stroke, FREEHAND_TOLERANCE_PX).length;
+  const times = [];
+  for (let n = 0; n < runs; n += 1) {
+    const start = performance.now();
+    kept = simplify(stroke, FREEHAND_TOLERANCE_PX).length;
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  return { median: times[Math.floor(runs / 2)], kept };
+}"""
+
+
+def freehand_simplification(page, runs: int) -> dict:
+    """The freehand tool's Douglas-Peucker on a 2,000-point stroke (simplify.js), in the page: its row (no
+    database in it: the figure is the browser's alone)."""
+    measured = page.evaluate(FREEHAND_STROKE, runs)
+    if not 10 < measured["kept"] < 2000:
+        raise RuntimeError(f"the stroke kept {measured['kept']} points: the figure would measure nothing")
+    median = measured["median"]
+    return {
+        "name": "freehand simplification of a 2,000-point stroke",
+        "database": "-",
+        "value": round(median, 2),
+        "unit": "ms",
+        "target": "< 5",
+        "ok": median < 5,
+    }
 
 
 def main() -> int:
@@ -209,6 +252,7 @@ def main() -> int:
                 sum(d > 25 for d in intervals),
                 f"of {len(intervals)}",
             )
+            rows.append(freehand_simplification(page, runs=20 if args.quick else 50))
             browser.close()
     finally:
         server.stop()

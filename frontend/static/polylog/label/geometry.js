@@ -48,3 +48,14 @@ export function clampMove(points, dx, dy, width, height) {
 
 // Two decimals, rounded toward zero: a move clamped to the border never crosses it by rounding.
 export const towardZero2 = (v) => Math.trunc(v * 100) / 100;
+
+// The area of a ring (shoelace), in square image pixels; 0 for a line or a point.
+export function ringArea(points) {
+  let twice = 0;
+  for (let i = 0; i < points.length; i += 1) {
+    const [x0, y0] = points[i];
+    const [x1, y1] = points[(i + 1) % points.length];
+    twice += x0 * y1 - x1 * y0;
+  }
+  return Math.abs(twice) / 2;
+}

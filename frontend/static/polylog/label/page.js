@@ -7,6 +7,7 @@ import { ask, h, newId, typing } from '../ui.js';
 import { MODES, SNAP_TO_PX } from './constants.js';
 import { clampMove, clampToImage, round2, towardZero2 } from './geometry.js';
 import { LabelBar } from './labelbar.js';
+import drawFreehand from './modes/draw_freehand.js';
 import drawPolygon from './modes/draw_polygon.js';
 import drawRectangle from './modes/draw_rectangle.js';
 import edit from './modes/edit.js';
@@ -19,7 +20,7 @@ import { ItemSocket } from './socket.js';
 import { ItemStore } from './store.js';
 import { actionFor, SHORTCUTS, whereOf } from './shortcuts.js';
 
-const MODE_TABLE = { [MODES.DRAW_POLYGON]: drawPolygon, [MODES.DRAW_RECTANGLE]: drawRectangle, [MODES.EDIT]: edit };
+const MODE_TABLE = { [MODES.DRAW_POLYGON]: drawPolygon, [MODES.DRAW_RECTANGLE]: drawRectangle, [MODES.DRAW_FREEHAND]: drawFreehand, [MODES.EDIT]: edit };
 const TOOL_KEY = 'polylog.tool';
 // How long a refusal about a shape that is gone waits for the event saying who removed it (the refusal
 // and that event come on different channels, either may be first) before it is shown without a name.
@@ -273,6 +274,7 @@ const ctx = {
   newId,
   toImage: (event) => renderer.toImage(event.clientX, event.clientY),
   toClient: (point) => renderer.toClient(point),
+  scale: () => renderer.scale, // screen pixels per image pixel now
   // A point just outside the image (within the tolerance, in screen pixels) on its border; farther: null.
   clamp: (point) => clampToImage(point, item.image.width, item.image.height, clampTolerancePx / renderer.scale),
   // A move of these points cut short where the first of them meets the border.
@@ -726,6 +728,7 @@ const actions = {
   ungroup: () => ungroupPicked(),
   tool_polygon: () => setMode(MODES.DRAW_POLYGON),
   tool_rectangle: () => setMode(MODES.DRAW_RECTANGLE),
+  tool_freehand: () => setMode(MODES.DRAW_FREEHAND),
   tool_edit: () => setMode(MODES.EDIT),
   delete_selection: () => deleteSelection(),
   shortcuts: () => showShortcuts(),
@@ -743,7 +746,7 @@ for (const button of document.querySelectorAll('[data-tool]')) {
 }
 if (!canLabel) {
   for (const name of ['undo', 'redo', 'reset_shape', 'delete_all']) document.querySelector(`[data-action=${name}]`).disabled = true;
-  for (const name of [MODES.DRAW_POLYGON, MODES.DRAW_RECTANGLE]) {
+  for (const name of [MODES.DRAW_POLYGON, MODES.DRAW_RECTANGLE, MODES.DRAW_FREEHAND]) {
     const drawTool = document.querySelector(`[data-tool=${name}]`);
     drawTool.disabled = true;
     drawTool.title = `Drawing is for annotators and managers; your role is ${job.role}`;

@@ -21,7 +21,7 @@ export class Panel {
     this.count.textContent = `(${shapes.length})`;
     this.renderGroupBar(shapes, ui);
     if (!shapes.length) {
-      clear(this.shapeList, h('li', { class: 'empty' }, 'No shape yet: draw one with the polygon (D) or rectangle (B) tool.'));
+      clear(this.shapeList, h('li', { class: 'empty' }, 'No shape yet: draw one with the polygon (D), rectangle (B) or freehand (A) tool.'));
     } else {
       // Parts of a group are one object: one entry, where its first part is in drawing order, with the
       // parts indented under it.

@@ -7,11 +7,13 @@ import { MODES } from './constants.js';
 
 const POLYGON = MODES.DRAW_POLYGON;
 const RECTANGLE = MODES.DRAW_RECTANGLE;
+const FREEHAND = MODES.DRAW_FREEHAND;
 const EDIT = MODES.EDIT;
 
 export const SHORTCUTS = [
   { action: 'tool_polygon', keys: ['D'], what: 'Polygon tool' },
   { action: 'tool_rectangle', keys: ['B'], what: 'Rectangle tool' },
+  { action: 'tool_freehand', keys: ['A'], what: 'Freehand tool' },
   { action: 'tool_edit', keys: ['E'], what: 'Edit tool' },
   { action: 'label', keys: ['1-9'], what: 'Choose the active label (the label bar); with a shape selected, relabel it' },
   { action: 'undo', keys: ['Ctrl+Z'], what: 'Undo' },
@@ -38,13 +40,17 @@ export const SHORTCUTS = [
   { action: 'remove_last_vertex', keys: ['Backspace'], what: "Remove the draft's last vertex (and nothing else)", tool: POLYGON },
   { action: 'trace_other_way', keys: ['T'], what: "Trace the other way round the neighbour (a click on its outline right after a vertex on it adds the outline's vertices between, the shorter way; the cyan line shows which)", tool: POLYGON },
   { action: 'cancel_box', keys: ['Esc'], what: 'Cancel the box being dragged', tool: RECTANGLE },
+  { action: 'freehand_open', keys: ['Shift+drag', 'Shift+click'], what: 'Keep the outline open: add a freehand stretch, or a straight side to the point; the next drag or click without Shift closes it', tool: FREEHAND, pointer: true },
+  { action: 'close_outline', keys: ['Enter'], what: 'Close the open outline (or click its first point)', tool: FREEHAND },
+  { action: 'cancel_outline', keys: ['Esc'], what: 'Drop the stroke being drawn, or the open outline (nothing was sent)', tool: FREEHAND },
+  { action: 'remove_last_part', keys: ['Backspace'], what: "Remove the open outline's last stretch or point (and nothing else)", tool: FREEHAND },
   { action: 'clear_selection', keys: ['Esc'], what: 'Clear the selected vertex, then the shape', tool: EDIT },
   { action: 'pick', keys: ['Shift+click'], what: 'Pick several shapes (to group them)', tool: EDIT, pointer: true },
   { action: 'insert_vertex', keys: ['Double-click an edge'], what: 'Insert a vertex there', tool: EDIT, pointer: true },
   { action: 'remove_vertex', keys: ['Alt+click', 'Right-click'], what: 'Remove the vertex', tool: EDIT, pointer: true },
 ];
 
-const TOOL_NAMES = { [POLYGON]: 'polygon tool', [RECTANGLE]: 'rectangle tool', [EDIT]: 'edit tool' };
+const TOOL_NAMES = { [POLYGON]: 'polygon tool', [RECTANGLE]: 'rectangle tool', [FREEHAND]: 'freehand tool', [EDIT]: 'edit tool' };
 const NAMED = { Del: 'Delete', Esc: 'Escape', Enter: 'Enter', Backspace: 'Backspace' };
 const ARROWS = new Set(['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown']);
 
