@@ -31,7 +31,11 @@ export async function api(method, url, body) {
   } catch (error) {
     throw new ApiError(0, 'network_error', 'The server cannot be reached; check the connection and retry.');
   }
-  const text = await response.text();
+  return answered(response.status, response.statusText, await response.text());
+}
+
+// The parsed body of a 2xx answer; any other answer thrown as an ApiError.
+function answered(status, statusText, text) {
   let data = null;
   if (text) {
     try {
@@ -40,15 +44,39 @@ export async function api(method, url, body) {
       data = null;
     }
   }
-  if (!response.ok) {
-    if (response.status === 401 || response.status === 403 && data?.code === 'not_authenticated') {
+  if (status < 200 || status > 299) {
+    if (status === 401 || status === 403 && data?.code === 'not_authenticated') {
       throw new ApiError(401, 'not_authenticated', 'Your session has ended: log in again.');
     }
-    const code = data?.code || `http_${response.status}`;
-    const message = data?.message || `The server answered ${response.status} ${response.statusText}.`;
-    throw new ApiError(response.status, code, message, data?.fields);
+    const code = data?.code || `http_${status}`;
+    const message = data?.message || `The server answered ${status} ${statusText}.`;
+    throw new ApiError(status, code, message, data?.fields);
   }
   return data;
+}
+
+// POST a FormData as multipart, as `post` does, through XMLHttpRequest: fetch reports no upload progress.
+// onProgress(loaded, total) follows the bytes sent (total is 0 when the browser cannot tell).
+export function upload(url, form, onProgress) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open('POST', url);
+    request.setRequestHeader('Accept', 'application/json');
+    request.setRequestHeader('X-CSRFToken', csrfToken());
+    request.upload.addEventListener('progress', (e) => onProgress(e.loaded, e.lengthComputable ? e.total : 0));
+    request.addEventListener('load', () => {
+      try {
+        resolve(answered(request.status, request.statusText, request.responseText));
+      } catch (error) {
+        reject(error);
+      }
+    });
+    const lost = () =>
+      reject(new ApiError(0, 'network_error', 'The upload stopped: the server cannot be reached; check the connection and retry.'));
+    request.addEventListener('error', lost);
+    request.addEventListener('abort', lost);
+    request.send(form);
+  });
 }
 
 export const get = (url) => api('GET', url);

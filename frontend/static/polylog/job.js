@@ -1,7 +1,8 @@
 // The job details page: status tabs with counts, per-label counts, filters kept in the URL, a paged image
-// grid, selection, delete, hard examples, Synchronize, Add data and its history, export; live counts.
+// grid (thumbnails with their shapes drawn over them), selection, delete, hard examples, Synchronize, Add
+// data (drag and drop, upload progress) and its history, export; live counts.
 
-import { ApiError, boot, get, post, wsUrl } from './api.js';
+import { ApiError, boot, get, post, upload, wsUrl } from './api.js';
 import { setUpSettings } from './settings.js';
 import { $, $$, clear, formatTime, h, newId, showError, toast } from './ui.js';
 
@@ -207,6 +208,25 @@ function statusBadge(item) {
   return h('span', { class: `badge ${item.status}` }, STATUS_NAMES[item.status] || item.status);
 }
 
+function shapesText(count) {
+  if (!count) return 'No shapes';
+  return `${count} shape${count === 1 ? '' : 's'}`;
+}
+
+// The label colours in a few characters: an overlay's URL names them as well as the item's seq, since
+// recolouring a label changes no item (and an answer for the current seq is cached for good).
+function colorsKey() {
+  let hash = 2166136261;
+  for (const label of [...labels.values()].sort((a, b) => a.id - b.id)) {
+    for (const char of `${label.id}${label.color};`) hash = Math.imul(hash ^ char.charCodeAt(0), 16777619);
+  }
+  return (hash >>> 0).toString(36);
+}
+
+function overlayUrl(item) {
+  return `/api/items/${item.id}/overlay.svg?seq=${item.seq}&colors=${colorsKey()}`;
+}
+
 function renderGrid() {
   if (!pageItems.length) {
     clear(grid, h('p', { class: 'empty' }, 'No image matches these filters.'));
@@ -241,6 +261,7 @@ function renderGrid() {
           'a',
           { href: `/items/${item.id}/${itemQuery ? `?${itemQuery}` : ''}`, class: 'thumb', title: item.image.path },
           h('img', { src: item.image.thumbnail_url, alt: item.image.name, loading: 'lazy' }),
+          h('img', { class: 'overlay', src: overlayUrl(item), alt: '', loading: 'lazy' }),
         ),
         h(
           'figcaption',
@@ -251,9 +272,17 @@ function renderGrid() {
             { class: 'meta' },
             statusBadge(item),
             item.hard_example ? h('span', { class: 'badge hard' }, 'Hard') : null,
-            h('span', { class: 'shapes', title: 'shapes' }, `${item.shape_count} ◇`),
+            h('span', { class: 'shapes' }, shapesText(item.shape_count)),
             item.label_class_ids.map((id) =>
-              labels.has(id) ? h('span', { class: 'dot', title: labels.get(id).name, style: { background: labels.get(id).color } }) : null,
+              labels.has(id)
+                ? h('span', {
+                    class: 'dot',
+                    role: 'img',
+                    title: labels.get(id).name,
+                    'aria-label': labels.get(id).name,
+                    style: { background: labels.get(id).color },
+                  })
+                : null,
             ),
           ),
         ),
@@ -362,6 +391,13 @@ const addDialog = $('#add-data-dialog');
 const addForm = $('form', addDialog);
 const addError = $('.error', addDialog);
 const progressLine = $('.progress-line', addDialog);
+const dropZone = $('.drop-zone', addDialog);
+const fileList = $('.upload-files', addDialog);
+const uploadTotal = $('.upload-total', addDialog);
+let chosen = []; // the files the next Import sends, in the order they were picked or dropped
+
+const MB = 1024 * 1024;
+const megabytes = (bytes) => (bytes / MB).toFixed(bytes < 10 * MB ? 1 : 0);
 
 function showSource() {
   const upload = addForm.elements.source.value === 'upload';
@@ -371,15 +407,106 @@ function showSource() {
 }
 for (const input of [...addForm.elements.source, addForm.elements.labeled]) input.addEventListener('change', showSource);
 
-$('#add-data').addEventListener('click', () => {
+// The chosen files, each with a bar of what of it was sent.
+function showChosen() {
+  const bytes = chosen.reduce((sum, file) => sum + file.size, 0);
+  $('.drop-summary', addDialog).textContent = chosen.length
+    ? `${chosen.length} file${chosen.length === 1 ? '' : 's'} chosen, ${megabytes(bytes)} MB.`
+    : 'No file chosen.';
+  clear(
+    fileList,
+    chosen.map((file) =>
+      h(
+        'li',
+        {},
+        h('span', { class: 'file-name', title: file.webkitRelativePath || file.name }, file.webkitRelativePath || file.name),
+        h('progress', { max: Math.max(1, file.size), value: 0, 'aria-label': `${file.name} sent` }),
+        h('span', { class: 'file-size muted' }, `${megabytes(file.size)} MB`),
+      ),
+    ),
+  );
+  fileList.classList.remove('sent');
+  uploadTotal.hidden = true;
+}
+
+function choose(files) {
+  const known = new Set(chosen.map((file) => `${file.name}/${file.size}/${file.lastModified}`));
+  for (const file of files) {
+    const key = `${file.name}/${file.size}/${file.lastModified}`;
+    if (!known.has(key)) chosen.push(file);
+    known.add(key);
+  }
+  addForm.elements.source.value = 'upload';
+  showSource();
+  showError(addError, null);
+  showChosen();
+}
+
+// The picker adds to the list and is emptied at once: the list is what Import sends.
+addForm.elements.files.addEventListener('change', (e) => {
+  choose([...e.target.files]);
+  e.target.value = '';
+});
+
+// The multipart body holds the files in order, so the bytes sent so far cover the files before them:
+// each file's bar is its share of `loaded` (scaled from the body's size to the files' sizes).
+function showSent(loaded, total) {
+  const bytes = chosen.reduce((sum, file) => sum + file.size, 0);
+  const sent = total ? Math.min(bytes, (loaded / total) * bytes) : Math.min(bytes, loaded);
+  let before = 0;
+  let done = 0;
+  chosen.forEach((file, index) => {
+    const own = Math.max(0, Math.min(file.size, sent - before));
+    const bar = fileList.children[index]?.querySelector('progress');
+    if (bar) bar.value = file.size ? own : sent >= before ? 1 : 0;
+    if (own >= file.size && sent >= before + file.size) done += 1;
+    before += file.size;
+  });
+  uploadTotal.hidden = false;
+  uploadTotal.textContent = `${done} of ${chosen.length} files sent, ${megabytes(sent)} of ${megabytes(bytes)} MB`;
+  uploadTotal.dataset.done = String(done);
+}
+
+function openAddData() {
   addForm.reset();
+  chosen = [];
+  showChosen();
   showSource();
   showError(addError, null);
   progressLine.hidden = true;
   $('.history-list', addDialog).hidden = true;
-  addDialog.showModal();
-});
+  if (!addDialog.open) addDialog.showModal();
+}
+$('#add-data').addEventListener('click', openAddData);
 $('.cancel', addDialog).addEventListener('click', () => addDialog.close());
+
+// Drag and drop: files dragged onto the page open the dialog (managers); dropped on it, they join the list.
+const carriesFiles = (e) => [...(e.dataTransfer?.types || [])].includes('Files');
+document.addEventListener('dragenter', (e) => {
+  if (!isManager || !carriesFiles(e)) return;
+  if (!addDialog.open) openAddData();
+});
+for (const type of ['dragover', 'drop']) {
+  // A file dropped beside the drop zone must not make the browser leave the page to open it.
+  document.addEventListener(type, (e) => {
+    if (carriesFiles(e)) e.preventDefault();
+  });
+}
+addDialog.addEventListener('dragover', (e) => {
+  if (!carriesFiles(e)) return;
+  e.preventDefault();
+  e.dataTransfer.dropEffect = 'copy';
+  dropZone.classList.add('over');
+});
+addDialog.addEventListener('dragleave', (e) => {
+  if (!addDialog.contains(e.relatedTarget)) dropZone.classList.remove('over');
+});
+addDialog.addEventListener('drop', (e) => {
+  dropZone.classList.remove('over');
+  if (!carriesFiles(e)) return;
+  e.preventDefault();
+  choose([...e.dataTransfer.files]);
+});
 
 function importSummary(record) {
   const parts = [`Import #${record.id}: ${record.status}`];
@@ -411,26 +538,43 @@ addForm.addEventListener('submit', async (e) => {
   const submit = addForm.querySelector('button[type=submit]');
   const labeled = addForm.elements.labeled.checked;
   const extra = labeled ? { labeled: true, format: addForm.elements.format.value, job: job.id } : {};
-  let body;
-  if (addForm.elements.source.value === 'upload') {
-    const files = addForm.elements.files.files;
-    if (!files.length) return showError(addError, new Error('Choose the files to upload.'));
-    body = new FormData();
-    for (const file of files) body.append('files', file, file.webkitRelativePath || file.name);
+  const url = `/api/datasets/${job.dataset}/imports/`;
+  const uploading = addForm.elements.source.value === 'upload';
+  let send;
+  if (uploading) {
+    if (!chosen.length) return showError(addError, new Error('Choose the files to upload, or drop them on the dialog.'));
+    const body = new FormData(); // one request with every file, in the list's order
+    for (const file of chosen) body.append('files', file, file.webkitRelativePath || file.name);
     for (const [key, value] of Object.entries(extra)) body.append(key, String(value));
+    showSent(0, 0);
+    send = () => upload(url, body, showSent);
   } else {
     const path = addForm.elements.path.value.trim();
     if (!path) return showError(addError, new Error('Give the folder to import, relative to the import folder.'));
-    body = { path, ...extra };
+    send = () => post(url, { path, ...extra });
   }
   submit.disabled = true;
+  addDialog.dataset.state = 'sending';
   try {
-    const record = await post(`/api/datasets/${job.dataset}/imports/`, body);
+    const record = await send();
+    if (uploading) {
+      showSent(1, 1);
+      fileList.classList.add('sent');
+    }
+    addDialog.dataset.state = 'importing';
     await followImport(record);
+    addDialog.dataset.state = 'done';
   } catch (error) {
+    addDialog.dataset.state = 'failed';
     showError(addError, error);
   } finally {
     submit.disabled = false;
+    if (uploading && addDialog.dataset.state === 'done') {
+      // The files went in: the next Import starts from an empty list (the bars of this one stay shown).
+      chosen = [];
+      addForm.elements.files.value = '';
+      $('.drop-summary', addDialog).textContent = 'No file chosen.';
+    }
   }
 });
 
@@ -539,7 +683,9 @@ function updateTile(item) {
 
 // Start -----------------------------------------------------------------------------------------------
 
+// Controls a role can never use are not shown at all (the server refuses them anyway).
 for (const element of $$('[data-manager]')) element.hidden = !isManager;
+for (const element of $$('[data-labeler]')) element.hidden = !canLabel;
 if (isManager) {
   setUpSettings(job, {
     onLabelsChanged(classes) {
