@@ -1,6 +1,6 @@
 // Names shared by the labeling page's modules.
 
-export const MODES = { DRAW_POLYGON: 'draw_polygon', DRAW_RECTANGLE: 'draw_rectangle', DRAW_FREEHAND: 'draw_freehand', EDIT: 'edit' };
+export const MODES = { DRAW_POLYGON: 'draw_polygon', DRAW_RECTANGLE: 'draw_rectangle', DRAW_FREEHAND: 'draw_freehand', EDIT: 'edit', SPLIT: 'split' };
 export const SNAP_PX = 9; // a click this close (on screen) to a draft's first vertex closes the polygon
 export const SNAP_TO_PX = 8; // a vertex this close (on screen) to another shape's vertex or edge snaps onto it (Alt: not)
 export const DRAG_PX = 3; // a press that moves less than this is a click, not a drag

@@ -11,8 +11,11 @@ import drawFreehand from './modes/draw_freehand.js';
 import drawPolygon from './modes/draw_polygon.js';
 import drawRectangle from './modes/draw_rectangle.js';
 import edit from './modes/edit.js';
+import split from './modes/split.js';
+import { Clipboard } from './clipboard.js';
 import { causeText, commandInvolvement, involvementText, People, refusalText, ShapeMemory, shapeFacts, shapeName, withNames } from './messages.js';
 import { Notices } from './notices.js';
+import { Pieces } from './pieces.js';
 import { loadStrip, Panel } from './panel.js';
 import { personColor, Renderer } from './render.js';
 import { snapTarget, traceAlong } from './snap.js';
@@ -20,7 +23,7 @@ import { ItemSocket } from './socket.js';
 import { ItemStore } from './store.js';
 import { actionFor, SHORTCUTS, whereOf } from './shortcuts.js';
 
-const MODE_TABLE = { [MODES.DRAW_POLYGON]: drawPolygon, [MODES.DRAW_RECTANGLE]: drawRectangle, [MODES.DRAW_FREEHAND]: drawFreehand, [MODES.EDIT]: edit };
+const MODE_TABLE = { [MODES.DRAW_POLYGON]: drawPolygon, [MODES.DRAW_RECTANGLE]: drawRectangle, [MODES.DRAW_FREEHAND]: drawFreehand, [MODES.EDIT]: edit, [MODES.SPLIT]: split };
 const TOOL_KEY = 'polylog.tool';
 // How long a refusal about a shape that is gone waits for the event saying who removed it (the refusal
 // and that event come on different channels, either may be first) before it is shown without a name.
@@ -50,6 +53,7 @@ const held = new Map(); // shape id -> a refusal about it waiting for the event 
 let dragging = null; // {shapeId, kind: 'shape'|'vertex'} while the edit tool drags
 let mode = null;
 let modeState = null;
+let baseHint = ''; // the tool's hint; two or more picked shapes add what M, Shift+M and G would do
 let pickerOpen = false;
 let neighbours = { next: null, previous: null };
 
@@ -249,6 +253,7 @@ function draw() {
   ui.overlay = mode?.render?.(modeState, ctx) ?? {};
   if (nudge) ui.overlay = { ...ui.overlay, override: { shapeId: nudge.shapeId, points: nudge.current } };
   renderer.render(view, ui);
+  document.getElementById('hint').textContent = (canLabel && pieces.hint()) || baseHint;
   if (panelDirty) {
     panel.render(view, ui);
     panelDirty = false;
@@ -300,6 +305,7 @@ const ctx = {
     return { kind: 'shape', shapeId: group.dataset.shapeId };
   },
   selectedId: () => ui.selectedId,
+  setMode: (name) => setMode(name),
   selectedVertex: () => ui.selectedVertex,
   select,
   selectVertex,
@@ -414,10 +420,10 @@ function setMode(name) {
   if (mode) mode.onStop?.(modeState, ctx);
   mode = MODE_TABLE[name];
   modeState = mode.onSetup(ctx);
-  if (canLabel) localStorage.setItem(TOOL_KEY, name); // the chosen tool stays for the next image
+  if (canLabel && name !== MODES.SPLIT) localStorage.setItem(TOOL_KEY, name); // the chosen tool stays for the next image
   stage.className = `stage mode-${name}`;
   for (const button of document.querySelectorAll('[data-tool]')) button.classList.toggle('active', button.dataset.tool === name);
-  document.getElementById('hint').textContent = canLabel ? mode.hint : `Read only (${job.role}): select shapes to look at them; nothing can be changed.`;
+  baseHint = canLabel ? mode.hint : `Read only (${job.role}): select shapes to look at them; nothing can be changed.`;
   redraw();
 }
 
@@ -732,6 +738,12 @@ const actions = {
   tool_edit: () => setMode(MODES.EDIT),
   delete_selection: () => deleteSelection(),
   shortcuts: () => showShortcuts(),
+  copy: () => clipboard.copy(),
+  paste: () => clipboard.paste(),
+  carry: () => clipboard.carry(),
+  merge: () => pieces.merge(),
+  subtract: () => pieces.subtract(),
+  tool_split: () => pieces.split(),
   label(event) {
     const labelClassId = labelBar.byKey(Number(event.key));
     if (labelClassId !== null) choose(labelClassId);
@@ -745,7 +757,7 @@ for (const button of document.querySelectorAll('[data-tool]')) {
   button.addEventListener('click', () => setMode(button.dataset.tool));
 }
 if (!canLabel) {
-  for (const name of ['undo', 'redo', 'reset_shape', 'delete_all']) document.querySelector(`[data-action=${name}]`).disabled = true;
+  for (const name of ['undo', 'redo', 'reset_shape', 'delete_all', 'paste', 'carry', 'merge', 'subtract', 'tool_split']) document.querySelector(`[data-action=${name}]`).disabled = true;
   for (const name of [MODES.DRAW_POLYGON, MODES.DRAW_RECTANGLE, MODES.DRAW_FREEHAND]) {
     const drawTool = document.querySelector(`[data-tool=${name}]`);
     drawTool.disabled = true;
@@ -940,6 +952,30 @@ async function deleteLabelShapes(label) {
 
 const panel = new Panel({ job, labels, canLabel, isManager, select, togglePick, pickGroup, group: groupPicked, ungroup: ungroupPicked, send, toggleHidden, onLabelsChanged, redrawPanel, deleteLabelShapes });
 
+// Copy/paste and merge/subtract/split (clipboard.js, pieces.js): the page lends them what they need.
+
+const pieces = new Pieces({ view: () => store.view(), ui, labels, send, refuse, setMode });
+const clipboard = new Clipboard({
+  job,
+  item,
+  shapes: pickedShapes,
+  send,
+  refuse,
+  newId,
+  notify: (text) => notices.show({ text, kind: 'info' }),
+  select(ids) {
+    if (mode?.name !== MODES.EDIT) setMode(MODES.EDIT);
+    ui.picked = new Set(ids);
+    ui.selectedId = ids.at(-1) ?? null;
+    ui.selectedVertex = null;
+    redrawPanel();
+  },
+  async next() {
+    await actions.next();
+    return leaving;
+  },
+});
+
 // Start --------------------------------------------------------------------------------------------------------
 
 async function start() {
@@ -953,6 +989,7 @@ async function start() {
   renderer.fit();
   setMode(localStorage.getItem(TOOL_KEY) || MODES.DRAW_POLYGON);
   socket.connect();
+  if (canLabel) clipboard.arrived(); // a selection carried from the previous image is pasted here
   document.body.dataset.ready = 'true';
   try {
     neighbours = await loadStrip(job, item.id, get);

@@ -9,6 +9,7 @@ const POLYGON = MODES.DRAW_POLYGON;
 const RECTANGLE = MODES.DRAW_RECTANGLE;
 const FREEHAND = MODES.DRAW_FREEHAND;
 const EDIT = MODES.EDIT;
+const SPLIT = MODES.SPLIT;
 
 export const SHORTCUTS = [
   { action: 'tool_polygon', keys: ['D'], what: 'Polygon tool' },
@@ -29,6 +30,12 @@ export const SHORTCUTS = [
   { action: 'reset_shape', keys: ['R'], what: 'Reset the selected shape to its original geometry' },
   { action: 'group', keys: ['G'], what: 'Group the picked shapes into one object' },
   { action: 'ungroup', keys: ['Shift+G'], what: 'Ungroup the picked shapes' },
+  { action: 'copy', keys: ['Ctrl+C'], what: 'Copy the selected and picked shapes (kept for this job: paste here, on another image, after a reload)' },
+  { action: 'paste', keys: ['Ctrl+V'], what: 'Paste the copies as one action (10 px aside on the image they came from; moved, or scaled down, to fit the image)' },
+  { action: 'carry', keys: ['Shift+N'], what: 'Carry the selection to the next image: copy, go to the next image, paste there' },
+  { action: 'merge', keys: ['M'], what: 'Merge the picked shapes into the selected one (picked last; it keeps its number)' },
+  { action: 'subtract', keys: ['Shift+M'], what: 'Cut the other picked shape out of the selected one (two picked; the other stays)' },
+  { action: 'tool_split', keys: ['K'], what: 'Split tool: draw a line across the selected shape to cut it' },
   { action: 'fullscreen', keys: ['F'], what: 'Fullscreen' },
   { action: 'next', keys: ['N'], what: 'Next image (the next unlabeled one)' },
   { action: 'previous', keys: ['P'], what: 'Previous image' },
@@ -45,12 +52,14 @@ export const SHORTCUTS = [
   { action: 'cancel_outline', keys: ['Esc'], what: 'Drop the stroke being drawn, or the open outline (nothing was sent)', tool: FREEHAND },
   { action: 'remove_last_part', keys: ['Backspace'], what: "Remove the open outline's last stretch or point (and nothing else)", tool: FREEHAND },
   { action: 'clear_selection', keys: ['Esc'], what: 'Clear the selected vertex, then the shape', tool: EDIT },
-  { action: 'pick', keys: ['Shift+click'], what: 'Pick several shapes (to group them)', tool: EDIT, pointer: true },
+  { action: 'pick', keys: ['Shift+click'], what: 'Pick several shapes (to group, merge, cut or copy them; the last picked is the selected one)', tool: EDIT, pointer: true },
   { action: 'insert_vertex', keys: ['Double-click an edge'], what: 'Insert a vertex there', tool: EDIT, pointer: true },
   { action: 'remove_vertex', keys: ['Alt+click', 'Right-click'], what: 'Remove the vertex', tool: EDIT, pointer: true },
+  { action: 'split_line', keys: ['Drag across', 'Click both ends'], what: 'Draw the cutting line, from outside the shape to outside it', tool: SPLIT, pointer: true },
+  { action: 'cancel_split', keys: ['Esc'], what: 'Drop the line; with no line, back to the edit tool', tool: SPLIT },
 ];
 
-const TOOL_NAMES = { [POLYGON]: 'polygon tool', [RECTANGLE]: 'rectangle tool', [FREEHAND]: 'freehand tool', [EDIT]: 'edit tool' };
+const TOOL_NAMES = { [POLYGON]: 'polygon tool', [RECTANGLE]: 'rectangle tool', [FREEHAND]: 'freehand tool', [EDIT]: 'edit tool', [SPLIT]: 'split tool' };
 const NAMED = { Del: 'Delete', Esc: 'Escape', Enter: 'Enter', Backspace: 'Backspace' };
 const ARROWS = new Set(['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown']);
 

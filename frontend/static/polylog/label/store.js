@@ -99,6 +99,13 @@ export function applyEvent(state, type, payload, actor) {
       }
       break;
     }
+    case 'shapes_pasted':
+      // Several new shapes at once (a paste), numbered in order as the server numbers them.
+      for (const pasted of p.shapes) {
+        if (state.shapes.has(pasted.shape_id)) continue;
+        editShapes().set(pasted.shape_id, { id: pasted.shape_id, number: newNumber(), label_class_id: pasted.label_class_id, points: pasted.points, group_id: pasted.group_id ?? null });
+      }
+      break;
     case 'vertex_moved':
       editPoints(p.shape_id, (pts) => pts.map((pt, i) => (i === p.index ? [p.x, p.y] : pt)));
       break;
@@ -144,6 +151,8 @@ function predicted(command) {
       return ['draft_discarded', fields];
     case 'add_polygon':
       return ['polygon_added', fields];
+    case 'paste_shapes':
+      return ['shapes_pasted', fields];
     case 'move_vertex':
       return ['vertex_moved', fields];
     case 'insert_vertex':
