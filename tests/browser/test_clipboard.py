@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import click_image, expect, label_id, open_item, settled, shape_rows
+from .helpers import click_image, drag, expect, label_id, open_item, settled, shape_rows
 
 pytestmark = pytest.mark.browser
 
@@ -140,9 +140,7 @@ def upload(site: Any, dataset_id: int, files: dict[str, bytes]) -> None:
     while record["status"] not in ("done", "failed"):  # waits on the import's own status, not on time
         assert time.monotonic() < deadline, record
         time.sleep(0.2)
-        record = next(
-            r for r in api.get(f"/api/datasets/{dataset_id}/imports/") if r["id"] == record["id"]
-        )
+        record = next(r for r in api.get(f"/api/datasets/{dataset_id}/imports/") if r["id"] == record["id"])
     assert record["status"] == "done", record
 
 
@@ -251,3 +249,41 @@ def test_carry_to_next_image_copies_goes_next_and_pastes_there(open_page, site, 
     expect(page.locator("body")).to_have_attribute("data-live", "true")
     settled(page)
     assert len(state_of(site, next_id)["shapes"]) == 1
+
+
+def test_carry_with_changes_of_my_own_asks_first_and_cancel_stays_and_pastes_nothing(
+    open_page, site, new_job
+):
+    job = new_job()
+    first = job["items"][0]["id"]
+    cat = label_id(job, "cat")
+    page = open_page("demo")
+    open_item(page, site, first)
+    expect(page.locator("body")).to_have_attribute("data-strip", "ready")
+    page.keyboard.press("b")  # a rectangle of my own: a change since the last save
+    drag(page, (100, 100), (220, 200))
+    settled(page)
+    pick(page, (160, 150))
+
+    page.keyboard.press("Shift+N")
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Save?")
+    dialog.get_by_role("button", name="Cancel", exact=True).click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert f"/items/{first}/" in page.url  # stayed
+    settled(page)
+    assert len(state_of(site, first)["shapes"]) == 1  # nothing pasted here
+
+    page.keyboard.press("Shift+N")  # again, and Yes saves this image and carries the box on
+    page.get_by_role("dialog").get_by_role("button", name="Yes", exact=True).click()
+    page.wait_for_url(lambda url: f"/items/{first}/" not in url)
+    expect(page.locator("body")).to_have_attribute("data-live", "true")
+    settled(page)
+    next_id = int(page.url.rstrip("/").rsplit("/", 1)[-1])
+    [carried] = state_of(site, next_id)["shapes"]
+    assert (carried["label_class_id"], carried["points"]) == (
+        cat,
+        [[100, 100], [220, 100], [220, 200], [100, 200]],
+    )
+    assert state_of(site, first)["saved_seq"] == state_of(site, first)["seq"]  # Yes saved it
+    assert event_types(site, next_id) == ["shapes_pasted"]  # one paste, not one per Shift+N
