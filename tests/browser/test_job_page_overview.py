@@ -7,10 +7,12 @@ from __future__ import annotations
 import base64
 import io
 import random
+import re
 import uuid
 
 import pytest
 
+from .conftest import ARTIFACTS
 from .helpers import api_square, expect, label_id
 
 pytestmark = pytest.mark.browser
@@ -190,6 +192,8 @@ def test_files_dropped_on_add_data_upload_with_progress_and_end_in_the_grid(open
     )
     page.evaluate(WATCH_TOTAL)
     dialog.get_by_role("button", name="Import").click()
+    expect(dialog.locator(".upload-total")).to_have_text(re.compile(r"^[12] of 3 files sent"))
+    page.screenshot(path=str(ARTIFACTS / "job_page_upload_in_progress.png"))
     expect(dialog).to_have_attribute("data-state", "done", timeout=30_000)
     network.send(
         "Network.emulateNetworkConditions",
@@ -283,3 +287,30 @@ def test_an_annotator_sees_no_delete_and_an_auditor_no_control_that_changes_anyt
     expect(auditor.get_by_role("checkbox", name="Select images on current page")).to_have_count(0)
     expect(auditor.locator("#grid .tile .pick")).to_have_count(0)
     expect(auditor.get_by_role("link", name="Export")).to_be_visible()  # reading stays
+
+
+@pytest.mark.parametrize("viewport", [(1440, 900), (1280, 800)], ids=["1440x900", "1280x800"])
+def test_every_labeled_tile_wears_its_overlay_at_both_sizes(open_page, site, new_job, viewport):
+    job = new_job()
+    shapes = {}
+    for n, item in enumerate(job["items"][:6]):
+        for k in range(n % 3 + 1):
+            name = ("cat", "dog", "bird")[(n + k) % 3]
+            api_square(site, item["id"], label_id(job, name), 60 + 150 * k, 60 + 40 * n, 110)
+        shapes[item["id"]] = n % 3 + 1
+    site.api().command(job["items"][0]["id"], {"type": "save"})
+    site.api().command(job["items"][1]["id"], {"type": "mark_hard_example"})
+
+    page = open_page("demo", viewport=viewport)
+    page.goto(site.url(f"/jobs/{job['id']}/?status=all"))
+    grid_ready(page)
+    for item_id, count in shapes.items():
+        overlay_loaded(page, item_id)
+        assert (
+            page.evaluate(POLYGONS, tile(page, item_id).locator("img.overlay").get_attribute("src")) == count
+        )
+        expect(tile(page, item_id).locator(".shapes")).to_have_text(
+            f"{count} shape{'' if count == 1 else 's'}"
+        )
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(ARTIFACTS / f"job_page_{viewport[0]}x{viewport[1]}.png"))

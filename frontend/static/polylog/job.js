@@ -272,17 +272,21 @@ function renderGrid() {
             { class: 'meta' },
             statusBadge(item),
             item.hard_example ? h('span', { class: 'badge hard' }, 'Hard') : null,
-            h('span', { class: 'shapes' }, shapesText(item.shape_count)),
-            item.label_class_ids.map((id) =>
-              labels.has(id)
-                ? h('span', {
-                    class: 'dot',
-                    role: 'img',
-                    title: labels.get(id).name,
-                    'aria-label': labels.get(id).name,
-                    style: { background: labels.get(id).color },
-                  })
-                : null,
+            h(
+              'span',
+              { class: 'shape-summary' }, // the count and its label colours wrap together
+              h('span', { class: 'shapes' }, shapesText(item.shape_count)),
+              item.label_class_ids.map((id) =>
+                labels.has(id)
+                  ? h('span', {
+                      class: 'dot',
+                      role: 'img',
+                      title: labels.get(id).name,
+                      'aria-label': labels.get(id).name,
+                      style: { background: labels.get(id).color },
+                    })
+                  : null,
+              ),
             ),
           ),
         ),
@@ -398,6 +402,7 @@ let chosen = []; // the files the next Import sends, in the order they were pick
 
 const MB = 1024 * 1024;
 const megabytes = (bytes) => (bytes / MB).toFixed(bytes < 10 * MB ? 1 : 0);
+const size = (bytes) => (bytes < MB ? `${Math.max(1, Math.round(bytes / 1024))} KB` : `${megabytes(bytes)} MB`);
 
 function showSource() {
   const upload = addForm.elements.source.value === 'upload';
@@ -411,7 +416,7 @@ for (const input of [...addForm.elements.source, addForm.elements.labeled]) inpu
 function showChosen() {
   const bytes = chosen.reduce((sum, file) => sum + file.size, 0);
   $('.drop-summary', addDialog).textContent = chosen.length
-    ? `${chosen.length} file${chosen.length === 1 ? '' : 's'} chosen, ${megabytes(bytes)} MB.`
+    ? `${chosen.length} file${chosen.length === 1 ? '' : 's'} chosen, ${size(bytes)}.`
     : 'No file chosen.';
   clear(
     fileList,
@@ -421,7 +426,7 @@ function showChosen() {
         {},
         h('span', { class: 'file-name', title: file.webkitRelativePath || file.name }, file.webkitRelativePath || file.name),
         h('progress', { max: Math.max(1, file.size), value: 0, 'aria-label': `${file.name} sent` }),
-        h('span', { class: 'file-size muted' }, `${megabytes(file.size)} MB`),
+        h('span', { class: 'file-size muted' }, size(file.size)),
       ),
     ),
   );
@@ -463,7 +468,8 @@ function showSent(loaded, total) {
     before += file.size;
   });
   uploadTotal.hidden = false;
-  uploadTotal.textContent = `${done} of ${chosen.length} files sent, ${megabytes(sent)} of ${megabytes(bytes)} MB`;
+  const amount = bytes < MB ? `${Math.round(sent / 1024)} of ${size(bytes)}` : `${megabytes(sent)} of ${megabytes(bytes)} MB`;
+  uploadTotal.textContent = `${done} of ${chosen.length} files sent, ${amount}`;
   uploadTotal.dataset.done = String(done);
 }
 
