@@ -314,3 +314,27 @@ def test_every_labeled_tile_wears_its_overlay_at_both_sizes(open_page, site, new
         )
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(ARTIFACTS / f"job_page_{viewport[0]}x{viewport[1]}.png"))
+
+
+def test_a_file_the_import_refuses_is_named_in_the_dialog(open_page, site):
+    api = site.api()
+    dataset = api.post("/api/datasets/", {"name": f"Refused {uuid.uuid4().hex[:6]}"})
+    job = api.post("/api/jobs/", {"name": f"Refused job {uuid.uuid4().hex[:6]}", "dataset": dataset["id"]})
+    files = [
+        ("good.png", base64.b64encode(noise_png(40, 30, 1)).decode()),
+        ("broken.png", base64.b64encode(b"not an image at all").decode()),
+    ]
+
+    page = open_page("demo")
+    page.goto(site.url(f"/jobs/{job['id']}/?status=all"))
+    grid_ready(page)
+    page.get_by_role("button", name="Add data").click()
+    dialog = page.locator("#add-data-dialog")
+    page.evaluate(DRAG, ["drop", "#add-data-dialog .drop-zone", files])
+    dialog.get_by_role("button", name="Import").click()
+
+    expect(dialog).to_have_attribute("data-state", "done")
+    expect(dialog.locator(".progress-line")).to_contain_text("1 added")
+    expect(dialog.locator(".progress-line")).to_contain_text("1 failed")
+    expect(dialog.locator(".error")).to_contain_text("broken.png")
+    expect(page.locator("#grid .tile")).to_have_count(1)
