@@ -287,3 +287,27 @@ def test_carry_with_changes_of_my_own_asks_first_and_cancel_stays_and_pastes_not
     )
     assert state_of(site, first)["saved_seq"] == state_of(site, first)["seq"]  # Yes saved it
     assert event_types(site, next_id) == ["shapes_pasted"]  # one paste, not one per Shift+N
+
+
+def test_an_auditor_copies_but_neither_pastes_nor_carries(open_page, site, new_job):
+    job = new_job()
+    item_id = job["items"][0]["id"]
+    add(site, item_id, label_id(job, "cat"), square(200, 150, 100))
+    site.api().post(f"/api/jobs/{job['id']}/members/", {"username": "bob", "role": "auditor"})
+    page = open_page("bob")
+    open_item(page, site, item_id)
+    expect(page.locator("body")).to_have_attribute("data-strip", "ready")
+    expect(page.get_by_role("button", name="Paste")).to_be_disabled()
+    expect(page.get_by_role("button", name="Carry to next image")).to_be_disabled()
+    pick(page, (250, 200))
+
+    page.keyboard.press("Control+c")
+    expect(page.locator("#notices")).to_contain_text("Copied 1 shape")
+    page.keyboard.press("Control+v")
+    expect(page.locator("#notices")).to_contain_text("may look but not label")
+    page.keyboard.press("Shift+N")
+
+    expect(page.locator("#notices")).to_contain_text("nothing is carried")
+    assert f"/items/{item_id}/" in page.url  # stayed
+    settled(page)
+    assert event_types(site, item_id) == ["polygon_added"]

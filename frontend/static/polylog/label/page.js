@@ -740,7 +740,7 @@ const actions = {
   shortcuts: () => showShortcuts(),
   copy: () => clipboard.copy(),
   paste: () => clipboard.paste(),
-  carry: () => clipboard.carry(),
+  carry: () => (canLabel ? clipboard.carry() : refuse('permission_denied', `Your role (${job.role}) may look but not label: nothing is carried.`, null)),
   merge: () => pieces.merge(),
   subtract: () => pieces.subtract(),
   tool_split: () => pieces.split(),
@@ -989,7 +989,7 @@ async function start() {
   renderer.fit();
   setMode(localStorage.getItem(TOOL_KEY) || MODES.DRAW_POLYGON);
   socket.connect();
-  if (canLabel) clipboard.arrived(); // a selection carried from the previous image is pasted here
+  clipboard.arrived(); // a selection carried from the previous image is pasted here
   document.body.dataset.ready = 'true';
   try {
     neighbours = await loadStrip(job, item.id, get);
