@@ -119,16 +119,22 @@ def test_the_action_bar_fits_on_one_row_at_1280_px(open_page, site, new_job):
         bar.get_by_label("Export format"),
         bar.get_by_role("link", name="Export"),
     ]
-    boxes = []
-    for control in controls:
-        expect(control).to_be_visible()
-        boxes.append(control.bounding_box())
-    row_top = min(box["y"] for box in boxes)
-    row_bottom = min(box["y"] + box["height"] for box in boxes)
-    assert all(box["y"] < row_bottom and box["y"] + box["height"] > row_top for box in boxes), boxes
-    assert [box["x"] for box in boxes] == sorted(box["x"] for box in boxes)  # in reading order
-    bar_box = bar.bounding_box()
-    assert bar_box["height"] < 2 * max(box["height"] for box in boxes)
+    for selection in ("none", "the whole page"):
+        if selection == "the whole page":
+            bar.get_by_label("Select images on current page").check()
+            expect(page.locator("#selection-count")).to_have_text("24 selected")
+        boxes = []
+        for control in controls:
+            expect(control).to_be_visible()
+            boxes.append(control.bounding_box())
+        row_top = min(box["y"] for box in boxes)
+        row_bottom = min(box["y"] + box["height"] for box in boxes)
+        assert all(box["y"] < row_bottom and box["y"] + box["height"] > row_top for box in boxes), (
+            selection,
+            boxes,
+        )
+        assert [box["x"] for box in boxes] == sorted(box["x"] for box in boxes)  # in reading order
+        assert bar.bounding_box()["height"] < 2 * max(box["height"] for box in boxes), selection
 
 
 def noise_png(width: int, height: int, seed: int) -> bytes:
