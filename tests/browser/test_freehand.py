@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import client_point, expect, label_id, open_item, settled
+from .helpers import api_square, client_point, expect, label_id, open_item, settled
 
 pytestmark = pytest.mark.browser
 
@@ -230,6 +230,45 @@ def test_esc_drops_the_stroke_and_a_tiny_stroke_is_refused_with_nothing_sent(ope
     settled(page)
     assert state_of(site, item["id"])["shapes"] == []
     assert events_of(site, item["id"]) == []
+
+
+def test_the_ends_of_a_stroke_snap_onto_a_neighbour_exactly_and_alt_snaps_nothing(open_page, site, new_job):
+    job = new_job()
+    item = job["items"][0]
+    api_square(site, item["id"], label_id(job, "cat"), 100, 100, 150)
+    page = open_page("demo")
+    freehand(page, site, item["id"])
+    scale = scale_of(page)
+    # From a few screen pixels beside the square's top right vertex, round to the right, to a few pixels
+    # beside its bottom right one.
+    top_x, top_y = client_point(page, 250, 100)
+    bottom_x, bottom_y = client_point(page, 250, 250)
+    middle_y = (top_y + bottom_y) / 2
+    half = (bottom_y - top_y) / 2
+    arc = [
+        (top_x + 3 + half * math.sin(math.pi * k / 60), middle_y - half * math.cos(math.pi * k / 60))
+        for k in range(61)
+    ]
+    arc[0] = (top_x + 3, top_y - 2)
+    arc[-1] = (bottom_x + 2, bottom_y + 3)
+
+    stroke(page, arc)
+    settled(page)
+    [square, drawn] = state_of(site, item["id"])["shapes"]
+    assert drawn["points"][0] == [250, 100]  # the neighbour's vertices, exactly
+    assert drawn["points"][-1] == [250, 250]
+    assert len(drawn["points"]) > 4
+
+    page.keyboard.press("Control+z")
+    settled(page)
+    page.keyboard.down("Alt")
+    stroke(page, arc)
+    page.keyboard.up("Alt")
+    settled(page)
+    [square, drawn] = state_of(site, item["id"])["shapes"]
+    first, last = drawn["points"][0], drawn["points"][-1]
+    assert first != [250, 100] and abs(first[0] - (250 + 3 / scale)) < 0.02
+    assert last != [250, 250] and abs(last[1] - (250 + 3 / scale)) < 0.02
 
 
 def test_an_auditor_has_no_freehand_tool(open_page, site, new_job):

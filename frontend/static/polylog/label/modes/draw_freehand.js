@@ -5,18 +5,21 @@
 // Shift+click a straight side to that point; the next drag or click without Shift (its stretch or point
 // added), Enter, or a click on the first point sends the whole outline, still as one add_polygon. Until
 // then the outline is this page's own: nothing is sent, Esc drops it, Backspace takes back its last part.
+// A stroke's two ends and a clicked point snap onto a neighbour's vertex or edge as a polygon-tool click
+// does (Alt: not) and are sent exactly; the points between follow the hand and are rounded.
 
 import { DRAG_PX, FREEHAND_TOLERANCE_PX, MODES, SNAP_PX } from '../constants.js';
 import { dist, ringArea, round2 } from '../geometry.js';
 import { simplify } from '../simplify.js';
 
-// The outline the parts make, as it would be sent: on the image, in hundredths, no point twice in a row,
-// and no last point on top of the first (a stroke that came back to where it started closes there).
-function outline(parts, ctx) {
+// The outline the parts make, as it would be sent: on the image, in hundredths (a snapped point, one of
+// `exact`, as it is), no point twice in a row, and no last point on top of the first (a stroke that came
+// back to where it started closes there).
+function outline(parts, exact, ctx) {
   const points = [];
   for (const part of parts) {
     for (const point of part) {
-      const [x, y] = ctx.clampHard(point).map(round2);
+      const [x, y] = exact.has(point) ? point : ctx.clampHard(point).map(round2);
       const previous = points.at(-1);
       if (!previous || previous[0] !== x || previous[1] !== y) points.push([x, y]);
     }
@@ -33,10 +36,22 @@ function movesOf(event) {
   return moves.length ? moves : [event];
 }
 
+// Where a press, a release or a click puts its point: onto a neighbour (snapped, exact), else `place` (the
+// clamp) of the pointer; null when `place` refuses it.
+function placed(state, ctx, event, place) {
+  const snapped = ctx.snap(ctx.toImage(event), { event });
+  if (!snapped.target) return place(ctx.toImage(event));
+  const point = [...snapped.point];
+  state.exact.add(point);
+  return point;
+}
+
 async function finish(state, ctx, at) {
-  const points = outline(state.parts, ctx);
+  const points = outline(state.parts, state.exact, ctx);
   state.parts = [];
+  state.exact = new WeakSet();
   state.hover = null;
+  state.snap = null;
   ctx.redraw();
   const scale = ctx.scale();
   if (points.length < 3 || ringArea(points) * scale * scale < DRAG_PX * DRAG_PX) {
@@ -59,18 +74,19 @@ function onFirstPoint(state, ctx, event) {
 
 export default {
   name: MODES.DRAW_FREEHAND,
-  hint: 'Drag along an outline: on release it is a polygon of the active label · Shift keeps it open (Shift+drag a stretch, Shift+click a straight side; Enter closes) · Esc drops · Space+drag pans',
+  hint: 'Drag along an outline: on release it is a polygon of the active label (its ends snap onto neighbours; Alt: not) · Shift keeps it open (Shift+drag a stretch, Shift+click a straight side; Enter closes) · Esc drops · Space+drag pans',
 
   onSetup() {
-    // parts: the open outline's stretches and points (image pixels), each a list of points; stroke: the
-    // drag going on.
-    return { parts: [], stroke: null, hover: null, picking: false };
+    // parts: the open outline's stretches and points (image pixels), each a list of points; exact: the
+    // points snapped onto a neighbour (sent unrounded); stroke: the drag going on; snap: where the pointer
+    // would snap now (drawn as the polygon tool draws it).
+    return { parts: [], exact: new WeakSet(), stroke: null, hover: null, snap: null, picking: false };
   },
 
   onMouseDown(state, ctx, event) {
     if (event.button !== 0 || state.picking) return false;
     const raw = ctx.toImage(event);
-    const start = ctx.clamp(raw);
+    const start = placed(state, ctx, event, ctx.clamp);
     if (!start) {
       ctx.refuse('outside_image', 'Start the outline on the image, or just beside its edge.', raw);
       return false;
@@ -81,13 +97,15 @@ export default {
 
   onMouseMove(state, ctx, event) {
     const stroke = state.stroke;
+    const snapped = ctx.snap(ctx.toImage(event), { event });
+    state.snap = snapped.target; // where a press, a release or a click would land
     if (!stroke) {
-      if (!state.parts.length) return;
-      state.hover = ctx.clampHard(ctx.toImage(event)); // the straight side a click would add
+      // The straight side a click would add, when an outline is open.
+      state.hover = state.parts.length ? (snapped.target ? snapped.point : ctx.clampHard(ctx.toImage(event))) : null;
       ctx.redraw();
       return;
     }
-    if (!stroke.moved && Math.hypot(event.clientX - stroke.client[0], event.clientY - stroke.client[1]) < DRAG_PX) return;
+    if (!stroke.moved && Math.hypot(event.clientX - stroke.client[0], event.clientY - stroke.client[1]) < DRAG_PX) return ctx.redraw();
     stroke.moved = true;
     for (const move of movesOf(event)) stroke.points.push(ctx.clampHard(ctx.toImage(move)));
     ctx.redraw();
@@ -104,6 +122,9 @@ export default {
       if (!state.parts.length && !event.shiftKey) return ctx.redraw();
       state.parts.push([stroke.points[0]]);
     } else {
+      // The release snaps as the press did: a stroke may end on a neighbour's border exactly.
+      const end = placed(state, ctx, event, ctx.clampHard);
+      if (state.exact.has(end)) stroke.points.push(end);
       state.parts.push(simplify(stroke.points, FREEHAND_TOLERANCE_PX / ctx.scale()));
     }
     if (event.shiftKey) return ctx.redraw(); // Shift keeps the outline open
@@ -137,13 +158,15 @@ export default {
     state.parts = [];
     state.stroke = null;
     state.hover = null;
+    state.snap = null;
   },
 
   render(state, ctx) {
     const points = state.parts.flat();
     if (state.stroke) points.push(...(state.stroke.moved ? state.stroke.points : state.stroke.points.slice(0, 1)));
     else if (state.hover && points.length) points.push(state.hover);
-    if (!points.length) return {};
-    return { preview: points, previewColor: ctx.activeColor() };
+    const snap = state.picking ? null : state.snap;
+    if (!points.length) return { snap };
+    return { preview: points, previewColor: ctx.activeColor(), snap };
   },
 };
