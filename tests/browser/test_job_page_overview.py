@@ -344,3 +344,36 @@ def test_a_file_the_import_refuses_is_named_in_the_dialog(open_page, site):
     expect(dialog.locator(".progress-line")).to_contain_text("1 failed")
     expect(dialog.locator(".error")).to_contain_text("broken.png")
     expect(page.locator("#grid .tile")).to_have_count(1)
+
+
+def test_a_shape_moved_elsewhere_redraws_that_tile_alone(open_page, site, new_job):
+    job = new_job()
+    first, second = job["items"][0]["id"], job["items"][1]["id"]
+    shape_id = api_square(site, first, label_id(job, "cat"), 40, 40, 120)
+    page = open_page("demo")
+    page.goto(site.url(f"/jobs/{job['id']}/?status=all"))
+    grid_ready(page)
+    overlay_loaded(page, first)
+    expect(page.locator("#live-status")).to_have_text("live")
+    # A mark on the other tile's element: it must be the same element after the change.
+    tile(page, second).evaluate("(t) => { t.dataset.untouched = 'yes'; }")
+    before = tile(page, first).locator("img.overlay").get_attribute("src")
+
+    # A move changes no badge (still one cat), only the outline the overlay draws.
+    site.api("ann").command(first, {"type": "move_shape", "shape_id": shape_id, "dx": 200, "dy": 100})
+    seq = site.api().get(f"/api/items/{first}/state/")["seq"]
+    overlay = tile(page, first).locator("img.overlay")
+    expect(overlay).to_have_attribute("src", re.compile(rf"overlay\.svg\?seq={seq}&"))
+    assert overlay.get_attribute("src") != before
+    overlay_loaded(page, first)
+    moved = page.evaluate(
+        """async (src) => {
+          const text = await (await fetch(src)).text();
+          const polygon = new DOMParser().parseFromString(text, 'image/svg+xml').querySelector('polygon');
+          return polygon.getAttribute('points');
+        }""",
+        overlay.get_attribute("src"),
+    )
+    assert moved.split()[0] == "240,140"  # the square's first corner, moved by (200, 100)
+    expect(tile(page, first).locator(".shapes")).to_have_text("1 shape")
+    expect(tile(page, second)).to_have_attribute("data-untouched", "yes")

@@ -77,18 +77,35 @@ async def test_saving_a_shape_sends_the_item_and_the_new_counts(
 async def test_a_change_a_job_page_does_not_show_sends_nothing_to_the_job_socket(
     sockets: Sockets, job: Any, item: Any, labels: Any, annotator: Any, manager: Any
 ) -> None:
+    drawer = await sockets.item(annotator, item.pk)
+    watcher = await sockets.job(manager, job.pk)
+
+    await drawer.command({"type": "add_vertex", "shape_id": new_id(), "x": 50, "y": 50}, new_id())
+    await drawer.command({"type": "add_vertex", "shape_id": new_id(), "x": 60, "y": 50}, new_id())
+    await drawer.command({"type": "mark_hard_example"}, new_id())
+    marked = await watcher.next("item")
+
+    # The drafts' vertices changed nothing a job page shows (no closed shape, no badge); the mark did.
+    assert (marked["item"]["seq"], marked["item"]["hard_example"]) == (3, True)
+    assert await watcher.drain("item", "counts") == []
+
+
+async def test_moving_a_closed_shape_sends_the_item_for_its_thumbnail_overlay(
+    sockets: Sockets, job: Any, item: Any, labels: Any, annotator: Any, manager: Any
+) -> None:
     shape_id = new_id()
     drawer = await sockets.item(annotator, item.pk)
     await drawer.command(polygon(shape_id, labels["cat"].pk, square(5, 5, 10)), new_id())
     watcher = await sockets.job(manager, job.pk)
 
     await drawer.command({"type": "move_shape", "shape_id": shape_id, "dx": 3, "dy": 4}, new_id())
-    await drawer.command({"type": "add_vertex", "shape_id": new_id(), "x": 50, "y": 50}, new_id())
-    await drawer.command({"type": "mark_hard_example"}, new_id())
-    marked = await watcher.next("item")
+    moved = await watcher.next("item")
+    await drawer.command({"type": "move_vertex", "shape_id": shape_id, "index": 0, "x": 1, "y": 1}, new_id())
+    bent = await watcher.next("item")
 
-    # The move and the draft's vertex changed nothing a job page shows; the mark did.
-    assert (marked["item"]["seq"], marked["item"]["hard_example"]) == (4, True)
+    # Nothing on the tile's badges changed, but the outline its overlay draws did: the new seq says so.
+    assert (moved["item"]["seq"], moved["item"]["shape_count"]) == (2, 1)
+    assert bent["item"]["seq"] == 3
     assert await watcher.drain("item", "counts") == []
 
 

@@ -266,17 +266,29 @@ def _commit(
         item_wire["labeled_at"] = store.iso(now) if columns["labeled_by_id"] else None
 
     counts_changed = "status" in columns or set(old_counts) != set(counts)
-    # What a job page shows of the item: most commands (a vertex, a move) change none of it.
+    # What a job page shows of the item: its tile's badges, and the closed shapes its thumbnail overlay
+    # draws. A draft's vertex changes none of it.
     summary_changed = (
         counts_changed
         or old_counts != counts
         or state.hard_example != new_state.hard_example
         or state.saved_seq != new_state.saved_seq
+        or _outlines_changed(state, new_state)
     )
 
     transaction.on_commit(lambda: store.state_cache.put(item_id, final), robust=True)
     broadcast = live.ItemEvents(item_id, job_id, wire, item_wire, summary_changed, counts_changed)
     return CommandResult(seq=new_state.seq, events=wire, broadcasts=(broadcast,))
+
+
+def _outlines_changed(before: ItemState, after: ItemState) -> bool:
+    """Whether a closed shape came, went or changed: states share the Shape objects a command left alone,
+    so identity tells, in one pass over the shapes."""
+    if before.shapes is after.shapes:
+        return False
+    old = [shape for shape in before.shapes.values() if shape.closed]
+    new = [shape for shape in after.shapes.values() if shape.closed]
+    return len(old) != len(new) or any(a is not b for a, b in zip(old, new, strict=True))
 
 
 @dataclass(frozen=True, slots=True)

@@ -227,6 +227,64 @@ function overlayUrl(item) {
   return `/api/items/${item.id}/overlay.svg?seq=${item.seq}&colors=${colorsKey()}`;
 }
 
+// One image's tile: its thumbnail with the shapes drawn over it, its name and badges.
+function tile(item, itemQuery) {
+  return h(
+    'figure',
+    { class: `tile${selected.has(item.id) ? ' selected' : ''}`, dataset: { itemId: item.id, status: item.status } },
+    canLabel || isManager
+      ? h(
+          'label',
+          { class: 'pick', title: 'Select' },
+          h('input', {
+            type: 'checkbox',
+            'aria-label': `Select ${item.image.name}`,
+            checked: selected.has(item.id),
+            onchange: (e) => {
+              if (e.target.checked) selected.add(item.id);
+              else selected.delete(item.id);
+              e.target.closest('.tile').classList.toggle('selected', e.target.checked);
+              updateSelection();
+            },
+          }),
+        )
+      : null,
+    h(
+      'a',
+      { href: `/items/${item.id}/${itemQuery ? `?${itemQuery}` : ''}`, class: 'thumb', title: item.image.path },
+      h('img', { src: item.image.thumbnail_url, alt: item.image.name, loading: 'lazy' }),
+      h('img', { class: 'overlay', src: overlayUrl(item), alt: '', loading: 'lazy' }),
+    ),
+    h(
+      'figcaption',
+      {},
+      h('span', { class: 'name', title: item.image.path }, item.image.name),
+      h(
+        'span',
+        { class: 'meta' },
+        statusBadge(item),
+        item.hard_example ? h('span', { class: 'badge hard' }, 'Hard') : null,
+        h(
+          'span',
+          { class: 'shape-summary' }, // the count and its label colours wrap together
+          h('span', { class: 'shapes' }, shapesText(item.shape_count)),
+          item.label_class_ids.map((id) =>
+            labels.has(id)
+              ? h('span', {
+                  class: 'dot',
+                  role: 'img',
+                  title: labels.get(id).name,
+                  'aria-label': labels.get(id).name,
+                  style: { background: labels.get(id).color },
+                })
+              : null,
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
 function renderGrid() {
   if (!pageItems.length) {
     clear(grid, h('p', { class: 'empty' }, 'No image matches these filters.'));
@@ -236,62 +294,7 @@ function renderGrid() {
   const itemQuery = query({ ...filters, page: 1, page_size: PAGE_SIZE });
   clear(
     grid,
-    pageItems.map((item) =>
-      h(
-        'figure',
-        { class: `tile${selected.has(item.id) ? ' selected' : ''}`, dataset: { itemId: item.id, status: item.status } },
-        canLabel || isManager
-          ? h(
-              'label',
-              { class: 'pick', title: 'Select' },
-              h('input', {
-                type: 'checkbox',
-                'aria-label': `Select ${item.image.name}`,
-                checked: selected.has(item.id),
-                onchange: (e) => {
-                  if (e.target.checked) selected.add(item.id);
-                  else selected.delete(item.id);
-                  e.target.closest('.tile').classList.toggle('selected', e.target.checked);
-                  updateSelection();
-                },
-              }),
-            )
-          : null,
-        h(
-          'a',
-          { href: `/items/${item.id}/${itemQuery ? `?${itemQuery}` : ''}`, class: 'thumb', title: item.image.path },
-          h('img', { src: item.image.thumbnail_url, alt: item.image.name, loading: 'lazy' }),
-          h('img', { class: 'overlay', src: overlayUrl(item), alt: '', loading: 'lazy' }),
-        ),
-        h(
-          'figcaption',
-          {},
-          h('span', { class: 'name', title: item.image.path }, item.image.name),
-          h(
-            'span',
-            { class: 'meta' },
-            statusBadge(item),
-            item.hard_example ? h('span', { class: 'badge hard' }, 'Hard') : null,
-            h(
-              'span',
-              { class: 'shape-summary' }, // the count and its label colours wrap together
-              h('span', { class: 'shapes' }, shapesText(item.shape_count)),
-              item.label_class_ids.map((id) =>
-                labels.has(id)
-                  ? h('span', {
-                      class: 'dot',
-                      role: 'img',
-                      title: labels.get(id).name,
-                      'aria-label': labels.get(id).name,
-                      style: { background: labels.get(id).color },
-                    })
-                  : null,
-              ),
-            ),
-          ),
-        ),
-      ),
-    ),
+    pageItems.map((item) => tile(item, itemQuery)),
   );
   updateSelection();
 }
@@ -683,7 +686,13 @@ function updateTile(item) {
   }
   pageItems[index] = { ...pageItems[index], ...item };
   const fits = filters.status === 'all' || filters.status === item.status;
-  if (!fits) reloadSoon();
+  if (!fits) {
+    reloadSoon();
+    return;
+  }
+  // That tile alone (an edit on one image must not rebuild the others' tiles and reload their images).
+  const old = grid.querySelector(`.tile[data-item-id="${item.id}"]`);
+  if (old) old.replaceWith(tile(pageItems[index], query({ ...filters, page: 1, page_size: PAGE_SIZE })));
   else renderGrid();
 }
 
