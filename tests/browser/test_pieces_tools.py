@@ -244,3 +244,28 @@ def test_a_paste_then_a_merge_by_one_person_show_live_on_the_others_screen(open_
     assert folded(watcher, server["seq"]) == as_folded(server)
     expect(watcher.locator(f'#canvas [data-shape-id="{original}"] polygon')).to_have_count(1)
     expect(watcher.locator(f'#canvas [data-shape-id="{copy}"]')).to_have_count(0)
+
+
+def test_a_refused_paste_merge_cut_or_split_is_told_in_the_servers_words_which_name_the_shapes(
+    open_page, site, new_job
+):
+    job = new_job()
+    page = open_page("demo")
+    open_item(page, site, job["items"][0]["id"])
+    told = page.evaluate(
+        """() => import('/static/polylog/label/messages.js').then(({ refusalText }) => [
+          ['paste_shapes', 'self_intersecting', 'Pasted shape 2 of 3: The polygon crosses itself at (4, 4).'],
+          ['merge_shapes', 'result_not_simple', 'The merge of shapes #1 and #2 would not be a simple polygon: ...'],
+          ['subtract_shape', 'self_intersecting', 'Shape #3 crosses itself (it was imported so); fix its outline first.'],
+          ['split_shape', 'too_many_vertices', 'Part 2 of shape #1 would have 1200 vertices; a polygon has at most 1000.'],
+          ['add_polygon', 'self_intersecting', 'The polygon crosses itself at (4, 4).'],
+        ].map(([type, code, message]) =>
+          refusalText({ code, message, command: { type }, shape: null, labels: new Map(), name: (id) => id })))"""
+    )
+    assert told[:4] == [
+        "Pasted shape 2 of 3: The polygon crosses itself at (4, 4).",
+        "The merge of shapes #1 and #2 would not be a simple polygon: ...",
+        "Shape #3 crosses itself (it was imported so); fix its outline first.",
+        "Part 2 of shape #1 would have 1200 vertices; a polygon has at most 1000.",
+    ]
+    assert told[4] != "The polygon crosses itself at (4, 4)."  # one shape of one's own: the page's sentence

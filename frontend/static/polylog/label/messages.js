@@ -197,6 +197,7 @@ export function commandInvolvement(command) {
 }
 
 const capital = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+const SEVERAL = new Set(['paste_shapes', 'merge_shapes', 'subtract_shape', 'split_shape']);
 
 // A refusal as a sentence. `command` is the command refused (null: the page's own refusal or a socket
 // error); `shape` the facts of the shape it named, as the page knew them when it sent it; `name(id)` names
@@ -206,6 +207,10 @@ export function refusalText({ code, message, command, shape, labels, drafter, na
   const it = shapeName(shape, labels);
   const type = command?.type;
   const drawing = type === 'add_vertex' || type === 'close_polygon' || type === 'discard_draft';
+  // A paste, merge, cut or split names the shapes it is about in the server's own message ("Pasted shape 2
+  // of 3: ...", "Shape #4 has another label than shape #2 ..."): the page's sentences about one shape
+  // would lose which.
+  if (SEVERAL.has(type) && code !== 'unknown_shape' && code !== 'unknown_label_class') return withNames(message, name);
   switch (code) {
     case 'unknown_shape':
       return null;
