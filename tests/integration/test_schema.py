@@ -96,6 +96,11 @@ def test_the_command_schema_documents_every_command_type_with_its_fields(schema:
     split = components["SplitShapeCommand"]
     assert set(split["required"]) == {"type", "shape_id", "line"}
     assert split["properties"]["line"]["minItems"] == 2
+    paste = components["PasteShapesCommand"]
+    assert set(paste["required"]) == {"type", "shapes"}
+    assert (paste["properties"]["shapes"]["minItems"], paste["properties"]["shapes"]["maxItems"]) == (1, 1000)
+    pasted = components[paste["properties"]["shapes"]["items"]["$ref"].rsplit("/", 1)[-1]]
+    assert set(pasted["required"]) == {"shape_id", "label_class_id", "points"}
     # An optional field of a command (group_id) is documented but not required.
     assert "group_id" in components["AddPolygonCommand"]["properties"]
     assert "group_id" not in components["AddPolygonCommand"]["required"]

@@ -109,9 +109,9 @@ _FIELDS = {
         min_length=2,
         help_text="the polyline to cut along, [x, y] each, drawn across the shape from outside to outside",
     ),
-    "shapes": lambda **kw: PastedShapeSerializer(
+    "shapes": lambda **kw: serializers.ListField(
         **kw,
-        many=True,
+        child=PastedShapeSerializer(),
         min_length=1,
         max_length=MAX_SHAPES_IN_COMMAND,
         help_text="the shapes to add, each checked as add_polygon checks one",
