@@ -16,12 +16,14 @@ import { Clipboard } from './clipboard.js';
 import { causeText, commandInvolvement, involvementText, People, refusalText, ShapeMemory, shapeFacts, shapeName, withNames } from './messages.js';
 import { Notices } from './notices.js';
 import { Pieces } from './pieces.js';
+import { Minimap } from './minimap.js';
 import { loadStrip, Panel } from './panel.js';
 import { personColor, Renderer } from './render.js';
 import { snapTarget, traceAlong } from './snap.js';
 import { ItemSocket } from './socket.js';
 import { ItemStore } from './store.js';
 import { actionFor, SHORTCUTS, whereOf } from './shortcuts.js';
+import { bboxOf, besidePlacement, ViewControls } from './view_controls.js';
 
 const MODE_TABLE = { [MODES.DRAW_POLYGON]: drawPolygon, [MODES.DRAW_RECTANGLE]: drawRectangle, [MODES.DRAW_FREEHAND]: drawFreehand, [MODES.EDIT]: edit, [MODES.SPLIT]: split };
 const TOOL_KEY = 'polylog.tool';
@@ -42,6 +44,9 @@ const app = document.getElementById('label-app');
 const ui = { selectedId: null, selectedVertex: null, picked: new Set(), hidden: new Set(), overlay: {}, labels, me };
 const store = new ItemStore({ itemId: item.id, me });
 const renderer = new Renderer(svg, { width: item.image.width, height: item.image.height, imageUrl: item.image.url });
+// What I see (docs/ui.md, "What you see"): hiding, locks, labels on the image, image sliders; never sent.
+const viewControls = new ViewControls({ job, item, labels, renderer, ui, view: () => store.view(), select, redrawPanel, refuse });
+const minimap = new Minimap(stage, renderer, { url: item.image.thumbnail_url || item.image.url, width: item.image.width, height: item.image.height });
 // command_id -> {command, at (the image point where it happened), shape (what a message needs of the
 // shape it names, as it was when sent)}: its refusal is worded from it.
 const sent = new Map();
@@ -252,10 +257,11 @@ function draw() {
   for (const id of ui.picked) if (!view.shapes.has(id)) ui.picked.delete(id);
   ui.overlay = mode?.render?.(modeState, ctx) ?? {};
   if (nudge) ui.overlay = { ...ui.overlay, override: { shapeId: nudge.shapeId, points: nudge.current } };
-  renderer.render(view, ui);
+  renderer.render(view, viewControls.uiForRender(view, ui));
   document.getElementById('hint').textContent = (canLabel && pieces.hint()) || baseHint;
   if (panelDirty) {
     panel.render(view, ui);
+    viewControls.renderSection();
     panelDirty = false;
   }
   const status = document.getElementById('item-status');
@@ -322,7 +328,11 @@ const ctx = {
 };
 
 // The shapes a vertex may snap onto and trace along: the closed ones shown (a hidden one is not).
-const snapShapes = () => [...store.view().shapes.values()].filter((shape) => !ui.hidden.has(shape.id));
+const snapShapes = () => {
+  const view = store.view();
+  const hidden = viewControls.hiddenIds(view, ui);
+  return [...view.shapes.values()].filter((shape) => !hidden.has(shape.id));
+};
 
 // Select a shape (or nothing): it alone, with no vertex selected.
 function select(shapeId, { edit: toEdit = false } = {}) {
@@ -347,6 +357,7 @@ function selectVertex(shapeId, index) {
 function deleteSelection() {
   const shape = ui.selectedId && store.view().shapes.get(ui.selectedId);
   if (!shape) return;
+  if (viewControls.isLocked(shape.id)) return viewControls.refuseLocked(shape.id);
   const vertex = ui.selectedVertex;
   if (vertex && vertex.shapeId === shape.id && vertex.index < shape.points.length) {
     send({ type: 'remove_vertex', shape_id: shape.id, index: vertex.index }, { at: shape.points[vertex.index] });
@@ -465,6 +476,10 @@ function nudgeBy(event) {
   if (!shape) return false;
   if (!canLabel) {
     refuse('permission_denied', `Your role (${job.role}) may look but not label.`, shape.points[0]);
+    return true;
+  }
+  if (viewControls.isLocked(shape.id)) {
+    if (!event.repeat) viewControls.refuseLocked(shape.id);
     return true;
   }
   const vertex = ui.selectedVertex?.shapeId === shape.id ? ui.selectedVertex.index : null;
@@ -613,10 +628,13 @@ function pickLabel(at) {
       event.preventDefault();
     });
     stage.append(picker);
+    // Beside the closing point, away from the shape being closed (view_controls.js besidePlacement).
     const rect = stage.getBoundingClientRect();
-    const [cx, cy] = renderer.toClient(at);
-    picker.style.left = `${Math.max(6, Math.min(rect.width - picker.offsetWidth - 6, cx - rect.left + 12))}px`;
-    picker.style.top = `${Math.max(6, Math.min(rect.height - picker.offsetHeight - 6, cy - rect.top + 12))}px`;
+    const mine = [...store.view().drafts.values()].find((draft) => draft.actor === me.id && draft.points.length);
+    const box = mine ? [...renderer.toClient(bboxOf(mine.points).slice(0, 2)), ...renderer.toClient(bboxOf(mine.points).slice(2))] : null;
+    const [left, top] = besidePlacement(rect, [picker.offsetWidth, picker.offsetHeight], renderer.toClient(at), box);
+    picker.style.left = `${left - rect.left}px`;
+    picker.style.top = `${top - rect.top}px`;
     picker.querySelector(`[data-label-class-id="${preselected}"]`).focus();
     setTimeout(() => document.addEventListener('pointerdown', outside, true));
   });
@@ -641,6 +659,11 @@ svg.addEventListener('pointerdown', (event) => {
     stage.classList.add('panning');
     return;
   }
+  // A locked shape (mine, view_controls.js) is selected by a press but never dragged.
+  if (mode.name === MODES.EDIT && viewControls.takesPress(event, ctx.hitTest)) {
+    redraw();
+    return;
+  }
   const handled = mode.onMouseDown?.(modeState, ctx, event);
   if (handled) svg.setPointerCapture(event.pointerId);
   else if (mode.name === MODES.EDIT && event.button === 0) {
@@ -656,6 +679,7 @@ svg.addEventListener('pointermove', (event) => {
     pan = { x: event.clientX, y: event.clientY };
     stage.classList.add('panning');
   } else {
+    viewControls.onMove(event);
     mode.onMouseMove?.(modeState, ctx, event);
   }
   const [x, y] = renderer.toImage(event.clientX, event.clientY);
@@ -663,6 +687,7 @@ svg.addEventListener('pointermove', (event) => {
 });
 
 function pointerEnd(event) {
+  viewControls.onRelease();
   if (pan) {
     pan = null;
     stage.classList.remove('panning');
@@ -677,6 +702,7 @@ svg.addEventListener('click', (event) => {
   if (!pickerOpen) mode.onClick?.(modeState, ctx, event);
 });
 svg.addEventListener('dblclick', (event) => {
+  if (lockedUnder(event)) return;
   if (!panned && !spaceDown) mode.onDoubleClick?.(modeState, ctx, event);
 });
 // The middle button's release is an `auxclick`: swallowed, so no browser default (paste, open) follows a pan.
@@ -685,6 +711,7 @@ svg.addEventListener('auxclick', (event) => {
 });
 svg.addEventListener('contextmenu', (event) => {
   event.preventDefault();
+  if (lockedUnder(event)) return;
   mode.onContextMenu?.(modeState, ctx, event);
 });
 svg.addEventListener(
@@ -697,7 +724,19 @@ svg.addEventListener(
 );
 renderer.onViewChange = (r) => {
   document.getElementById('zoom-level').textContent = `${Math.round(r.scale * 100)}%`;
+  minimap.update();
 };
+// In or out of fullscreen the stage changes size: the image is fitted to it again.
+document.addEventListener('fullscreenchange', () => requestAnimationFrame(() => renderer.fit()));
+
+// An edit-tool gesture on a locked shape: refused, told where (true: it was).
+function lockedUnder(event) {
+  if (mode.name !== MODES.EDIT) return false;
+  const hit = ctx.hitTest(event);
+  if (!hit.shapeId || !viewControls.isLocked(hit.shapeId)) return false;
+  viewControls.refuseLocked(hit.shapeId, renderer.toImage(event.clientX, event.clientY));
+  return true;
+}
 
 // Toolbar and keyboard ------------------------------------------------------------------------------------
 
@@ -709,6 +748,12 @@ const actions = {
   zoom_out: () => renderer.zoomAt(0.8),
   fit: () => renderer.fit(),
   toggle_hidden: () => toggleHidden(),
+  hide_all: () => viewControls.toggle('allHidden'),
+  only_selected: () => viewControls.toggle('onlySelected'),
+  labels_on_canvas: () => viewControls.toggle('labelsOn'),
+  toggle_lock: () => viewControls.toggleLock(),
+  next_shape: () => viewControls.step(1),
+  previous_shape: () => viewControls.step(-1),
   reset_shape() {
     const shape = ui.selectedId && store.view().shapes.get(ui.selectedId);
     if (!shape) return refuse('no_selection', 'Select a shape to reset it to its original geometry.', null);
@@ -950,7 +995,13 @@ async function deleteLabelShapes(label) {
   if (answer === 'yes') send({ type: 'delete_label_shapes', label_class_id: label.id });
 }
 
-const panel = new Panel({ job, labels, canLabel, isManager, select, togglePick, pickGroup, group: groupPicked, ungroup: ungroupPicked, send, toggleHidden, onLabelsChanged, redrawPanel, deleteLabelShapes });
+// Selecting from File Labels brings the shape into view.
+const selectAndShow = (shapeId, options) => {
+  select(shapeId, options);
+  viewControls.reveal(shapeId);
+};
+const panel = new Panel({ job, labels, canLabel, isManager, viewControls, select: selectAndShow, togglePick, pickGroup, group: groupPicked, ungroup: ungroupPicked, send, toggleHidden, onLabelsChanged, redrawPanel, deleteLabelShapes });
+document.getElementById('panel').append(viewControls.section());
 
 // Copy/paste and merge/subtract/split (clipboard.js, pieces.js): the page lends them what they need.
 

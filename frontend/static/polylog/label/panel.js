@@ -4,6 +4,14 @@
 import { patch } from '../api.js';
 import { clear, h, showError } from '../ui.js';
 
+// Small line icons (no emoji font is needed): a padlock shut and open, an eye open and struck through.
+const LOCKED = 'M7 11V8a5 5 0 0 1 10 0v3M5 11h14v10H5z';
+const UNLOCKED = 'M7 11V8a5 5 0 0 1 9.6-2M5 11h14v10H5z';
+const EYE = 'M2 12s3.5-7 10-7 10 7 10 7-3.5 7-10 7S2 12 2 12zM12 9a3 3 0 1 0 0 6a3 3 0 1 0 0-6';
+const EYE_OFF = 'M2 12s3.5-7 10-7 10 7 10 7-3.5 7-10 7S2 12 2 12zM4 4l16 16';
+const icon = (d) =>
+  h('svg:svg', { class: 'icon', viewBox: '0 0 24 24', width: 14, height: 14, 'aria-hidden': 'true' }, h('svg:path', { d, fill: 'none', stroke: 'currentColor', 'stroke-width': 2, 'stroke-linecap': 'round', 'stroke-linejoin': 'round' }));
+
 export class Panel {
   // page: {job, labels (Map), canLabel, isManager, select(id), togglePick(id), pickGroup(groupId, {add}),
   // group(), ungroup(), send(command, opts), toggleHidden(id), onLabelsChanged()}
@@ -20,7 +28,11 @@ export class Panel {
     const shapes = [...view.shapes.values()].sort((a, b) => (a.number ?? Infinity) - (b.number ?? Infinity));
     this.count.textContent = `(${shapes.length})`;
     this.renderGroupBar(shapes, ui);
-    if (!shapes.length) {
+    // The view's search (view_controls.js) keeps the rows whose number or label name it matches.
+    const found = this.page.viewControls ? shapes.filter((shape, n) => this.page.viewControls.matches(shape, n)) : shapes;
+    if (shapes.length && !found.length) {
+      clear(this.shapeList, h('li', { class: 'empty' }, 'No shape matches the search.'));
+    } else if (!shapes.length) {
       clear(this.shapeList, h('li', { class: 'empty' }, 'No shape yet: draw one with the polygon (D), rectangle (B) or freehand (A) tool.'));
     } else {
       // Parts of a group are one object: one entry, where its first part is in drawing order, with the
@@ -34,6 +46,7 @@ export class Panel {
       const entries = [];
       const seenGroups = new Set();
       shapes.forEach((shape, n) => {
+        if (!found.includes(shape)) return;
         if (!shape.group_id) entries.push(this.shapeRow(shape, n, ui));
         else if (!seenGroups.has(shape.group_id)) {
           seenGroups.add(shape.group_id);
@@ -53,6 +66,7 @@ export class Panel {
       this.groupHint = h('span', { class: 'group-hint' });
       this.groupBar = h('div', { class: 'group-bar', role: 'toolbar', 'aria-label': 'Groups' }, this.groupButton, this.ungroupButton, this.groupHint);
       this.shapeList.before(this.groupBar);
+      if (this.page.viewControls) this.groupBar.before(this.page.viewControls.searchBox());
     }
     const ids = new Set(ui.picked ?? []);
     if (ui.selectedId) ids.add(ui.selectedId);
@@ -113,11 +127,23 @@ export class Panel {
           )
         : h('span', { class: 'shape-label' }, label?.name ?? '(deleted label)'),
       h('span', { class: 'n', title: 'vertices' }, `${shape.points.length} pts`),
+      this.page.viewControls ? this.lockButton(shape.id) : null,
       h('button', { type: 'button', class: 'icon toggle', title: hidden ? 'Show (H)' : 'Hide (H)', 'aria-label': hidden ? 'Show shape' : 'Hide shape', onclick: (e) => { e.stopPropagation(); this.page.toggleHidden(shape.id); } }, hidden ? '◌' : '◉'),
       this.page.canLabel
         ? h('button', { type: 'button', class: 'icon delete', title: 'Delete this shape', 'aria-label': 'Delete shape', onclick: (e) => { e.stopPropagation(); this.page.send({ type: 'delete_shape', shape_id: shape.id }, { at: shape.points[0] }); } }, '×')
         : null,
     );
+  }
+
+  // A lock against my own edits (view_controls.js): mine, in this browser; nobody else is told.
+  lockButton(shapeId) {
+    const locked = this.page.viewControls.isLocked(shapeId);
+    const title = locked ? 'Locked against your edits: click to unlock (Shift+L)' : 'Lock against your edits (Shift+L; only for you)';
+    const onclick = (e) => {
+      e.stopPropagation();
+      this.page.viewControls.toggleLock(shapeId);
+    };
+    return h('button', { type: 'button', class: `icon lock${locked ? ' on' : ''}`, title, 'aria-label': locked ? 'Unlock shape' : 'Lock shape', 'aria-pressed': String(locked), onclick }, icon(locked ? LOCKED : UNLOCKED));
   }
 
   renderClasses(shapes) {
@@ -135,12 +161,30 @@ export class Panel {
           h('span', { class: 'swatch', style: { background: label.color } }),
           h('span', { class: 'class-name' }, label.name),
           h('span', { class: 'n' }, String(n)),
+          this.page.viewControls ? this.eyeButton(label) : null,
           isManager ? h('button', { type: 'button', class: 'icon edit', title: 'Edit name and colour', 'aria-label': `Edit ${label.name}`, onclick: () => this.startEdit(label.id) }, '✎') : null,
           canLabel && n
             ? h('button', { type: 'button', class: 'icon delete-label', title: `Delete every ${label.name} shape on this image`, 'aria-label': `Delete all ${label.name} shapes`, onclick: () => this.page.deleteLabelShapes(label) }, '⌫')
             : null,
         );
       }),
+    );
+  }
+
+  // Hide or show every shape of a label (view_controls.js): only for me, nothing is sent.
+  eyeButton(label) {
+    const hidden = this.page.viewControls.hiddenLabels.has(label.id);
+    return h(
+      'button',
+      {
+        type: 'button',
+        class: `icon eye${hidden ? ' off' : ''}`,
+        title: hidden ? `Show the ${label.name} shapes (only for you)` : `Hide the ${label.name} shapes (only for you)`,
+        'aria-label': hidden ? `Show ${label.name}` : `Hide ${label.name}`,
+        'aria-pressed': String(hidden),
+        onclick: () => this.page.viewControls.toggleLabel(label.id),
+      },
+      icon(hidden ? EYE_OFF : EYE),
     );
   }
 

@@ -25,8 +25,9 @@ function tagAnchor(points) {
 }
 
 // The "#3" tag of a shape or draft (no tag for a server without numbers); kept in step with its points.
-function placeTag(tag, points, number) {
-  const text = number === null || number === undefined ? '' : `#${number}`;
+// With labels on the canvas (L, view_controls.js) it reads "#3 cat".
+function placeTag(tag, points, number, name = null) {
+  const text = number === null || number === undefined ? (name ?? '') : name ? `#${number} ${name}` : `#${number}`;
   if (tag.textContent !== text) tag.textContent = text;
   if (!points.length) return;
   const [x, y] = tagAnchor(points);
@@ -107,6 +108,12 @@ export class Renderer {
     this.applyView();
   }
 
+  // A view-only filter on the image (brightness, contrast, gamma: view_controls.js); never on the shapes.
+  setImageFilter(filter) {
+    this.imageFilter = filter;
+    this.image.style.filter = filter;
+  }
+
   panBy(dx, dy) {
     this.tx += dx;
     this.ty += dy;
@@ -133,12 +140,14 @@ export class Renderer {
         g.insertBefore(entry.tag, entry.vertices);
         this.shapeEls.set(shape.id, entry);
       }
-      if (entry.points !== points || entry.number !== shape.number) {
+      const tagName = ui.labelsOnCanvas ? (label?.name ?? '') : null;
+      if (entry.points !== points || entry.number !== shape.number || entry.tagName !== tagName) {
         if (entry.points !== points) {
           entry.polygon.setAttribute('points', pointsAttr(points));
           this.setVertices(entry.vertices, points);
         }
-        placeTag(entry.tag, points, shape.number);
+        placeTag(entry.tag, points, shape.number, tagName);
+        entry.tagName = tagName;
         entry.g.dataset.number = shape.number ?? '';
         entry.points = points;
         entry.number = shape.number;
