@@ -228,6 +228,8 @@ def test_the_label_picker_opens_beside_the_closing_point(open_page, site, new_jo
     click_image(page, *points[0])
     picker = page.get_by_role("dialog", name="Choose a label")
     expect(picker).to_be_visible()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "view-picker-beside.png"))
     box = picker.bounding_box()
     stage = page.locator("#stage").bounding_box()
     assert inside(box, stage)
@@ -255,7 +257,7 @@ def test_fullscreen_refits_the_image(open_page, site, new_job):
     zoom_into_top_left(page)
     zoomed = page.evaluate("window.polylogLabel.renderer.scale")
     page.keyboard.press("f")  # a key press is the user gesture requestFullscreen wants
-    if not page.evaluate("!!document.fullscreenElement"):
+    if not page.evaluate("!!document.fullscreenElement"):  # here headless Chromium does enter it
         # Headless Chromium may refuse fullscreen: the handler's path is the event itself.
         page.evaluate("document.dispatchEvent(new Event('fullscreenchange'))")
     page.wait_for_function("(zoomed) => window.polylogLabel.renderer.scale !== zoomed", arg=zoomed)

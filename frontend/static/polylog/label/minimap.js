@@ -32,6 +32,7 @@ export class Minimap {
     this.box.addEventListener('pointermove', (event) => dragging && this.panTo(event));
     this.box.addEventListener('pointerup', () => (dragging = false));
     this.box.addEventListener('pointercancel', () => (dragging = false));
+    window.addEventListener('resize', () => this.update()); // the stage's size changed, not the view
   }
 
   // Centre the stage on the image point under the pointer.
