@@ -32,7 +32,13 @@ export class Minimap {
     this.box.addEventListener('pointermove', (event) => dragging && this.panTo(event));
     this.box.addEventListener('pointerup', () => (dragging = false));
     this.box.addEventListener('pointercancel', () => (dragging = false));
-    window.addEventListener('resize', () => this.update()); // the stage's size changed, not the view
+    // The stage's size is read once and again after a resize only: update() runs on every zoom and pan
+    // frame, and reading a size there would force a layout each time.
+    this.size = null;
+    window.addEventListener('resize', () => {
+      this.size = null;
+      this.update();
+    });
   }
 
   // Centre the stage on the image point under the pointer.
@@ -50,7 +56,8 @@ export class Minimap {
   // After every zoom or pan: shown when part of the image is off the stage, with the part on screen outlined.
   update() {
     const r = this.renderer;
-    const rect = r.svg.getBoundingClientRect();
+    if (!this.size?.width) this.size = { width: r.svg.clientWidth, height: r.svg.clientHeight };
+    const rect = this.size;
     const x0 = Math.max(0, -r.tx / r.scale);
     const y0 = Math.max(0, -r.ty / r.scale);
     const x1 = Math.min(this.width, (rect.width - r.tx) / r.scale);
