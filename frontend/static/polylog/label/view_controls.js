@@ -139,7 +139,8 @@ export class ViewControls {
     const hit = hitTest(event);
     if (!hit.shapeId || !this.locked.has(hit.shapeId)) return false;
     this.page.select(hit.shapeId);
-    this.pressedLocked = hit.shapeId;
+    if (event.altKey) this.refuseLocked(hit.shapeId); // Alt+click would have removed a vertex
+    else this.pressedLocked = hit.shapeId;
     return true;
   }
 
