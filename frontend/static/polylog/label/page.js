@@ -4,7 +4,7 @@
 
 import { ApiError, boot, get } from '../api.js';
 import { ask, h, newId, typing } from '../ui.js';
-import { MODES, SNAP_TO_PX } from './constants.js';
+import { MODES, PICK_PX, SNAP_TO_PX } from './constants.js';
 import { clampMove, clampToImage, round2, towardZero2 } from './geometry.js';
 import { LabelBar } from './labelbar.js';
 import drawFreehand from './modes/draw_freehand.js';
@@ -18,6 +18,7 @@ import { Notices } from './notices.js';
 import { Pieces } from './pieces.js';
 import { Minimap } from './minimap.js';
 import { loadStrip, Panel } from './panel.js';
+import { pick } from './pick.js';
 import { personColor, Renderer } from './render.js';
 import { snapTarget, traceAlong } from './snap.js';
 import { ItemSocket } from './socket.js';
@@ -256,6 +257,7 @@ function draw() {
   if (vertex && (vertex.shapeId !== ui.selectedId || vertex.index >= view.shapes.get(vertex.shapeId).points.length)) ui.selectedVertex = null;
   for (const id of ui.picked) if (!view.shapes.has(id)) ui.picked.delete(id);
   ui.overlay = mode?.render?.(modeState, ctx) ?? {};
+  ui.hoverId = pointer ? (ctx.hitTest(pointer).shapeId ?? null) : null;
   if (nudge) ui.overlay = { ...ui.overlay, override: { shapeId: nudge.shapeId, points: nudge.current } };
   renderer.render(view, viewControls.uiForRender(view, ui));
   document.getElementById('hint').textContent = (canLabel && pieces.hint()) || baseHint;
@@ -301,14 +303,11 @@ const ctx = {
   },
   // The outline vertices between two points on one shown shape's outline (snap.js traceAlong), or null.
   trace: (from, to, options) => traceAlong(snapShapes(), from, to, options),
+  // What the pointer is on, by geometry (pick.js): the nearest vertex within PICK_PX screen pixels (the
+  // selected shape's first), else the smallest shape it is inside, else the nearest edge in reach.
   hitTest(event) {
-    // By position, not event.target: a captured pointer reports the capturing element as its target.
-    const element = document.elementFromPoint(event.clientX, event.clientY);
-    const group = element?.closest?.('[data-shape-id]');
-    if (!group) return { kind: 'none' };
-    const vertex = element.closest('.vertex');
-    if (vertex) return { kind: 'vertex', shapeId: group.dataset.shapeId, index: Number(vertex.dataset.index) };
-    return { kind: 'shape', shapeId: group.dataset.shapeId };
+    const at = renderer.toImage(event.clientX, event.clientY);
+    return pick(snapShapes(), at, PICK_PX / renderer.scale, { selectedId: ui.selectedId });
   },
   selectedId: () => ui.selectedId,
   setMode: (name) => setMode(name),
@@ -681,9 +680,23 @@ svg.addEventListener('pointermove', (event) => {
   } else {
     viewControls.onMove(event);
     mode.onMouseMove?.(modeState, ctx, event);
+    hover(event);
   }
   const [x, y] = renderer.toImage(event.clientX, event.clientY);
   socket.cursor(Math.round(x * 10) / 10, Math.round(y * 10) / 10);
+});
+
+// The shape under the pointer shows its handles (render.js draws them for it and the selected one only);
+// draw() looks again where the pointer rests, so a shape just closed or moved under it shows them too.
+let pointer = null; // {clientX, clientY} of the last move with no button held; null off the canvas
+function hover(event) {
+  if (event.buttons) return; // a drag keeps the handles it started with
+  pointer = { clientX: event.clientX, clientY: event.clientY };
+  if ((ctx.hitTest(pointer).shapeId ?? null) !== (ui.hoverId ?? null)) redraw();
+}
+svg.addEventListener('pointerleave', () => {
+  pointer = null;
+  if (ui.hoverId) redraw();
 });
 
 function pointerEnd(event) {

@@ -1,11 +1,19 @@
-// SVG rendering of an item: the image, closed shapes in their label colours with their vertices, drafts,
-// the active mode's overlay and other people's cursors. Elements are kept per shape id and touched only
-// when that shape's points, label or selection change, so a drag redraws one polygon, not all of them.
+// SVG rendering of an item: the image, closed shapes in their label colours, drafts, the active mode's
+// overlay and other people's cursors. Elements are kept per shape id and touched only when that shape's
+// points, label or selection change, so a drag redraws one polygon, not all of them. On a dense image
+// (docs/ui.md, "Dense images") zoom and pan cost what is on screen: vertex handles are drawn for the
+// selected shape and the one under the pointer only, a shape off screen is not displayed, a tag too small
+// to read beside its shape is not either, and the on-screen size (--px) is set on the few elements that
+// use it, never on a layer holding every shape (a custom property changed there restyles all of them).
+
+import { boxOf } from './pick.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const MIN_SCALE = 0.02;
 const MAX_SCALE = 40;
 const MARK_MS = 1600; // the .refusal-mark animation
+const CULL_MARGIN_PX = 64; // a shape this close to the screen's edge is drawn already
+const TAG_MIN_PX = 28; // a shape smaller than this on screen (both ways) shows no number tag
 
 function el(tag, attrs = {}, parent = null) {
   const element = document.createElementNS(SVG, tag);
@@ -61,6 +69,14 @@ export class Renderer {
     this.tracePreview = el('polyline', { class: 'trace-preview', points: '' }, this.overlayLayer);
     this.snapMark = el('circle', { class: 'snap-indicator' }, this.overlayLayer);
     this.shapeEls = new Map();
+    this.handled = new Set(); // entries drawn with their handles (the selected shape, the hovered one)
+    // The stage's size, kept by an observer: read in a frame after the transform changed, it would force
+    // a layout of every shape.
+    this.size = [svg.clientWidth, svg.clientHeight];
+    new ResizeObserver(([entry]) => {
+      this.size = [entry.contentRect.width, entry.contentRect.height];
+      this.cullAll();
+    }).observe(svg);
     this.draftEls = new Map();
     this.cursorEls = new Map();
     this.onViewChange = null;
@@ -80,10 +96,48 @@ export class Renderer {
 
   applyView() {
     this.viewport.setAttribute('transform', `translate(${this.tx} ${this.ty}) scale(${this.scale})`);
-    // Handles and strokes keep their size on screen: CSS sizes them in multiples of --px.
-    this.viewport.style.setProperty('--px', String(1 / this.scale));
+    // Handles and tags keep their size on screen: CSS sizes them in multiples of --px, set only where
+    // they are drawn (drafts, the overlay, the handled shapes, the tags on screen).
+    this.px = String(1 / this.scale);
+    this.draftLayer.style.setProperty('--px', this.px);
+    this.overlayLayer.style.setProperty('--px', this.px);
+    for (const entry of this.handled) entry.g.style.setProperty('--px', this.px);
+    this.cullAll();
     for (const cursor of this.cursorEls.values()) this.placeCursor(cursor);
     this.onViewChange?.(this);
+  }
+
+  // The part of the image on screen, in image pixels, with a margin: [left, top, right, bottom].
+  visibleBox() {
+    const margin = CULL_MARGIN_PX / this.scale;
+    const left = -this.tx / this.scale;
+    const top = -this.ty / this.scale;
+    return [left - margin, top - margin, left + this.size[0] / this.scale + margin, top + this.size[1] / this.scale + margin];
+  }
+
+  cullAll() {
+    const visible = this.visibleBox();
+    for (const entry of this.shapeEls.values()) this.cull(entry, visible);
+  }
+
+  // A shape off screen is not displayed (nothing of it is styled or painted); its tag shows when the shape
+  // is big enough on screen to read it beside, or has its handles.
+  cull(entry, visible = this.visibleBox()) {
+    const box = entry.box;
+    const off = !box || box[2] < visible[0] || box[0] > visible[2] || box[3] < visible[1] || box[1] > visible[3];
+    if (off !== entry.culled) {
+      entry.g.style.display = off ? 'none' : '';
+      entry.culled = off;
+    }
+    const tagShown = !off && (entry.handles || Math.max(box[2] - box[0], box[3] - box[1]) * this.scale >= TAG_MIN_PX);
+    if (tagShown !== entry.tagShown) {
+      entry.tag.style.display = tagShown ? '' : 'none';
+      entry.tagShown = tagShown;
+    }
+    if (tagShown && entry.tagPx !== this.px) {
+      entry.tag.style.setProperty('--px', this.px);
+      entry.tagPx = this.px;
+    }
   }
 
   fit() {
@@ -134,17 +188,35 @@ export class Renderer {
       let entry = this.shapeEls.get(shape.id);
       if (!entry) {
         const g = el('g', { class: 'shape', 'data-shape-id': shape.id }, this.shapeLayer);
-        entry = { g, polygon: el('polygon', {}, g), vertices: el('g', { class: 'vertices' }, g), points: null, color: null, state: '', number: undefined };
+        entry = { g, polygon: el('polygon', {}, g), vertices: el('g', { class: 'vertices' }, g), points: null, color: null, state: '', number: undefined, handles: false, culled: undefined, tagShown: undefined };
         // Under the handles (a handle is never hidden by it); it lets the pointer through (CSS).
         entry.tag = el('text', { class: 'number-tag', 'text-anchor': 'end', dx: '-0.45em', dy: '-0.4em' });
         g.insertBefore(entry.tag, entry.vertices);
         this.shapeEls.set(shape.id, entry);
       }
       const tagName = ui.labelsOnCanvas ? (label?.name ?? '') : null;
+      // Handles (a circle per vertex) on the selected shape and the one under the pointer only.
+      const handles = shape.id === ui.selectedId || shape.id === ui.hoverId;
+      if (handles !== entry.handles) {
+        entry.handles = handles;
+        if (handles) {
+          this.handled.add(entry);
+          entry.g.style.setProperty('--px', String(1 / this.scale));
+        } else {
+          this.handled.delete(entry);
+          entry.g.style.removeProperty('--px');
+          entry.vertices.replaceChildren();
+        }
+        entry.state = ''; // the active vertex is marked again
+        entry.culled = undefined; // and its tag shown or not again
+        if (handles) this.setVertices(entry.vertices, points);
+      }
       if (entry.points !== points || entry.number !== shape.number || entry.tagName !== tagName) {
         if (entry.points !== points) {
           entry.polygon.setAttribute('points', pointsAttr(points));
-          this.setVertices(entry.vertices, points);
+          if (handles) this.setVertices(entry.vertices, points);
+          entry.box = boxOf(points);
+          entry.culled = undefined;
         }
         placeTag(entry.tag, points, shape.number, tagName);
         entry.tagName = tagName;
@@ -180,8 +252,10 @@ export class Renderer {
       if (!seen.has(id)) {
         entry.g.remove();
         this.shapeEls.delete(id);
+        this.handled.delete(entry);
       }
     }
+    this.cullAll(); // new and changed shapes, and a stage that changed size
     // The selected shape is drawn last, on top, so its handles can always be grabbed.
     const selected = this.shapeEls.get(ui.selectedId);
     if (selected && this.shapeLayer.lastElementChild !== selected.g) this.shapeLayer.append(selected.g);

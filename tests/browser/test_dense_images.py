@@ -1,0 +1,90 @@
+"""Dense images (issue 20, docs/ui.md "Dense images"): on a 6000x4000 photo with 200 shapes of 24 vertices,
+handles are drawn for the selected shape and the one under the pointer only, and a press takes the nearest
+vertex by geometry, not the handle drawn on top."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from .dense import dense_job, paste, rings
+from .helpers import client_point, expect, open_item, settled
+
+COUNT = 200
+ZOOM = 0.17
+
+
+@pytest.fixture(scope="module")
+def dense(site: Any) -> dict[str, Any]:
+    """One 6000x4000 image with 200 rings of 24 vertices, 20 image pixels apart (dense.rings)."""
+    api = site.api()
+    job = dense_job(api, ["dense"])
+    item_id = job["items"][0]["id"]
+    shapes = rings(COUNT)
+    ids = paste(api, item_id, job["label_classes"][0]["id"], shapes)
+    return {"item_id": item_id, "ids": ids, "shapes": shapes}
+
+
+def opened_at_17_percent(open_page: Any, site: Any, dense: dict[str, Any]) -> Any:
+    page = open_page("demo")
+    open_item(page, site, dense["item_id"])
+    expect(page.locator("#canvas .shape")).to_have_count(COUNT)
+    page.keyboard.press("e")  # the edit tool
+    page.evaluate(f"() => window.polylogLabel.renderer.zoomAt({ZOOM} / window.polylogLabel.renderer.scale)")
+    expect(page.locator("#zoom-level")).to_have_text(f"{round(ZOOM * 100)}%")
+    return page
+
+
+def centre(points: list[list[float]]) -> tuple[float, float]:
+    return sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)
+
+
+def test_it_draws_handles_only_for_the_selected_shape_and_the_one_under_the_pointer(open_page, site, dense):
+    page = opened_at_17_percent(open_page, site, dense)
+    page.mouse.move(2, 2)  # off the image: nothing under the pointer
+    expect(page.locator("#canvas .vertex")).to_have_count(0)
+
+    selected, other = 40, 43
+    page.mouse.click(*client_point(page, *centre(dense["shapes"][selected])))
+    expect(page.locator("#canvas .shape.selected")).to_have_attribute("data-shape-id", dense["ids"][selected])
+    expect(page.locator("#canvas .vertex")).to_have_count(24)
+    expect(page.locator("#canvas .shape.selected .vertex")).to_have_count(24)
+
+    page.mouse.move(*client_point(page, *centre(dense["shapes"][other])))  # hovering another shape
+    expect(page.locator(f'#canvas [data-shape-id="{dense["ids"][other]}"] .vertex')).to_have_count(24)
+    expect(page.locator("#canvas .vertex")).to_have_count(48)
+
+    page.mouse.move(2, 2)
+    expect(page.locator("#canvas .vertex")).to_have_count(24)
+
+
+def test_a_press_at_17_percent_takes_the_nearest_vertex_not_the_handle_on_top(open_page, site, dense):
+    page = opened_at_17_percent(open_page, site, dense)
+    n = 98  # inside the grid: neighbours' vertices 20 image pixels (3.4 screen pixels) away
+    points = dense["shapes"][n]
+    page.mouse.click(*client_point(page, *centre(points)))
+    expect(page.locator("#canvas .shape.selected")).to_have_attribute("data-shape-id", dense["ids"][n])
+
+    # 2.5 screen pixels from vertex 0 toward vertex 23 (7 screen pixels apart): inside both handles, and
+    # vertex 23's is drawn on top of vertex 0's.
+    v0, v23 = points[0], points[23]
+    toward = 2.5 / (math.dist(v0, v23) * ZOOM)
+    press = (v0[0] + (v23[0] - v0[0]) * toward, v0[1] + (v23[1] - v0[1]) * toward)
+    start = client_point(page, *press)
+    page.mouse.move(*start)
+    page.mouse.down()
+    expect(page.locator("#canvas .shape.selected .vertex.active")).to_have_attribute("data-index", "0")
+    page.mouse.move(start[0] - 10, start[1], steps=3)
+    page.mouse.move(start[0] - 17, start[1], steps=3)  # inward, 100 image pixels: far from every neighbour
+    page.mouse.up()
+    settled(page)
+
+    [moved] = [
+        s["points"]
+        for s in site.api().get(f"/api/items/{dense['item_id']}/state/")["shapes"]
+        if s["id"] == dense["ids"][n]
+    ]
+    assert moved[0] == pytest.approx([press[0] - 17 / ZOOM, press[1]], abs=1.0)
+    assert moved[1:] == points[1:]  # vertex 23 among them: untouched
