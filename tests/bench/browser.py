@@ -89,10 +89,115 @@ def freehand_simplification(page, runs: int) -> dict:
     }
 
 
+# Issue 20, dense images: main-thread work per zoom step and per pan frame on a 6000x4000 photo with 0, 200
+# and 1,000 shapes of 24 vertices, at the fitted zoom (every shape on screen: the worst case for culling)
+# and at 100 % (most shapes off screen). Method: in a requestAnimationFrame callback the page notes
+# performance.now(), makes the step (a WheelEvent dispatched on the canvas, as a wheel turn does; a pan is
+# the renderer's panBy, as a drag's pointermove does) and posts a MessageChannel message; the message runs
+# once the frame's style, layout and paint are done on the main thread, and its performance.now() minus the
+# first is the step's main-thread work (raster and compositing run on other threads and are not in it).
+DENSE_COUNTS = (0, 200, 1000)
+FRAME_BUDGET_MS = 16.7
+DENSE_STEPS = """async ({ kind, steps, zoom }) => {
+  const svg = document.getElementById('canvas');
+  const renderer = window.polylogLabel.renderer;
+  renderer.fit();
+  const rect = svg.getBoundingClientRect();
+  const cx = rect.left + rect.width / 2;
+  const cy = rect.top + rect.height / 2;
+  if (zoom) renderer.zoomAt(zoom / renderer.scale, cx, cy);
+  const frame = (step) => new Promise((resolve) => requestAnimationFrame(() => {
+    const start = performance.now();
+    step();
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve(performance.now() - start);
+    channel.port2.postMessage(null);
+  }));
+  for (let n = 0; n < 5; n += 1) await frame(() => {}); // settle
+  const work = [];
+  for (let n = 0; n < steps; n += 1) {
+    const inward = Math.floor(n / 8) % 2 === 0; // eight notches in, eight out, around the fitted zoom
+    const step = kind === 'zoom'
+      ? () => svg.dispatchEvent(new WheelEvent('wheel', { deltaY: inward ? -100 : 100, clientX: cx, clientY: cy, bubbles: true, cancelable: true }))
+      : () => renderer.panBy(Math.floor(n / 20) % 2 ? -6 : 6, Math.floor(n / 20) % 2 ? -4 : 4);
+    work.push(await frame(step));
+  }
+  return work;
+}"""
+
+
+def dense_images(browser, base: str, api: Api, *, quick: bool) -> list[dict]:
+    """The dense-image rows (issue 20): p50 and p95 of the work per zoom step and per pan frame at each
+    count, ratios of 1,000 shapes to none, and the first render's ratio."""
+    from tests.browser.dense import dense_job, paste, rings
+
+    job = dense_job(api, [f"dense_{count:04d}" for count in DENSE_COUNTS])
+    label_id = job["label_classes"][0]["id"]
+    items = dict(zip(DENSE_COUNTS, [item["id"] for item in job["items"]], strict=True))
+    for count, item_id in items.items():
+        if count:
+            paste(api, item_id, label_id, rings(count))
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    log_in(page, base, *DEMO)
+    steps = 40 if quick else 160
+    rows: list[dict] = []
+    figures: dict[tuple[str, str, int], float] = {}
+    first_render: dict[int, float] = {}
+
+    def row(name: str, value: float, unit: str, target: str = "", ok: bool | None = None) -> None:
+        rows.append(
+            {"name": name, "database": "sqlite", "value": value, "unit": unit, "target": target, "ok": ok}
+        )
+
+    for count, item_id in items.items():
+        renders = []
+        for _ in range(2 if quick else 5):
+            page.goto(f"{base}/items/{item_id}/")
+            page.wait_for_function(
+                "(n) => document.body.dataset.ready === 'true' && document.querySelectorAll('#canvas .shape').length >= n",
+                arg=count,
+                polling="raf",
+                timeout=60_000,
+            )
+            renders.append(page.evaluate("performance.now()"))
+        first_render[count] = pct(renders, 0.5)
+        page.evaluate("() => document.querySelector('[data-tool=edit]')?.click()")
+        for kind in ("zoom", "pan"):
+            for where, zoom in (("fitted", None), ("100 %", 1)):
+                work = page.evaluate(DENSE_STEPS, {"kind": kind, "steps": steps, "zoom": zoom})
+                p50, p95 = pct(work, 0.5), pct(work, 0.95)
+                figures[(kind, where, count)] = p95
+                row(f"6000x4000, {count} shapes x 24: {kind} {where}, work p50", round(p50, 1), "ms")
+                row(
+                    f"6000x4000, {count} shapes x 24: {kind} {where}, work p95",
+                    round(p95, 1),
+                    "ms",
+                    f"<= {FRAME_BUDGET_MS} (frame)",
+                    p95 <= FRAME_BUDGET_MS,
+                )
+    for kind in ("zoom", "pan"):
+        for where in ("fitted", "100 %"):
+            ratio = figures[(kind, where, 1000)] / max(figures[(kind, where, 0)], 0.1)
+            row(
+                f"6000x4000, {kind} {where} p95: 1,000 shapes / none",
+                round(ratio, 2),
+                "x",
+                "<= 2",
+                ratio <= 2,
+            )
+    ratio = first_render[1000] / first_render[0]
+    row("6000x4000, first render: 1,000 shapes / none", round(ratio, 2), "x", "<= 2", ratio <= 2)
+    row("6000x4000, first render with 1,000 shapes", round(first_render[1000]), "ms")
+    context.close()
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--database", default="sqlite", help="the server's embedded default; for run.py")
+    parser.add_argument("--dense-only", action="store_true", help="only the dense-image rows (issue 20)")
     args = parser.parse_args()
     rows: list[dict] = []
 
@@ -143,6 +248,13 @@ def main() -> int:
         wait_until_serving([server], timeout=60)
         base = server.base_url
         api = Api(base, *DEMO)
+        if args.dense_only:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+                rows += dense_images(browser, base, api, quick=args.quick)
+                browser.close()
+            print(json.dumps(rows))
+            return 0
         item_id = seed["items"][0]["id"]
         label_id = api.get(f"/api/jobs/{seed['job_id']}/label-classes/")[0]["id"]
         for n in range(SHAPES):
@@ -253,6 +365,8 @@ def main() -> int:
                 f"of {len(intervals)}",
             )
             rows.append(freehand_simplification(page, runs=20 if args.quick else 50))
+            context.close()
+            rows += dense_images(browser, base, api, quick=args.quick)
             browser.close()
     finally:
         server.stop()
