@@ -14,6 +14,7 @@ const MAX_SCALE = 40;
 const MARK_MS = 1600; // the .refusal-mark animation
 const CULL_MARGIN_PX = 64; // a shape this close to the screen's edge is drawn already
 const TAG_MIN_PX = 28; // a shape smaller than this on screen (both ways) shows no number tag
+const TIGHT_PX = 12; // handles this far apart on screen, on average, or closer are drawn small
 
 function el(tag, attrs = {}, parent = null) {
   const element = document.createElementNS(SVG, tag);
@@ -101,7 +102,10 @@ export class Renderer {
     this.px = String(1 / this.scale);
     this.draftLayer.style.setProperty('--px', this.px);
     this.overlayLayer.style.setProperty('--px', this.px);
-    for (const entry of this.handled) entry.g.style.setProperty('--px', this.px);
+    for (const entry of this.handled) {
+      entry.g.style.setProperty('--px', this.px);
+      this.tighten(entry);
+    }
     this.cullAll();
     for (const cursor of this.cursorEls.values()) this.placeCursor(cursor);
     this.onViewChange?.(this);
@@ -113,6 +117,15 @@ export class Renderer {
     const left = -this.tx / this.scale;
     const top = -this.ty / this.scale;
     return [left - margin, top - margin, left + this.size[0] / this.scale + margin, top + this.size[1] / this.scale + margin];
+  }
+
+  // Handles closer on screen than their size (a small shape zoomed out) are drawn small: .tight.
+  tighten(entry) {
+    const tight = entry.spacing * this.scale < TIGHT_PX;
+    if (tight !== entry.tight) {
+      entry.g.classList.toggle('tight', tight);
+      entry.tight = tight;
+    }
   }
 
   cullAll() {
@@ -211,11 +224,14 @@ export class Renderer {
         entry.culled = undefined; // and its tag shown or not again
         if (handles) this.setVertices(entry.vertices, points);
       }
+      if (handles) this.tighten(entry);
       if (entry.points !== points || entry.number !== shape.number || entry.tagName !== tagName) {
         if (entry.points !== points) {
           entry.polygon.setAttribute('points', pointsAttr(points));
           if (handles) this.setVertices(entry.vertices, points);
           entry.box = boxOf(points);
+          entry.spacing = points.reduce((sum, p, i) => sum + Math.hypot(p[0] - points[(i + 1) % points.length][0], p[1] - points[(i + 1) % points.length][1]), 0) / points.length;
+          if (handles) this.tighten(entry);
           entry.culled = undefined;
         }
         placeTag(entry.tag, points, shape.number, tagName);
