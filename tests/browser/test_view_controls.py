@@ -289,3 +289,28 @@ def test_the_minimap_shows_when_zoomed_in_and_a_click_pans(open_page, site, new_
     assert after[0] < before[0] and after[1] < before[1]  # panned towards the bottom right
     page.keyboard.press("0")
     expect(minimap).to_be_hidden()
+
+
+def test_no_command_of_mine_changes_a_locked_shape_whatever_asks_for_it(open_page, site, new_job):
+    page, job, item = square_selected_in_edit_tool(open_page, site, new_job, 100, 100, 80)
+    other = api_square(site, item["id"], label_id(job, "dog"), 150, 150, 80)  # overlaps the locked one
+    settled(page)
+    before = seq_of(site, item["id"])
+    page.keyboard.press("Shift+L")  # the selected (first) square is locked
+
+    page.keyboard.press("1")  # relabel it to cat
+    page.keyboard.press("r")  # reset it
+    expect(page.locator("#notices")).to_contain_text("is locked")
+    # The other square picked last: a merge into it would take the locked one in.
+    page.keyboard.down("Shift")
+    click_image(page, 220, 220)
+    page.keyboard.up("Shift")
+    expect(page.locator("#canvas .shape.group-picked")).to_have_count(1)
+    page.keyboard.press("m")
+    page.keyboard.press("Shift+M")
+    settled(page)
+
+    assert seq_of(site, item["id"]) == before  # nothing of it was sent
+    state = site.api().get(f"/api/items/{item['id']}/state/")
+    assert {s["label_class_id"] for s in state["shapes"]} == {label_id(job, "dog")}
+    assert len(state["shapes"]) == 2 and other in {s["id"] for s in state["shapes"]}

@@ -70,6 +70,11 @@ function send(command, { at = null } = {}) {
     refuse('permission_denied', `Your role (${job.role}) may look but not label.`, at);
     return null;
   }
+  const locked = viewControls.lockedTarget(command);
+  if (locked) {
+    viewControls.refuseLocked(locked, at);
+    return null;
+  }
   const commandId = newId();
   sent.set(commandId, { command, at, shape: factsOf(command.shape_id) });
   store.expect(commandId, command);

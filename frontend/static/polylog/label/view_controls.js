@@ -125,6 +125,13 @@ export class ViewControls {
     this.changed();
   }
 
+  // The locked shape a command of mine would change, if any: the page sends no command that names one
+  // (a move, a relabel, a reset, a merge into or by it, a split, a group, a delete), whatever asked for it.
+  lockedTarget(command) {
+    const ids = [command.shape_id, command.into, command.by, ...(command.shape_ids ?? [])];
+    return ids.find((id) => id && this.locked.has(id)) ?? null;
+  }
+
   // A locked shape refuses my edits (a drag, a vertex inserted or removed, a nudge, a delete): told where.
   refuseLocked(shapeId, at = null) {
     const shape = this.page.view().shapes.get(shapeId);
