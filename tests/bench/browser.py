@@ -9,6 +9,7 @@ import argparse
 import json
 import math
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -122,7 +123,10 @@ DENSE_STEPS = """async ({ kind, steps, zoom }) => {
       : () => renderer.panBy(Math.floor(n / 20) % 2 ? -6 : 6, Math.floor(n / 20) % 2 ? -4 : 4);
     work.push(await frame(step));
   }
-  return work;
+  // The gesture rests: the view is drawn again for where it ended (render.js applyView, which a timer runs
+  // SETTLE_MS after the last step), timed here as one more frame.
+  const settle = await frame(() => renderer.applyView());
+  return { work, settle };
 }"""
 
 
@@ -144,6 +148,7 @@ def dense_images(browser, base: str, api: Api, *, quick: bool) -> list[dict]:
     rows: list[dict] = []
     figures: dict[tuple[str, str, int], float] = {}
     first_render: dict[int, float] = {}
+    settles: dict[tuple[str, str, int], list[float]] = {}
 
     def row(name: str, value: float, unit: str, target: str = "", ok: bool | None = None) -> None:
         rows.append(
@@ -165,9 +170,11 @@ def dense_images(browser, base: str, api: Api, *, quick: bool) -> list[dict]:
         page.evaluate("() => document.querySelector('[data-tool=edit]')?.click()")
         for kind in ("zoom", "pan"):
             for where, zoom in (("fitted", None), ("100 %", 1)):
-                work = page.evaluate(DENSE_STEPS, {"kind": kind, "steps": steps, "zoom": zoom})
+                measured = page.evaluate(DENSE_STEPS, {"kind": kind, "steps": steps, "zoom": zoom})
+                work = measured["work"]
                 p50, p95 = pct(work, 0.5), pct(work, 0.95)
                 figures[(kind, where, count)] = p95
+                settles.setdefault((kind, where, count), []).append(measured["settle"])
                 row(f"6000x4000, {count} shapes x 24: {kind} {where}, work p50", round(p50, 1), "ms")
                 row(
                     f"6000x4000, {count} shapes x 24: {kind} {where}, work p95",
@@ -186,6 +193,15 @@ def dense_images(browser, base: str, api: Api, *, quick: bool) -> list[dict]:
                 "<= 2",
                 ratio <= 2,
             )
+    # The frame that draws the view again once a gesture rests (not a per-step cost: one per gesture).
+    for kind in ("zoom", "pan"):
+        for where in ("fitted", "100 %"):
+            for count in DENSE_COUNTS:
+                row(
+                    f"6000x4000, {count} shapes x 24: {kind} {where}, the view drawn again after the gesture",
+                    round(statistics.median(settles[(kind, where, count)]), 1),
+                    "ms",
+                )
     ratio = first_render[1000] / first_render[0]
     row("6000x4000, first render: 1,000 shapes / none", round(ratio, 2), "x", "<= 2", ratio <= 2)
     row("6000x4000, first render with 1,000 shapes", round(first_render[1000]), "ms")

@@ -88,3 +88,49 @@ def test_a_press_at_17_percent_takes_the_nearest_vertex_not_the_handle_on_top(op
     ]
     assert moved[0] == pytest.approx([press[0] - 17 / ZOOM, press[1]], abs=1.0)
     assert moved[1:] == points[1:]  # vertex 23 among them: untouched
+
+
+def test_a_wheel_step_moves_the_drawn_picture_and_the_view_is_drawn_again_when_it_rests(
+    open_page, site, new_job
+):
+    """The quick view (render.js moveView): a zoom step transforms the canvas as a whole and leaves the
+    shapes' own transform alone; a click during it lands where it is on screen; once the wheel rests the
+    view is drawn for real and the canvas's transform is gone. The step, the reads and the click run in one
+    task of the page, so the rest timer cannot fire between them however slow the machine is."""
+    job = new_job()
+    item = job["items"][0]
+    page = open_page("demo")
+    open_item(page, site, item["id"])
+    viewport = page.locator("#canvas g.viewport")
+    drawn = viewport.get_attribute("transform")
+    x, y = (round(v) for v in client_point(page, 200, 150))  # events carry whole pixels
+
+    during = page.evaluate(
+        """([x, y]) => {
+          const svg = document.getElementById('canvas');
+          const renderer = window.polylogLabel.renderer;
+          const at = { clientX: x, clientY: y, bubbles: true, cancelable: true };
+          const before = renderer.toImage(x, y);
+          svg.dispatchEvent(new WheelEvent('wheel', { ...at, deltaY: -300 }));
+          const seen = {
+            canvas: svg.style.transform,
+            viewport: svg.querySelector('g.viewport').getAttribute('transform'),
+            image: renderer.toImage(x, y),
+            scale: renderer.scale,
+            before,
+          };
+          svg.dispatchEvent(new MouseEvent('click', { ...at, button: 0 }));
+          return seen;
+        }""",
+        [x, y],
+    )
+    assert during["canvas"].startswith("translate(") and "scale(" in during["canvas"]
+    assert during["viewport"] == drawn  # nothing inside was restyled or moved
+    assert during["scale"] > 1.5  # zoomed in (from the fitted view)
+    assert during["image"] == pytest.approx(during["before"], abs=1e-6)  # the point under the wheel stays
+    settled(page)
+    [draft] = site.api().get(f"/api/items/{item['id']}/state/")["drafts"]
+    assert draft["points"][0] == pytest.approx(during["before"], abs=0.01)  # the click landed right there
+
+    expect(page.locator("#canvas")).to_have_css("transform", "none")
+    assert viewport.get_attribute("transform") != drawn  # drawn again, zoomed

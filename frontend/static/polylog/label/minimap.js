@@ -47,7 +47,7 @@ export class Minimap {
     const box = this.box.getBoundingClientRect();
     const x = (event.clientX - box.left) / this.ratio;
     const y = (event.clientY - box.top) / this.ratio;
-    const rect = r.svg.getBoundingClientRect();
+    const rect = r.box();
     r.tx = rect.width / 2 - x * r.scale;
     r.ty = rect.height / 2 - y * r.scale;
     r.applyView();

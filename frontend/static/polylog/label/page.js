@@ -732,7 +732,8 @@ svg.addEventListener('contextmenu', (event) => {
   if (lockedUnder(event)) return;
   mode.onContextMenu?.(modeState, ctx, event);
 });
-svg.addEventListener(
+// On the stage, not the canvas: a quick view zoomed out (render.js) leaves part of the stage uncovered.
+stage.addEventListener(
   'wheel',
   (event) => {
     event.preventDefault();

@@ -15,6 +15,11 @@ const MARK_MS = 1600; // the .refusal-mark animation
 const CULL_MARGIN_PX = 64; // a shape this close to the screen's edge is drawn already
 const TAG_MIN_PX = 28; // a shape smaller than this on screen (both ways) shows no number tag
 const TIGHT_PX = 12; // handles this far apart on screen, on average, or closer are drawn small
+// A zoom step or a pan frame moves the drawn picture as a whole (the quick view, see moveView); the view
+// is drawn again once the gesture rests this long, and at least this often during a long one.
+const SETTLE_MS = 150;
+const SETTLE_MAX_MS = 400;
+const NO_QUICK = { s: 1, dx: 0, dy: 0 };
 
 function el(tag, attrs = {}, parent = null) {
   const element = document.createElementNS(SVG, tag);
@@ -81,21 +86,61 @@ export class Renderer {
     this.draftEls = new Map();
     this.cursorEls = new Map();
     this.onViewChange = null;
+    this.drawn = { scale: 1, tx: 0, ty: 0 }; // the view the shapes were last drawn for
+    this.quick = NO_QUICK; // the quick view's transform of the canvas, while a gesture goes on
+    this.settleTimer = 0;
+    this.quickSince = null;
+  }
+
+  // The canvas's box on screen as laid out: during a quick view, the box it had when the view began (its
+  // transformed box would be off by the browser's rounding of the transform).
+  box() {
+    return this.quick === NO_QUICK ? this.svg.getBoundingClientRect() : this.quickBox;
   }
 
   // Image pixels of a pointer event (or any clientX/clientY).
   toImage(clientX, clientY) {
-    const rect = this.svg.getBoundingClientRect();
+    const rect = this.box();
     return [(clientX - rect.left - this.tx) / this.scale, (clientY - rect.top - this.ty) / this.scale];
   }
 
   // Client coordinates of an image point (for popups placed where something happened).
   toClient([x, y]) {
-    const rect = this.svg.getBoundingClientRect();
+    const rect = this.box();
     return [rect.left + this.tx + x * this.scale, rect.top + this.ty + y * this.scale];
   }
 
+  // A zoom step or a pan frame (zoomAt, panBy): the picture drawn for the last view is moved as a whole, a
+  // CSS transform of the canvas that the compositor applies without restyling, laying out or painting any
+  // shape, so a step costs the same with 1,000 shapes as with none. The view is drawn again (applyView:
+  // culling, tags, crisp outlines) once the gesture rests for SETTLE_MS, and at least every SETTLE_MAX_MS
+  // during a long one; until then a zoom is a little blurred and a pan may show an edge not drawn yet.
+  moveView() {
+    if (this.quick === NO_QUICK) this.quickBox = this.svg.getBoundingClientRect();
+    const drawn = this.drawn;
+    const s = this.scale / drawn.scale;
+    this.quick = { s, dx: this.tx - s * drawn.tx, dy: this.ty - s * drawn.ty };
+    this.svg.style.transform = `translate(${this.quick.dx}px, ${this.quick.dy}px) scale(${s})`;
+    clearTimeout(this.settleTimer);
+    const now = performance.now();
+    this.quickSince ??= now;
+    if (now - this.quickSince >= SETTLE_MAX_MS) {
+      this.applyView();
+      return;
+    }
+    this.settleTimer = setTimeout(() => this.applyView(), SETTLE_MS);
+    this.onViewChange?.(this);
+  }
+
+  // Draw the view as it is now (and end a quick view).
   applyView() {
+    clearTimeout(this.settleTimer);
+    this.quickSince = null;
+    if (this.quick !== NO_QUICK) {
+      this.svg.style.transform = '';
+      this.quick = NO_QUICK;
+    }
+    this.drawn = { scale: this.scale, tx: this.tx, ty: this.ty };
     this.viewport.setAttribute('transform', `translate(${this.tx} ${this.ty}) scale(${this.scale})`);
     // Handles and tags keep their size on screen: CSS sizes them in multiples of --px, set only where
     // they are drawn (drafts, the overlay, the handled shapes, the tags on screen).
@@ -154,7 +199,7 @@ export class Renderer {
   }
 
   fit() {
-    const rect = this.svg.getBoundingClientRect();
+    const rect = this.box();
     const margin = 24;
     const scale = Math.min((rect.width - 2 * margin) / this.width, (rect.height - 2 * margin) / this.height);
     this.scale = Math.max(MIN_SCALE, Math.min(MAX_SCALE, scale > 0 ? scale : 1));
@@ -165,14 +210,14 @@ export class Renderer {
 
   // Zoom by `factor`, keeping the image point under (clientX, clientY) where it is on screen.
   zoomAt(factor, clientX, clientY) {
-    const rect = this.svg.getBoundingClientRect();
+    const rect = this.box();
     const cx = clientX ?? rect.left + rect.width / 2;
     const cy = clientY ?? rect.top + rect.height / 2;
     const [ix, iy] = this.toImage(cx, cy);
     this.scale = Math.max(MIN_SCALE, Math.min(MAX_SCALE, this.scale * factor));
     this.tx = cx - rect.left - ix * this.scale;
     this.ty = cy - rect.top - iy * this.scale;
-    this.applyView();
+    this.moveView();
   }
 
   // A view-only filter on the image (brightness, contrast, gamma: view_controls.js); never on the shapes.
@@ -184,7 +229,7 @@ export class Renderer {
   panBy(dx, dy) {
     this.tx += dx;
     this.ty += dy;
-    this.applyView();
+    this.moveView();
   }
 
   // view: the store's view; ui: {labels (Map id -> {name, color}), labelsVersion, selectedId, selectedVertex

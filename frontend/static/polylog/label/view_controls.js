@@ -19,7 +19,7 @@ export function bboxOf(points) {
 // Bring an image box into view: pan it to the middle when any of it is off the stage, and zoom out first if
 // it does not fit at the current zoom (never zoom in).
 export function showBox(renderer, [x0, y0, x1, y1], margin = SHOW_MARGIN) {
-  const rect = renderer.svg.getBoundingClientRect();
+  const rect = renderer.box();
   const fits = Math.min((rect.width - 2 * margin) / Math.max(x1 - x0, 1), (rect.height - 2 * margin) / Math.max(y1 - y0, 1));
   const scale = Math.min(renderer.scale, fits > 0 ? fits : renderer.scale);
   const [sx0, sy0] = [renderer.tx + x0 * scale, renderer.ty + y0 * scale];
