@@ -16,7 +16,7 @@ const CULL_MARGIN_PX = 64; // a shape this close to the screen's edge is drawn a
 const TAG_MIN_PX = 28; // a shape smaller than this on screen (both ways) shows no number tag
 const TIGHT_PX = 12; // handles this far apart on screen, on average, or closer are drawn small
 // A zoom step or a pan frame moves the drawn picture as a whole (the quick view, see moveView); the view
-// is drawn again once the gesture rests this long, and at least this often during a long one.
+// is drawn again once the gesture rests this long, and at least this often during a long zoom.
 const SETTLE_MS = 150;
 const SETTLE_MAX_MS = 400;
 const NO_QUICK = { s: 1, dx: 0, dy: 0 };
@@ -113,8 +113,8 @@ export class Renderer {
   // A zoom step or a pan frame (zoomAt, panBy): the picture drawn for the last view is moved as a whole, a
   // CSS transform of the canvas that the compositor applies without restyling, laying out or painting any
   // shape, so a step costs the same with 1,000 shapes as with none. The view is drawn again (applyView:
-  // culling, tags, crisp outlines) once the gesture rests for SETTLE_MS, and at least every SETTLE_MAX_MS
-  // during a long one; until then a zoom is a little blurred and a pan may show an edge not drawn yet.
+  // culling, tags, crisp outlines) once the gesture rests for SETTLE_MS; during a long zoom at least every
+  // SETTLE_MAX_MS (the picture grows soft), during a long pan as soon as it could show an undrawn shape.
   moveView() {
     if (this.quick === NO_QUICK) this.quickBox = this.svg.getBoundingClientRect();
     const drawn = this.drawn;
@@ -124,7 +124,13 @@ export class Renderer {
     clearTimeout(this.settleTimer);
     const now = performance.now();
     this.quickSince ??= now;
-    if (now - this.quickSince >= SETTLE_MAX_MS) {
+    // A long zoom is drawn again now and then (its picture grows soft); a pan only once it could show a
+    // shape that was not drawn: one culled, and the picture moved past the margin it was drawn with.
+    const due =
+      s === 1
+        ? this.culled > 0 && Math.max(Math.abs(this.quick.dx), Math.abs(this.quick.dy)) > CULL_MARGIN_PX
+        : now - this.quickSince >= SETTLE_MAX_MS;
+    if (due) {
       this.applyView();
       return;
     }
@@ -175,7 +181,12 @@ export class Renderer {
 
   cullAll() {
     const visible = this.visibleBox();
-    for (const entry of this.shapeEls.values()) this.cull(entry, visible);
+    let culled = 0;
+    for (const entry of this.shapeEls.values()) {
+      this.cull(entry, visible);
+      if (entry.culled) culled += 1;
+    }
+    this.culled = culled; // shapes not displayed, as of the last drawn view
   }
 
   // A shape off screen is not displayed (nothing of it is styled or painted); its tag shows when the shape
