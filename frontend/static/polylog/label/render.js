@@ -138,14 +138,19 @@ export class Renderer {
     this.onViewChange?.(this);
   }
 
-  // Draw the view as it is now (and end a quick view).
-  applyView() {
+  // End a quick view: the canvas back in its box (the view itself is drawn by applyView).
+  dropQuick() {
     clearTimeout(this.settleTimer);
     this.quickSince = null;
     if (this.quick !== NO_QUICK) {
       this.svg.style.transform = '';
       this.quick = NO_QUICK;
     }
+  }
+
+  // Draw the view as it is now (and end a quick view).
+  applyView() {
+    this.dropQuick();
     this.drawn = { scale: this.scale, tx: this.tx, ty: this.ty };
     this.viewport.setAttribute('transform', `translate(${this.tx} ${this.ty}) scale(${this.scale})`);
     // Handles and tags keep their size on screen: CSS sizes them in multiples of --px, set only where
@@ -210,6 +215,7 @@ export class Renderer {
   }
 
   fit() {
+    this.dropQuick(); // the stage may have changed size since a gesture began (fullscreen)
     const rect = this.box();
     const margin = 24;
     const scale = Math.min((rect.width - 2 * margin) / this.width, (rect.height - 2 * margin) / this.height);
