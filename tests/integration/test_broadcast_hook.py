@@ -11,7 +11,7 @@ from django.db import transaction
 
 from apps.labeling import live
 from apps.labeling.domain import Rejected
-from apps.labeling.domain.commands import AddPolygon, MoveShape, Save
+from apps.labeling.domain.commands import AddPolygon, AddVertex, MoveShape, Save
 from apps.labeling.services import item_command_handle
 from tests.conftest import new_id
 
@@ -56,8 +56,22 @@ def test_the_service_returns_each_commands_broadcast_in_seq_order_and_sends_none
     assert all(b[0].item_id == item.pk and b[0].job_id == item.job_id for b in broadcasts)
     assert broadcasts[-1][0].item["status"] == "labeled"
     assert broadcasts[-1][0].item["shape_count"] == 1
-    # A move changes nothing a job page shows: only the item's watchers hear of it.
-    assert [group for group, _ in broadcasts[1][0].messages()] == [live.item_group(item.pk)]
+    # A move changes the outline a job page's thumbnail draws (no count): the job's pages hear of it too.
+    assert [group for group, _ in broadcasts[1][0].messages()] == [
+        live.item_group(item.pk),
+        live.job_group(item.job_id),
+    ]
+
+
+def test_a_drafts_vertex_is_heard_only_by_the_items_watchers(
+    item: Any, labels: Any, annotator: Any, sent: list[Any]
+) -> None:
+    result = item_command_handle(
+        item_id=item.pk, actor_id=annotator.pk, command=AddVertex(new_id(), 5.0, 5.0), command_id=new_id()
+    )
+
+    [broadcast] = result.broadcasts
+    assert [group for group, _ in broadcast.messages()] == [live.item_group(item.pk)]
 
 
 def test_a_refusal_has_nothing_to_broadcast(item: Any, annotator: Any, sent: list[Any]) -> None:
