@@ -38,15 +38,19 @@ def choose_label(page: Any, label: str) -> None:
     expect(bar.locator("button.active")).to_contain_text(label)
 
 
-def draw_polygon(page: Any, points: list[tuple[float, float]], label: str | None = None) -> None:
+def draw_polygon(
+    page: Any, points: list[tuple[float, float]], label: str | None = None, *, refused: bool = False
+) -> None:
     """Choose `label` in the label bar (None: the active one stays), click the vertices and close on the
-    first one: the polygon takes the active label, no picker."""
+    first one: the polygon takes the active label, no picker. With `refused`, the close is expected to be
+    refused (the draft stays): nothing is waited for here, the caller checks the refusal."""
     if label is not None:
         choose_label(page, label)
     for x, y in points:
         click_image(page, x, y)
     click_image(page, *points[0])
-    expect(page.locator("#canvas .draft.mine")).to_have_count(0)
+    if not refused:
+        expect(page.locator("#canvas .draft.mine")).to_have_count(0)
 
 
 def shape_rows(page: Any) -> Any:

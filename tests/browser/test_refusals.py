@@ -19,7 +19,9 @@ def test_a_polygon_crossing_itself_is_refused_where_it_was_closed(open_page, sit
     page = open_page("demo")
     open_item(page, site, item["id"])
 
-    draw_polygon(page, [(100, 100), (300, 300), (300, 100), (100, 300)], label="cat")  # a bow tie
+    draw_polygon(
+        page, [(100, 100), (300, 300), (300, 100), (100, 300)], label="cat", refused=True
+    )  # a bow tie
     settled(page)
 
     # In words, naming the polygon by its number (the tag on the image): no code, no id.
