@@ -4,13 +4,12 @@ dataset, a job over it, and many 24-vertex rings on a grid, pasted in one comman
 from __future__ import annotations
 
 import io
-import json
 import math
 import random
-import time
-import urllib.request
 import uuid
 from typing import Any
+
+from .helpers import upload
 
 VERTICES = 24
 
@@ -33,41 +32,6 @@ def photo(width: int, height: int, seed: int = 3) -> bytes:
     data = io.BytesIO()
     picture.save(data, format="JPEG", quality=85)
     return data.getvalue()
-
-
-def upload(api: Any, dataset_id: int, files: dict[str, bytes]) -> None:
-    """Add files to a dataset through the API (multipart) and wait until the import says it is done."""
-    boundary = uuid.uuid4().hex
-    body = (
-        b"".join(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
-            f"Content-Type: image/jpeg\r\n\r\n".encode()
-            + content
-            + b"\r\n"
-            for name, content in files.items()
-        )
-        + f"--{boundary}--\r\n".encode()
-    )
-    request = urllib.request.Request(
-        f"{api.base_url}/api/datasets/{dataset_id}/imports/",
-        data=body,
-        method="POST",
-        headers={
-            "Authorization": f"Token {api.token}",
-            "Content-Type": f"multipart/form-data; boundary={boundary}",
-        },
-    )
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(request, timeout=120) as response:
-        record = json.loads(response.read())
-    deadline = time.monotonic() + 120
-    while record["status"] not in ("done", "failed"):  # waits on the import's own status
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the import did not finish: {record}")
-        time.sleep(0.2)
-        record = next(r for r in api.get(f"/api/datasets/{dataset_id}/imports/") if r["id"] == record["id"])
-    if record["status"] != "done":
-        raise RuntimeError(f"the import failed: {record}")
 
 
 def dense_job(api: Any, names: list[str], *, width: int = 6000, height: int = 4000) -> dict[str, Any]:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import mimetypes
+import time
+import urllib.request
+import uuid
 from typing import Any
 
 try:
@@ -59,8 +64,6 @@ def shape_rows(page: Any) -> Any:
 
 def api_square(site: Any, item_id: int, label_class_id: int, x: float, y: float, size: float) -> str:
     """Put a square on an item through the API (a test's starting point); its shape id."""
-    import uuid
-
     shape_id = str(uuid.uuid4())
     points = [[x, y], [x + size, y], [x + size, y + size], [x, y + size]]
     site.api().command(
@@ -101,3 +104,39 @@ def square_selected_in_edit_tool(
     click_image(page, x + size / 2, y + size / 2)
     expect(page.locator("#canvas .shape.selected")).to_have_count(1)
     return page, job, item
+
+
+def upload(api: Any, dataset_id: int, files: dict[str, bytes]) -> None:
+    """Add files to a dataset through the API (multipart, each typed by its name) and wait until the import
+    says it is done (its own status, not a time)."""
+    boundary = uuid.uuid4().hex
+    body = (
+        b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+            f"Content-Type: {mimetypes.guess_type(name)[0] or 'application/octet-stream'}\r\n\r\n".encode()
+            + content
+            + b"\r\n"
+            for name, content in files.items()
+        )
+        + f"--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        f"{api.base_url}/api/datasets/{dataset_id}/imports/",
+        data=body,
+        method="POST",
+        headers={
+            "Authorization": f"Token {api.token}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=120) as response:
+        record = json.loads(response.read())
+    deadline = time.monotonic() + 120
+    while record["status"] not in ("done", "failed"):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the import did not finish: {record}")
+        time.sleep(0.2)
+        record = next(r for r in api.get(f"/api/datasets/{dataset_id}/imports/") if r["id"] == record["id"])
+    if record["status"] != "done":
+        raise RuntimeError(f"the import failed: {record}")

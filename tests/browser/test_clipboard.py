@@ -6,16 +6,13 @@ paste onto a smaller image of the job (the copies moved, and scaled down when bi
 from __future__ import annotations
 
 import io
-import json
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .helpers import click_image, drag, expect, label_id, open_item, settled, shape_rows
+from .helpers import click_image, drag, expect, label_id, open_item, settled, shape_rows, upload
 
 pytestmark = pytest.mark.browser
 
@@ -110,45 +107,11 @@ def png(width: int, height: int, colour: tuple[int, int, int]) -> bytes:
     return data.getvalue()
 
 
-def upload(site: Any, dataset_id: int, files: dict[str, bytes]) -> None:
-    """Add files to a dataset through the API (multipart) and wait until the import is done."""
-    api = site.api()
-    boundary = uuid.uuid4().hex
-    body = (
-        b"".join(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
-            f"Content-Type: image/png\r\n\r\n".encode()
-            + content
-            + b"\r\n"
-            for name, content in files.items()
-        )
-        + f"--{boundary}--\r\n".encode()
-    )
-    request = urllib.request.Request(
-        site.url(f"/api/datasets/{dataset_id}/imports/"),
-        data=body,
-        method="POST",
-        headers={
-            "Authorization": f"Token {api.token}",
-            "Content-Type": f"multipart/form-data; boundary={boundary}",
-        },
-    )
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(request, timeout=30) as response:
-        record = json.loads(response.read())
-    deadline = time.monotonic() + 60
-    while record["status"] not in ("done", "failed"):  # waits on the import's own status, not on time
-        assert time.monotonic() < deadline, record
-        time.sleep(0.2)
-        record = next(r for r in api.get(f"/api/datasets/{dataset_id}/imports/") if r["id"] == record["id"])
-    assert record["status"] == "done", record
-
-
 def job_of_two_sizes(site: Any) -> dict[str, Any]:
     api = site.api()
     dataset = api.post("/api/datasets/", {"name": f"Two sizes {uuid.uuid4().hex[:8]}"})
     upload(
-        site,
+        api,
         dataset["id"],
         {"big.png": png(640, 480, (200, 200, 180)), "small.png": png(200, 150, (180, 200, 220))},
     )
