@@ -15,6 +15,25 @@ except ImportError:  # the `browser` fixture skips the tests, or fails them unde
     expect = None
 
 
+# How long another page may take to show a change live, and the state a page's store holds, folded from
+# the events it received (to compare with the server's).
+LIVE_MS = 2000
+FOLDED_STATE = """() => {
+  const s = window.polylogLabel.store.state;
+  return {
+    seq: s.seq,
+    next_number: s.next_number,
+    shapes: [...s.shapes.values()].map((x) => ({
+      id: x.id, number: x.number, label_class_id: x.label_class_id, points: x.points, group_id: x.group_id,
+    })),
+  };
+}"""
+
+
+def square(x: float, y: float, size: float) -> list[list[float]]:
+    return [[x, y], [x + size, y], [x + size, y + size], [x, y + size]]
+
+
 def open_item(page: Any, site: Any, item_id: int) -> None:
     """Open the labeling page of an item and wait until its state is loaded and the socket caught up."""
     page.goto(site.url(f"/items/{item_id}/"))
@@ -65,7 +84,7 @@ def shape_rows(page: Any) -> Any:
 def api_square(site: Any, item_id: int, label_class_id: int, x: float, y: float, size: float) -> str:
     """Put a square on an item through the API (a test's starting point); its shape id."""
     shape_id = str(uuid.uuid4())
-    points = [[x, y], [x + size, y], [x + size, y + size], [x, y + size]]
+    points = square(x, y, size)
     site.api().command(
         item_id,
         {"type": "add_polygon", "shape_id": shape_id, "label_class_id": label_class_id, "points": points},

@@ -12,15 +12,11 @@ from typing import Any
 
 import pytest
 
-from .helpers import click_image, drag, expect, label_id, open_item, settled, shape_rows, upload
+from .helpers import click_image, drag, expect, label_id, open_item, settled, shape_rows, square, upload
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
-
-
-def square(x: float, y: float, size: float) -> list[list[float]]:
-    return [[x, y], [x + size, y], [x + size, y + size], [x, y + size]]
 
 
 def add(site: Any, item_id: int, label: int, points: list[list[float]], group_id: str | None = None) -> str:

@@ -9,25 +9,9 @@ from typing import Any
 
 import pytest
 
-from .helpers import expect, label_id, open_item, shape_rows
+from .helpers import FOLDED_STATE, LIVE_MS, expect, label_id, open_item, shape_rows, square
 
 pytestmark = pytest.mark.browser
-
-LIVE_MS = 2000
-FOLDED_STATE = """() => {
-  const s = window.polylogLabel.store.state;
-  return {
-    seq: s.seq,
-    next_number: s.next_number,
-    shapes: [...s.shapes.values()].map((x) => ({
-      id: x.id, number: x.number, label_class_id: x.label_class_id, points: x.points, group_id: x.group_id,
-    })),
-  };
-}"""
-
-
-def square(x: float, y: float, size: float) -> list[list[float]]:
-    return [[x, y], [x + size, y], [x + size, y + size], [x, y + size]]
 
 
 def as_folded(server: dict[str, Any]) -> dict[str, Any]:

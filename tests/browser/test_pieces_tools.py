@@ -12,26 +12,22 @@ from typing import Any
 
 import pytest
 
-from .helpers import click_image, client_point, expect, label_id, open_item, settled, shape_rows
+from .helpers import (
+    FOLDED_STATE,
+    LIVE_MS,
+    click_image,
+    client_point,
+    expect,
+    label_id,
+    open_item,
+    settled,
+    shape_rows,
+    square,
+)
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
-LIVE_MS = 2000
-FOLDED_STATE = """() => {
-  const s = window.polylogLabel.store.state;
-  return {
-    seq: s.seq,
-    next_number: s.next_number,
-    shapes: [...s.shapes.values()].map((x) => ({
-      id: x.id, number: x.number, label_class_id: x.label_class_id, points: x.points, group_id: x.group_id,
-    })),
-  };
-}"""
-
-
-def square(x: float, y: float, size: float) -> list[list[float]]:
-    return [[x, y], [x + size, y], [x + size, y + size], [x, y + size]]
 
 
 def add(site: Any, item_id: int, label: int, points: list[list[float]]) -> str:
