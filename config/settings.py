@@ -282,6 +282,9 @@ POLYLOG = {
     # folder with local storage, a key prefix of the bucket with S3. Never the app's own datasets/ folder.
     "IMPORT_ROOT": os.environ.get("POLYLOG_IMPORT_ROOT")
     or ("import/" if AWS_STORAGE_BUCKET_NAME else str(VAR_DIR / "import")),
+    # Behind nginx (docs/deploy.md): /media/ checks who asks, then hands the file to nginx with
+    # X-Accel-Redirect under this prefix (an `internal` location). Empty: Django sends the bytes itself.
+    "MEDIA_ACCEL_PREFIX": os.environ.get("POLYLOG_MEDIA_ACCEL_PREFIX", ""),
     # Sign-in: failed logins allowed per username and per client address in a window, after which even the
     # right password is refused (429) until the window has passed; API tokens' lifetime (docs/api.md).
     "LOGIN_FAILURES": int(os.environ.get("POLYLOG_LOGIN_FAILURES", "10")),

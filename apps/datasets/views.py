@@ -5,6 +5,12 @@ A file is served as the image format its bytes begin with, never as its name sug
 names carried their format may be called anything (`y.html`), and a file whose bytes are in none of the
 image formats is only offered for download. Every answer, redirects and 404s too, forbids the browser to
 sniff another type and, should it still read the file as a page, to run anything in it.
+
+Behind nginx (docs/deploy.md), POLYLOG_MEDIA_ACCEL_PREFIX makes the view answer, once it has checked who
+asks, with an empty response naming the file in `X-Accel-Redirect` (under that prefix, an `internal` nginx
+location) and carrying every header the file is to be sent with: nginx sends the bytes, Django no longer
+streams them. With S3 storage the answer also carries the object's signed URL in X-Polylog-Media-Url, which
+nginx fetches itself (proxy_pass); nginx never sends that header on.
 """
 
 from __future__ import annotations
@@ -12,14 +18,17 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable
 from functools import wraps
+from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotFound
+from django.utils.http import content_disposition_header
 
 from .models import Image
-from .services import SNIFF_BYTES, sniff, with_extension
+from .services import SNIFF_BYTES, ImageFormat, sniff, with_extension
 
 # Nothing may load or run, in an opaque origin. Chromium's own view of an image opened by itself loses its
 # inline style to it (the image shows, unstyled): a small price for a policy with no exception.
@@ -55,8 +64,12 @@ def media_file(request: HttpRequest, name: str) -> HttpResponse:
         raise Http404("No such file.")
     handle = default_storage.open(name, "rb")
     image_format = sniff(handle.read(SNIFF_BYTES))
-    handle.seek(0)
     base = posixpath.basename(name)
+    prefix = settings.POLYLOG["MEDIA_ACCEL_PREFIX"]
+    if prefix:
+        handle.close()
+        return _accel_redirect(prefix, name, base, image_format)
+    handle.seek(0)
     if image_format is None:
         return FileResponse(
             handle, as_attachment=True, filename=base, content_type="application/octet-stream"
@@ -64,3 +77,24 @@ def media_file(request: HttpRequest, name: str) -> HttpResponse:
     return FileResponse(
         handle, filename=with_extension(base, image_format), content_type=image_format.content_type
     )
+
+
+def _accel_redirect(prefix: str, name: str, base: str, image_format: ImageFormat | None) -> HttpResponse:
+    """The answer that hands the file to nginx: no body, the headers it is to be sent with. nginx keeps
+    Content-Type and Content-Disposition of this answer by itself; the location copies the security
+    headers from it (deploy/nginx.conf.template)."""
+    if image_format is None:
+        content_type, attachment, filename = "application/octet-stream", True, base
+    else:
+        content_type, attachment, filename = (
+            image_format.content_type,
+            False,
+            with_extension(base, image_format),
+        )
+    response = HttpResponse(content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(attachment, filename)
+    # Percent-encoded: nginx decodes the header's path before it looks the file up.
+    response["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + quote(name)
+    if not isinstance(default_storage, FileSystemStorage):
+        response["X-Polylog-Media-Url"] = default_storage.url(name)
+    return response

@@ -190,3 +190,69 @@ def test_uploaded_polyglots_are_stored_and_served_as_the_images_they_also_are(
     assert client.get(page.file.url)["Content-Type"] == "image/png"
     for name_as_uploaded in ("p2.js", "y.html"):
         assert client.get(f"/media/datasets/{dataset.pk}/{name_as_uploaded}").status_code == 404
+
+
+# Behind nginx: the file is handed over with X-Accel-Redirect ------------------------------------------------
+
+ACCEL = "/_polylog_media/"
+
+
+@pytest.fixture
+def accel(settings: Any) -> None:
+    settings.POLYLOG = {**settings.POLYLOG, "MEDIA_ACCEL_PREFIX": ACCEL}
+
+
+def test_behind_nginx_a_member_gets_an_accel_redirect_with_the_media_headers_and_no_body(
+    accel: None, dataset: Any, staff: Any, client: Any
+) -> None:
+    image = stored_before(dataset, "y.html", png_with_text('<script src="p2.js"></script>'))
+    client.force_login(staff)
+
+    response = client.get(image.file.url)
+
+    assert response.status_code == 200
+    assert response["X-Accel-Redirect"] == f"{ACCEL}datasets/{dataset.pk}/y.html"
+    assert response.content == b"", "nginx sends the bytes, not Django"
+    assert response["Content-Type"] == "image/png"
+    assert response["Content-Disposition"] == 'inline; filename="y.html.png"'
+    assert response["Content-Security-Policy"] == MEDIA_POLICY
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "X-Polylog-Media-Url" not in response, "files on local storage are read by nginx from disk"
+
+
+def test_behind_nginx_a_file_in_no_image_format_is_still_a_download(
+    accel: None, dataset: Any, staff: Any, client: Any
+) -> None:
+    image = stored_before(dataset, "page.html", b"<script>document.title='ran'</script>")
+    client.force_login(staff)
+
+    response = client.get(image.file.url)
+
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["Content-Disposition"] == 'attachment; filename="page.html"'
+    assert response["Content-Security-Policy"] == MEDIA_POLICY
+
+
+def test_behind_nginx_the_path_handed_over_is_percent_encoded(
+    accel: None, dataset: Any, staff: Any, client: Any
+) -> None:
+    image = stored_before(dataset, "a b#?%.png", image_bytes("PNG"))
+    client.force_login(staff)
+
+    response = client.get(image.file.url)
+
+    assert response["X-Accel-Redirect"] == f"{ACCEL}datasets/{dataset.pk}/a%20b%23%3F%25.png"
+
+
+@pytest.mark.parametrize(("who", "status"), [("outsider", 404), (None, 302)])
+def test_behind_nginx_nothing_is_handed_over_before_the_permission_check(
+    accel: None, request: Any, item: Any, client: Any, who: str | None, status: int
+) -> None:
+    if who:
+        client.force_login(request.getfixturevalue(who))
+
+    response = client.get(item.image.file.url)
+
+    assert response.status_code == status
+    assert "X-Accel-Redirect" not in response
+    assert response["Content-Security-Policy"] == MEDIA_POLICY
