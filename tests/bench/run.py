@@ -95,7 +95,7 @@ def ws_run(quick: bool, no_postgres: bool) -> list[dict]:
     )
 
 
-def module_run(module: str, title: str, quick: bool, extra: list[str]) -> list[dict]:
+def module_run(module: str, title: str, quick: bool, extra: list[str], timeout: int = 900) -> list[dict]:
     """A benchmark module that prints its rows as JSON on its last line, in its own process."""
     cmd = [sys.executable, "-m", module] + (["--quick"] if quick else []) + extra
     failed = [
@@ -109,9 +109,9 @@ def module_run(module: str, title: str, quick: bool, extra: list[str]) -> list[d
         }
     ]
     try:
-        out = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, timeout=900)
+        out = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        print(f"the {title} took over 900 s; stopped", file=sys.stderr)
+        print(f"the {title} took over {timeout} s; stopped", file=sys.stderr)
         return failed
     if out.returncode != 0:
         return failed
@@ -137,6 +137,11 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller sizes; under a minute")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="also a job of 1,000,000 items against 10,000 (tests/bench/scale.py)",
+    )
     args = parser.parse_args()
     started = time.time()
     rows = pure_replay(args.quick)
@@ -152,8 +157,11 @@ def main() -> int:
         rows += db_run("postgresql", PG_URL, args.quick, module="tests.bench.audit")
     rows += ws_run(args.quick, args.no_postgres)
     rows += module_run("tests.bench.reliability", "reliability figures", args.quick, [])
+    if args.scale and not args.no_postgres and postgres_reachable():
+        # Its own comparison table (10k and 1M p50, p95, ratio) goes to stderr as it finishes.
+        rows += module_run("tests.bench.scale", "scale benchmark", False, [], timeout=3600)
     where = machine()
-    command = "make bench" + (" QUICK=1" if args.quick else "")
+    command = "make bench" + (" QUICK=1" if args.quick else "") + (" SCALE=1" if args.scale else "")
     print(f"\npolylog benchmark: `{command}` on {where}\n")
     widths = [52, 12, 14, 10, 18, 5]
     header = ["figure", "database", "value", "unit", "target", "ok"]
