@@ -1,12 +1,16 @@
-# polylog: `make run` serves the demo, `make test` runs the suite; both set up .venv when needed.
+# polylog: `make run` serves the demo, `make serve` the production topology (docs/deploy.md), `make test` runs
+# the suite; all set up .venv when needed.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# make serve: Daphne processes and queue workers behind nginx
+DAPHNES ?= 2
+WORKERS ?= 1
 
-.PHONY: install run test bench lint format chromium
+.PHONY: install run serve test bench lint format chromium nginx
 
 install: $(STAMP)
 
@@ -21,7 +25,12 @@ run: $(STAMP)
 	$(PY) manage.py seed_demo
 	DEBUG=$${DEBUG:-true} $(PY) manage.py runserver $(HOST):$(PORT) --noreload
 
-test: $(STAMP) chromium
+# N Daphne processes (DAPHNES), the queue workers (WORKERS) and nginx on HOST:PORT, in the foreground;
+# the settings come from the environment as for `make run` (DATABASE_URL, REDIS_URL, a bucket...).
+serve: $(STAMP) nginx
+	$(PY) deploy/serve.py --daphnes $(DAPHNES) --workers $(WORKERS) --host $(HOST) --port $(PORT)
+
+test: $(STAMP) chromium nginx
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The browser tests drive Debian's Chromium; install it when we can (root with apt-get), never fail here:
@@ -36,6 +45,21 @@ chromium:
 	    echo "note: could not install chromium; the browser tests will be skipped (failed under CI=true)"; \
 	  else \
 	    echo "note: chromium is not installed (apt-get install chromium); the browser tests will be skipped"; \
+	  fi; }
+
+# Debian's nginx for `make serve` and the topology test (tests/e2e/test_topology.py), by the chromium rule:
+# installed when we can (root with apt-get), never failing here; without it that test skips, or fails
+# under CI=true.
+nginx:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's nginx for make serve and the topology test"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx >/dev/null 2>&1 || \
+	    { DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null 2>&1 && \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx >/dev/null 2>&1; } || \
+	    echo "note: could not install nginx; the topology test will be skipped (failed under CI=true)"; \
+	  else \
+	    echo "note: nginx is not installed (apt-get install nginx); the topology test will be skipped"; \
 	  fi; }
 
 # The figures, and the performance guard: ratios to floors measured in the same run (docs/performance.md).
