@@ -14,10 +14,11 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from apps.accounts.origin import OriginCheck  # noqa: E402
 from apps.accounts.websocket import TokenAuthMiddleware  # noqa: E402
-from apps.common import websocket_server  # noqa: E402
+from apps.common import stopping, websocket_server  # noqa: E402
 from apps.labeling.routing import websocket_urlpatterns  # noqa: E402
 
 websocket_server.install()
+stopping.install()  # SIGTERM: finish in-flight commands, close sockets with 1012 (docs/operations.md)
 
 application = ProtocolTypeRouter(
     {

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "apps.datasets",
     "apps.labeling",
     "apps.interchange",
+    "apps.ops",
 ]
 
 MIDDLEWARE = [
@@ -319,12 +320,29 @@ POLYLOG = {
     "WS_COMMAND_THREADS": int(os.environ.get("POLYLOG_WS_COMMAND_THREADS", "2")),
     # How long a socket holds an event that came before an earlier one, before reading the gap from the store.
     "WS_GAP_WAIT_SECONDS": float(os.environ.get("POLYLOG_WS_GAP_WAIT_SECONDS", "0.05")),
+    # Operations (docs/operations.md): /metrics wants this bearer token when set; unset, it answers 404
+    # unless METRICS_PUBLIC opens it. On SIGTERM a server has this long to finish what it has in flight.
+    "METRICS_TOKEN": os.environ.get("POLYLOG_METRICS_TOKEN", ""),
+    "METRICS_PUBLIC": env_bool("POLYLOG_METRICS_PUBLIC", False),
+    "STOP_GRACE_SECONDS": float(os.environ.get("POLYLOG_STOP_GRACE_SECONDS", "10")),
 }
 
+# Logs: plain text, or one JSON object a line with POLYLOG_LOG_FORMAT=json (apps/common/logs.py).
+LOG_FORMAT = os.environ.get("POLYLOG_LOG_FORMAT", "text").strip().lower()
+if LOG_FORMAT not in {"text", "json"}:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"POLYLOG_LOG_FORMAT is 'text' or 'json', not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "apps.common.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            **({"formatter": "json"} if LOG_FORMAT == "json" else {}),
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 

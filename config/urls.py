@@ -11,6 +11,8 @@ from apps.common.errors import api_not_found
 from apps.datasets.api import DatasetList
 from apps.datasets.views import media_file
 from apps.interchange.api import JobExport
+from apps.ops import health
+from apps.ops import metrics as ops_metrics
 from frontend import views as frontend
 
 # Admin's login form counts and throttles failed logins as the login page does (apps/accounts/throttle.py).
@@ -37,5 +39,9 @@ urlpatterns = [
     path("api/", include(api)),
     path("media/<path:name>", media_file, name="media"),
     path("favicon.ico", frontend.favicon),
+    # For load balancers and monitoring (docs/operations.md): the two checks are public, metrics guarded.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", ops_metrics.metrics, name="metrics"),
 ]
 handler500 = "apps.common.errors.server_error"

@@ -21,6 +21,9 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from . import metrics
+from .logs import log_context
+
 log = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
@@ -32,6 +35,11 @@ CLOSE_MESSAGE_TOO_BIG = 1009
 CLOSE_ACCESS_REVOKED = 4403
 
 FrameHandler = Callable[[dict[str, Any]], Awaitable[None]]
+
+# The sockets open on this process: the open-sockets gauge counts them, and a graceful stop
+# (apps/common/stopping.py) closes each once the frame it is handling is answered.
+open_sockets: set[JsonFrameConsumer] = set()
+metrics.open_sockets_from(lambda: len(open_sockets))
 
 
 def limits() -> dict[str, Any]:
@@ -73,6 +81,7 @@ class JsonFrameConsumer(AsyncWebsocketConsumer):
     `revoked` set, the socket sends and takes nothing more (its user's access fell while it was open)."""
 
     revoked = False
+    stopping = False
     watchdog: asyncio.Future[None] | None = None
 
     def frame_handlers(self) -> dict[str, FrameHandler]:
@@ -86,9 +95,23 @@ class JsonFrameConsumer(AsyncWebsocketConsumer):
         await super().accept(subprotocol, headers)
         self.last_frame = time.monotonic()
         self.watchdog = asyncio.ensure_future(self.watch_idle())
+        open_sockets.add(self)
+        user = self.scope.get("user")
+        log_context.set({"socket": self.scope.get("path"), "user_id": getattr(user, "pk", None)})
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        await super().__call__(scope, receive, functools.partial(send_unless_gone, send))
+        self.turn = asyncio.Lock()  # held while a message is handled; a graceful stop waits for it
+        try:
+            await super().__call__(scope, receive, functools.partial(send_unless_gone, send))
+        finally:  # however the consumer ends, a disconnect or a cancellation
+            open_sockets.discard(self)
+
+    async def server_stopping(self, code: int) -> None:
+        """The process is stopping: the message in hand is handled to its end (a command is acked and
+        broadcast), no frame after it is taken, and the socket closes with `code`."""
+        self.stopping = True
+        async with self.turn:
+            await self.close(code=code)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Channels' AsyncConsumer.dispatch without its hop to the shared sync thread: that one runs
@@ -100,7 +123,10 @@ class JsonFrameConsumer(AsyncWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        if self.stopping and message["type"] == "websocket.receive":
+            return  # came after the stop began: unanswered, so the client sends it again where it reconnects
+        async with self.turn:
+            await handler(message)
 
     async def send_json(self, content: dict[str, Any]) -> None:
         if not self.revoked:
@@ -142,7 +168,11 @@ class JsonFrameConsumer(AsyncWebsocketConsumer):
         try:
             await handler(frame)
         except Exception:  # a bug must cost one frame, not the connection
-            log.exception("websocket frame %r failed", frame.get("type"))
+            log.exception(
+                "websocket frame %r failed",
+                frame.get("type"),
+                extra={"frame": frame.get("type"), "command_id": frame.get("command_id")},
+            )
             await self.error("internal_error", "The server failed to handle this frame; it has been logged.")
 
     async def frame_read(self, text_data: str | None) -> dict[str, Any] | None:

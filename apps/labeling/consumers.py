@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from apps.accounts.websocket import credentials_current
+from apps.common import metrics
 from apps.common.errors import ApiError
 from apps.common.websocket import (
     CLOSE_ACCESS_REVOKED,
@@ -233,6 +234,7 @@ class ItemConsumer(PresenceMixin, LiveConsumer):
     async def on_command(self, frame: dict[str, Any]) -> None:
         # The envelope is read as REST reads it. A frame without a usable command_id has nothing to be
         # answered by: an error frame. Any other command counts against the rate, refused or not.
+        received = time.perf_counter()
         refusal: tuple[str, str] | None = None
         try:
             envelope = parse_command_envelope(frame)
@@ -245,6 +247,7 @@ class ItemConsumer(PresenceMixin, LiveConsumer):
             refusal = (rejected.code, rejected.message)
         command_id = frame["command_id"]
         if not self.commands.take():
+            metrics.command_refused("ws", "rate_limited")
             rate = limits()["WS_COMMANDS_PER_SECOND"]
             await self.error(
                 "rate_limited", f"At most {rate:g} commands a second; send it again.", command_id=command_id
@@ -273,9 +276,11 @@ class ItemConsumer(PresenceMixin, LiveConsumer):
             return
         self.active_at = time.monotonic()
         await self.send_json({"type": "ack", "command_id": command_id, "seq": seq})
+        metrics.command_acked("ws", time.perf_counter() - received)
         await live.send(broadcasts)
 
     async def rejected(self, command_id: str, code: str, message: str) -> None:
+        metrics.command_refused("ws", code)
         await self.send_json({"type": "rejected", "command_id": command_id, "code": code, "message": message})
 
     # Events ----------------------------------------------------------------------------------------

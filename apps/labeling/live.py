@@ -18,6 +18,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
+from apps.common import metrics
 from apps.common.embedded_layer import EmbeddedChannelLayer
 
 from .signals import items_deleted, job_items_added, label_classes_changed
@@ -65,6 +66,7 @@ async def send(batch: Batch) -> None:
     try:
         for group, message in batch:
             await layer.group_send(group, message)
+            metrics.broadcast_sent(message["type"])
     except Exception:
         log.exception("broadcast to %s failed", [group for group, _ in batch])
 

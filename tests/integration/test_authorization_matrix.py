@@ -140,6 +140,14 @@ TABLE = """
 # --- revoked while open: the membership removed (staff: no longer staff); 4403 closes the open socket
   WS     /ws/items/{item}/ [revoked]                         4401  4404  4403  4403  4403  4404  4403
   WS     /ws/jobs/{job}/ [revoked]                           4401  4404  4403  4403  4403  4404  4403
+# --- operations (docs/operations.md): the checks are public by design (load balancers call them); metrics
+# answer 404 unless public or a token is set, and then only to its bearer, whatever the role's session
+  GET    /healthz                                            200   200   200   200   200   200   200
+  GET    /readyz                                             200   200   200   200   200   200   200
+  GET    /metrics                                            404   404   404   404   404   404   404
+  GET    /metrics [public]                                   200   200   200   200   200   200   200
+  GET    /metrics [token]                                    401   401   401   401   401   401   401
+  GET    /metrics [bearer]                                   200   200   200   200   200   200   200
 """
 
 
@@ -264,6 +272,7 @@ class Write:
     body: Callable[[World, str], dict[str, Any]]  # the client call's keyword arguments, for a role
     changes: Callable[[World], Any] | None = None  # what an allowed write changes and a refused one must not
     prepare: Callable[[World], None] | None = None  # the row's variant of the world
+    polylog: dict[str, Any] | None = None  # POLYLOG settings the row runs under
 
 
 def count(model_path: str, **filters: Any) -> Callable[[World], int]:
@@ -336,6 +345,7 @@ def a_command(world: World) -> dict[str, Any]:
 
 
 JOB = lambda world: world.job  # noqa: E731
+METRICS_TOKEN = "matrix-metrics-token"
 
 WRITES: dict[str, Write] = {
     "POST /api/auth/token/": Write(
@@ -411,6 +421,13 @@ WRITES: dict[str, Write] = {
     # Not a write: the role's access is taken away while its socket is open (test_websocket_revoked).
     "WS /ws/items/{item}/ [revoked]": Write(lambda world, role: {}),
     "WS /ws/jobs/{job}/ [revoked]": Write(lambda world, role: {}),
+    # Not writes: /metrics opened to anyone, or wanting a token, sent by none or by each role.
+    "GET /metrics [public]": Write(lambda world, role: {}, polylog={"METRICS_PUBLIC": True}),
+    "GET /metrics [token]": Write(lambda world, role: {}, polylog={"METRICS_TOKEN": METRICS_TOKEN}),
+    "GET /metrics [bearer]": Write(
+        lambda world, role: {"HTTP_AUTHORIZATION": f"Bearer {METRICS_TOKEN}"},
+        polylog={"METRICS_TOKEN": METRICS_TOKEN},
+    ),
 }
 
 # What an API refusal says, besides its status (docs/api.md, Errors).
@@ -504,11 +521,13 @@ def answer(client: APIClient, row: Row, role: str, world: World) -> tuple[int, l
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("row", [pytest.param(row, id=row.key) for row in HTTP_ROWS])
-def test_http(client: APIClient, row: Row, world: World) -> None:
+def test_http(client: APIClient, row: Row, world: World, settings: Any) -> None:
     """Each role's request runs in a savepoint that is rolled back: every role meets the same world."""
     write = WRITES.get(row.key)
     if write is not None and write.prepare is not None:
         write.prepare(world)
+    if write is not None and write.polylog is not None:
+        settings.POLYLOG = {**settings.POLYLOG, **write.polylog}
     answers, problems = {}, []
     for role in ROLES:
         with transaction.atomic():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -10,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common import metrics
 from apps.common.api import body, errors, valid
 from apps.common.errors import ApiError
 from apps.common.pagination import Pagination
@@ -191,6 +194,7 @@ class ItemCommands(APIView):
     )
     def post(self, request: Request, item_id: int) -> Response:
         # Parsed here, authorised and decided in the service, as a websocket command is.
+        received = time.perf_counter()
         try:
             envelope = parse_command_envelope(body(request))
             result = services.item_command_handle(
@@ -201,10 +205,16 @@ class ItemCommands(APIView):
                 expected_seq=envelope.expected_seq,
             )
         except InvalidEnvelope as bad:
+            metrics.command_refused("rest", "invalid_request")
             raise ValidationError({bad.field: [bad.message]}) from None  # a 400 that names the field
         except Rejected as rejected:
+            metrics.command_refused("rest", rejected.code)
             return Response(rejected.as_dict(), status=rejection_status(rejected.code))
+        except ApiError as refused:  # not found, permission denied: answered by the exception handler
+            metrics.command_refused("rest", refused.code)
+            raise
         live.publish_on_commit(result.broadcasts)
+        metrics.command_acked("rest", time.perf_counter() - received)
         return Response(
             result.body(), status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED
         )

@@ -1,0 +1,60 @@
+"""`/metrics`: this process's Prometheus metrics (apps/common/metrics.py), behind a bearer token or a setting.
+
+POLYLOG["METRICS_TOKEN"] set: a scrape sends `Authorization: Bearer <token>`, else 401. Unset: /metrics
+answers 404, as an unknown path does, unless POLYLOG["METRICS_PUBLIC"] opens it to anyone who reaches the
+port (a scraper on a private network). docs/operations.md, "Metrics".
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+from prometheus_client import REGISTRY
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.registry import Collector
+
+from .tasks_queue import task_queue
+
+
+class QueueDepth(Collector):
+    """The task queue's depth, read at each scrape (apps/tasks/queue.py's queue_depth()); nothing where the
+    tree has no task queue."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        queue = task_queue()
+        if queue is not None:
+            yield GaugeMetricFamily("polylog_queue_depth", "Tasks waiting on the queue.", queue.queue_depth())
+
+
+REGISTRY.register(QueueDepth())
+
+
+def bearer_token(request: HttpRequest) -> str:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+@never_cache
+@require_safe
+def metrics(request: HttpRequest) -> HttpResponse:
+    token = settings.POLYLOG["METRICS_TOKEN"]
+    if not token and not settings.POLYLOG["METRICS_PUBLIC"]:
+        raise Http404("metrics are off")
+    if token and not hmac.compare_digest(bearer_token(request).encode(), token.encode()):
+        refused = JsonResponse(
+            {
+                "code": "not_authenticated",
+                "message": "Send the metrics token: Authorization: Bearer <token>.",
+            },
+            status=401,
+        )
+        refused["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return refused
+    encode, content_type = choose_encoder(request.headers.get("Accept", ""))
+    return HttpResponse(encode(REGISTRY), content_type=content_type)
