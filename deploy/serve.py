@@ -220,8 +220,13 @@ def main(argv: list[str] | None = None) -> int:
     for folder in (run_dir, logs):
         folder.mkdir(parents=True, exist_ok=True)
     python = sys.executable
-    for step in (["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"]):
-        subprocess.run([python, "manage.py", *step], cwd=ROOT, env=env, check=True)
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    from django.db import connections
+
+    connections.close_all()  # this process only supervises from here on
 
     ports = [free_port("127.0.0.1") for _ in range(args.daphnes)]
     s3 = bool(settings.AWS_STORAGE_BUCKET_NAME)

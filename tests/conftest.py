@@ -93,6 +93,13 @@ def service_missing(exc: Exception, needs: str) -> NoReturn:
     pytest.skip(f"{exc}; this test needs {needs}")
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked `postgres` run in the PostgreSQL pass only (.ci/run's second `make test`), where
+    DATABASE_URL names PostgreSQL; elsewhere they skip, CI or not, since that pass runs them."""
+    if item.get_closest_marker("postgres") and not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        pytest.skip("runs in the PostgreSQL pass (DATABASE_URL=postgres://..., .ci/run's second make test)")
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
