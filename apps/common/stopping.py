@@ -28,10 +28,10 @@ from typing import Any
 from django.conf import settings
 
 from .websocket import open_sockets
+from .websocket_server import CLOSE_SERVICE_RESTART
 
 log = logging.getLogger(__name__)
 
-CLOSE_SERVICE_RESTART = 1012
 
 stopping = False  # read by /readyz
 
@@ -71,6 +71,8 @@ async def stop(grace: float | None = None) -> None:
     closing = [asyncio.ensure_future(socket.server_stopping(CLOSE_SERVICE_RESTART)) for socket in sockets]
     if closing:
         await asyncio.wait(closing, timeout=grace)
+    for failed in (task for task in closing if task.done() and not task.cancelled() and task.exception()):
+        log.error("stop: a websocket did not close cleanly", exc_info=failed.exception())
     # The websockets' instances end once their close handshake is done; HTTP requests when they are
     # answered. A keep-alive connection may bring a request meanwhile, so look again until none runs.
     while (running := _instances_running(servers)) and (left := deadline - time.monotonic()) > 0:
