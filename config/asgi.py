@@ -26,3 +26,9 @@ application = ProtocolTypeRouter(
         "websocket": OriginCheck(AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))),
     }
 )
+
+# The embedded setup's task threads start with the server and sweep the runs a previous process left
+# (apps/tasks/backends.py); with Redis, `manage.py worker` processes do that instead.
+from apps.tasks.backends import embedded_start  # noqa: E402
+
+embedded_start()

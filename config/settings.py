@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "apps.datasets",
     "apps.labeling",
     "apps.interchange",
+    "apps.tasks",
     "apps.ops",
 ]
 
@@ -183,6 +184,12 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Background tasks (apps/tasks, docs/operations.md): on RQ over Redis through django-rq when REDIS_URL is
+# set (`manage.py worker` runs the workers), else on a thread pool inside the server process.
+RQ_QUEUES = {
+    "polylog": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 24 * 3600},
+}
 
 # Storage: local files under var/media, or S3-compatible storage when a bucket is configured.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
@@ -320,6 +327,18 @@ POLYLOG = {
     "WS_COMMAND_THREADS": int(os.environ.get("POLYLOG_WS_COMMAND_THREADS", "2")),
     # How long a socket holds an event that came before an earlier one, before reading the gap from the store.
     "WS_GAP_WAIT_SECONDS": float(os.environ.get("POLYLOG_WS_GAP_WAIT_SECONDS", "0.05")),
+    # Background tasks: "rq" (with REDIS_URL) or "embedded"; threads of the embedded pool; how often a
+    # running task writes its heartbeat, after how long without one its worker counts as dead, how many
+    # times a resumable run is taken up before it is given up, and RQ's time limit for one run.
+    "TASK_BACKEND": os.environ.get("POLYLOG_TASK_BACKEND") or ("rq" if REDIS_URL else "embedded"),
+    "TASK_THREADS": int(os.environ.get("POLYLOG_TASK_THREADS", str(min(4, os.cpu_count() or 1)))),
+    "TASK_HEARTBEAT_SECONDS": float(os.environ.get("POLYLOG_TASK_HEARTBEAT_SECONDS", "5")),
+    "TASK_STALE_SECONDS": float(os.environ.get("POLYLOG_TASK_STALE_SECONDS", "30")),
+    "TASK_MAX_ATTEMPTS": int(os.environ.get("POLYLOG_TASK_MAX_ATTEMPTS", "3")),
+    "TASK_TIMEOUT_SECONDS": int(os.environ.get("POLYLOG_TASK_TIMEOUT_SECONDS", str(24 * 3600))),
+    # Imports: files registered per transaction, and images per thumbnail task.
+    "IMPORT_BATCH": int(os.environ.get("POLYLOG_IMPORT_BATCH", "200")),
+    "THUMBNAIL_BATCH": int(os.environ.get("POLYLOG_THUMBNAIL_BATCH", "50")),
     # Operations (docs/operations.md): /metrics wants this bearer token when set; unset, it answers 404
     # unless METRICS_PUBLIC opens it. On SIGTERM a server has this long to finish what it has in flight.
     "METRICS_TOKEN": os.environ.get("POLYLOG_METRICS_TOKEN", ""),

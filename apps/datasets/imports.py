@@ -1,8 +1,10 @@
 """Add data: imports of image files into a dataset, from an upload or a folder of the import root.
 
-An import is a DataImport record; its files are handled outside the request by a worker thread (one per
-import; several processes each run their own), file by file: a bad file is refused with its reason and the
-rest goes on. Scaling out means running the same function in a job queue instead; see docs/data.md.
+An import is a DataImport record and a task run on the queue (apps/tasks: RQ workers with Redis, the
+server's own threads without): its files are read, hashed and registered batch by batch (Pillow reads only
+their headers), a bad file refused with its reason while the rest goes on; thumbnails are tasks of their own
+(apps/datasets/tasks.py). A run whose worker died resumes after the last batch it committed; see
+docs/data.md and docs/operations.md.
 
 A path import reads only under POLYLOG["IMPORT_ROOT"], the server's share: a folder read directly with local
 storage, a key prefix of the bucket with object storage. Never where the app keeps its own files (the
@@ -12,8 +14,10 @@ or refusal names a folder of the server.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
+import io
 import logging
 import os
 import posixpath
@@ -23,24 +27,36 @@ import threading
 import unicodedata
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
-from django.db import close_old_connections, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from PIL import Image as PILImage
 
 from apps.common.errors import ApiError
+from apps.tasks.models import TaskRun
+from apps.tasks.services import task_enqueue, task_progress, task_wait
 
 from .models import DataImport, Dataset, Image
-from .services import STORED_PREFIXES, UnsupportedFormat, image_create
+from .services import (
+    STORED_PREFIXES,
+    ImageFormat,
+    UnsupportedFormat,
+    detected_format,
+    image_storage_name,
+    stored_content,
+)
 from .signals import images_imported
 
 log = logging.getLogger(__name__)
 
-# Running imports by id, so a caller (a test, the management command) can wait for one.
-workers: dict[int, threading.Thread] = {}
+IMPORT_TASK = "datasets.import"
+THUMBNAILS_TASK = "datasets.thumbnails"
 
 FileSource = Callable[[], Iterator[tuple[str, Callable[[], bytes]]]]
 AnnotationFiles = list[tuple[str, Callable[[], bytes]]]
@@ -317,71 +333,235 @@ def _refusal(error: Exception) -> str:
     return f"could not be imported: {public_reason(error)}"
 
 
-def _handle_file(record: DataImport, path: str, read: Callable[[], bytes]) -> tuple[str, str | None]:
-    """('added' | 'duplicate' | 'failed', reason) for one file."""
+class LabelsInterrupted(Exception):
+    """The worker died while an import's labels were being stored: running that again would store some twice."""
+
+    def __str__(self) -> str:
+        return "its worker stopped while the labels were being stored; some may be in, import them again"
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """A file read, hashed and its header read: what registering it needs."""
+
+    path: str  # as listed, for the record's refusals
+    clean: str  # its path in the dataset
+    content: bytes
+    checksum: str
+    image_format: ImageFormat
+    width: int
+    height: int
+
+
+# Pillow's pixel limit is a module global: swapped for the setting's only while a header is read, one file
+# at a time (the reading and hashing around it run in parallel).
+_PIXEL_LIMIT_LOCK = threading.Lock()
+
+
+def _header(content: bytes) -> tuple[ImageFormat, int, int]:
+    """The format and size from the file's header (Pillow opens lazily: no pixel is decoded). A PNG's chunks
+    are checked too (their CRCs, cheap beside the sha256), so a truncated one is refused here; damage only a
+    decoding finds shows when its thumbnail is made (apps/datasets/tasks.py)."""
+    with _PIXEL_LIMIT_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+        previous, PILImage.MAX_IMAGE_PIXELS = PILImage.MAX_IMAGE_PIXELS, settings.POLYLOG["MAX_IMAGE_PIXELS"]
+        try:
+            picture = PILImage.open(io.BytesIO(content))
+        finally:
+            PILImage.MAX_IMAGE_PIXELS = previous
+    with picture:
+        image_format = detected_format(picture, content)
+        width, height = picture.size
+        if image_format.name == "PNG":
+            picture.verify()
+    return image_format, width, height
+
+
+def _prepare(path: str, read: Callable[[], bytes]) -> _Prepared | str:
+    """The file ready to register, or the reason it is refused."""
     clean = safe_relative(path)
     if clean is None or clean == "":
-        return "failed", "the path escapes the import root"
+        return "the path escapes the import root"
     try:
         content = read()
     except FileTooLarge:
         content = None
     except OutsideRoot:
-        return "failed", "the path escapes the import root"
+        return "the path escapes the import root"
     except NotAFile:
-        return "failed", "not a regular file"
+        return "not a regular file"
     except OSError as error:
-        return "failed", f"could not be read: {public_reason(error)}"
+        return f"could not be read: {public_reason(error)}"
     if content is None or len(content) > settings.POLYLOG["MAX_IMPORT_FILE_BYTES"]:
-        return "failed", f"over {settings.POLYLOG['MAX_IMPORT_FILE_BYTES']} bytes"
+        return f"over {settings.POLYLOG['MAX_IMPORT_FILE_BYTES']} bytes"
     checksum = hashlib.sha256(content).hexdigest()
-    if Image.objects.filter(dataset_id=record.dataset_id, checksum=checksum).exists():
-        return "duplicate", None
-    if Image.objects.filter(dataset_id=record.dataset_id, path=clean).exists():
-        return "failed", "another file already has this path in the dataset"
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", PILImage.DecompressionBombWarning)
-        previous, PILImage.MAX_IMAGE_PIXELS = PILImage.MAX_IMAGE_PIXELS, settings.POLYLOG["MAX_IMAGE_PIXELS"]
+    try:
+        image_format, width, height = _header(content)
+    except Exception as error:  # each file's failure is its own; the import goes on
+        return _refusal(error)
+    return _Prepared(path, clean, content, checksum, image_format, width, height)
+
+
+@dataclass
+class _Tally:
+    added: int = 0
+    duplicates: int = 0
+    failed: int = 0
+
+
+def _store(prepared: _Prepared, dataset_id: int) -> str:
+    return default_storage.save(
+        image_storage_name(dataset_id, prepared.clean, prepared.image_format),
+        stored_content(prepared.content, prepared.image_format),
+    )
+
+
+def _register_batch(
+    record: DataImport,
+    run: TaskRun,
+    batch: list[tuple[int, str, Callable[[], bytes]]],
+    pool: ThreadPoolExecutor,
+) -> None:
+    """Read, hash and register one batch of files: two queries to find those already in the dataset, the
+    new files copied into storage, then one transaction for their rows, the counts, the refusals, the
+    thumbnail tasks and the run's checkpoint (so a resumed run starts after the last batch committed)."""
+    results = list(pool.map(lambda entry: _prepare(entry[1], entry[2]), batch))
+    prepared = [r for r in results if isinstance(r, _Prepared)]
+    have_checksums = set(
+        Image.objects.filter(
+            dataset_id=record.dataset_id, checksum__in={p.checksum for p in prepared}
+        ).values_list("checksum", flat=True)
+    )
+    have_paths = set(
+        Image.objects.filter(dataset_id=record.dataset_id, path__in={p.clean for p in prepared}).values_list(
+            "path", flat=True
+        )
+    )
+    tally = _Tally()
+    refusals: list[dict[str, str]] = []
+    new: list[_Prepared] = []
+    for (_, path, _read), result in zip(batch, results, strict=True):
+        if isinstance(result, str):
+            refusals.append({"file": path, "reason": result})
+        elif result.checksum in have_checksums:
+            tally.duplicates += 1
+        elif result.clean in have_paths:
+            refusals.append({"file": path, "reason": "another file already has this path in the dataset"})
+        else:
+            have_checksums.add(result.checksum)
+            have_paths.add(result.clean)
+            new.append(result)
+    stored = list(pool.map(lambda p: _store(p, record.dataset_id), new))
+    rows = [
+        Image(
+            dataset_id=record.dataset_id,
+            file=name,
+            thumbnail="",
+            name=posixpath.basename(p.clean),
+            path=p.clean,
+            width=p.width,
+            height=p.height,
+            checksum=p.checksum,
+        )
+        for p, name in zip(new, stored, strict=True)
+    ]
+    with transaction.atomic():
         try:
-            image_create(dataset=record.dataset, path=clean, content=content)
-        except Exception as error:  # each file's failure is its own; the import goes on
-            return "failed", _refusal(error)
-        finally:
-            PILImage.MAX_IMAGE_PIXELS = previous
-    return "added", None
+            with transaction.atomic():
+                created = Image.objects.bulk_create(rows)
+        except IntegrityError:  # another import took one of these paths meanwhile: row by row
+            created = []
+            for row, p in zip(rows, new, strict=True):
+                try:
+                    with transaction.atomic():
+                        row.save(force_insert=True)
+                    created.append(row)
+                except IntegrityError:
+                    default_storage.delete(row.file.name)
+                    refusals.append(
+                        {"file": p.path, "reason": "another file already has this path in the dataset"}
+                    )
+        tally.added = len(created)
+        tally.failed = len(refusals)
+        DataImport.objects.filter(pk=record.pk).update(
+            processed=F("processed") + len(batch),
+            added=F("added") + tally.added,
+            duplicates=F("duplicates") + tally.duplicates,
+            failed=F("failed") + tally.failed,
+        )
+        if refusals:
+            errors = DataImport.objects.select_for_update().values_list("errors", flat=True).get(pk=record.pk)
+            DataImport.objects.filter(pk=record.pk).update(errors=[*errors, *refusals])
+        size = settings.POLYLOG["THUMBNAIL_BATCH"]
+        for start in range(0, len(created), size):
+            ids = [image.pk for image in created[start : start + size]]
+            task_enqueue(
+                kind=THUMBNAILS_TASK,
+                args={"image_ids": ids, "import_id": record.pk},
+                parent=run,
+                total=len(ids),
+            )
+        position = batch[-1][0] + 1
+        task_progress(run, done=position, checkpoint={"position": position})
 
 
-def import_run(import_id: int, files: FileSource) -> None:
-    """Work through an import's files, recording progress and per-file refusals as it goes."""
+def _listing(record: DataImport, run: TaskRun) -> list[tuple[str, Callable[[], bytes]]]:
+    """The import's files in a fixed order (a resumed run skips by position): a path import's folder
+    listed again and sorted by path, an upload's files as staged in storage by the request."""
+    if record.source == DataImport.Source.PATH:
+        return sorted(import_root().files(record.path), key=lambda entry: entry[0])
+
+    def staged(key: str) -> Callable[[], bytes]:
+        def read() -> bytes:
+            with default_storage.open(key, "rb") as handle:
+                return handle.read()
+
+        return read
+
+    return [(name, staged(key)) for name, key in run.args.get("uploads", [])]
+
+
+def _unstage(run: TaskRun) -> None:
+    for _, key in run.args.get("uploads", []):
+        with contextlib.suppress(OSError):  # gone already (a resumed run that got this far before)
+            default_storage.delete(key)
+
+
+def import_run(run: TaskRun) -> None:
+    """The import task: work through an import's files in batches, from where the run's checkpoint says a
+    previous attempt got to, then synchronise the jobs and store the labels of a labeled import."""
+    import_id = run.args["import_id"]
     record = DataImport.objects.select_related("dataset").get(pk=import_id)
     try:
-        listed = list(files())
+        if run.checkpoint.get("stage") == "labels":
+            raise LabelsInterrupted()
+        listed = _listing(record, run)
         annotations: AnnotationFiles = []
         if record.labeled:
             annotations = [(path, read) for path, read in listed if path.lower().endswith(".json")]
             listed = [(path, read) for path, read in listed if not path.lower().endswith(".json")]
-        DataImport.objects.filter(pk=import_id).update(
-            status=DataImport.Status.RUNNING, started_at=timezone.now(), total=len(listed) + len(annotations)
-        )
-        for path, read in listed:
-            outcome, reason = _handle_file(record, path, read)
-            counter = {"added": "added", "duplicate": "duplicates", "failed": "failed"}[outcome]
+        total = len(listed) + len(annotations)
+        if record.status == DataImport.Status.QUEUED:
             DataImport.objects.filter(pk=import_id).update(
-                processed=F("processed") + 1, **{counter: F(counter) + 1}
+                status=DataImport.Status.RUNNING, started_at=timezone.now(), total=total
             )
-            if reason is not None:
-                errors = DataImport.objects.values_list("errors", flat=True).get(pk=import_id)
-                DataImport.objects.filter(pk=import_id).update(
-                    errors=[*errors, {"file": path, "reason": reason}]
-                )
+        position = int(run.checkpoint.get("position", 0))
+        task_progress(run, done=position, total=len(listed))
+        size = settings.POLYLOG["IMPORT_BATCH"]
+        numbered = [(n, path, read) for n, (path, read) in enumerate(listed)]
+        with ThreadPoolExecutor(settings.POLYLOG["TASK_THREADS"], thread_name_prefix="import-read") as pool:
+            for start in range(position, len(numbered), size):
+                _register_batch(record, run, numbered[start : start + size], pool)
         added = DataImport.objects.values_list("added", flat=True).get(pk=import_id)
         if added:
             images_imported.send(sender=DataImport, dataset_id=record.dataset_id, added=added)
         if record.labeled and record.format:
+            task_progress(run, done=len(listed), checkpoint={"position": len(listed), "stage": "labels"})
             labeled_importers[record.format](record, annotations)
         DataImport.objects.filter(pk=import_id).update(
             status=DataImport.Status.DONE, finished_at=timezone.now()
         )
+        _unstage(run)
     except Exception as error:
         log.exception("import %s failed", import_id)
         DataImport.objects.filter(pk=import_id).update(
@@ -389,14 +569,22 @@ def import_run(import_id: int, files: FileSource) -> None:
             finished_at=timezone.now(),
             errors=[{"file": "", "reason": f"the import stopped: {public_reason(error)}"}],
         )
+        _unstage(run)
+        raise
 
 
-def _in_thread(import_id: int, files: FileSource) -> None:
-    try:
-        import_run(import_id, files)
-    finally:
-        connection.close()
-        workers.pop(import_id, None)
+def import_given_up(run: TaskRun, reason: str) -> None:
+    """The sweep gave the import's run up (its worker died too often): the import says failed, and why;
+    its counts stay those of the batches that were committed."""
+    import_id = run.args["import_id"]
+    with transaction.atomic():
+        errors = DataImport.objects.select_for_update().values_list("errors", flat=True).get(pk=import_id)
+        DataImport.objects.filter(pk=import_id).update(
+            status=DataImport.Status.FAILED,
+            finished_at=timezone.now(),
+            errors=[*errors, {"file": "", "reason": f"the import stopped: {reason}"}],
+        )
+    _unstage(run)
 
 
 def dataset_import_start(
@@ -409,17 +597,16 @@ def dataset_import_start(
     format: str = "",
     job_id: int | None = None,
 ) -> DataImport:
-    """Record an import and start its worker after commit. Give `uploads` [(name, bytes)] or a `path`, a
-    folder below the import root (POLYLOG["IMPORT_ROOT"])."""
+    """Record an import and queue its task (handed to a worker after commit). Give `uploads` [(name, bytes)]
+    or a `path`, a folder below the import root (POLYLOG["IMPORT_ROOT"]). Uploaded files are staged in
+    storage under imports/<id>/ first, so that a worker on another machine, or a resumed run, can read them."""
     if (uploads is None) == (path is None):
         raise ApiError(400, "invalid_request", "Send files to upload, or a path in storage, not both.")
     folder = ""
     if path is not None:
-        folder, files = import_source(path)
+        folder, _ = import_source(path)
         source = DataImport.Source.PATH
     else:
-        kept = [(upload_name(name), content) for name, content in uploads or []]
-        files = lambda: iter([(name, (lambda c=content: c)) for name, content in kept])  # noqa: E731
         source = DataImport.Source.UPLOAD
     record = DataImport.objects.create(
         dataset=dataset,
@@ -430,21 +617,21 @@ def dataset_import_start(
         format=format,
         job_id=job_id,
     )
-
-    def start() -> None:
-        close_old_connections()
-        worker = threading.Thread(
-            target=_in_thread, args=(record.pk, files), name=f"import-{record.pk}", daemon=True
-        )
-        workers[record.pk] = worker
-        worker.start()
-
-    transaction.on_commit(start)
+    args: dict[str, object] = {"import_id": record.pk}
+    if uploads is not None:
+        args["uploads"] = [
+            [upload_name(name), default_storage.save(f"imports/{record.pk}/{n}", ContentFile(content))]
+            for n, (name, content) in enumerate(uploads)
+        ]
+    record.task_run = task_enqueue(kind=IMPORT_TASK, args=args)
+    record.save(update_fields=["task_run"])
     return record
 
 
-def import_wait(import_id: int, timeout: float) -> None:
-    """Wait for a running import's worker (tests, the management command)."""
-    worker = workers.get(import_id)
-    if worker is not None:
-        worker.join(timeout)
+def import_wait(import_id: int, timeout: float) -> DataImport:
+    """Wait until the import's run and the thumbnail runs it started are done or failed, within `timeout`
+    seconds (tests, the management command); the import record as it is then."""
+    run_id = DataImport.objects.values_list("task_run_id", flat=True).get(pk=import_id)
+    if run_id is not None:
+        task_wait(run_id, timeout)
+    return DataImport.objects.get(pk=import_id)

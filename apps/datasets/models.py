@@ -93,6 +93,10 @@ class DataImport(models.Model):
     )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The queue's record of the import's work (apps/tasks); its children make the thumbnails.
+    task_run = models.ForeignKey(
+        "tasks.TaskRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

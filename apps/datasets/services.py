@@ -1,5 +1,5 @@
 """Writes to datasets: adding an image file to storage with its size, checksum and thumbnail, under a storage
-name that ends in the extension of the format its bytes are in."""
+name that ends in the extension of the format its bytes are in; making a thumbnail."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from .models import Dataset, Image
 
 THUMBNAIL_SIZE = (256, 256)
 # What the app itself writes in the default storage; an import never reads there (apps/datasets/imports.py).
-STORED_PREFIXES = ("datasets/", "thumbnails/")
+# imports/<id>/ holds an upload's files from the request until its import task has registered them.
+STORED_PREFIXES = ("datasets/", "thumbnails/", "imports/")
 MAX_NAME_BYTES = 255  # of one path segment: what local file systems hold
 
 
@@ -72,7 +73,7 @@ def with_extension(name: str, image_format: ImageFormat) -> str:
     return posixpath.join(folder, base + suffix)
 
 
-def _detected(picture: PILImage.Image, content: bytes) -> ImageFormat:
+def detected_format(picture: PILImage.Image, content: bytes) -> ImageFormat:
     index = _BY_PILLOW.get(picture.format or "")
     # The signature must say the same, since /media/ serves the file by its signature.
     if index is None or sniff(content[:SNIFF_BYTES]) is not IMAGE_FORMATS[index]:
@@ -89,32 +90,55 @@ def _content(data: bytes, content_type: str) -> ContentFile:
     return content
 
 
+def stored_content(data: bytes, image_format: ImageFormat) -> ContentFile:
+    return _content(data, image_format.content_type)
+
+
+def image_storage_name(dataset_id: int, path: str, image_format: ImageFormat) -> str:
+    return with_extension(f"datasets/{dataset_id}/{path}", image_format)
+
+
+def thumbnail_storage_name(dataset_id: int, path: str) -> str:
+    return with_extension(f"thumbnails/{dataset_id}/{posixpath.splitext(path)[0]}", JPEG)
+
+
+def thumbnail_bytes(content: bytes) -> bytes:
+    """A JPEG at most THUMBNAIL_SIZE of the image `content`. Pillow's draft mode has a JPEG decoded at
+    1/2 to 1/8 of its size straight away, the larger part of a thumbnail's cost otherwise."""
+    with PILImage.open(io.BytesIO(content)) as picture:
+        picture.draft("RGB", THUMBNAIL_SIZE)
+        thumb = picture.convert("RGB")
+    thumb.thumbnail(THUMBNAIL_SIZE)
+    data = io.BytesIO()
+    thumb.save(data, format="JPEG", quality=85)
+    return data.getvalue()
+
+
+def thumbnail_store(*, dataset_id: int, path: str, content: bytes) -> str:
+    """Make the image's thumbnail and store it; its storage name."""
+    return default_storage.save(
+        thumbnail_storage_name(dataset_id, path), _content(thumbnail_bytes(content), JPEG.content_type)
+    )
+
+
 def image_create(*, dataset: Dataset, path: str, content: bytes) -> Image:
-    """Store `content` as the dataset image at `path`; Pillow reads its size and format and makes a thumbnail.
+    """Store `content` as the dataset image at `path`; Pillow reads its size and format and makes a thumbnail,
+    here and now (imports register images first and queue their thumbnails: apps/datasets/imports.py).
 
     `path` and the name stay as given (labeled imports find images by them); the storage name is the path
     with the extension of the detected format, so that no stored image is named like a page or a script.
     """
     with PILImage.open(io.BytesIO(content)) as picture:
         picture.load()
-        image_format = _detected(picture, content)
+        image_format = detected_format(picture, content)
         width, height = picture.size
-        thumb = picture.convert("RGB")
-        thumb.thumbnail(THUMBNAIL_SIZE)
-        thumb_bytes = io.BytesIO()
-        thumb.save(thumb_bytes, format="JPEG", quality=85)
     stored = default_storage.save(
-        with_extension(f"datasets/{dataset.pk}/{path}", image_format),
-        _content(content, image_format.content_type),
-    )
-    thumb_name = default_storage.save(
-        with_extension(f"thumbnails/{dataset.pk}/{posixpath.splitext(path)[0]}", JPEG),
-        _content(thumb_bytes.getvalue(), JPEG.content_type),
+        image_storage_name(dataset.pk, path, image_format), stored_content(content, image_format)
     )
     return Image.objects.create(
         dataset=dataset,
         file=stored,
-        thumbnail=thumb_name,
+        thumbnail=thumbnail_store(dataset_id=dataset.pk, path=path, content=content),
         name=posixpath.basename(path),
         path=path,
         width=width,

@@ -6,3 +6,6 @@ from django.dispatch import Signal
 
 # Sent by an import's worker after it added images to a dataset. kwargs: dataset_id, added.
 images_imported = Signal()
+
+# Sent after a thumbnail task stored thumbnails of images that had none. kwargs: dataset_id, image_ids.
+thumbnails_made = Signal()

@@ -351,5 +351,8 @@ class JobConsumer(LiveConsumer):
     async def job_items_deleted(self, message: dict[str, Any]) -> None:
         await self.send_json({"type": "items_deleted", "item_ids": message["item_ids"]})
 
+    async def job_thumbnails(self, message: dict[str, Any]) -> None:
+        await self.send_json({"type": "thumbnails", "items": message["items"]})
+
     async def job_items_added(self, message: dict[str, Any]) -> None:
         await self.send_json({"type": "items_added", "added": message["added"], "total": message["total"]})

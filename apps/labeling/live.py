@@ -20,6 +20,7 @@ from django.db.models.signals import post_delete, post_save
 
 from apps.common import metrics
 from apps.common.embedded_layer import EmbeddedChannelLayer
+from apps.datasets.signals import thumbnails_made
 
 from .signals import items_deleted, job_items_added, label_classes_changed
 
@@ -36,6 +37,7 @@ JOB_ITEM = "job.item"
 JOB_COUNTS = "job.counts"
 JOB_ITEMS_ADDED = "job.items_added"
 JOB_ITEMS_DELETED = "job.items_deleted"
+JOB_THUMBNAILS = "job.thumbnails"
 LABEL_CLASSES = "label.classes"
 ACCESS_CHANGED = "access.changed"
 
@@ -139,6 +141,30 @@ def on_items_deleted(sender: Any, *, job_id: int, item_ids: list[int], **kwargs:
     )
 
 
+def on_thumbnails_made(sender: Any, *, dataset_id: int, image_ids: list[int], **kwargs: Any) -> None:
+    """The queue made thumbnails of images that had none: every job over the dataset has its pages swap
+    their placeholders for them."""
+    from django.core.files.storage import default_storage
+
+    from .models import Item
+
+    def messages() -> Batch:
+        by_job: dict[int, list[dict[str, Any]]] = {}
+        rows = Item.objects.filter(
+            job__dataset_id=dataset_id, image_id__in=image_ids, deleted_at__isnull=True
+        ).values_list("job_id", "id", "image__thumbnail")
+        for job_id, item_id, thumbnail in rows:
+            if thumbnail:
+                by_job.setdefault(job_id, []).append(
+                    {"id": item_id, "thumbnail_url": default_storage.url(thumbnail)}
+                )
+        return [
+            (job_group(job_id), {"type": JOB_THUMBNAILS, "items": items}) for job_id, items in by_job.items()
+        ]
+
+    _publish(messages)
+
+
 def on_label_classes_changed(sender: Any, *, job_id: int, **kwargs: Any) -> None:
     from .models import LabelClass
 
@@ -191,3 +217,4 @@ def connect_signals() -> None:
     label_classes_changed.connect(on_label_classes_changed, dispatch_uid="live.label_classes_changed")
     job_items_added.connect(on_job_items_added, dispatch_uid="live.job_items_added")
     items_deleted.connect(on_items_deleted, dispatch_uid="live.items_deleted")
+    thumbnails_made.connect(on_thumbnails_made, dispatch_uid="live.thumbnails_made")

@@ -26,6 +26,11 @@ class QueueDepth(Collector):
     """The task queue's depth, read at each scrape (apps/tasks/queue.py's queue_depth()); nothing where the
     tree has no task queue."""
 
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        # Without describe(), registering calls collect(): a database query when config.urls is imported,
+        # which fails before `migrate` has made the tasks table (and wherever the database is not open yet).
+        yield GaugeMetricFamily("polylog_queue_depth", "Tasks waiting on the queue.")
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
         queue = task_queue()
         if queue is not None:

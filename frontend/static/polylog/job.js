@@ -227,6 +227,23 @@ function overlayUrl(item) {
   return `/api/items/${item.id}/overlay.svg?seq=${item.seq}&colors=${colorsKey()}`;
 }
 
+// An image's thumbnail, or a placeholder while the queue has not made it yet (an import registers images
+// first); the job socket's thumbnails frame swaps it for the picture.
+function thumbnail(item) {
+  if (item.image.thumbnail_url) return h('img', { src: item.image.thumbnail_url, alt: item.image.name, loading: 'lazy' });
+  return h('span', { class: 'thumb-placeholder', role: 'img', 'aria-label': item.image.name }, 'Preparing preview…');
+}
+
+function showThumbnails(updates) {
+  for (const { id, thumbnail_url } of updates) {
+    const item = pageItems.find((i) => i.id === id);
+    if (!item) continue;
+    item.image = { ...item.image, thumbnail_url };
+    const placeholder = grid.querySelector(`.tile[data-item-id="${id}"] .thumb-placeholder`);
+    if (placeholder) placeholder.replaceWith(thumbnail(item));
+  }
+}
+
 // One image's tile: its thumbnail with the shapes drawn over it, its name and badges.
 function tile(item, itemQuery) {
   return h(
@@ -252,7 +269,7 @@ function tile(item, itemQuery) {
     h(
       'a',
       { href: `/items/${item.id}/${itemQuery ? `?${itemQuery}` : ''}`, class: 'thumb', title: item.image.path },
-      h('img', { src: item.image.thumbnail_url, alt: item.image.name, loading: 'lazy' }),
+      thumbnail(item),
       h('img', { class: 'overlay', src: overlayUrl(item), alt: '', loading: 'lazy' }),
     ),
     h(
@@ -649,6 +666,7 @@ function connect(attempt = 0) {
     const frame = JSON.parse(message.data);
     if (frame.type === 'counts') showCounts(frame.status_counts, frame.label_counts);
     else if (frame.type === 'item') updateTile(frame.item);
+    else if (frame.type === 'thumbnails') showThumbnails(frame.items);
     else if (frame.type === 'items_added' || frame.type === 'items_deleted') reloadSoon();
     else if (frame.type === 'label_classes') {
       // Renamed, recoloured, added or deleted by a manager somewhere: the sidebar and tiles follow.

@@ -22,7 +22,9 @@ class ImageSerializer(serializers.Serializer):
         return image.file.url if image.file else None
 
     def get_thumbnail_url(self, image: Any) -> str | None:
-        return image.thumbnail.url if image.thumbnail else self.get_url(image)
+        # None until the queue made it (an import registers images first): the job page shows a
+        # placeholder, and the job socket's thumbnails frame brings the URL (docs/protocol.md).
+        return image.thumbnail.url if image.thumbnail else None
 
 
 class ItemSerializer(serializers.ModelSerializer):

@@ -1,0 +1,96 @@
+"""Where a queued run goes: RQ over Redis (through django-rq) when REDIS_URL is set, else the embedded pool,
+threads of the server process itself. Both call apps.tasks.runner.task_execute with the run's id."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from django.conf import settings
+from django.db import connection
+
+log = logging.getLogger(__name__)
+
+RQ_QUEUE = "polylog"
+
+
+def backend_name() -> str:
+    return settings.POLYLOG["TASK_BACKEND"]
+
+
+def rq_job_id(run_id: int) -> str:
+    return f"polylog-task-{run_id}"
+
+
+def submit(run_id: int) -> None:
+    """Hand the run to whoever executes it (called after the commit that recorded it)."""
+    if backend_name() == "rq":
+        import django_rq
+
+        django_rq.get_queue(RQ_QUEUE).enqueue(
+            "apps.tasks.runner.task_execute",
+            run_id,
+            job_id=rq_job_id(run_id),
+            job_timeout=settings.POLYLOG["TASK_TIMEOUT_SECONDS"],
+            result_ttl=0,  # the TaskRun is the record; RQ keeps nothing after
+            failure_ttl=24 * 3600,
+        )
+    else:
+        embedded_pool().submit(_embedded_execute, run_id)
+
+
+def rq_submitted(run_id: int) -> bool:
+    """Whether RQ still holds a job for the run (queued or started)."""
+    import django_rq
+    from rq.job import Job
+
+    return Job.exists(rq_job_id(run_id), connection=django_rq.get_connection(RQ_QUEUE))
+
+
+# The embedded pool ---------------------------------------------------------------------------------------
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def embedded_pool() -> ThreadPoolExecutor:
+    """The process's task threads, made on first use (the server's start, or the first enqueue)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(
+                max_workers=settings.POLYLOG["TASK_THREADS"], thread_name_prefix="polylog-task"
+            )
+        return _pool
+
+
+def _embedded_execute(run_id: int) -> None:
+    from .runner import task_execute
+
+    try:
+        task_execute(run_id)
+    except Exception:  # task_execute records failures itself; this is only for the record's own write
+        log.exception("task run %s could not be executed", run_id)
+    finally:
+        connection.close()  # each pool thread keeps no connection between runs
+
+
+def embedded_start() -> Future[list[int]] | None:
+    """At the server's start in the embedded mode: make the pool, and sweep in it the runs a previous
+    process left behind (dead "running" ones, and queued ones that were only in its memory). A no-op with
+    the RQ backend, whose workers sweep when they start."""
+    if backend_name() != "embedded":
+        return None
+    from .services import tasks_sweep
+
+    def sweep() -> list[int]:
+        try:
+            return tasks_sweep(resubmit_queued=True)
+        except Exception:  # no database yet (a migrate to come, a test collection): the next start sweeps
+            log.warning("the start sweep of task runs could not run", exc_info=True)
+            return []
+        finally:
+            connection.close()
+
+    return embedded_pool().submit(sweep)

@@ -1,0 +1,46 @@
+"""Task runs: one record per piece of background work, with its progress, its worker and its heartbeat."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class TaskRun(models.Model):
+    """One run of a registered task function (apps/tasks/registry.py) on the queue.
+
+    `heartbeat_at` is written by the running task every few seconds; a run still "running" whose heartbeat
+    is older than POLYLOG["TASK_STALE_SECONDS"] lost its worker, and the sweep resumes it (a resumable kind)
+    or marks it failed with the reason. `checkpoint` is where a resumable task keeps how far it got, written
+    in the same transaction as the work it stands for.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=100)
+    args = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    checkpoint = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="how many times a worker took it up")
+    worker = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration = models.FloatField(null=True, blank=True, help_text="seconds from the last start to the end")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="taskrun_status_heartbeat")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"

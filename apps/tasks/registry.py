@@ -1,0 +1,39 @@
+"""The task functions by kind: each app registers its own when Django starts (its AppConfig.ready)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .models import TaskRun
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    kind: str
+    function: Callable[[TaskRun], None]
+    # Whether a run whose worker died may simply run again: the function then reads its checkpoint and
+    # goes on from there, its work so far being committed with the checkpoint that says so.
+    resumable: bool
+    # Called with the run and the reason when the sweep gives a run up (its worker died and it is not
+    # resumable, or died too often): the task's own records (an import's) say failed too.
+    on_given_up: Callable[[TaskRun, str], None] | None
+
+
+tasks: dict[str, Task] = {}
+
+
+def task(
+    kind: str, *, resumable: bool = True, on_given_up: Callable[[TaskRun, str], None] | None = None
+) -> Callable[[Callable[[TaskRun], None]], Callable[[TaskRun], None]]:
+    """Register the decorated function as the task `kind`."""
+
+    def register(function: Callable[[TaskRun], None]) -> Callable[[TaskRun], None]:
+        if kind in tasks and tasks[kind].function is not function:
+            raise ValueError(f"task kind {kind!r} is registered twice")
+        tasks[kind] = Task(kind, function, resumable, on_given_up)
+        return function
+
+    return register
