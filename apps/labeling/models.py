@@ -34,6 +34,9 @@ class LabelingJob(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="JobMember", related_name="labeling_jobs"
     )
+    # Every image of the dataset with an id up to this one has had its item made by a sync, so a sync
+    # reads only the images after it (services.job_sync).
+    synced_image_id = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -81,6 +84,10 @@ class JobMember(models.Model):
         return f"{self.user} ({self.role}) in {self.job}"
 
 
+# The items a job shows (a deleted image's item stays, hidden).
+SHOWN = models.Q(deleted_at__isnull=True)
+
+
 class Item(models.Model):
     """One image inside one job. Its labels are its event stream; the other columns are read models,
     updated in the transaction that appends the events."""
@@ -107,10 +114,14 @@ class Item(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["job", "image"], name="one_item_per_image_and_job")]
+        # The items list pages a job's shown items in id order under each filter: with the filter's
+        # column between the job and the id, a page at any depth reads its rows and the ones before
+        # it, whatever the job's size or the other jobs' items (docs/performance.md, "A million images").
         indexes = [
-            models.Index(fields=["job", "status"]),
-            models.Index(fields=["job", "hard_example"]),
-            models.Index(fields=["job", "labeled_by"]),
+            models.Index(fields=["job", "id"], condition=SHOWN, name="item_shown_in_job"),
+            models.Index(fields=["job", "status", "id"], condition=SHOWN, name="item_status_in_job"),
+            models.Index(fields=["job", "hard_example", "id"], condition=SHOWN, name="item_hard_in_job"),
+            models.Index(fields=["job", "labeled_by", "id"], condition=SHOWN, name="item_labeler_in_job"),
         ]
 
     def __str__(self) -> str:

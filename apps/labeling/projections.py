@@ -9,16 +9,8 @@ from django.db import transaction
 
 from . import store
 from .domain import evolve, initial_state, state_from_dict, state_to_dict
-from .models import Item, ItemLabel, ItemStatus, LabelingJob, Snapshot, StoredEvent
-from .readmodels import (
-    ITEMS,
-    LABELED,
-    item_columns_write,
-    job_tally_differences,
-    label_counts,
-    label_key,
-    read_model,
-)
+from .models import Item, ItemLabel, LabelingJob, Snapshot, StoredEvent
+from .readmodels import item_columns_write, item_tally_keys, job_tally_differences, label_counts, read_model
 
 
 @dataclass
@@ -67,9 +59,14 @@ def item_rebuild(item: Item, report: Report, *, repair: bool) -> None:
         )
     if item.deleted_at is None:
         tally = report.tallies.setdefault(item.job_id, Counter())
-        tally[ITEMS] += 1
-        tally[LABELED] += model.columns["status"] == ItemStatus.LABELED
-        tally.update(label_key(label) for label in model.label_counts)
+        tally.update(
+            item_tally_keys(
+                status=model.columns["status"],
+                hard_example=model.columns["hard_example"],
+                labeled_by_id=model.columns["labeled_by_id"],
+                labels=model.label_counts,
+            )
+        )
     if repair:
         item_columns_write(item, model, None)
         store.item_label_rows_sync(item.pk, stored_counts, model.label_counts)

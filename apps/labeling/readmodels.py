@@ -82,26 +82,35 @@ def item_columns_write(item: Item, model: ItemReadModel, updated_at: datetime | 
 
 # Job tallies: the counts of the list's tabs and labels (see JobTally) -------------------------------
 
-ITEMS, LABELED = "items", "labeled"
+ITEMS, LABELED, HARD = "items", "labeled", "hard"
 
 
 def label_key(label_class_id: int) -> str:
     return f"label:{label_class_id}"
 
 
-def tally_deltas(
-    old_status: str, new_status: str, old_labels: Iterable[int], new_labels: Iterable[int]
-) -> dict[str, int]:
-    """How one item's change of status and label set moves its job's tallies."""
-    deltas: dict[str, int] = {}
-    if old_status != new_status:
-        deltas[LABELED] = 1 if new_status == ItemStatus.LABELED else -1
-    old, new = set(old_labels), set(new_labels)
-    for label in new - old:
-        deltas[label_key(label)] = 1
-    for label in old - new:
-        deltas[label_key(label)] = -1
-    return deltas
+def labeler_key(user_id: int) -> str:
+    return f"labeled_by:{user_id}"
+
+
+def item_tally_keys(
+    *, status: str, hard_example: bool, labeled_by_id: int | None, labels: Iterable[int]
+) -> set[str]:
+    """The tallies one (not deleted) item counts in: one key per filter of the items list whose count
+    the list takes from the tallies instead of COUNT(*) (selectors.item_list_count)."""
+    keys = {ITEMS, *(label_key(label) for label in labels)}
+    if status == ItemStatus.LABELED:
+        keys.add(LABELED)
+    if hard_example:
+        keys.add(HARD)
+    if labeled_by_id is not None:
+        keys.add(labeler_key(labeled_by_id))
+    return keys
+
+
+def tally_deltas(before: set[str], after: set[str]) -> dict[str, int]:
+    """How one item's change from counting in `before` to counting in `after` moves its job's tallies."""
+    return {**dict.fromkeys(after - before, 1), **dict.fromkeys(before - after, -1)}
 
 
 def job_tally_read(job_id: int) -> dict[str, int]:
@@ -116,6 +125,9 @@ def job_tally_count(job_id: int) -> dict[str, int]:
     items = Item.objects.filter(job_id=job_id, deleted_at__isnull=True).order_by()
     by_status = dict(items.values_list("status").annotate(n=Count("id")))
     tally = {ITEMS: sum(by_status.values()), LABELED: by_status.get(ItemStatus.LABELED, 0)}
+    tally[HARD] = items.filter(hard_example=True).count()
+    by_labeler = items.filter(labeled_by__isnull=False).values_list("labeled_by").annotate(n=Count("id"))
+    tally.update((labeler_key(user_id), n) for user_id, n in by_labeler)
     labels = (
         ItemLabel.objects.filter(item__job_id=job_id, item__deleted_at__isnull=True)
         .order_by()

@@ -5,24 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from apps.common.errors import ApiError
 
 from . import readmodels, store
 from .domain import ItemState
-from .models import Item, ItemLabel, ItemStatus, LabelingJob, StoredEvent
+from .models import Item, ItemLabel, ItemStatus, JobTally, LabelingJob, StoredEvent
 
 
 def job_list(*, user: Any) -> QuerySet[LabelingJob]:
     qs = LabelingJob.objects.select_related("dataset").prefetch_related("label_classes")
     if not user.is_staff:
         qs = qs.filter(memberships__user=user)
+    # From the tallies (see JobTally): counting the items of every job listed costs O(all items).
+    tallies = JobTally.objects.filter(job=OuterRef("pk"))
     return qs.annotate(
-        item_total=Count("items", filter=Q(items__deleted_at__isnull=True), distinct=True),
-        item_labeled=Count(
-            "items", filter=Q(items__status=ItemStatus.LABELED, items__deleted_at__isnull=True), distinct=True
-        ),
+        item_total=Coalesce(Subquery(tallies.filter(key=readmodels.ITEMS).values("count")[:1]), 0),
+        item_labeled=Coalesce(Subquery(tallies.filter(key=readmodels.LABELED).values("count")[:1]), 0),
     )
 
 
@@ -68,6 +69,39 @@ def item_list_for(job: LabelingJob, query: dict[str, Any]) -> QuerySet[Item]:
         labeled_by=query.get("labeled_by"),
         ordering=query.get("ordering", "id"),
     )
+
+
+def item_list_count(*, job_id: int, query: dict[str, Any]) -> int | None:
+    """The number of items `item_list_for(job, query)` lists, from the job's tallies when one tally
+    answers it (no filter, or one of: a status, hard_example, one label class, labeled_by), so a page of
+    a million-item job costs no COUNT(*) over the job; None when only counting the rows can tell."""
+    status = (
+        query.get("status") if query.get("status") in (ItemStatus.LABELED, ItemStatus.UNLABELED) else None
+    )
+    labels = query.get("label_class") or []
+    given = {
+        "status": status,
+        "hard_example": query.get("hard_example"),
+        "label_class": labels or None,
+        "q": query.get("q") or None,
+        "labeled_by": query.get("labeled_by"),
+    }
+    given = {name: value for name, value in given.items() if value is not None}
+    if len(given) > 1 or "q" in given or len(labels) > 1:
+        return None
+    tally = readmodels.job_tally_read(job_id)
+    total = tally.get(readmodels.ITEMS, 0)
+    if status is not None:
+        labeled = tally.get(readmodels.LABELED, 0)
+        return labeled if status == ItemStatus.LABELED else total - labeled
+    if "hard_example" in given:
+        hard = tally.get(readmodels.HARD, 0)
+        return hard if given["hard_example"] else total - hard
+    if labels:
+        return tally.get(readmodels.label_key(labels[0]), 0)
+    if "labeled_by" in given:
+        return tally.get(readmodels.labeler_key(given["labeled_by"]), 0)
+    return total
 
 
 def job_counts(*, job_id: int) -> dict[str, Any]:

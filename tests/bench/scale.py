@@ -76,7 +76,7 @@ def seed(items: int) -> dict[str, Any]:
     from apps.labeling.domain import SCHEMA_VERSION
     from apps.labeling.domain.events import PolygonAdded, event_payload
     from apps.labeling.models import Item, ItemLabel, JobMember, Role, StoredEvent
-    from apps.labeling.readmodels import ITEMS, LABELED, job_tally_differences, label_bits, label_key
+    from apps.labeling.readmodels import item_tally_keys, job_tally_differences, label_bits
     from apps.labeling.services import job_create
 
     User = get_user_model()
@@ -102,7 +102,7 @@ def seed(items: int) -> dict[str, Any]:
         for label in labels
     }
     version = SCHEMA_VERSION
-    tally: dict[str, int] = {ITEMS: items, LABELED: 0}
+    tally: dict[str, int] = {}
     raw = connection.connection  # psycopg 3
     started = time.perf_counter()
     with raw.cursor() as cursor:
@@ -138,10 +138,13 @@ def seed(items: int) -> dict[str, Any]:
                     counts[label] = counts.get(label, 0) + 1
                 held = sorted(counts)
                 saved_seq = len(plan["shape_labels"]) + 1 if plan["saved"] else 0
-                if plan["saved"]:
-                    tally[LABELED] += 1
-                for label in held:
-                    tally[label_key(label)] = tally.get(label_key(label), 0) + 1
+                for key in item_tally_keys(
+                    status="labeled" if plan["saved"] else "unlabeled",
+                    hard_example=plan["hard"],
+                    labeled_by_id=plan["labeler"],
+                    labels=held,
+                ):
+                    tally[key] = tally.get(key, 0) + 1
                 labeler = plan["labeler"]
                 lines.append(
                     f"{n + 1}\t{job.pk}\t{n + 1}\t{'labeled' if plan['saved'] else 'unlabeled'}\t"
@@ -225,7 +228,7 @@ def seeded_check(job_id: int, items: int, sample: int = 50) -> None:
     models equal those rebuilt from their states (a wrong seed would make every figure meaningless)."""
     from apps.labeling import store
     from apps.labeling.models import Item
-    from apps.labeling.readmodels import read_model
+    from apps.labeling.readmodels import job_tally_differences, read_model
 
     rng = random.Random(1)
     ids = sorted({rng.randint(1, items) for _ in range(sample)})
@@ -238,6 +241,8 @@ def seeded_check(job_id: int, items: int, sample: int = 50) -> None:
         model = read_model(state, save, slots)
         for name, value in model.columns.items():
             assert getattr(item, name) == value, (item.pk, name, getattr(item, name), value)
+    differences = job_tally_differences(job_id, repair=False)
+    assert not differences, differences[:3]
 
 
 # Measuring (child) ---------------------------------------------------------------------------------------

@@ -31,21 +31,38 @@ def check() -> str:
 
 
 def test_every_write_keeps_the_tallies_equal_to_a_recount(
-    job: Any, items: list[Any], labels: Any, annotator_api: Any, manager: Any, send: Any, add_polygon: Any
+    job: Any,
+    items: list[Any],
+    labels: Any,
+    annotator: Any,
+    annotator_api: Any,
+    manager: Any,
+    send: Any,
+    add_polygon: Any,
 ) -> None:
     bird, cat, dog = items
     cat_label, dog_label = labels["cat"].pk, labels["dog"].pk
+    saver = f"labeled_by:{annotator.pk}"
     assert tallies(job) == {"items": 3}
 
     add_polygon(annotator_api, cat.pk, cat_label)
     assert tallies(job) == {"items": 3, f"label:{cat_label}": 1}
     assert send(annotator_api, cat.pk, {"type": "save"}).status == 201
-    assert tallies(job) == {"items": 3, "labeled": 1, f"label:{cat_label}": 1}
+    assert tallies(job) == {"items": 3, "labeled": 1, saver: 1, f"label:{cat_label}": 1}
+    assert send(annotator_api, cat.pk, {"type": "mark_hard_example"}).status == 201
+    assert tallies(job) == {"items": 3, "labeled": 1, saver: 1, "hard": 1, f"label:{cat_label}": 1}
 
     add_polygon(annotator_api, dog.pk, dog_label)
     add_polygon(annotator_api, dog.pk, cat_label)
     assert send(annotator_api, dog.pk, {"type": "undo"}).status == 201
-    assert tallies(job) == {"items": 3, "labeled": 1, f"label:{cat_label}": 1, f"label:{dog_label}": 1}
+    assert tallies(job) == {
+        "items": 3,
+        "labeled": 1,
+        saver: 1,
+        "hard": 1,
+        f"label:{cat_label}": 1,
+        f"label:{dog_label}": 1,
+    }
     assert tallies(job) == {k: n for k, n in job_tally_count(job.pk).items() if n}
 
     services.items_delete(items=[Item.objects.get(pk=cat.pk)], actor=manager)

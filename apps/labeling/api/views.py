@@ -151,7 +151,7 @@ class ItemList(APIView):
         job, _ = job_for(request.user, job_id)
         query = valid(s.ItemListQuerySerializer, request.query_params)
         items = selectors.item_list_for(job, query)
-        paginator = Pagination()
+        paginator = Pagination(count=selectors.item_list_count(job_id=job.pk, query=query))
         page = paginator.paginate_queryset(items, request, view=self)
         response = paginator.get_paginated_response(s.ItemSerializer(page, many=True).data)
         response.data.update(selectors.job_counts(job_id=job.pk))

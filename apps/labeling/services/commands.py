@@ -29,7 +29,7 @@ from ..domain.commands import (
 from ..domain.events import Event, Saved
 from ..models import StoredEvent
 from ..permissions import WRITE, role_require
-from ..readmodels import label_counts, live_columns, save_columns, tally_deltas
+from ..readmodels import item_tally_keys, label_counts, live_columns, save_columns, tally_deltas
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +233,19 @@ def _commit(
     columns = {**live_columns(new_state, counts, slots), "updated_at": now}
     if any(isinstance(e, Saved) for e in events):
         columns.update(save_columns(new_state, actor_id, now))
-    deltas = tally_deltas(head.status, columns.get("status", head.status), old_counts, counts)
+    before = item_tally_keys(
+        status=head.status,
+        hard_example=head.hard_example,
+        labeled_by_id=head.labeled_by_id,
+        labels=old_counts,
+    )
+    after = item_tally_keys(
+        status=columns.get("status", head.status),
+        hard_example=new_state.hard_example,
+        labeled_by_id=columns.get("labeled_by_id", head.labeled_by_id),
+        labels=counts,
+    )
+    deltas = tally_deltas(before, after)
     plan = store.CommitPlan(
         item_id=item_id,
         job_id=head.job_id,

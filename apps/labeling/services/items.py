@@ -15,7 +15,7 @@ from apps.datasets.models import Dataset, Image
 
 from .. import store
 from ..models import Item, ItemDeletion, ItemLabel, ItemStatus, JobMember, Role
-from ..readmodels import ITEMS, LABELED, label_key
+from ..readmodels import HARD, ITEMS, LABELED, label_key, labeler_key
 from ..signals import items_deleted
 
 
@@ -105,7 +105,13 @@ def _tally_items_leaving(*, job_id: int, item_ids: set[int]) -> None:
     so no command changes what they count between this and their deletion."""
     locked = Item.objects.select_for_update().filter(pk__in=item_ids, deleted_at__isnull=True).order_by("id")
     leaving = Item.objects.filter(pk__in=list(locked.values_list("id", flat=True))).order_by()
-    deltas = {ITEMS: -leaving.count(), LABELED: -leaving.filter(status=ItemStatus.LABELED).count()}
+    deltas = {
+        ITEMS: -leaving.count(),
+        LABELED: -leaving.filter(status=ItemStatus.LABELED).count(),
+        HARD: -leaving.filter(hard_example=True).count(),
+    }
+    labelers = leaving.filter(labeled_by__isnull=False).values_list("labeled_by").annotate(n=Count("id"))
+    deltas.update((labeler_key(user_id), -n) for user_id, n in labelers)
     labels = (
         ItemLabel.objects.filter(item__in=leaving)
         .order_by()

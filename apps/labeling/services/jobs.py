@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Exists, Max, OuterRef
 
 from apps.common.errors import ApiError
 from apps.datasets.models import Dataset, Image
 
-from .. import live, store
+from .. import live, readmodels, store
 from ..domain.commands import DeleteLabelShapes
 from ..models import Item, ItemLabel, JobMember, JobTally, JobType, LabelClass, LabelingJob, Role
 from ..readmodels import ITEMS, label_key
@@ -21,22 +22,32 @@ LABEL_SLOTS = 63
 
 
 @transaction.atomic
-def job_sync(*, job: LabelingJob) -> dict[str, int]:
+def job_sync(*, job: LabelingJob, full: bool = False) -> dict[str, int]:
     """Create an item for every image of the job's dataset that has none yet. Idempotent. An image
-    deleted from the job keeps its (hidden) item, so a sync does not bring it back."""
+    deleted from the job keeps its (hidden) item, so a sync does not bring it back.
+
+    Only the images after the job's `synced_image_id` are read, so a sync costs what is new, not the
+    dataset's size. Ids are given in insertion order but committed in any order: an image whose import
+    commits after a sync went past its id is found by the `full` sync that its import sends after it
+    commits (`jobs_sync_after_import`)."""
     # One sync of a job at a time, so what it counts as added is what it added.
-    LabelingJob.objects.select_for_update().filter(pk=job.pk).first()
-    have = set(Item.objects.filter(job=job).values_list("image_id", flat=True))
-    missing = [
-        pk
-        for pk in Image.objects.filter(dataset_id=job.dataset_id).values_list("id", flat=True)
-        if pk not in have
-    ]
+    synced = (
+        LabelingJob.objects.select_for_update().filter(pk=job.pk).values_list("synced_image_id", flat=True)
+    ).first()
+    images = Image.objects.filter(dataset_id=job.dataset_id)
+    if not full:
+        images = images.filter(pk__gt=synced or 0)
+    has_item = Item.objects.filter(job_id=job.pk, image_id=OuterRef("pk"))
+    missing = list(images.filter(~Exists(has_item)).order_by("pk").values_list("pk", flat=True))
     Item.objects.bulk_create(
         [Item(job=job, image_id=pk) for pk in missing], ignore_conflicts=True, batch_size=1000
     )
     store.job_tally_add(job.pk, {ITEMS: len(missing)})
-    result = {"added": len(missing), "total": Item.objects.filter(job=job, deleted_at__isnull=True).count()}
+    top = images.aggregate(top=Max("pk"))["top"]
+    if top is not None and top > (synced or 0):
+        LabelingJob.objects.filter(pk=job.pk).update(synced_image_id=top)
+    # The count of shown items from the job's tally: counting them is O(items) (see JobTally).
+    result = {"added": len(missing), "total": readmodels.job_tally_read(job.pk).get(ITEMS, 0)}
     if missing:
         transaction.on_commit(
             lambda: job_items_added.send(sender=LabelingJob, job_id=job.pk, **result), robust=True
@@ -68,7 +79,7 @@ def job_create(
 def jobs_sync_after_import(sender: Any, *, dataset_id: int, **kwargs: Any) -> None:
     """An import into a dataset synchronises every job over it (DESIGN section 5)."""
     for job in LabelingJob.objects.filter(dataset_id=dataset_id):
-        job_sync(job=job)
+        job_sync(job=job, full=True)
 
 
 def job_update(*, job: LabelingJob, **fields: Any) -> LabelingJob:

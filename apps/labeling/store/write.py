@@ -44,6 +44,9 @@ class ItemHead:
     # `_rows_from` gives them: what another process appended since this one last wrote the item.
     tail_after: int | None = None
     tail: Sequence[tuple[Any, ...]] = ()
+    # The read-model columns the job's tallies count by, besides status (readmodels.item_tally_keys).
+    hard_example: bool = False
+    labeled_by_id: int | None = None
 
 
 @functools.cache
@@ -110,13 +113,15 @@ def item_head_read(
     with db.cursor() as cursor:
         cursor.execute(
             f"SELECT i.job_id, i.last_seq, im.width, im.height, i.deleted_at IS NOT NULL, i.status, {tail}, "
-            f"{role}, {applied} FROM {items} i JOIN {images} im ON im.id = i.image_id WHERE i.id = %s{locking}",
+            f"{role}, {applied}, i.hard_example, i.labeled_by_id FROM {items} i JOIN {images} im ON im.id = i.image_id WHERE i.id = %s{locking}",
             [*params, item_id],
         )
         found = cursor.fetchone()
     if found is None:
         return None
-    job_id, last_seq, width, height, deleted, status, tail_rows, role_found, applied_found = found
+    job_id, last_seq, width, height, deleted, status, tail_rows, role_found, applied_found, hard, labeler = (
+        found
+    )
     return ItemHead(
         item_id,
         job_id,
@@ -129,6 +134,8 @@ def item_head_read(
         applied_found is not None,
         tail_after=None if cached is None else cached.seq,
         tail=tail_rows or (),
+        hard_example=bool(hard),
+        labeled_by_id=labeler,
     )
 
 
