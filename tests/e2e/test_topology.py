@@ -122,6 +122,48 @@ def _answers(url: str) -> bool:
     return True
 
 
+def _serve(
+    env: dict[str, str], var_dir: Path, *, daphnes: int
+) -> tuple[subprocess.Popen[bytes], str, list[int]]:
+    """`make serve`'s script on a free port, in its own process group; it, its URL and its Daphnes' ports
+    once it says it serves."""
+    port = free_port()
+    output = var_dir / "serve.out"
+    with open(output, "wb") as log:
+        serve = subprocess.Popen(
+            [
+                sys.executable,
+                "deploy/serve.py",
+                "--port",
+                str(port),
+                "--daphnes",
+                str(daphnes),
+                "--expose-upstream",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        return serve, f"http://127.0.0.1:{port}", _serving(serve, output)
+    except BaseException:
+        _stop(serve)
+        raise
+
+
+def _stop(serve: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, as a supervisor stops it; SIGKILL to the whole group if it does not end in time."""
+    if serve.poll() is None:
+        os.killpg(serve.pid, signal.SIGTERM)
+        try:
+            serve.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(serve.pid, signal.SIGKILL)
+            serve.wait(timeout=10)
+
+
 def _serving(process: subprocess.Popen[bytes], output: Path, timeout: float = 90) -> list[int]:
     """Wait for serve.py to say it serves; the Daphne ports it names."""
     deadline = time.monotonic() + timeout
@@ -166,19 +208,8 @@ def topology(tmp_path_factory: pytest.TempPathFactory, s3_server: str) -> Iterat
         AWS_ACCESS_KEY_ID="test",
         AWS_SECRET_ACCESS_KEY="test",
     )
-    port = free_port()
-    output = var_dir / "serve.out"
-    with open(output, "wb") as log:
-        serve = subprocess.Popen(
-            [sys.executable, "deploy/serve.py", "--port", str(port), "--daphnes", "2", "--expose-upstream"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    serve, url, daphne_ports = _serve(env, var_dir, daphnes=2)
     try:
-        daphne_ports = _serving(serve, output)
         photos = photos_write(var_dir / "photos", 2)
         manage(
             env,
@@ -189,7 +220,6 @@ def topology(tmp_path_factory: pytest.TempPathFactory, s3_server: str) -> Iterat
             f"call_command('seed_demo', '--photos', {str(photos)!r}); "
             f"get_user_model().objects.create_user({ANNOTATOR!r}, password={ANNOTATOR_PASSWORD!r})",
         )
-        url = f"http://127.0.0.1:{port}"
         tokens = {
             "demo": token_get(url, "demo", "demo-polylog"),
             ANNOTATOR: token_get(url, ANNOTATOR, ANNOTATOR_PASSWORD),
@@ -213,16 +243,42 @@ def topology(tmp_path_factory: pytest.TempPathFactory, s3_server: str) -> Iterat
             tokens=tokens,
         )
     finally:
-        if serve.poll() is None:
-            os.killpg(serve.pid, signal.SIGTERM)
-            try:
-                serve.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(serve.pid, signal.SIGKILL)
-                serve.wait(timeout=10)
+        _stop(serve)
         bucket.objects.all().delete()
         bucket.delete()
         _drop(database_url)
+
+
+@dataclass
+class Disk:
+    """A second `make serve` over the same database with files on local storage (no bucket)."""
+
+    url: str
+    media_root: Path
+
+
+@pytest.fixture(scope="module")
+def disk(topology: Topology, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Disk]:
+    var_dir = tmp_path_factory.mktemp("var_disk")
+    keep = {k: topology.env[k] for k in ("DATABASE_URL", "REDIS_URL")}
+    serve, url, _ = _serve(server_env(var_dir, **keep), var_dir, daphnes=1)
+    try:
+        yield Disk(url=url, media_root=var_dir / "media")
+    finally:
+        _stop(serve)
+
+
+def _image_row(topology: Topology, name: str) -> None:
+    """An image record for the stored file `name`, made as one was before names carried their format."""
+    base = name.rsplit("/", 1)[1]
+    manage(
+        topology.env,
+        "shell",
+        "-c",
+        "from apps.datasets.models import Image; "
+        f"Image.objects.create(dataset_id={topology.dataset_id}, file={name!r}, name={base!r}, path={base!r}, "
+        "width=8, height=8)",
+    )
 
 
 def _drop(database_url: str) -> None:
@@ -284,6 +340,10 @@ def _signed_in(url: str, username: str, password: str) -> urllib.request.OpenerD
     except urllib.error.HTTPError as redirect:
         assert redirect.code == 302, redirect.read()[:300]
     return opener
+
+
+def _no_redirects() -> urllib.request.OpenerDirector:
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -446,14 +506,7 @@ def test_media_is_sent_by_nginx_from_the_bucket_after_djangos_check_with_the_med
     content = png_with_text("<script>document.title='ran'</script>")
     name = f"datasets/{topology.dataset_id}/y.html"
     topology.bucket.put_object(Key=name, Body=content, ContentType="text/html")
-    manage(
-        topology.env,
-        "shell",
-        "-c",
-        "from apps.datasets.models import Image; "
-        f"Image.objects.create(dataset_id={topology.dataset_id}, file={name!r}, name='y.html', path='y.html', "
-        "width=8, height=8)",
-    )
+    _image_row(topology, name)
     # The photo's key in the bucket, from the signed URL the API gives: /<bucket>/<key>?<signature>.
     photo = urllib.parse.unquote(urllib.parse.urlsplit(topology.item["image"]["url"]).path)
     photo = photo.split(f"/{topology.bucket.name}/", 1)[1]
@@ -462,7 +515,7 @@ def test_media_is_sent_by_nginx_from_the_bucket_after_djangos_check_with_the_med
     status, headers, body = _opened(session, f"{topology.url}/media/{name}")
     photo_status, photo_headers, photo_body = _opened(session, f"{topology.url}/media/{photo}")
     anonymous = _opened(
-        urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect()),
+        _no_redirects(),
         f"{topology.url}/media/{name}",
     )
 
@@ -484,3 +537,30 @@ def test_media_is_sent_by_nginx_from_the_bucket_after_djangos_check_with_the_med
     assert photo_headers["Content-Security-Policy"] == MEDIA_POLICY
     assert anonymous[0] == 302 and anonymous[1]["Content-Security-Policy"] == MEDIA_POLICY
     assert anonymous[2] != content
+
+
+def test_media_on_local_storage_is_sent_by_nginx_from_disk_with_the_media_headers(
+    topology: Topology, disk: Disk
+) -> None:
+    # A PNG stored as z.html, as files were before names carried their format: nginx alone would call it
+    # text/html by its name.
+    content = png_with_text("<script>document.title='ran'</script>")
+    name = f"datasets/{topology.dataset_id}/z.html"
+    (disk.media_root / name).parent.mkdir(parents=True, exist_ok=True)
+    (disk.media_root / name).write_bytes(content)
+    _image_row(topology, name)
+    session = _signed_in(disk.url, "demo", "demo-polylog")
+
+    status, headers, body = _opened(session, f"{disk.url}/media/{name}")
+    anonymous = _opened(_no_redirects(), f"{disk.url}/media/{name}")
+
+    assert status == 200
+    assert body == content
+    assert "ETag" in headers and "Last-Modified" in headers, "nginx sent the file from disk"
+    assert headers["Content-Type"] == "image/png", "the type of the bytes, not of the name"
+    assert headers["Content-Disposition"] == 'inline; filename="z.html.png"'
+    assert headers["Content-Security-Policy"] == MEDIA_POLICY
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert "X-Accel-Redirect" not in headers
+    assert anonymous[0] == 302, "Django's check still decides"
+    assert anonymous[2] != content and anonymous[1]["Content-Security-Policy"] == MEDIA_POLICY
