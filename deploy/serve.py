@@ -23,7 +23,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
-WORKER_COMMAND = ROOT / "apps" / "tasks" / "management" / "commands" / "worker.py"
 ACCEL_PREFIX = "/_polylog_media/"
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -214,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(env)
     django.setup()
 
+    if args.daphnes > 1 and not settings.REDIS_URL:
+        # Live events, presence and the login throttle cross processes through Redis only.
+        print("several Daphne processes need REDIS_URL (redis://host:port/db)", file=sys.stderr)
+        return 2
     var_dir = Path(settings.VAR_DIR)
     run_dir = var_dir / "nginx"
     logs = var_dir / "logs"
@@ -262,11 +265,11 @@ def main(argv: list[str] | None = None) -> int:
             daphne = [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
             access = ["--access-log", str(logs / f"daphne{n}.access.log")]
             supervisor.start(f"daphne{n}", [*daphne, *access, "config.asgi:application"], env)
-        if WORKER_COMMAND.exists():
-            for n in range(1, args.workers + 1):
-                supervisor.start(f"worker{n}", [python, "manage.py", "worker"], env)
-        else:
-            print("note: no `manage.py worker` in this tree yet; imports run in the servers' own threads")
+        # The queue is RQ over REDIS_URL (docs/operations.md); without it tasks run in each server.
+        for n in range(1, args.workers + 1 if settings.REDIS_URL else 1):
+            supervisor.start(
+                f"worker{n}", [python, "manage.py", "worker", "--name", f"serve-{os.getpid()}-{n}"], env
+            )
         supervisor.start("nginx", [nginx, "-p", str(run_dir), "-c", str(conf)], env)
 
         url = f"http://{args.host}:{args.port}"

@@ -123,7 +123,7 @@ def _answers(url: str) -> bool:
 
 
 def _serve(
-    env: dict[str, str], var_dir: Path, *, daphnes: int
+    env: dict[str, str], var_dir: Path, *, daphnes: int, workers: int = 1
 ) -> tuple[subprocess.Popen[bytes], str, list[int]]:
     """`make serve`'s script on a free port, in its own process group; it, its URL and its Daphnes' ports
     once it says it serves."""
@@ -138,6 +138,8 @@ def _serve(
                 str(port),
                 "--daphnes",
                 str(daphnes),
+                "--workers",
+                str(workers),
                 "--expose-upstream",
             ],
             cwd=ROOT,
@@ -261,7 +263,8 @@ class Disk:
 def disk(topology: Topology, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Disk]:
     var_dir = tmp_path_factory.mktemp("var_disk")
     keep = {k: topology.env[k] for k in ("DATABASE_URL", "REDIS_URL")}
-    serve, url, _ = _serve(server_env(var_dir, **keep), var_dir, daphnes=1)
+    # No worker: the first serve's worker has the queue of this Redis database, and its bucket.
+    serve, url, _ = _serve(server_env(var_dir, **keep), var_dir, daphnes=1, workers=0)
     try:
         yield Disk(url=url, media_root=var_dir / "media")
     finally:
