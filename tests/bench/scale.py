@@ -265,46 +265,65 @@ def list_filters(ids: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def measure(ids: dict[str, Any], items: int, samples: int) -> dict[str, dict[str, float]]:
-    from django.db import connection
-    from rest_framework.test import APIClient
+class Measure:
+    """The figures of one job, a round at a time: the parent alternates rounds between the two sizes, so
+    that the other work on a shared machine weighs on both alike."""
 
-    from apps.datasets.models import Image
-    from apps.labeling.models import Item
+    def __init__(self, ids: dict[str, Any], items: int) -> None:
+        from rest_framework.test import APIClient
 
-    client = APIClient()
-    client.force_authenticate(Item.objects.get(pk=1).job.created_by)
-    job = ids["job_id"]
-    out: dict[str, dict[str, float]] = {}
+        from apps.labeling.models import LabelingJob
 
-    def timed(name: str, call: Any, n: int = samples, before: Any = None, expect: int = 200) -> None:
-        times = []
-        for _ in range(n + 2):  # two warm-ups
-            if before is not None:
-                before()
-            start = time.perf_counter()
-            response = call()
-            times.append(time.perf_counter() - start)
-            assert response.status_code == expect, (name, response.status_code, response.content[:300])
-        times = times[2:]
-        out[name] = {"p50": round(pct(times, 0.5) * 1000, 2), "p95": round(pct(times, 0.95) * 1000, 2)}
+        self.ids, self.items, self.job = ids, items, ids["job_id"]
+        self.client = APIClient()
+        self.client.force_authenticate(LabelingJob.objects.get(pk=self.job).created_by)
+        self.added = 0  # batches of 1,000 new images so far
+        self.rng = random.Random(7)
 
-    for name, query in list_filters(ids).items():
-        for page, where in ((1, "first page"), (DEEP_PAGE, f"page {DEEP_PAGE}")):
-            url = f"/api/jobs/{job}/items/?page={page}&page_size={PAGE_SIZE}&{query}"
-            timed(f"items list, {name}, {where}", lambda url=url: client.get(url))
-    name = image_name(items // 2)[0]
-    timed("items list, q (one file name), first page", lambda: client.get(f"/api/jobs/{job}/items/?q={name}"))
-    timed("job (its progress counts)", lambda: client.get(f"/api/jobs/{job}/"))
-    timed("jobs list (progress counts)", lambda: client.get("/api/jobs/"))
-    timed("sync, nothing new", lambda: client.post(f"/api/jobs/{job}/sync/"))
-    added = iter(range(10**9))
+    def round(self, samples: int) -> dict[str, list[float]]:
+        """Each figure's times in ms: a warm-up, then `samples` requests (twice that for commands, a
+        quarter for the sync of 1,000 new images)."""
+        client, job, out = self.client, self.job, {}
 
-    def new_images() -> None:
-        start = next(added) * 1000
+        def timed(name: str, call: Any, n: int = samples, before: Any = None, expect: int = 200) -> None:
+            times = []
+            for _ in range(n + 1):
+                if before is not None:
+                    before()
+                start = time.perf_counter()
+                response = call()
+                times.append((time.perf_counter() - start) * 1000)
+                assert response.status_code == expect, (name, response.status_code, response.content[:300])
+            out[name] = times[1:]
+
+        for name, query in list_filters(self.ids).items():
+            for page, where in ((1, "first page"), (DEEP_PAGE, f"page {DEEP_PAGE}")):
+                url = f"/api/jobs/{job}/items/?page={page}&page_size={PAGE_SIZE}&{query}"
+                timed(f"items list, {name}, {where}", lambda url=url: client.get(url))
+        name = image_name(self.items // 2)[0]
+        timed(
+            "items list, q (one file name), first page",
+            lambda: client.get(f"/api/jobs/{job}/items/?q={name}"),
+        )
+        timed("job (its progress counts)", lambda: client.get(f"/api/jobs/{job}/"))
+        timed("jobs list (progress counts)", lambda: client.get("/api/jobs/"))
+        timed("sync, nothing new", lambda: client.post(f"/api/jobs/{job}/sync/"))
+        timed(
+            "sync, 1,000 new images",
+            lambda: client.post(f"/api/jobs/{job}/sync/"),
+            max(2, samples // 4),
+            self.new_images,
+        )
+        timed("command on a random item (cold)", self.command, samples * 2, expect=201)
+        return out
+
+    def new_images(self) -> None:
+        from apps.datasets.models import Image
+
+        start, self.added = self.added * 1000, self.added + 1
         Image.objects.bulk_create(
             Image(
-                dataset_id=ids["dataset_id"],
+                dataset_id=self.ids["dataset_id"],
                 file=f"new/{n}.jpg",
                 name=f"new_{n}.jpg",
                 path=f"new/{n}.jpg",
@@ -315,26 +334,14 @@ def measure(ids: dict[str, Any], items: int, samples: int) -> dict[str, dict[str
             for n in range(start, start + 1000)
         )
 
-    timed(
-        "sync, 1,000 new images",
-        lambda: client.post(f"/api/jobs/{job}/sync/"),
-        max(5, samples // 4),
-        new_images,
-    )
-    rng = random.Random(7)
-
-    def command() -> Any:
-        item_id = rng.randint(1, items)
+    def command(self) -> Any:
+        item_id = self.rng.randint(1, self.items)
         shape_id = str(uuid.UUID(int=item_id * 1000))  # every item's first shape
         body = {
             "command_id": uuid.uuid4().hex,
             "command": {"type": "move_shape", "shape_id": shape_id, "dx": 1.0, "dy": 0.0},
         }
-        return client.post(f"/api/items/{item_id}/commands/", body, format="json")
-
-    timed("command on a random item (cold)", command, samples * 2, expect=201)
-    connection.close()
-    return out
+        return self.client.post(f"/api/items/{item_id}/commands/", body, format="json")
 
 
 def plans(ids: dict[str, Any], items: int) -> str:
@@ -372,7 +379,9 @@ def plans(ids: dict[str, Any], items: int) -> str:
     return "\n".join(out)
 
 
-def child(items: int, samples: int) -> int:
+def child(items: int) -> int:
+    """Seed, check, write the plans, say "ready" (a JSON line of the job's ids); then run a round of
+    figures for each "round <samples>" line read, printing its times as a JSON line, until "end"."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
@@ -386,49 +395,109 @@ def child(items: int, samples: int) -> int:
     folder = ROOT / "var" / "bench" / "scale"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"plans-{items}.txt").write_text(plans(ids, items))
-    figures = measure(ids, items, samples)
-    print(json.dumps({"ids": ids, "figures": figures}))
+    measure = Measure(ids, items)
+    print(json.dumps(ids), flush=True)
+    for line in sys.stdin:
+        if line.startswith("round"):
+            print(json.dumps(measure.round(int(line.split()[1]))), flush=True)
+        else:
+            break
     return 0
 
 
 # Comparing (parent) --------------------------------------------------------------------------------------
 
 
-def run_size(items: int, samples: int) -> dict[str, Any] | None:
-    import psycopg
+class Size:
+    """One size's child process and database (a unique name, dropped by `close`)."""
 
-    name = f"polylog_scale_{os.getpid()}_{items}"
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    try:
+    def __init__(self, items: int) -> None:
+        import psycopg
+
+        self.items = items
+        self.database = f"polylog_scale_{os.getpid()}_{items}"
+        with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {self.database}")
         env = {
             **os.environ,
-            "DATABASE_URL": f"{SERVER}/{name}",
+            "DATABASE_URL": f"{SERVER}/{self.database}",
             "POLYLOG_VAR_DIR": str(ROOT / "var" / "bench" / "scale" / str(items)),
         }
-        cmd = [sys.executable, "-m", "tests.bench.scale", "--child", str(items), "--samples", str(samples)]
-        done = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-        if done.returncode != 0:
-            return None
-        return json.loads(done.stdout.strip().splitlines()[-1])
-    finally:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.bench.scale", "--child", str(items)],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.times: dict[str, list[float]] = {}
+        self.ids = self._answer()
+
+    def _answer(self) -> Any:
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the {self.items:,}-item child stopped (its error is above)")
+        return json.loads(line)
+
+    def round(self, samples: int) -> None:
+        self.process.stdin.write(f"round {samples}\n")
+        self.process.stdin.flush()
+        for name, times in self._answer().items():
+            self.times.setdefault(name, []).extend(times)
+
+    def figures(self) -> dict[str, dict[str, float]]:
+        return {
+            name: {"p50": round(pct(times, 0.5), 2), "p95": round(pct(times, 0.95), 2)}
+            for name, times in self.times.items()
+        }
+
+    def close(self) -> None:
+        import psycopg
+
+        if self.process.poll() is None:
+            self.process.stdin.write("end\n")
+            self.process.stdin.close()
+            self.process.wait(timeout=120)
         with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.execute(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+
+
+def run_sizes(sizes: list[int], rounds: int, samples: int) -> list[dict[str, Any]] | None:
+    """Seed each size in turn, then run `rounds` rounds alternating between them (the order flips each
+    round); {ids, figures} per size, or None if a child failed."""
+    made: list[Size] = []
+    try:
+        for items in sizes:
+            made.append(Size(items))
+        for number in range(rounds):
+            for size in made if number % 2 == 0 else made[::-1]:
+                size.round(samples)
+        return [{"ids": size.ids, "figures": size.figures()} for size in made]
+    except (RuntimeError, json.JSONDecodeError, OSError) as error:
+        print(f"scale benchmark failed: {error}", file=sys.stderr)
+        return None
+    finally:
+        for size in made:
+            size.close()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=1_000_000, help="the large job's size")
     parser.add_argument("--base", type=int, default=10_000, help="the baseline job's size")
-    parser.add_argument("--samples", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=5, help="rounds alternating between the sizes")
+    parser.add_argument("--samples", type=int, default=8, help="requests per figure and round")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return child(args.child, args.samples)
+        return child(args.child)
     sys.path.insert(0, str(ROOT))
     from tests.bench.run import machine
 
-    base, large = run_size(args.base, args.samples), run_size(args.items, args.samples)
+    load_before = os.getloadavg()[0]
+    both = run_sizes([args.base, args.items], args.rounds, args.samples)
+    base, large = both or (None, None)
     label = f"{args.items / 1e6:g}M" if args.items >= 1_000_000 else f"{args.items / 1000:g}k"
     base_label = f"{args.base / 1000:g}k"
     if base is None or large is None:
@@ -450,6 +519,10 @@ def main() -> int:
     command = "make bench SCALE=1" if (args.items, args.base) == (1_000_000, 10_000) else " ".join(sys.argv)
     err = sys.stderr
     print(f"\npolylog scale benchmark: `{command}` on {machine()}", file=err)
+    # The machine is shared: the load says how much else ran (a page's p50 in ms follows it, a ratio less).
+    print(
+        f"load average (1 min) at the start {load_before:.1f}, at the end {os.getloadavg()[0]:.1f}", file=err
+    )
     print(
         f"seeding {args.items:,} items / {large['ids']['events']:,} events: {large['ids']['seed_seconds']} s "
         f"(COPY {large['ids']['copy_seconds']} s); {args.base:,}: {base['ids']['seed_seconds']} s\n",
@@ -503,8 +576,9 @@ def main() -> int:
             }
         )
     print(
-        "\ntarget: ratio <= 1.5 (flat in N); an items-list page p50 <= 50 ms. In process through DRF's test "
-        "client\n(tests/bench/scale.py); plans in var/bench/scale/plans-<N>.txt.",
+        f"\ntarget: ratio <= 1.5 (flat in N); an items-list page p50 <= 50 ms. In process through DRF's test "
+        f"client,\n{args.rounds} rounds of {args.samples} requests a figure alternating between the sizes "
+        "(tests/bench/scale.py);\nplans in var/bench/scale/plans-<N>.txt.",
         file=err,
     )
     print(json.dumps(rows))
