@@ -8,6 +8,7 @@ port (a scraper on a private network). docs/operations.md, "Metrics".
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Iterator
 
 from django.conf import settings
@@ -19,12 +20,15 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
-from .tasks_queue import task_queue
+from apps.tasks import queue
+
+log = logging.getLogger(__name__)
 
 
 class QueueDepth(Collector):
-    """The task queue's depth, read at each scrape (apps/tasks/queue.py's queue_depth()); nothing where the
-    tree has no task queue."""
+    """The task queue's depth, read at each scrape (apps/tasks/queue.py's queue_depth(): the runs queued,
+    the same figure from every process). A scrape that cannot read it leaves the gauge out rather than
+    failing the whole answer; /readyz says why."""
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         # Without describe(), registering calls collect(): a database query when config.urls is imported,
@@ -32,9 +36,12 @@ class QueueDepth(Collector):
         yield GaugeMetricFamily("polylog_queue_depth", "Tasks waiting on the queue.")
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        queue = task_queue()
-        if queue is not None:
-            yield GaugeMetricFamily("polylog_queue_depth", "Tasks waiting on the queue.", queue.queue_depth())
+        try:
+            depth = queue.queue_depth()
+        except Exception:  # noqa: BLE001 - the database is down: the other metrics still matter
+            log.warning("metrics: the queue depth could not be read", exc_info=True)
+            return
+        yield GaugeMetricFamily("polylog_queue_depth", "Tasks waiting on the queue.", depth)
 
 
 REGISTRY.register(QueueDepth())

@@ -34,9 +34,7 @@ def test_readyz_answers_ok_with_each_check(settings: Any) -> None:
 
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
-    assert response.json()["checks"] == {
-        name: "ok" for name in ("server", "database", "storage", *(["queue"] if health.task_queue() else []))
-    }
+    assert response.json()["checks"] == {name: "ok" for name in ("server", "database", "storage", "queue")}
     assert "Set-Cookie" not in response.headers
 
 
@@ -129,19 +127,21 @@ def test_readyz_fails_an_object_store_that_refuses(settings: Any, monkeypatch: p
 
 
 @pytest.mark.django_db
-def test_readyz_reports_the_queue_check_of_the_task_layer(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Queue:
-        @staticmethod
-        def queue_check() -> str | None:
-            return "no worker seen for 60 s"
+def test_readyz_fails_the_queue_when_a_run_lost_its_worker_and_nobody_swept_it(settings: Any) -> None:
+    from datetime import timedelta
 
-    monkeypatch.setattr(health, "task_queue", lambda: Queue)
+    from django.utils import timezone
+
+    from apps.tasks.models import TaskRun
+
+    long_ago = timezone.now() - timedelta(seconds=3 * settings.POLYLOG["TASK_STALE_SECONDS"])
+    TaskRun.objects.create(kind="import", status=TaskRun.Status.RUNNING, heartbeat_at=long_ago)
 
     response = get("/readyz")
 
     assert response.status_code == 503
     assert response.json()["failing"] == ["queue"]
-    assert response.json()["checks"]["queue"] == "failed: no worker seen for 60 s"
+    assert response.json()["checks"]["queue"].startswith("failed: a task run has had no heartbeat")
 
 
 @pytest.mark.django_db
@@ -154,19 +154,3 @@ def test_readyz_says_stopping_once_a_graceful_stop_began(monkeypatch: pytest.Mon
     assert response.json()["failing"] == ["server"]
     assert response.json()["checks"]["server"] == "failed: stopping"
     assert get("/healthz").status_code == 200  # still alive: it is finishing its work
-
-
-def test_the_queue_check_does_not_apply_where_the_tree_has_no_task_queue(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import importlib
-
-    from apps.ops import tasks_queue
-
-    def absent(name: str) -> Any:
-        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-
-    monkeypatch.setattr(importlib, "import_module", absent)
-
-    assert tasks_queue.task_queue() is None
-    assert "queue" not in health.checks()
