@@ -130,13 +130,12 @@ def nginx_conf(
 
 
 def answers(url: str) -> bool:
+    """Whether `url` (a /healthz) answers 200: a 502 from nginx is not an answer of a Daphne."""
     try:
-        _DIRECT.open(url, timeout=2).close()
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
+        with _DIRECT.open(url, timeout=2) as answer:
+            return answer.status == 200
+    except OSError:  # urllib.error.HTTPError included
         return False
-    return True
 
 
 class Supervisor:
@@ -159,7 +158,7 @@ class Supervisor:
                 return name, process.returncode
         return None
 
-    def stop(self, timeout: float = 15) -> None:
+    def stop(self, timeout: float) -> None:
         """Daphne and the workers first, nginx once they are gone: a socket's closing frame (1012 on
         SIGTERM) still reaches its client through nginx."""
         servers = [p for name, p in self.processes if name != "nginx"]
@@ -273,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         supervisor.start("nginx", [nginx, "-p", str(run_dir), "-c", str(conf)], env)
 
         url = f"http://{args.host}:{args.port}"
-        waiting = [f"http://127.0.0.1:{port}/api/auth/token/" for port in ports] + [f"{url}/api/auth/token/"]
+        waiting = [f"http://127.0.0.1:{port}/healthz" for port in ports] + [f"{url}/healthz"]
         deadline = time.monotonic() + args.ready_timeout
         while waiting and not stopping:
             died = supervisor.dead()
@@ -311,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
             stopping = signal.sigwait(signals) != signal.SIGCHLD
         return 0
     finally:
-        supervisor.stop()
+        # A Daphne finishes its commands within its grace period (docs/operations.md); a little more here.
+        supervisor.stop(timeout=settings.POLYLOG.get("STOP_GRACE_SECONDS", 10) + 5)
 
 
 if __name__ == "__main__":
