@@ -65,9 +65,9 @@ async def stop(grace: float | None = None) -> None:
     stopping = True
     grace = settings.POLYLOG["STOP_GRACE_SECONDS"] if grace is None else grace
     deadline = time.monotonic() + grace
-    servers = _stop_listening(reactor)
+    servers, ports = _stop_listening(reactor)
     sockets = list(open_sockets)
-    log.info("SIGTERM: stopped listening; closing %d websockets with 1012", len(sockets))
+    log.info("SIGTERM: closed %d listening ports; closing %d websockets with 1012", ports, len(sockets))
     closing = [asyncio.ensure_future(socket.server_stopping(CLOSE_SERVICE_RESTART)) for socket in sockets]
     if closing:
         await asyncio.wait(closing, timeout=grace)
@@ -82,8 +82,8 @@ async def stop(grace: float | None = None) -> None:
     reactor.stop()
 
 
-def _stop_listening(reactor: Any) -> list[Any]:
-    """Close Daphne's listening ports; the Daphne servers they belonged to."""
+def _stop_listening(reactor: Any) -> tuple[list[Any], int]:
+    """Close Daphne's listening ports; the Daphne servers they belonged to, and how many were closed."""
     from daphne.http_protocol import HTTPFactory
 
     servers = []
@@ -92,7 +92,7 @@ def _stop_listening(reactor: Any) -> list[Any]:
         if isinstance(factory, HTTPFactory) and hasattr(reader, "stopListening"):
             reader.stopListening()
             servers.append(factory.server)
-    return list({id(server): server for server in servers}.values())
+    return list({id(server): server for server in servers}.values()), len(servers)
 
 
 def _instances_running(servers: list[Any]) -> list[asyncio.Future[Any]]:

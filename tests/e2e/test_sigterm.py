@@ -132,7 +132,7 @@ async def test_a_sigterm_mid_burst_loses_no_acked_command_and_the_client_resumes
         # What the first server stored is exactly what it acked: it finished the command in hand, acked it,
         # and took no other.
         assert sorted(stored_by_first) == sorted(acked)
-        assert "SIGTERM: stopped listening" in first.log_tail()
+        assert "SIGTERM: closed 1 listening ports; closing 1 websockets with 1012" in first.log_tail()
 
         async with LabelingClient.connect(
             second.base_url, item_id, site.token, width=width, height=height
