@@ -4,6 +4,7 @@ their bytes are in (never as a page or a script), under a name that carries that
 from __future__ import annotations
 
 import io
+import urllib.request
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from PIL import Image as PILImage
 
 from apps.datasets.models import Image
 from apps.datasets.services import UnsupportedFormat, image_create
+from tests.integration.test_storage_s3 import s3, s3_endpoint  # noqa: F401 - the moto_server bucket
 from tests.polyglots import png_with_text, polyglot_gif
 
 pytestmark = pytest.mark.django_db
@@ -256,3 +258,21 @@ def test_behind_nginx_nothing_is_handed_over_before_the_permission_check(
     assert response.status_code == status
     assert "X-Accel-Redirect" not in response
     assert response["Content-Security-Policy"] == MEDIA_POLICY
+
+
+@pytest.mark.usefixtures("s3")
+def test_behind_nginx_with_s3_the_answer_carries_the_objects_signed_url_for_nginx_to_fetch(
+    accel: None, settings: Any, dataset: Any, staff: Any, client: Any
+) -> None:
+    image = image_create(dataset=dataset, path="shelf/cat.png", content=image_bytes("PNG"))
+    client.force_login(staff)
+
+    response = client.get(f"/media/{image.file.name}")
+
+    assert response.status_code == 200
+    assert response["X-Accel-Redirect"] == f"{ACCEL}{image.file.name}"
+    signed = response["X-Polylog-Media-Url"]
+    bucket = settings.STORAGES["default"]["OPTIONS"]
+    assert signed.startswith(f"{bucket['endpoint_url']}/{bucket['bucket_name']}/{image.file.name}?")
+    assert urllib.request.urlopen(signed, timeout=10).read() == image_bytes("PNG")  # noqa: S310 - loopback
+    assert (response["Content-Type"], response["Content-Security-Policy"]) == ("image/png", MEDIA_POLICY)
