@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 
 stopping = False  # read by /readyz
+RECHECK_SECONDS = 0.25  # how often a stop looks for sockets accepted since it began
 
 
 def install() -> None:
@@ -66,17 +67,26 @@ async def stop(grace: float | None = None) -> None:
     grace = settings.POLYLOG["STOP_GRACE_SECONDS"] if grace is None else grace
     deadline = time.monotonic() + grace
     servers, ports = _stop_listening(reactor)
-    sockets = list(open_sockets)
-    log.info("SIGTERM: closed %d listening ports; closing %d websockets with 1012", ports, len(sockets))
-    closing = [asyncio.ensure_future(socket.server_stopping(CLOSE_SERVICE_RESTART)) for socket in sockets]
+    asked: set[Any] = set()
+    closing: list[asyncio.Future[None]] = []
+
+    def close_sockets() -> None:
+        # Again after each wait: a handshake under way at the signal ends in a socket accepted after it.
+        for socket in open_sockets - asked:
+            asked.add(socket)
+            closing.append(asyncio.ensure_future(socket.server_stopping(CLOSE_SERVICE_RESTART)))
+
+    close_sockets()
+    log.info("SIGTERM: closed %d listening ports; closing %d websockets with 1012", ports, len(asked))
     if closing:
         await asyncio.wait(closing, timeout=grace)
-    for failed in (task for task in closing if task.done() and not task.cancelled() and task.exception()):
-        log.error("stop: a websocket did not close cleanly", exc_info=failed.exception())
     # The websockets' instances end once their close handshake is done; HTTP requests when they are
     # answered. A keep-alive connection may bring a request meanwhile, so look again until none runs.
     while (running := _instances_running(servers)) and (left := deadline - time.monotonic()) > 0:
-        await asyncio.wait(running, timeout=left)
+        await asyncio.wait(running, timeout=min(left, RECHECK_SECONDS), return_when=asyncio.FIRST_COMPLETED)
+        close_sockets()
+    for failed in (task for task in closing if task.done() and not task.cancelled() and task.exception()):
+        log.error("stop: a websocket did not close cleanly", exc_info=failed.exception())
     if running:
         log.warning("stop: %d connections still busy after %g s; cancelling them", len(running), grace)
     reactor.stop()
