@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from apps.common.errors import ApiError
@@ -52,7 +52,9 @@ def item_list(
             held = ItemLabel.objects.filter(item=OuterRef("pk"), label_class_id__in=label_class_ids)
             qs = qs.filter(Exists(held))
     if q:
-        qs = qs.filter(Q(image__name__icontains=q) | Q(image__path__icontains=q))
+        # An image's name is its path's last part (both ways images are made set it so): searching the
+        # path finds every name too, and reads one trigram index instead of two (docs/performance.md).
+        qs = qs.filter(image__path__icontains=q)
     if labeled_by is not None:
         qs = qs.filter(labeled_by_id=labeled_by)
     return qs.order_by(ordering, "id")
