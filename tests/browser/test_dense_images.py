@@ -5,6 +5,7 @@ vertex by geometry, not the handle drawn on top."""
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pytest
@@ -134,3 +135,62 @@ def test_a_wheel_step_moves_the_drawn_picture_and_the_view_is_drawn_again_when_i
 
     expect(page.locator("#canvas")).to_have_css("transform", "none")
     assert viewport.get_attribute("transform") != drawn  # drawn again, zoomed
+
+
+def test_file_labels_rebuilds_only_the_row_of_the_shape_that_changed(open_page, site, dense):
+    """The panel on a dense image (panel.js row): the first drawing builds some rows now and the rest when
+    the page is idle, until every shape has its row; then another person's move of one shape rebuilds that
+    shape's row alone, every other row staying the very element it was."""
+    page = opened_at_17_percent(open_page, site, dense)
+    rows = page.locator("#shape-list .shape-row:not(.pending)")
+    expect(rows).to_have_count(COUNT)
+    expect(page.locator("#shape-list .shape-row.pending")).to_have_count(0)
+    page.evaluate("() => document.querySelectorAll('#shape-list .shape-row').forEach((row) => { row.marked = true; })")
+    moved = dense["ids"][7]
+    seq = site.api().command(dense["item_id"], {"type": "move_shape", "shape_id": moved, "dx": 5, "dy": 0})["seq"]
+    expect(page.locator("body")).to_have_attribute("data-seq", str(seq))
+    kept = page.evaluate(
+        """(moved) => [...document.querySelectorAll('#shape-list .shape-row')]
+          .filter((row) => row.marked).map((row) => row.dataset.shapeId)""",
+        moved,
+    )
+    assert len(kept) == COUNT - 1
+    assert moved not in kept
+    expect(page.locator(f'#shape-list .shape-row[data-shape-id="{moved}"]')).to_have_count(1)
+
+
+def test_a_shape_of_a_thousand_vertices_is_drawn_simplified_when_zoomed_out_and_whole_when_selected(
+    open_page, site
+):
+    """render.js outline: zoomed out, an outline of 1,000 vertices (the most a polygon has) is drawn with the few that show (within
+    half a screen pixel); selected (handles on), or zoomed in, with more, up to every vertex."""
+    api = site.api()
+    job = dense_job(api, ["detailed"])
+    item_id = job["items"][0]["id"]
+    wobbly = [
+        [
+            round(3000 + (1500 + 3 * math.sin(40 * a)) * math.cos(a), 2),
+            round(2000 + (1500 + 3 * math.sin(40 * a)) * math.sin(a), 2),
+        ]
+        for a in (2 * math.pi * v / 1000 for v in range(1000))
+    ]
+    [shape_id] = paste(api, item_id, job["label_classes"][0]["id"], [wobbly])
+    page = open_page("demo")
+    open_item(page, site, item_id)
+    polygon = page.locator(f'#canvas .shape[data-shape-id="{shape_id}"] polygon')
+    drawn = lambda: len(polygon.get_attribute("points").split())  # noqa: E731
+    expect(polygon).to_have_attribute("points", re.compile(r"\S"))
+    fitted = drawn()
+    assert 3 <= fitted < 400, fitted  # at about 20 %, 1,000 vertices drawn as a few hundred at most
+
+    page.keyboard.press("e")
+    page.mouse.click(*client_point(page, 3000, 2000))  # inside: selected, with its handles
+    expect(page.locator("#canvas .shape.selected")).to_have_attribute("data-shape-id", shape_id)
+    expect(page.locator("#canvas .shape.selected .vertex")).to_have_count(1000)
+    assert drawn() == 1000
+
+    page.keyboard.press("Escape")  # deselected, then zoomed in 8 times: more detail than fitted
+    expect(page.locator("#canvas .shape.selected")).to_have_count(0)
+    page.mouse.move(2, 2)
+    page.evaluate("() => { const r = window.polylogLabel.renderer; r.zoomAt(8); r.applyView(); }")
+    assert fitted < drawn() <= 1000

@@ -139,6 +139,9 @@ def test_hiding_a_label_hides_exactly_its_shapes_and_sends_nothing(open_page, si
     expect(page.locator(f'#canvas .shape[data-shape-id="{ids[2]}"]')).to_be_hidden()
     expect(page.locator(f'#canvas .shape[data-shape-id="{ids[1]}"]')).to_be_visible()
     expect(page.locator("#canvas .shape.hidden")).to_have_count(2)
+    # Their File Labels rows are greyed as hidden too; the dog's is not.
+    expect(page.locator(".shape-row.hidden-shape")).to_have_count(2)
+    expect(page.locator(f'.shape-row[data-shape-id="{ids[1]}"]')).not_to_have_class("hidden-shape")
     page.locator(f'.shape-row[data-shape-id="{ids[0]}"]').get_by_role("button", name="Lock shape").click()
     page.screenshot(path=str(ARTIFACTS / "view-panel-search-eyes-locks.png"))
 
@@ -152,6 +155,7 @@ def test_hiding_a_label_hides_exactly_its_shapes_and_sends_nothing(open_page, si
     expect(page.locator("#canvas .shape.hidden")).to_have_count(2)
     page.locator("#class-list").get_by_role("button", name="Show cat").click()
     expect(page.locator("#canvas .shape.hidden")).to_have_count(0)
+    expect(page.locator(".shape-row.hidden-shape")).to_have_count(0)
     assert seq_of(site, item["id"]) == before
 
 

@@ -9,8 +9,27 @@ const LOCKED = 'M7 11V8a5 5 0 0 1 10 0v3M5 11h14v10H5z';
 const UNLOCKED = 'M7 11V8a5 5 0 0 1 9.6-2M5 11h14v10H5z';
 const EYE = 'M2 12s3.5-7 10-7 10 7 10 7-3.5 7-10 7S2 12 2 12zM12 9a3 3 0 1 0 0 6a3 3 0 1 0 0-6';
 const EYE_OFF = 'M2 12s3.5-7 10-7 10 7 10 7-3.5 7-10 7S2 12 2 12zM4 4l16 16';
-const icon = (d) =>
-  h('svg:svg', { class: 'icon', viewBox: '0 0 24 24', width: 14, height: 14, 'aria-hidden': 'true' }, h('svg:path', { d, fill: 'none', stroke: 'currentColor', 'stroke-width': 2, 'stroke-linecap': 'round', 'stroke-linejoin': 'round' }));
+const ROWS_AT_ONCE = 100; // File Labels rows built in one drawing (more than a panel shows)
+const icons = new Map(); // built once per drawing, then cloned: a panel of 1,000 rows has 1,000 padlocks
+const icon = (d) => {
+  if (!icons.has(d)) icons.set(d, h('svg:svg', { class: 'icon', viewBox: '0 0 24 24', width: 14, height: 14, 'aria-hidden': 'true' }, h('svg:path', { d, fill: 'none', stroke: 'currentColor', 'stroke-width': 2, 'stroke-linecap': 'round', 'stroke-linejoin': 'round' })));
+  return icons.get(d).cloneNode(true);
+};
+
+// Make `list`'s children exactly `entries`, in order, moving or inserting only those not already in place
+// (a rebuilt row takes its old one's place; the rest stay untouched, so they need no new style or layout).
+function placeChildren(list, entries) {
+  let child = list.firstChild;
+  for (const entry of entries) {
+    if (child === entry) child = child.nextSibling;
+    else list.insertBefore(entry, child);
+  }
+  while (child) {
+    const next = child.nextSibling;
+    child.remove();
+    child = next;
+  }
+}
 
 export class Panel {
   // page: {job, labels (Map), canLabel, isManager, select(id), togglePick(id), pickGroup(groupId, {add}),
@@ -21,6 +40,9 @@ export class Panel {
     this.classList = document.getElementById('class-list');
     this.count = document.getElementById('shape-count');
     this.editing = null; // the label class id being edited
+    // The File Labels rows by shape id, each with the key of what it shows: a row is built again only when
+    // its key or its points change, so an event on an image of 1,000 shapes touches one row, not all.
+    this.rows = new Map();
   }
 
   render(view, ui) {
@@ -45,17 +67,69 @@ export class Panel {
       });
       const entries = [];
       const seenGroups = new Set();
+      const shown = new Set(found);
+      this.budget = ROWS_AT_ONCE;
+      this.pending = 0;
+      this.labelNames = [...this.page.labels.values()].map((l) => `${l.id}:${l.name}`).join('\n'); // the relabel menu's
       shapes.forEach((shape, n) => {
-        if (!found.includes(shape)) return;
-        if (!shape.group_id) entries.push(this.shapeRow(shape, n, ui));
+        if (!shown.has(shape)) return;
+        if (!shape.group_id) entries.push(this.row(shape, n, ui));
         else if (!seenGroups.has(shape.group_id)) {
           seenGroups.add(shape.group_id);
           entries.push(this.groupEntry(shape.group_id, groups.get(shape.group_id), ui, seenGroups.size));
         }
       });
-      clear(this.shapeList, entries);
+      placeChildren(this.shapeList, entries);
+      if (this.pending) this.buildLater();
     }
+    const ids = new Set(shapes.map((shape) => shape.id));
+    for (const id of this.rows.keys()) if (!ids.has(id)) this.rows.delete(id);
     this.renderClasses(shapes);
+  }
+
+  // A shape's row: the one already built when nothing it shows has changed.
+  row(shape, n, ui) {
+    const selected = ui.selectedId === shape.id;
+    const label = this.page.labels.get(shape.label_class_id);
+    const controls = this.page.viewControls;
+    const key = [
+      n,
+      shape.number,
+      shape.label_class_id,
+      label?.name,
+      label?.color,
+      selected ? this.labelNames : '',
+      !selected && !!ui.picked?.has(shape.id),
+      ui.hidden.has(shape.id),
+      !!controls?.hiddenLabels.has(shape.label_class_id),
+      !!controls?.isLocked(shape.id),
+      shape.group_id ?? '',
+    ].join('|');
+    const kept = this.rows.get(shape.id);
+    if (kept && kept.key === key && kept.points === shape.points) return kept.li;
+    // A first drawing of many rows builds a screenful and more now, the rest in the next idle moments
+    // (an empty row stands in meanwhile); the selected and picked shapes' rows are always built.
+    if (this.budget <= 0 && !selected && !ui.picked?.has(shape.id)) {
+      this.pending += 1;
+      if (kept) return kept.li;
+      const li = h('li', { class: 'shape-row pending', 'aria-busy': 'true' });
+      this.rows.set(shape.id, { key: null, points: null, li });
+      return li;
+    }
+    this.budget -= 1;
+    const li = this.shapeRow(shape, n, ui);
+    this.rows.set(shape.id, { key, points: shape.points, li });
+    return li;
+  }
+
+  // Build the rows left for later, once the page is idle.
+  buildLater() {
+    if (this.later) return;
+    const run = () => {
+      this.later = 0;
+      this.page.redrawPanel();
+    };
+    this.later = window.requestIdleCallback ? requestIdleCallback(run, { timeout: 250 }) : setTimeout(run, 16);
   }
 
   // Group / Ungroup, above the list: enabled by what is picked.
@@ -93,7 +167,7 @@ export class Panel {
         h('span', { class: 'group-name' }, `Object ${number}: ${names.join(', ')}`),
         h('span', { class: 'n group-count' }, `${parts.length} part${parts.length === 1 ? '' : 's'}`),
       ),
-      h('ul', { class: 'group-parts' }, parts.map(([shape, n]) => this.shapeRow(shape, n, ui))),
+      h('ul', { class: 'group-parts' }, parts.map(([shape, n]) => this.row(shape, n, ui))),
     );
   }
 
@@ -103,10 +177,12 @@ export class Panel {
     const selected = ui.selectedId === shape.id;
     const picked = !selected && !!ui.picked?.has(shape.id);
     const hidden = ui.hidden.has(shape.id);
+    // A shape hidden with its whole label (view_controls.js) is greyed as one hidden by itself.
+    const labelHidden = !!this.page.viewControls?.hiddenLabels.has(shape.label_class_id);
     return h(
       'li',
       {
-        class: `shape-row${selected ? ' selected' : ''}${picked ? ' group-picked' : ''}${hidden ? ' hidden-shape' : ''}`,
+        class: `shape-row${selected ? ' selected' : ''}${picked ? ' group-picked' : ''}${hidden || labelHidden ? ' hidden-shape' : ''}`,
         dataset: { shapeId: shape.id, labelClassId: shape.label_class_id, ...(shape.group_id ? { groupId: shape.group_id } : {}) },
         'aria-selected': selected || picked ? 'true' : 'false',
         onclick: (e) => (e.shiftKey ? this.page.togglePick(shape.id) : this.page.select(shape.id, { edit: true })),

@@ -7,19 +7,27 @@
 // use it, never on a layer holding every shape (a custom property changed there restyles all of them).
 
 import { boxOf } from './pick.js';
+import { simplify } from './simplify.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const MIN_SCALE = 0.02;
 const MAX_SCALE = 40;
 const MARK_MS = 1600; // the .refusal-mark animation
 const CULL_MARGIN_PX = 64; // a shape this close to the screen's edge is drawn already
-const TAG_MIN_PX = 28; // a shape smaller than this on screen (both ways) shows no number tag
+// A shape smaller than this on screen (its longer side) shows no number tag unless it has its handles: the
+// tag ("#120", 13 px high, about 30 px wide) needs room beside its shape, and on an image zoomed out to show
+// hundreds of shapes, a tag on each covers its neighbours and costs a text layout per shape at every zoom.
+const TAG_MIN_PX = 48;
 const TIGHT_PX = 12; // handles this far apart on screen, on average, or closer are drawn small
 // A zoom step or a pan frame moves the drawn picture as a whole (the quick view, see moveView); the view
-// is drawn again once the gesture rests this long, and at least this often during a long zoom.
+// is drawn again once the gesture rests this long, or at once when the picture has grown this many times
+// (it is soft) or shrunk as much (handles and tags too small).
 const SETTLE_MS = 150;
-const SETTLE_MAX_MS = 400;
+const SOFT_SCALE = 2;
 const NO_QUICK = { s: 1, dx: 0, dy: 0 };
+const DETAIL_MIN_VERTICES = 64; // a shape with more vertices is drawn simplified when zoomed out (outline)
+const DETAIL_TOLERANCE_PX = 0.5;
+const FULL = Infinity; // the detail level of an outline drawn with every vertex
 
 function el(tag, attrs = {}, parent = null) {
   const element = document.createElementNS(SVG, tag);
@@ -40,14 +48,16 @@ function tagAnchor(points) {
 
 // The "#3" tag of a shape or draft (no tag for a server without numbers); kept in step with its points.
 // With labels on the canvas (L, view_controls.js) it reads "#3 cat".
-function placeTag(tag, points, number, name = null) {
-  const text = number === null || number === undefined ? (name ?? '') : name ? `#${number} ${name}` : `#${number}`;
+const tagText = (number, name = null) => (number === null || number === undefined ? (name ?? '') : name ? `#${number} ${name}` : `#${number}`);
+
+function placeTag(tag, text, at) {
   if (tag.textContent !== text) tag.textContent = text;
-  if (!points.length) return;
-  const [x, y] = tagAnchor(points);
-  tag.setAttribute('x', x);
-  tag.setAttribute('y', y);
+  if (!at) return;
+  tag.setAttribute('x', at[0]);
+  tag.setAttribute('y', at[1]);
 }
+
+const newTag = () => el('text', { class: 'number-tag', 'text-anchor': 'end', dx: '-0.45em', dy: '-0.4em' });
 
 // A colour per person, stable across reloads.
 export function personColor(userId) {
@@ -89,7 +99,6 @@ export class Renderer {
     this.drawn = { scale: 1, tx: 0, ty: 0 }; // the view the shapes were last drawn for
     this.quick = NO_QUICK; // the quick view's transform of the canvas, while a gesture goes on
     this.settleTimer = 0;
-    this.quickSince = null;
   }
 
   // The canvas's box on screen as laid out: during a quick view, the box it had when the view began (its
@@ -113,8 +122,10 @@ export class Renderer {
   // A zoom step or a pan frame (zoomAt, panBy): the picture drawn for the last view is moved as a whole, a
   // CSS transform of the canvas that the compositor applies without restyling, laying out or painting any
   // shape, so a step costs the same with 1,000 shapes as with none. The view is drawn again (applyView:
-  // culling, tags, crisp outlines) once the gesture rests for SETTLE_MS; during a long zoom at least every
-  // SETTLE_MAX_MS (the picture grows soft), during a long pan as soon as it could show an undrawn shape.
+  // culling, tags, crisp outlines) once the gesture rests for SETTLE_MS, and before then only when it must:
+  // the picture was magnified or shrunk SOFT_SCALE times, or the screen reaches past the part of the image
+  // the shapes were drawn for (with its margin) while some shapes were left out. So the cost of a step
+  // never depends on how long the machine takes for it, and a redraw comes once per doubling of the zoom.
   moveView() {
     if (this.quick === NO_QUICK) this.quickBox = this.svg.getBoundingClientRect();
     const drawn = this.drawn;
@@ -122,14 +133,7 @@ export class Renderer {
     this.quick = { s, dx: this.tx - s * drawn.tx, dy: this.ty - s * drawn.ty };
     this.svg.style.transform = `translate(${this.quick.dx}px, ${this.quick.dy}px) scale(${s})`;
     clearTimeout(this.settleTimer);
-    const now = performance.now();
-    this.quickSince ??= now;
-    // A long zoom is drawn again now and then (its picture grows soft); a pan only once it could show a
-    // shape that was not drawn: one culled, and the picture moved past the margin it was drawn with.
-    const due =
-      s === 1
-        ? this.culled > 0 && Math.max(Math.abs(this.quick.dx), Math.abs(this.quick.dy)) > CULL_MARGIN_PX
-        : now - this.quickSince >= SETTLE_MAX_MS;
+    const due = s >= SOFT_SCALE || s <= 1 / SOFT_SCALE || (this.culled > 0 && !this.within(this.drawnBox));
     if (due) {
       this.applyView();
       return;
@@ -138,10 +142,16 @@ export class Renderer {
     this.onViewChange?.(this);
   }
 
+  // Whether the part of the image on screen now lies inside `box` ([left, top, right, bottom]).
+  within(box) {
+    const left = -this.tx / this.scale;
+    const top = -this.ty / this.scale;
+    return !!box && left >= box[0] && top >= box[1] && left + this.size[0] / this.scale <= box[2] && top + this.size[1] / this.scale <= box[3];
+  }
+
   // End a quick view: the canvas back in its box (the view itself is drawn by applyView).
   dropQuick() {
     clearTimeout(this.settleTimer);
-    this.quickSince = null;
     if (this.quick !== NO_QUICK) {
       this.svg.style.transform = '';
       this.quick = NO_QUICK;
@@ -186,6 +196,7 @@ export class Renderer {
 
   cullAll() {
     const visible = this.visibleBox();
+    this.drawnBox = visible; // the part of the image the shapes are drawn for, margin included
     let culled = 0;
     for (const entry of this.shapeEls.values()) {
       this.cull(entry, visible);
@@ -203,15 +214,55 @@ export class Renderer {
       entry.g.style.display = off ? 'none' : '';
       entry.culled = off;
     }
+    if (!off) this.outline(entry);
     const tagShown = !off && (entry.handles || Math.max(box[2] - box[0], box[3] - box[1]) * this.scale >= TAG_MIN_PX);
     if (tagShown !== entry.tagShown) {
-      entry.tag.style.display = tagShown ? '' : 'none';
+      if (tagShown || entry.tag) this.tagOf(entry).style.display = tagShown ? '' : 'none';
       entry.tagShown = tagShown;
     }
     if (tagShown && entry.tagPx !== this.px) {
       entry.tag.style.setProperty('--px', this.px);
       entry.tagPx = this.px;
     }
+  }
+
+  // A shape's outline at the view's detail: in full for a shape with its handles or with few vertices;
+  // else simplified (Douglas-Peucker) to half a screen pixel for the zoom's power of two, kept per power,
+  // so a zoom draws an outline again only when it crosses one, and a zoomed-out shape of thousands of
+  // vertices is drawn with the few that show.
+  outline(entry) {
+    const points = entry.points;
+    const level = entry.handles || points.length <= DETAIL_MIN_VERTICES ? FULL : Math.floor(Math.log2(this.scale));
+    if (level === entry.level) return;
+    entry.level = level;
+    let drawn = points;
+    if (level !== FULL) {
+      entry.detail ??= new Map();
+      if (!entry.detail.has(level)) {
+        // the closed ring as a polyline back to its first point; at the top of the power, the most magnified
+        const ring = simplify([...points, points[0]], DETAIL_TOLERANCE_PX / 2 ** (level + 1)).slice(0, -1);
+        entry.detail.set(level, ring.length >= 3 ? ring : points);
+      }
+      drawn = entry.detail.get(level);
+    }
+    entry.polygon.setAttribute('points', pointsAttr(drawn));
+  }
+
+  // A shape's tag, made on first use: under the handles (a handle is never hidden by it); it lets the
+  // pointer through (CSS).
+  tagOf(entry) {
+    if (!entry.tag) {
+      entry.tag = newTag();
+      entry.g.insertBefore(entry.tag, entry.vertices);
+      placeTag(entry.tag, entry.tagText, entry.tagAt);
+    }
+    return entry.tag;
+  }
+
+  // A shape's group of vertex handles, made on first use.
+  verticesOf(entry) {
+    entry.vertices ??= el('g', { class: 'vertices', fill: entry.color ?? '' }, entry.g);
+    return entry.vertices;
   }
 
   fit() {
@@ -263,10 +314,9 @@ export class Renderer {
       let entry = this.shapeEls.get(shape.id);
       if (!entry) {
         const g = el('g', { class: 'shape', 'data-shape-id': shape.id }, this.shapeLayer);
-        entry = { g, polygon: el('polygon', {}, g), vertices: el('g', { class: 'vertices' }, g), points: null, color: null, state: '', number: undefined, handles: false, culled: undefined, tagShown: undefined };
-        // Under the handles (a handle is never hidden by it); it lets the pointer through (CSS).
-        entry.tag = el('text', { class: 'number-tag', 'text-anchor': 'end', dx: '-0.45em', dy: '-0.4em' });
-        g.insertBefore(entry.tag, entry.vertices);
+        // The tag and the handles' group are made when first shown (tagOf, verticesOf): most shapes of a
+        // dense image never need them.
+        entry = { g, polygon: el('polygon', {}, g), vertices: null, tag: null, points: null, color: null, state: '', number: undefined, handles: false, culled: undefined, tagShown: undefined };
         this.shapeEls.set(shape.id, entry);
       }
       const tagName = ui.labelsOnCanvas ? (label?.name ?? '') : null;
@@ -280,23 +330,27 @@ export class Renderer {
         } else {
           this.handled.delete(entry);
           entry.g.style.removeProperty('--px');
-          entry.vertices.replaceChildren();
+          entry.vertices?.replaceChildren();
         }
         entry.state = ''; // the active vertex is marked again
-        entry.culled = undefined; // and its tag shown or not again
-        if (handles) this.setVertices(entry.vertices, points);
+        entry.culled = undefined; // and its tag shown or not again, its outline drawn in full or not
+        entry.level = undefined;
+        if (handles) this.setVertices(this.verticesOf(entry), points);
       }
       if (handles) this.tighten(entry);
       if (entry.points !== points || entry.number !== shape.number || entry.tagName !== tagName) {
         if (entry.points !== points) {
-          entry.polygon.setAttribute('points', pointsAttr(points));
-          if (handles) this.setVertices(entry.vertices, points);
+          entry.level = undefined; // its outline is drawn again (outline, from cull below)
+          entry.detail = null;
+          if (handles) this.setVertices(this.verticesOf(entry), points);
           entry.box = boxOf(points);
           entry.spacing = points.reduce((sum, p, i) => sum + Math.hypot(p[0] - points[(i + 1) % points.length][0], p[1] - points[(i + 1) % points.length][1]), 0) / points.length;
           if (handles) this.tighten(entry);
           entry.culled = undefined;
         }
-        placeTag(entry.tag, points, shape.number, tagName);
+        entry.tagText = tagText(shape.number, tagName);
+        entry.tagAt = points.length ? tagAnchor(points) : null;
+        if (entry.tag) placeTag(entry.tag, entry.tagText, entry.tagAt);
         entry.tagName = tagName;
         entry.g.dataset.number = shape.number ?? '';
         entry.points = points;
@@ -305,7 +359,7 @@ export class Renderer {
       if (entry.color !== color) {
         entry.polygon.setAttribute('fill', color);
         entry.polygon.setAttribute('stroke', color);
-        entry.vertices.setAttribute('fill', color);
+        entry.vertices?.setAttribute('fill', color);
         entry.color = color;
         entry.g.dataset.labelClassId = shape.label_class_id;
       }
@@ -322,7 +376,7 @@ export class Renderer {
         entry.g.classList.toggle('group-linked', !!groupId);
         if (groupId) entry.g.dataset.groupId = groupId;
         else delete entry.g.dataset.groupId;
-        for (const circle of entry.vertices.children) circle.classList.toggle('active', Number(circle.dataset.index) === active);
+        for (const circle of entry.vertices?.children ?? []) circle.classList.toggle('active', Number(circle.dataset.index) === active);
         entry.state = state;
       }
     }
@@ -371,7 +425,7 @@ export class Renderer {
         const color = mine ? '#ffeb3b' : personColor(draft.actor);
         const g = el('g', { class: `draft ${mine ? 'mine' : 'others'}`, 'data-draft-id': draft.id, 'data-actor': draft.actor }, this.draftLayer);
         entry = { g, line: el('polyline', { stroke: color }, g), vertices: el('g', { class: 'vertices', fill: color, stroke: '#000' }, g), points: null, number: undefined };
-        entry.tag = el('text', { class: 'number-tag', 'text-anchor': 'end', dx: '-0.45em', dy: '-0.4em' });
+        entry.tag = newTag();
         g.insertBefore(entry.tag, entry.vertices);
         this.draftEls.set(draft.id, entry);
       }
@@ -381,7 +435,7 @@ export class Renderer {
           this.setVertices(entry.vertices, draft.points);
           entry.vertices.firstElementChild?.classList.add('first');
         }
-        placeTag(entry.tag, draft.points, draft.number);
+        placeTag(entry.tag, tagText(draft.number), draft.points.length ? tagAnchor(draft.points) : null);
         entry.g.dataset.number = draft.number ?? '';
         entry.points = draft.points;
         entry.number = draft.number;
