@@ -145,9 +145,12 @@ def test_file_labels_rebuilds_only_the_row_of_the_shape_that_changed(open_page, 
     rows = page.locator("#shape-list .shape-row:not(.pending)")
     expect(rows).to_have_count(COUNT)
     expect(page.locator("#shape-list .shape-row.pending")).to_have_count(0)
-    page.evaluate("() => document.querySelectorAll('#shape-list .shape-row').forEach((row) => { row.marked = true; })")
+    page.evaluate(
+        "() => document.querySelectorAll('#shape-list .shape-row').forEach((row) => { row.marked = true; })"
+    )
     moved = dense["ids"][7]
-    seq = site.api().command(dense["item_id"], {"type": "move_shape", "shape_id": moved, "dx": 5, "dy": 0})["seq"]
+    move = {"type": "move_shape", "shape_id": moved, "dx": 5, "dy": 0}
+    seq = site.api().command(dense["item_id"], move)["seq"]
     expect(page.locator("body")).to_have_attribute("data-seq", str(seq))
     kept = page.evaluate(
         """(moved) => [...document.querySelectorAll('#shape-list .shape-row')]

@@ -318,3 +318,33 @@ def test_at_1440x900_the_changes_and_the_events_are_both_on_screen_and_the_page_
         assert rect["height"] >= 100, f"{name} is squeezed: {sizes}"
     expect(page.locator("#events-title")).to_be_in_viewport()
     expect(page.locator("#timeline > li.current")).to_be_in_viewport()
+
+
+def on_screen(page, x: float, y: float) -> tuple[float, float]:
+    """Where the image pixel (x, y) is on the replay's canvas now."""
+    return page.evaluate(
+        """([x, y]) => {
+          const viewport = document.querySelector('#canvas g.viewport');
+          const point = new DOMPoint(x, y).matrixTransform(viewport.getScreenCTM());
+          return [point.x, point.y];
+        }""",
+        [x, y],
+    )
+
+
+def test_hovering_a_shape_shows_its_vertex_handles(open_page, site, new_job):
+    """As on the labeling page, handles are drawn where one looks: the replay has no selection, so the shape
+    under the pointer shows its vertices, and none shows once the pointer leaves it."""
+    job = new_job()
+    item_id = _drawing_session(site, job)
+    page = open_page("demo")
+    page.goto(site.url(f"/items/{item_id}/replay/"))
+    expect(page.locator("body")).to_have_attribute("data-seq", "9")
+    expect(page.locator("#canvas .shape")).to_have_count(2)
+    expect(page.locator("#canvas .vertex")).to_have_count(0)
+    page.mouse.move(*on_screen(page, 160, 170))  # inside the pentagon
+    expect(page.locator("#canvas .shape .vertex")).to_have_count(len(PENTAGON))
+    page.mouse.move(*on_screen(page, 350, 340))  # inside the triangle
+    expect(page.locator("#canvas .shape .vertex")).to_have_count(3)
+    page.mouse.move(2, 2)
+    expect(page.locator("#canvas .vertex")).to_have_count(0)

@@ -24,6 +24,7 @@ let seq = null; // the seq shown
 let from = null; // the seq the highlighted changes are counted from
 let token = 0;
 let timer = null;
+let shownState = null; // the state drawn, so hovering a shape can draw its handles
 const expandedRuns = new Set(); // the runs shown open, by the seq of their first step
 
 const labelName = (id) => labels.get(id)?.name ?? `label ${id}`;
@@ -78,6 +79,7 @@ async function show(n, { keepFrom = false } = {}) {
   const base = compare ?? from;
   const [state, drawers, changes] = await Promise.all([stateAt(seq), drawersAt(seq), diff(base, seq)]);
   if (mine !== token) return;
+  shownState = state;
   renderer.render(state, ui);
   for (const [id, entry] of renderer.shapeEls) {
     const shape = state.shapes.get(id);
@@ -306,8 +308,17 @@ document.addEventListener('keydown', (e) => {
 
 // Who drew a shape, in a tooltip that follows the pointer (the SVG <title> says it too).
 const tip = $('#replay-tip');
+// The shape under the pointer is drawn with its vertex handles, as on the labeling page: where an auditor
+// looks, every vertex shows.
+function hover(shapeId) {
+  if (shapeId === ui.hoverId) return;
+  ui.hoverId = shapeId;
+  if (shownState) renderer.render(shownState, ui);
+}
+
 $('#canvas').addEventListener('pointermove', (e) => {
   const g = e.target.closest?.('.shape, .ghost');
+  hover(g?.classList.contains('shape') ? g.dataset.shapeId : null);
   if (!g) {
     tip.hidden = true;
     return;
@@ -318,7 +329,10 @@ $('#canvas').addEventListener('pointermove', (e) => {
   tip.style.top = `${e.clientY - stage.top + 14}px`;
   tip.hidden = false;
 });
-$('#canvas').addEventListener('pointerleave', () => (tip.hidden = true));
+$('#canvas').addEventListener('pointerleave', () => {
+  tip.hidden = true;
+  hover(null);
+});
 $('#canvas').addEventListener('wheel', (e) => {
   e.preventDefault();
   renderer.zoomAt(Math.exp(-e.deltaY * 0.0015), e.clientX, e.clientY);
