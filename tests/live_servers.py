@@ -6,6 +6,7 @@ that stopping one stops all it started.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import random
@@ -211,3 +212,38 @@ def wait_until_serving(servers: list[Daphne], timeout: float = 30) -> None:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Daphne on port {server.port} did not answer in {timeout:g} s")
             time.sleep(0.1)  # polling the port until it answers, within the deadline
+
+
+class QueueWorker:
+    """`manage.py worker` (an RQ worker, apps/tasks) in its own process group, its output in `log`. RQ forks
+    a work horse per job into a process group of its own: kill() reaches the horse too, as the loss of the
+    machine or its container would."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.output = open(log, "wb")  # noqa: SIM115 - closed by kill()
+        self.log = log
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "worker", "--name", log.stem],
+            cwd=ROOT,
+            env=env,
+            stdout=self.output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.process.poll() is None:
+            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+            os.killpg(self.process.pid, sig)
+            for horse in children:
+                with contextlib.suppress(ProcessLookupError):  # it had ended
+                    os.killpg(int(horse), sig)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # a warm shutdown still finishing a job: cut it short
+            self.kill(signal.SIGKILL)
+        self.output.close()
+
+    def tail(self) -> str:
+        self.output.flush()
+        return self.log.read_text(errors="replace")[-3000:]

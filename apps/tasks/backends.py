@@ -8,7 +8,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.conf import settings
-from django.db import connection
+from django.db import close_old_connections, connection
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,7 @@ def _embedded_execute(run_id: int) -> None:
     from .runner import task_execute
 
     try:
+        close_old_connections()  # a pool thread's connection from an earlier run may have gone stale
         task_execute(run_id)
     except Exception:  # task_execute records failures itself; this is only for the record's own write
         log.exception("task run %s could not be executed", run_id)

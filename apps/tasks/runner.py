@@ -9,7 +9,7 @@ import threading
 import time
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -59,7 +59,6 @@ class Heartbeat:
 def task_execute(run_id: int) -> None:
     """Run the task run `run_id` if it is still queued: taken up with one conditional UPDATE, so of two
     workers handed the same run only one runs it."""
-    close_old_connections()
     now = timezone.now()
     claimed = TaskRun.objects.filter(pk=run_id, status=TaskRun.Status.QUEUED).update(
         status=TaskRun.Status.RUNNING,

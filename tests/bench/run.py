@@ -147,6 +147,7 @@ def main() -> int:
     rows = pure_replay(args.quick)
     rows += db_run("sqlite", None, args.quick)
     rows += db_run("sqlite", None, args.quick, module="tests.bench.data")
+    rows += db_run("sqlite", None, args.quick, module="tests.bench.imports")
     rows += db_run("sqlite", None, args.quick, module="tests.bench.interchange")
     rows += db_run("sqlite", None, args.quick, module="tests.bench.browser")
     rows += db_run("sqlite", None, args.quick, module="tests.bench.audit")

@@ -7,11 +7,8 @@ Needs PostgreSQL and Redis on their standard local ports: skipped without them, 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +18,7 @@ import pytest
 
 from tests.conftest import service_missing
 from tests.live_servers import (
-    ROOT,
+    QueueWorker,
     Unavailable,
     manage,
     photos_write,
@@ -43,40 +40,6 @@ print(record.pk, record.task_run_id, dataset.pk)
 """
 
 
-class Worker:
-    """`manage.py worker` in its own process group. RQ forks a work horse per job into a process group of
-    its own: a kill reaches the horse too, as when the machine or its container goes down."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.output = open(log, "wb")  # noqa: SIM115 - closed by stop()
-        self.log = log
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "worker", "--name", log.stem],
-            cwd=ROOT,
-            env=env,
-            stdout=self.output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.process.poll() is None:
-            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
-            os.killpg(self.process.pid, sig)
-            for horse in children:
-                with contextlib.suppress(ProcessLookupError):  # it had ended
-                    os.killpg(int(horse), sig)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:  # a warm shutdown still finishing a job: cut it short
-            self.kill(signal.SIGKILL)
-        self.output.close()
-
-    def tail(self) -> str:
-        self.output.flush()
-        return self.log.read_text(errors="replace")[-3000:]
-
-
 @pytest.fixture
 def services() -> tuple[str, str]:
     try:
@@ -86,8 +49,8 @@ def services() -> tuple[str, str]:
 
 
 @pytest.fixture
-def workers() -> Iterator[list[Worker]]:
-    started: list[Worker] = []
+def workers() -> Iterator[list[QueueWorker]]:
+    started: list[QueueWorker] = []
     yield started
     for worker in started:
         worker.kill(signal.SIGTERM)
@@ -102,7 +65,7 @@ def query(database_url: str, sql: str, *args: Any) -> tuple[Any, ...]:
     return tuple(row)
 
 
-def wait_for(what: str, check: Any, worker: Worker, timeout: float) -> Any:
+def wait_for(what: str, check: Any, worker: QueueWorker, timeout: float) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         found = check()
@@ -116,7 +79,7 @@ def wait_for(what: str, check: Any, worker: Worker, timeout: float) -> Any:
 
 
 def test_a_worker_killed_mid_import_is_resumed_by_the_next_worker_to_exact_counts(
-    services: tuple[str, str], workers: list[Worker], tmp_path: Path
+    services: tuple[str, str], workers: list[QueueWorker], tmp_path: Path
 ) -> None:
     database_url, redis_url = services
     root = tmp_path / "import"
@@ -136,7 +99,7 @@ def test_a_worker_killed_mid_import_is_resumed_by_the_next_worker_to_exact_count
     import_id, run_id, dataset_id = (int(n) for n in started.split())
     progress = "SELECT processed, total, status FROM datasets_dataimport WHERE id = %s"
 
-    workers.append(Worker(env, tmp_path / "worker1.log"))
+    workers.append(QueueWorker(env, tmp_path / "worker1.log"))
     wait_for("a committed batch", lambda: query(database_url, progress, import_id)[0] >= 10, workers[0], 60)
     workers[0].kill()
 
@@ -144,7 +107,7 @@ def test_a_worker_killed_mid_import_is_resumed_by_the_next_worker_to_exact_count
     assert status == "running" and 0 < processed < total == FILES, "the import must be cut off midway"
     assert query(database_url, "SELECT status FROM tasks_taskrun WHERE id = %s", run_id) == ("running",)
 
-    workers.append(Worker(env, tmp_path / "worker2.log"))
+    workers.append(QueueWorker(env, tmp_path / "worker2.log"))
     unfinished = "SELECT count(*) FROM tasks_taskrun WHERE status NOT IN ('done', 'failed')"
     wait_for(
         "the import and its thumbnails finished",

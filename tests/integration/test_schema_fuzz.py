@@ -96,7 +96,7 @@ def known_ids(
     Besides the manager's own job there is another one over another dataset that the manager is not in,
     so its ids (job, items, label classes, members) must answer 404 rather than leak.
     """
-    from apps.datasets.imports import dataset_import_start, import_run
+    from apps.datasets.imports import dataset_import_start
     from apps.datasets.models import Dataset
     from apps.datasets.services import image_create
     from apps.labeling.models import JobMember
@@ -107,7 +107,13 @@ def known_ids(
         add_polygon(manager_api, item.pk, labels["dog"].pk, points=square(30, 20, 10))
     content = png_bytes(40, 30)
     record = dataset_import_start(dataset=job.dataset, actor=manager, uploads=[("extra.png", content)])
-    import_run(record.pk, lambda: iter([("extra.png", lambda: content)]))
+    # Inside the test's transaction nothing is handed to the queue (that waits for a commit): run it here.
+    from apps.tasks.models import TaskRun
+    from apps.tasks.runner import task_execute
+
+    task_execute(record.task_run_id)
+    for thumbnails in TaskRun.objects.filter(parent_id=record.task_run_id):
+        task_execute(thumbnails.pk)
 
     stranger = make_user("stella_stranger")
     other_dataset = Dataset.objects.create(name="Elsewhere", created_by=stranger)
