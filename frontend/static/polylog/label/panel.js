@@ -10,6 +10,7 @@ const UNLOCKED = 'M7 11V8a5 5 0 0 1 9.6-2M5 11h14v10H5z';
 const EYE = 'M2 12s3.5-7 10-7 10 7 10 7-3.5 7-10 7S2 12 2 12zM12 9a3 3 0 1 0 0 6a3 3 0 1 0 0-6';
 const EYE_OFF = 'M2 12s3.5-7 10-7 10 7 10 7-3.5 7-10 7S2 12 2 12zM4 4l16 16';
 const ROWS_AT_ONCE = 100; // File Labels rows built in one drawing (more than a panel shows)
+const ROWS_PER_IDLE_MIN = 10; // and at least this many more in each idle callback
 const icons = new Map(); // built once per drawing, then cloned: a panel of 1,000 rows has 1,000 padlocks
 const icon = (d) => {
   if (!icons.has(d)) icons.set(d, h('svg:svg', { class: 'icon', viewBox: '0 0 24 24', width: 14, height: 14, 'aria-hidden': 'true' }, h('svg:path', { d, fill: 'none', stroke: 'currentColor', 'stroke-width': 2, 'stroke-linecap': 'round', 'stroke-linejoin': 'round' })));
@@ -70,6 +71,7 @@ export class Panel {
       const shown = new Set(found);
       this.budget = ROWS_AT_ONCE;
       this.pending = 0;
+      this.ui = ui;
       this.labelNames = [...this.page.labels.values()].map((l) => `${l.id}:${l.name}`).join('\n'); // the relabel menu's
       shapes.forEach((shape, n) => {
         if (!shown.has(shape)) return;
@@ -107,13 +109,16 @@ export class Panel {
     ].join('|');
     const kept = this.rows.get(shape.id);
     if (kept && kept.key === key && kept.points === shape.points) return kept.li;
-    // A first drawing of many rows builds a screenful and more now, the rest in the next idle moments
-    // (an empty row stands in meanwhile); the selected and picked shapes' rows are always built.
+    // A first drawing of many rows builds a screenful and more now, the rest when the page is idle (an
+    // empty row stands in meanwhile); the selected and picked shapes' rows are always built.
     if (this.budget <= 0 && !selected && !ui.picked?.has(shape.id)) {
       this.pending += 1;
-      if (kept) return kept.li;
+      if (kept?.key === null) {
+        Object.assign(kept, { shape, n });
+        return kept.li;
+      }
       const li = h('li', { class: 'shape-row pending', 'aria-busy': 'true' });
-      this.rows.set(shape.id, { key: null, points: null, li });
+      this.rows.set(shape.id, { key: null, points: null, li, shape, n });
       return li;
     }
     this.budget -= 1;
@@ -122,14 +127,24 @@ export class Panel {
     return li;
   }
 
-  // Build the rows left for later, once the page is idle.
+  // Build the rows left for later in the page's idle moments, each in place of the empty row standing
+  // in for it, as many as the moment allows (no frame waits for them).
   buildLater() {
     if (this.later) return;
-    const run = () => {
+    const run = (deadline) => {
       this.later = 0;
-      this.page.redrawPanel();
+      let built = 0;
+      for (const kept of this.rows.values()) {
+        if (kept.key !== null) continue;
+        // some rows each time, even on a page never idle for long (the callback's timeout)
+        if (built >= ROWS_PER_IDLE_MIN && !(deadline?.timeRemaining() >= 1)) return this.buildLater();
+        built += 1;
+        const standIn = kept.li;
+        this.budget = 1;
+        standIn.replaceWith(this.row(kept.shape, kept.n, this.ui));
+      }
     };
-    this.later = window.requestIdleCallback ? requestIdleCallback(run, { timeout: 250 }) : setTimeout(run, 16);
+    this.later = window.requestIdleCallback ? requestIdleCallback(run, { timeout: 1000 }) : setTimeout(run, 16);
   }
 
   // Group / Ungroup, above the list: enabled by what is picked.
