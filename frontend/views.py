@@ -12,6 +12,7 @@ from django.templatetags.static import static
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from apps.common.errors import ApiError
+from apps.labeling.api.preview import preview_of
 from apps.labeling.api.serializers import JobSerializer
 from apps.labeling.models import JobType
 from apps.labeling.permissions import item_for, job_for
@@ -94,6 +95,8 @@ def _item_page(request: HttpRequest, item_id: int, template: str) -> HttpRespons
                 "width": image.width,
                 "height": image.height,
                 "url": image.file.url if image.file else None,
+                # The image at a screen's size, {url, side}, drawn while zoomed out (None when no bigger).
+                "preview": preview_of(image, item.pk),
             },
         },
     }

@@ -197,3 +197,24 @@ def test_a_shape_of_a_thousand_vertices_is_drawn_simplified_when_zoomed_out_and_
     page.mouse.move(2, 2)
     page.evaluate("() => { const r = window.polylogLabel.renderer; r.zoomAt(8); r.applyView(); }")
     assert fitted < drawn() <= 1000
+
+
+def test_the_image_is_drawn_from_a_preview_zoomed_out_and_from_the_file_zoomed_in(open_page, site, dense):
+    """render.js showImage: at 17 % the 6000x4000 photo is drawn from its 2048-pixel preview; zoomed to
+    100 % from the stored file, once that has loaded; zoomed out again, from the preview."""
+    page = opened_at_17_percent(open_page, site, dense)
+    image = page.locator("#canvas g.viewport > image")
+    expect(image).to_have_attribute("href", re.compile(rf"^/api/items/{dense['item_id']}/preview\.jpg\?v=\w+$"))
+    size = page.evaluate(
+        """async () => {
+          const picture = new Image();
+          picture.src = document.querySelector('#canvas g.viewport > image').getAttribute('href');
+          await picture.decode();
+          return [picture.naturalWidth, picture.naturalHeight];
+        }"""
+    )
+    assert size == [2048, 1365]
+    page.evaluate("() => { const r = window.polylogLabel.renderer; r.zoomAt(1 / r.scale); r.applyView(); }")
+    expect(image).to_have_attribute("href", re.compile(r"^/media/"))
+    page.evaluate("() => window.polylogLabel.renderer.fit()")
+    expect(image).to_have_attribute("href", re.compile(r"preview\.jpg"))

@@ -106,6 +106,7 @@ TABLE = """
   POST   /api/items/delete/                                  401   404   403   403   200   404   200
   GET    /api/items/{item}/state/                            401   404   200   200   200   404   200
   GET    /api/items/{item}/overlay.svg                       401   404   200   200   200   404   200
+  GET    /api/items/{item}/preview.jpg                       401   404   200   200   200   404   200
   GET    /api/items/{item}/events/                           401   404   200   200   200   404   200
   POST   /api/items/{item}/commands/                         401   404   403   201   201   404   201
   GET    /api/items/{item}/timeline/                         401   404   200   200   200   404   200

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import audit, imports, overlay, views
+from . import audit, imports, overlay, preview, views
 
 urlpatterns = [
     path("jobs/", views.JobList.as_view(), name="job-list"),
@@ -26,6 +26,7 @@ urlpatterns = [
     path("items/delete/", views.ItemsDelete.as_view(), name="items-delete"),
     path("items/<int:item_id>/state/", views.ItemStateView.as_view(), name="item-state"),
     path("items/<int:item_id>/overlay.svg", overlay.ItemOverlay.as_view(), name="item-overlay"),
+    path("items/<int:item_id>/preview.jpg", preview.ItemPreview.as_view(), name="item-preview"),
     path("items/<int:item_id>/events/", views.ItemEvents.as_view(), name="item-events"),
     path("items/<int:item_id>/commands/", views.ItemCommands.as_view(), name="item-commands"),
     path("items/<int:item_id>/timeline/", audit.ItemTimeline.as_view(), name="item-timeline"),

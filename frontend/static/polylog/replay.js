@@ -14,7 +14,7 @@ const RUN_ENDS = new Set(['polygon_closed', 'draft_discarded']);
 
 const { item, job, user: me } = boot();
 const labels = new Map(job.label_classes.map((label) => [label.id, label]));
-const renderer = new Renderer($('#canvas'), { width: item.image.width, height: item.image.height, imageUrl: item.image.url });
+const renderer = new Renderer($('#canvas'), { width: item.image.width, height: item.image.height, imageUrl: item.image.url, preview: item.image.preview });
 const ui = { selectedId: null, hidden: new Set(), overlay: {}, labels, me };
 const cache = { states: new Map(), diffs: new Map() };
 const names = new Map(); // user id -> username, from the timeline

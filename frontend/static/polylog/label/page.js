@@ -44,7 +44,7 @@ const app = document.getElementById('label-app');
 // selectedVertex ({shapeId, index}) one vertex of it, when one is selected (Delete removes it then).
 const ui = { selectedId: null, selectedVertex: null, picked: new Set(), hidden: new Set(), overlay: {}, labels, me };
 const store = new ItemStore({ itemId: item.id, me });
-const renderer = new Renderer(svg, { width: item.image.width, height: item.image.height, imageUrl: item.image.url });
+const renderer = new Renderer(svg, { width: item.image.width, height: item.image.height, imageUrl: item.image.url, preview: item.image.preview });
 // What I see (docs/ui.md, "What you see"): hiding, locks, labels on the image, image sliders; never sent.
 const viewControls = new ViewControls({ job, item, labels, renderer, ui, view: () => store.view(), select, redrawPanel, refuse });
 const minimap = new Minimap(stage, renderer, { url: item.image.thumbnail_url || item.image.url, width: item.image.width, height: item.image.height });

@@ -20,10 +20,11 @@ const CULL_MARGIN_PX = 64; // a shape this close to the screen's edge is drawn a
 const TAG_MIN_PX = 48;
 const TIGHT_PX = 12; // handles this far apart on screen, on average, or closer are drawn small
 // A zoom step or a pan frame moves the drawn picture as a whole (the quick view, see moveView); the view
-// is drawn again once the gesture rests this long, or at once when the picture has grown this many times
-// (it is soft) or shrunk as much (handles and tags too small).
+// is drawn again once the gesture rests this long, or during it when the picture has grown this many times
+// (it is soft) or shrunk as much (handles and tags too small), but not more often than every REDRAW_MS.
 const SETTLE_MS = 150;
 const SOFT_SCALE = 2;
+const REDRAW_MS = 1000;
 const NO_QUICK = { s: 1, dx: 0, dy: 0 };
 const DETAIL_MIN_VERTICES = 64; // a shape with more vertices is drawn simplified when zoomed out (outline)
 const DETAIL_TOLERANCE_PX = 0.5;
@@ -66,15 +67,19 @@ export function personColor(userId) {
 }
 
 export class Renderer {
-  constructor(svg, { width, height, imageUrl }) {
+  // preview: {url, side} of the image at a screen's size (frontend/views.py), or null.
+  constructor(svg, { width, height, imageUrl, preview = null }) {
     this.svg = svg;
+    this.imageUrl = imageUrl;
+    this.imagePreview = preview;
+    this.full = { loaded: !preview, loading: false }; // the stored file, once the zoom needs it
     this.width = width;
     this.height = height;
     this.scale = 1;
     this.tx = 0;
     this.ty = 0;
     this.viewport = el('g', { class: 'viewport' }, svg);
-    this.image = el('image', { href: imageUrl, x: 0, y: 0, width, height, preserveAspectRatio: 'none' }, this.viewport);
+    this.image = el('image', { href: preview?.url ?? imageUrl, x: 0, y: 0, width, height, preserveAspectRatio: 'none' }, this.viewport);
     el('rect', { class: 'image-frame', x: 0, y: 0, width, height }, this.viewport);
     this.shapeLayer = el('g', { class: 'shapes' }, this.viewport);
     this.draftLayer = el('g', { class: 'drafts' }, this.viewport);
@@ -99,6 +104,7 @@ export class Renderer {
     this.drawn = { scale: 1, tx: 0, ty: 0 }; // the view the shapes were last drawn for
     this.quick = NO_QUICK; // the quick view's transform of the canvas, while a gesture goes on
     this.settleTimer = 0;
+    this.drawnAt = -Infinity;
   }
 
   // The canvas's box on screen as laid out: during a quick view, the box it had when the view began (its
@@ -122,10 +128,10 @@ export class Renderer {
   // A zoom step or a pan frame (zoomAt, panBy): the picture drawn for the last view is moved as a whole, a
   // CSS transform of the canvas that the compositor applies without restyling, laying out or painting any
   // shape, so a step costs the same with 1,000 shapes as with none. The view is drawn again (applyView:
-  // culling, tags, crisp outlines) once the gesture rests for SETTLE_MS, and before then only when it must:
-  // the picture was magnified or shrunk SOFT_SCALE times, or the screen reaches past the part of the image
-  // the shapes were drawn for (with its margin) while some shapes were left out. So the cost of a step
-  // never depends on how long the machine takes for it, and a redraw comes once per doubling of the zoom.
+  // culling, tags, crisp outlines) once the gesture rests for SETTLE_MS, and before then only when it must
+  // (the picture was magnified or shrunk SOFT_SCALE times, or the screen reaches past the part of the image
+  // the shapes were drawn for, with its margin, while some shapes were left out) and REDRAW_MS have passed
+  // since the last drawing: a redraw draws every shape on screen, and a gesture is mostly steps that don't.
   moveView() {
     if (this.quick === NO_QUICK) this.quickBox = this.svg.getBoundingClientRect();
     const drawn = this.drawn;
@@ -133,8 +139,8 @@ export class Renderer {
     this.quick = { s, dx: this.tx - s * drawn.tx, dy: this.ty - s * drawn.ty };
     this.svg.style.transform = `translate(${this.quick.dx}px, ${this.quick.dy}px) scale(${s})`;
     clearTimeout(this.settleTimer);
-    const due = s >= SOFT_SCALE || s <= 1 / SOFT_SCALE || (this.culled > 0 && !this.within(this.drawnBox));
-    if (due) {
+    const needed = s >= SOFT_SCALE || s <= 1 / SOFT_SCALE || (this.culled > 0 && !this.within(this.drawnBox));
+    if (needed && performance.now() - this.drawnAt >= REDRAW_MS) {
       this.applyView();
       return;
     }
@@ -162,6 +168,7 @@ export class Renderer {
   applyView() {
     this.dropQuick();
     this.drawn = { scale: this.scale, tx: this.tx, ty: this.ty };
+    this.drawnAt = performance.now();
     this.viewport.setAttribute('transform', `translate(${this.tx} ${this.ty}) scale(${this.scale})`);
     // Handles and tags keep their size on screen: CSS sizes them in multiples of --px, set only where
     // they are drawn (drafts, the overlay, the handled shapes, the tags on screen).
@@ -173,8 +180,35 @@ export class Renderer {
       this.tighten(entry);
     }
     this.cullAll();
+    this.showImage();
     for (const cursor of this.cursorEls.values()) this.placeCursor(cursor);
     this.onViewChange?.(this);
+  }
+
+  // The image at the detail the zoom needs: the preview while the screen shows no more of the image's
+  // pixels than the preview has, the stored file once zoomed in further. The file is fetched the first
+  // time it is needed and shown once decoded; the preview stays on screen until then.
+  showImage() {
+    const preview = this.imagePreview;
+    if (!preview) return;
+    const fullNeeded = this.scale * Math.max(this.width, this.height) > preview.side;
+    if (fullNeeded && !this.full.loaded) {
+      if (!this.full.loading) {
+        this.full.loading = true;
+        const file = new Image();
+        file.src = this.imageUrl;
+        file.decode().then(
+          () => {
+            this.full.loaded = true;
+            this.showImage();
+          },
+          () => (this.full.loading = false), // asked for again at the next drawing
+        );
+      }
+      return;
+    }
+    const href = fullNeeded ? this.imageUrl : preview.url;
+    if (this.image.getAttribute('href') !== href) this.image.setAttribute('href', href);
   }
 
   // The part of the image on screen, in image pixels, with a margin: [left, top, right, bottom].
