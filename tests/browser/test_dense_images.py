@@ -204,7 +204,9 @@ def test_the_image_is_drawn_from_a_preview_zoomed_out_and_from_the_file_zoomed_i
     100 % from the stored file, once that has loaded; zoomed out again, from the preview."""
     page = opened_at_17_percent(open_page, site, dense)
     image = page.locator("#canvas g.viewport > image")
-    expect(image).to_have_attribute("href", re.compile(rf"^/api/items/{dense['item_id']}/preview\.jpg\?v=\w+$"))
+    expect(image).to_have_attribute(
+        "href", re.compile(rf"^/api/items/{dense['item_id']}/preview\.jpg\?v=\w+$")
+    )
     size = page.evaluate(
         """async () => {
           const picture = new Image();
