@@ -402,6 +402,8 @@ def child(items: int) -> int:
             print(json.dumps(measure.round(int(line.split()[1]))), flush=True)
         else:
             break
+    # Again after the rounds, which added images and changed items: the plans the figures were taken on.
+    (folder / f"plans-{items}-after.txt").write_text(plans(ids, items))
     return 0
 
 
