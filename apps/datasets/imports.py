@@ -27,7 +27,7 @@ import threading
 import unicodedata
 import warnings
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -383,14 +383,14 @@ class LabelsInterrupted(Exception):
 
 
 @dataclass(slots=True)
-class _Prepared:
-    """A file read, hashed and its header read: what registering it needs."""
+class _Stored:
+    """A file read, hashed, its header read and copied into storage: what registering it needs (its bytes
+    are not kept, so a batch of large files costs no more memory than one)."""
 
     path: str  # as listed, for the record's refusals
     clean: str  # its path in the dataset
-    content: bytes
+    file: str  # its storage name
     checksum: str
-    image_format: ImageFormat
     width: int
     height: int
 
@@ -419,8 +419,11 @@ def _header(content: bytes) -> tuple[ImageFormat, int, int]:
     return image_format, width, height
 
 
-def _prepare(path: str, read: Callable[[], bytes]) -> _Prepared | str:
-    """The file ready to register, or the reason it is refused."""
+def _store(path: str, read: Callable[[], bytes], dataset_id: int) -> _Stored | str:
+    """The file copied into the dataset's storage, or the reason it is refused. It is copied before the
+    batch asks which files the dataset already has (two queries for the batch, not two per file); the
+    copies of those it has are deleted then, which costs a re-import of a whole folder a write and a
+    delete per file, and the common import none."""
     clean = safe_relative(path)
     if clean is None or clean == "":
         return "the path escapes the import root"
@@ -439,9 +442,12 @@ def _prepare(path: str, read: Callable[[], bytes]) -> _Prepared | str:
     checksum = hashlib.sha256(content).hexdigest()
     try:
         image_format, width, height = _header(content)
+        name = default_storage.save(
+            image_storage_name(dataset_id, clean, image_format), stored_content(content, image_format)
+        )
     except Exception as error:  # each file's failure is its own; the import goes on
         return _refusal(error)
-    return _Prepared(path, clean, content, checksum, image_format, width, height)
+    return _Stored(path, clean, name, checksum, width, height)
 
 
 @dataclass
@@ -451,61 +457,59 @@ class _Tally:
     failed: int = 0
 
 
-def _store(prepared: _Prepared, dataset_id: int) -> str:
-    return default_storage.save(
-        image_storage_name(dataset_id, prepared.clean, prepared.image_format),
-        stored_content(prepared.content, prepared.image_format),
-    )
+Batch = list[tuple[int, str, Callable[[], bytes]]]
 
 
-def _register_batch(
-    record: DataImport,
-    run: TaskRun,
-    batch: list[tuple[int, str, Callable[[], bytes]]],
-    pool: ThreadPoolExecutor,
-) -> None:
-    """Read, hash and register one batch of files: two queries to find those already in the dataset, the
-    new files copied into storage, then one transaction for their rows, the counts, the refusals, the
-    thumbnail tasks and the run's checkpoint (so a resumed run starts after the last batch committed)."""
-    results = list(pool.map(lambda entry: _prepare(entry[1], entry[2]), batch))
-    prepared = [r for r in results if isinstance(r, _Prepared)]
+def _read_ahead(pool: ThreadPoolExecutor, batch: Batch, dataset_id: int) -> list[Future[_Stored | str]]:
+    return [pool.submit(_store, path, read, dataset_id) for _, path, read in batch]
+
+
+def _register_batch(record: DataImport, run: TaskRun, batch: Batch, results: list[_Stored | str]) -> None:
+    """Register one batch of stored files: two queries to find those already in the dataset (their copies
+    deleted), then one transaction for the new rows, the counts, the refusals, the thumbnail tasks and the
+    run's checkpoint (so a resumed run starts after the last batch committed)."""
+    stored = [r for r in results if isinstance(r, _Stored)]
     have_checksums = set(
         Image.objects.filter(
-            dataset_id=record.dataset_id, checksum__in={p.checksum for p in prepared}
+            dataset_id=record.dataset_id, checksum__in={s.checksum for s in stored}
         ).values_list("checksum", flat=True)
     )
     have_paths = set(
-        Image.objects.filter(dataset_id=record.dataset_id, path__in={p.clean for p in prepared}).values_list(
+        Image.objects.filter(dataset_id=record.dataset_id, path__in={s.clean for s in stored}).values_list(
             "path", flat=True
         )
     )
     tally = _Tally()
     refusals: list[dict[str, str]] = []
-    new: list[_Prepared] = []
+    new: list[_Stored] = []
+    unused: list[str] = []
     for (_, path, _read), result in zip(batch, results, strict=True):
         if isinstance(result, str):
             refusals.append({"file": path, "reason": result})
         elif result.checksum in have_checksums:
             tally.duplicates += 1
+            unused.append(result.file)
         elif result.clean in have_paths:
             refusals.append({"file": path, "reason": "another file already has this path in the dataset"})
+            unused.append(result.file)
         else:
             have_checksums.add(result.checksum)
             have_paths.add(result.clean)
             new.append(result)
-    stored = list(pool.map(lambda p: _store(p, record.dataset_id), new))
+    for name in unused:
+        default_storage.delete(name)
     rows = [
         Image(
             dataset_id=record.dataset_id,
-            file=name,
+            file=s.file,
             thumbnail="",
-            name=posixpath.basename(p.clean),
-            path=p.clean,
-            width=p.width,
-            height=p.height,
-            checksum=p.checksum,
+            name=posixpath.basename(s.clean),
+            path=s.clean,
+            width=s.width,
+            height=s.height,
+            checksum=s.checksum,
         )
-        for p, name in zip(new, stored, strict=True)
+        for s in new
     ]
     with transaction.atomic():
         try:
@@ -513,7 +517,7 @@ def _register_batch(
                 created = Image.objects.bulk_create(rows)
         except IntegrityError:  # another import took one of these paths meanwhile: row by row
             created = []
-            for row, p in zip(rows, new, strict=True):
+            for row, s in zip(rows, new, strict=True):
                 try:
                     with transaction.atomic():
                         row.save(force_insert=True)
@@ -521,7 +525,7 @@ def _register_batch(
                 except IntegrityError:
                     default_storage.delete(row.file.name)
                     refusals.append(
-                        {"file": p.path, "reason": "another file already has this path in the dataset"}
+                        {"file": s.path, "reason": "another file already has this path in the dataset"}
                     )
         tally.added = len(created)
         tally.failed = len(refusals)
@@ -591,9 +595,15 @@ def import_run(run: TaskRun) -> None:
         task_progress(run, done=position, total=len(listed))
         size = settings.POLYLOG["IMPORT_BATCH"]
         numbered = [(n, path, read) for n, (path, read) in enumerate(listed)]
+        batches = [numbered[start : start + size] for start in range(position, len(numbered), size)]
         with ThreadPoolExecutor(settings.POLYLOG["TASK_THREADS"], thread_name_prefix="import-read") as pool:
-            for start in range(position, len(numbered), size):
-                _register_batch(record, run, numbered[start : start + size], pool)
+            # The next batch is read while this one is registered: the files and the database overlap.
+            ahead = _read_ahead(pool, batches[0], record.dataset_id) if batches else []
+            for n, batch in enumerate(batches):
+                results = [future.result() for future in ahead]
+                if n + 1 < len(batches):
+                    ahead = _read_ahead(pool, batches[n + 1], record.dataset_id)
+                _register_batch(record, run, batch, results)
         added = DataImport.objects.values_list("added", flat=True).get(pk=import_id)
         if added:
             images_imported.send(sender=DataImport, dataset_id=record.dataset_id, added=added)

@@ -106,7 +106,10 @@ def thumbnail_bytes(content: bytes) -> bytes:
     """A JPEG at most THUMBNAIL_SIZE of the image `content`. Pillow's draft mode has a JPEG decoded at
     1/2 to 1/8 of its size straight away, the larger part of a thumbnail's cost otherwise."""
     with PILImage.open(io.BytesIO(content)) as picture:
-        picture.draft("RGB", THUMBNAIL_SIZE)
+        # Asked for the thumbnail's own size (not the box's: a 640x480 photo fits 256x192, and 320x240 at
+        # half scale is under 256x256), the decoder may halve the picture as often as it stays above it.
+        scale = min(THUMBNAIL_SIZE[0] / picture.width, THUMBNAIL_SIZE[1] / picture.height, 1)
+        picture.draft("RGB", (max(1, int(picture.width * scale)), max(1, int(picture.height * scale))))
         thumb = picture.convert("RGB")
     thumb.thumbnail(THUMBNAIL_SIZE)
     data = io.BytesIO()
