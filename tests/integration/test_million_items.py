@@ -193,3 +193,14 @@ def test_each_filters_deep_page_is_read_through_its_index(
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert f" on {index}" in plan or f"using {index} " in plan, plan
+
+
+@pytest.mark.postgres  # the trigram indexes exist on PostgreSQL only
+def test_the_search_indexes_keep_no_pending_list() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, c.reloptions FROM pg_class c WHERE c.relname IN "
+            "('datasets_image_name_trgm', 'datasets_image_path_trgm')"
+        )
+        options = dict(cursor.fetchall())
+    assert options and all("fastupdate=off" in (found or []) for found in options.values()), options
