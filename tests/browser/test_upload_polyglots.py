@@ -7,6 +7,7 @@ The script, should it ever run, marks the page's title and asks for a URL that t
 
 from __future__ import annotations
 
+import time
 import uuid
 from urllib.parse import urlsplit
 
@@ -50,7 +51,13 @@ def test_uploaded_polyglots_run_no_script_wherever_staff_open_them(open_page, si
     expect(dialog.locator(".progress-line")).to_contain_text("done")
     expect(dialog.locator(".progress-line")).to_contain_text("2 added")
 
-    items = staff_api.get(f"/api/jobs/{job['id']}/items/?page_size=10&ordering=id")["results"]
+    # "done" is the images registered; their thumbnails follow on the task queue (docs/data.md).
+    deadline = time.monotonic() + 30
+    while True:
+        items = staff_api.get(f"/api/jobs/{job['id']}/items/?page_size=10&ordering=id")["results"]
+        if all(item["image"]["thumbnail_url"] for item in items) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)  # polling for the thumbnails, within the deadline
     assert sorted(item["image"]["name"] for item in items) == ["p2.js", "y.html"]
     urls = [f"{folder}/p2.js", f"{folder}/y.html"]  # as uploaded
     for item in items:
