@@ -334,6 +334,8 @@ POLYLOG = {
     "TASK_THREADS": int(os.environ.get("POLYLOG_TASK_THREADS", str(min(4, os.cpu_count() or 1)))),
     "TASK_HEARTBEAT_SECONDS": float(os.environ.get("POLYLOG_TASK_HEARTBEAT_SECONDS", "5")),
     "TASK_STALE_SECONDS": float(os.environ.get("POLYLOG_TASK_STALE_SECONDS", "30")),
+    # How often a worker, and an embedded server, sweeps for runs whose worker died (0: only at its start).
+    "TASK_SWEEP_SECONDS": float(os.environ.get("POLYLOG_TASK_SWEEP_SECONDS", "5")),
     "TASK_MAX_ATTEMPTS": int(os.environ.get("POLYLOG_TASK_MAX_ATTEMPTS", "3")),
     "TASK_TIMEOUT_SECONDS": int(os.environ.get("POLYLOG_TASK_TIMEOUT_SECONDS", str(24 * 3600))),
     # Imports: files registered per transaction, and images per thumbnail task.

@@ -85,6 +85,14 @@ def import_put(path: str, content: bytes) -> None:
         default_storage.save(f"{root.strip('/')}/{path}".lstrip("/"), ContentFile(content))
 
 
+def pytest_configure(config: Any) -> None:
+    """No periodic sweep of task runs in this process (config/asgi.py starts one where a test module imports
+    it): the tests that need a sweep call it, and none runs against a test's data behind its back."""
+    from django.conf import settings
+
+    settings.POLYLOG["TASK_SWEEP_SECONDS"] = 0
+
+
 def service_missing(exc: Exception, needs: str) -> NoReturn:
     """A local service a test needs does not answer: the test skips, saying so, except on CI (CI=true),
     where a missing dependency fails the run."""

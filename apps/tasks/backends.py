@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.conf import settings
@@ -77,10 +78,45 @@ def _embedded_execute(run_id: int) -> None:
         connection.close()  # each pool thread keeps no connection between runs
 
 
+def sweep_round() -> None:
+    """One sweep, from a thread of its own: a failure (the database away for a moment) waits for the next."""
+    from .services import tasks_sweep
+
+    try:
+        tasks_sweep()
+    except Exception:
+        log.warning("the sweep of task runs failed", exc_info=True)
+    finally:
+        connection.close()
+
+
+def sweeping_start() -> None:
+    """Sweep every POLYLOG["TASK_SWEEP_SECONDS"] from a daemon thread, once per process: a run whose worker
+    died while this process lives is found without waiting for a restart. 0 skips the rounds."""
+    global _sweeper
+    with _pool_lock:
+        if _sweeper is not None:
+            return
+        _sweeper = threading.Thread(target=_sweep_forever, name="polylog-task-sweep", daemon=True)
+    _sweeper.start()
+
+
+def _sweep_forever() -> None:
+    while True:
+        interval = settings.POLYLOG["TASK_SWEEP_SECONDS"]
+        time.sleep(interval or 60)  # the rounds' own clock: there is nothing to wait on
+        if interval:
+            sweep_round()
+
+
+_sweeper: threading.Thread | None = None
+
+
 def embedded_start() -> Future[list[int]] | None:
     """At the server's start in the embedded mode: make the pool, and sweep in it the runs a previous
-    process left behind (dead "running" ones, and queued ones that were only in its memory). A no-op with
-    the RQ backend, whose workers sweep when they start."""
+    process left behind (dead "running" ones, and queued ones that were only in its memory); then sweep
+    every POLYLOG["TASK_SWEEP_SECONDS"] (a run cut off by a restart quicker than the stale limit is found
+    by a later round). A no-op with the RQ backend, whose workers sweep."""
     if backend_name() != "embedded":
         return None
     from .services import tasks_sweep
@@ -94,4 +130,5 @@ def embedded_start() -> Future[list[int]] | None:
         finally:
             connection.close()
 
+    sweeping_start()
     return embedded_pool().submit(sweep)

@@ -261,3 +261,21 @@ def test_files_already_in_the_dataset_are_found_per_batch_not_per_file(
         task_execute(held[0])
 
     assert dataset.images.count() == 3 + 40  # the fixture's three, and these
+
+
+def test_a_sweep_round_resumes_a_run_that_died_while_the_server_lives(
+    dataset: Any, manager: Any, settings: Any, held: list[int]
+) -> None:
+    import_put("later/a.png", png_bytes(12, 12, (1, 2, 9)))
+    record = dataset_import_start(dataset=dataset, actor=manager, path="later")
+    TaskRun.objects.filter(pk=held[0]).update(
+        status=TaskRun.Status.RUNNING, attempts=1, heartbeat_at=timezone.now() - timedelta(minutes=5)
+    )
+
+    backends.sweep_round()  # what the server's sweeping thread does every POLYLOG["TASK_SWEEP_SECONDS"]
+
+    assert held == [held[0], held[0]]  # handed to the queue again
+    assert TaskRun.objects.get(pk=held[0]).status == TaskRun.Status.QUEUED
+    task_execute(held[0])
+    record.refresh_from_db()
+    assert (record.status, record.added) == (DataImport.Status.DONE, 1)

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, connections
+from django.db import connections
 
 from apps.tasks import backends
 from apps.tasks.services import tasks_sweep
@@ -19,13 +19,9 @@ log = logging.getLogger(__name__)
 
 def _sweep_forever(stop: threading.Event) -> None:
     # Another worker's death is noticed here too, not only when a worker starts.
-    while not stop.wait(settings.POLYLOG["TASK_HEARTBEAT_SECONDS"]):
-        try:
-            tasks_sweep()
-        except Exception:  # the database away for a moment: the next round tries again
-            log.warning("the sweep of task runs failed", exc_info=True)
-        finally:
-            connection.close()
+    while not stop.wait(settings.POLYLOG["TASK_SWEEP_SECONDS"] or 60):
+        if settings.POLYLOG["TASK_SWEEP_SECONDS"]:
+            backends.sweep_round()
 
 
 class Command(BaseCommand):
