@@ -33,34 +33,28 @@ serve: $(STAMP) nginx
 test: $(STAMP) chromium nginx
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The browser tests drive Debian's Chromium; install it when we can (root with apt-get), never fail here:
-# without it the browser tests skip, or fail under CI=true.
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian's chromium for the browser tests"; \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
-	    { DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null 2>&1 && \
-	      DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1; } || \
-	    echo "note: could not install chromium; the browser tests will be skipped (failed under CI=true)"; \
-	  else \
-	    echo "note: chromium is not installed (apt-get install chromium); the browser tests will be skipped"; \
-	  fi; }
+# Debian's packages the tests need, installed when we can (root with apt-get), never failing here: without
+# them the tests that need them skip, or fail under CI=true. $(call debian_package,<command>,<its tests>)
+define debian_package
+command -v $(1) >/dev/null 2>&1 || test -x /usr/sbin/$(1) || { \
+  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+    echo "installing Debian's $(1) for $(2)"; \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1) >/dev/null 2>&1 || \
+    { DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null 2>&1 && \
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1) >/dev/null 2>&1; } || \
+    echo "note: could not install $(1); $(2) will be skipped (failed under CI=true)"; \
+  else \
+    echo "note: $(1) is not installed (apt-get install $(1)); $(2) will be skipped"; \
+  fi; }
+endef
 
-# Debian's nginx for `make serve` and the topology test (tests/e2e/test_topology.py), by the chromium rule:
-# installed when we can (root with apt-get), never failing here; without it that test skips, or fails
-# under CI=true.
+# Chromium drives the browser tests.
+chromium:
+	@$(call debian_package,chromium,the browser tests)
+
+# nginx fronts `make serve` and the topology test (tests/e2e/test_topology.py).
 nginx:
-	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian's nginx for make serve and the topology test"; \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx >/dev/null 2>&1 || \
-	    { DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null 2>&1 && \
-	      DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx >/dev/null 2>&1; } || \
-	    echo "note: could not install nginx; the topology test will be skipped (failed under CI=true)"; \
-	  else \
-	    echo "note: nginx is not installed (apt-get install nginx); the topology test will be skipped"; \
-	  fi; }
+	@$(call debian_package,nginx,the topology test)
 
 # The figures, and the performance guard: ratios to floors measured in the same run (docs/performance.md).
 # SCALE=1 adds a job of 1,000,000 items against one of 10,000 on PostgreSQL (tests/bench/scale.py, ~15 min).
