@@ -58,7 +58,14 @@ def _media_in_tmp(settings: Any, tmp_path: Any) -> None:
     import_put fills); overriding STORAGES resets default_storage."""
     media = tmp_path / "media"
     settings.MEDIA_ROOT = media
-    settings.POLYLOG = {**settings.POLYLOG, "IMPORT_ROOT": str(tmp_path / "import")}
+    # Tasks run in this process (the embedded pool) even when REDIS_URL is set: an RQ worker, another
+    # process, would not see this test's folders. The RQ path is tested with real workers: the worker-kill
+    # and topology tests, and the browser test of thumbnails that come later.
+    settings.POLYLOG = {
+        **settings.POLYLOG,
+        "IMPORT_ROOT": str(tmp_path / "import"),
+        "TASK_BACKEND": "embedded",
+    }
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
