@@ -136,12 +136,15 @@ def test_a_sync_reads_only_the_images_after_the_last_it_synced(job: Any, manager
             checksum=f"{pk:064x}",
         )
 
-    image(1000)
+    # Ids above the fixture's images, whatever the sequence stands at (PostgreSQL's does not go back when
+    # a test's transaction is rolled back).
+    top = Image.objects.order_by("-pk").values_list("pk", flat=True).first()
+    image(top + 1000)
     assert manager_api.post(f"/api/jobs/{job.pk}/sync/").json() == {"added": 1, "total": 4}
-    assert LabelingJob.objects.get(pk=job.pk).synced_image_id == 1000
+    assert LabelingJob.objects.get(pk=job.pk).synced_image_id == top + 1000
 
     # An image whose import committed after that sync went past its id (two imports at once) ...
-    late = image(500)
+    late = image(top + 500)
     assert manager_api.post(f"/api/jobs/{job.pk}/sync/").json() == {"added": 0, "total": 4}
     # ... is found by the sync its import sends once it has committed, which reads the whole dataset.
     images_imported.send(sender=None, dataset_id=job.dataset_id, added=1)
