@@ -43,6 +43,19 @@ def log_in(page, base: str, username: str, password: str) -> None:
     page.wait_for_url(f"{base}/")
 
 
+def first_render_ms(page, url: str, shapes: int, *, ready: bool = False, timeout: float = 30_000) -> float:
+    """Open the labeling page at `url` and wait (each animation frame) until it draws `shapes` shapes, and
+    with `ready` until it says it is ready too; the page's clock then, from its navigation's start."""
+    page.goto(url)
+    # A function, not an expression: an expression is evaluated with eval(), which the page's
+    # Content-Security-Policy (no 'unsafe-eval') refuses.
+    condition = "document.querySelectorAll('#canvas .shape').length >= n"
+    if ready:
+        condition = f"document.body.dataset.ready === 'true' && {condition}"
+    page.wait_for_function(f"(n) => {condition}", arg=shapes, polling="raf", timeout=timeout)
+    return page.evaluate("performance.now()")
+
+
 def pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -160,14 +173,10 @@ def dense_images(browser, base: str, api: Api, *, quick: bool) -> list[dict]:
     for round_ in range(rounds):
         for count in DENSE_COUNTS if round_ % 2 == 0 else reversed(DENSE_COUNTS):
             for _ in range(1 if quick else 2):
-                page.goto(f"{base}/items/{items[count]}/")
-                page.wait_for_function(
-                    "(n) => document.body.dataset.ready === 'true' && document.querySelectorAll('#canvas .shape').length >= n",
-                    arg=count,
-                    polling="raf",
-                    timeout=60_000,
+                rendered = first_render_ms(
+                    page, f"{base}/items/{items[count]}/", count, ready=True, timeout=60_000
                 )
-                first_render.setdefault(count, []).append(page.evaluate("performance.now()"))
+                first_render.setdefault(count, []).append(rendered)
             page.evaluate("() => document.querySelector('[data-tool=edit]')?.click()")
             for kind in ("zoom", "pan"):
                 for where, zoom in (("fitted", None), ("100 %", 1)):
@@ -297,16 +306,7 @@ def main() -> int:
             log_in(page, base, *DEMO)
             renders = []
             for _ in range(2 if args.quick else 5):
-                page.goto(f"{base}/items/{item_id}/")
-                # A function, not an expression: an expression is evaluated with eval(), which the
-                # page's Content-Security-Policy (no 'unsafe-eval') refuses.
-                page.wait_for_function(
-                    "(n) => document.querySelectorAll('#canvas .shape').length >= n",
-                    arg=SHAPES,
-                    polling="raf",
-                    timeout=30_000,
-                )
-                renders.append(page.evaluate("performance.now()"))
+                renders.append(first_render_ms(page, f"{base}/items/{item_id}/", SHAPES))
             render = pct(renders, 0.5)
             row(
                 f"labeling page, {SHAPES} shapes x {VERTICES} vertices: first full render p50",
