@@ -11,6 +11,7 @@ class LabelingConfig(AppConfig):
     def ready(self) -> None:
         from apps.datasets.signals import images_imported
 
+        from . import tasks  # noqa: F401 - registers the rebuild task
         from .live import connect_signals
         from .services import jobs_sync_after_import
 

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from . import store
 from .domain import evolve, initial_state, state_from_dict, state_to_dict
 from .models import Item, ItemLabel, LabelingJob, Snapshot, StoredEvent
 from .readmodels import item_columns_write, item_tally_keys, job_tally_differences, label_counts, read_model
+
+# Lines of differences a report keeps when it is stored (a task run's checkpoint): a systematic drift over a
+# million items would otherwise rewrite megabytes at every checkpoint. The count stays exact.
+STORED_DIFFERENCES = 1000
 
 
 @dataclass
@@ -18,8 +25,37 @@ class Report:
     items: int = 0
     events: int = 0
     differences: list[str] = field(default_factory=list)
+    # Differences counted but whose lines were not kept (a report read back from storage).
+    more_differences: int = 0
     # Per job, the tallies the log implies (see JobTally).
     tallies: dict[int, Counter[str]] = field(default_factory=dict)
+    # The last item replayed, in id order: where a resumed rebuild goes on from.
+    last_item_id: int = 0
+
+    @property
+    def difference_count(self) -> int:
+        return len(self.differences) + self.more_differences
+
+    def stored(self) -> dict[str, Any]:
+        """The report as JSON, without the tallies (a resumed rebuild recounts them)."""
+        return {
+            "last_item_id": self.last_item_id,
+            "items": self.items,
+            "events": self.events,
+            "differences": self.differences[:STORED_DIFFERENCES],
+            "difference_count": self.difference_count,
+        }
+
+    @classmethod
+    def from_stored(cls, raw: dict[str, Any]) -> Report:
+        lines = list(raw.get("differences", []))
+        return cls(
+            items=raw.get("items", 0),
+            events=raw.get("events", 0),
+            differences=lines,
+            more_differences=raw.get("difference_count", len(lines)) - len(lines),
+            last_item_id=raw.get("last_item_id", 0),
+        )
 
 
 def item_rebuild(item: Item, report: Report, *, repair: bool) -> None:
@@ -72,24 +108,44 @@ def item_rebuild(item: Item, report: Report, *, repair: bool) -> None:
         store.item_label_rows_sync(item.pk, stored_counts, model.label_counts)
 
 
-def projections_rebuild(*, repair: bool = True, item_ids: list[int] | None = None) -> Report:
-    report = Report()
+def projections_items(item_ids: list[int] | None = None) -> QuerySet[Item]:
+    """The items a rebuild replays, in the order it replays them (by id, so it can resume after one)."""
     items = Item.objects.select_related("image").order_by("id")
-    if item_ids:
-        items = items.filter(pk__in=item_ids)
-    for item in items.iterator(chunk_size=500):
+    return items.filter(pk__in=item_ids) if item_ids else items
+
+
+def projections_rebuild(
+    *,
+    repair: bool = True,
+    item_ids: list[int] | None = None,
+    resume: Report | None = None,
+    on_item: Callable[[Report, bool], None] | None = None,
+) -> Report:
+    """Replay the items (all, or `item_ids`) and then the jobs' tallies; with `repair`, write what the log
+    says wherever a projection differs. Each item is replayed and repaired in a transaction of its own,
+    which `on_item(report, differed)` is called inside, so a caller's progress commits with the item's
+    repair. `resume` is the report of an earlier attempt cut off midway: the items after its last one are
+    replayed, and the tallies, which that attempt's items counted in memory, are recounted instead."""
+    report = resume or Report()
+    items = projections_items(item_ids)
+    for item in items.filter(pk__gt=report.last_item_id).iterator(chunk_size=500):
+        before = report.difference_count
         with transaction.atomic():
             locked = Item.objects.select_for_update().select_related("image").get(pk=item.pk)
             item_rebuild(locked, report, repair=repair)
-        report.items += 1
-    # The tallies: against what the log says when every item was replayed, else against a recount.
+            report.items += 1
+            report.last_item_id = item.pk
+            if on_item is not None:
+                on_item(report, report.difference_count > before)
+    # The tallies: against what the log says when every item was replayed here, else against a recount.
+    replayed_all = not item_ids and resume is None
     jobs = (
         LabelingJob.objects.values_list("id", flat=True)
         if not item_ids
         else set(items.values_list("job_id", flat=True))
     )
     for job_id in sorted(jobs):
-        expected = None if item_ids else report.tallies.get(job_id, {})
+        expected = report.tallies.get(job_id, {}) if replayed_all else None
         with transaction.atomic():
             report.differences.extend(job_tally_differences(job_id, repair=repair, expected=expected))
     store.state_cache.clear()

@@ -103,7 +103,7 @@ def test_rebuild_reports_and_repairs_a_drifted_tally(
     assert f"job {job.pk}: tally label:{labels['cat'].pk} is 7, the log says 1" in report
     assert f"job {job.pk}: tally items is 0, the log says 3" in report
 
-    call_command("rebuild_projections", stdout=StringIO())
+    call_command("rebuild_projections", "--now", stdout=StringIO())
     assert tallies(job) == {"items": 3, f"label:{labels['cat'].pk}": 1}
 
 

@@ -133,7 +133,7 @@ def test_rebuild_detects_and_repairs_a_corrupted_shape_count(labeled: list[Any])
     assert "2 differences" in error
     assert Item.objects.get(pk=first.pk).shape_count == 99  # --check repairs nothing
 
-    repaired = run("rebuild_projections")
+    repaired = run("rebuild_projections", "--now")
 
     assert "2 differences repaired" in repaired
     first.refresh_from_db()
@@ -148,7 +148,7 @@ def test_rebuild_detects_and_repairs_a_deleted_label_row(labeled: list[Any], lab
     output, _ = refused("rebuild_projections", "--check")
 
     assert f"item {first.pk}: label counts are" in output
-    run("rebuild_projections")
+    run("rebuild_projections", "--now")
     counts = dict(ItemLabel.objects.filter(item=first).values_list("label_class_id", "shape_count"))
     assert counts == {labels["cat"].pk: 1, labels["dog"].pk: 1}
     run("rebuild_projections", "--check")
@@ -163,7 +163,7 @@ def test_rebuild_detects_and_repairs_a_tampered_snapshot(labeled: list[Any]) -> 
     output, _ = refused("rebuild_projections", "--check")
 
     assert f"item {first.pk}: snapshot at seq 2 differs from the replay" in output
-    run("rebuild_projections")
+    run("rebuild_projections", "--now")
     snapshot.refresh_from_db()
     assert state_from_dict(snapshot.state) == replay_log(first, 2)
     run("rebuild_projections", "--check")
@@ -178,7 +178,7 @@ def test_rebuild_recreates_a_missing_snapshot_and_drops_one_past_the_end(labeled
 
     assert f"item {first.pk}: snapshot at seq 4 is missing" in output
     assert f"item {second.pk}: snapshot at seq 8 is past the stream's end" in output
-    run("rebuild_projections")
+    run("rebuild_projections", "--now")
     assert list(Snapshot.objects.filter(item=first).values_list("seq", flat=True)) == [2, 4]
     assert list(Snapshot.objects.filter(item=second).values_list("seq", flat=True)) == [2]
     assert state_from_dict(Snapshot.objects.get(item=first, seq=4).state) == replay_log(first, 4)
@@ -188,7 +188,7 @@ def test_rebuild_can_be_limited_to_one_item(labeled: list[Any]) -> None:
     first, second, _ = labeled
     Item.objects.filter(pk__in=[first.pk, second.pk]).update(shape_count=99)
 
-    run("rebuild_projections", "--item", str(first.pk))
+    run("rebuild_projections", "--now", "--item", str(first.pk))
 
     assert Item.objects.get(pk=first.pk).shape_count == 2
     assert Item.objects.get(pk=second.pk).shape_count == 99
@@ -199,7 +199,7 @@ def test_after_a_repair_commands_continue_from_the_log(
 ) -> None:
     first = labeled[0]
     Item.objects.filter(pk=first.pk).update(shape_count=99, label_class_ids=[])
-    run("rebuild_projections")
+    run("rebuild_projections", "--now")
 
     add_polygon(annotator_api, first.pk, labels["cat"].pk, points=square(40, 30, 5))
 
