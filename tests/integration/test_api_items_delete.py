@@ -5,17 +5,37 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 
 from apps.datasets.models import Dataset, Image
+from apps.datasets.tasks import SOURCE_FILES_DELETE_TASK
 from apps.labeling.models import Item, ItemDeletion, Role, StoredEvent
 from apps.labeling.services import job_create, job_member_set, job_sync
+from apps.tasks import backends
+from apps.tasks.models import TaskRun
+from apps.tasks.runner import task_execute
+from apps.tasks.services import task_wait
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def delete(api: Any, item_ids: list[int], **options: Any) -> Any:
-    return api.post("/api/items/delete/", {"item_ids": item_ids, **options}, format="json")
+    """Ask for a deletion, and wait for the file deletion it queued (the embedded pool runs it)."""
+    response = api.post("/api/items/delete/", {"item_ids": item_ids, **options}, format="json")
+    if response.status_code == 200:
+        for run in TaskRun.objects.filter(
+            kind=SOURCE_FILES_DELETE_TASK, args__deletion_id=response.json()["id"]
+        ):
+            assert task_wait(run.pk, timeout=30).status in (TaskRun.Status.DONE, TaskRun.Status.FAILED)
+    return response
+
+
+@pytest.fixture
+def held(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The queue paused: runs handed to it are held here, and a test runs them itself."""
+    submitted: list[int] = []
+    monkeypatch.setattr(backends, "submit", submitted.append)
+    return submitted
 
 
 def listed_ids(api: Any, job: Any) -> set[int]:
@@ -79,6 +99,61 @@ def test_deleting_the_source_files_removes_them_and_their_thumbnails(item: Any, 
     assert response.status_code == 200
     assert response.json()["files_deleted"] == [item.image.file.name]
     assert not any(default_storage.exists(name) for name in names)
+
+
+def test_the_answer_comes_before_the_files_go_and_a_task_on_the_queue_deletes_them(
+    item: Any, manager_api: Any, held: list[int]
+) -> None:
+    names = [item.image.file.name, item.image.thumbnail.name]
+
+    response = manager_api.post(
+        "/api/items/delete/", {"item_ids": [item.pk], "delete_source_files": True}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["files_deleted"] == [item.image.file.name]
+    assert all(default_storage.exists(name) for name in names)  # the request left them to the queue
+    run = TaskRun.objects.get(pk=held[0])
+    assert (run.kind, run.status, run.total) == (SOURCE_FILES_DELETE_TASK, TaskRun.Status.QUEUED, 2)
+    assert run.args == {"files": sorted(names), "deletion_id": response.json()["id"]}
+
+    task_execute(run.pk)
+
+    run.refresh_from_db()
+    assert (run.status, run.done, run.error) == (TaskRun.Status.DONE, 2, "")
+    assert not any(default_storage.exists(name) for name in names)
+
+
+def test_a_file_that_cannot_be_deleted_fails_the_task_with_its_reason_and_the_others_go(
+    items: list[Any], manager_api: Any, held: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stuck, gone = items[0].image, items[1].image
+    real_delete = FileSystemStorage.delete
+
+    def refuses_one(storage: Any, name: str) -> None:
+        if name == stuck.file.name:
+            raise PermissionError(13, "Permission denied", name)
+        real_delete(storage, name)
+
+    monkeypatch.setattr(FileSystemStorage, "delete", refuses_one)
+    response = manager_api.post(
+        "/api/items/delete/",
+        {"item_ids": [items[0].pk, items[1].pk], "delete_source_files": True},
+        format="json",
+    )
+    assert response.status_code == 200
+
+    task_execute(held[0])
+
+    run = TaskRun.objects.get(pk=held[0])
+    assert (run.status, run.done, run.total) == (TaskRun.Status.FAILED, 4, 4)
+    assert run.error == (
+        f"SourceFilesNotDeleted: 1 of 4 files could not be deleted: {stuck.file.name}"
+        f" (PermissionError: [Errno 13] Permission denied: '{stuck.file.name}')"
+    )
+    assert default_storage.exists(stuck.file.name)
+    assert not default_storage.exists(stuck.thumbnail.name)
+    assert not any(default_storage.exists(name) for name in (gone.file.name, gone.thumbnail.name))
 
 
 def test_source_files_another_dataset_uses_are_kept_unless_forced(
@@ -275,6 +350,7 @@ def test_a_refused_deletion_changes_nothing(
     assert refused.status_code == 409
     assert snapshot_of(job, manager_api) == before
     assert all(before["files"].values())
+    assert not TaskRun.objects.exists()  # no file deletion queued
 
 
 def test_force_keeps_a_file_another_persons_dataset_holds_without_naming_it(

@@ -18,7 +18,10 @@ from PIL import Image as PILImage
 
 from apps.datasets.models import Dataset
 from apps.datasets.services import image_create
+from apps.datasets.tasks import SOURCE_FILES_DELETE_TASK
 from apps.labeling.services import job_create
+from apps.tasks.models import TaskRun
+from apps.tasks.services import task_wait
 from tests.conftest import import_put, png_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -116,6 +119,8 @@ def test_deleting_images_with_their_source_files_removes_them_from_the_bucket(
     )
 
     assert response.status_code == 200
+    run = TaskRun.objects.get(kind=SOURCE_FILES_DELETE_TASK)  # the queue deletes them, after the answer
+    assert task_wait(run.pk, timeout=30).status == TaskRun.Status.DONE
     remaining = keys(s3)
     assert gone.file.name not in remaining and gone.thumbnail.name not in remaining
     assert kept.file.name in remaining

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
 from apps.common.errors import ApiError
 from apps.datasets.models import Dataset, Image
+from apps.datasets.tasks import source_files_delete_later
 
 from .. import store
 from ..models import Item, ItemDeletion, ItemLabel, ItemStatus, JobMember, Role
@@ -138,7 +138,8 @@ def items_delete(
     while their event streams stay readable for audit. With `delete_source_files` the files (and
     thumbnails) leave storage too. A file that another job still shows, or another dataset holds, is
     refused (409, nothing changes); with `force` it goes if the actor manages every such job and dataset
-    (staff manage all), and otherwise stays, the answer saying why. Every deletion is recorded."""
+    (staff manage all), and otherwise stays, the answer saying why. Every deletion is recorded. The files
+    themselves are deleted by a task on the queue once this commits (apps/datasets/tasks.py)."""
     jobs = {item.job_id for item in items}
     if len(jobs) != 1:
         raise ApiError(400, "invalid_request", "Delete images of one job at a time.")
@@ -167,20 +168,7 @@ def items_delete(
     }
     _tally_items_leaving(job_id=next(iter(jobs)), item_ids=ids)
     Item.objects.filter(pk__in=ids, deleted_at__isnull=True).update(deleted_at=now)
-    deleted_files: list[str] = []
-    if delete_source_files:
-        storage = default_storage
-        going = [image for image in images if image.file.name not in kept]
-
-        def remove_files() -> None:
-            # After commit: files cannot be put back if the transaction rolled back.
-            for image in going:
-                for name in (image.file.name, image.thumbnail.name):
-                    if name and storage.exists(name):
-                        storage.delete(name)
-
-        transaction.on_commit(remove_files, robust=True)
-        deleted_files = sorted({image.file.name for image in going})
+    going = [image for image in images if image.file.name not in kept] if delete_source_files else []
     job_id = jobs.pop()
     transaction.on_commit(
         lambda: items_deleted.send(sender=Item, job_id=job_id, item_ids=sorted(ids)), robust=True
@@ -192,8 +180,13 @@ def items_delete(
         image_paths=sorted(image.path for image in images),
         delete_source_files=delete_source_files,
         forced=force,
-        files_deleted=deleted_files,
+        files_deleted=sorted({image.file.name for image in going}),
     )
+    if going:
+        # Storage is left to the queue, after the commit: the answer does not wait on it, and files are
+        # never removed for a deletion that rolled back. A file it cannot delete fails the run, with why.
+        names = sorted({name for image in going for name in (image.file.name, image.thumbnail.name) if name})
+        source_files_delete_later(names=names, why={"deletion_id": deletion.pk})
     files_kept = [
         {"file": name, "reason": f"still used by {_holders_text(found)}"}
         for name, found in sorted(kept.items())
