@@ -341,6 +341,10 @@ POLYLOG = {
     # Imports: files registered per transaction, and images per thumbnail task.
     "IMPORT_BATCH": int(os.environ.get("POLYLOG_IMPORT_BATCH", "200")),
     "THUMBNAIL_BATCH": int(os.environ.get("POLYLOG_THUMBNAIL_BATCH", "50")),
+    # Exports (docs/api.md): one selecting at least this many items runs on the queue and leaves a download
+    # that expires this many hours after it is made; smaller ones stream at once.
+    "EXPORT_QUEUE_ITEMS": int(os.environ.get("POLYLOG_EXPORT_QUEUE_ITEMS", "5000")),
+    "EXPORT_TTL_HOURS": float(os.environ.get("POLYLOG_EXPORT_TTL_HOURS", "24")),
     # Operations (docs/operations.md): /metrics wants this bearer token when set; unset, it answers 404
     # unless METRICS_PUBLIC opens it. On SIGTERM a server has this long to finish what it has in flight.
     "METRICS_TOKEN": os.environ.get("POLYLOG_METRICS_TOKEN", ""),

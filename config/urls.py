@@ -10,7 +10,7 @@ from apps.accounts.views import AdminLoginForm, LoginView
 from apps.common.errors import api_not_found
 from apps.datasets.api import DatasetList
 from apps.datasets.views import media_file
-from apps.interchange.api import JobExport
+from apps.interchange.api import ExportDetail, ExportDownload, JobExport
 from apps.ops import health
 from apps.ops import metrics as ops_metrics
 from frontend import views as frontend
@@ -23,6 +23,8 @@ api = [
     path("datasets/", DatasetList.as_view(), name="dataset-list"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("jobs/<int:job_id>/export/", JobExport.as_view(), name="job-export"),
+    path("exports/<int:export_id>/", ExportDetail.as_view(), name="export-detail"),
+    path("exports/<int:export_id>/download/", ExportDownload.as_view(), name="export-download"),
     path("", include("apps.labeling.api.urls")),
     # Any character, newlines too (a bare `.` would let a path with %0A fall through to Django's HTML 404).
     re_path(r"^(?P<path>[\s\S]*)$", api_not_found),

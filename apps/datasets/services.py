@@ -17,7 +17,8 @@ from .models import Dataset, Image
 THUMBNAIL_SIZE = (256, 256)
 # What the app itself writes in the default storage; an import never reads there (apps/datasets/imports.py).
 # imports/<id>/ holds an upload's files from the request until its import task has registered them.
-STORED_PREFIXES = ("datasets/", "thumbnails/", "imports/")
+# exports/<job>/<id>/ holds the zips of queued exports until they expire (apps/interchange/exports.py).
+STORED_PREFIXES = ("datasets/", "thumbnails/", "imports/", "exports/")
 MAX_NAME_BYTES = 255  # of one path segment: what local file systems hold
 
 

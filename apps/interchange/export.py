@@ -48,13 +48,16 @@ def state_objects(state: ItemState) -> tuple[Obj, ...]:
     )
 
 
-def image_records(items: QuerySet[Item]) -> Iterator[tuple[ImageRecord, str]]:
+def image_records(
+    items: QuerySet[Item], progress: Progress | None = None
+) -> Iterator[tuple[ImageRecord, str]]:
     """(record, the image's file name in storage) for each item, its objects from the current state.
-    Items are read in id order, a chunk at a time, with their states loaded in bulk."""
+    Items are read in id order, a chunk at a time, with their states loaded in bulk; `progress` is told
+    how many records were taken so far after each chunk (a queued export reports it)."""
     rows = items.order_by("id").values_list(
         "id", "last_seq", "image__path", "image__width", "image__height", "image__file"
     )
-    after = 0
+    after = taken = 0
     while True:
         chunk = list(rows.filter(id__gt=after)[:CHUNK_ITEMS])
         if not chunk:
@@ -63,6 +66,9 @@ def image_records(items: QuerySet[Item]) -> Iterator[tuple[ImageRecord, str]]:
         for pk, _, path, width, height, file in chunk:
             yield ImageRecord(pk, path, width, height, state_objects(states[pk])), file
         after = chunk[-1][0]
+        taken += len(chunk)
+        if progress is not None:
+            progress(taken)
 
 
 class _Sink:
@@ -87,6 +93,7 @@ class _Sink:
 
 
 Member = tuple[str, Callable[[], Iterable[bytes]]]
+Progress = Callable[[int], None]
 
 
 def member_name(name: str) -> str:
@@ -129,11 +136,16 @@ def _stem(path: str) -> str:
 
 
 def export_members(
-    job: LabelingJob, items: QuerySet[Item], fmt: str, *, with_images: bool = False
+    job: LabelingJob,
+    items: QuerySet[Item],
+    fmt: str,
+    *,
+    with_images: bool = False,
+    progress: Progress | None = None,
 ) -> Iterator[Member]:
     """The files of an export in format `fmt` (one of FORMATS)."""
     categories = job_categories(job)
-    records = image_records(items)
+    records = image_records(items, progress)
     if fmt == "coco":
         pending: list[tuple[str, str]] = []
 
@@ -191,9 +203,14 @@ def export_members(
 
 
 def export_stream(
-    job: LabelingJob, items: QuerySet[Item], fmt: str, *, with_images: bool = False
+    job: LabelingJob,
+    items: QuerySet[Item],
+    fmt: str,
+    *,
+    with_images: bool = False,
+    progress: Progress | None = None,
 ) -> Iterator[bytes]:
-    return zip_stream(export_members(job, items, fmt, with_images=with_images))
+    return zip_stream(export_members(job, items, fmt, with_images=with_images, progress=progress))
 
 
 def export_filename(job: LabelingJob, fmt: str) -> str:

@@ -354,5 +354,8 @@ class JobConsumer(LiveConsumer):
     async def job_thumbnails(self, message: dict[str, Any]) -> None:
         await self.send_json({"type": "thumbnails", "items": message["items"]})
 
+    async def job_export(self, message: dict[str, Any]) -> None:
+        await self.send_json({"type": "export_progress", **message["progress"]})
+
     async def job_items_added(self, message: dict[str, Any]) -> None:
         await self.send_json({"type": "items_added", "added": message["added"], "total": message["total"]})

@@ -38,6 +38,7 @@ JOB_COUNTS = "job.counts"
 JOB_ITEMS_ADDED = "job.items_added"
 JOB_ITEMS_DELETED = "job.items_deleted"
 JOB_THUMBNAILS = "job.thumbnails"
+JOB_EXPORT = "job.export"
 LABEL_CLASSES = "label.classes"
 ACCESS_CHANGED = "access.changed"
 
@@ -163,6 +164,12 @@ def on_thumbnails_made(sender: Any, *, dataset_id: int, image_ids: list[int], **
         ]
 
     _publish(messages)
+
+
+def export_progress_publish(job_id: int, progress: dict[str, Any]) -> None:
+    """How far a queued export of the job got (apps/interchange/exports.py), to the job's open pages:
+    `progress` is the export_progress frame's body (export_id, done, total, status, download_url)."""
+    _publish(lambda: [(job_group(job_id), {"type": JOB_EXPORT, "progress": progress})])
 
 
 def on_label_classes_changed(sender: Any, *, job_id: int, **kwargs: Any) -> None:

@@ -37,3 +37,15 @@ def task(
         return function
 
     return register
+
+
+# Housekeeping run with every sweep of task runs (in every worker, and in an embedded server): each app adds
+# its own (an export's expired download deleted). A failure is logged and the next sweep tries again.
+sweeps: list[Callable[[], object]] = []
+
+
+def sweep(function: Callable[[], object]) -> Callable[[], object]:
+    """Register the decorated function to run with every sweep (apps/tasks/services.py, tasks_sweep)."""
+    if function not in sweeps:
+        sweeps.append(function)
+    return function

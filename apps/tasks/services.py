@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from . import backends
 from .models import TaskRun
-from .registry import tasks
+from .registry import sweeps, tasks
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,8 @@ def tasks_sweep(*, resubmit_queued: bool = False) -> list[int]:
     queued again when their kind is resumable and they have not died POLYLOG["TASK_MAX_ATTEMPTS"] times,
     else marked failed with the reason. With `resubmit_queued`, queued runs the backend no longer holds (the
     embedded pool of a stopped process; a Redis emptied) are handed to it again: taking a run up is atomic
-    (apps/tasks/runner.py), so one handed over twice still runs once. The ids of the runs requeued."""
+    (apps/tasks/runner.py), so one handed over twice still runs once. Then the apps' housekeeping
+    (registry.sweeps). The ids of the runs requeued."""
     now = timezone.now()
     stale = _stale_before(now)
     requeued: list[int] = []
@@ -92,6 +93,11 @@ def tasks_sweep(*, resubmit_queued: bool = False) -> list[int]:
         for pk in TaskRun.objects.filter(status=TaskRun.Status.QUEUED).values_list("pk", flat=True):
             if backends.backend_name() != "rq" or not backends.rq_submitted(pk):
                 backends.submit(pk)
+    for housekeeping in sweeps:
+        try:
+            housekeeping()
+        except Exception:  # one app's housekeeping does not stop the sweep of runs, nor the others'
+            log.warning("the sweep's %s failed", housekeeping.__qualname__, exc_info=True)
     return requeued
 
 
