@@ -99,6 +99,9 @@ TABLE = """
   GET    /api/jobs/{job}/items/                              401   404   200   200   200   404   200
   GET    /api/jobs/{job}/deletions/                          401   404   200   200   200   404   200
   GET    /api/jobs/{job}/export/?format=coco                 401   404   200   200   200   404   200
+  GET    /api/jobs/{job}/export/?format=coco [queued]        401   404   202   202   202   404   202
+  GET    /api/exports/{export}/                              401   404   200   200   200   404   200
+  GET    /api/exports/{export}/download/                     401   404   200   200   200   404   200
   GET    /api/jobs/{job}/activity/                           401   404   200   200   200   404   200
   GET    /api/jobs/{job}/integrity/                          401   404   200   200   200   404   200
   GET    /api/jobs/{job}/log/                                401   404   200   200   200   404   200
@@ -261,8 +264,34 @@ def world(
         "member": JobMember.objects.get(job=job, user=annotator2).pk,
         "image_file": item.image.file.name,
         "thumbnail": item.image.thumbnail.name,
+        "export": an_export_made(job, manager),
     }
     return World(users, job, item, labels, make_user("nina_newcomer"), names)
+
+
+def an_export_made(job: Any, manager: Any) -> int:
+    """A queued export of the job the queue has made: its zip stored, not yet expired."""
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    from apps.interchange.models import Export
+    from apps.tasks.models import TaskRun
+
+    run = TaskRun.objects.create(kind="interchange.export", status=TaskRun.Status.DONE, done=3, total=3)
+    name = default_storage.save(f"exports/{job.pk}/made.zip", ContentFile(b"PK\x05\x06" + bytes(18)))
+    export = Export.objects.create(
+        job=job,
+        requested_by=manager,
+        format="coco",
+        run=run,
+        file=name,
+        size=22,
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+    return export.pk
 
 
 # Writes: the body each one sends, and what it changes ----------------------------------------------
@@ -413,6 +442,10 @@ WRITES: dict[str, Write] = {
         count("labeling.Item", job=JOB, deleted_at__isnull=True),
     ),
     "POST /api/items/{item}/commands/": Write(as_json(a_command), count("labeling.StoredEvent")),
+    # An export of as many items as the job has or more goes to the queue: it records an export.
+    "GET /api/jobs/{job}/export/?format=coco [queued]": Write(
+        lambda world, role: {}, count("interchange.Export"), polylog={"EXPORT_QUEUE_ITEMS": 1}
+    ),
     # Pages: signing in and out change sessions only.
     "POST /accounts/login/": Write(lambda world, role: {"data": own_credentials(world, role)}),
     "PUT /accounts/login/": Write(lambda world, role: {}),
@@ -682,6 +715,7 @@ SAMPLE = {
     "import": 1,
     "label_class": 1,
     "member": 1,
+    "export": 1,
     "image_file": "datasets/1/a.png",
     "thumbnail": "thumbnails/1/a.jpg",
 }
