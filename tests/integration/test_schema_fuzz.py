@@ -90,12 +90,16 @@ def known_ids(
     make_user: Any,
     add_polygon: Any,
     manager_api: Any,
+    settings: Any,
 ) -> dict[str, list[int]]:
     """A realistic world for the manager, and the ids of its objects by path parameter name.
 
     Besides the manager's own job there is another one over another dataset that the manager is not in,
-    so its ids (job, items, label classes, members) must answer 404 rather than leak.
+    so its ids (job, items, label classes, members, exports) must answer 404 rather than leak. Exports of
+    two items or more go to the queue, so the export answers both ways, and there are queued exports in
+    each state (made, waiting, failed, expired).
     """
+    settings.POLYLOG = {**settings.POLYLOG, "EXPORT_QUEUE_ITEMS": 2}
     from apps.datasets.imports import dataset_import_start
     from apps.datasets.models import Dataset
     from apps.datasets.services import image_create
@@ -134,7 +138,37 @@ def known_ids(
         "member_id": list(JobMember.objects.values_list("pk", flat=True)),
         "dataset_id": [job.dataset_id, other_dataset.pk],
         "import_id": [record.pk],
+        "export_id": [
+            *(made_export(job, manager, status) for status in ("done", "queued", "failed", "expired")),
+            made_export(other_job, stranger, "done"),
+        ],
     }
+
+
+def made_export(job: Any, user: Any, status: str) -> int:
+    """An export of the job as the queue leaves it in `status` (expired: made, then past its time)."""
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    from apps.interchange.models import Export
+    from apps.tasks.models import TaskRun
+
+    made = status in ("done", "expired")
+    run = TaskRun.objects.create(
+        kind="interchange.export", status="done" if made else status, error="it broke" * (status == "failed")
+    )
+    name = (
+        default_storage.save(f"exports/{job.pk}/fuzz.zip", ContentFile(b"PK\x05\x06" + bytes(18)))
+        if made
+        else ""
+    )
+    expires = timezone.now() + timedelta(hours=1 if status == "done" else -1) if made else None
+    return Export.objects.create(
+        job=job, requested_by=user, format="coco", run=run, file=name, expires_at=expires
+    ).pk
 
 
 @pytest.fixture
