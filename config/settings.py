@@ -238,12 +238,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.common.errors.api_exception_handler",
-    # DRF's three, with its JSON parser made to refuse deep nesting as malformed JSON (a 400, not a 500).
-    "DEFAULT_PARSER_CLASSES": [
-        "apps.common.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only, with DRF's JSON parser made to refuse deep nesting as malformed JSON (a 400, not a 500): a
+    # form body is a 415, and the schema offers JSON alone. Views that take uploads add multipart themselves
+    # (apps.common.parsers.UPLOAD_PARSERS).
+    "DEFAULT_PARSER_CLASSES": ["apps.common.parsers.JSONParser"],
+    # What the test client sends when a test names no format: what the API takes.
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_PAGINATION_CLASS": "apps.common.pagination.Pagination",
     "PAGE_SIZE": 50,
 }

@@ -11,6 +11,7 @@ from apps.common.errors import api_not_found
 from apps.datasets.api import DatasetList
 from apps.datasets.views import media_file
 from apps.interchange.api import ExportDetail, ExportDownload, JobExport
+from apps.labeling.api.asyncapi import AsyncApiView
 from apps.ops import health
 from apps.ops import metrics as ops_metrics
 from frontend import views as frontend
@@ -22,6 +23,7 @@ api = [
     path("auth/token/", TokenObtain.as_view(), name="auth-token"),
     path("datasets/", DatasetList.as_view(), name="dataset-list"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("asyncapi.json", AsyncApiView.as_view(), name="asyncapi"),
     path("jobs/<int:job_id>/export/", JobExport.as_view(), name="job-export"),
     path("exports/<int:export_id>/", ExportDetail.as_view(), name="export-detail"),
     path("exports/<int:export_id>/download/", ExportDownload.as_view(), name="export-download"),

@@ -38,6 +38,9 @@ class TokenObtain(APIView):
         return [IsAuthenticated()] if self.request.method == "DELETE" else [AllowAny()]
 
     @extend_schema(
+        # No credentials needed (a token sent along is still checked): a generated client logs in with its
+        # plain, unauthenticated client.
+        auth=[],
         request=LoginRequest,
         responses={
             200: TokenResponse,

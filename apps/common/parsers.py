@@ -18,3 +18,7 @@ class JSONParser(parsers.JSONParser):
             return super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON parse error - the body is nested too deeply.") from None
+
+
+# The parsers of a view that takes file uploads (multipart, field `files`) as well as JSON options.
+UPLOAD_PARSERS = [JSONParser, parsers.MultiPartParser]

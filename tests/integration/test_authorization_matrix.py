@@ -31,8 +31,9 @@ manager configures, adds and deletes data; staff manage everything), docs/api.md
 the API; anonymous visitors go to the login page), docs/protocol.md (4401, 4404, auditors' commands
 rejected). Two choices the documents leave open are fixed here:
 
-- The OpenAPI schema is public (200 to anonymous), as a reference should be: it holds no data, and clients
-  read it before they have a token. (docs/api.md's "anonymous requests get 401" is read as: to data.)
+- The OpenAPI schema and the AsyncAPI document beside it are public (200 to anonymous), as a reference
+  should be: they hold no data, and clients read them before they have a token. (docs/api.md's "anonymous
+  requests get 401" is read as: to data.)
 - Django admin asks for model permissions on top of is_staff: staff without them see the admin index and get
   403 on model pages; non-staff are sent to the admin login.
 
@@ -73,6 +74,7 @@ TABLE = """
   POST   /api/auth/token/                                    400   200   200   200   200   200   200
   DELETE /api/auth/token/                                    401   204   204   204   204   204   204
   GET    /api/schema/                                        200   200   200   200   200   200   200
+  GET    /api/asyncapi.json                                  200   200   200   200   200   200   200
   GET    /api/no/such/endpoint/                              404   404   404   404   404   404   404
 # --- datasets and imports (docs/data.md)
   GET    /api/datasets/                                      401   200   200   200   200   200   200

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from apps.common.api import errors, valid
 from apps.common.errors import ApiError
+from apps.common.parsers import UPLOAD_PARSERS
 from apps.datasets.imports import dataset_import_start
 from apps.datasets.models import DataImport, Dataset
 
@@ -129,6 +130,8 @@ IMPORT_REFUSALS = {
 
 
 class DatasetImports(APIView):
+    parser_classes = UPLOAD_PARSERS  # files as multipart, or a path as JSON
+
     @extend_schema(
         responses={200: DataImportSerializer(many=True), **errors(texts={404: IMPORT_REFUSALS[404]})}
     )

@@ -386,3 +386,17 @@ def event_from_record(type_: str, schema_version: int, payload: dict[str, Any], 
             value = tuple(value)
         values[name] = value
     return cls(**values)
+
+
+def payload_fields(cls: type) -> list[tuple[str, bool, frozenset[str] | None]]:
+    """What a payload of the event class holds on the wire, for schemas (the OpenAPI and AsyncAPI documents):
+    each field's name, whether every payload has it (an optional field, or one that payloads stored before
+    it existed lack, may be absent), and the values it takes when it names a rule."""
+    return [
+        (
+            name,
+            (cls, name) not in _OPTIONAL_FIELDS and (cls, name) not in _LEGACY_VALUES,
+            _RULES.get((cls, name)),
+        )
+        for name in _PAYLOAD_FIELDS[cls]
+    ]

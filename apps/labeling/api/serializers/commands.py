@@ -9,8 +9,9 @@ from typing import Any
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
-from ...domain import COMMAND_TYPES
+from ...domain import COMMAND_TYPES, EVENT_TYPES
 from ...domain.commands import MAX_GROUP_ID, MAX_SHAPES_IN_COMMAND
+from ...domain.events import payload_fields
 
 
 class StringField(serializers.CharField):
@@ -32,20 +33,9 @@ class EventSerializer(serializers.Serializer):
     created_at = serializers.CharField()
 
 
-class CommandResultSerializer(serializers.Serializer):
-    seq = serializers.IntegerField()
-    events = EventSerializer(many=True)
-
-
 class EventsQuerySerializer(serializers.Serializer):
     after = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1, default=0)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=500)
-
-
-class EventPageSerializer(serializers.Serializer):
-    results = EventSerializer(many=True)
-    last_seq = serializers.IntegerField()
-    next_after = serializers.IntegerField(allow_null=True)
 
 
 class StateQuerySerializer(serializers.Serializer):
@@ -55,6 +45,13 @@ class StateQuerySerializer(serializers.Serializer):
 
 class PointsField(serializers.ListField):
     child = serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2)
+
+
+class PartSerializer(serializers.Serializer):
+    """A piece of a shape that a subtract or a split left: the id it has and its points."""
+
+    shape_id = serializers.UUIDField()
+    points = PointsField()
 
 
 class PastedShapeSerializer(serializers.Serializer):
@@ -69,6 +66,14 @@ class PastedShapeSerializer(serializers.Serializer):
         max_length=MAX_GROUP_ID,
         help_text="the object it is a part of; a copied group gets a new id, so the copies form their own object",
     )
+
+
+def _undescribed(**kw: Any) -> serializers.Field:
+    """A field no table below describes (any JSON value): tests/integration/test_schema.py fails on it."""
+    return serializers.JSONField(**kw, help_text=UNDESCRIBED)
+
+
+UNDESCRIBED = "(undescribed: add the field to apps/labeling/api/serializers/commands.py)"
 
 
 # Commands, as the schema documents them: one object per type, built from the domain's own commands (their
@@ -134,7 +139,7 @@ _DESCRIPTIONS = {
 def _command_serializer(kind: str, command: type) -> type[serializers.Serializer]:
     attrs: dict[str, Any] = {"type": serializers.ChoiceField(choices=[kind])}
     for f in fields(command):
-        attrs[f.name] = _FIELDS[f.name](required=f.default is MISSING)
+        attrs[f.name] = _FIELDS.get(f.name, _undescribed)(required=f.default is MISSING)
     name = "".join(part.title() for part in kind.split("_")) + "Command"
     attrs["Meta"] = type("Meta", (), {"ref_name": name})
     doc = _DESCRIPTIONS.get(kind, f"The `{kind}` command (DESIGN section 8).")
@@ -153,6 +158,104 @@ COMMAND_SERIALIZERS = {kind: _command_serializer(kind, cls) for kind, cls in COM
 )
 class CommandField(serializers.DictField):
     """A command object with a `type` (DESIGN section 8, docs/domain.md)."""
+
+
+# Events, as the schema documents them: one object per type, its payload built from the domain's event
+# classes (domain/events.py: their fields, which of them every payload has, the values of a rule), as the
+# commands above are from the command classes.
+_EVENT_FIELDS = {
+    **_FIELDS,
+    "group_id": lambda **kw: serializers.CharField(
+        **kw, allow_null=True, help_text="the object the shape is a part of; absent or null: a whole object"
+    ),
+    "shape_ids": lambda **kw: serializers.ListField(
+        **kw, child=serializers.UUIDField(), help_text="the shapes the event concerns"
+    ),
+    "skipped_shape_ids": lambda **kw: serializers.ListField(
+        **kw,
+        child=serializers.UUIDField(),
+        help_text="shapes left as they are (someone else changed them since, or their label class is gone)",
+    ),
+    "target_seq": lambda **kw: serializers.IntegerField(**kw, help_text="the seq of the event acted on"),
+    "parts": lambda **kw: serializers.ListField(
+        **kw,
+        child=PartSerializer(),
+        help_text="the pieces: the first is shape_id itself (its new points), the others new shapes, in order",
+    ),
+    "shapes": lambda **kw: serializers.ListField(**kw, child=PastedShapeSerializer()),
+}
+_EVENT_HELP = {
+    "undo_unit": "what an undo of it takes back: the whole polygon, or (stored before the field) the close",
+    "scope": "whose changes it reverted: the sender's (mine), or (stored events only) everyone's",
+}
+_EVENT_DESCRIPTIONS = {
+    "undone": "The sender's undo entry made by event `target_seq` was reverted for `shape_ids`.",
+    "redone": "The sender's undo entry made by event `target_seq` was applied again for `shape_ids`.",
+}
+
+
+@extend_schema_field({"type": "object", "properties": {}, "description": "empty: the type says it all"})
+class EmptyPayload(serializers.DictField):
+    """The payload of an event without fields (an empty serializer would drop out of the schema)."""
+
+
+def _camel(kind: str) -> str:
+    return "".join(part.title() for part in kind.split("_"))
+
+
+def _event_serializer(kind: str, event: type) -> type[serializers.Serializer]:
+    payload: dict[str, Any] = {}
+    for name, always, choices in payload_fields(event):
+        if choices is not None:
+            payload[name] = serializers.ChoiceField(
+                choices=sorted(choices), required=always, help_text=_EVENT_HELP.get(name, "")
+            )
+        else:
+            payload[name] = _EVENT_FIELDS.get(name, _undescribed)(required=always)
+    payload_name = f"{_camel(kind)}Payload"
+    payload["Meta"] = type("Meta", (), {"ref_name": payload_name})
+    # A dataclass without a docstring gets its signature as one: not a description.
+    doc = "" if (event.__doc__ or "").startswith(event.__name__ + "(") else (event.__doc__ or "").strip()
+    payload_class = (
+        type(payload_name, (serializers.Serializer,), payload) if len(payload) > 1 else EmptyPayload
+    )
+    name = f"{_camel(kind)}Event"
+    attrs: dict[str, Any] = {
+        "seq": serializers.IntegerField(help_text="its place in the item's stream, from 1"),
+        "type": serializers.ChoiceField(choices=[kind]),
+        "payload": payload_class(),
+        "actor": serializers.IntegerField(help_text="the user who sent the command"),
+        "actor_name": serializers.CharField(required=False, help_text="their username (REST only)"),
+        "created_at": serializers.CharField(help_text="when it was stored (ISO 8601)"),
+        "Meta": type("Meta", (), {"ref_name": name}),
+    }
+    text = _EVENT_DESCRIPTIONS.get(kind) or doc or f"The `{kind}` event (docs/protocol.md, docs/domain.md)."
+    return type(name, (serializers.Serializer,), {**attrs, "__doc__": text})
+
+
+EVENT_SERIALIZERS = {kind: _event_serializer(kind, cls) for kind, cls in EVENT_TYPES.items()}
+
+
+@extend_schema_field(
+    PolymorphicProxySerializer(
+        component_name="Event", serializers=EVENT_SERIALIZERS, resource_type_field_name="type"
+    )
+)
+class TypedEventField(serializers.DictField):
+    """An event `{seq, type, payload, actor, created_at}`, its payload's fields by its `type`."""
+
+
+class CommandResultSerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    events = serializers.ListField(
+        child=TypedEventField(), help_text="the events the command stored, in order"
+    )
+
+
+class EventPageSerializer(serializers.Serializer):
+    results = serializers.ListField(child=TypedEventField())
+    last_seq = serializers.IntegerField()
+    next_after = serializers.IntegerField(allow_null=True)
 
 
 class CommandRequestSerializer(serializers.Serializer):
