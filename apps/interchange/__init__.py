@@ -10,9 +10,10 @@ one `Refusal` per record they could not. docs/formats.md says what each format k
 from __future__ import annotations
 
 from .coco import coco_annotation, coco_read, coco_write
-from .labelme import IGNORE_LABEL, labelme_document, labelme_read
+from .labelme import labelme_document, labelme_read
 from .model import (
     CLAMP_TOLERANCE,
+    IGNORE_LABEL,
     Category,
     ImageRecord,
     Obj,

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
 from .model import (
+    IGNORE_LABEL,
     Category,
     ImageRecord,
     Obj,
@@ -37,13 +38,16 @@ _dump = functools.partial(json.dumps, ensure_ascii=False, allow_nan=False, separ
 # Writing ---------------------------------------------------------------------------------------------
 
 
-def coco_annotation(obj: Obj, annotation_id: int, image_id: int) -> dict[str, Any]:
+def coco_annotation(obj: Obj, annotation_id: int, image_id: int, *, void: bool = False) -> dict[str, Any]:
     """One object as a COCO annotation: one flat [x1, y1, x2, y2, ...] list per part.
 
     `area` is the sum of the parts' shoelace areas (overlapping parts count twice; polylog has no holes),
-    `bbox` is [x, y, width, height] around all parts.
+    `bbox` is [x, y, width, height] around all parts. A void region (`void`, a shape of the IGNORE_LABEL
+    class) is a crowd annotation, `iscrowd` 1 and `ignore` 1: COCO evaluation and the trainers built on it
+    leave crowd regions out, and `ignore` is the flag other COCO readers (mmdetection) look for.
     """
     x, y, w, h = parts_bbox(obj.parts)
+    crowd = {"iscrowd": 1, "ignore": 1} if void else {"iscrowd": 0}
     return {
         "id": annotation_id,
         "image_id": image_id,
@@ -51,7 +55,7 @@ def coco_annotation(obj: Obj, annotation_id: int, image_id: int) -> dict[str, An
         "segmentation": [[c for point in ring for c in point] for ring in obj.parts],
         "area": sum(ring_area(ring) for ring in obj.parts),
         "bbox": [x, y, w, h],
-        "iscrowd": 0,
+        **crowd,
     }
 
 
@@ -85,6 +89,7 @@ def coco_chunks(
     coordinate that is not finite.
     """
     category_ids = {category.id for category in categories}
+    void_ids = {category.id for category in categories if category.name == IGNORE_LABEL}
     yield '{"info":' + _dump(dict(info if info is not None else DEFAULT_INFO)) + ',\n"licenses":[],\n'
     yield '"categories":[\n'
     yield ",\n".join(
@@ -109,7 +114,7 @@ def coco_chunks(
                 annotation_id += 1
                 annotations.write(
                     ("" if annotation_id == 1 else ",\n")
-                    + _dump(coco_annotation(obj, annotation_id, image.id))
+                    + _dump(coco_annotation(obj, annotation_id, image.id, void=obj.category_id in void_ids))
                 )
         yield '\n],\n"annotations":[\n'
         annotations.seek(0)
@@ -192,10 +197,12 @@ def _read_annotation(
     if label is None:
         raise Refused("unknown_category", f"No category with id {category_id!r} is listed.")
     segmentation = record.get("segmentation")
-    if record.get("iscrowd") not in (None, 0, False) or isinstance(segmentation, dict):
+    crowd = record.get("iscrowd") not in (None, 0, False)
+    if isinstance(segmentation, dict) or (crowd and label != IGNORE_LABEL):
         raise Refused(
             "unsupported_segmentation",
-            "A crowd region (iscrowd 1, RLE mask) cannot be imported; polylog keeps polygons only.",
+            "A crowd region (iscrowd 1, RLE mask) cannot be imported; polylog keeps polygons only "
+            f"(crowd polygons of the {IGNORE_LABEL!r} category are read as void regions).",
         )
     if segmentation is None or segmentation == []:
         raise Refused(
@@ -219,8 +226,10 @@ def coco_read(data: bytes) -> ParsedImport:
 
     A refused category, image or annotation contributes nothing, never a partial object; an annotation of
     a refused image or category is refused in turn (`unknown_image`, `unknown_category`). Labels are the
-    category names, in the order the categories are listed; each annotation is one object whose parts are
-    its polygons. Images without annotations are returned too, with no objects.
+    category names, every one whether used or not, in the order the categories are listed; each annotation
+    is one object whose parts are its polygons. Images without annotations are returned too, with no
+    objects. Crowd annotations are refused, except polygons of the IGNORE_LABEL category (polylog's own
+    void regions as the writer gives them), which are read as objects of that label.
     """
     try:
         document = json.loads(data)
@@ -268,7 +277,7 @@ def coco_read(data: bytes) -> ParsedImport:
         try:
             image_id, obj = _read_annotation(record, index, images, categories)
         except Refused as refused:
-            refusals.append(refused.refusal(f"annotations[{index}]"))
+            refusals.append(refused.refusal(f"annotations[{index}]", objects=1))
         else:
             objects[image_id].append(obj)
 

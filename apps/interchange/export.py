@@ -20,9 +20,16 @@ from apps.labeling.models import Item, LabelingJob
 
 from .coco import coco_chunks
 from .labelme import labelme_document
-from .model import Category, ImageRecord, Obj
-from .voc import voc_class_index, voc_class_list, voc_masks
-from .yolo import yolo_class_index, yolo_data_yaml, yolo_lines
+from .model import IGNORE_LABEL, Category, ImageRecord, Obj
+from .voc import voc_class_index, voc_class_list, voc_image_path, voc_masks
+from .yolo import (
+    yolo_class_index,
+    yolo_data_yaml,
+    yolo_image_list,
+    yolo_image_path,
+    yolo_label_path,
+    yolo_lines,
+)
 
 FORMATS = ("coco", "voc", "labelme", "yolo")
 CHUNK_ITEMS = 500
@@ -184,20 +191,24 @@ def export_members(
             yield f"SegmentationClass/{stem}.png", (lambda data=class_png: [data])
             yield f"SegmentationObject/{stem}.png", (lambda data=object_png: [data])
             if with_images:
-                yield f"JPEGImages/{record.file_name}", _image_file(file)
-        yield "ImageSets/Segmentation/default.txt", _text("".join(f"{name}\n" for name in names))
+                yield voc_image_path(record.file_name), _image_file(file)
+        # 'train', a split torchvision's VOCSegmentation knows (train, trainval, val); one split only, so
+        # that Datumaro, which reads every list here as a subset, sees each image once.
+        yield "ImageSets/Segmentation/train.txt", _text("".join(f"{name}\n" for name in names))
         if skipped:
             yield "skipped.txt", _text("".join(skipped))
     elif fmt == "yolo":
         index = yolo_class_index(categories)
+        void_ids = {category.id for category in categories if category.name == IGNORE_LABEL}
         names = []
         yield "data.yaml", _text(yolo_data_yaml(categories))
         for record, file in records:
-            yield f"labels/{_stem(record.file_name)}.txt", _text(yolo_lines(record, index))
-            names.append(f"images/{record.file_name}")
+            image_path = yolo_image_path(record.file_name)
+            yield yolo_label_path(image_path), _text(yolo_lines(record, index, void_ids))
+            names.append(image_path)
             if with_images:
-                yield f"images/{record.file_name}", _image_file(file)
-        yield "train.txt", _text("".join(f"{name}\n" for name in names))
+                yield image_path, _image_file(file)
+        yield "train.txt", _text(yolo_image_list(names))
     else:  # the view validates the format first
         raise ValueError(f"unknown export format {fmt!r}")
 

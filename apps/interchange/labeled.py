@@ -28,31 +28,41 @@ from apps.labeling.services import item_commands_apply, job_sync, label_class_cr
 
 from .coco import coco_read
 from .labelme import labelme_read
-from .model import ParsedImage, Refusal
+from .model import IGNORE_LABEL, ParsedImage, Refusal
 
 # Colours for label classes an import creates, in turn (the VOC palette's first entries, readable on photos).
 ITEMS_PER_TRANSACTION = 200
 COLOURS = ("#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6")
+# VOC's colour for void (palette entry 255), for the class of void regions.
+VOID_COLOUR = "#e0e0c0"
 
 
 # (the file a refused record is in, the refusal)
 Refusals = list[tuple[str, Refusal]]
+# (the annotation file an image was read from, the image)
+Sourced = list[tuple[str, ParsedImage]]
 
 
-def _parsed(record: DataImport, files: AnnotationFiles) -> tuple[list[ParsedImage], Refusals]:
-    images: list[ParsedImage] = []
+def _parsed(record: DataImport, files: AnnotationFiles) -> tuple[list[str], Sourced, Refusals]:
+    """The label names the files list (a COCO file's categories, every one, in its order; LabelMe lists
+    none), the images with the file each came from, and what the readers refused."""
+    names: list[str] = []
+    images: Sourced = []
     refusals: Refusals = []
     for name, read in files:
         if record.format == DataImport.Format.COCO:
             parsed = coco_read(read())
-            images += parsed.images
-            refusals += [(name, Refusal(f"{name} {r.record}", r.code, r.message)) for r in parsed.refusals]
+            names += parsed.categories
+            images += [(name, image) for image in parsed.images]
+            refusals += [
+                (name, Refusal(f"{name} {r.record}", r.code, r.message, r.objects)) for r in parsed.refusals
+            ]
         else:
             image, refused = labelme_read(name, read())
             if image is not None:
-                images.append(image)
+                images.append((name, image))
             refusals += [(name, r) for r in refused]
-    return images, refusals
+    return names, images, refusals
 
 
 class _ItemFinder:
@@ -75,47 +85,63 @@ class _ItemFinder:
 
 
 def _label_classes(job: LabelingJob, names: Iterable[str]) -> dict[str, int]:
-    """{name: id} of the job's label classes, creating those the import names and the job lacks."""
+    """{name: id} of the job's label classes, creating those the import names and the job lacks, in the
+    order of `names` (an export lists a job's classes in the order they were made, so class indices of VOC
+    and YOLO follow the file's order). Void regions' class gets VOC's void colour."""
     have = dict(LabelClass.objects.filter(job=job).values_list("name", "id"))
     colours = itertools.cycle(COLOURS[len(have) % len(COLOURS) :] + COLOURS[: len(have) % len(COLOURS)])
     for name in names:
         if name not in have:
-            have[name] = label_class_create(job=job, name=name[:100], color=next(colours)).pk
+            colour = VOID_COLOUR if name == IGNORE_LABEL else next(colours)
+            have[name] = label_class_create(job=job, name=name[:100], color=colour).pk
     return have
 
 
 def labeled_import(record: DataImport, files: AnnotationFiles) -> None:
     """Store the labels of a labeled import's annotation files on the items of `record.job_id`."""
     job = LabelingJob.objects.get(pk=record.job_id)
-    images, refusals = _parsed(record, files)
+    listed, images, refusals = _parsed(record, files)
     job_sync(job=job)
     finder = _ItemFinder(job)
-    labels = _label_classes(job, dict.fromkeys(obj.label for image in images for obj in image.objects))
+    used = (obj.label for _, image in images for obj in image.objects)
+    labels = _label_classes(job, dict.fromkeys([*listed, *used]))
     added, found = _share_labels(record, images, finder, labels)
     _record(record, added, [*refusals, *found], len(files))
 
 
 def _share_labels(
-    record: DataImport, images: list[ParsedImage], finder: _ItemFinder, labels: dict[str, int]
+    record: DataImport, images: Sourced, finder: _ItemFinder, labels: dict[str, int]
 ) -> tuple[int, Refusals]:
     """Store the labels of `images`, a batch of items per transaction: one commit per item would make a
     10,000-image import wait on 10,000 log flushes."""
     added, refusals = 0, []
     for start in range(0, len(images), ITEMS_PER_TRANSACTION):
         with transaction.atomic():
-            for image in images[start : start + ITEMS_PER_TRANSACTION]:
-                added += _image_labels(record, image, finder, labels, refusals)
+            for source, image in images[start : start + ITEMS_PER_TRANSACTION]:
+                added += _image_labels(record, source, image, finder, labels, refusals)
     return added, refusals
 
 
 def _image_labels(
-    record: DataImport, image: ParsedImage, finder: _ItemFinder, labels: dict[str, int], refusals: Refusals
+    record: DataImport,
+    source: str,
+    image: ParsedImage,
+    finder: _ItemFinder,
+    labels: dict[str, int],
+    refusals: Refusals,
 ) -> int:
-    """Store one image's objects on its item; returns how many were stored."""
+    """Store one image's objects on its item; returns how many were stored. Refusals name `source`, the
+    annotation file the image was read from."""
     item_id = finder.find(image.file_name)
+    count = len(image.objects)
     if item_id is None:
-        message = f"No image {image.file_name!r} is in the job (it was not in the import, or was refused)."
-        refusals.append((image.file_name, Refusal(image.file_name, "missing_image_file", message)))
+        message = (
+            f"{source} refers to the image {image.file_name!r}, which is not in the job (it was not in "
+            f"the import, or was refused); its {count} object(s) were not imported."
+        )
+        refusals.append(
+            (source, Refusal(f"{source} {image.file_name}", "missing_image_file", message, count))
+        )
         return 0
     units: list[list[Command]] = []
     for obj in image.objects:
@@ -129,14 +155,15 @@ def _image_labels(
             label_class_ids=frozenset(labels.values()),
         )
     except Rejected as error:  # the image left the job meanwhile
-        refusals.append((image.file_name, Refusal(image.file_name, error.code, error.message)))
+        refusals.append((source, Refusal(f"{source} {image.file_name}", error.code, error.message, count)))
         return 0
     live.publish_on_commit(result.broadcasts)
     refused = dict(result.refused)
     for index, error in result.refused:
-        label = image.objects[index].label if index < len(image.objects) else "save"
-        where = f"{image.file_name} object {index} ({label})"
-        refusals.append((image.file_name, Refusal(where, error.code, error.message)))
+        is_object = index < count
+        label = image.objects[index].label if is_object else "save"
+        where = f"{source} {image.file_name} object {index} ({label})"
+        refusals.append((source, Refusal(where, error.code, error.message, int(is_object))))
     return sum(1 for index in range(len(units)) if index not in refused)
 
 
@@ -149,7 +176,7 @@ def _record(record: DataImport, added: int, refusals: Refusals, files: int) -> N
     DataImport.objects.filter(pk=record.pk).update(
         errors=errors,
         objects_added=F("objects_added") + added,
-        objects_refused=F("objects_refused") + len(refusals),
+        objects_refused=F("objects_refused") + sum(r.objects for _, r in refusals),
         processed=F("processed") + files,
     )
 

@@ -1,7 +1,8 @@
 """LabelMe JSON, one document per image: the writer and a reader that refuses shape by shape.
 
 LabelMe joins shapes into one object by (label, group_id), as its own `shapes_to_label` does; see
-docs/formats.md for the choices made here (`__ignore__`, rectangles, image paths).
+docs/formats.md for the choices made here (`__ignore__` void regions, rectangles, image paths). A void
+region is an ordinary shape of the IGNORE_LABEL label both ways, as labelme itself writes it.
 """
 
 from __future__ import annotations
@@ -26,10 +27,6 @@ from .model import (
 )
 
 LABELME_VERSION = "5.5.0"
-
-# LabelMe's label for regions to leave out of training ("void"). polylog has no void region, so such shapes
-# are not imported; they are reported (`ignored_label`) so that the import's history shows them.
-IGNORE_LABEL = "__ignore__"
 
 # Shape types that are areas and become a polygon; the rest (point, line, linestrip, circle, mask, ...)
 # are refused.
@@ -158,27 +155,15 @@ def labelme_read(name: str, data: bytes) -> tuple[ParsedImage | None, list[Refus
         record = f"{name} shapes[{index}]"
         try:
             label, group_id = _shape_key(shape)
-        except Refused as refused:
-            refused_at.append((index, refused.refusal(record)))
-            continue
-        if label == IGNORE_LABEL:
-            refused_at.append(
-                (
-                    index,
-                    Refusal(
-                        record,
-                        "ignored_label",
-                        f"A {IGNORE_LABEL} region is not imported: polylog has no void region.",
-                    ),
-                )
-            )
+        except Refused as refused:  # a shape that belongs to no object counts as one
+            refused_at.append((index, refused.refusal(record, objects=1)))
             continue
         key = (label, group_id) if group_id is not None else (label, None, index)
         parts = objects.setdefault(key, [])
         try:
             parts.append((index, _shape_ring(shape, width, height)))
-        except Refused as refused:
-            refused_at.append((index, refused.refusal(record)))
+        except Refused as refused:  # the object is counted once, at its first refused shape
+            refused_at.append((index, refused.refusal(record, objects=int(key not in failed))))
             failed.setdefault(key, index)
 
     # A group_id that several labels share makes several objects; their group strings must differ.

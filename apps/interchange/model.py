@@ -22,6 +22,12 @@ Ring = tuple[Point, ...]
 # last row lands at height + 0.4), and refusing those would lose real work.
 CLAMP_TOLERANCE = 1.0
 
+# The label of void regions: areas to leave out of training and evaluation (an unclear boundary, a crowd
+# nobody outlined one by one), PASCAL VOC's value 255. It is labelme's own name for them. A job's label
+# class of this name holds its void regions: drawn and edited like any shape, written as 255 in VOC masks,
+# as crowd annotations in COCO, as `__ignore__` shapes in LabelMe, and left out of YOLO (docs/formats.md).
+IGNORE_LABEL = "__ignore__"
+
 
 @dataclass(frozen=True, slots=True)
 class Category:
@@ -60,12 +66,16 @@ class Refusal:
     """One record of an import that was not taken, and why.
 
     `record` names it the way a person finds it in the file ('annotations[12]', 'a/b.json shapes[3]');
-    `code` is stable and machine-readable; `message` is for people.
+    `code` is stable and machine-readable; `message` is for people. `objects` is how many objects of the
+    file the refusal stands for: 1 for a refused annotation or the first refused shape of an object, 0 for
+    a record that is no object (a category, an image record, the file) and for the other shapes of an
+    object already counted, so that the refusals of an import add up to the objects it did not take.
     """
 
     record: str
     code: str
     message: str
+    objects: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +99,8 @@ class ParsedImage:
 
 @dataclass(frozen=True, slots=True)
 class ParsedImport:
-    """What a labeled import read: label names in first-seen order, the images, and what it refused."""
+    """What a labeled import read: label names in the order the file lists them (every one, used or not),
+    the images, and what it refused."""
 
     categories: tuple[str, ...]
     images: tuple[ParsedImage, ...]
@@ -104,8 +115,8 @@ class Refused(Exception):
         self.code = code
         self.message = message
 
-    def refusal(self, record: str) -> Refusal:
-        return Refusal(record=record, code=self.code, message=self.message)
+    def refusal(self, record: str, objects: int = 0) -> Refusal:
+        return Refusal(record=record, code=self.code, message=self.message, objects=objects)
 
 
 # Geometry -------------------------------------------------------------------------------------------

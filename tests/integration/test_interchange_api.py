@@ -19,6 +19,13 @@ from apps.datasets.models import DataImport
 from apps.labeling.models import Item, LabelClass, StoredEvent
 from apps.labeling.selectors import item_state_get
 from tests.conftest import import_put, new_id, png_bytes, square
+from tests.unit.reference_readers import (
+    datumaro_voc_segmentation,
+    torchvision_voc_paths,
+    ultralytics_dataset,
+    ultralytics_image_files,
+    ultralytics_label_paths,
+)
 from tests.unit.test_interchange_model import require, shared_data
 from tests.unit.test_interchange_real_data import assert_coco_matches_labelme, instances
 
@@ -139,8 +146,12 @@ def test_voc_export_writes_palette_pngs_whose_pixels_agree_with_pycocotools(
     archive = exported(manager_api, job, "format=voc")
 
     names = set(archive.namelist())
-    assert {"labelmap.txt", "ImageSets/Segmentation/default.txt"} <= names
-    assert archive.read("labelmap.txt").decode().splitlines()[:3] == ["background", "cat", "dog"]
+    assert {"labelmap.txt", "ImageSets/Segmentation/train.txt"} <= names
+    assert archive.read("labelmap.txt").decode().splitlines()[:3] == [
+        "background:0,0,0::",
+        "cat:128,0,0::",
+        "dog:0,128,0::",
+    ]
     classes = PILImage.open(io.BytesIO(archive.read("SegmentationClass/cat_001.png")))
     objects = PILImage.open(io.BytesIO(archive.read("SegmentationObject/cat_001.png")))
     assert classes.mode == objects.mode == "P"
@@ -233,8 +244,9 @@ def test_the_real_labelme_data_imports_with_every_polygon_and_exports_as_labelme
     shapes = sum(len(d["shapes"]) for d in documents.values())
     ignored = sum(1 for d in documents.values() for s in d["shapes"] if s["label"] == "__ignore__")
     assert (record.added, record.failed) == (3, 0)
-    assert [e["code"] for e in record.errors] == ["ignored_label"] * ignored  # our documented choice
-    assert record.objects_added == sum(len(instances(d)) for d in documents.values()) == 12
+    assert record.errors == []  # __ignore__ regions are void regions, kept (docs/formats.md)
+    assert record.objects_added == sum(len(instances(d)) for d in documents.values()) == 14
+    assert LabelClass.objects.get(job=job, name="__ignore__").color == "#e0e0c0"
     assert set(LabelClass.objects.filter(job=job).values_list("name", flat=True)) >= {
         "person",
         "bottle",
@@ -251,11 +263,9 @@ def test_the_real_labelme_data_imports_with_every_polygon_and_exports_as_labelme
         assert item.status == "labeled"
         assert item.labeled_by_id == manager.pk
         state = item_state_get(item=item)
-        assert len(state.closed_shapes()) == sum(
-            1 for s in documents[stem]["shapes"] if s["label"] != "__ignore__"
-        )
+        assert len(state.closed_shapes()) == len(documents[stem]["shapes"])
         assert set(StoredEvent.objects.filter(item=item).values_list("actor_id", flat=True)) == {manager.pk}
-    assert len(documents) == 3 and shapes - ignored == 16
+    assert len(documents) == 3 and shapes == 18 and ignored == 2
 
     coco = load_coco(exported(manager_api, job, "format=coco"), tmp_path)
     for stem, item in items.items():
@@ -422,6 +432,11 @@ def test_malformed_records_are_listed_on_the_import_and_store_nothing(job: Any, 
     ), record.errors
     assert all(e["reason"] and e["record"] for e in record.errors)
     assert record.objects_added == 2
+    # five objects refused (annotations 2, 3, 4, 5 and 6); the broken file is no object
+    assert record.objects_refused == 5
+    (missing,) = [e for e in record.errors if e["code"] == "missing_image_file"]
+    assert missing["file"].endswith("instances.json") and "instances.json" in missing["record"]
+    assert "missing.png" in missing["record"] and "instances.json" in missing["reason"]
     item = Item.objects.get(job=job, image__path="a.png")
     state = item_state_get(item=item)
     assert [s.points for s in state.closed_shapes()] == [
@@ -495,3 +510,130 @@ def test_an_export_answers_whatever_the_client_accepts(job: Any, drawn: Any, man
 
     assert response.status_code == 200
     assert zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))).read("data.yaml")
+
+
+# Read by other tools as they are (issue 22) ---------------------------------------------------------------
+
+
+def test_yolo_export_trains_from_any_directory_as_ultralytics_resolves_it(
+    job: Any, drawn: Any, manager_api: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require("yaml")
+    archive = exported(manager_api, job, "format=yolo&images=true")
+    export, elsewhere = tmp_path / "exp", tmp_path / "elsewhere"
+    archive.extractall(export)
+    (elsewhere / "images").mkdir(parents=True)
+    monkeypatch.chdir(elsewhere)
+
+    data = ultralytics_dataset(str(export / "data.yaml"), datasets_dir=tmp_path / "datasets")
+    from_folder = ultralytics_image_files(data["train"])
+    from_list = ultralytics_image_files(str(export / "train.txt"))
+
+    assert data["names"] == {0: "cat", 1: "dog"}
+    expected = sorted(
+        str(export / "images" / p) for p in ("birds/bird_003.png", "cat_001.png", "dog_002.png")
+    )
+    assert sorted(from_folder) == sorted(from_list) == expected
+    labels = dict(zip(from_folder, ultralytics_label_paths(from_folder), strict=True))
+    assert len(Path(labels[str(export / "images/cat_001.png")]).read_text().splitlines()) == 3
+    assert Path(labels[str(export / "images/birds/bird_003.png")]).read_text() == ""
+
+
+def test_voc_export_imports_in_datumaro_with_every_object_and_loads_in_torchvision(
+    job: Any, drawn: Any, manager_api: Any, tmp_path: Path
+) -> None:
+    archive = exported(manager_api, job, "format=voc&images=true")
+    voc_root = tmp_path / "VOCdevkit" / "VOC2012"
+    archive.extractall(voc_root)
+
+    items = {item["id"]: item for item in datumaro_voc_segmentation(voc_root)}
+    images, targets = torchvision_voc_paths(voc_root, "train")
+
+    assert sorted(items) == ["birds/bird_003", "cat_001", "dog_002"]
+    assert {item["subset"] for item in items.values()} == {"train"}
+    assert sorted(items["cat_001"]["masks"]) == [(1, "cat"), (2, "dog")]  # the two-part cat is one object
+    assert items["dog_002"]["masks"] == [(1, "dog")] and items["birds/bird_003"]["masks"] == []
+    assert all(str(items[i]["image"]).endswith(f"{i}.png") for i in items)
+    assert sorted(PILImage.open(target).size for target in targets) == [(64, 48), (100, 80), (120, 90)]
+    # torchvision opens <name>.jpg: these PNG images keep their own name (docs/formats.md); a JPEG is named
+    # so (tests/unit/test_interchange_voc.py reads JPEG exports through it whole)
+    assert sorted(path.with_suffix(".png").is_file() for path in images) == [True] * 3
+
+
+def test_void_regions_of_a_labelme_import_are_kept_and_exported_as_each_format_has_them(
+    job: Any, labels: Any, manager_api: Any, tmp_path: Path
+) -> None:
+    put("void/one.png", png_bytes(100, 80, (5, 5, 5)))
+    shapes = [
+        {
+            "label": "cat",
+            "points": [[0, 0], [40, 0], [40, 40], [0, 40]],
+            "group_id": None,
+            "shape_type": "polygon",
+        },
+        {"label": "__ignore__", "points": [[30, 30], [60, 30], [60, 60], [30, 60]], "group_id": None},
+    ]
+    document = {
+        "version": "5.5.0",
+        "shapes": shapes,
+        "imagePath": "one.png",
+        "imageHeight": 80,
+        "imageWidth": 100,
+    }
+    put("void/one.json", json.dumps(document).encode())
+
+    record = labeled_import(manager_api, job, "void", "labelme")
+
+    assert (record.objects_added, record.objects_refused, record.errors) == (2, 0, [])
+    voc = exported(manager_api, job, "format=voc&q=one")
+    classes = np.array(PILImage.open(io.BytesIO(voc.read("SegmentationClass/one.png"))))
+    objects = np.array(PILImage.open(io.BytesIO(voc.read("SegmentationObject/one.png"))))
+    assert classes[45, 45] == objects[45, 45] == 255 and classes[10, 10] == 1 and objects[10, 10] == 1
+    assert classes[35, 35] == 255  # drawn after the cat, the void region covers it there
+    voc.extractall(tmp_path / "voc")
+    (item,) = datumaro_voc_segmentation(tmp_path / "voc")
+    assert sorted(item["masks"]) == [(1, "cat"), (255, "ignored")]
+
+    coco = load_coco(exported(manager_api, job, "format=coco&q=one"), tmp_path)
+    (crowd,) = coco.loadAnns(coco.getAnnIds(iscrowd=True))
+    assert coco.loadCats(crowd["category_id"])[0]["name"] == "__ignore__" and crowd["ignore"] == 1
+    labelme = json.loads(exported(manager_api, job, "format=labelme&q=one").read("one.json"))
+    assert [s["label"] for s in labelme["shapes"]] == ["cat", "__ignore__"]
+    yolo = exported(manager_api, job, "format=yolo&q=one")
+    assert [line.split()[0] for line in yolo.read("labels/one.txt").decode().splitlines()] == ["0"]
+    assert "__ignore__" not in yolo.read("data.yaml").decode()
+
+
+def test_a_coco_import_keeps_every_category_in_order_and_re_exports_the_same_class_indices(
+    dataset: Any, manager: Any, manager_api: Any, tmp_path: Path
+) -> None:
+    from apps.labeling.services import job_create
+
+    fresh = job_create(name="twenty", dataset=dataset, created_by=manager)
+    names = [f"class {n:02}" for n in (7, 3, 19, 1, 12, 5, 20, 2, 14, 9, 11, 4, 17, 6, 16, 8, 13, 10, 18, 15)]
+    put("twenty/a.png", png_bytes(90, 30, (9, 9, 9)))
+    used = {4: 0, 11: 30, 17: 60}  # category position -> the x of its square
+    source = {
+        "images": [{"id": 1, "file_name": "a.png", "width": 90, "height": 30}],
+        "categories": [{"id": 100 + position, "name": name} for position, name in enumerate(names)],
+        "annotations": [
+            {"id": n, "image_id": 1, "category_id": 100 + position, "iscrowd": 0,
+             "segmentation": [[x, 0, x + 20, 0, x + 20, 20, x, 20]]}
+            for n, (position, x) in enumerate(used.items(), start=1)
+        ],
+    }  # fmt: skip
+    put("twenty/instances.json", json.dumps(source).encode())
+
+    labeled_import(manager_api, fresh, "twenty", "coco")
+
+    assert list(fresh.label_classes.order_by("id").values_list("name", flat=True)) == names
+    voc = exported(manager_api, fresh, "format=voc&q=a.png")
+    assert [line.split(":")[0] for line in voc.read("labelmap.txt").decode().splitlines()] == [
+        "background",
+        *names,
+    ]
+    classes = np.array(PILImage.open(io.BytesIO(voc.read("SegmentationClass/a.png"))))
+    assert [int(classes[10, x + 10]) for x in used.values()] == [position + 1 for position in used]
+    yolo = exported(manager_api, fresh, "format=yolo&q=a.png")
+    assert [int(line.split()[0]) for line in yolo.read("labels/a.txt").decode().splitlines()] == list(used)
+    assert require("yaml").safe_load(yolo.read("data.yaml"))["names"] == dict(enumerate(names))

@@ -437,3 +437,69 @@ def test_a_ten_thousand_image_export_is_written_whole(tmp_path: Path) -> None:
     assert len(document["annotations"]) == 100_000
     assert len({annotation["id"] for annotation in document["annotations"]}) == 100_000
     assert all(len(a["segmentation"][0]) == 60 for a in document["annotations"][::997])
+
+
+# Void regions and what a refusal counts ----------------------------------------------------------------------
+
+VOID = Category(20, "__ignore__", "#e0e0c0")
+
+
+def test_void_regions_are_written_as_crowd_annotations_that_evaluation_leaves_out(tmp_path: Path) -> None:
+    coco_module = require("pycocotools.coco")
+    image = ImageRecord(1, "a.jpg", 100, 80, (Obj(7, (square(0, 0, 10),)), Obj(20, (square(50, 50, 10),))))
+    path = tmp_path / "instances.json"
+    path.write_text(written([image], (*CATEGORIES, VOID)), encoding="utf-8")
+
+    coco = coco_module.COCO(str(path))
+
+    (void,) = coco.loadAnns(coco.getAnnIds(iscrowd=True))
+    assert (void["iscrowd"], void["ignore"], coco.loadCats(void["category_id"])[0]["name"]) == (
+        1,
+        1,
+        "__ignore__",
+    )
+    assert coco.annToMask(void).sum() == 100
+    (cat,) = coco.loadAnns(coco.getAnnIds(iscrowd=False))
+    assert cat["iscrowd"] == 0 and "ignore" not in cat
+
+
+def test_a_crowd_polygon_of_the_void_category_reads_back_as_a_void_region() -> None:
+    image = ImageRecord(1, "a.jpg", 100, 80, (Obj(7, (square(0, 0, 10),)), Obj(20, (square(50, 50, 10),))))
+
+    parsed = coco_read(written([image], (*CATEGORIES, VOID)).encode())
+
+    assert parsed.refusals == ()
+    assert [o.label for o in parsed.images[0].objects] == ["cat", "__ignore__"]
+
+
+def test_a_crowd_region_of_any_other_category_is_still_refused() -> None:
+    parsed = coco_read(document([annotation(1, iscrowd=1)]))
+
+    assert [r.code for r in parsed.refusals] == ["unsupported_segmentation"]
+
+
+def test_refusals_count_the_annotations_they_stand_for_and_no_other_record() -> None:
+    data = json.loads(
+        document(
+            [annotation(1, category_id=5), annotation(2, segmentation=[[1, 1]]), annotation(3, image_id=7)]
+        )
+    )
+    data["categories"].append({"id": 5})
+    data["images"].append({"id": 7, "file_name": "x.jpg"})
+
+    parsed = coco_read(json.dumps(data).encode())
+
+    assert [(r.code, r.objects) for r in parsed.refusals] == [
+        ("invalid_category_record", 0),
+        ("invalid_image_record", 0),
+        ("unknown_category", 1),
+        ("too_few_points", 1),
+        ("unknown_image", 1),
+    ]
+
+
+def test_every_category_is_a_label_in_listed_order_whether_used_or_not() -> None:
+    data = json.loads(document([annotation(1, category_id=2)]))
+    data["categories"] = [{"id": n, "name": f"class {n:02}"} for n in range(20, 0, -1)]
+
+    assert coco_read(json.dumps(data).encode()).categories == tuple(f"class {n:02}" for n in range(20, 0, -1))

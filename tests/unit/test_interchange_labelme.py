@@ -145,7 +145,6 @@ REFUSED_SHAPES = [
     ("invalid_shape", shape(label=5)),
     ("invalid_shape", shape(group_id="a")),
     ("invalid_shape", "cat"),
-    ("ignored_label", shape(label="__ignore__", points=[[30, 30], [40, 30], [40, 40]])),
 ]
 
 
@@ -315,3 +314,45 @@ def test_an_oriented_rectangle_becomes_the_polygon_of_its_four_corners() -> None
 
     assert refusals == []
     assert image is not None and image.objects[0].parts == (((20, 10), (30, 20), (20, 30), (10, 20)),)
+
+
+def test_ignore_regions_are_read_as_void_objects_grouped_like_any_label() -> None:
+    shapes = [
+        shape("cat"),
+        shape("__ignore__", group_id=2),
+        shape("__ignore__", group_id=2),
+        shape("__ignore__"),
+    ]
+
+    image, refusals = labelme_read("b.json", doc(shapes))
+
+    assert refusals == []
+    assert image is not None
+    assert [(o.label, len(o.parts)) for o in image.objects] == [
+        ("cat", 1),
+        ("__ignore__", 2),
+        ("__ignore__", 1),
+    ]
+
+
+def test_refusals_count_each_refused_object_once() -> None:
+    bad = [[30, 30], [40, 30], [40, None]]
+    shapes = [
+        shape("cat", points=bad, group_id=1),  # an object of three shapes, two of them bad: one object
+        shape("cat", group_id=1),
+        shape("cat", points=bad, group_id=1),
+        shape("dog", shape_type="point", points=[[3, 3]]),  # one object
+        shape(label=5),  # a shape no object can hold: counted as one
+        shape("dog"),
+    ]
+
+    image, refusals = labelme_read("b.json", doc(shapes))
+
+    assert [(r.code, r.objects) for r in refusals] == [
+        ("invalid_coordinates", 1),
+        ("incomplete_object", 0),
+        ("invalid_coordinates", 0),
+        ("unsupported_shape", 1),
+        ("invalid_shape", 1),
+    ]
+    assert image is not None and [o.label for o in image.objects] == ["dog"]

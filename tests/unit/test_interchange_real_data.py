@@ -23,14 +23,13 @@ PREFIX = "voc2011"
 
 def instances(document: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
     """labelme's instances, (label, group_id) with a fresh id for each ungrouped shape, in first-seen order,
-    leaving out __ignore__ regions."""
+    __ignore__ regions included (they are void regions of their own, docs/formats.md)."""
     found: dict[Any, list[dict[str, Any]]] = {}
     for index, shape in enumerate(document["shapes"]):
-        if shape["label"] != "__ignore__":
-            group_id = shape.get("group_id")
-            found.setdefault(
-                (shape["label"], group_id if group_id is not None else f"shape {index}"), []
-            ).append(shape)
+        group_id = shape.get("group_id")
+        found.setdefault((shape["label"], group_id if group_id is not None else f"shape {index}"), []).append(
+            shape
+        )
     return [(key[0], shapes) for key, shapes in found.items()]
 
 
@@ -38,24 +37,24 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / (a | b).sum())
 
 
-def test_the_real_labelme_files_read_with_only_their_ignore_regions_refused() -> None:
+def test_the_real_labelme_files_read_whole_their_ignore_regions_as_void_objects() -> None:
     folder = shared_data("labelme-voc2011")
 
+    void = 0
     for path in sorted(folder.glob("*.json")):
         image, refusals = labelme_read(f"{PREFIX}/{path.name}", path.read_bytes())
 
         document = json.loads(path.read_bytes())
-        ignored = [i for i, s in enumerate(document["shapes"]) if s["label"] == "__ignore__"]
-        assert [(r.record, r.code) for r in refusals] == [
-            (f"{PREFIX}/{path.name} shapes[{i}]", "ignored_label") for i in ignored
-        ]
+        assert refusals == []
         assert image is not None
+        void += sum(1 for o in image.objects if o.label == "__ignore__")
         assert image.file_name == f"{PREFIX}/{path.stem}.jpg"
         with Image.open(folder / f"{path.stem}.jpg") as picture:
             assert picture.size == (image.width, image.height)
         assert [(o.label, len(o.parts)) for o in image.objects] == [
             (label, len(shapes)) for label, shapes in instances(document)
         ]
+    assert void == 2
 
 
 def test_coco_masks_of_the_real_files_match_labelmes_own_masks(tmp_path: Path) -> None:
@@ -83,9 +82,13 @@ def test_coco_masks_of_the_real_files_match_labelmes_own_masks(tmp_path: Path) -
 
     coco = coco_module.COCO(str(export))
 
-    assert sorted(labels) == ["bottle", "bus", "car", "chair", "person", "sofa"]
-    # 18 shapes: 2 __ignore__ regions left out, a person in 2 parts and a sofa in 4 joined into one each.
-    assert len(coco.getAnnIds()) == sum(len(instances(json.loads(p.read_bytes()))) for p in paths) == 12
+    assert sorted(labels) == ["__ignore__", "bottle", "bus", "car", "chair", "person", "sofa"]
+    # 18 shapes: a person in 2 parts and a sofa in 4 joined into one each; 2 __ignore__ regions, crowd.
+    assert len(coco.getAnnIds()) == sum(len(instances(json.loads(p.read_bytes()))) for p in paths) == 14
+    crowd = coco.loadAnns(coco.getAnnIds(iscrowd=True))
+    assert [(a["iscrowd"], coco.loadCats(a["category_id"])[0]["name"]) for a in crowd] == [
+        (1, "__ignore__")
+    ] * 2
     for record, path in zip(records, paths, strict=True):
         assert_coco_matches_labelme(coco, record.id, json.loads(path.read_bytes()))
 

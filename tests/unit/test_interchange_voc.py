@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import math
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ import shapely
 from PIL import Image
 
 from apps.interchange import (
+    Category,
     ImageRecord,
     Obj,
     voc_class_index,
@@ -21,7 +23,13 @@ from apps.interchange import (
     voc_palette,
 )
 from apps.interchange.model import ring_perimeter
-from apps.interchange.voc import ring_spans
+from apps.interchange.voc import ring_spans, voc_image_path
+from tests.conftest import png_bytes
+from tests.unit.reference_readers import (
+    datumaro_parse_label_map,
+    datumaro_voc_segmentation,
+    torchvision_voc_segmentation,
+)
 from tests.unit.test_interchange_model import CATEGORIES, require, sample_images, square
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -57,16 +65,50 @@ def test_the_palette_matches_the_one_labelme_writes_voc_pngs_with() -> None:
     assert colours(voc_palette()) == [tuple(int(c) for c in row) for row in imgviz.label_colormap()]
 
 
-def test_the_class_list_starts_with_background_in_class_index_order() -> None:
-    assert voc_class_list(CATEGORIES) == "background\ncat\ndog\ntraffic light\n"
+def test_the_class_list_starts_with_background_in_class_index_order_with_each_index_colour() -> None:
+    assert voc_class_list(CATEGORIES) == (
+        "background:0,0,0::\ncat:128,0,0::\ndog:0,128,0::\ntraffic light:128,128,0::\n"
+    )
     assert voc_class_index(CATEGORIES) == {7: 1, 3: 2, 12: 3}
 
 
-def test_a_name_with_a_line_break_cannot_go_in_the_class_list() -> None:
-    from apps.interchange import Category
+def test_datumaro_reads_the_class_list_as_the_labels_in_index_order_with_their_palette_colours(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "labelmap.txt"
+    path.write_text(voc_class_list(CATEGORIES), encoding="utf-8")
 
-    with pytest.raises(ValueError):
-        voc_class_list([Category(1, "two\nlines", "#000000")])
+    label_map = datumaro_parse_label_map(path)
+
+    assert list(label_map) == ["background", "cat", "dog", "traffic light"]
+    assert [desc[0] for desc in label_map.values()] == VOC_FIRST_21[:4]
+
+
+@pytest.mark.parametrize(
+    ("name", "written"),
+    [
+        ("a:b", "a_b"),
+        ("two\nlines", "two_lines"),
+        ("  padded ", "padded"),
+        ("#hash", "_#hash"),
+    ],
+)
+def test_names_a_labelmap_line_cannot_hold_are_written_so_datumaro_reads_every_class(
+    tmp_path: Path, name: str, written: str
+) -> None:
+    categories = [Category(1, "cat", "#000000"), Category(2, name, "#000000"), Category(3, "dog", "#000000")]
+    path = tmp_path / "labelmap.txt"
+    path.write_text(voc_class_list(categories), encoding="utf-8")
+
+    assert list(datumaro_parse_label_map(path)) == ["background", "cat", written, "dog"]
+
+
+def test_a_name_that_becomes_another_after_replacing_gets_a_number(tmp_path: Path) -> None:
+    categories = [Category(1, "a_b", "#000000"), Category(2, "a:b", "#000000")]
+    path = tmp_path / "labelmap.txt"
+    path.write_text(voc_class_list(categories), encoding="utf-8")
+
+    assert list(datumaro_parse_label_map(path)) == ["background", "a_b", "a_b (2)"]
 
 
 def test_masks_are_palette_pngs_of_the_image_size() -> None:
@@ -171,3 +213,106 @@ def test_pixel_counts_agree_with_pycocotools_up_to_the_boundary_convention() -> 
             assert distances.max() <= 0.5
         if theirs.sum() >= 500:
             assert (ours & theirs).sum() / (ours | theirs).sum() >= 0.95
+
+
+# As Datumaro and torchvision read it (tests/unit/reference_readers.py) ----------------------------------
+
+VOID = Category(20, "__ignore__", "#e0e0c0")
+
+
+def write_export(root: Path, images: list[ImageRecord], categories: tuple[Category, ...]) -> None:
+    """The files of a VOC export with images, laid out as export.py lays them out."""
+    index = voc_class_index(categories)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "labelmap.txt").write_text(voc_class_list(categories), encoding="utf-8")
+    names = []
+    for image in images:
+        stem = image.file_name.rsplit(".", 1)[0]
+        names.append(stem)
+        for folder, png in zip(
+            ("SegmentationClass", "SegmentationObject"), voc_masks(image, index), strict=True
+        ):
+            (root / folder / f"{stem}.png").parent.mkdir(parents=True, exist_ok=True)
+            (root / folder / f"{stem}.png").write_bytes(png)
+        (root / voc_image_path(image.file_name)).parent.mkdir(parents=True, exist_ok=True)
+        (root / voc_image_path(image.file_name)).write_bytes(png_bytes(image.width, image.height))
+    split = root / "ImageSets" / "Segmentation" / "train.txt"
+    split.parent.mkdir(parents=True)
+    split.write_text("".join(f"{name}\n" for name in names), encoding="utf-8")
+
+
+EXPORTED = [
+    ImageRecord(
+        1,
+        "a.jpg",
+        40,
+        30,
+        (Obj(3, (square(0, 0, 10), square(20, 0, 10)), group="g"), Obj(7, (square(0, 20, 5),))),
+    ),
+    ImageRecord(2, "sub/b.png", 40, 30, (Obj(12, (square(5, 5, 10),)), Obj(20, (square(30, 20, 8),)))),
+    ImageRecord(3, "c.jpeg", 20, 20),
+]
+
+
+def test_datumaro_imports_every_object_with_its_label_and_void_as_ignored(tmp_path: Path) -> None:
+    write_export(tmp_path, EXPORTED, (*CATEGORIES, VOID))
+
+    items = datumaro_voc_segmentation(tmp_path)
+
+    assert [(i["subset"], i["id"]) for i in items] == [("train", "a"), ("train", "sub/b"), ("train", "c")]
+    assert [sorted(i["masks"]) for i in items] == [
+        [(1, "dog"), (2, "cat")],
+        [(1, "traffic light"), (255, "ignored")],
+        [],
+    ]
+    assert all(i["image"] is not None for i in items)
+
+
+def test_void_is_255_in_both_masks_and_takes_no_object_number() -> None:
+    index = voc_class_index((*CATEGORIES, VOID))
+    image = ImageRecord(
+        1,
+        "a.jpg",
+        30,
+        30,
+        (Obj(7, (square(0, 0, 20),)), Obj(20, (square(10, 10, 20),)), Obj(3, (square(25, 0, 5),))),
+    )
+
+    classes, objects = (pixels(png) for png in voc_masks(image, index))
+
+    assert index[20] == 255
+    assert classes[15, 15] == objects[15, 15] == 255  # painted over the cat, as labelme paints in order
+    assert classes[5, 5] == 1 and objects[5, 5] == 1
+    assert classes[2, 27] == 2 and objects[2, 27] == 2  # the dog is object 2: the void region took no number
+    assert voc_class_list((*CATEGORIES, VOID)).splitlines()[-1] == "ignored:224,224,192::"
+
+
+def test_a_class_named_ignored_keeps_its_name_and_void_gets_another(tmp_path: Path) -> None:
+    path = tmp_path / "labelmap.txt"
+    path.write_text(voc_class_list([Category(1, "ignored", "#000000"), VOID]), encoding="utf-8")
+
+    assert list(datumaro_parse_label_map(path)) == ["background", "ignored", "ignored (2)"]
+
+
+def test_torchvision_reads_the_train_split_images_and_class_masks(tmp_path: Path) -> None:
+    voc_root = tmp_path / "VOCdevkit" / "VOC2012"
+    write_export(voc_root, [EXPORTED[0], EXPORTED[2]], CATEGORIES)
+
+    pairs = torchvision_voc_segmentation(voc_root, "train")
+
+    assert [(image.size, np.unique(np.array(target)).tolist()) for image, target in pairs] == [
+        ((40, 30), [0, 1, 2]),
+        ((20, 20), [0]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("file_name", "member"),
+    [
+        ("a.jpg", "JPEGImages/a.jpg"),
+        ("x/a.JPEG", "JPEGImages/x/a.jpg"),
+        ("a.png", "JPEGImages/a.png"),
+    ],
+)
+def test_jpeg_images_are_named_as_torchvision_opens_them(file_name: str, member: str) -> None:
+    assert voc_image_path(file_name) == member
