@@ -3,7 +3,8 @@
 Each process keeps its own figures in prometheus_client's default registry (with the library's process
 and Python collectors), and serves them itself at /metrics (apps/ops/views.py; docs/operations.md,
 "Metrics", says why per process). Recording stays off the command path's cost: the children of the fixed
-labels are made once here, so an observation is a lock and an add, not a label lookup.
+labels are made once here, so an observation is a lock and an add, not a label lookup. Task durations are
+not here: tasks run in other processes, so they are counted in the database (apps/tasks/durations.py).
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from prometheus_client import Counter, Gauge, Histogram
 # From a command received to its ack sent: a websocket command answers in a few milliseconds on the
 # embedded setup, a REST one in tens, a slow one under load in hundreds.
 ACK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-# Tasks run from a thumbnail (tens of ms) to an import or export of a large job (an hour).
-TASK_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 
 TRANSPORTS = ("ws", "rest")
 
@@ -38,12 +37,6 @@ broadcasts = Counter(
     ["type"],
 )
 open_sockets = Gauge("polylog_open_websockets", "Websockets open on this process now (item and job sockets).")
-task_seconds = Histogram(
-    "polylog_task_seconds",
-    "Background tasks finished in this process, by kind and status: seconds from start to end.",
-    ["kind", "status"],
-    buckets=TASK_BUCKETS,
-)
 
 _acked = {transport: command_seconds.labels(transport) for transport in TRANSPORTS}
 _broadcasts_by_type: dict[str, Counter] = {}
@@ -69,9 +62,3 @@ def open_sockets_from(count: Callable[[], int]) -> None:
     """Read the gauge from `count` at each scrape (apps/common/websocket.py's registry of open sockets):
     nothing to keep in step when a socket opens or closes."""
     open_sockets.set_function(count)
-
-
-def task_finished(kind: str, seconds: float, status: str) -> None:
-    """For the task layer: a task of `kind` ("import", "thumbnail", "export", ...) ended with `status`
-    ("succeeded", "failed", ...) after `seconds`."""
-    task_seconds.labels(kind, status).observe(seconds)

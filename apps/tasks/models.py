@@ -44,3 +44,23 @@ class TaskRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.status})"
+
+
+class TaskDuration(models.Model):
+    """How long finished task runs took, by kind and status, as the counts of a Prometheus histogram
+    (apps/tasks/durations.py): one row per kind and status, written in the transaction that records a run's
+    end, wherever it ran. /metrics reads these rows, so a scrape of any web process shows the durations of
+    runs that RQ ran in a work horse (a forked child whose own metrics die with it) or on another machine."""
+
+    kind = models.CharField(max_length=100)
+    status = models.CharField(max_length=20, choices=TaskRun.Status.choices)
+    count = models.PositiveBigIntegerField(default=0)
+    seconds = models.FloatField(default=0.0, help_text="the durations' sum")
+    # {upper bound as Prometheus writes it ("0.05", "1.0"): runs that took at most that long}, cumulative.
+    buckets = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "status"], name="taskduration_kind_status")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.status}: {self.count} runs"

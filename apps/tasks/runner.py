@@ -9,12 +9,11 @@ import threading
 import time
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.common import metrics
-
+from .durations import task_duration_record
 from .models import TaskRun
 from .registry import tasks
 from .services import task_finish
@@ -83,5 +82,7 @@ def task_execute(run_id: int) -> None:
         else:
             failed = None
     seconds = time.monotonic() - started
-    if task_finish(run_id, run.attempts, failed=failed, duration=seconds):
-        metrics.task_finished(run.kind, seconds, "failed" if failed else "done")
+    with transaction.atomic():  # the run's end and its count in the durations, together
+        if task_finish(run_id, run.attempts, failed=failed, duration=seconds):
+            status = TaskRun.Status.FAILED if failed else TaskRun.Status.DONE
+            task_duration_record(kind=run.kind, status=status, seconds=seconds)

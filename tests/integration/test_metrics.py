@@ -10,8 +10,13 @@ import pytest
 import pytest_asyncio
 from django.test import Client
 from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
 
-from apps.common import metrics as recorded
+from apps.datasets.imports import THUMBNAILS_TASK
+from apps.tasks import backends
+from apps.tasks.durations import task_duration_record
+from apps.tasks.runner import task_execute
+from apps.tasks.services import task_enqueue
 from tests.conftest import new_id, square
 from tests.integration.test_ws_support import Sockets, polygon
 
@@ -184,10 +189,51 @@ def test_a_scrape_without_the_database_still_answers_without_the_queue_depth(
     assert b"polylog_queue_depth " not in response.content
 
 
-def test_task_finished_feeds_the_task_duration_histogram() -> None:
-    before = value("polylog_task_seconds_count", kind="import", status="done")
+def scraped(name: str, **labels: str) -> float | None:
+    """A sample of /metrics as a scraper reads it (the text, parsed); None when it is not there."""
+    text = Client().get("/metrics").content.decode()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return None
 
-    recorded.task_finished("import", 12.5, "done")
 
-    assert value("polylog_task_seconds_count", kind="import", status="done") == before + 1
-    assert value("polylog_task_seconds_bucket", kind="import", status="done", le="30.0") >= 1
+@pytest.mark.django_db
+def test_task_durations_are_counted_in_the_database_as_a_histogram(settings: Any) -> None:
+    metrics_setting(settings, METRICS_PUBLIC=True)
+
+    task_duration_record(kind="import", status="done", seconds=0.3)
+    task_duration_record(kind="import", status="done", seconds=40.0)
+    task_duration_record(kind="import", status="failed", seconds=2.0)
+
+    done = {"kind": "import", "status": "done"}
+    assert scraped("polylog_task_seconds_count", **done) == 2
+    assert scraped("polylog_task_seconds_sum", **done) == pytest.approx(40.3)
+    buckets = {
+        le: scraped("polylog_task_seconds_bucket", **done, le=le)
+        for le in ("0.25", "0.5", "30.0", "60.0", "+Inf")
+    }
+    assert buckets == {"0.25": 0, "0.5": 1, "30.0": 1, "60.0": 2, "+Inf": 2}
+    assert scraped("polylog_task_seconds_count", kind="import", status="failed") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_that_ends_is_counted_with_its_recorded_duration_and_status(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    metrics_setting(settings, METRICS_PUBLIC=True)
+    monkeypatch.setattr(backends, "submit", lambda run_id: None)  # the test runs them itself
+    done = task_enqueue(kind=THUMBNAILS_TASK, args={"image_ids": []})
+    failed = task_enqueue(kind=THUMBNAILS_TASK, args={})  # no image_ids: a KeyError
+
+    task_execute(done.pk)
+    task_execute(failed.pk)
+    task_execute(done.pk)  # taken up once only: counted once
+
+    done.refresh_from_db()
+    assert scraped("polylog_task_seconds_count", kind=THUMBNAILS_TASK, status="done") == 1
+    assert scraped("polylog_task_seconds_sum", kind=THUMBNAILS_TASK, status="done") == pytest.approx(
+        done.duration
+    )
+    assert scraped("polylog_task_seconds_count", kind=THUMBNAILS_TASK, status="failed") == 1

@@ -170,3 +170,14 @@ def test_the_events_a_command_returns_are_what_the_schema_says(
     # OpenAPI 3.0's words that JSON Schema lacks are converted as the AsyncAPI document converts them.
     document = {**json_schema(schema), "$ref": "#/components/schemas/CommandResult"}
     jsonschema.Draft7Validator(document, format_checker=jsonschema.FormatChecker()).validate(answer.json())
+
+
+def test_every_command_and_event_says_what_it_does_without_pointing_outside_the_repository(
+    schema: dict[str, Any],
+) -> None:
+    components = schema["components"]["schemas"]
+    for union in ("Command", "Event"):
+        for kind, ref in components[union]["discriminator"]["mapping"].items():
+            description = _component(schema, {"$ref": ref}).get("description", "")
+            assert len(description) > 15 and "docs/" not in description, (kind, description)
+    assert "DESIGN" not in json.dumps(schema)

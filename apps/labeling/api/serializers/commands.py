@@ -1,5 +1,5 @@
 """Request and response shapes of one item's stream over REST: a command and its result, the events,
-and the state they fold to (/api/items/<id>/commands/, events/ and state/, DESIGN section 8)."""
+and the state they fold to (/api/items/<id>/commands/, events/ and state/; docs/api.md, docs/protocol.md)."""
 
 from __future__ import annotations
 
@@ -123,6 +123,33 @@ _FIELDS = {
     ),
 }
 _DESCRIPTIONS = {
+    "add_vertex": "Add a vertex at the end of the sender's draft `shape_id`; a new shape_id starts a draft "
+    "(event `vertex_added`).",
+    "close_polygon": "Close the sender's draft (at least 3 vertices) with a label class (event "
+    "`polygon_closed`).",
+    "discard_draft": "Drop the sender's draft (event `draft_discarded`).",
+    "add_polygon": "Add a closed polygon in one command (event `polygon_added`): its points listed once, "
+    "inside the image, not crossing itself.",
+    "move_vertex": "Move vertex `index` of a shape to (x, y) (event `vertex_moved`).",
+    "insert_vertex": "Insert a vertex at (x, y) so that it lands at `index` (event `vertex_inserted`).",
+    "remove_vertex": "Remove vertex `index` of a shape or of the sender's draft (event `vertex_removed`); a "
+    "closed shape keeps at least 3.",
+    "move_shape": "Move a whole shape by (dx, dy), staying inside the image (event `shape_moved`).",
+    "relabel_shape": "Give a closed shape another label class of the job (event `shape_relabeled`).",
+    "group_shape": "Make the shape a part of the object `group_id`, or a whole object with null (event "
+    "`shape_grouped`).",
+    "reset_shape": "Bring a shape back to what it was at the last save (event `shape_reset`).",
+    "delete_shape": "Delete a shape (event `shape_deleted`).",
+    "delete_all_shapes": "Delete every closed shape of the image (event `all_shapes_deleted`).",
+    "delete_label_shapes": "Delete every closed shape of one label class (event `label_shapes_deleted`).",
+    "undo": "Undo the sender's last action on the image (event `undone`, naming the seq it acts on); "
+    "others' changes are never undone.",
+    "redo": "Redo the sender's last undone action (event `redone`).",
+    "save": "Save the image: it counts as labeled (event `saved`).",
+    "discard_changes": "Revert the sender's changes since the last save, by the undo rules (event "
+    "`changes_discarded`).",
+    "mark_hard_example": "Mark the image as a hard example (event `hard_example_marked`).",
+    "unmark_hard_example": "Take the hard-example mark away (event `hard_example_unmarked`).",
     "merge_shapes": "One shape of several: `into` takes the union's outline and the others go "
     "(event `shapes_merged`). Refused if they differ in label, do not make one piece, or enclose a hole.",
     "subtract_shape": "Cut `by` out of `shape_id` (event `shape_subtracted`); the largest piece keeps the "
@@ -142,7 +169,7 @@ def _command_serializer(kind: str, command: type) -> type[serializers.Serializer
         attrs[f.name] = _FIELDS.get(f.name, _undescribed)(required=f.default is MISSING)
     name = "".join(part.title() for part in kind.split("_")) + "Command"
     attrs["Meta"] = type("Meta", (), {"ref_name": name})
-    doc = _DESCRIPTIONS.get(kind, f"The `{kind}` command (DESIGN section 8).")
+    doc = _DESCRIPTIONS.get(kind, f"The `{kind}` command (docs/domain.md).")
     return type(name, (serializers.Serializer,), {**attrs, "__doc__": doc})
 
 
@@ -157,7 +184,7 @@ COMMAND_SERIALIZERS = {kind: _command_serializer(kind, cls) for kind, cls in COM
     )
 )
 class CommandField(serializers.DictField):
-    """A command object with a `type` (DESIGN section 8, docs/domain.md)."""
+    """A command object with a `type` (docs/api.md, docs/domain.md)."""
 
 
 # Events, as the schema documents them: one object per type, its payload built from the domain's event
@@ -189,6 +216,22 @@ _EVENT_HELP = {
     "scope": "whose changes it reverted: the sender's (mine), or (stored events only) everyone's",
 }
 _EVENT_DESCRIPTIONS = {
+    "vertex_added": "A vertex was added to the actor's draft (a new shape_id started it).",
+    "polygon_closed": "The actor's draft was closed with a label class.",
+    "draft_discarded": "The actor's draft was dropped.",
+    "polygon_added": "A closed polygon was added.",
+    "vertex_moved": "Vertex `index` of the shape moved to (x, y).",
+    "vertex_inserted": "A vertex was inserted at (x, y), at `index`.",
+    "vertex_removed": "Vertex `index` of the shape was removed.",
+    "shape_moved": "The shape moved by (dx, dy).",
+    "shape_relabeled": "The shape got another label class.",
+    "shape_reset": "The shape went back to what it was at the last save (read the state again).",
+    "shape_deleted": "The shape was deleted.",
+    "all_shapes_deleted": "Every closed shape of the image (`shape_ids`) was deleted.",
+    "label_shapes_deleted": "Every closed shape of the label class (`shape_ids`) was deleted.",
+    "saved": "The image was saved.",
+    "hard_example_marked": "The image was marked as a hard example.",
+    "hard_example_unmarked": "The image's hard-example mark was taken away.",
     "undone": "The sender's undo entry made by event `target_seq` was reverted for `shape_ids`.",
     "redone": "The sender's undo entry made by event `target_seq` was applied again for `shape_ids`.",
 }
@@ -229,7 +272,7 @@ def _event_serializer(kind: str, event: type) -> type[serializers.Serializer]:
         "created_at": serializers.CharField(help_text="when it was stored (ISO 8601)"),
         "Meta": type("Meta", (), {"ref_name": name}),
     }
-    text = _EVENT_DESCRIPTIONS.get(kind) or doc or f"The `{kind}` event (docs/protocol.md, docs/domain.md)."
+    text = doc or _EVENT_DESCRIPTIONS.get(kind) or f"The `{kind}` event (docs/protocol.md, docs/domain.md)."
     return type(name, (serializers.Serializer,), {**attrs, "__doc__": text})
 
 
@@ -260,7 +303,7 @@ class EventPageSerializer(serializers.Serializer):
 
 class CommandRequestSerializer(serializers.Serializer):
     command_id = StringField(max_length=64, help_text="the client's id for this command (1 to 64 characters)")
-    command = CommandField(help_text="a command object with a 'type' (DESIGN section 8)")
+    command = CommandField(help_text="one of the commands, by its `type` (each with its own fields)")
     expected_seq = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
 
 
