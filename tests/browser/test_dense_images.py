@@ -137,6 +137,46 @@ def test_a_wheel_step_moves_the_drawn_picture_and_the_view_is_drawn_again_when_i
     assert viewport.get_attribute("transform") != drawn  # drawn again, zoomed
 
 
+# The number tags shown on the canvas, as a function of the page.
+SHOWN_TAGS = """() => [...document.querySelectorAll('#canvas .number-tag')]
+  .filter((tag) => tag.style.display !== 'none' && tag.closest('.shape').style.display !== 'none').length"""
+
+
+def test_a_wheel_gesture_is_drawn_again_only_past_4x_and_then_without_tags_until_it_rests(
+    open_page, site, dense
+):
+    """The quick view's redraw rule (render.js moveView): eight wheel notches in (3.3x) draw nothing until
+    the wheel rests; two more (4.5x since drawn) draw the view once in the middle of the gesture, which
+    leaves the tags as they were (none at 10 %, where a ring is 31 px), and the tags of the rings now big
+    enough show once the wheel rests. The notches and the reads run in one task of the page, so the rest
+    timer cannot fire between them; the last drawing is dated long ago, so the once-a-second rule allows
+    the redraw however fast the machine."""
+    page = opened_at_17_percent(open_page, site, dense)
+    page.evaluate("() => { const r = window.polylogLabel.renderer; r.zoomAt(0.1 / r.scale); r.applyView(); }")
+    assert page.evaluate(SHOWN_TAGS) == 0
+    seen = page.evaluate(
+        """() => {
+          const svg = document.getElementById('canvas');
+          const renderer = window.polylogLabel.renderer;
+          const box = svg.getBoundingClientRect();
+          const at = { clientX: box.left + box.width / 2, clientY: box.top + box.height / 2, bubbles: true, cancelable: true };
+          const viewport = () => svg.querySelector('g.viewport').getAttribute('transform');
+          const notches = (n) => { for (let k = 0; k < n; k += 1) svg.dispatchEvent(new WheelEvent('wheel', { ...at, deltaY: -100 })); };
+          const drawn = viewport();
+          renderer.drawnAt = -Infinity;
+          notches(8);
+          const afterEight = { viewport: viewport(), canvas: svg.style.transform };
+          notches(2);
+          return { drawn, afterEight, afterTen: viewport(), canvas: svg.style.transform, tags: (SHOWN_TAGS)() };
+        }""".replace("SHOWN_TAGS", SHOWN_TAGS)  # counted in the same task
+    )
+    assert seen["afterEight"]["viewport"] == seen["drawn"]  # 3.3x: not drawn again mid-gesture
+    assert "scale(" in seen["afterEight"]["canvas"]  # but moved as a whole
+    assert seen["afterTen"] != seen["drawn"]  # 4.5x: drawn again in the gesture
+    assert seen["tags"] == 0  # without making the tags the rings now have room for
+    page.wait_for_function(f"() => ({SHOWN_TAGS})() > 0")  # at rest (150 ms later), they show
+
+
 def test_file_labels_rebuilds_only_the_row_of_the_shape_that_changed(open_page, site, dense):
     """The panel on a dense image (panel.js row): the first drawing builds some rows now and the rest when
     the page is idle, until every shape has its row; then another person's move of one shape rebuilds that

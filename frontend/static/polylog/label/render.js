@@ -20,10 +20,11 @@ const CULL_MARGIN_PX = 64; // a shape this close to the screen's edge is drawn a
 const TAG_MIN_PX = 48;
 const TIGHT_PX = 12; // handles this far apart on screen, on average, or closer are drawn small
 // A zoom step or a pan frame moves the drawn picture as a whole (the quick view, see moveView); the view
-// is drawn again once the gesture rests this long, or during it when the picture has grown this many times
-// (it is soft) or shrunk as much (handles and tags too small), but not more often than every REDRAW_MS.
+// is drawn again once the gesture rests this long, or during it when shapes left out would show, or the
+// picture has grown this many times (magnified, its raster is soft), but not more often than every
+// REDRAW_MS. Eight notches of a wheel zoom 3.3 times: a gesture that size is drawn again once, at rest.
 const SETTLE_MS = 150;
-const SOFT_SCALE = 2;
+const SOFT_SCALE = 4;
 const REDRAW_MS = 1000;
 const NO_QUICK = { s: 1, dx: 0, dy: 0 };
 const DETAIL_MIN_VERTICES = 64; // a shape with more vertices is drawn simplified when zoomed out (outline)
@@ -129,9 +130,11 @@ export class Renderer {
   // CSS transform of the canvas that the compositor applies without restyling, laying out or painting any
   // shape, so a step costs the same with 1,000 shapes as with none. The view is drawn again (applyView:
   // culling, tags, crisp outlines) once the gesture rests for SETTLE_MS, and before then only when it must
-  // (the picture was magnified or shrunk SOFT_SCALE times, or the screen reaches past the part of the image
-  // the shapes were drawn for, with its margin, while some shapes were left out) and REDRAW_MS have passed
-  // since the last drawing: a redraw draws every shape on screen, and a gesture is mostly steps that don't.
+  // (the screen reaches past the part of the image the shapes were drawn for, with its margin, while some
+  // shapes were left out, or the picture was magnified SOFT_SCALE times) and REDRAW_MS have passed since
+  // the last drawing: a redraw repaints every shape on screen (10-15 ms with 1,000), and a gesture is
+  // mostly steps that don't. As with Leaflet's zoom, a picture magnified less than that is soft, and handles
+  // and tags are the size they were drawn at, until the gesture rests.
   moveView() {
     if (this.quick === NO_QUICK) this.quickBox = this.svg.getBoundingClientRect();
     const drawn = this.drawn;
@@ -139,9 +142,10 @@ export class Renderer {
     this.quick = { s, dx: this.tx - s * drawn.tx, dy: this.ty - s * drawn.ty };
     this.svg.style.transform = `translate(${this.quick.dx}px, ${this.quick.dy}px) scale(${s})`;
     clearTimeout(this.settleTimer);
-    const needed = s >= SOFT_SCALE || s <= 1 / SOFT_SCALE || (this.culled > 0 && !this.within(this.drawnBox));
+    const needed = s >= SOFT_SCALE || (this.culled > 0 && !this.within(this.drawnBox));
     if (needed && performance.now() - this.drawnAt >= REDRAW_MS) {
-      this.applyView();
+      this.applyView({ resting: false });
+      this.settleTimer = setTimeout(() => this.applyView(), SETTLE_MS);
       return;
     }
     this.settleTimer = setTimeout(() => this.applyView(), SETTLE_MS);
@@ -164,9 +168,12 @@ export class Renderer {
     }
   }
 
-  // Draw the view as it is now (and end a quick view).
-  applyView() {
+  // Draw the view as it is now (and end a quick view). The redraw in the middle of a gesture (resting:
+  // false) leaves the tags as they are, shown, hidden and sized: with every shape on screen, showing the
+  // tags of the hundreds that grew past TAG_MIN_PX was most of its cost, and the redraw at rest shows them.
+  applyView({ resting = true } = {}) {
     this.dropQuick();
+    this.tagsFrozen = !resting;
     this.drawn = { scale: this.scale, tx: this.tx, ty: this.ty };
     this.drawnAt = performance.now();
     this.viewport.setAttribute('transform', `translate(${this.tx} ${this.ty}) scale(${this.scale})`);
@@ -249,6 +256,7 @@ export class Renderer {
       entry.culled = off;
     }
     if (!off) this.outline(entry);
+    if (this.tagsFrozen) return;
     const tagShown = !off && (entry.handles || Math.max(box[2] - box[0], box[3] - box[1]) * this.scale >= TAG_MIN_PX);
     if (tagShown !== entry.tagShown) {
       if (tagShown || entry.tag) this.tagOf(entry).style.display = tagShown ? '' : 'none';
