@@ -106,14 +106,15 @@ def test_a_small_export_still_streams_and_records_nothing(job: Any, manager_api:
 def test_the_threshold_counts_the_items_the_filters_select(
     job: Any, drawn: Any, labels: Any, manager_api: Any
 ) -> None:
-    one = streamed_names(manager_api, job, f"format=yolo&label_class={labels['cat'].pk}")  # 1 item: streams
-    assert "labels/cat_001.txt" in one
+    one = streamed_names(manager_api, job, f"format=coco&label_class={labels['cat'].pk}")  # 1 item: streams
+    assert b"cat_001.png" in one["annotations/instances_default.json"]
+    assert not Export.objects.exists()
 
-    body = queued(manager_api, job, "format=yolo&status=all")
+    body = queued(manager_api, job, "format=coco&status=all")
     export = finished(body["id"])
     assert export.query["status"] == "all" and "format" not in export.query
-    names = set(downloaded(manager_api.get(f"/api/exports/{export.pk}/download/")))
-    assert {"data.yaml", "train.txt"} <= names
+    zipped = downloaded(manager_api.get(f"/api/exports/{export.pk}/download/"))
+    assert b"bird_003.png" in zipped["annotations/instances_default.json"]
 
 
 def test_the_detail_says_202_while_it_is_made_and_the_download_409_export_not_ready(

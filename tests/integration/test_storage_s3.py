@@ -264,3 +264,37 @@ def test_a_prefix_import_never_reads_another_datasets_objects(
     assert refused.value.code == code
     assert DataImport.objects.count() == 0
     assert not mine.images.exists()
+
+
+def test_a_queued_export_goes_to_the_bucket_downloads_from_it_and_expires_from_it(
+    s3: Any, manager: Any, client_for: Any, settings: Any
+) -> None:
+    import zipfile
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.interchange.models import Export
+
+    settings.POLYLOG = {**settings.POLYLOG, "EXPORT_QUEUE_ITEMS": 1}
+    dataset = Dataset.objects.create(name="On S3", created_by=manager)
+    image_create(dataset=dataset, path="a.png", content=png_bytes(30, 20))
+    job = job_create(name="S3 job", dataset=dataset, created_by=manager)
+    api = client_for(manager)
+
+    response = api.get(f"/api/jobs/{job.pk}/export/?format=yolo&images=true")
+
+    assert response.status_code == 202, response.content
+    export = Export.objects.get(pk=response.json()["id"])
+    assert task_wait(export.run_id, timeout=60).status == TaskRun.Status.DONE
+    export.refresh_from_db()
+    assert export.file.startswith(f"exports/{job.pk}/{export.pk}/") and export.file in keys(s3)
+    download = api.get(f"/api/exports/{export.pk}/download/")
+    assert download.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
+    (image,) = [name for name in archive.namelist() if name.endswith("/a.png")]
+    assert archive.read(image) == png_bytes(30, 20)
+
+    Export.objects.filter(pk=export.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert api.get(f"/api/exports/{export.pk}/download/").status_code == 410
+    assert export.file not in keys(s3)
