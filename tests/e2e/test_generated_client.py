@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.live_servers import daphne_start, manage, photos_write, server_env, wait_until_serving
+from tests.live_servers import ROOT, daphne_start, manage, photos_write, server_env, wait_until_serving
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("DATABASE_URL", "").startswith("postgres"),
@@ -175,3 +175,13 @@ def test_a_refused_command_comes_back_as_the_error_model(client_package: Any, se
     assert response.status_code == 422
     assert isinstance(response.parsed, models.Error)
     assert response.parsed.code == "unknown_label_class"
+
+
+def test_the_example_of_docs_api_md_runs_as_written(client_package: Any, server: str) -> None:
+    text = (ROOT / "docs" / "api.md").read_text()
+    section = text[text.index("## The schema and generated clients") :]
+    example = section[section.index("```python\n") + len("```python\n") :]
+    example = example[: example.index("```")]
+    assert 'base = "http://localhost:8000"' in example
+
+    exec(compile(example.replace("http://localhost:8000", server), "docs/api.md", "exec"), {})  # noqa: S102

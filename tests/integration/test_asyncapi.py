@@ -193,3 +193,24 @@ def test_a_frame_the_document_does_not_allow_fails_its_validation(document: dict
         _validator(document, "EventServerFrame").validate(
             {"type": "event", "event": {"seq": 1, "type": "saved", "actor": 1, "created_at": "now"}}
         )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "status", "code"),
+    [
+        ("post", "/api/asyncapi.json", {}, 405, "method_not_allowed"),
+        ("delete", "/api/asyncapi.json", {}, 405, "method_not_allowed"),
+        ("get", "/api/asyncapi.json?format=yaml", {}, 404, "not_found"),
+        ("get", "/api/asyncapi.json", {"HTTP_ACCEPT": "text/html"}, 406, "not_acceptable"),
+        ("get", "/api/asyncapi.json", {"HTTP_AUTHORIZATION": "Token wrong"}, 401, "authentication_failed"),
+    ],
+)
+def test_what_the_document_route_refuses_is_a_code_and_a_message(
+    method: str, path: str, headers: dict[str, str], status: int, code: str
+) -> None:
+    response = getattr(APIClient(), method)(path, **headers)
+
+    assert response.status_code == status
+    assert response.json()["code"] == code
+    assert response.json()["message"]
