@@ -47,6 +47,11 @@ class LabelingJob(models.Model):
 
 color_validator = RegexValidator(r"^#[0-9a-f]{6}$", "A colour is #rrggbb in lower-case hex.")
 
+# The label class of void regions (labelme's `__ignore__`, PASCAL VOC's 255): areas left out of training.
+# Its shapes are drawn like any other; the formats write them as void (docs/formats.md) and the job's
+# per-label image counts leave it out. apps.interchange.IGNORE_LABEL is the same name.
+VOID_LABEL = "__ignore__"
+
 
 class LabelClass(models.Model):
     job = models.ForeignKey(LabelingJob, on_delete=models.CASCADE, related_name="label_classes")

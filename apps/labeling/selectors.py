@@ -12,7 +12,7 @@ from apps.common.errors import ApiError
 
 from . import readmodels, store
 from .domain import ItemState
-from .models import Item, ItemLabel, ItemStatus, JobTally, LabelingJob, StoredEvent
+from .models import VOID_LABEL, Item, ItemLabel, ItemStatus, JobTally, LabelClass, LabelingJob, StoredEvent
 
 
 def job_list(*, user: Any) -> QuerySet[LabelingJob]:
@@ -111,10 +111,17 @@ def job_counts(*, job_id: int) -> dict[str, Any]:
     tally = readmodels.job_tally_read(job_id)
     total, labeled = tally.get(readmodels.ITEMS, 0), tally.get(readmodels.LABELED, 0)
     prefix = readmodels.label_key(0)[:-1]
+    # Void regions are no class of objects: the per-label counts leave their label class out.
+    void = {
+        str(pk)
+        for pk in LabelClass.objects.filter(job_id=job_id, name=VOID_LABEL).values_list("pk", flat=True)
+    }
     return {
         "status_counts": {"all": total, "unlabeled": total - labeled, "labeled": labeled},
         "label_counts": {
-            key.removeprefix(prefix): n for key, n in tally.items() if key.startswith(prefix) and n
+            key.removeprefix(prefix): n
+            for key, n in tally.items()
+            if key.startswith(prefix) and n and key.removeprefix(prefix) not in void
         },
     }
 

@@ -16,7 +16,8 @@ from PIL import Image as PILImage
 
 from apps.datasets.imports import import_wait
 from apps.datasets.models import DataImport
-from apps.labeling.models import Item, LabelClass, StoredEvent
+from apps.interchange import IGNORE_LABEL
+from apps.labeling.models import VOID_LABEL, Item, LabelClass, StoredEvent
 from apps.labeling.selectors import item_state_get
 from tests.conftest import import_put, new_id, png_bytes, square
 from tests.unit.reference_readers import (
@@ -585,6 +586,10 @@ def test_void_regions_of_a_labelme_import_are_kept_and_exported_as_each_format_h
     record = labeled_import(manager_api, job, "void", "labelme")
 
     assert (record.objects_added, record.objects_refused, record.errors) == (2, 0, [])
+    void = LabelClass.objects.get(job=job, name=VOID_LABEL)
+    assert VOID_LABEL == IGNORE_LABEL
+    counts = manager_api.get(f"/api/jobs/{job.pk}/items/").json()["label_counts"]
+    assert counts[str(labels["cat"].pk)] == 1 and str(void.pk) not in counts  # void is no class counted
     voc = exported(manager_api, job, "format=voc&q=one")
     classes = np.array(PILImage.open(io.BytesIO(voc.read("SegmentationClass/one.png"))))
     objects = np.array(PILImage.open(io.BytesIO(voc.read("SegmentationObject/one.png"))))

@@ -110,6 +110,9 @@ $('#clear-filters').addEventListener('click', () =>
   change({ hard_example: '', label_class: [], q: '', labeled_by: '' }),
 );
 
+// The label class of void regions (docs/formats.md); the server's per-label counts leave it out.
+const VOID_LABEL = '__ignore__';
+
 function buildLabelList() {
   const list = $('#label-counts');
   clear(
@@ -118,7 +121,8 @@ function buildLabelList() {
     job.label_classes.map((label) =>
       h(
         'li',
-        { dataset: { labelClassId: label.id } },
+        // Void regions (labelme's __ignore__, VOC's 255) are filterable but not a class counted here.
+        { dataset: label.name === VOID_LABEL ? { labelClassId: label.id, void: '' } : { labelClassId: label.id } },
         h(
           'label',
           { class: 'check' },
@@ -135,7 +139,9 @@ function buildLabelList() {
           h('span', { class: 'swatch', style: { background: label.color } }),
           h('span', { class: 'label-name' }, label.name),
         ),
-        h('span', { class: 'label-count', dataset: { count: 0 } }, '0 images'),
+        label.name === VOID_LABEL
+          ? h('span', { class: 'label-count' }, 'void, not counted')
+          : h('span', { class: 'label-count', dataset: { count: 0 } }, '0 images'),
       ),
     ),
   );
@@ -160,7 +166,7 @@ function showCounts(statusCounts, labelCounts) {
     const element = $(`[data-count="${status}"]`);
     if (element) element.textContent = `(${count})`;
   }
-  for (const row of $$('#label-counts [data-label-class-id]')) {
+  for (const row of $$('#label-counts [data-label-class-id]:not([data-void])')) {
     const n = labelCounts[row.dataset.labelClassId] || 0;
     const element = $('.label-count', row);
     element.dataset.count = n;
