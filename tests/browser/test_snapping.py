@@ -104,7 +104,8 @@ def masks(site: Any, job: dict[str, Any], item: dict[str, Any]) -> tuple[list[by
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with opener.open(request, timeout=60) as response:
         archive = zipfile.ZipFile(io.BytesIO(response.read()))
-    assert archive.read("labelmap.txt").decode().split() == ["background", "cat", "dog", "bird"]
+    labelmap = archive.read("labelmap.txt").decode().splitlines()
+    assert [line.split(":")[0] for line in labelmap] == ["background", "cat", "dog", "bird"]
     stem = name.rsplit(".", 1)[0]
     picture = Image.open(io.BytesIO(archive.read(f"SegmentationClass/{stem}.png")))
     width, height = picture.size
