@@ -449,7 +449,9 @@ WRITES: dict[str, Write] = {
         lambda world, role: {}, count("interchange.Export"), polylog={"EXPORT_QUEUE_ITEMS": 1}
     ),
     # Pages: signing in and out change sessions only.
-    "POST /accounts/login/": Write(lambda world, role: {"data": own_credentials(world, role)}),
+    "POST /accounts/login/": Write(
+        lambda world, role: {"data": own_credentials(world, role), "format": "multipart"}
+    ),
     "PUT /accounts/login/": Write(lambda world, role: {}),
     "POST /accounts/logout/": Write(lambda world, role: {}),
     # The socket sends its own frame (test_websocket_command); this says what it changes.
