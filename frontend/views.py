@@ -69,7 +69,12 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
         job, role = job_for(request.user, job_id)
     except ApiError as error:
         return not_found(request, error.message)
-    boot = {"user": _user(request), "job": _job_view(request, job.pk, role)}
+    boot = {
+        "user": _user(request),
+        "job": _job_view(request, job.pk, role),
+        # From this many selected images the export is made on the queue (docs/api.md, "Large exports").
+        "export_queue_items": settings.POLYLOG["EXPORT_QUEUE_ITEMS"],
+    }
     return render(request, "job.html", {"job": job, "boot": boot})
 
 

@@ -113,7 +113,9 @@ class Api:
 @pytest.fixture(scope="package")
 def site(tmp_path_factory: Any) -> Iterator[LiveServer]:
     var_dir = tmp_path_factory.mktemp("browser-var")
-    env = server_env(var_dir)
+    # Exports of 20 images or more go to the task queue, so the demo dataset's 30 have a large export
+    # (tests/browser/test_export_queued.py); the other tests export one or two images.
+    env = server_env(var_dir, POLYLOG_EXPORT_QUEUE_ITEMS="20")
     env.pop("DEBUG", None)
     manage(env, "migrate", "--noinput", "-v0")
     photos = photos_write(var_dir / "photos", PHOTO_COUNT)

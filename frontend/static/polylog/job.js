@@ -1,6 +1,6 @@
 // The job details page: status tabs with counts, per-label counts, filters kept in the URL, a paged image
 // grid (thumbnails with their shapes drawn over them), selection, delete, hard examples, Synchronize, Add
-// data (drag and drop, upload progress) and its history, export; live counts.
+// data (drag and drop, upload progress) and its history, export (large ones made on the queue); live counts.
 
 import { ApiError, boot, get, post, upload, wsUrl } from './api.js';
 import { setUpSettings } from './settings.js';
@@ -8,7 +8,7 @@ import { $, $$, clear, formatTime, h, newId, showError, toast } from './ui.js';
 
 const PAGE_SIZE = 24;
 const STATUS_NAMES = { labeled: 'Labeled', unlabeled: 'Unlabeled' };
-const { job } = boot();
+const { job, export_queue_items: exportQueueItems } = boot();
 const isManager = job.role === 'manager';
 const canLabel = job.role === 'manager' || job.role === 'annotator';
 const labels = new Map(job.label_classes.map((label) => [label.id, label]));
@@ -201,6 +201,7 @@ async function load() {
   showCounts(page.status_counts, page.label_counts);
   renderGrid();
   renderPager(page.count);
+  selectedCount = page.count;
   const exportParams = new URLSearchParams(query(filters, { forApi: true }));
   exportParams.delete('page');
   exportParams.delete('page_size');
@@ -650,6 +651,66 @@ async function showHistory() {
 }
 $('.history', addDialog).addEventListener('click', showHistory);
 
+// Export -----------------------------------------------------------------------------------------------
+// A selection of fewer images than the server's threshold streams from the link itself. A larger one is
+// made on the task queue (docs/api.md, "Large exports"): the page asks for it, shows how far it got from
+// the job socket's export_progress frames (and a slow poll, should the socket miss them), then downloads it.
+
+let selectedCount = 0;
+let queuedExport = null; // {id, url, timer} of the export this page waits for
+const exportFrames = new Map(); // the last frame of each export, for one that ends before its 202 is read
+const exportStatus = $('#export-status');
+
+function showExportStatus(text, { link = '', failed = false } = {}) {
+  exportStatus.hidden = false;
+  exportStatus.classList.toggle('error', failed);
+  clear(exportStatus, text);
+  if (link) exportStatus.append(' ', h('a', { href: link }, 'Download'));
+}
+
+function exportProgress(update) {
+  exportFrames.set(update.export_id, update);
+  if (!queuedExport || update.export_id !== queuedExport.id) return;
+  if (update.status === 'done') {
+    clearInterval(queuedExport.timer);
+    queuedExport = null;
+    showExportStatus('Export ready.', { link: update.download_url });
+    window.location.assign(update.download_url); // an attachment: the page stays
+  } else if (update.status === 'failed' || update.status === 'expired') {
+    clearInterval(queuedExport.timer);
+    queuedExport = null;
+    showExportStatus(`The export failed: ${update.error || update.status}`, { failed: true });
+  } else {
+    showExportStatus(`Preparing the export: ${update.done} of ${update.total} images…`);
+  }
+}
+
+async function exportPoll() {
+  if (!queuedExport) return;
+  try {
+    const record = await get(queuedExport.url);
+    exportProgress({ ...record, export_id: record.id });
+  } catch {
+    // the next round, or a frame, will tell
+  }
+}
+
+$('#export').addEventListener('click', async (event) => {
+  if (selectedCount < exportQueueItems) return; // small: the browser downloads the streamed zip
+  event.preventDefault();
+  if (queuedExport) return; // one at a time: it is under way
+  showExportStatus('Asking for the export…');
+  let record;
+  try {
+    record = await get($('#export').href);
+  } catch (error) {
+    showExportStatus(`The export was refused: ${error.message}`, { failed: true });
+    return;
+  }
+  queuedExport = { id: record.id, url: record.url, timer: setInterval(exportPoll, 5000) };
+  exportProgress(exportFrames.get(record.id) || { ...record, export_id: record.id });
+});
+
 // Live updates from the job socket --------------------------------------------------------------------
 
 let reloadTimer = 0;
@@ -673,6 +734,7 @@ function connect(attempt = 0) {
     if (frame.type === 'counts') showCounts(frame.status_counts, frame.label_counts);
     else if (frame.type === 'item') updateTile(frame.item);
     else if (frame.type === 'thumbnails') showThumbnails(frame.items);
+    else if (frame.type === 'export_progress') exportProgress(frame);
     else if (frame.type === 'items_added' || frame.type === 'items_deleted') reloadSoon();
     else if (frame.type === 'label_classes') {
       // Renamed, recoloured, added or deleted by a manager somewhere: the sidebar and tiles follow.
