@@ -3,7 +3,9 @@ same definitions as the OpenAPI document, and what the sockets really send valid
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -57,6 +59,15 @@ def test_the_document_is_asyncapi_3_with_both_sockets(document: dict[str, Any]) 
     }
     assert document["servers"]["this"]["protocol"] == "ws"
     assert document["servers"]["this"]["host"] == "testserver"
+
+
+def test_the_document_is_valid_by_the_asyncapi_3_json_schema(document: dict[str, Any]) -> None:
+    specification = json.loads((Path(__file__).parent / "specs" / "asyncapi-3.0.0.json").read_text())
+    validator = jsonschema.Draft7Validator(specification)
+
+    assert [error.message[:200] for error in validator.iter_errors(document)] == []
+    broken = {**document, "operations": {"x": {"action": "publish", "channel": {"$ref": "#/channels/item"}}}}
+    assert list(validator.iter_errors(broken)), "the specification's schema does check operations"
 
 
 def test_every_reference_in_the_document_resolves(document: dict[str, Any]) -> None:
