@@ -69,7 +69,9 @@ class PastedShapeSerializer(serializers.Serializer):
 
 
 def _undescribed(**kw: Any) -> serializers.Field:
-    """A field no table below describes (any JSON value): tests/integration/test_schema.py fails on it."""
+    """A field no table below describes (any JSON value), so that a field added to a command or an event
+    shows in the schema at once; tests/integration/test_schema_types.py fails until it is described here.
+    (The same test fails on a command or event without a description: the fallbacks below name docs/.)"""
     return serializers.JSONField(**kw, help_text=UNDESCRIBED)
 
 
