@@ -7,7 +7,7 @@ import re
 import pytest
 
 from .conftest import log_in
-from .helpers import expect
+from .helpers import api_square, expect, label_id
 
 pytestmark = pytest.mark.browser
 
@@ -95,3 +95,24 @@ def test_filters_change_the_grid_and_the_url_and_a_reload_restores_them(open_pag
 
     page.go_back()  # history: each filter change was a step
     grid_shows(page, "status=all&hard_example=true")
+
+
+def test_the_void_label_class_is_a_filter_but_no_class_counted(open_page, site, new_job):
+    job = new_job()
+    api = site.api()
+    void = api.post(f"/api/jobs/{job['id']}/label-classes/", {"name": "__ignore__", "color": "#e0e0c0"})
+    item_id = job["items"][0]["id"]
+    api_square(site, item_id, label_id(job, "cat"), 10, 10, 20)
+    api_square(site, item_id, void["id"], 40, 10, 20)
+
+    page = open_page("demo")
+    page.goto(site.url(f"/jobs/{job['id']}/?status=all"))
+    grid_shows(page, "status=all")
+
+    cat_row = page.locator(f'[data-label-class-id="{label_id(job, "cat")}"]')
+    void_row = page.locator(f'[data-label-class-id="{void["id"]}"]')
+    expect(cat_row.locator(".label-count")).to_have_text("1 image")
+    expect(void_row.locator(".label-count")).to_have_text("void, not counted")
+    void_row.get_by_role("checkbox").check()  # still a filter: the images with void regions
+    grid_shows(page, f"status=all&label_class={void['id']}")
+    expect(page.locator("#grid .tile")).to_have_count(1)
