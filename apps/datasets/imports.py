@@ -25,7 +25,6 @@ import re
 import stat
 import threading
 import unicodedata
-import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -33,9 +32,11 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
-from django.db import IntegrityError, transaction
+from django.core.files.utils import validate_file_name
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils._os import safe_makedirs
 from PIL import Image as PILImage
 
 from apps.common.errors import ApiError
@@ -198,16 +199,59 @@ class _Folder:
                 name = f"{current}/{entry.name}"
                 if entry.is_dir():  # a symlink to a folder too: resolved when its turn comes
                     folders.append(name)
+                elif entry.is_file(follow_symlinks=False):  # the listing's file type: no system call
+                    yield name[len(folder) + 1 :], (lambda name=name: self.read(name, listed_regular=True))
                 else:
                     yield name[len(folder) + 1 :], (lambda name=name: self.read(name))
             pending.extend(reversed(folders))
 
-    def read(self, relative: str) -> bytes:
+    def read(self, relative: str, *, listed_regular: bool = False) -> bytes:
+        if _PROC_FD and listed_regular:
+            content = self._read_opened(relative)
+            if content is not None:
+                return content
         if _PROC_FD:
             content = self._read_in_folder(relative)
             if content is not None:
                 return content
         return self._read_resolved(relative)
+
+    def _read_opened(self, relative: str) -> bytes | None:
+        """A file the listing found regular, opened by its path without following a last symlink and
+        checked where the kernel says the open descriptor is (under the root, out of the app's own files):
+        four system calls beside the reading, about what a plain open() and read() make. A folder on the way
+        swapped for a symlink meanwhile shows in that check, a last name swapped for a symlink makes the
+        opening fail (None: the caller takes the long way), anything but a regular file is refused once
+        open (O_NONBLOCK: a FIFO swapped in does not block)."""
+        limit = settings.POLYLOG["MAX_IMPORT_FILE_BYTES"]
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        try:
+            opened = os.open(os.path.join(self.root, relative), flags)
+        except OSError as error:
+            if error.errno == errno.ELOOP:  # a symlink now
+                return None
+            raise
+        try:
+            if not self._allowed(os.readlink(f"/proc/self/fd/{opened}")):
+                raise OutsideRoot(relative)
+            found = os.fstat(opened)
+            if not stat.S_ISREG(found.st_mode):
+                raise NotAFile(relative)
+            if found.st_size > limit:
+                raise FileTooLarge(relative)
+            # Asked for one byte more than its size: fewer back is the end of the file (a regular file is
+            # read whole unless at its end), one more is a file grown since, read on to the limit.
+            content = os.read(opened, found.st_size + 1)
+            if len(content) > found.st_size:
+                parts = [content]
+                while (chunk := os.read(opened, 1 << 20)) and sum(map(len, parts)) <= limit:
+                    parts.append(chunk)
+                content = b"".join(parts)
+        finally:
+            os.close(opened)
+        if len(content) > limit:  # grown since it was measured
+            raise FileTooLarge(relative)
+        return content
 
     def _read_in_folder(self, relative: str) -> bytes | None:
         """The file opened inside its folder's descriptor, the folder checked by where the kernel says it
@@ -403,17 +447,26 @@ _PIXEL_LIMIT_LOCK = threading.Lock()
 def _header(content: bytes) -> tuple[ImageFormat, int, int]:
     """The format and size from the file's header (Pillow opens lazily: no pixel is decoded). A PNG's chunks
     are checked too (their CRCs, cheap beside the sha256), so a truncated one is refused here; damage only a
-    decoding finds shows when its thumbnail is made (apps/datasets/tasks.py)."""
-    with _PIXEL_LIMIT_LOCK, warnings.catch_warnings():
-        warnings.simplefilter("error", PILImage.DecompressionBombWarning)
-        previous, PILImage.MAX_IMAGE_PIXELS = PILImage.MAX_IMAGE_PIXELS, settings.POLYLOG["MAX_IMAGE_PIXELS"]
+    decoding finds shows when its thumbnail is made (apps/datasets/tasks.py).
+
+    Pillow checks the pixel limit as it opens (an error past twice its module global, a warning past it);
+    the global is the setting only while this file's header is read, and a size over the setting is refused
+    here, so a warning is never what lets a file through (and no warnings filter is swapped per file)."""
+    limit = settings.POLYLOG["MAX_IMAGE_PIXELS"]
+    with _PIXEL_LIMIT_LOCK:
+        previous, PILImage.MAX_IMAGE_PIXELS = PILImage.MAX_IMAGE_PIXELS, limit
         try:
             picture = PILImage.open(io.BytesIO(content))
         finally:
             PILImage.MAX_IMAGE_PIXELS = previous
     with picture:
-        image_format = detected_format(picture, content)
         width, height = picture.size
+        if width * height > limit:
+            raise PILImage.DecompressionBombError(
+                f"Image size ({width * height} pixels) exceeds limit of {limit} pixels, "
+                "could be decompression bomb DOS attack."
+            )
+        image_format = detected_format(picture, content)
         if image_format.name == "PNG":
             picture.verify()
     return image_format, width, height
@@ -442,12 +495,75 @@ def _store(path: str, read: Callable[[], bytes], dataset_id: int) -> _Stored | s
     checksum = hashlib.sha256(content).hexdigest()
     try:
         image_format, width, height = _header(content)
-        name = default_storage.save(
-            image_storage_name(dataset_id, clean, image_format), stored_content(content, image_format)
-        )
+        name = _stored_write(image_storage_name(dataset_id, clean, image_format), content, image_format)
     except Exception as error:  # each file's failure is its own; the import goes on
         return _refusal(error)
     return _Stored(path, clean, name, checksum, width, height)
+
+
+# Folders of the local storage this process made or found (a folder deleted since is made again).
+_FOLDERS_MADE: set[str] = set()
+_FOLDERS_REMEMBERED = 10_000
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+
+
+def _stored_write(name: str, content: bytes, image_format: ImageFormat) -> str:
+    """Copy the file's bytes into the default storage under `name` (or the free name next to it); the name
+    it got. On local storage, what `FileSystemStorage.save` does (a new file, never one already there nor a
+    symlink; its permissions and group as the storage sets them) in its system calls alone: save() also
+    asks whether the name exists, makes the folders, locks the new file and stats the storage's folder each
+    time, which made the copy cost ten times the reading and hashing of a photo."""
+    storage = default_storage
+    if storage.__class__ is not FileSystemStorage:  # object storage, or a storage of the deployment's own
+        return storage.save(name, stored_content(content, image_format))
+    validate_file_name(name, allow_relative_path=True)
+    full = storage.path(name)  # refuses a name that leads out of the storage's folder
+    folder = os.path.dirname(full)
+    if folder not in _FOLDERS_MADE:
+        if storage.directory_permissions_mode is not None:
+            safe_makedirs(folder, storage.directory_permissions_mode, exist_ok=True)
+        else:
+            os.makedirs(folder, exist_ok=True)
+        if len(_FOLDERS_MADE) >= _FOLDERS_REMEMBERED:
+            _FOLDERS_MADE.clear()
+        _FOLDERS_MADE.add(folder)
+    while True:
+        try:
+            opened = os.open(full, _WRITE_FLAGS, 0o666)
+        except FileExistsError:
+            name = storage.get_available_name(name)
+            full = storage.path(name)
+        except FileNotFoundError:  # its folder was deleted since this process made it
+            _FOLDERS_MADE.discard(folder)
+            return storage.save(name, stored_content(content, image_format))
+        else:
+            break
+    try:
+        view = memoryview(content)
+        while view:
+            view = view[os.write(opened, view) :]
+        if storage.file_permissions_mode is not None:
+            os.fchmod(opened, storage.file_permissions_mode)
+        location_group = _location_group(storage.location)
+        if os.fstat(opened).st_gid != location_group:
+            with contextlib.suppress(PermissionError):
+                os.fchown(opened, -1, location_group)
+    except BaseException:
+        os.close(opened)
+        with contextlib.suppress(OSError):
+            os.unlink(full)
+        raise
+    os.close(opened)
+    return os.path.relpath(full, storage.location).replace("\\", "/")
+
+
+_GROUPS: dict[str, int] = {}
+
+
+def _location_group(location: str) -> int:
+    if location not in _GROUPS:
+        _GROUPS[location] = os.stat(location).st_gid
+    return _GROUPS[location]
 
 
 @dataclass
@@ -460,8 +576,60 @@ class _Tally:
 Batch = list[tuple[int, str, Callable[[], bytes]]]
 
 
-def _read_ahead(pool: ThreadPoolExecutor, batch: Batch, dataset_id: int) -> list[Future[_Stored | str]]:
-    return [pool.submit(_store, path, read, dataset_id) for _, path, read in batch]
+def _read_ahead(
+    pool: ThreadPoolExecutor, batch: Batch, dataset_id: int, threads: int
+) -> list[Future[list[_Stored | str]]]:
+    """The batch's files stored by the pool's threads, a run of consecutive files each (a future per file
+    cost more than a small file's reading); the futures in the batch's order."""
+    share = -(-len(batch) // threads)
+
+    def store_run(run: Batch) -> list[_Stored | str]:
+        return [_store(path, read, dataset_id) for _, path, read in run]
+
+    return [pool.submit(store_run, batch[start : start + share]) for start in range(0, len(batch), share)]
+
+
+def _images_insert(dataset_id: int, stored: list[_Stored]) -> list[int]:
+    """Insert the image rows of `stored` in one statement; their ids, in the order of `stored`. Django's
+    bulk_create prepares each of a row's values field by field, which cost more than reading the file."""
+    if len(stored) > _INSERT_ROWS:  # SQLite takes at most 32,766 values a statement
+        return [
+            pk
+            for start in range(0, len(stored), _INSERT_ROWS)
+            for pk in _images_insert(dataset_id, stored[start : start + _INSERT_ROWS])
+        ]
+    if not stored:
+        return []
+    fields = [Image._meta.get_field(name) for name in _IMAGE_COLUMNS]
+    now = Image._meta.get_field("created_at").get_db_prep_save(timezone.now(), connection)
+    values: list[object] = []
+    for s in stored:
+        values += [
+            dataset_id,
+            s.file,
+            "",
+            posixpath.basename(s.clean),
+            s.clean,
+            s.width,
+            s.height,
+            s.checksum,
+        ]
+        values.append(now)
+    quote = connection.ops.quote_name
+    row = f"({', '.join(['%s'] * len(fields))})"
+    sql = (
+        f"INSERT INTO {quote(Image._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES {', '.join([row] * len(stored))} RETURNING {quote('id')}, {quote('path')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        ids = dict((path, pk) for pk, path in cursor.fetchall())  # RETURNING promises no order
+    return [ids[s.clean] for s in stored]
+
+
+_INSERT_ROWS = 1000
+# The columns _images_insert writes, in the order of its values.
+_IMAGE_COLUMNS = ("dataset", "file", "thumbnail", "name", "path", "width", "height", "checksum", "created_at")
 
 
 def _register_batch(record: DataImport, run: TaskRun, batch: Batch, results: list[_Stored | str]) -> None:
@@ -498,32 +666,18 @@ def _register_batch(record: DataImport, run: TaskRun, batch: Batch, results: lis
             new.append(result)
     for name in unused:
         default_storage.delete(name)
-    rows = [
-        Image(
-            dataset_id=record.dataset_id,
-            file=s.file,
-            thumbnail="",
-            name=posixpath.basename(s.clean),
-            path=s.clean,
-            width=s.width,
-            height=s.height,
-            checksum=s.checksum,
-        )
-        for s in new
-    ]
     with transaction.atomic():
         try:
             with transaction.atomic():
-                created = Image.objects.bulk_create(rows)
+                created = _images_insert(record.dataset_id, new)
         except IntegrityError:  # another import took one of these paths meanwhile: row by row
             created = []
-            for row, s in zip(rows, new, strict=True):
+            for s in new:
                 try:
                     with transaction.atomic():
-                        row.save(force_insert=True)
-                    created.append(row)
+                        created += _images_insert(record.dataset_id, [s])
                 except IntegrityError:
-                    default_storage.delete(row.file.name)
+                    default_storage.delete(s.file)
                     refusals.append(
                         {"file": s.path, "reason": "another file already has this path in the dataset"}
                     )
@@ -540,7 +694,7 @@ def _register_batch(record: DataImport, run: TaskRun, batch: Batch, results: lis
             DataImport.objects.filter(pk=record.pk).update(errors=[*errors, *refusals])
         size = settings.POLYLOG["THUMBNAIL_BATCH"]
         for start in range(0, len(created), size):
-            ids = [image.pk for image in created[start : start + size]]
+            ids = created[start : start + size]
             task_enqueue(
                 kind=THUMBNAILS_TASK,
                 args={"image_ids": ids, "import_id": record.pk},
@@ -596,13 +750,14 @@ def import_run(run: TaskRun) -> None:
         size = settings.POLYLOG["IMPORT_BATCH"]
         numbered = [(n, path, read) for n, (path, read) in enumerate(listed)]
         batches = [numbered[start : start + size] for start in range(position, len(numbered), size)]
-        with ThreadPoolExecutor(settings.POLYLOG["TASK_THREADS"], thread_name_prefix="import-read") as pool:
+        threads = settings.POLYLOG["TASK_THREADS"]
+        with ThreadPoolExecutor(threads, thread_name_prefix="import-read") as pool:
             # The next batch is read while this one is registered: the files and the database overlap.
-            ahead = _read_ahead(pool, batches[0], record.dataset_id) if batches else []
+            ahead = _read_ahead(pool, batches[0], record.dataset_id, threads) if batches else []
             for n, batch in enumerate(batches):
-                results = [future.result() for future in ahead]
+                results = [result for future in ahead for result in future.result()]
                 if n + 1 < len(batches):
-                    ahead = _read_ahead(pool, batches[n + 1], record.dataset_id)
+                    ahead = _read_ahead(pool, batches[n + 1], record.dataset_id, threads)
                 _register_batch(record, run, batch, results)
         added = DataImport.objects.values_list("added", flat=True).get(pk=import_id)
         if added:

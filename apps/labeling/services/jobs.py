@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Exists, Max, OuterRef
+from django.db import connection, transaction
+from django.db.models import Exists, Max, OuterRef, QuerySet
+from django.utils import timezone
 
 from apps.common.errors import ApiError
 from apps.datasets.models import Dataset, Image
@@ -38,21 +39,46 @@ def job_sync(*, job: LabelingJob, full: bool = False) -> dict[str, int]:
     if not full:
         images = images.filter(pk__gt=synced or 0)
     has_item = Item.objects.filter(job_id=job.pk, image_id=OuterRef("pk"))
-    missing = list(images.filter(~Exists(has_item)).order_by("pk").values_list("pk", flat=True))
-    Item.objects.bulk_create(
-        [Item(job=job, image_id=pk) for pk in missing], ignore_conflicts=True, batch_size=1000
-    )
-    store.job_tally_add(job.pk, {ITEMS: len(missing)})
+    added = _items_insert(job.pk, images.filter(~Exists(has_item)).order_by().values_list("pk"))
+    store.job_tally_add(job.pk, {ITEMS: added})
     top = images.aggregate(top=Max("pk"))["top"]
     if top is not None and top > (synced or 0):
         LabelingJob.objects.filter(pk=job.pk).update(synced_image_id=top)
     # The count of shown items from the job's tally: counting them is O(items) (see JobTally).
-    result = {"added": len(missing), "total": readmodels.job_tally_read(job.pk).get(ITEMS, 0)}
-    if missing:
+    result = {"added": added, "total": readmodels.job_tally_read(job.pk).get(ITEMS, 0)}
+    if added:
         transaction.on_commit(
             lambda: job_items_added.send(sender=LabelingJob, job_id=job.pk, **result), robust=True
         )
     return result
+
+
+def _items_insert(job_id: int, image_ids: QuerySet[Image, tuple[int]]) -> int:
+    """An item in the job for each image the query selects, in image order, in one INSERT ... SELECT: the
+    rows never pass through Python (bulk_create prepared each row's fourteen values one by one, a quarter
+    of an import's time). The other columns get their fields' defaults. How many were inserted."""
+    now = timezone.now()
+    columns: list[str] = []
+    values: list[object] = []
+    for field in Item._meta.concrete_fields:
+        if field.primary_key or field.name in ("job", "image"):
+            continue
+        value = now if getattr(field, "auto_now_add", False) else field.get_default()
+        columns.append(field.column)
+        values.append(field.get_db_prep_save(value, connection))
+    select, select_params = image_ids.query.sql_with_params()
+    quote = connection.ops.quote_name
+    job_column, image_column = Item._meta.get_field("job").column, Item._meta.get_field("image").column
+    image_id = f"{quote(Image._meta.db_table)}.{quote(Image._meta.pk.column)}"
+    sql = (
+        f"INSERT INTO {quote(Item._meta.db_table)} "
+        f"({', '.join(quote(c) for c in [job_column, image_column, *columns])}) "
+        f"SELECT %s, {image_id}, {', '.join(['%s'] * len(values))} FROM {quote(Image._meta.db_table)} "
+        f"WHERE {image_id} IN ({select}) ORDER BY {image_id} ON CONFLICT DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [job_id, *values, *select_params])
+        return max(cursor.rowcount, 0)
 
 
 @transaction.atomic

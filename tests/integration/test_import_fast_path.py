@@ -1,0 +1,133 @@
+"""The import's fast steps (issue 21 point 2) keep what the slower ones guaranteed: a file read by its path is
+still checked where the kernel opened it, a copy never replaces a file already in storage and takes the
+storage's permissions, rows written in one statement come out as the ORM would write them."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.storage import default_storage
+
+from apps.datasets import imports
+from apps.datasets.imports import OutsideRoot, dataset_import_start, import_wait
+from apps.datasets.models import DataImport, Image
+from apps.labeling.models import Item
+from apps.labeling.services import job_create
+from tests.conftest import import_put, png_bytes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def path_import(dataset: Any, actor: Any, folder: str) -> DataImport:
+    record = dataset_import_start(dataset=dataset, actor=actor, path=folder)
+    record = import_wait(record.pk, timeout=60)
+    assert record.status == DataImport.Status.DONE, record.errors
+    return record
+
+
+def test_a_folder_swapped_for_a_symlink_out_of_the_root_after_the_listing_is_not_read_through(
+    settings: Any, tmp_path: Path
+) -> None:
+    import_put("swapped/inner/a.png", png_bytes(10, 10, (1, 2, 3)))
+    outside = tmp_path / "elsewhere" / "inner"
+    outside.mkdir(parents=True)
+    (outside / "a.png").write_bytes(png_bytes(11, 11, (9, 9, 9)))
+    root = imports.import_root()
+    listed = dict(root.files("swapped"))  # the listing saw a regular file in a real folder
+
+    folder = Path(settings.POLYLOG["IMPORT_ROOT"]) / "swapped" / "inner"
+    os.rename(folder, folder.with_name("gone"))
+    folder.symlink_to(outside, target_is_directory=True)
+
+    with pytest.raises(OutsideRoot):
+        listed["inner/a.png"]()
+
+
+def test_a_file_swapped_for_a_symlink_after_the_listing_is_followed_only_inside_the_root(
+    settings: Any, tmp_path: Path
+) -> None:
+    import_put("swapped/inside.png", png_bytes(10, 10, (1, 2, 3)))
+    import_put("swapped/outside.png", png_bytes(10, 10, (1, 2, 4)))
+    import_put("swapped/target.png", png_bytes(12, 12, (5, 5, 5)))
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(png_bytes(13, 13, (6, 6, 6)))
+    folder = Path(settings.POLYLOG["IMPORT_ROOT"]) / "swapped"
+    listed = dict(imports.import_root().files("swapped"))
+
+    for name, target in (("inside.png", folder / "target.png"), ("outside.png", secret)):
+        (folder / name).unlink()
+        (folder / name).symlink_to(target)
+
+    assert listed["inside.png"]() == (folder / "target.png").read_bytes()
+    with pytest.raises(OutsideRoot):
+        listed["outside.png"]()
+
+
+def test_a_copy_never_replaces_a_file_already_at_its_storage_name(dataset: Any, manager: Any) -> None:
+    source = png_bytes(14, 14, (7, 1, 1))
+    import_put("fresh/a.png", source)
+    # A copy a killed run left behind, unreferenced, where the new copy would go.
+    leftover = default_storage.save(f"datasets/{dataset.pk}/a.png", imports.ContentFile(b"left behind"))
+    assert leftover == f"datasets/{dataset.pk}/a.png"
+
+    path_import(dataset, manager, "fresh")
+
+    image = dataset.images.get(path="a.png")
+    assert image.file.name != leftover
+    with default_storage.open(image.file.name, "rb") as handle:
+        assert handle.read() == source
+    with default_storage.open(leftover, "rb") as handle:
+        assert handle.read() == b"left behind"
+
+
+def test_a_copy_takes_the_storages_file_and_folder_permissions(
+    dataset: Any, manager: Any, settings: Any
+) -> None:
+    settings.FILE_UPLOAD_PERMISSIONS = 0o640
+    settings.FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
+    imports._FOLDERS_MADE.clear()
+    import_put("modes/deep/b.png", png_bytes(15, 15, (7, 2, 2)))
+
+    path_import(dataset, manager, "modes")
+
+    stored = Path(default_storage.path(dataset.images.get(path="deep/b.png").file.name))
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o640
+    assert stat.S_IMODE(stored.parent.stat().st_mode) == 0o750
+
+
+def test_a_batch_larger_than_one_statement_inserts_every_row_with_its_own_values(
+    dataset: Any, manager: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imports, "_INSERT_ROWS", 2)  # five files, one batch, three statements
+    colours = [(n, 3, 3) for n in range(5)]
+    for n, colour in enumerate(colours):
+        import_put(f"many/{n}.png", png_bytes(10 + n, 20 + n, colour))
+
+    record = path_import(dataset, manager, "many")
+
+    assert record.added == 5
+    rows = {i.path: (i.width, i.height, i.name, i.thumbnail != "") for i in dataset.images.all()}
+    assert {f"{n}.png": (10 + n, 20 + n, f"{n}.png", True) for n in range(5)}.items() <= rows.items()
+    image = Image.objects.get(dataset=dataset, path="3.png")
+    assert image.created_at is not None
+    with default_storage.open(image.file.name, "rb") as handle:
+        assert image.checksum == imports.hashlib.sha256(handle.read()).hexdigest()
+
+
+def test_the_items_a_sync_inserts_hold_the_models_defaults(dataset: Any, manager: Any) -> None:
+    import_put("sync/c.png", png_bytes(16, 16, (7, 3, 3)))
+    path_import(dataset, manager, "sync")
+
+    job = job_create(name="fresh job", dataset=dataset, created_by=manager, label_classes=[])
+
+    item = Item.objects.get(job=job, image__path="c.png")
+    blank = Item(job=job, image=item.image)
+    for field in Item._meta.concrete_fields:
+        if field.name not in ("id", "created_at"):
+            assert getattr(item, field.attname) == getattr(blank, field.attname), field.name
+    assert item.created_at is not None
+    assert Item.objects.filter(job=job).count() == dataset.images.count()
