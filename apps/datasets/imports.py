@@ -40,8 +40,9 @@ from django.utils._os import safe_makedirs
 from PIL import Image as PILImage
 
 from apps.common.errors import ApiError
+from apps.tasks.backends import backend_name
 from apps.tasks.models import TaskRun
-from apps.tasks.services import task_enqueue, task_progress, task_wait
+from apps.tasks.services import task_children_release, task_enqueue, task_progress, task_wait
 
 from .models import DataImport, Dataset, Image
 from .services import (
@@ -700,9 +701,25 @@ def _register_batch(record: DataImport, run: TaskRun, batch: Batch, results: lis
                 args={"image_ids": ids, "import_id": record.pk},
                 parent=run,
                 total=len(ids),
+                held=_thumbnails_held(),
             )
         position = batch[-1][0] + 1
         task_progress(run, done=position, checkpoint={"position": position})
+
+
+def _thumbnails_held() -> bool:
+    """Whether the thumbnail runs wait for the import's end: on the embedded pool they would be threads of
+    the importing process, taking its interpreter and its disk from the import (RQ workers are processes of
+    their own, on their own cores: they start at once). The images are in, with placeholders, before."""
+    return backend_name() == "embedded"
+
+
+def _thumbnails_release(run: TaskRun) -> None:
+    """Hand the import's held thumbnail runs to the queue: at its end, whether it is done or failed (a
+    committed batch keeps its images, which get their thumbnails), and after a resumed attempt's end those
+    of every attempt."""
+    if _thumbnails_held():
+        task_children_release(run)
 
 
 def _listing(record: DataImport, run: TaskRun) -> list[tuple[str, Callable[[], bytes]]]:
@@ -762,6 +779,7 @@ def import_run(run: TaskRun) -> None:
         added = DataImport.objects.values_list("added", flat=True).get(pk=import_id)
         if added:
             images_imported.send(sender=DataImport, dataset_id=record.dataset_id, added=added)
+        _thumbnails_release(run)
         if record.labeled and record.format:
             task_progress(run, done=len(listed), checkpoint={"position": len(listed), "stage": "labels"})
             labeled_importers[record.format](record, annotations)
@@ -777,6 +795,7 @@ def import_run(run: TaskRun) -> None:
             errors=[{"file": "", "reason": f"the import stopped: {public_reason(error)}"}],
         )
         _unstage(run)
+        _thumbnails_release(run)
         raise
 
 
@@ -792,6 +811,7 @@ def import_given_up(run: TaskRun, reason: str) -> None:
             errors=[*errors, {"file": "", "reason": f"the import stopped: {reason}"}],
         )
     _unstage(run)
+    _thumbnails_release(run)
 
 
 def dataset_import_start(

@@ -23,15 +23,31 @@ FINISHED = (TaskRun.Status.DONE, TaskRun.Status.FAILED)
 
 
 def task_enqueue(
-    *, kind: str, args: dict[str, Any], parent: TaskRun | None = None, total: int = 0
+    *, kind: str, args: dict[str, Any], parent: TaskRun | None = None, total: int = 0, held: bool = False
 ) -> TaskRun:
     """Record a run of the task `kind` and hand it to the queue once the surrounding transaction commits
-    (at once outside one), so a worker never looks for a run that is not there yet."""
+    (at once outside one), so a worker never looks for a run that is not there yet. A `held` child run is
+    recorded queued but handed over only by `task_children_release` (its parent's end), or by the sweep of
+    a server that starts."""
     if kind not in tasks:
         raise ValueError(f"no task of kind {kind!r} is registered")
+    if held and parent is None:
+        raise ValueError("only a child run is held, until its parent releases it")
     run = TaskRun.objects.create(kind=kind, args=args, parent=parent, total=total)
-    transaction.on_commit(lambda: backends.submit(run.pk))
+    if not held:
+        transaction.on_commit(lambda: backends.submit(run.pk))
     return run
+
+
+def task_children_release(run: TaskRun) -> int:
+    """Hand the run's queued children to the queue once the surrounding transaction commits (those held,
+    and any handed over before: taking a run up is atomic, so it still runs once); how many."""
+    children = list(
+        TaskRun.objects.filter(parent_id=run.pk, status=TaskRun.Status.QUEUED).values_list("pk", flat=True)
+    )
+    for pk in children:
+        transaction.on_commit(lambda pk=pk: backends.submit(pk))
+    return len(children)
 
 
 def task_progress(

@@ -1,6 +1,7 @@
 """The import's fast steps (issue 21 point 2) keep what the slower ones guaranteed: a file read by its path is
 still checked where the kernel opened it, a copy never replaces a file already in storage and takes the
-storage's permissions, rows written in one statement come out as the ORM would write them."""
+storage's permissions, rows written in one statement come out as the ORM would write them; on the embedded
+pool the thumbnail runs wait for the import's end, whichever it is."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ import pytest
 from django.core.files.storage import default_storage
 
 from apps.datasets import imports
-from apps.datasets.imports import OutsideRoot, dataset_import_start, import_wait
+from apps.datasets.imports import THUMBNAILS_TASK, OutsideRoot, dataset_import_start, import_wait
 from apps.datasets.models import DataImport, Image
 from apps.labeling.models import Item
 from apps.labeling.services import job_create
+from apps.tasks import backends
+from apps.tasks.models import TaskRun
 from tests.conftest import import_put, png_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -131,3 +134,52 @@ def test_the_items_a_sync_inserts_hold_the_models_defaults(dataset: Any, manager
             assert getattr(item, field.attname) == getattr(blank, field.attname), field.name
     assert item.created_at is not None
     assert Item.objects.filter(job=job).count() == dataset.images.count()
+
+
+def test_on_the_embedded_pool_thumbnail_runs_are_handed_over_after_the_last_batch(
+    dataset: Any, manager: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.POLYLOG = {**settings.POLYLOG, "IMPORT_BATCH": 1, "THUMBNAIL_BATCH": 1}
+    for n in range(3):
+        import_put(f"held/{n}.png", png_bytes(10 + n, 10, (n, 4, 4)))
+    handed: list[tuple[str, int]] = []
+    submit = backends.submit
+
+    def recording_submit(run_id: int) -> None:
+        run = TaskRun.objects.get(pk=run_id)
+        if run.kind == THUMBNAILS_TASK:
+            processed = DataImport.objects.values_list("processed", flat=True).get(pk=run.args["import_id"])
+            handed.append((run.kind, processed))
+        submit(run_id)
+
+    monkeypatch.setattr(backends, "submit", recording_submit)
+
+    record = path_import(dataset, manager, "held")
+
+    assert record.added == 3
+    assert handed == [(THUMBNAILS_TASK, 3)] * 3  # none while a batch was still to come
+    assert not dataset.images.filter(path__in=["0.png", "1.png", "2.png"], thumbnail="").exists()
+
+
+def test_an_import_that_stops_still_hands_over_the_thumbnails_of_its_committed_batches(
+    dataset: Any, manager: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.POLYLOG = {**settings.POLYLOG, "IMPORT_BATCH": 1}
+    for n in range(2):
+        import_put(f"cut/{n}.png", png_bytes(10 + n, 10, (n, 5, 5)))
+    register = imports._register_batch
+
+    def register_then_fail(record: Any, run: Any, batch: Any, results: Any) -> None:
+        if batch[0][0] == 1:
+            raise RuntimeError("the disk went away")
+        register(record, run, batch, results)
+
+    monkeypatch.setattr(imports, "_register_batch", register_then_fail)
+
+    record = dataset_import_start(dataset=dataset, actor=manager, path="cut")
+    record = import_wait(record.pk, timeout=60)
+
+    assert record.status == DataImport.Status.FAILED
+    first = dataset.images.get(path="0.png")
+    assert first.thumbnail != ""
+    assert not TaskRun.objects.filter(parent_id=record.task_run_id, status=TaskRun.Status.QUEUED).exists()
