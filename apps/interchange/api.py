@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.api import errors, valid
+from apps.common.errors import ApiError
 from apps.common.streaming import FirstRenderer, streamed
 from apps.labeling import selectors
 from apps.labeling.api.serializers.items import ItemListQuerySerializer
@@ -124,8 +125,14 @@ class ExportDownload(APIView):
     def get(self, request: Request, export_id: int) -> FileResponse:
         export = export_for(request.user, export_id)
         name = export_file(export)
+        try:
+            handle = default_storage.open(name, "rb")
+        except FileNotFoundError:  # deleted behind the app's back (a bucket's lifecycle rule, an operator)
+            raise ApiError(
+                410, "export_expired", f"Export {export.pk}'s file is gone from storage; ask again."
+            ) from None
         response = FileResponse(
-            default_storage.open(name, "rb"),
+            handle,
             as_attachment=True,
             filename=export_filename(export.job, export.format),
             content_type="application/zip",

@@ -179,7 +179,6 @@ def export_make(run: TaskRun) -> None:
     """Write the export's zip to an anonymous temporary file as it is made (memory holds one chunk of
     items, whatever the job's size), then save it to storage (which copies it in blocks; S3 in parts).
     A run taken up again after its worker died starts over: nothing is stored before the end."""
-    exports_expire()
     export = Export.objects.select_related("job").get(run=run)
     items = item_list_for(export.job, export.query)
     report = _Reporter(export, run, items.count())

@@ -196,6 +196,15 @@ def test_the_time_to_live_is_a_setting(job: Any, manager_api: Any, settings: Any
     assert not default_storage.exists(export.file)
 
 
+def test_a_download_whose_file_went_from_storage_is_410_too(job: Any, manager_api: Any) -> None:
+    export = finished(queued(manager_api, job)["id"])
+    default_storage.delete(export.file)
+
+    response = manager_api.get(f"/api/exports/{export.pk}/download/")
+
+    assert (response.status_code, response.json()["code"]) == (410, "export_expired")
+
+
 # Refusals ---------------------------------------------------------------------------------------------
 
 
