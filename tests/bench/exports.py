@@ -227,7 +227,7 @@ def main() -> int:
     for images, figure in figures.items():
         name = f"queued export COCO, {images:,} images"
         row(f"{name}: peak RSS growth (anonymous)", round(figure["growth"], 1), "MiB")
-        row(f"{name}: peak RSS growth (+ SQLite's mapped file)", round(figure["total"], 1), "MiB")
+        row(f"{name}: peak RSS growth (all, VmHWM)", round(figure["total"], 1), "MiB")
         row(f"{name}: time", round(figure["seconds"], 1), "s")
     ratio = figures[sizes[1]]["growth"] / max(figures[sizes[0]]["growth"], 1.0)
     row(
