@@ -176,7 +176,11 @@ def on_label_classes_changed(sender: Any, *, job_id: int, **kwargs: Any) -> None
     from .models import LabelClass
 
     def messages() -> list[tuple[str, dict[str, Any]]]:
-        classes = list(LabelClass.objects.filter(job_id=job_id).order_by("id").values("id", "name", "color"))
+        classes = list(
+            LabelClass.objects.filter(job_id=job_id)
+            .order_by("id")
+            .values("id", "name", "color", "attributes")
+        )
         return [(labels_group(job_id), {"type": LABEL_CLASSES, "label_classes": classes})]
 
     _publish(messages)

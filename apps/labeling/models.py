@@ -59,6 +59,8 @@ class LabelClass(models.Model):
     color = models.CharField(max_length=7, validators=[color_validator])
     # The class's bit in Item.label_bits (0-62, given at creation, never changed); None past 63 classes.
     slot = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    # What the class asks about each of its shapes, as domain/attributes.py's declarations_json writes it.
+    attributes = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -38,6 +38,7 @@ from apps.labeling.domain.commands import (
     RemoveVertex,
     ResetShape,
     Save,
+    SetAttributes,
     SplitShape,
     SubtractShape,
     Undo,
@@ -122,6 +123,10 @@ WIRE: dict[str, tuple[dict[str, Any], Any]] = {
     "undo": ({"type": "undo"}, Undo()),
     "redo": ({"type": "redo"}, Redo()),
     "save": ({"type": "save"}, Save()),
+    "set_attributes": (
+        {"type": "set_attributes", "shape_id": SHAPE_ID, "values": {"occluded": True, "colour": None, "n": 2.5}},
+        SetAttributes(SHAPE_ID, (("colour", None), ("n", 2.5), ("occluded", True))),
+    ),
     "discard_changes": ({"type": "discard_changes"}, DiscardChanges()),
     "mark_hard_example": ({"type": "mark_hard_example"}, MarkHardExample()),
     "unmark_hard_example": ({"type": "unmark_hard_example"}, UnmarkHardExample()),

@@ -14,6 +14,7 @@ from apps.labeling.domain.audit.words import action_phrase, shape_name, short_id
 from apps.labeling.domain.commands import Command, DiscardChanges, Redo
 from apps.labeling.domain.events import (
     AllShapesDeleted,
+    AttributesSet,
     ChangesDiscarded,
     DraftDiscarded,
     Event,
@@ -280,6 +281,7 @@ def test_every_event_type_has_a_summary_that_names_the_actor_and_no_id(type_: st
         "vertex_removed": VertexRemoved(ANN, A, 0),
         "shape_moved": ShapeMoved(ANN, A, 1, 2),
         "shape_relabeled": ShapeRelabeled(ANN, A, DOG),
+        "attributes_set": AttributesSet(ANN, A, (("occluded", True), ("pose", None))),
         "shape_grouped": ShapeGrouped(ANN, A, "g"),
         "shape_reset": ShapeReset(ANN, A),
         "shape_deleted": ShapeDeleted(ANN, A),

@@ -142,6 +142,14 @@ FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
         st.lists(st.lists(st.floats(), max_size=3), max_size=4),
         any_json,
     ),
+    "values": st.one_of(
+        st.dictionaries(
+            st.sampled_from(["occluded", "colour", "count", "note", ""]),
+            st.one_of(st.none(), st.booleans(), st.floats(), st.integers(), st.text(max_size=5), any_json),
+            max_size=3,
+        ),
+        any_json,
+    ),
 }
 # A paste's shapes: add_polygon's fields each, almost right as theirs are.
 FIELD_VALUES["shapes"] = st.one_of(

@@ -39,6 +39,7 @@ from apps.labeling.domain.commands import (
 )
 from apps.labeling.domain.events import (
     AllShapesDeleted,
+    AttributesSet,
     ChangesDiscarded,
     DraftDiscarded,
     HardExampleMarked,
@@ -154,6 +155,7 @@ EVENTS = [
     VertexRemoved(BOB, S, 3),
     ShapeMoved(ALICE, S, -1.5, 0.0),
     ShapeRelabeled(ALICE, S, 2),
+    AttributesSet(BOB, S, (("colour", "red"), ("count", 2.0), ("occluded", True), ("pose", None))),
     ShapeReset(BOB, S),
     ShapeDeleted(ALICE, S),
     AllShapesDeleted(ALICE, (S, T)),

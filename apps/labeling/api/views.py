@@ -105,7 +105,9 @@ class LabelClassList(APIView):
     def post(self, request: Request, job_id: int) -> Response:
         job, _ = job_for(request.user, job_id, MANAGE)
         data = valid(s.LabelClassSerializer, body(request))
-        label_class = services.label_class_create(job=job, name=data["name"], color=data["color"])
+        label_class = services.label_class_create(
+            job=job, name=data["name"], color=data["color"], attributes=data.get("attributes")
+        )
         return Response(s.LabelClassSerializer(label_class).data, status=201)
 
 

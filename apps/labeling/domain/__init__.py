@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .commands import COMMAND_TYPES, Command, command_to_dict, parse_command
-from .decide import Context, Limits, decide
+from .context import Context, Limits
+from .decide import decide
 from .errors import Rejected
 from .events import (
     EVENT_TYPES,

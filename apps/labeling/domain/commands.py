@@ -9,6 +9,7 @@ import uuid
 from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
+from .attributes import Value, parse_values
 from .errors import Rejected
 
 Point = tuple[float, float]
@@ -93,6 +94,14 @@ class MoveShape:
 class RelabelShape:
     shape_id: str
     label_class_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetAttributes:
+    """Set attribute values of a closed shape ({name: value}, sorted by name; None: back to the default)."""
+
+    shape_id: str
+    values: tuple[tuple[str, Value | None], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +197,7 @@ Command = (
     | RemoveVertex
     | MoveShape
     | RelabelShape
+    | SetAttributes
     | GroupShape
     | ImportPolygon
     | ResetShape
@@ -216,6 +226,7 @@ COMMAND_TYPES: dict[str, type] = {
     "remove_vertex": RemoveVertex,
     "move_shape": MoveShape,
     "relabel_shape": RelabelShape,
+    "set_attributes": SetAttributes,
     "group_shape": GroupShape,
     "reset_shape": ResetShape,
     "delete_shape": DeleteShape,
@@ -344,6 +355,7 @@ _FIELD_PARSERS = {
     "by": lambda v: _shape_id(v, "by"),
     "line": _line,
     "shapes": _pasted,
+    "values": parse_values,
 }
 
 
@@ -398,5 +410,7 @@ def command_to_dict(command: Command) -> dict[str, Any]:
             value = list(value)
         elif f.name == "shapes":
             value = [{k: v for k, v in command_to_dict(s).items() if k != "type"} for s in value]
+        elif f.name == "values":
+            value = dict(value)
         out[f.name] = value
     return out

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from typing import assert_never
 
 from . import pieces
+from .attributes import changed_values
 from .commands import (
     AddPolygon,
     AddVertex,
@@ -30,14 +30,17 @@ from .commands import (
     RemoveVertex,
     ResetShape,
     Save,
+    SetAttributes,
     SplitShape,
     SubtractShape,
     Undo,
     UnmarkHardExample,
 )
+from .context import Context
 from .errors import Rejected
 from .events import (
     AllShapesDeleted,
+    AttributesSet,
     ChangesDiscarded,
     DraftDiscarded,
     Event,
@@ -68,22 +71,6 @@ from .events import (
 from .evolve import discard_target, pending_steps, revert_steps
 from .geometry import check_finite, check_inside, check_polygon, crosses_itself, fmt, without_closing_point
 from .state import Actor, ItemState, Shape, content, pending_entries
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    max_vertices: int = 1000
-    max_shapes: int = 1000  # closed polygons on one image
-    max_drafts: int = 20  # polygons one person is drawing at once on one image
-
-
-@dataclass(frozen=True, slots=True)
-class Context:
-    """What decide needs to know beyond the item: who asks, and the job's label classes and limits."""
-
-    actor: Actor
-    label_class_ids: frozenset[int] = frozenset()
-    limits: Limits = field(default_factory=Limits)
 
 
 def _unknown(shape_id: str) -> Rejected:
@@ -364,6 +351,11 @@ def decide(state: ItemState, command: Command, ctx: Context) -> list[Event]:
                 if shape.label_class_id == label_class_id
                 else [ShapeRelabeled(actor, shape_id, label_class_id)]
             )
+        case SetAttributes(shape_id=shape_id, values=values):
+            shape = _closed(state, shape_id)
+            declared = ctx.attributes.get(shape.label_class_id, {})
+            changes = changed_values(declared, shape.attributes, values, _named(shape))
+            return [AttributesSet(actor, shape_id, changes)] if changes else []
         case GroupShape(shape_id=shape_id, group_id=group_id):
             shape = _closed(state, shape_id)
             return [] if shape.group_id == group_id else [ShapeGrouped(actor, shape_id, group_id)]

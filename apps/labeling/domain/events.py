@@ -103,6 +103,16 @@ class ShapeRelabeled:
 
 
 @dataclass(frozen=True, slots=True)
+class AttributesSet:
+    """Attribute values of a closed shape changed: ({name: value}, sorted by name); None: back to the
+    label class's default (the shape carries no value for it)."""
+
+    actor: Actor
+    shape_id: str
+    values: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ShapeReset:
     actor: Actor
     shape_id: str
@@ -251,6 +261,7 @@ Event = (
     | VertexRemoved
     | ShapeMoved
     | ShapeRelabeled
+    | AttributesSet
     | ShapeGrouped
     | ShapeReset
     | ShapeDeleted
@@ -278,6 +289,7 @@ EVENT_TYPES: dict[str, type] = {
     "vertex_removed": VertexRemoved,
     "shape_moved": ShapeMoved,
     "shape_relabeled": ShapeRelabeled,
+    "attributes_set": AttributesSet,
     "shape_grouped": ShapeGrouped,
     "shape_reset": ShapeReset,
     "shape_deleted": ShapeDeleted,
@@ -345,6 +357,8 @@ def event_payload(event: Event) -> dict[str, Any]:
             value = [_pasted_payload(shape) for shape in value]
         elif name in _TUPLE_FIELDS:
             value = list(value)
+        elif name == "values":
+            value = dict(value)
         elif value is None and (type(event), name) in _OPTIONAL_FIELDS:
             continue
         out[name] = value
@@ -384,6 +398,8 @@ def event_from_record(type_: str, schema_version: int, payload: dict[str, Any], 
             )
         elif name in _TUPLE_FIELDS:
             value = tuple(value)
+        elif name == "values":
+            value = tuple(sorted(value.items()))
         values[name] = value
     return cls(**values)
 

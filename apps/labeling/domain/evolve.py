@@ -10,6 +10,7 @@ from .events import (
     DISCARD_EVERYONE,
     UNDO_CLOSE,
     AllShapesDeleted,
+    AttributesSet,
     ChangesDiscarded,
     DraftDiscarded,
     Event,
@@ -132,7 +133,15 @@ def _cut(
     for n, (part_id, part_points) in enumerate(others):
         number = state.next_number + n
         patch[part_id] = Shape(
-            part_id, actor, part_points, True, shape.label_class_id, part_points, group_id, number
+            part_id,
+            actor,
+            part_points,
+            True,
+            shape.label_class_id,
+            part_points,
+            group_id,
+            number,
+            shape.attributes,
         )
     return _act(state, seq, actor, patch, next_number=state.next_number + len(others))
 
@@ -307,7 +316,21 @@ def evolve(state: ItemState, event: Event) -> ItemState:
             moved = tuple((x + dx, y + dy) for x, y in _points_of(state, shape_id))
             return _act(state, seq, actor, _edit(state, shape_id, moved))
         case ShapeRelabeled(actor=actor, shape_id=shape_id, label_class_id=label_class_id):
-            return _act(state, seq, actor, _edit(state, shape_id, label_class_id=label_class_id))
+            # The values were the old class's answers: a relabeled shape starts at the new class's defaults.
+            return _act(
+                state, seq, actor, _edit(state, shape_id, label_class_id=label_class_id, attributes=())
+            )
+        case AttributesSet(actor=actor, shape_id=shape_id, values=values):
+            shape = state.shapes.get(shape_id)
+            if shape is None:
+                return _state(state, seq=seq)
+            merged = dict(shape.attributes)
+            for name, value in values:
+                if value is None:
+                    merged.pop(name, None)
+                else:
+                    merged[name] = value
+            return _act(state, seq, actor, _edit(state, shape_id, attributes=tuple(sorted(merged.items()))))
         case ShapeGrouped(actor=actor, shape_id=shape_id, group_id=group_id):
             return _act(state, seq, actor, _edit(state, shape_id, group_id=group_id))
         case ShapeReset(actor=actor, shape_id=shape_id):

@@ -26,6 +26,8 @@ class Shape:
     of one object drawn in pieces (the same client-chosen string on each part; None for a whole object).
     `number` is how people name it ("chair #3"): the n-th shape created on the image is #n, from its first
     vertex (or its import) on; a number is never given again, and undo brings a shape back with its own.
+    `attributes` are the values people set ((name, value) pairs sorted by name; domain/attributes.py): an
+    attribute of the label class that the shape has no value for reads as its default.
     """
 
     id: str
@@ -36,11 +38,12 @@ class Shape:
     original: tuple[Point, ...] | None = None
     group_id: str | None = None
     number: int = 0
+    attributes: tuple[tuple[str, Any], ...] = ()
 
     def content(self) -> tuple[Any, ...]:
         """What a person sees of the shape, and whose it is; undo compares this to detect others' changes
         (the actor tells a shape from another person's shape that reuses a freed id)."""
-        return (self.actor, self.closed, self.label_class_id, self.points, self.group_id)
+        return (self.actor, self.closed, self.label_class_id, self.points, self.group_id, self.attributes)
 
 
 def content(shape: Shape | None) -> tuple[Any, ...] | None:
@@ -115,6 +118,8 @@ def _shape_view(s: Shape) -> dict[str, Any]:
     }
     if s.group_id is not None:  # only on parts of an object drawn in pieces (DESIGN section 8 extended)
         view["group_id"] = s.group_id
+    if s.attributes:  # only on shapes someone set an attribute of (DESIGN section 9)
+        view["attributes"] = dict(s.attributes)
     return view
 
 
@@ -162,16 +167,21 @@ def _shape_out(s: Shape | None) -> list[Any] | None:
     # An original equal to the points (the common case) is written as 1, which keeps snapshots small.
     original = 1 if s.original is not None and s.original == s.points else _points_out(s.original)
     row = [s.id, s.actor, s.number, _points_out(s.points), s.closed, s.label_class_id, original]
+    # Optional trailing fields, so snapshots written before they existed read the same.
+    if s.attributes:
+        return [*row, s.group_id, [list(pair) for pair in s.attributes]]
     return row if s.group_id is None else [*row, s.group_id]
 
 
 def _shape_in(raw: list[Any] | None) -> Shape | None:
     if raw is None:
         return None
-    id_, actor, number, raw_points, closed, label_class_id, raw_original, *group = raw
+    id_, actor, number, raw_points, closed, label_class_id, raw_original, *rest = raw
     points = _points_in(raw_points) or ()
     original = points if raw_original == 1 else _points_in(raw_original)
-    return Shape(id_, actor, points, closed, label_class_id, original, group[0] if group else None, number)
+    group_id = rest[0] if rest else None
+    attributes = tuple((name, value) for name, value in rest[1]) if len(rest) > 1 else ()
+    return Shape(id_, actor, points, closed, label_class_id, original, group_id, number, attributes)
 
 
 class _ShapeTable:

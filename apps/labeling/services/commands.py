@@ -24,6 +24,7 @@ from ..domain.commands import (
     PasteShapes,
     Redo,
     RelabelShape,
+    SetAttributes,
     Undo,
 )
 from ..domain.events import Event, Saved
@@ -167,7 +168,9 @@ def _handle_once(
         label_ids: frozenset[int] = frozenset()
         if isinstance(command, _READS_LABELS):
             label_ids = store.job_label_class_ids(head.job_id)
-        events = decide(state, command, Context(actor=actor_id, label_class_ids=label_ids, limits=limits()))
+        attributes = store.job_attribute_specs(head.job_id) if isinstance(command, SetAttributes) else {}
+        context = Context(actor=actor_id, label_class_ids=label_ids, limits=limits(), attributes=attributes)
+        events = decide(state, command, context)
     except Rejected:
         earlier = _earlier_result(item_id, actor_id, command_id)
         if earlier is not None:
@@ -331,7 +334,9 @@ def item_commands_apply(
     state, prev_hash = store.state_current(item_id, head)
     if label_class_ids is None:
         label_class_ids = store.job_label_class_ids(head.job_id)
-    context = Context(actor=actor_id, label_class_ids=label_class_ids, limits=limits())
+    setting = any(isinstance(command, SetAttributes) for unit in units for command in unit)
+    attributes = store.job_attribute_specs(head.job_id) if setting else {}
+    context = Context(actor=actor_id, label_class_ids=label_class_ids, limits=limits(), attributes=attributes)
     events: list[Event] = []
     refused: list[tuple[int, Rejected]] = []
     current, applied = state, 0

@@ -124,19 +124,25 @@ def _label_name_free(job_id: int, name: str, exclude_id: int | None = None) -> N
 
 
 @transaction.atomic
-def label_class_create(*, job: LabelingJob, name: str, color: str) -> LabelClass:
+def label_class_create(
+    *, job: LabelingJob, name: str, color: str, attributes: list[dict[str, Any]] | None = None
+) -> LabelClass:
     _label_name_free(job.pk, name)
     # The job's row lock makes two creations pick different slots.
     LabelingJob.objects.select_for_update().filter(pk=job.pk).first()
     used = set(LabelClass.objects.filter(job=job, slot__isnull=False).values_list("slot", flat=True))
     slot = next((n for n in range(LABEL_SLOTS) if n not in used), None)
-    label_class = LabelClass.objects.create(job=job, name=name, color=color, slot=slot)
+    label_class = LabelClass.objects.create(
+        job=job, name=name, color=color, slot=slot, attributes=attributes or []
+    )
     _label_classes_changed(job.pk)
     return label_class
 
 
 @transaction.atomic
-def label_class_update(*, label_class: LabelClass, **fields: str) -> LabelClass:
+def label_class_update(*, label_class: LabelClass, **fields: Any) -> LabelClass:
+    """Rename, recolour or declare attributes. Changed declarations apply to the next set_attributes; the
+    values shapes carry stay in their history (an attribute removed is no longer shown or exported)."""
     if "name" in fields:
         _label_name_free(label_class.job_id, fields["name"], exclude_id=label_class.pk)
     for name, value in fields.items():

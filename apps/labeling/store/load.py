@@ -15,7 +15,8 @@ from django.conf import settings
 from django.db import connection
 
 from ..domain import ItemState, event_from_record, evolve, initial_state, state_from_dict
-from ..models import Item, Snapshot, StoredEvent
+from ..domain.attributes import AttributeSpec, parse_declarations
+from ..models import Item, LabelClass, Snapshot, StoredEvent
 from .cache import state_cache
 from .chain import GENESIS_HASH, iso
 
@@ -228,3 +229,16 @@ def state_current(item_id: int, head: ItemHead) -> tuple[ItemState, str]:
         if state.seq == head.last_seq:
             return state, last
     return state_load_with_hash(item_id, head.width, head.height)
+
+
+def job_attribute_specs(job_id: int) -> dict[int, dict[str, AttributeSpec]]:
+    """{label class id: {name: declaration}} of the job's classes that declare attributes (set_attributes)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, attributes FROM {LabelClass._meta.db_table} WHERE job_id = %s", [job_id])
+        rows = cursor.fetchall()
+    specs = {}
+    for label_id, raw in rows:
+        declared = parse_declarations(_decoded(raw) or [])
+        if declared:
+            specs[label_id] = {spec.name: spec for spec in declared}
+    return specs

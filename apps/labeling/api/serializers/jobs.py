@@ -10,6 +10,8 @@ from rest_framework import serializers
 
 from apps.datasets.models import Dataset
 
+from ...domain import Rejected
+from ...domain.attributes import declarations_json, parse_declarations
 from ...models import JobMember, JobType, LabelClass, LabelingJob, Role
 
 
@@ -22,13 +24,28 @@ class ColorField(serializers.RegexField):
         return super().to_internal_value(data).lower()
 
 
+class AttributesField(serializers.JSONField):
+    """A label class's attribute declarations (domain/attributes.py), stored in their normal form."""
+
+    def to_internal_value(self, data: Any) -> list[dict[str, Any]]:
+        try:
+            return declarations_json(parse_declarations(data))
+        except Rejected as error:
+            raise serializers.ValidationError(error.message, code=error.code) from None
+
+
 class LabelClassSerializer(serializers.ModelSerializer):
     color = ColorField()
     name = serializers.CharField(max_length=100, trim_whitespace=True)
+    attributes = AttributesField(
+        required=False,
+        help_text="What the class asks about each shape: a list of {name, kind (checkbox, select, number, "
+        "text), default, options (select), min and max (number)}.",
+    )
 
     class Meta:
         model = LabelClass
-        fields = ["id", "name", "color"]
+        fields = ["id", "name", "color", "attributes"]
 
 
 class LabelClassDeleteSerializer(serializers.Serializer):

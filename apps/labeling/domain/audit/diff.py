@@ -13,7 +13,7 @@ from ..state import ItemState, Point, Shape
 # Two offsets closer than this (in pixels) count as the same move: a shape moved by (dx, dy) has
 # vertices whose float differences from the old ones disagree in the last bits.
 OFFSET_TOLERANCE = 1e-6
-DIFF_FIELDS = ("points", "label_class_id", "group_id")
+DIFF_FIELDS = ("points", "label_class_id", "group_id", "attributes")
 
 
 def shape_audit_view(shape: Shape) -> dict[str, Any]:
@@ -26,6 +26,8 @@ def shape_audit_view(shape: Shape) -> dict[str, Any]:
     }
     if shape.group_id is not None:
         view["group_id"] = shape.group_id
+    if shape.attributes:
+        view["attributes"] = dict(shape.attributes)
     view["actor"] = shape.actor
     return view
 

@@ -13,6 +13,7 @@ from typing import assert_never
 from ..events import (
     DISCARD_EVERYONE,
     AllShapesDeleted,
+    AttributesSet,
     ChangesDiscarded,
     DraftDiscarded,
     Event,
@@ -187,6 +188,9 @@ def event_summary(
             return f"{who} moved {_name(before, shape_id, label_name)} by {words.point(dx, dy)}"
         case ShapeRelabeled(shape_id=shape_id, label_class_id=label):
             return f"{who} relabeled {_name(before, shape_id, label_name)} as {label_name(label)}"
+        case AttributesSet(shape_id=shape_id, values=values):
+            changed = ", ".join(f"{name} to {words.attribute_value(value)}" for name, value in values)
+            return f"{who} set {changed} of {_name(before, shape_id, label_name)}"
         case ShapeGrouped(shape_id=shape_id, group_id=group_id):
             name = _name(before, shape_id, label_name)
             if group_id is None:
@@ -332,6 +336,7 @@ def shape_number(event: Event, before: ItemState | None) -> int | None:
             | VertexRemoved(shape_id=shape_id)
             | ShapeMoved(shape_id=shape_id)
             | ShapeRelabeled(shape_id=shape_id)
+            | AttributesSet(shape_id=shape_id)
             | ShapeGrouped(shape_id=shape_id)
             | ShapeReset(shape_id=shape_id)
             | ShapeDeleted(shape_id=shape_id)

@@ -99,6 +99,23 @@ def _reshaped(old: Shape, new: Shape, label_name: LabelName, event_type: str | N
     return f"reshaped {name}"
 
 
+def attribute_value(value: object) -> str:
+    if value is None:
+        return "the default"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return repr(value)
+
+
+def attribute_values(old: Sequence[tuple[str, object]], new: Sequence[tuple[str, object]]) -> str:
+    """What attribute values became: "occluded to yes, colour to 'red'" (a value removed: "the default")."""
+    before, after = dict(old), dict(new)
+    names = sorted(name for name in {*before, *after} if before.get(name) != after.get(name))
+    return ", ".join(f"{name} to {attribute_value(after.get(name))}" for name in names) or "no attribute"
+
+
 def change_phrase(change: Change, label_name: LabelName, event_type: str | None = None) -> str:
     """What one change of one shape was, without its actor: "drew chair #3 (24 vertices)", "deleted chair
     #3", "moved vertex 2 of chair #3". `event_type` (the type of the event that made it, when known) tells
@@ -127,6 +144,8 @@ def change_phrase(change: Change, label_name: LabelName, event_type: str | None 
         return f"made {name} part of object {new.group_id}"
     if changed == {"points"}:
         return _reshaped(old, new, label_name, event_type)
+    if changed == {"attributes"}:
+        return f"set {attribute_values(old.attributes, new.attributes)} of {name}"
     return f"changed {name}"
 
 
