@@ -39,9 +39,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from polylog_client import CommandRejected, LabelingClient, http_json, token_get
 from websockets.asyncio.client import connect as ws_connect
 
-from apps.client import CommandRejected, LabelingClient, http_json, token_get
 from apps.labeling.domain import command_to_dict
 from tests.bench import floor_table
 from tests.bench.workload import session

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from polylog_client import http_json, token_get
 
-from apps.client import http_json, token_get
 from tests.conftest import service_missing
 from tests.live_servers import (
     Daphne,

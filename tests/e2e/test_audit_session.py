@@ -20,9 +20,10 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from polylog_client import LabelingClient, http_json
 
-from apps.client import LabelingClient, http_json
 from apps.labeling.domain import SCHEMA_VERSION, event_from_record, evolve, initial_state, state_view
+from tests.client_fold import DOMAIN_FOLD
 from tests.conftest import square
 from tests.live_servers import Daphne, daphne_start, server_env, wait_until_serving
 
@@ -96,7 +97,7 @@ def session_script(cat: int, dog: int) -> list[tuple[int, dict[str, Any]]]:
 async def label(base: str, item_id: int, tokens: list[str], script: list[tuple[int, dict]]) -> dict:
     people, watcher_token = tokens[:3], tokens[3]
     async with (
-        LabelingClient.connect(base, item_id, watcher_token) as watcher,
+        LabelingClient.connect(base, item_id, watcher_token, fold=DOMAIN_FOLD) as watcher,
         LabelingClient.connect(base, item_id, people[0]) as ann,
         LabelingClient.connect(base, item_id, people[1]) as bob,
         LabelingClient.connect(base, item_id, people[2]) as mia,

@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from polylog_client import LabelingClient, http_json
 from websockets.exceptions import ConnectionClosed
 
-from apps.client import LabelingClient, http_json
+from tests.client_fold import DOMAIN_FOLD
 from tests.conftest import service_missing
 from tests.figures import figure as _figure
 from tests.live_servers import (
@@ -177,7 +178,12 @@ async def label_and_crash(run: Run) -> None:
         for labeler in run.labelers:
             labeler.client = await stack.enter_async_context(
                 LabelingClient.connect(
-                    run.server.base_url, labeler.item_id, labeler.token, width=WIDTH, height=HEIGHT
+                    run.server.base_url,
+                    labeler.item_id,
+                    labeler.token,
+                    width=WIDTH,
+                    height=HEIGHT,
+                    fold=DOMAIN_FOLD,
                 )
             )
         tasks = [asyncio.create_task(label_until_cut(labeler, run, start)) for labeler in run.labelers]
@@ -198,7 +204,7 @@ async def reconnect_and_converge(
     earlier = labeler.client
     assert earlier is not None
     async with LabelingClient.connect(
-        base_url, labeler.item_id, labeler.token, width=WIDTH, height=HEIGHT
+        base_url, labeler.item_id, labeler.token, width=WIDTH, height=HEIGHT, fold=DOMAIN_FOLD
     ) as client:
         client.take_over(earlier)
         caught_up = await client.hello()

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from polylog_client import CommandRejected, LabelingClient, http_json, token_get
 
-from apps.client import CommandRejected, LabelingClient, http_json, token_get
+from tests.client_fold import DOMAIN_FOLD
 from tests.conftest import service_missing
 from tests.live_servers import (
     Daphne,
@@ -130,9 +131,9 @@ async def collaborate(site: Site) -> dict[str, Any]:
     width, height = site.item["image"]["width"], site.item["image"]["height"]
     one, two = site.servers
     async with (
-        LabelingClient.connect(one.base_url, item_id, site.tokens["demo"]) as a,
+        LabelingClient.connect(one.base_url, item_id, site.tokens["demo"], fold=DOMAIN_FOLD) as a,
         LabelingClient.connect(
-            two.base_url, item_id, site.tokens[ANNOTATOR], width=width, height=height
+            two.base_url, item_id, site.tokens[ANNOTATOR], width=width, height=height, fold=DOMAIN_FOLD
         ) as b,
     ):
         await asyncio.gather(a.hello(since_seq=0), b.hello(since_seq=0))

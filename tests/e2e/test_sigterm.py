@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from polylog_client import LabelingClient, http_json, token_get
+from polylog_client.websocket import Ack
 
-from apps.client import LabelingClient, http_json, token_get
-from apps.client.websocket import Ack
+from tests.client_fold import DOMAIN_FOLD
 from tests.live_servers import Daphne, daphne_start, manage, photos_write, server_env, wait_until_serving
 
 COMMANDS = 300
@@ -113,7 +114,7 @@ async def test_a_sigterm_mid_burst_loses_no_acked_command_and_the_client_resumes
     commands = {str(uuid.uuid4()): square_command(n, site.label_class_id) for n in range(COMMANDS)}
 
     async with LabelingClient.connect(
-        first.base_url, item_id, site.token, width=width, height=height
+        first.base_url, item_id, site.token, width=width, height=height, fold=DOMAIN_FOLD
     ) as client:
         await client.hello(0)
         sending = asyncio.ensure_future(burst(client, commands))
@@ -135,7 +136,7 @@ async def test_a_sigterm_mid_burst_loses_no_acked_command_and_the_client_resumes
         assert "SIGTERM: closed 1 listening ports; closing 1 websockets with 1012" in first.log_tail()
 
         async with LabelingClient.connect(
-            second.base_url, item_id, site.token, width=width, height=height
+            second.base_url, item_id, site.token, width=width, height=height, fold=DOMAIN_FOLD
         ) as resumed:
             resumed.take_over(client)
             await resumed.hello()

@@ -33,9 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from polylog_client import CommandRejected, LabelingClient, http_json
 
-from apps.client import CommandRejected, LabelingClient, http_json
 from tests.bench.ws import HEIGHT, ITEMS, WIDTH, Site, drawing, site_start
+from tests.client_fold import DOMAIN_FOLD
 from tests.conftest import service_missing
 from tests.figures import figure as _figure
 from tests.live_servers import (
@@ -114,6 +115,7 @@ async def soak(site: Site) -> tuple[Tally, list[tuple[LabelingClient, dict[str, 
                     site.token,
                     width=WIDTH,
                     height=HEIGHT,
+                    fold=DOMAIN_FOLD,
                 )
             )
             for n in range(CLIENTS)

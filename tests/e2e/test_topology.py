@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from polylog_client import LabelingClient, http_json, token_get
 
-from apps.client import LabelingClient, http_json, token_get
 from tests.conftest import service_missing
 from tests.live_servers import (
     POSTGRES_ADMIN_URL,

@@ -10,10 +10,11 @@ import json
 from typing import Any
 
 import pytest
+from polylog_client import LabelingClient
 
-from apps.client import LabelingClient
 from apps.labeling.domain import event_from_record, event_payload, event_type, initial_state, replay
 from apps.labeling.domain.events import PolygonClosed, VertexAdded
+from tests.client_fold import DOMAIN_FOLD
 
 pytestmark = pytest.mark.asyncio
 WIDTH, HEIGHT = 640.0, 480.0
@@ -74,7 +75,7 @@ async def received(client: LabelingClient, connection: FramesConnection, frames:
 
 async def test_the_state_is_the_fold_of_every_event_received_however_often_it_is_asked_for() -> None:
     connection = FramesConnection()
-    client = LabelingClient(connection, 7, width=WIDTH, height=HEIGHT)  # type: ignore[arg-type]
+    client = LabelingClient(connection, 7, width=WIDTH, height=HEIGHT, fold=DOMAIN_FOLD)  # type: ignore[arg-type]
     first, second = square(1, "a", 10.0), square(2, "b", 100.0)
     await received(client, connection, frames_of(first, 1))
     assert client.state() == replay(initial_state(WIDTH, HEIGHT), first)
@@ -88,13 +89,13 @@ async def test_the_state_is_the_fold_of_every_event_received_however_often_it_is
 
 async def test_a_client_taking_over_carries_on_the_fold_of_the_one_that_dropped() -> None:
     earlier_connection, later_connection = FramesConnection(), FramesConnection()
-    earlier = LabelingClient(earlier_connection, 7, width=WIDTH, height=HEIGHT)  # type: ignore[arg-type]
+    earlier = LabelingClient(earlier_connection, 7, width=WIDTH, height=HEIGHT, fold=DOMAIN_FOLD)  # type: ignore[arg-type]
     first, second, third = square(1, "a", 10.0), square(1, "b", 100.0), square(2, "c", 200.0)
     await received(earlier, earlier_connection, frames_of(first, 1))
     earlier.state()  # folded up to here
     await received(earlier, earlier_connection, frames_of(second, 1 + len(first)))  # received, not folded
     await earlier.close()
-    later = LabelingClient(later_connection, 7, width=WIDTH, height=HEIGHT)  # type: ignore[arg-type]
+    later = LabelingClient(later_connection, 7, width=WIDTH, height=HEIGHT, fold=DOMAIN_FOLD)  # type: ignore[arg-type]
     later.take_over(earlier)
     await received(later, later_connection, frames_of(third, 1 + len(first) + len(second)))
     everything = first + second + third
@@ -121,7 +122,7 @@ async def test_merges_cuts_and_splits_received_fold_into_the_same_state_as_the_s
         new = decide(state, command, context)
         state, events = replay(state, new), events + new
     connection = FramesConnection()
-    client = LabelingClient(connection, 7, width=WIDTH, height=HEIGHT)  # type: ignore[arg-type]
+    client = LabelingClient(connection, 7, width=WIDTH, height=HEIGHT, fold=DOMAIN_FOLD)  # type: ignore[arg-type]
 
     await received(client, connection, frames_of(events, 1))
 
@@ -146,7 +147,7 @@ async def test_a_paste_received_folds_into_the_same_state_as_the_servers() -> No
         new = decide(state, command, context)
         state, events = replay(state, new), events + new
     connection = FramesConnection()
-    client = LabelingClient(connection, 7, width=WIDTH, height=HEIGHT)  # type: ignore[arg-type]
+    client = LabelingClient(connection, 7, width=WIDTH, height=HEIGHT, fold=DOMAIN_FOLD)  # type: ignore[arg-type]
 
     await received(client, connection, frames_of(events, 1))
 

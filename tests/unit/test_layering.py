@@ -1,8 +1,8 @@
 """Imports point one way (DESIGN.md section 2), between the apps:
 `common <- accounts <- datasets <- labeling <- (interchange, ...)`; and inside labeling:
 `domain <- store <- services <- (api, consumers)` (LABELING_RULES says which arrows are held, and why). The
-Python client (apps/client/, a plain package, not a Django app) imports nothing of the server but the pure
-domain.
+Python client (clients/python/polylog_client, a package of its own) imports nothing of the server, and the
+server nothing of it.
 
 Every module under apps/ is read with ast, not imported, so an import inside a function or under
 TYPE_CHECKING counts as much as one at the top of a module.
@@ -25,11 +25,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 LAYERS = {"common": 0, "accounts": 1, "tasks": 1, "datasets": 2, "labeling": 3, "interchange": 4, "ops": 9}
 
 # Plain packages under apps/ that are not Django apps, and the only modules of apps/ each may import (with
-# what is under them). No app imports them. The client runs where the server does not (a script, a test,
-# another machine): it folds events with the domain, which is pure Python, and imports nothing else of ours.
-PLAIN_PACKAGES = {"client": ("apps.labeling.domain",)}
-# What else the client may import: the standard library and the websocket package it speaks with.
-CLIENT_LIBRARIES = {"websockets"}
+# what is under them). No app imports them. (None now: the client is a package of its own, below.)
+PLAIN_PACKAGES: dict[str, tuple[str, ...]] = {}
+# The client runs where the server does not (a script, another machine: `pip install ./clients/python`), so it
+# imports the standard library, its own modules and the dependencies its pyproject.toml declares, by the
+# names they are imported as; none of the server's.
+CLIENT_ROOT = REPO_ROOT / "clients" / "python"
+CLIENT_PACKAGE = "polylog_client"
+CLIENT_LIBRARIES = {"websockets", "tqdm", "PIL"}
 
 
 @dataclass(frozen=True)
@@ -191,15 +194,28 @@ def arrows_inside_labeling(root: Path = REPO_ROOT, rules: tuple[Rule, ...] = LAB
     return found
 
 
-def client_imports_outside_its_libraries(root: Path = REPO_ROOT) -> list[str]:
-    """Every import of apps/client/ that is neither ours (apps.*, held by the walker above), the standard
-    library, nor one of CLIENT_LIBRARIES: Django, DRF, Channels and the rest are the server's."""
+def client_imports_outside_its_libraries(root: Path = CLIENT_ROOT) -> list[str]:
+    """Every import of the client package that is neither its own, the standard library, nor one of
+    CLIENT_LIBRARIES: Django, DRF, Channels, apps.* and the rest are the server's."""
     found = []
-    for path in sorted((root / "apps" / "client").rglob("*.py")):
+    for path in sorted((root / CLIENT_PACKAGE).rglob("*.py")):
         for line, name in imported_names(path, root):
             top = name.partition(".")[0]
-            if top not in ("apps", "__future__") and top not in sys.stdlib_module_names | CLIENT_LIBRARIES:
-                found.append(f"{module_name(path, root)}:{line} imports {name}")
+            if top in (CLIENT_PACKAGE, "__future__") or top in sys.stdlib_module_names | CLIENT_LIBRARIES:
+                continue
+            found.append(f"{module_name(path, root)}:{line} imports {name}")
+    return found
+
+
+def server_imports_of_the_client(root: Path = REPO_ROOT) -> list[str]:
+    """Every import of the client package by the server (apps/, config/, frontend/): the server never needs
+    it, and a server that did could not be deployed without it."""
+    found = []
+    for folder in ("apps", "config", "frontend"):
+        for path in sorted((root / folder).rglob("*.py")):
+            for line, name in imported_names(path, root):
+                if is_under(name, CLIENT_PACKAGE):
+                    found.append(f"{module_name(path, root)}:{line} imports {name}")
     return found
 
 
@@ -264,37 +280,51 @@ def test_a_use_against_the_arrows_inside_labeling_is_found_however_it_is_written
     ]
 
 
-def test_the_client_imports_of_the_server_only_the_domain_and_no_django() -> None:
-    assert (REPO_ROOT / "apps" / "client" / "websocket.py").exists()
+def test_the_client_package_imports_nothing_of_the_server_and_the_server_nothing_of_it() -> None:
+    assert (CLIENT_ROOT / CLIENT_PACKAGE / "websocket.py").exists()
     assert client_imports_outside_its_libraries() == []
+    assert server_imports_of_the_client() == []
+
+
+def test_the_client_libraries_are_the_dependencies_its_pyproject_declares() -> None:
+    import tomllib
+
+    declared = tomllib.loads((CLIENT_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {dependency.partition("==")[0].lower() for dependency in declared}
+    imported_as = {"websockets": "websockets", "tqdm": "tqdm", "pillow": "PIL"}
+    assert {imported_as[name] for name in names} == CLIENT_LIBRARIES
+    assert all("==" in dependency for dependency in declared), "the client's dependencies are pinned"
 
 
 def test_an_import_of_the_server_by_the_client_or_of_the_client_by_the_server_is_found(
     tmp_path: Path,
 ) -> None:
-    for folder in ("apps", "apps/client", "apps/labeling", "apps/labeling/domain"):
-        (tmp_path / folder).mkdir(exist_ok=True)
-        (tmp_path / folder / "__init__.py").write_text("")
-    (tmp_path / "apps" / "client" / "websocket.py").write_text(
+    client = tmp_path / "clients" / "python" / CLIENT_PACKAGE
+    client.mkdir(parents=True)
+    (client / "__init__.py").write_text("")
+    (client / "websocket.py").write_text(
         "import json\n"
         "import websockets\n"
+        "from PIL import Image\n"
+        "from . import http\n"
         "from apps.labeling.domain import evolve\n"
-        "from apps.labeling.domain.state import ItemState\n"
-        "from apps.labeling.models import Item\n"
-        "from ..labeling import services\n"
         "from django.conf import settings\n"
         "from rest_framework import serializers\n"
     )
-    (tmp_path / "apps" / "labeling" / "views.py").write_text("from apps.client import LabelingClient\n")
+    for folder in ("apps", "apps/labeling", "config"):
+        (tmp_path / folder).mkdir(exist_ok=True)
+        (tmp_path / folder / "__init__.py").write_text("")
+    (tmp_path / "apps" / "labeling" / "views.py").write_text("from polylog_client import LabelingClient\n")
+    (tmp_path / "config" / "asgi.py").write_text("import polylog_client.http\n")
 
-    assert arrows_against_the_layers(tmp_path) == [
-        "apps.client.websocket:5 imports apps.labeling.models.Item (client -> labeling)",
-        "apps.client.websocket:6 imports apps.labeling.services (client -> labeling)",
-        "apps.labeling.views:1 imports apps.client.LabelingClient (labeling -> client)",
+    assert client_imports_outside_its_libraries(tmp_path / "clients" / "python") == [
+        "polylog_client.websocket:5 imports apps.labeling.domain.evolve",
+        "polylog_client.websocket:6 imports django.conf.settings",
+        "polylog_client.websocket:7 imports rest_framework.serializers",
     ]
-    assert client_imports_outside_its_libraries(tmp_path) == [
-        "apps.client.websocket:7 imports django.conf.settings",
-        "apps.client.websocket:8 imports rest_framework.serializers",
+    assert server_imports_of_the_client(tmp_path) == [
+        "apps.labeling.views:1 imports polylog_client.LabelingClient",
+        "config.asgi:1 imports polylog_client.http",
     ]
 
 

@@ -1,7 +1,8 @@
-"""The websocket half of the Python client: one connection to one item (DESIGN sections 4 and 8).
+"""The websocket half of the client: one connection to one item (the frames of docs/protocol.md).
 
-It speaks the wire protocol with the `websockets` package and folds the events it receives into the item's
-state with the pure domain (`apps.labeling.domain`), so it imports no Django. Usage: apps/client/__init__.py.
+It speaks the wire protocol with the `websockets` package, keeps the events it receives in seq order, and
+folds them into the item's state with a `Fold` it is given (polylog's own domain, in the server's tests), so
+it depends on nothing of the server. Usage: polylog_client/__init__.py.
 """
 
 from __future__ import annotations
@@ -13,31 +14,38 @@ import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
-from apps.labeling.domain import (
-    SCHEMA_VERSION,
-    ItemState,
-    Rejected,
-    event_from_record,
-    evolve,
-    initial_state,
-    state_view,
-)
-
 from .http import http_base, http_json, ws_base
 
 
-class CommandRejected(Rejected):
+class Fold(Protocol):
+    """How events make an item's state: the server's rules, handed to the client by whoever has them."""
+
+    def initial(self, width: float, height: float) -> Any: ...
+
+    def evolve(self, state: Any, event: dict[str, Any]) -> Any:
+        """`state` with `event` (`{"seq", "type", "payload", "actor", "created_at"}`) applied."""
+        ...
+
+    def view(self, state: Any, item_id: int) -> dict[str, Any]:
+        """`state` in the form GET /api/items/<id>/state/ returns."""
+        ...
+
+
+class CommandRejected(Exception):
     """The server answered a command with `rejected` (or an `error` naming it, such as rate_limited)."""
 
     def __init__(self, command_id: str, code: str, message: str) -> None:
         super().__init__(code, message)
-        self.command_id = command_id
+        self.command_id, self.code, self.message = command_id, code, message
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +65,15 @@ class LabelingClient:
     - `duplicates` / `gaps`: events the server sent twice or out of order (both should stay 0).
     """
 
-    def __init__(self, connection: ClientConnection, item_id: int, *, width: float, height: float) -> None:
+    def __init__(
+        self,
+        connection: ClientConnection,
+        item_id: int,
+        *,
+        width: float = 0.0,
+        height: float = 0.0,
+        fold: Fold | None = None,
+    ) -> None:
         self.connection = connection
         self.item_id = item_id
         self.events: list[dict[str, Any]] = []
@@ -68,7 +84,8 @@ class LabelingClient:
         self.gaps = 0
         self._catching_up = False  # a hello is being answered, so repeats are expected, not anomalies
         self._first_after: int | None = None  # the since_seq of the first hello
-        self._state = initial_state(width, height)
+        self._fold = fold
+        self._state = fold.initial(width, height) if fold is not None else None
         self._folded = 0  # events[:_folded] are in _state; the rest are folded when state() is asked for
         self._pending: dict[str, asyncio.Future[Ack]] = {}
         self._pongs: list[asyncio.Future[None]] = []
@@ -86,13 +103,15 @@ class LabelingClient:
         *,
         width: float | None = None,
         height: float | None = None,
+        fold: Fold | None = None,
         open_timeout: float = 10.0,
     ) -> AsyncIterator[LabelingClient]:
         """Open `/ws/items/<item_id>/?token=...` on `base_url` (http(s):// or ws(s)://).
 
-        Without `width` and `height` the image size comes from GET /api/items/<id>/state/.
+        With a `fold` the client can rebuild the state; then without `width` and `height` the image size
+        comes from GET /api/items/<id>/state/.
         """
-        if width is None or height is None:
+        if fold is not None and (width is None or height is None):
             view = await asyncio.to_thread(
                 http_json, f"{http_base(base_url)}/api/items/{item_id}/state/", token=token
             )
@@ -100,7 +119,7 @@ class LabelingClient:
         query = urllib.parse.urlencode({"token": token})
         url = f"{ws_base(base_url)}/ws/items/{item_id}/?{query}"
         connection = await ws_connect(url, open_timeout=open_timeout, proxy=None, compression=None)
-        client = cls(connection, item_id, width=width, height=height)
+        client = cls(connection, item_id, width=width or 0.0, height=height or 0.0, fold=fold)
         try:
             yield client
         finally:
@@ -168,8 +187,9 @@ class LabelingClient:
         await self._send({"type": "ping"})
         await asyncio.wait_for(pong, timeout)
 
-    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        """Wait until `predicate()` holds, checked after every frame; TimeoutError after `timeout` s."""
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float | None = 10.0) -> None:
+        """Wait until `predicate()` holds, checked after every frame; TimeoutError after `timeout` s
+        (None: no limit)."""
         async with asyncio.timeout(timeout), self._changed:
             await self._changed.wait_for(lambda: predicate() or self._reader.done())
         if not predicate():
@@ -178,6 +198,16 @@ class LabelingClient:
     async def wait_for_seq(self, seq: int, timeout: float = 10.0) -> None:
         """Wait until the event `seq` (and every one before it) is held."""
         await self.wait_until(lambda: self.seq >= seq, timeout)
+
+    async def follow(self) -> AsyncIterator[dict[str, Any]]:
+        """Every event held, then each as it arrives, in seq order, for as long as the connection lasts;
+        ConnectionError when it closes."""
+        sent = 0
+        while True:
+            while sent < len(self.events):
+                sent += 1
+                yield self.events[sent - 1]
+            await self.wait_until(lambda held=sent: len(self.events) > held, timeout=None)
 
     async def close(self) -> None:
         await self.connection.close()
@@ -190,20 +220,23 @@ class LabelingClient:
     def seq(self) -> int:
         return self.events[-1]["seq"] if self.events else (self._first_after or 0)
 
-    def state(self) -> ItemState:
-        """The item's state at `seq`, folded from the events received with the pure domain."""
+    def state(self) -> Any:
+        """The item's state at `seq`, folded from the events received with the client's `fold`."""
+        if self._fold is None:
+            raise RuntimeError("this client has no fold: connect with fold=... to rebuild the state")
         if self._first_after:
             raise RuntimeError(f"events start after seq {self._first_after}; hello(since_seq=0) for state")
         # Folded on demand: a script or a load that never asks for the state never pays for it.
         for event in self.events[self._folded :]:
-            domain_event = event_from_record(event["type"], SCHEMA_VERSION, event["payload"], event["actor"])
-            self._state = evolve(self._state, domain_event)
+            self._state = self._fold.evolve(self._state, event)
             self._folded += 1
         return self._state
 
     def state_view(self) -> dict[str, Any]:
         """The state in the form GET /api/items/<id>/state/ returns."""
-        return state_view(self.state(), self.item_id)
+        state = self.state()
+        assert self._fold is not None  # state() said so
+        return self._fold.view(state, self.item_id)
 
     # The reader --------------------------------------------------------------------------------------
 
