@@ -183,3 +183,57 @@ def test_an_import_that_stops_still_hands_over_the_thumbnails_of_its_committed_b
     first = dataset.images.get(path="0.png")
     assert first.thumbnail != ""
     assert not TaskRun.objects.filter(parent_id=record.task_run_id, status=TaskRun.Status.QUEUED).exists()
+
+
+def test_a_file_grown_since_its_size_was_taken_is_read_whole_up_to_the_limit(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    content = png_bytes(30, 30, (8, 1, 1))
+    import_put("grown/a.png", content)
+    listed = dict(imports.import_root().files("grown"))
+    real_fstat = os.fstat
+
+    def fstat_of_a_smaller_file(descriptor: int) -> os.stat_result:
+        found = real_fstat(descriptor)
+        fields = list(found)
+        fields[stat.ST_SIZE] = 10  # the size when it was measured; the file grew since
+        return os.stat_result(fields)
+
+    monkeypatch.setattr(imports.os, "fstat", fstat_of_a_smaller_file)
+    assert listed["a.png"]() == content
+
+    settings.POLYLOG = {**settings.POLYLOG, "MAX_IMPORT_FILE_BYTES": 20}
+    with pytest.raises(imports.FileTooLarge):
+        listed["a.png"]()
+
+
+def test_a_path_taken_by_another_import_between_the_check_and_the_insert_is_refused_alone(
+    dataset: Any, manager: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(3):
+        import_put(f"race/{n}.png", png_bytes(10 + n, 12, (n, 9, 9)))
+    tally = imports._Tally
+    taken: list[str] = []
+
+    def another_import_commits_first() -> Any:
+        # Called after the batch looked for the paths it has, before its transaction: the other import
+        # commits 1.png in between.
+        if not taken:
+            Image.objects.create(
+                dataset=dataset, file="elsewhere.png", name="1.png", path="1.png", width=1, height=1
+            )
+            taken.append("1.png")
+        return tally()
+
+    monkeypatch.setattr(imports, "_Tally", another_import_commits_first)
+
+    record = path_import(dataset, manager, "race")
+
+    assert (record.added, record.failed) == (2, 1)
+    assert record.errors == [{"file": "1.png", "reason": "another file already has this path in the dataset"}]
+    assert set(dataset.images.filter(path__in=["0.png", "2.png"]).values_list("path", flat=True)) == {
+        "0.png",
+        "2.png",
+    }
+    stored = {name for name in default_storage.listdir(f"datasets/{dataset.pk}")[1] if name.startswith("1")}
+    assert stored == set()  # the refused file's copy was deleted
