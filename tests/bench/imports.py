@@ -135,7 +135,7 @@ def main() -> int:
         floor = floor_seconds(root / "bench-small")
         copy_floor = copy_floor_seconds(root / "bench-small")
         done, thumbnails = import_seconds("bench-small", user, 0)
-        row("import 10,000 small images: floor (read + sha256 + copy)", round(copy_floor, 3), "s")
+        row("import 10,000 small images: floor (read+sha256+copy)", round(copy_floor, 3), "s")
         row("import 10,000 small images: done", round(done, 2), "s")
         row("import 10,000 small images: done / floor", round(done / copy_floor, 2), "x")
         row("import 10,000 small images: done / read + sha256", round(done / floor, 1), "x")
