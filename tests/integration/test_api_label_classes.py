@@ -21,8 +21,8 @@ def test_members_list_the_label_classes(job: Any, labels: dict[str, Any], audito
 
     assert response.status_code == 200
     assert response.json() == [
-        {"id": labels["cat"].pk, "name": "cat", "color": "#ff0000"},
-        {"id": labels["dog"].pk, "name": "dog", "color": "#00aa00"},
+        {"id": labels["cat"].pk, "name": "cat", "color": "#ff0000", "attributes": []},
+        {"id": labels["dog"].pk, "name": "dog", "color": "#00aa00", "attributes": []},
     ]
 
 
@@ -30,7 +30,7 @@ def test_a_member_reads_one_label_class(job: Any, labels: dict[str, Any], annota
     response = annotator_api.get(url(job, labels["dog"]))
 
     assert response.status_code == 200
-    assert response.json() == {"id": labels["dog"].pk, "name": "dog", "color": "#00aa00"}
+    assert response.json() == {"id": labels["dog"].pk, "name": "dog", "color": "#00aa00", "attributes": []}
 
 
 def test_a_manager_creates_a_label_class_with_its_colour_in_lower_case(job: Any, manager_api: Any) -> None:
@@ -47,7 +47,7 @@ def test_a_manager_renames_a_label_class(job: Any, labels: dict[str, Any], manag
     response = manager_api.patch(url(job, labels["cat"]), {"name": "kitten"}, format="json")
 
     assert response.status_code == 200
-    assert response.json() == {"id": labels["cat"].pk, "name": "kitten", "color": "#ff0000"}
+    assert response.json() == {"id": labels["cat"].pk, "name": "kitten", "color": "#ff0000", "attributes": []}
     labels["cat"].refresh_from_db()
     assert labels["cat"].name == "kitten"
 

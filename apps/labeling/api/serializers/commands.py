@@ -123,6 +123,12 @@ _FIELDS = {
         max_length=MAX_SHAPES_IN_COMMAND,
         help_text="the shapes to add, each checked as add_polygon checks one",
     ),
+    "values": lambda **kw: serializers.DictField(
+        **kw,
+        child=serializers.JSONField(allow_null=True),
+        help_text="attribute name -> value (true or false, one of a select's options, a number, a text) as "
+        "the shape's label class declares it; null: back to the attribute's default",
+    ),
 }
 _DESCRIPTIONS = {
     "add_vertex": "Add a vertex at the end of the sender's draft `shape_id`; a new shape_id starts a draft "
@@ -137,7 +143,10 @@ _DESCRIPTIONS = {
     "remove_vertex": "Remove vertex `index` of a shape or of the sender's draft (event `vertex_removed`); a "
     "closed shape keeps at least 3.",
     "move_shape": "Move a whole shape by (dx, dy), staying inside the image (event `shape_moved`).",
-    "relabel_shape": "Give a closed shape another label class of the job (event `shape_relabeled`).",
+    "relabel_shape": "Give a closed shape another label class of the job (event `shape_relabeled`); its "
+    "attribute values go back to the new class's defaults.",
+    "set_attributes": "Set attribute values of a closed shape, checked against its label class's "
+    "declarations (event `attributes_set`, with the values that changed).",
     "group_shape": "Make the shape a part of the object `group_id`, or a whole object with null (event "
     "`shape_grouped`).",
     "reset_shape": "Bring a shape back to what it was at the last save (event `shape_reset`).",
@@ -226,7 +235,8 @@ _EVENT_DESCRIPTIONS = {
     "vertex_inserted": "A vertex was inserted at (x, y), at `index`.",
     "vertex_removed": "Vertex `index` of the shape was removed.",
     "shape_moved": "The shape moved by (dx, dy).",
-    "shape_relabeled": "The shape got another label class.",
+    "shape_relabeled": "The shape got another label class (and carries no attribute values).",
+    "attributes_set": "Attribute values of the shape changed (null: back to the label class's default).",
     "shape_reset": "The shape went back to what it was at the last save (read the state again).",
     "shape_deleted": "The shape was deleted.",
     "all_shapes_deleted": "Every closed shape of the image (`shape_ids`) was deleted.",
