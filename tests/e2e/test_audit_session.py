@@ -1,5 +1,5 @@
 """Issue 7's acceptance on a real server: a labeling session recorded through the project's websocket client
-(apps/client/) against a Daphne process, by three people with undo, redo, reset, save and
+(clients/python) against a Daphne process, by three people with undo, redo, reset, save and
 discard; then for every seq the server's state at that seq equals the domain's fold of events 1..seq, and
 the job's event log, downloaded from that server (so streamed through ASGI), verifies with
 docs/verify_log.py.

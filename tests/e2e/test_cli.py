@@ -268,17 +268,16 @@ def test_import_of_a_labeled_coco_file_labels_the_image_it_names(site: Site) -> 
     item_id = site.item_ids[0]
     image = site.api(f"items/{item_id}/state/")["image"]
     name = site.api(f"jobs/{site.job['id']}/items/?status=all")["results"][0]["image"]["name"]
+    annotation = {"category_id": 1, "iscrowd": 0}
     coco = {
-        "images": [{"id": 1, "file_name": name, "width": image["width"], "height": image["height"]}],
+        "images": [
+            {"id": 1, "file_name": name, "width": image["width"], "height": image["height"]},
+            {"id": 2, "file_name": "missing.png", "width": 10, "height": 10},
+        ],
         "categories": [{"id": 1, "name": "cli-cat"}],
         "annotations": [
-            {
-                "id": 1,
-                "image_id": 1,
-                "category_id": 1,
-                "iscrowd": 0,
-                "segmentation": [[10, 10, 90, 10, 50, 70]],
-            }
+            {"id": 1, "image_id": 1, "segmentation": [[10, 10, 90, 10, 50, 70]], **annotation},
+            {"id": 2, "image_id": 2, "segmentation": [[1, 1, 9, 1, 5, 8]], **annotation},
         ],
     }
     path = site.home / "instances.json"
@@ -287,7 +286,11 @@ def test_import_of_a_labeled_coco_file_labels_the_image_it_names(site: Site) -> 
     ran = polylog(site, "import", str(site.job["id"]), str(path), "--format", "coco")
 
     assert ran.status == 0, ran.stderr
-    assert ran.stdout.splitlines()[0].endswith("1 objects added, 0 refused")
+    summary, refused = ran.stdout.splitlines()
+    assert summary.endswith("1 objects added, 1 refused")
+    assert refused.startswith(
+        "  refused instances.json missing.png: instances.json refers to the image 'missing.png'"
+    )
     labels = {label["name"]: label["id"] for label in site.api(f"jobs/{site.job['id']}/label-classes/")}
     shapes = site.api(f"items/{item_id}/state/")["shapes"]
     assert [

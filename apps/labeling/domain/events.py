@@ -317,7 +317,7 @@ _OPTIONAL_FIELDS = {(PolygonAdded, "group_id"), (PolygonClosed, "group_id")}
 # Fields that say which rule an event was decided under. New payloads always carry them; a payload stored
 # before a field existed was decided under the old rule, which is what its absence means. The payload says
 # it rather than the row's schema_version because websocket and REST events carry no schema version, and
-# clients fold them with this same upcaster (apps/client/websocket.py).
+# clients fold them with this same upcaster (tests/client_fold.py hands it to clients/python's client).
 _LEGACY_VALUES: dict[tuple[type, str], Any] = {
     (PolygonClosed, "undo_unit"): UNDO_CLOSE,
     (ChangesDiscarded, "scope"): DISCARD_EVERYONE,

@@ -246,8 +246,9 @@ def command_import(args: argparse.Namespace) -> None:
     for record in records:
         print(import_summary(record))
         for refusal in record.get("errors", [])[: args.errors]:
-            where = " ".join(str(refusal.get(k)) for k in ("file", "record") if refusal.get(k))
-            print(f"  refused {where}: {refusal.get('reason') or refusal.get('code')}")
+            where = refusal.get("record") or refusal.get("file")  # a record names its file
+            reason = refusal.get("reason") or refusal.get("code")
+            print(f"  refused {where}: {reason}" if where else f"  {reason}")
     if args.json:
         print(json.dumps(records, indent=2))
     failed = [r for r in records if r["status"] == "failed"]

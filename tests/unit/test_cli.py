@@ -1,0 +1,99 @@
+"""The `polylog` command's pieces without a server: the documented command lines parse, an import's requests
+keep a labeled import's annotations last, and an upload's body is the multipart it says it is."""
+
+from __future__ import annotations
+
+import email.parser
+import re
+from pathlib import Path
+
+import pytest
+from polylog_client import cli
+from polylog_client.http import MultipartBody
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def documented_command_lines() -> list[str]:
+    """Every `polylog ...` line of the sh blocks of README.md and docs/cli.md, comments dropped."""
+    lines = []
+    for name in ("README.md", "docs/cli.md"):
+        for block in re.findall(r"```sh\n(.*?)```", (ROOT / name).read_text(), flags=re.S):
+            lines += [line.split("#")[0].split("|")[0].strip() for line in block.splitlines()]
+    return [line for line in lines if line.startswith("polylog ")]
+
+
+def test_every_command_line_the_docs_show_parses() -> None:
+    lines = documented_command_lines()
+
+    assert {line.split()[1] for line in lines} >= {"login", "jobs", "import", "export", "watch", "replay"}
+    for line in lines:
+        args = cli.parser().parse_args(line.split()[1:])
+        assert callable(args.run), line
+
+
+def test_a_wrong_command_line_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.parser().parse_args(["watch", "7", "--count", "0"])
+
+    assert exited.value.code == cli.EXIT_USAGE
+    assert capsys.readouterr().err.splitlines() == [
+        "polylog: error: argument --count: a whole number from 1 up, not '0' (see polylog watch --help)"
+    ]
+
+
+def files(tmp_path: Path, names: list[str]) -> list[tuple[str, Path]]:
+    found = []
+    for name in names:
+        (tmp_path / name).write_bytes(b"x" * 10)
+        found.append((name, tmp_path / name))
+    return found
+
+
+def test_a_labeled_imports_annotations_go_in_its_last_request_after_every_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "UPLOAD_FILES", 2)
+    given = files(tmp_path, ["a.json", "a.jpg", "b.jpg", "c.jpg", "b.json"])
+
+    batches = cli.upload_batches(given, "coco")
+
+    assert [([name for name, _ in batch], labeled) for batch, labeled in batches] == [
+        (["a.jpg", "b.jpg"], False),
+        (["c.jpg"], False),
+        (["a.json", "b.json"], True),
+    ]
+    assert [([n for n, _ in batch], labeled) for batch, labeled in cli.upload_batches(given, None)] == [
+        (["a.json", "a.jpg"], False),
+        (["b.jpg", "c.jpg"], False),
+        (["b.json"], False),
+    ]
+
+
+def test_an_upload_body_is_as_long_as_it_says_and_carries_each_file_under_its_name(tmp_path: Path) -> None:
+    (tmp_path / "one.png").write_bytes(b"\x89PNG" + bytes(range(256)) * 1000)
+    (tmp_path / "two.json").write_text('{"images": []}')
+    sent = []
+    body = MultipartBody(
+        [("sub/one.png", tmp_path / "one.png"), ("two.json", tmp_path / "two.json")],
+        {"format": "coco", "job": 3},
+        sent.append,
+    )
+
+    raw = b"".join(iter(lambda: body.read(8192), b""))
+
+    assert len(raw) == body.length
+    assert sum(sent) == 4 + 256_000 + len('{"images": []}')
+    message = email.parser.BytesParser().parsebytes(
+        f"Content-Type: {body.content_type}\r\n\r\n".encode() + raw
+    )
+    parts = [
+        (p.get_param("name", header="content-disposition"), p.get_filename(), p.get_payload(decode=True))
+        for p in message.get_payload()
+    ]
+    assert parts == [
+        ("format", None, b"coco"),
+        ("job", None, b"3"),
+        ("files", "sub/one.png", (tmp_path / "one.png").read_bytes()),
+        ("files", "two.json", b'{"images": []}'),
+    ]
