@@ -237,3 +237,24 @@ def test_a_path_taken_by_another_import_between_the_check_and_the_insert_is_refu
     }
     stored = {name for name in default_storage.listdir(f"datasets/{dataset.pk}")[1] if name.startswith("1")}
     assert stored == set()  # the refused file's copy was deleted
+
+
+def test_a_copy_is_never_written_through_a_symlink_planted_at_its_storage_name(
+    dataset: Any, manager: Any, tmp_path: Path
+) -> None:
+    import_put("planted/a.png", png_bytes(14, 14, (7, 7, 1)))
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"keep me")
+    trap = Path(default_storage.path(f"datasets/{dataset.pk}/a.png"))
+    trap.parent.mkdir(parents=True, exist_ok=True)
+    trap.symlink_to(victim)
+    (trap.parent / "b.png").symlink_to(tmp_path / "nowhere.png")  # dangling: taken all the same
+    import_put("planted/b.png", png_bytes(15, 14, (7, 7, 2)))
+
+    path_import(dataset, manager, "planted")
+
+    assert victim.read_bytes() == b"keep me"
+    assert not (tmp_path / "nowhere.png").exists()
+    for path in ("a.png", "b.png"):
+        stored = Path(default_storage.path(dataset.images.get(path=path).file.name))
+        assert not stored.is_symlink() and stored.stat().st_size > 0
