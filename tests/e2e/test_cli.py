@@ -298,6 +298,42 @@ def test_import_of_a_labeled_coco_file_labels_the_image_it_names(site: Site) -> 
     ] == [(labels["cli-cat"], [[10.0, 10.0], [90.0, 10.0], [50.0, 70.0]])]
 
 
+def test_import_of_a_labeled_labelme_folder_adds_its_images_with_their_polygons(site: Site) -> None:
+    folder = site.home / "labelme"
+    folder.mkdir()
+    Image.new("RGB", (64, 48), (20, 20, 220)).save(folder / "lm_0.png")
+    document = {
+        "version": "5.4.1",
+        "flags": {},
+        "shapes": [
+            {
+                "label": "cli-dog",
+                "points": [[4, 4], [40, 4], [20, 30]],
+                "group_id": None,
+                "shape_type": "polygon",
+            }
+        ],
+        "imagePath": "lm_0.png",
+        "imageData": None,
+        "imageHeight": 48,
+        "imageWidth": 64,
+    }
+    (folder / "lm_0.json").write_text(json.dumps(document))
+
+    ran = polylog(site, "import", str(site.job["id"]), str(folder), "--format", "labelme")
+
+    assert ran.status == 0, ran.stderr
+    assert ran.stdout.splitlines() == [
+        ran.stdout.split(":")[0] + ": done: 1 added, 0 duplicates, 0 failed; 1 objects added, 0 refused"
+    ]
+    (item,) = site.api(f"jobs/{site.job['id']}/items/?q=lm_0")["results"]
+    labels = {label["name"]: label["id"] for label in site.api(f"jobs/{site.job['id']}/label-classes/")}
+    shapes = site.api(f"items/{item['id']}/state/")["shapes"]
+    assert [(s["label_class_id"], s["points"]) for s in shapes] == [
+        (labels["cli-dog"], [[4.0, 4.0], [40.0, 4.0], [20.0, 30.0]])
+    ]
+
+
 def test_a_single_annotation_file_without_its_format_is_refused_before_any_upload(site: Site) -> None:
     path = site.home / "labels.json"
     path.write_text("{}")
