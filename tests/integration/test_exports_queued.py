@@ -321,3 +321,16 @@ async def test_a_failed_export_sends_a_failed_frame(
         frame = await watcher.next("export_progress")
     assert (frame["export_id"], frame["status"]) == (body["id"], "failed")
     assert "the disk is full" in frame["error"]
+
+
+def test_the_admin_shows_exports_read_only(job: Any, manager_api: Any, make_user: Any, client: Any) -> None:
+    export = finished(queued(manager_api, job)["id"])
+    client.force_login(make_user("root_admin", is_staff=True, is_superuser=True))
+
+    listing = client.get("/admin/interchange/export/")
+    page = client.get(f"/admin/interchange/export/{export.pk}/change/")
+
+    assert listing.status_code == 200 and f"/admin/interchange/export/{export.pk}/" in listing.text
+    assert page.status_code == 200 and 'name="_save"' not in page.text
+    assert client.post(f"/admin/interchange/export/{export.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert Export.objects.filter(pk=export.pk).exists()
