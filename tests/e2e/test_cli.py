@@ -334,6 +334,45 @@ def test_import_of_a_labeled_labelme_folder_adds_its_images_with_their_polygons(
     ]
 
 
+def test_a_labeled_folder_in_several_requests_labels_images_the_earlier_requests_imported(site: Site) -> None:
+    folder = site.home / "coco-batches"
+    folder.mkdir()
+    names = [f"batch_{n}.png" for n in range(3)]
+    for n, name in enumerate(names):
+        Image.new("RGB", (64, 48), (90, 30 + 60 * n, 120)).save(folder / name)
+    coco = {
+        "images": [
+            {"id": n + 1, "file_name": name, "width": 64, "height": 48} for n, name in enumerate(names)
+        ],
+        "categories": [{"id": 1, "name": "cli-batch"}],
+        "annotations": [
+            {
+                "id": n + 1,
+                "image_id": n + 1,
+                "category_id": 1,
+                "iscrowd": 0,
+                "segmentation": [[2, 2, 30, 2, 16, 20]],
+            }
+            for n in range(3)
+        ],
+    }
+    (folder / "instances.json").write_text(json.dumps(coco))
+
+    ran = polylog(
+        site, "import", str(site.job["id"]), str(folder), "--format", "coco", "--batch", "2", "--json"
+    )
+
+    assert ran.status == 0, ran.stderr
+    records = json.loads(ran.stdout[ran.stdout.index("[") :])
+    assert [(r["format"], r["added"], r["objects_added"]) for r in records] == [("", 2, 0), ("coco", 1, 3)]
+    labels = {label["name"]: label["id"] for label in site.api(f"jobs/{site.job['id']}/label-classes/")}
+    items = site.api(f"jobs/{site.job['id']}/items/?q=batch_")["results"]
+    assert sorted(item["image"]["name"] for item in items) == names
+    for item in items:
+        shapes = site.api(f"items/{item['id']}/state/")["shapes"]
+        assert [s["label_class_id"] for s in shapes] == [labels["cli-batch"]], item["image"]["name"]
+
+
 def test_a_single_annotation_file_without_its_format_is_refused_before_any_upload(site: Site) -> None:
     path = site.home / "labels.json"
     path.write_text("{}")

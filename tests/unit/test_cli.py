@@ -50,20 +50,22 @@ def files(tmp_path: Path, names: list[str]) -> list[tuple[str, Path]]:
     return found
 
 
-def test_a_labeled_imports_annotations_go_in_its_last_request_after_every_image(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(cli, "UPLOAD_FILES", 2)
+def test_a_labeled_imports_annotations_go_in_its_last_requests_after_every_image(tmp_path: Path) -> None:
     given = files(tmp_path, ["a.json", "a.jpg", "b.jpg", "c.jpg", "b.json"])
 
-    batches = cli.upload_batches(given, "coco")
+    batches = cli.upload_batches(given, "coco", 2)
 
     assert [([name for name, _ in batch], labeled) for batch, labeled in batches] == [
         (["a.jpg", "b.jpg"], False),
-        (["c.jpg"], False),
-        (["a.json", "b.json"], True),
+        (["c.jpg", "a.json"], True),
+        (["b.json"], True),
     ]
-    assert [([n for n, _ in batch], labeled) for batch, labeled in cli.upload_batches(given, None)] == [
+    only_labels = cli.upload_batches(files(tmp_path, ["x.json", "y.json", "z.json"]), "labelme", 2)
+    assert [([n for n, _ in batch], labeled) for batch, labeled in only_labels] == [
+        (["x.json", "y.json"], True),
+        (["z.json"], True),
+    ]
+    assert [([n for n, _ in batch], labeled) for batch, labeled in cli.upload_batches(given, None, 2)] == [
         (["a.json", "a.jpg"], False),
         (["b.jpg", "c.jpg"], False),
         (["b.json"], False),

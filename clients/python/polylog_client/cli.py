@@ -28,7 +28,8 @@ EXIT_USAGE = 2  # the command line itself is wrong (argparse's own status)
 EXIT_UNREACHABLE = 3  # no answer from the server
 EXIT_INTERRUPTED = 130
 
-# An upload request carries at most this many files and bytes (the server takes 1,000 files a request).
+# An upload request carries at most this many files (--batch; the server takes 1,000 files a request unless
+# POLYLOG_MAX_UPLOAD_FILES says less) and about this many bytes.
 UPLOAD_FILES = 500
 UPLOAD_BYTES = 256 * 1024 * 1024
 # The annotation files of a labeled import, by format; the rest of a folder is images.
@@ -179,12 +180,12 @@ def files_to_import(path: Path) -> list[tuple[str, Path]]:
 
 
 def upload_batches(
-    files: list[tuple[str, Path]], fmt: str | None
+    files: list[tuple[str, Path]], fmt: str | None, most: int = UPLOAD_FILES
 ) -> list[tuple[list[tuple[str, Path]], bool]]:
-    """The requests of an import: (files, labeled) each, at most UPLOAD_FILES files and about UPLOAD_BYTES.
+    """The requests of an import: (files, labeled) each, at most `most` files and about UPLOAD_BYTES.
 
-    A labeled import's annotation files go in the last request, the one that names the format, after every
-    image they refer to has been imported by the requests before it."""
+    A labeled import's annotation files go in the last requests, those that name the format, after every
+    image they refer to has been imported by the requests before them (or goes in the same one)."""
     suffixes = ANNOTATION_SUFFIXES.get(fmt, (".json", ".xml")) if fmt else ()
     annotations = [f for f in files if suffixes and f[0].lower().endswith(suffixes)]
     images = [f for f in files if not (suffixes and f[0].lower().endswith(suffixes))]
@@ -192,16 +193,18 @@ def upload_batches(
     size = 0
     for name, file in images:
         file_size = file.stat().st_size
-        if batches[-1] and (len(batches[-1]) >= UPLOAD_FILES or size + file_size > UPLOAD_BYTES):
+        if batches[-1] and (len(batches[-1]) >= most or size + file_size > UPLOAD_BYTES):
             batches.append([])
             size = 0
         batches[-1].append((name, file))
         size += file_size
-    if annotations:
-        if len(batches[-1]) + len(annotations) > UPLOAD_FILES:
+    plain = len(batches) - 1  # the last batch of images takes annotations too while there is room
+    for annotation in annotations:
+        if len(batches[-1]) >= most:
             batches.append([])
-        batches[-1].extend(annotations)
-    return [(batch, bool(fmt) and n == len(batches) - 1) for n, batch in enumerate(batches) if batch]
+        batches[-1].append(annotation)
+    labeled = bool(annotations)
+    return [(batch, labeled and n >= plain) for n, batch in enumerate(batches) if batch]
 
 
 def import_wait(api: Api, args: argparse.Namespace, record: dict[str, Any]) -> dict[str, Any]:
@@ -231,7 +234,7 @@ def command_import(args: argparse.Namespace) -> None:
     files = files_to_import(path)
     if path.is_file() and not args.format:
         raise Failure("a single file is a labeled import: give its --format (coco, labelme, cvat)")
-    batches = upload_batches(files, args.format)
+    batches = upload_batches(files, args.format, args.batch)
     total = sum(file.stat().st_size for batch, _ in batches for _, file in batch)
     records = []
     with progress_bar(args, desc="upload", unit="B", unit_scale=True, total=total) as bar:
@@ -412,6 +415,9 @@ def parser() -> argparse.ArgumentParser:
         "path", help="a folder (images, and annotation files with --format) or one annotation file"
     )
     importing.add_argument("--format", help="a labeled import: coco, labelme or cvat (as the server takes)")
+    importing.add_argument(
+        "--batch", type=positive, default=UPLOAD_FILES, help=f"files per request (default {UPLOAD_FILES})"
+    )
     importing.add_argument("--no-wait", action="store_true", help="do not wait for the last import to finish")
     importing.add_argument("--errors", type=int, default=20, help="refused files to list (default 20)")
     importing.add_argument("--json", action="store_true", help="print the import records as JSON too")
