@@ -17,6 +17,7 @@ import { causeText, commandInvolvement, involvementText, People, refusalText, Sh
 import { Notices } from './notices.js';
 import { Pieces } from './pieces.js';
 import { Minimap } from './minimap.js';
+import { AttributeEditor } from './attributes.js';
 import { loadStrip, Panel } from './panel.js';
 import { pick } from './pick.js';
 import { personColor, Renderer } from './render.js';
@@ -268,6 +269,7 @@ function draw() {
   document.getElementById('hint').textContent = (canLabel && pieces.hint()) || baseHint;
   if (panelDirty) {
     panel.render(view, ui);
+    attributeEditor.render(ui.selectedId ? view.shapes.get(ui.selectedId) : null);
     viewControls.renderSection();
     panelDirty = false;
   }
@@ -766,6 +768,13 @@ const actions = {
   zoom_in: () => renderer.zoomAt(1.25),
   zoom_out: () => renderer.zoomAt(0.8),
   fit: () => renderer.fit(),
+  attributes() {
+    if (!ui.selectedId) return refuse('no_selection', "Select a shape to edit its attributes.", null);
+    if (!attributeEditor.focus()) {
+      const label = labels.get(store.view().shapes.get(ui.selectedId)?.label_class_id);
+      refuse('no_attributes', `${label?.name ?? 'This label'} declares no attributes: a manager adds them on the job page.`, null);
+    }
+  },
   toggle_hidden: () => toggleHidden(),
   hide_all: () => viewControls.toggle('allHidden'),
   only_selected: () => viewControls.toggle('onlySelected'),
@@ -1021,6 +1030,8 @@ const selectAndShow = (shapeId, options) => {
 };
 const panel = new Panel({ job, labels, canLabel, isManager, viewControls, select: selectAndShow, togglePick, pickGroup, group: groupPicked, ungroup: ungroupPicked, send, toggleHidden, onLabelsChanged, redrawPanel, deleteLabelShapes });
 document.getElementById('panel').append(viewControls.section());
+// The selected shape's attributes (attributes.js), under File Labels.
+const attributeEditor = new AttributeEditor({ labels, canLabel, send }, document.getElementById('attributes'));
 
 // Copy/paste and merge/subtract/split (clipboard.js, pieces.js): the page lends them what they need.
 

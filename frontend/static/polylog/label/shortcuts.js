@@ -33,6 +33,7 @@ export const SHORTCUTS = [
   { action: 'toggle_lock', keys: ['Shift+L'], what: 'Lock / unlock the selected shape against your own edits (only for you; others can still edit it)' },
   { action: 'next_shape', keys: [']'], what: 'Select the next shape (by number; among those the File Labels search finds) and bring it into view' },
   { action: 'previous_shape', keys: ['['], what: 'Select the previous shape and bring it into view' },
+  { action: 'attributes', keys: ['I'], what: "Edit the selected shape's attributes (the panel's Attributes: Tab or Up/Down move between them, Space toggles a checkbox, arrows or typing choose an option or a number, Enter sets a text, Esc goes back to the image)" },
   { action: 'reset_shape', keys: ['R'], what: 'Reset the selected shape to its original geometry' },
   { action: 'group', keys: ['G'], what: 'Group the picked shapes into one object' },
   { action: 'ungroup', keys: ['Shift+G'], what: 'Ungroup the picked shapes' },

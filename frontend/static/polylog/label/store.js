@@ -17,7 +17,7 @@ function fromView(view) {
     height: view.image.height,
     hard_example: view.hard_example,
     next_number: view.next_number ?? null,
-    shapes: new Map(view.shapes.map((s) => [s.id, { id: s.id, number: s.number ?? null, label_class_id: s.label_class_id, points: s.points, group_id: s.group_id ?? null }])),
+    shapes: new Map(view.shapes.map((s) => [s.id, { id: s.id, number: s.number ?? null, label_class_id: s.label_class_id, points: s.points, group_id: s.group_id ?? null, attributes: s.attributes ?? {} }])),
     drafts: new Map(view.drafts.map((d) => [d.id, { id: d.id, number: d.number ?? null, actor: d.actor, points: d.points }])),
   };
 }
@@ -63,12 +63,12 @@ export function applyEvent(state, type, payload, actor) {
       const draft = state.drafts.get(p.shape_id);
       if (!draft) break;
       editDrafts().delete(p.shape_id);
-      editShapes().set(p.shape_id, { id: p.shape_id, number: draft.number, label_class_id: p.label_class_id, points: draft.points, group_id: p.group_id ?? null });
+      editShapes().set(p.shape_id, { id: p.shape_id, number: draft.number, label_class_id: p.label_class_id, points: draft.points, group_id: p.group_id ?? null, attributes: {} });
       break;
     }
     case 'polygon_added':
       if (state.shapes.has(p.shape_id)) break;
-      editShapes().set(p.shape_id, { id: p.shape_id, number: newNumber(), label_class_id: p.label_class_id, points: p.points, group_id: p.group_id ?? null });
+      editShapes().set(p.shape_id, { id: p.shape_id, number: newNumber(), label_class_id: p.label_class_id, points: p.points, group_id: p.group_id ?? null, attributes: {} });
       break;
     case 'draft_discarded':
     case 'shape_deleted':
@@ -88,14 +88,14 @@ export function applyEvent(state, type, payload, actor) {
     case 'shape_subtracted':
     case 'shape_split': {
       // The first part is the shape itself; the others are new shapes of its label, numbered in order, in
-      // the cut's group (a subtract names it) or the shape's own (a split).
+      // the cut's group (a subtract names it) or the shape's own (a split); every part keeps its values.
       const shape = state.shapes.get(p.shape_id);
       if (!shape || !p.parts.length) break;
       const group_id = type === 'shape_subtracted' ? (p.group_id ?? null) : (shape.group_id ?? null);
       const [first, ...others] = p.parts;
       editShapes().set(p.shape_id, { ...shape, points: first.points, group_id });
       for (const part of others) {
-        editShapes().set(part.shape_id, { id: part.shape_id, number: newNumber(), label_class_id: shape.label_class_id, points: part.points, group_id });
+        editShapes().set(part.shape_id, { id: part.shape_id, number: newNumber(), label_class_id: shape.label_class_id, points: part.points, group_id, attributes: shape.attributes ?? {} });
       }
       break;
     }
@@ -103,7 +103,7 @@ export function applyEvent(state, type, payload, actor) {
       // Several new shapes at once (a paste), numbered in order as the server numbers them.
       for (const pasted of p.shapes) {
         if (state.shapes.has(pasted.shape_id)) continue;
-        editShapes().set(pasted.shape_id, { id: pasted.shape_id, number: newNumber(), label_class_id: pasted.label_class_id, points: pasted.points, group_id: pasted.group_id ?? null });
+        editShapes().set(pasted.shape_id, { id: pasted.shape_id, number: newNumber(), label_class_id: pasted.label_class_id, points: pasted.points, group_id: pasted.group_id ?? null, attributes: {} });
       }
       break;
     case 'vertex_moved':
@@ -120,8 +120,21 @@ export function applyEvent(state, type, payload, actor) {
       break;
     case 'shape_relabeled':
     case 'shape_grouped': {
+      // A relabel starts the shape at its new class's defaults (the values answered the old class).
       const shape = state.shapes.get(p.shape_id);
-      if (shape) editShapes().set(p.shape_id, { ...shape, ...(type === 'shape_relabeled' ? { label_class_id: p.label_class_id } : { group_id: p.group_id ?? null }) });
+      if (shape) editShapes().set(p.shape_id, { ...shape, ...(type === 'shape_relabeled' ? { label_class_id: p.label_class_id, attributes: {} } : { group_id: p.group_id ?? null }) });
+      break;
+    }
+    case 'attributes_set': {
+      // The values that changed; null: back to the class's default (the shape carries no value for it).
+      const shape = state.shapes.get(p.shape_id);
+      if (!shape) break;
+      const attributes = { ...(shape.attributes ?? {}) };
+      for (const [name, value] of Object.entries(p.values)) {
+        if (value === null) delete attributes[name];
+        else attributes[name] = value;
+      }
+      editShapes().set(p.shape_id, { ...shape, attributes });
       break;
     }
     case 'saved':
@@ -165,6 +178,8 @@ function predicted(command) {
       return ['shape_relabeled', fields];
     case 'group_shape':
       return ['shape_grouped', fields];
+    case 'set_attributes':
+      return ['attributes_set', fields];
     case 'delete_shape':
       return ['shape_deleted', fields];
     case 'mark_hard_example':
