@@ -4,12 +4,16 @@ keep a labeled import's annotations last, and an upload's body is the multipart 
 from __future__ import annotations
 
 import email.parser
+import http.server
+import io
 import re
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from polylog_client import cli
-from polylog_client.http import MultipartBody
+from polylog_client.http import Api, MultipartBody
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,3 +103,53 @@ def test_an_upload_body_is_as_long_as_it_says_and_carries_each_file_under_its_na
         ("files", "sub/one.png", (tmp_path / "one.png").read_bytes()),
         ("files", "two.json", b'{"images": []}'),
     ]
+
+
+@pytest.fixture
+def servers() -> Iterator[tuple[list[dict[str, str]], list[str]]]:
+    """Two HTTP servers on loopback that record the headers of each GET and answer bytes."""
+    seen: list[dict[str, str]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            seen.append({"port": str(self.server.server_address[1]), **dict(self.headers.items())})
+            self.send_response(200)
+            self.send_header("Content-Type", "application/zip")
+            self.send_header("Content-Length", "3")
+            self.end_headers()
+            self.wfile.write(b"zip")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    running = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler) for _ in range(2)]
+    for server in running:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield seen, [f"http://127.0.0.1:{server.server_address[1]}" for server in running]
+    finally:
+        for server in running:
+            server.shutdown()
+            server.server_close()
+
+
+def test_the_token_goes_to_its_own_server_only_never_to_a_link_elsewhere(
+    servers: tuple[list[dict[str, str]], list[str]],
+) -> None:
+    seen, (own, elsewhere) = servers
+    api = Api(own, "secret-token")
+    lengths: list[int | None] = []
+
+    def progress(length: int | None) -> None:
+        lengths.append(length)
+
+    for url in (f"{own}/api/exports/1/download/", f"{elsewhere}/bucket/export.zip"):
+        out = io.BytesIO()
+        assert api.download(url, out, progress=progress).body is None
+        assert out.getvalue() == b"zip"
+
+    assert [(s["port"], s.get("Authorization")) for s in seen] == [
+        (own.rsplit(":", 1)[1], "Token secret-token"),
+        (elsewhere.rsplit(":", 1)[1], None),
+    ]
+    assert lengths == [3, 3]

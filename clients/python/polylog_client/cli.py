@@ -236,27 +236,35 @@ def command_import(args: argparse.Namespace) -> None:
         raise Failure("a single file is a labeled import: give its --format (coco, labelme, cvat)")
     batches = upload_batches(files, args.format, args.batch)
     total = sum(file.stat().st_size for batch, _ in batches for _, file in batch)
-    records = []
-    with progress_bar(args, desc="upload", unit="B", unit_scale=True, total=total) as bar:
-        for n, (batch, labeled) in enumerate(batches):
-            fields = {"format": args.format, "job": job["id"]} if labeled else {}
-            answer = api.upload(f"datasets/{job['dataset']}/imports/", batch, fields, progress=bar.update)
-            record = answer.body
-            if n < len(batches) - 1 or not args.no_wait:
-                # A labeled import's annotations refer to images the requests before it imported.
-                record = import_wait(api, args, record)
-            records.append(record)
+    records: list[dict[str, Any]] = []
+    try:
+        with progress_bar(args, desc="upload", unit="B", unit_scale=True, total=total) as bar:
+            for n, (batch, labeled) in enumerate(batches):
+                fields = {"format": args.format, "job": job["id"]} if labeled else {}
+                answer = api.upload(f"datasets/{job['dataset']}/imports/", batch, fields, progress=bar.update)
+                record = answer.body
+                if n < len(batches) - 1 or not args.no_wait:
+                    # A labeled import's annotations refer to images the requests before it imported.
+                    record = import_wait(api, args, record)
+                records.append(record)
+                if record["status"] == "failed":
+                    reasons = [e.get("reason") for e in record.get("errors", []) if e.get("reason")]
+                    raise Failure(
+                        f"import {record['id']} failed: {reasons[-1] if reasons else 'see its record'}"
+                    )
+    finally:  # what went in before a refusal or a failure is said too
+        import_report(records, args)
+
+
+def import_report(records: list[dict[str, Any]], args: argparse.Namespace) -> None:
     for record in records:
         print(import_summary(record))
         for refusal in record.get("errors", [])[: args.errors]:
             where = refusal.get("record") or refusal.get("file")  # a record names its file
             reason = refusal.get("reason") or refusal.get("code")
             print(f"  refused {where}: {reason}" if where else f"  {reason}")
-    if args.json:
+    if args.json and records:
         print(json.dumps(records, indent=2))
-    failed = [r for r in records if r["status"] == "failed"]
-    if failed:
-        raise Failure(f"import {failed[0]['id']} failed: {failed[0].get('errors') or 'see its record'}")
 
 
 # export ---------------------------------------------------------------------------------------------

@@ -122,7 +122,7 @@ class Api:
         headers: dict[str, str] | None = None,
     ) -> Any:
         all_headers = {"Accept": "application/json", **(headers or {})}
-        if self.token:
+        if self.token and http_base(url) == self.base:  # a link elsewhere (a bucket's) never gets the token
             all_headers["Authorization"] = f"Token {self.token}"
         request = urllib.request.Request(url, data=body, headers=all_headers, method=method)
         try:
