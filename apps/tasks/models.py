@@ -47,20 +47,23 @@ class TaskRun(models.Model):
 
 
 class TaskDuration(models.Model):
-    """How long finished task runs took, by kind and status, as the counts of a Prometheus histogram
-    (apps/tasks/durations.py): one row per kind and status, written in the transaction that records a run's
-    end, wherever it ran. /metrics reads these rows, so a scrape of any web process shows the durations of
-    runs that RQ ran in a work horse (a forked child whose own metrics die with it) or on another machine."""
+    """How long finished task runs took, as the cumulative buckets of a Prometheus histogram
+    (apps/tasks/durations.py): per kind and status, one row per upper bound `le` ("0.05", ..., "+Inf"),
+    counting the runs that took at most that long and the sum of their seconds; the "+Inf" row holds the
+    count and sum of all. Added to in the transaction that records a run's end, wherever it ran. /metrics
+    reads these rows, so a scrape of any web process shows the durations of runs that RQ ran in a work horse
+    (a forked child whose own metrics die with it) or on another machine."""
 
     kind = models.CharField(max_length=100)
     status = models.CharField(max_length=20, choices=TaskRun.Status.choices)
+    le = models.CharField(max_length=20, help_text="the bucket's upper bound, as Prometheus writes it")
     count = models.PositiveBigIntegerField(default=0)
-    seconds = models.FloatField(default=0.0, help_text="the durations' sum")
-    # {upper bound as Prometheus writes it ("0.05", "1.0"): runs that took at most that long}, cumulative.
-    buckets = models.JSONField(default=dict)
+    seconds = models.FloatField(default=0.0, help_text="the sum of the durations counted here")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["kind", "status"], name="taskduration_kind_status")]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "status", "le"], name="taskduration_kind_status_le")
+        ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.status}: {self.count} runs"
+        return f"{self.kind} {self.status} le {self.le}: {self.count} runs"
