@@ -590,6 +590,32 @@ def _read_ahead(
     return [pool.submit(store_run, batch[start : start + share]) for start in range(0, len(batch), share)]
 
 
+def _already_in(dataset_id: int, field: str, values: set[str]) -> set[str]:
+    """Which of `values` the dataset's images already have in `field` (checksum or path), in one statement
+    on the (dataset, field) index. Written out: the ORM resolved each of a batch's 200 values through its
+    lookup machinery, twice a batch, a tenth of the registration's time."""
+    if len(values) > _INSERT_ROWS:  # within SQLite's 32,766 values a statement, whatever the batch
+        ordered = sorted(values)
+        return set().union(
+            *(
+                _already_in(dataset_id, field, set(ordered[start : start + _INSERT_ROWS]))
+                for start in range(0, len(ordered), _INSERT_ROWS)
+            )
+        )
+    if not values:
+        return set()
+    quote = connection.ops.quote_name
+    column = quote(Image._meta.get_field(field).column)
+    dataset = quote(Image._meta.get_field("dataset").column)
+    sql = (
+        f"SELECT {column} FROM {quote(Image._meta.db_table)} "
+        f"WHERE {dataset} = %s AND {column} IN ({', '.join(['%s'] * len(values))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [dataset_id, *values])
+        return {value for (value,) in cursor.fetchall()}
+
+
 def _images_insert(dataset_id: int, stored: list[_Stored]) -> list[int]:
     """Insert the image rows of `stored` in one statement; their ids, in the order of `stored`. Django's
     bulk_create prepares each of a row's values field by field, which cost more than reading the file."""
@@ -638,16 +664,8 @@ def _register_batch(record: DataImport, run: TaskRun, batch: Batch, results: lis
     deleted), then one transaction for the new rows, the counts, the refusals, the thumbnail tasks and the
     run's checkpoint (so a resumed run starts after the last batch committed)."""
     stored = [r for r in results if isinstance(r, _Stored)]
-    have_checksums = set(
-        Image.objects.filter(
-            dataset_id=record.dataset_id, checksum__in={s.checksum for s in stored}
-        ).values_list("checksum", flat=True)
-    )
-    have_paths = set(
-        Image.objects.filter(dataset_id=record.dataset_id, path__in={s.clean for s in stored}).values_list(
-            "path", flat=True
-        )
-    )
+    have_checksums = _already_in(record.dataset_id, "checksum", {s.checksum for s in stored})
+    have_paths = _already_in(record.dataset_id, "path", {s.clean for s in stored})
     tally = _Tally()
     refusals: list[dict[str, str]] = []
     new: list[_Stored] = []
@@ -755,8 +773,10 @@ def import_run(run: TaskRun) -> None:
         listed = _listing(record, run)
         annotations: AnnotationFiles = []
         if record.labeled:
-            annotations = [(path, read) for path, read in listed if path.lower().endswith(".json")]
-            listed = [(path, read) for path, read in listed if not path.lower().endswith(".json")]
+            # A labeled import's annotation files: .xml for CVAT's XML, .json for the JSON formats.
+            suffix = ".xml" if record.format == DataImport.Format.CVAT else ".json"
+            annotations = [(path, read) for path, read in listed if path.lower().endswith(suffix)]
+            listed = [(path, read) for path, read in listed if not path.lower().endswith(suffix)]
         total = len(listed) + len(annotations)
         if record.status == DataImport.Status.QUEUED:
             DataImport.objects.filter(pk=import_id).update(

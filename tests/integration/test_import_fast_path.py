@@ -258,3 +258,19 @@ def test_a_copy_is_never_written_through_a_symlink_planted_at_its_storage_name(
     for path in ("a.png", "b.png"):
         stored = Path(default_storage.path(dataset.images.get(path=path).file.name))
         assert not stored.is_symlink() and stored.stat().st_size > 0
+
+
+def test_files_already_in_the_dataset_are_found_past_one_statements_values(
+    dataset: Any, manager: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imports, "_INSERT_ROWS", 2)  # five files: three statements a question
+    files = {f"{n}.png": png_bytes(10 + n, 11, (n, 6, 6)) for n in range(5)}
+    for name, content in files.items():
+        import_put(f"first/{name}", content)
+        import_put(f"again/{name}", content)  # the same bytes under the same paths
+    import_put("again/5.png", png_bytes(9, 9, (9, 6, 6)))
+    path_import(dataset, manager, "first")
+
+    record = path_import(dataset, manager, "again")
+
+    assert (record.added, record.duplicates, record.failed) == (1, 5, 0)
