@@ -30,6 +30,7 @@ from .yolo import (
     yolo_label_path,
     yolo_lines,
 )
+from .zipping import SpooledZipFile
 
 FORMATS = ("coco", "voc", "labelme", "yolo")
 CHUNK_ITEMS = 500
@@ -113,7 +114,8 @@ def member_name(name: str) -> str:
 def zip_stream(members: Iterable[Member]) -> Iterator[bytes]:
     """A zip of `members` [(name, a function giving its content in pieces)], as bytes while it is made."""
     sink = _Sink()
-    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:  # type: ignore[arg-type]
+    # Spooled: the central directory's entries wait on disk, so memory does not grow with the members.
+    with SpooledZipFile(sink, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for name, content in members:
             with archive.open(member_name(name), "w", force_zip64=True) as member:
                 for piece in content():
