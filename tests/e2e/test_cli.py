@@ -74,6 +74,8 @@ class Ran:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: Any) -> Iterator[Site]:
+    if not POLYLOG.exists():
+        pytest.fail(f"{POLYLOG} is not installed: make install (it runs pip install -e ./clients/python)")
     var_dir = tmp_path_factory.mktemp("cli-var")
     env = server_env(var_dir, POLYLOG_EXPORT_QUEUE_ITEMS=str(QUEUE_ITEMS))
     env.pop("DEBUG", None)
