@@ -458,6 +458,52 @@ def test_watch_prints_an_event_another_client_makes_as_one_json_line(site: Site)
     assert event["payload"]["points"] == [[5.0, 5.0], [50.0, 5.0], [25.0, 40.0]]
 
 
+def test_watch_ends_in_one_line_when_the_server_closes_the_socket_as_its_token_is_revoked(site: Site) -> None:
+    config = site.home / "revoked.json"
+    logged = polylog(
+        site,
+        "login",
+        "--server",
+        site.url,
+        "--username",
+        "demo",
+        config=config,
+        POLYLOG_PASSWORD="demo-polylog",
+    )
+    assert logged.status == 0, logged.stderr
+    token = json.loads(config.read_text())["servers"][site.url]["token"]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("POLYLOG_")}
+    environment["POLYLOG_CONFIG"] = str(config)
+    watcher = subprocess.Popen(
+        [str(POLYLOG), "watch", str(site.item_ids[1])],
+        cwd=site.home,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        said = lines_of(watcher.stderr)
+        assert said.get(timeout=60).startswith("watching item ")
+
+        revoke = urllib.request.Request(
+            f"{site.url}/api/auth/token/", method="DELETE", headers={"Authorization": f"Token {token}"}
+        )
+        DIRECT.open(revoke, timeout=30).close()
+
+        assert watcher.wait(timeout=60) == 1
+        line = said.get(timeout=10)
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+            watcher.wait(timeout=10)
+    assert (
+        line
+        == f"polylog: error: the server closed the connection to item {site.item_ids[1]}: websocket closed (4403)\n"
+    )
+    assert said.empty() and watcher.stdout is not None and watcher.stdout.read() == ""
+
+
 def test_watch_of_an_item_you_cannot_see_is_the_servers_404_in_one_line(site: Site) -> None:
     ran = polylog(site, "watch", "999999")
 
