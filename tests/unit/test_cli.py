@@ -89,6 +89,10 @@ def test_an_upload_body_is_as_long_as_it_says_and_carries_each_file_under_its_na
     raw = b"".join(iter(lambda: body.read(8192), b""))
 
     assert len(raw) == body.length
+    again = MultipartBody([("two.json", tmp_path / "two.json")], {}, None)
+    whole = again.read()  # all at once, then nothing
+    assert whole.endswith(f'{{"images": []}}\r\n--{again.boundary}--\r\n'.encode())
+    assert (len(whole), again.read(10)) == (again.length, b"")
     assert sum(sent) == 4 + 256_000 + len('{"images": []}')
     message = email.parser.BytesParser().parsebytes(
         f"Content-Type: {body.content_type}\r\n\r\n".encode() + raw

@@ -216,7 +216,7 @@ class MultipartBody:
         parts.append(f"--{self.boundary}--\r\n".encode())
         self.length = sum(len(p) if isinstance(p, bytes) else os.path.getsize(p) for p in parts)
         self._pieces = self._read_all(parts)
-        self._buffer = b""
+        self._piece, self._at = b"", 0
 
     def _head(self, disposition: str, content_type: str | None = None) -> bytes:
         lines = [f"--{self.boundary}", f"Content-Disposition: form-data; {disposition}"]
@@ -236,12 +236,19 @@ class MultipartBody:
                         self.progress(len(chunk))
 
     def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._buffer) < size:
-            piece = next(self._pieces, None)
-            if piece is None:
-                break
-            self._buffer += piece
-        if size < 0:
-            size = len(self._buffer)
-        out, self._buffer = self._buffer[:size], self._buffer[size:]
-        return out
+        """Up to `size` bytes (all that is left when negative); b"" at the end. http.client asks 8 KiB at a
+        time, so the piece in hand is kept whole and read through, never copied for what is left of it."""
+        out = []
+        wanted = size
+        while wanted != 0:
+            if self._at >= len(self._piece):
+                piece = next(self._pieces, None)
+                if piece is None:
+                    break
+                self._piece, self._at = piece, 0
+            end = len(self._piece) if wanted < 0 else min(len(self._piece), self._at + wanted)
+            out.append(self._piece[self._at : end])
+            if wanted > 0:
+                wanted -= end - self._at
+            self._at = end
+        return b"".join(out)
