@@ -21,6 +21,7 @@ from apps.interchange.models import Export
 from apps.tasks.models import TaskRun
 from apps.tasks.services import task_wait, tasks_sweep
 from tests.conftest import new_id, square
+from tests.integration.test_asyncapi import _check, document  # noqa: F401 - the document is a fixture
 from tests.integration.test_ws_support import Sockets
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -274,7 +275,13 @@ async def sockets(transactional_db: None) -> AsyncIterator[Sockets]:
 
 @pytest.mark.asyncio
 async def test_progress_frames_reach_the_jobs_sockets_and_end_with_the_download(
-    sockets: Sockets, job: Any, manager: Any, auditor: Any, manager_api: Any, make_user: Any
+    sockets: Sockets,
+    job: Any,
+    manager: Any,
+    auditor: Any,
+    manager_api: Any,
+    make_user: Any,
+    document: dict[str, Any],  # noqa: F811 - the fixture imported above
 ) -> None:
     from apps.labeling.services import job_create
 
@@ -297,6 +304,7 @@ async def test_progress_frames_reach_the_jobs_sockets_and_end_with_the_download(
     assert (last["status"], last["done"], last["total"]) == ("done", 3, 3)
     assert last["download_url"] == f"/api/exports/{body['id']}/download/"
     assert [frame["done"] for frame in frames] == sorted(frame["done"] for frame in frames)
+    _check(document, frames, "job", "Server")  # as /api/asyncapi.json describes them
     assert await other.drain("export_progress") == []
     response = await database_sync_to_async(manager_api.get)(last["download_url"])
     assert response.status_code == 200
@@ -304,7 +312,12 @@ async def test_progress_frames_reach_the_jobs_sockets_and_end_with_the_download(
 
 @pytest.mark.asyncio
 async def test_a_failed_export_sends_a_failed_frame(
-    sockets: Sockets, job: Any, manager: Any, manager_api: Any, monkeypatch: Any
+    sockets: Sockets,
+    job: Any,
+    manager: Any,
+    manager_api: Any,
+    monkeypatch: Any,
+    document: dict[str, Any],  # noqa: F811 - the fixture imported above
 ) -> None:
     from apps.interchange import exports
 
@@ -321,6 +334,7 @@ async def test_a_failed_export_sends_a_failed_frame(
         frame = await watcher.next("export_progress")
     assert (frame["export_id"], frame["status"]) == (body["id"], "failed")
     assert "the disk is full" in frame["error"]
+    _check(document, [frame], "job", "Server")
 
 
 def test_the_admin_shows_exports_read_only(job: Any, manager_api: Any, make_user: Any, client: Any) -> None:
