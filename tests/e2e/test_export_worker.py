@@ -5,7 +5,7 @@ server would get them, and the zip it leaves in storage holds every image of the
 
 Needs PostgreSQL and Redis on their standard local ports: skipped without them, except on CI (CI=true).
 POLYLOG_E2E_EXPORT_DATABASE and POLYLOG_E2E_EXPORT_REDIS_DB name the database and the Redis database it
-takes over (a fresh database per run, Redis database 14 by default).
+takes over (a fresh database per run, Redis database 15 by default).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import pytest
 from tests.conftest import service_missing
 from tests.live_servers import ROOT, Unavailable, manage, postgres_fresh, redis_flushed, server_env
 
-REDIS_DB = int(os.environ.get("POLYLOG_E2E_EXPORT_REDIS_DB", "14"))  # no other test uses 14
+REDIS_DB = int(os.environ.get("POLYLOG_E2E_EXPORT_REDIS_DB", "15"))  # no other test uses 15
 DATABASE = os.environ.get("POLYLOG_E2E_EXPORT_DATABASE") or f"polylog_export_worker_{os.getpid()}"
 IMAGES = 12
 SEED = f"""
