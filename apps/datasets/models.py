@@ -71,6 +71,7 @@ class DataImport(models.Model):
         NONE = "", "Images only"
         COCO = "coco", "COCO instances JSON"
         LABELME = "labelme", "LabelMe JSON folder"
+        CVAT = "cvat", "CVAT for images 1.1 XML"
 
     format = models.CharField(
         max_length=20, choices=Format.choices, blank=True, default="", help_text="labeled imports: the format"
