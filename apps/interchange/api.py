@@ -1,4 +1,4 @@
-"""REST for the interchange: `GET /api/jobs/<id>/export/?format=coco|voc|labelme|yolo` plus the filters
+"""REST for the interchange: `GET /api/jobs/<id>/export/?format=coco|voc|labelme|yolo|cvat` plus the filters
 of the items list, answered with a zip that is streamed while it is made; or, when the filters select
 POLYLOG["EXPORT_QUEUE_ITEMS"] items or more, 202 with an export made on the queue, followed at
 `/api/exports/<id>/` and downloaded from `/api/exports/<id>/download/` until it expires."""
@@ -30,7 +30,7 @@ DOWNLOAD_POLICY = "default-src 'none'; sandbox"
 
 
 class ExportQuerySerializer(ItemListQuerySerializer):
-    format = serializers.ChoiceField(choices=FORMATS, help_text="coco, voc, labelme or yolo")
+    format = serializers.ChoiceField(choices=FORMATS, help_text="coco, voc, labelme, yolo or cvat")
     images = serializers.BooleanField(required=False, default=False, help_text="put the image files in too")
 
 

@@ -13,6 +13,8 @@ from typing import Any, TextIO
 
 from .model import (
     IGNORE_LABEL,
+    OCCLUDED,
+    Attributes,
     Category,
     ImageRecord,
     Obj,
@@ -22,6 +24,7 @@ from .model import (
     Refusal,
     Refused,
     Ring,
+    is_number,
     parts_bbox,
     positive_int,
     relative_path,
@@ -45,6 +48,9 @@ def coco_annotation(obj: Obj, annotation_id: int, image_id: int, *, void: bool =
     `bbox` is [x, y, width, height] around all parts. A void region (`void`, a shape of the IGNORE_LABEL
     class) is a crowd annotation, `iscrowd` 1 and `ignore` 1: COCO evaluation and the trainers built on it
     leave crowd regions out, and `ignore` is the flag other COCO readers (mmdetection) look for.
+
+    `attributes` is as CVAT writes it: {"occluded": false, <name>: value, ...}, every attribute the label
+    class declares (a declared checkbox "occluded" gives its own value).
     """
     x, y, w, h = parts_bbox(obj.parts)
     crowd = {"iscrowd": 1, "ignore": 1} if void else {"iscrowd": 0}
@@ -56,6 +62,7 @@ def coco_annotation(obj: Obj, annotation_id: int, image_id: int, *, void: bool =
         "area": sum(ring_area(ring) for ring in obj.parts),
         "bbox": [x, y, w, h],
         **crowd,
+        "attributes": {OCCLUDED: False, **dict(obj.attributes)},
     }
 
 
@@ -218,7 +225,19 @@ def _read_annotation(
             raise Refused(refused.code, f"Polygon {number}: {refused.message}") from None
     annotation_id = record.get("id", f"#{index}")
     group = f"coco-{annotation_id}" if len(parts) > 1 else None
-    return image_id, ParsedObject(label=label, parts=tuple(parts), group=group)
+    return image_id, ParsedObject(label, tuple(parts), group, _attributes(record.get("attributes")))
+
+
+def _attributes(raw: Any) -> Attributes:
+    """An annotation's `attributes` (CVAT's {"occluded": false, name: value}): its names with a scalar
+    value; anything else in it (a list, an object, null) is no attribute value and is left out."""
+    if not isinstance(raw, dict):
+        return ()
+    return tuple(
+        (name, value)
+        for name, value in raw.items()
+        if isinstance(name, str) and (isinstance(value, bool | str) or is_number(value))
+    )
 
 
 def coco_read(data: bytes) -> ParsedImport:

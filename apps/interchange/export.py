@@ -16,9 +16,11 @@ from django.db.models import QuerySet
 
 from apps.labeling import store
 from apps.labeling.domain import ItemState
+from apps.labeling.domain.attributes import parse_declarations
 from apps.labeling.models import Item, LabelingJob
 
 from .coco import coco_chunks
+from .cvat import cvat_chunks
 from .labelme import labelme_document
 from .model import IGNORE_LABEL, Category, ImageRecord, Obj
 from .voc import voc_class_index, voc_class_list, voc_image_path, voc_masks
@@ -32,36 +34,57 @@ from .yolo import (
 )
 from .zipping import SpooledZipFile
 
-FORMATS = ("coco", "voc", "labelme", "yolo")
+FORMATS = ("coco", "voc", "labelme", "yolo", "cvat")
 CHUNK_ITEMS = 500
 _FLUSH_BYTES = 1 << 16
 
 
 def job_categories(job: LabelingJob) -> list[Category]:
-    return [Category(label.pk, label.name, label.color) for label in job.label_classes.order_by("id")]
+    """The job's label classes in the order they were made, with their attribute declarations (a stored
+    declaration is valid: the label class service checked it)."""
+    return [
+        Category(label.pk, label.name, label.color, parse_declarations(label.attributes or []))
+        for label in job.label_classes.order_by("id")
+    ]
 
 
-def state_objects(state: ItemState) -> tuple[Obj, ...]:
+# {label class id: the (name, default) of each attribute it declares, in order}
+Defaults = dict[int, tuple[tuple[str, object], ...]]
+
+
+def attribute_defaults(categories: Sequence[Category]) -> Defaults:
+    return {c.id: tuple((s.name, s.default) for s in c.attributes) for c in categories if c.attributes}
+
+
+def state_objects(state: ItemState, defaults: Defaults | None = None) -> tuple[Obj, ...]:
     """The closed shapes of a state as objects: the parts sharing a group_id and a label are one object
-    (as labelme reads (label, group_id)); drafts are not exported."""
-    objects: dict[object, tuple[int, list]] = {}
+    (as labelme reads (label, group_id)); drafts are not exported. An object carries every attribute its
+    class declares (`defaults`), its first part's value or the default; values of attributes the class no
+    longer declares are left out."""
+    objects: dict[object, tuple[int, list, tuple]] = {}
     for shape in state.shapes.values():
         if not shape.closed or shape.label_class_id is None:
             continue
         key = shape.id if shape.group_id is None else (shape.group_id, shape.label_class_id)
-        objects.setdefault(key, (shape.label_class_id, []))[1].append(shape.points)
-    return tuple(
-        Obj(label, tuple(parts), None if isinstance(key, str) else key[0])
-        for key, (label, parts) in objects.items()
-    )
+        objects.setdefault(key, (shape.label_class_id, [], shape.attributes))[1].append(shape.points)
+    declared = defaults or {}
+    out = []
+    for key, (label, parts, values) in objects.items():
+        attributes: tuple = declared.get(label, ())
+        if attributes and values:
+            given = dict(values)
+            attributes = tuple((name, given.get(name, default)) for name, default in attributes)
+        out.append(Obj(label, tuple(parts), None if isinstance(key, str) else key[0], attributes))
+    return tuple(out)
 
 
 def image_records(
-    items: QuerySet[Item], progress: Progress | None = None
+    items: QuerySet[Item], progress: Progress | None = None, defaults: Defaults | None = None
 ) -> Iterator[tuple[ImageRecord, str]]:
-    """(record, the image's file name in storage) for each item, its objects from the current state.
-    Items are read in id order, a chunk at a time, with their states loaded in bulk; `progress` is told
-    how many records were taken so far after each chunk (a queued export reports it)."""
+    """(record, the image's file name in storage) for each item, its objects from the current state with
+    the attributes `defaults` declares. Items are read in id order, a chunk at a time, with their states
+    loaded in bulk; `progress` is told how many records were taken so far after each chunk (a queued
+    export reports it)."""
     rows = items.order_by("id").values_list(
         "id", "last_seq", "image__path", "image__width", "image__height", "image__file"
     )
@@ -72,7 +95,7 @@ def image_records(
             return
         states = store.states_load_many([(pk, width, height, seq) for pk, seq, _, width, height, _ in chunk])
         for pk, _, path, width, height, file in chunk:
-            yield ImageRecord(pk, path, width, height, state_objects(states[pk])), file
+            yield ImageRecord(pk, path, width, height, state_objects(states[pk], defaults)), file
         after = chunk[-1][0]
         taken += len(chunk)
         if progress is not None:
@@ -154,8 +177,8 @@ def export_members(
 ) -> Iterator[Member]:
     """The files of an export in format `fmt` (one of FORMATS)."""
     categories = job_categories(job)
-    records = image_records(items, progress)
-    if fmt == "coco":
+    records = image_records(items, progress, attribute_defaults(categories))
+    if fmt in ("coco", "cvat"):
         pending: list[tuple[str, str]] = []
 
         def images() -> Iterator[ImageRecord]:
@@ -164,10 +187,16 @@ def export_members(
                     pending.append((record.file_name, file))
                 yield record
 
-        yield (
-            "annotations/instances_default.json",
-            lambda: (c.encode() for c in coco_chunks(images(), categories)),
-        )
+        if fmt == "coco":
+            yield (
+                "annotations/instances_default.json",
+                lambda: (c.encode() for c in coco_chunks(images(), categories)),
+            )
+        else:
+            yield (
+                "annotations.xml",
+                lambda: (c.encode() for c in cvat_chunks(images(), categories, task_name=job.name)),
+            )
         for path, file in pending:
             yield f"images/{path}", _image_file(file)
     elif fmt == "labelme":

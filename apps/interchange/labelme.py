@@ -12,7 +12,10 @@ import posixpath
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from apps.labeling.domain.attributes import CHECKBOX
+
 from .model import (
+    Attributes,
     Category,
     ImageRecord,
     ParsedImage,
@@ -20,6 +23,7 @@ from .model import (
     Refusal,
     Refused,
     Ring,
+    attribute_text,
     finite,
     positive_int,
     relative_path,
@@ -44,6 +48,10 @@ def labelme_document(
     Each part becomes a polygon shape. The parts of a multi-part object share a `group_id` numbered 1, 2,
     ... within the document (not 0, which careless scripts take for "no group"); one-part objects get
     `group_id` None. `imageData` is None: the image file sits beside the document.
+
+    Attributes go on every part: checkboxes in the shape's `flags` ({name: true|false}, what labelme's
+    per-shape flags are), the others in its `description`, one `name=value` line each (see
+    `description_text`).
     """
     by_id = categories if isinstance(categories, Mapping) else {c.id: c for c in categories}
     shapes: list[dict[str, Any]] = []
@@ -54,15 +62,16 @@ def labelme_document(
         if len(obj.parts) > 1:
             groups += 1
             group_id = groups
+        flags, description = _flags_and_description(obj.attributes, by_id[obj.category_id])
         for ring in obj.parts:
             shapes.append(
                 {
                     "label": label,
                     "points": [[x, y] for x, y in ring],
                     "group_id": group_id,
-                    "description": "",
+                    "description": description,
                     "shape_type": "polygon",
-                    "flags": {},
+                    "flags": dict(flags),
                     "mask": None,
                 }
             )
@@ -75,6 +84,56 @@ def labelme_document(
         "imageHeight": image.height,
         "imageWidth": image.width,
     }
+
+
+def _flags_and_description(attributes: Attributes, category: Category) -> tuple[dict[str, bool], str]:
+    if not attributes:
+        return {}, ""
+    checkboxes = {spec.name for spec in category.attributes if spec.kind == CHECKBOX}
+    flags = {name: value for name, value in attributes if name in checkboxes}
+    others = [(name, value) for name, value in attributes if name not in checkboxes]
+    return flags, description_text(others)
+
+
+def description_text(attributes: Attributes) -> str:
+    """`name=value` lines; a backslash and a line break inside a value are written `\\\\` and `\\n`."""
+    return "\n".join(
+        f"{name}={attribute_text(value).replace(chr(92), chr(92) * 2).replace(chr(10), chr(92) + 'n')}"
+        for name, value in attributes
+    )
+
+
+def description_attributes(description: Any) -> Attributes:
+    """The `name=value` lines of a description as (name, text); other lines are free text, not attributes."""
+    if not isinstance(description, str):
+        return ()
+    out = []
+    for line in description.split("\n"):
+        name, sep, value = line.partition("=")
+        if sep and name.strip():
+            out.append((name.strip(), _unescape(value)))
+    return tuple(out)
+
+
+def _unescape(text: str) -> str:
+    out, chars = [], iter(text)
+    for ch in chars:
+        if ch == "\\":
+            following = next(chars, "")
+            out.append("\n" if following == "n" else following)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _shape_attributes(shape: Mapping[str, Any]) -> Attributes:
+    flags = shape.get("flags")
+    checked = tuple(
+        (name, value)
+        for name, value in (flags.items() if isinstance(flags, dict) else ())
+        if isinstance(value, bool)
+    )
+    return checked + description_attributes(shape.get("description"))
 
 
 # Reading ---------------------------------------------------------------------------------------------
@@ -129,7 +188,8 @@ def labelme_read(name: str, data: bytes) -> tuple[ParsedImage | None, list[Refus
     (None when absent, and then vertices are not checked against it). Shapes with the same (label,
     group_id), group_id not None, are one object of several parts; other shapes are one object each.
     A refused shape refuses the rest of its object too (`incomplete_object`): an object is taken whole or
-    not at all. Returns (None, [the refusal]) when the document itself cannot be read.
+    not at all. An object's attributes are its first shape's flags (true/false ones) and `name=value` lines
+    of its description. Returns (None, [the refusal]) when the document itself cannot be read.
     """
     try:
         document = json.loads(data)
@@ -194,7 +254,8 @@ def labelme_read(name: str, data: bytes) -> tuple[ParsedImage | None, list[Refus
             group = f"labelme-{group_id}"
             if len(labels_per_group[group_id]) > 1:
                 group = f"labelme-{group_id}-{label}"
-        parsed.append(ParsedObject(label=label, parts=tuple(ring for _, ring in parts), group=group))
+        attributes = _shape_attributes(document["shapes"][parts[0][0]])
+        parsed.append(ParsedObject(label, tuple(ring for _, ring in parts), group, attributes))
 
     refused_at.sort(key=lambda item: item[0])
     image = ParsedImage(file_name=file_name, width=width, height=height, objects=tuple(parsed))

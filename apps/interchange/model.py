@@ -9,9 +9,12 @@ from __future__ import annotations
 import math
 import posixpath
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
+
+from apps.labeling.domain.attributes import CHECKBOX, NUMBER, AttributeSpec, Value
+from apps.labeling.domain.errors import Rejected
 
 Point = tuple[float, float]
 # A closed ring listed once: the first point is NOT repeated at the end.
@@ -28,6 +31,14 @@ CLAMP_TOLERANCE = 1.0
 # as crowd annotations in COCO, as `__ignore__` shapes in LabelMe, and left out of YOLO (docs/formats.md).
 IGNORE_LABEL = "__ignore__"
 
+# CVAT's own flag on every shape (CVAT XML's occluded="0|1", CVAT COCO's attributes.occluded). A label
+# class that declares a checkbox of this name carries it; other classes write it as false (docs/formats.md).
+OCCLUDED = "occluded"
+
+# (name, value) of an object's attributes: every attribute its label class declares, in the declared
+# order, unset ones at their default (exports); or as a file gave them (imports, values unchecked).
+Attributes = tuple[tuple[str, Any], ...]
+
 
 @dataclass(frozen=True, slots=True)
 class Category:
@@ -36,18 +47,21 @@ class Category:
     id: int
     name: str
     color: str
+    attributes: tuple[AttributeSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Obj:
     """One object of an image: one ring, or several when it was drawn in pieces.
 
-    `group` is the group id its parts share (None for a one-part object).
+    `group` is the group id its parts share (None for a one-part object); `attributes` are every value its
+    label class declares, in the declared order (the first part's values, defaults where unset).
     """
 
     category_id: int
     parts: tuple[Ring, ...]
     group: str | None = None
+    attributes: Attributes = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +94,13 @@ class Refusal:
 
 @dataclass(frozen=True, slots=True)
 class ParsedObject:
-    """An object as a file gave it: its label's name, its parts, and the group id that joined them."""
+    """An object as a file gave it: its label's name, its parts, the group id that joined them, and the
+    attribute values the file gave it (names and values as read; the import checks them)."""
 
     label: str
     parts: tuple[Ring, ...]
     group: str | None = None
+    attributes: Attributes = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +121,9 @@ class ParsedImport:
     categories: tuple[str, ...]
     images: tuple[ParsedImage, ...]
     refusals: tuple[Refusal, ...]
+    # {label name: its attribute declarations in parse_declarations' JSON form}, where the file declares
+    # them (CVAT XML's <meta>); a label class the import creates starts with these.
+    declarations: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 class Refused(Exception):
@@ -244,3 +263,37 @@ def positive_int(value: Any) -> int | None:
     if number is not None and number == int(number) and number > 0:
         return int(number)
     return None
+
+
+# Attribute values in files --------------------------------------------------------------------------
+
+
+def attribute_text(value: Value) -> str:
+    """A value as text formats write it (CVAT XML, LabelMe's description): 'true'/'false' for a checkbox,
+    a whole number without '.0', other numbers as Python's repr (which reads back to the same float)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+    return str(value)
+
+
+def attribute_value(spec: AttributeSpec, raw: Any) -> Value:
+    """A value a file gave for the attribute `spec` as the attribute stores it, or Refused
+    ("invalid_attribute_value"). Text formats give text: a checkbox takes 'true'/'false' (any case) and
+    '1'/'0', a number takes a numeral; JSON formats give the value itself."""
+    value = raw
+    if isinstance(raw, str):
+        if spec.kind == CHECKBOX:
+            value = {"true": True, "1": True, "false": False, "0": False}.get(raw.strip().lower(), raw)
+        elif spec.kind == NUMBER:
+            try:
+                value = float(raw)
+            except ValueError:
+                value = raw
+    elif is_number(raw) and spec.kind not in (NUMBER, CHECKBOX):
+        value = attribute_text(float(raw))
+    try:
+        return spec.check(value)
+    except Rejected as error:
+        raise Refused("invalid_attribute_value", error.message) from None

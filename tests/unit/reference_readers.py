@@ -8,6 +8,7 @@ helpers: they raise where the tool raises, with the tool's message.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 from collections import OrderedDict
@@ -224,3 +225,102 @@ def torchvision_voc_segmentation(
     target opened as it is."""
     images, targets = torchvision_voc_paths(voc_root, image_set)
     return [(Image.open(i).convert("RGB"), Image.open(t)) for i, t in zip(images, targets, strict=True)]
+
+
+# Datumaro 1.13.12, CVAT for images (plugins/data_formats/cvat/base.py) ------------------------------------
+
+
+def datumaro_cvat(path: Path) -> dict[str, Any]:
+    """`CvatImporter.find_sources` + `CvatBase._parse`, `_parse_meta`, `_parse_shape_ann` and `_load_items`
+    for an images task (Datumaro parses with defusedxml's ElementTree; the standard one parses the same).
+
+    The file needs <meta> (DatasetImportError otherwise) holding <task> or <project>; every <label> needs a
+    <name> and each of its <attribute>s a <name> and an <input_type> (AttributeError otherwise, as there).
+    An <attribute>'s text 'true'/'false' becomes a bool; for an attribute whose input_type is not text
+    a float is tried; `occluded` is set from the shape's flag over any attribute of that name. An image's
+    file must be at images/<name> beside the XML, or DatasetImportError("Cannot find an image ...").
+    Returns {"labels": [names], "attributes": {label: {names}}, "items": [{id, name, width, height,
+    annotations: [{type, label, points, group, z_order, attributes}]}]}.
+    """
+    from xml.etree import ElementTree
+
+    rootpath = os.path.dirname(path)
+    images_dir = os.path.join(rootpath, "images") if os.path.isdir(os.path.join(rootpath, "images")) else ""
+    context = iter(ElementTree.iterparse(path, events=("start", "end")))
+    meta_root = None
+    for event, elem in context:
+        if elem.tag == "meta" and event == "start":
+            meta_root = elem
+        elif elem.tag == "meta" and event == "end":
+            break
+    if meta_root is None:
+        raise RuntimeError("DatasetImportError: CVAT XML file should have <meta> tag.")
+    if meta_root.find("project") is None and meta_root.find("task") is None:
+        raise RuntimeError(
+            "DatasetImportError: CVAT XML file should have a <meta> -> <task> or <meta> -> <project> subtree."
+        )
+    labels: OrderedDict[str, list[dict[str, str]]] = OrderedDict()
+    for label in meta_root.iter("label"):
+        name = label.find("name").text  # type: ignore[union-attr]
+        labels[name] = [  # type: ignore[index]
+            {"name": attr.find("name").text, "input_type": attr.find("input_type").text}  # type: ignore[union-attr]
+            for attr in label.iter("attribute")
+        ]
+    attribute_types = {a["name"]: a["input_type"] for attrs in labels.values() for a in attrs}
+    label_names = list(labels)
+
+    items: OrderedDict[str, dict[str, Any]] = OrderedDict()
+    shape = image = attributes = None
+    shapes = ("box", "polygon", "polyline", "points", "mask")
+    for ev, el in context:
+        if ev == "start":
+            if el.tag == "image":
+                image = {"name": el.attrib.get("name"), "frame": el.attrib["id"]}
+                image.update(width=el.attrib.get("width"), height=el.attrib.get("height"))
+            elif el.tag in shapes and image:
+                attributes = {}
+                shape = {"type": None, "attributes": attributes}
+        elif ev == "end":
+            if el.tag == "attribute" and attributes is not None:
+                attr_value: Any = el.text or ""
+                attr_type = attribute_types.get(el.attrib["name"])
+                if el.text in ["true", "false"]:
+                    attr_value = attr_value == "true"
+                elif attr_type is not None and attr_type != "text":
+                    with contextlib.suppress(ValueError):
+                        attr_value = float(attr_value)
+                attributes[el.attrib["name"]] = attr_value
+            elif el.tag in shapes and shape is not None and image is not None:
+                points: list[float] = []
+                for pair in el.attrib["points"].split(";"):
+                    points.extend(map(float, pair.split(",")))
+                shape["attributes"]["occluded"] = el.attrib.get("occluded") == "1"
+                annotation = {
+                    "type": el.tag,
+                    "label": label_names.index(el.attrib.get("label")),
+                    "points": points,
+                    "group": int(el.attrib.get("group_id", 0)),
+                    "z_order": int(el.attrib.get("z_order", 0)),
+                    "attributes": shape["attributes"],
+                }
+                items.setdefault(image["frame"], {"annotations": []})["annotations"].append(annotation)
+                shape = attributes = None
+            elif el.tag == "image" and image is not None:
+                desc = items.setdefault(image["frame"], {"annotations": []})
+                desc.update(name=image["name"], width=image["width"], height=image["height"])
+                image = None
+            el.clear()
+
+    out = []
+    for frame, desc in items.items():
+        name = desc["name"]
+        if not os.path.exists(os.path.join(images_dir, name)):
+            raise RuntimeError(f"DatasetImportError: Cannot find an image which has name={name}.")
+        out.append(
+            {"id": os.path.splitext(name)[0], "frame": int(frame), **desc, "annotations": desc["annotations"]}
+        )
+    return {
+        "labels": label_names,
+        "attributes": {label: {a["name"] for a in attrs} for label, attrs in labels.items()},
+        "items": out,
+    }

@@ -155,6 +155,7 @@ def test_export_consumes_the_images_lazily_one_at_a_time() -> None:
         "area": 25.0,
         "bbox": [1, 1, 5, 5],
         "iscrowd": 0,
+        "attributes": {"occluded": False},
     }
 
 

@@ -61,9 +61,10 @@ class ImportStartSerializer(serializers.Serializer):
     )
     labeled = serializers.BooleanField(required=False, default=False)
     format = serializers.ChoiceField(
-        choices=["coco", "labelme"],
+        choices=["coco", "labelme", "cvat"],
         required=False,
-        help_text="a labeled import: the format of its JSON files (COCO instances, or LabelMe per image)",
+        help_text="a labeled import: the format of its annotation files (COCO instances JSON, LabelMe JSON "
+        "per image, or CVAT for images 1.1 XML)",
     )
     job = serializers.IntegerField(
         required=False,
