@@ -147,6 +147,28 @@ class ItemLabel(models.Model):
         constraints = [models.UniqueConstraint(fields=["item", "label_class"], name="one_row_per_item_label")]
 
 
+class ItemAttribute(models.Model):
+    """Read model: how many of an item's closed shapes of a label class carry an attribute value someone
+    set (docs/domain.md "Attributes"), for the items list's attribute filter. Shapes without a value for
+    an attribute read its default: they are the label's ItemLabel.shape_count less these rows' counts,
+    so a changed default needs no row rewritten. `value` is readmodels.attribute_value_key(value): the
+    value's JSON (true, 14.0, "red"), or for a long text a digest of it."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="attribute_values")
+    label_class = models.ForeignKey(LabelClass, on_delete=models.CASCADE, related_name="item_attributes")
+    name = models.CharField(max_length=64)
+    value = models.CharField(max_length=200)
+    shape_count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "label_class", "name", "value"], name="one_row_per_item_attribute_value"
+            )
+        ]
+        indexes = [models.Index(fields=["label_class", "name", "value"], name="item_attribute_value")]
+
+
 class JobTally(models.Model):
     """Read model: a job's image counts for the list's tabs and label filter, kept up to date by every
     write that changes them, so a list of 100,000 images does not count them on each request.

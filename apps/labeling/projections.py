@@ -12,8 +12,15 @@ from django.db.models import QuerySet
 
 from . import store
 from .domain import evolve, initial_state, state_from_dict, state_to_dict
-from .models import Item, ItemLabel, LabelingJob, Snapshot, StoredEvent
-from .readmodels import item_columns_write, item_tally_keys, job_tally_differences, label_counts, read_model
+from .models import Item, ItemAttribute, ItemLabel, LabelingJob, Snapshot, StoredEvent
+from .readmodels import (
+    attribute_counts,
+    item_columns_write,
+    item_tally_keys,
+    job_tally_differences,
+    label_counts,
+    read_model,
+)
 
 # Lines of differences a report keeps when it is stored (a task run's checkpoint): a systematic drift over a
 # million items would otherwise rewrite megabytes at every checkpoint. The count stays exact.
@@ -93,6 +100,17 @@ def item_rebuild(item: Item, report: Report, *, repair: bool) -> None:
         report.differences.append(
             f"item {item.pk}: label counts are {stored_counts}, the log says {model.label_counts}"
         )
+    attributes = attribute_counts(state)
+    stored_attributes = {
+        (label, name, value): n
+        for label, name, value, n in ItemAttribute.objects.filter(item=item).values_list(
+            "label_class_id", "name", "value", "shape_count"
+        )
+    }
+    if stored_attributes != attributes:
+        report.differences.append(
+            f"item {item.pk}: attribute counts are {stored_attributes}, the log says {attributes}"
+        )
     if item.deleted_at is None:
         tally = report.tallies.setdefault(item.job_id, Counter())
         tally.update(
@@ -106,6 +124,7 @@ def item_rebuild(item: Item, report: Report, *, repair: bool) -> None:
     if repair:
         item_columns_write(item, model, None)
         store.item_label_rows_sync(item.pk, stored_counts, model.label_counts)
+        store.item_attribute_rows_sync(item.pk, stored_attributes, attributes)
 
 
 def projections_items(item_ids: list[int] | None = None) -> QuerySet[Item]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -22,6 +24,33 @@ class ItemReadModel:
 
 def label_counts(state: ItemState) -> dict[int, int]:
     return dict(Counter(s.label_class_id for s in state.shapes.values() if s.closed))
+
+
+# An item's attribute rows (ItemAttribute): (label class id, attribute name, value key) -> shapes.
+AttributeCounts = dict[tuple[int, str, str], int]
+_LONGEST_KEY = 200  # ItemAttribute.value's length
+
+
+def attribute_value_key(value: object) -> str:
+    """How ItemAttribute stores a value, and how the attribute filter looks it up: its JSON (a number as
+    the float the domain keeps), or for a text too long for an index, a digest of that JSON."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = float(value) + 0.0
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if len(text) <= _LONGEST_KEY:
+        return text
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def attribute_counts(state: ItemState) -> AttributeCounts:
+    """The item's closed shapes per (label class, attribute, value) someone set; shapes without a value
+    for an attribute read its default and are not counted here."""
+    counts: Counter[tuple[int, str, str]] = Counter()
+    for shape in state.shapes.values():
+        if shape.attributes and shape.closed:
+            for name, value in shape.attributes:
+                counts[(shape.label_class_id, name, attribute_value_key(value))] += 1
+    return dict(counts)
 
 
 def label_bits(labels: Iterable[int], slots: Mapping[int, int | None]) -> int:

@@ -5,14 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from apps.common.errors import ApiError
 
 from . import readmodels, store
-from .domain import ItemState
-from .models import VOID_LABEL, Item, ItemLabel, ItemStatus, JobTally, LabelClass, LabelingJob, StoredEvent
+from .domain import ItemState, Rejected
+from .domain.attributes import CHECKBOX, NUMBER, parse_declarations
+from .models import (
+    VOID_LABEL,
+    Item,
+    ItemAttribute,
+    ItemLabel,
+    ItemStatus,
+    JobTally,
+    LabelClass,
+    LabelingJob,
+    StoredEvent,
+)
 
 
 def job_list(*, user: Any) -> QuerySet[LabelingJob]:
@@ -35,6 +46,7 @@ def item_list(
     label_class_ids: list[int] | None = None,
     q: str | None = None,
     labeled_by: int | None = None,
+    attribute: dict[str, Any] | None = None,
     ordering: str = "id",
 ) -> QuerySet[Item]:
     qs = Item.objects.filter(job=job, deleted_at__isnull=True).select_related("image", "labeled_by")
@@ -51,6 +63,8 @@ def item_list(
         else:
             held = ItemLabel.objects.filter(item=OuterRef("pk"), label_class_id__in=label_class_ids)
             qs = qs.filter(Exists(held))
+    if attribute is not None:
+        qs = qs.filter(_attribute_holds(job, attribute))
     if q:
         # An image's name is its path's last part (both ways images are made set it so): searching the
         # path finds every name too, and reads one trigram index instead of two (docs/performance.md).
@@ -58,6 +72,69 @@ def item_list(
     if labeled_by is not None:
         qs = qs.filter(labeled_by_id=labeled_by)
     return qs.order_by(ordering, "id")
+
+
+def _attribute_holds(job: LabelingJob, attribute: dict[str, Any]) -> Q:
+    """Items with a closed shape of the label class whose attribute reads the value: one carrying it
+    (ItemAttribute), or, when the value is the declared default, one carrying no value for it (the
+    class's shapes outnumber those with a value). Refuses, as a 400, a label class not of the job, an
+    attribute it does not declare, or a value that attribute cannot take."""
+    label_class_id = attribute["label_class"]
+    raw = LabelClass.objects.filter(job=job, pk=label_class_id).values_list("attributes", flat=True).first()
+    if raw is None:
+        raise ApiError(400, "invalid_request", f"attribute: the job has no label class {label_class_id}.")
+    try:
+        declared = parse_declarations(raw or [])
+    except Rejected:
+        declared = ()
+    rest = attribute["name_and_value"]
+    named = [spec for spec in declared if rest.startswith(spec.name + "=")]
+    if not named:
+        names = ", ".join(repr(spec.name) for spec in declared)[:200] or "none"
+        raise ApiError(
+            400,
+            "invalid_request",
+            f"attribute: label class {label_class_id} declares no attribute named so (it has {names}).",
+        )
+    spec = max(named, key=lambda spec: len(spec.name))
+    text = rest[len(spec.name) + 1 :]
+    value: Any = text
+    if spec.kind == CHECKBOX:
+        value = {"true": True, "false": False}.get(text.lower(), text)
+    elif spec.kind == NUMBER:
+        try:
+            value = float(text)
+        except ValueError:
+            value = text
+    if spec.kind in (CHECKBOX, NUMBER):
+        try:
+            spec.check(value)
+        except Rejected:
+            takes = "true or false" if spec.kind == CHECKBOX else "a number"
+            raise ApiError(
+                400, "invalid_request", f"attribute: {spec.name!r} takes {takes}, not {text[:60]!r}."
+            ) from None
+    key = readmodels.attribute_value_key(value)
+    of_attribute = ItemAttribute.objects.filter(
+        item=OuterRef("pk"), label_class_id=label_class_id, name=spec.name
+    )
+    holds = Q(Exists(of_attribute.filter(value=key)))
+    if key == readmodels.attribute_value_key(spec.default):
+        # Inside the ItemLabel row's subquery: its item's shapes of the class that carry a value.
+        with_value = (
+            ItemAttribute.objects.filter(item=OuterRef("item"), label_class_id=label_class_id, name=spec.name)
+            .order_by()
+            .values("item")
+            .annotate(total=Sum("shape_count"))
+            .values("total")
+        )
+        unset = ItemLabel.objects.filter(
+            item=OuterRef("pk"),
+            label_class_id=label_class_id,
+            shape_count__gt=Coalesce(Subquery(with_value), 0),
+        )
+        holds |= Q(Exists(unset))
+    return holds
 
 
 def item_list_for(job: LabelingJob, query: dict[str, Any]) -> QuerySet[Item]:
@@ -69,6 +146,7 @@ def item_list_for(job: LabelingJob, query: dict[str, Any]) -> QuerySet[Item]:
         label_class_ids=query.get("label_class"),
         q=query.get("q"),
         labeled_by=query.get("labeled_by"),
+        attribute=query.get("attribute"),
         ordering=query.get("ordering", "id"),
     )
 
@@ -87,9 +165,10 @@ def item_list_count(*, job_id: int, query: dict[str, Any]) -> int | None:
         "label_class": labels or None,
         "q": query.get("q") or None,
         "labeled_by": query.get("labeled_by"),
+        "attribute": query.get("attribute"),
     }
     given = {name: value for name, value in given.items() if value is not None}
-    if len(given) > 1 or "q" in given or len(labels) > 1:
+    if len(given) > 1 or "q" in given or "attribute" in given or len(labels) > 1:
         return None
     tally = readmodels.job_tally_read(job_id)
     total = tally.get(readmodels.ITEMS, 0)

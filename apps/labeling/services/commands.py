@@ -30,7 +30,14 @@ from ..domain.commands import (
 from ..domain.events import Event, Saved
 from ..models import StoredEvent
 from ..permissions import WRITE, role_require
-from ..readmodels import item_tally_keys, label_counts, live_columns, save_columns, tally_deltas
+from ..readmodels import (
+    attribute_counts,
+    item_tally_keys,
+    label_counts,
+    live_columns,
+    save_columns,
+    tally_deltas,
+)
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +239,8 @@ def _commit(
         new_state = walked
 
     old_counts, counts = label_counts(state), label_counts(new_state)
+    # Attribute rows (ItemAttribute) change only with a value set, or with a shape that has values.
+    attributes_before, attributes_after = attribute_counts(state), attribute_counts(new_state)
     slots = store.label_slots(head.job_id, counts)
     columns = {**live_columns(new_state, counts, slots), "updated_at": now}
     if any(isinstance(e, Saved) for e in events):
@@ -259,6 +268,8 @@ def _commit(
         labels_before=old_counts,
         labels_after=counts,
         tallies=deltas,
+        attributes_before=attributes_before,
+        attributes_after=attributes_after,
     )
     written = store.commit(plan, savepoint=savepoint)
     if not written:

@@ -11,7 +11,7 @@ import contextlib
 import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from ..domain import ItemState, state_to_dict
-from ..models import Item, ItemLabel, JobMember, JobTally, Role, Snapshot, StoredEvent
+from ..models import Item, ItemAttribute, ItemLabel, JobMember, JobTally, Role, Snapshot, StoredEvent
 from .cache import state_cache
 from .chain import NewEvent, canonical
 from .load import snapshot_every
@@ -322,6 +322,53 @@ def _item_label_statements(
     return statements
 
 
+def _item_attribute_statements(
+    item_id: int,
+    old: Mapping[tuple[int, str, str], int],
+    new: Mapping[tuple[int, str, str], int],
+    when: str = "",
+) -> list[_Statement]:
+    """The statements that bring ItemAttribute rows from `old` counts to `new` counts ((label class,
+    name, value key) -> shapes); none when they are equal, which is nearly every command. `when` as in
+    _item_label_statements."""
+    if old == new:
+        return []
+    table = ItemAttribute._meta.db_table
+    guard = f" AND {when}" if when else ""
+    statements: list[_Statement] = []
+    for label, name, value in sorted(key for key in old if key not in new):
+        statements.append(
+            (
+                f"DELETE FROM {table} WHERE item_id = %s AND label_class_id = %s AND name = %s"
+                f" AND value = %s{guard}",
+                [item_id, label, name, value],
+            )
+        )
+    added = [(item_id, *key, count) for key, count in sorted(new.items()) if key not in old]
+    if added:
+        rows, params = _rows_in(added, when)
+        statements.append(
+            (f"INSERT INTO {table} (item_id, label_class_id, name, value, shape_count) {rows}", params)
+        )
+    for (label, name, value), count in sorted(new.items()):
+        if (label, name, value) in old and old[(label, name, value)] != count:
+            statements.append(
+                (
+                    f"UPDATE {table} SET shape_count = %s WHERE item_id = %s AND label_class_id = %s"
+                    f" AND name = %s AND value = %s{guard}",
+                    [count, item_id, label, name, value],
+                )
+            )
+    return statements
+
+
+def item_attribute_rows_sync(
+    item_id: int, old: Mapping[tuple[int, str, str], int], new: Mapping[tuple[int, str, str], int]
+) -> None:
+    """Bring ItemAttribute rows from `old` counts to `new` counts (a rebuild's repair)."""
+    _statements_run(_item_attribute_statements(item_id, old, new))
+
+
 def _statements_run(statements: Iterable[_Statement]) -> None:
     with connection.cursor() as cursor:
         for sql, params in statements:
@@ -377,6 +424,9 @@ class CommitPlan:
     labels_before: Mapping[int, int]
     labels_after: Mapping[int, int]
     tallies: Mapping[str, int]
+    # Its attribute rows ((label class, name, value key) -> shapes; ItemAttribute) before and after.
+    attributes_before: Mapping[tuple[int, str, str], int] = field(default_factory=dict)
+    attributes_after: Mapping[tuple[int, str, str], int] = field(default_factory=dict)
 
 
 def commit(plan: CommitPlan, *, savepoint: bool = True) -> bool:
@@ -384,7 +434,7 @@ def commit(plan: CommitPlan, *, savepoint: bool = True) -> bool:
     command was appended after `after_seq`) or was deleted.
 
     On PostgreSQL a plan of one event and no snapshot (nearly every command) is one statement with its
-    label rows and tallies, which outside a caller's transaction needs none around it. Any other plan is
+    label and attribute rows and tallies, which outside a caller's transaction needs none around it. Any other plan is
     written in one transaction, the item's row first: nothing is written before that compare-and-set
     succeeds. Inside a caller's transaction, `savepoint` (the default) lets the caller go on after a
     database error, as the command retries do; a bulk writer that fails as a whole passes False."""
@@ -393,6 +443,7 @@ def commit(plan: CommitPlan, *, savepoint: bool = True) -> bool:
     guard = _WRITTEN if one_statement else ""
     then = [
         *_item_label_statements(plan.item_id, plan.labels_before, plan.labels_after, guard),
+        *_item_attribute_statements(plan.item_id, plan.attributes_before, plan.attributes_after, guard),
         *_tally_statements(plan.job_id, plan.tallies, guard),
     ]
     alone = one_statement and not db.in_atomic_block

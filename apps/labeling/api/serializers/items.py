@@ -62,6 +62,13 @@ class ItemListQuerySerializer(serializers.Serializer):
     labeled_by = serializers.IntegerField(
         required=False, min_value=1, max_value=2**63 - 1, help_text="user id"
     )
+    attribute = serializers.CharField(
+        required=False,
+        max_length=1200,
+        help_text="<label class id>:<attribute name>=<value>: images with a shape of that label class whose "
+        "attribute reads that value (its own or, unset, the declared default); a checkbox's value is true or "
+        "false",
+    )
     ordering = serializers.ChoiceField(
         choices=[
             "id",
@@ -85,6 +92,19 @@ class ItemListQuerySerializer(serializers.Serializer):
         if any(not 0 < i < 2**63 for i in ids):
             raise serializers.ValidationError("label_class ids are positive 64-bit integers.")
         return ids
+
+    def validate_attribute(self, value: str) -> dict[str, Any]:
+        label, colon, rest = value.partition(":")
+        try:
+            label_class = int(label)
+        except ValueError:
+            label_class = 0
+        if not colon or not 0 < label_class < 2**63 or "=" not in rest:
+            raise serializers.ValidationError(
+                "attribute is <label class id>:<attribute name>=<value>, e.g. 3:occluded=true."
+            )
+        # The name is found among the class's declarations (a name may hold "="): the selector's to do.
+        return {"label_class": label_class, "name_and_value": rest}
 
 
 class StatusCountsSerializer(serializers.Serializer):
