@@ -32,7 +32,7 @@ def test_renaming_and_recolouring_a_label_class_updates_every_shape(open_page, s
     for n in range(2):
         expect(polygons.nth(n)).to_have_attribute("fill", "#ff8800")
     classes = site.api().get(f"/api/jobs/{job['id']}/label-classes/")
-    assert {"id": cat["id"], "name": "kitten", "color": "#ff8800"} in classes
+    assert {"id": cat["id"], "name": "kitten", "color": "#ff8800", "attributes": []} in classes
 
 
 def test_a_label_class_changed_by_a_manager_repaints_the_shapes_in_another_persons_page(

@@ -33,6 +33,7 @@ function readUrl() {
     label_class: (params.get('label_class') || '').split(',').filter((id) => /^\d+$/.test(id)).map(Number),
     q: params.get('q') || '',
     labeled_by: /^\d+$/.test(params.get('labeled_by') || '') ? params.get('labeled_by') : '',
+    attribute: /^\d+:.+=/.test(params.get('attribute') || '') ? params.get('attribute') : '',
     page: Math.max(1, Number.parseInt(params.get('page') || '1', 10) || 1),
     page_size: Math.min(500, Math.max(1, Number.parseInt(params.get('page_size') || String(PAGE_SIZE), 10) || PAGE_SIZE)),
   };
@@ -46,6 +47,7 @@ function query(f, { forApi = false } = {}) {
   if (f.label_class.length) params.set('label_class', f.label_class.join(','));
   if (f.q) params.set('q', f.q);
   if (f.labeled_by) params.set('labeled_by', f.labeled_by);
+  if (f.attribute) params.set('attribute', f.attribute);
   if (forApi || f.page > 1) params.set('page', String(f.page));
   if (forApi || f.page_size !== PAGE_SIZE) params.set('page_size', String(f.page_size));
   return params.toString().replace(/%2C/gi, ','); // label ids read better as 1,6 than 1%2C6
@@ -89,6 +91,7 @@ function showFilters() {
     box.checked = filters.label_class.includes(Number(box.value));
   }
   $('#label-any').checked = filters.label_class.length === 0;
+  showAttributeFilter();
 }
 
 for (const tab of $$('.tabs [data-status]')) {
@@ -107,7 +110,7 @@ filtersForm.addEventListener('submit', (e) => {
   change({ q: filtersForm.elements.q.value.trim() });
 });
 $('#clear-filters').addEventListener('click', () =>
-  change({ hard_example: '', label_class: [], q: '', labeled_by: '' }),
+  change({ hard_example: '', label_class: [], q: '', labeled_by: '', attribute: '' }),
 );
 
 // The label class of void regions (docs/formats.md); the server's per-label counts leave it out.
@@ -146,6 +149,67 @@ function buildLabelList() {
     ),
   );
 }
+
+// The attribute filter (docs/ui.md): one of the attributes the label classes declare, then its value;
+// `attribute=<label id>:<name>=<value>` in the URL, as the API takes it.
+
+const attributeSelect = filtersForm.elements.attribute_name;
+
+function declaredAttributes() {
+  return job.label_classes.flatMap((label) => (label.attributes ?? []).map((spec) => ({ key: `${label.id}:${spec.name}`, label, spec })));
+}
+
+// [attribute key, value] of the filter ('<label id>:<name>' is the longest declared one the filter starts with).
+function attributeParts() {
+  if (!filters.attribute) return ['', ''];
+  const found = declaredAttributes()
+    .filter(({ key }) => filters.attribute.startsWith(`${key}=`))
+    .sort((a, b) => b.key.length - a.key.length)[0];
+  return found ? [found.key, filters.attribute.slice(found.key.length + 1)] : ['', ''];
+}
+
+function buildAttributeFilter() {
+  const declared = declaredAttributes();
+  clear(attributeSelect, h('option', { value: '' }, 'Any'), declared.map(({ key, label, spec }) => h('option', { value: key }, `${label.name}: ${spec.name}`)));
+  attributeSelect.closest('label').hidden = !declared.length;
+  showAttributeFilter();
+}
+
+// The filter's attribute and value; `chosen` (an attribute picked, no value yet) shows that one empty.
+function showAttributeFilter(chosen = null) {
+  const [key, value] = chosen ? [chosen, ''] : attributeParts();
+  attributeSelect.value = key;
+  const holder = $('#attribute-value');
+  const found = declaredAttributes().find((a) => a.key === key);
+  if (!found) {
+    holder.dataset.key = '';
+    clear(holder);
+    return;
+  }
+  if (holder.dataset.key === key && holder.firstChild) {
+    if (document.activeElement !== holder.firstChild) holder.firstChild.value = value;
+    return;
+  }
+  holder.dataset.key = key;
+  const { spec } = found;
+  const set = (v) => change({ attribute: `${key}=${v}` });
+  const control =
+    spec.kind === 'checkbox' || spec.kind === 'select'
+      ? h('select', { 'aria-label': 'Attribute value', onchange: (e) => set(e.target.value) }, (spec.kind === 'checkbox' ? ['true', 'false'] : spec.options).map((o) => h('option', { value: o }, spec.kind === 'checkbox' ? (o === 'true' ? 'yes' : 'no') : o)))
+      : h('input', { type: spec.kind === 'number' ? 'number' : 'search', step: 'any', 'aria-label': 'Attribute value', placeholder: 'value…', onchange: (e) => set(spec.kind === 'number' ? e.target.value.trim() : e.target.value) });
+  clear(holder, control);
+  control.value = value;
+}
+
+attributeSelect.addEventListener('change', (e) => {
+  const found = declaredAttributes().find((a) => a.key === e.target.value);
+  if (!found) return change({ attribute: '' });
+  // A checkbox or select filters at once (on its first value); a number or text waits for one typed.
+  const first = found.spec.kind === 'checkbox' ? 'true' : found.spec.kind === 'select' ? found.spec.options[0] : null;
+  if (first !== null) return change({ attribute: `${found.key}=${first}` });
+  showAttributeFilter(found.key);
+  $('#attribute-value').firstChild.focus();
+});
 
 async function loadMembers() {
   try {
@@ -742,6 +806,7 @@ function connect(attempt = 0) {
       labels.clear();
       for (const label of frame.label_classes) labels.set(label.id, label);
       buildLabelList();
+      buildAttributeFilter();
       reloadSoon();
     }
   });
@@ -793,6 +858,7 @@ if (isManager) {
       labels.clear();
       for (const label of classes) labels.set(label.id, label);
       buildLabelList();
+      buildAttributeFilter();
       showFilters();
       showCounts(lastCounts.status, lastCounts.labels);
       renderGrid();
@@ -800,6 +866,7 @@ if (isManager) {
   });
 }
 buildLabelList();
+buildAttributeFilter();
 showFilters();
 writeUrl({ push: false });
 load();

@@ -1,7 +1,8 @@
-// The job's settings (managers): label classes (add, rename, recolour, delete) and members (add, change
+// The job's settings (managers): label classes (add, rename, recolour, declare attributes, delete) and members (add, change
 // role, remove), each change sent to the REST API at once; refusals shown in the dialog.
 
 import { api, del, get, patch, post } from './api.js';
+import { declarationsEditor } from './attribute_declarations.js';
 import { $, ask, clear, h, showError } from './ui.js';
 
 export function setUpSettings(job, { onLabelsChanged }) {
@@ -18,6 +19,10 @@ export function setUpSettings(job, { onLabelsChanged }) {
     }
   };
 
+  // The label classes whose attribute declarations are open (attribute_declarations.js); they stay open
+  // when the list is drawn again after a save.
+  const open = new Set();
+
   async function showLabels() {
     const classes = await get(`${base}/label-classes/`);
     job.label_classes = classes;
@@ -27,13 +32,23 @@ export function setUpSettings(job, { onLabelsChanged }) {
       classes.map((label) => {
         const name = h('input', { value: label.name, 'aria-label': `Name of ${label.name}`, class: 'grow', maxlength: 100 });
         const color = h('input', { type: 'color', value: label.color, 'aria-label': `Colour of ${label.name}` });
+        const count = (label.attributes ?? []).length;
+        const editor = open.has(label.id)
+          ? declarationsEditor(label, (attributes) => attempt(async () => { await patch(`${base}/label-classes/${label.id}/`, { attributes }); await showLabels(); }))
+          : null;
+        const toggle = () => {
+          if (!open.delete(label.id)) open.add(label.id);
+          attempt(showLabels);
+        };
         return h(
           'li',
-          { dataset: { labelClassId: label.id } },
+          { dataset: { labelClassId: label.id }, class: editor ? 'with-attributes' : '' },
           color,
           name,
           h('button', { type: 'button', onclick: () => attempt(async () => { await patch(`${base}/label-classes/${label.id}/`, { name: name.value.trim(), color: color.value }); await showLabels(); }) }, 'Save'),
+          h('button', { type: 'button', 'aria-expanded': String(!!editor), 'aria-label': `Attributes of ${label.name}`, onclick: toggle }, `Attributes (${count})`),
           h('button', { type: 'button', class: 'danger', onclick: () => attempt(() => deleteLabel(label)) }, 'Delete'),
+          editor,
         );
       }),
     );
