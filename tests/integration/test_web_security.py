@@ -440,7 +440,7 @@ def test_an_export_stays_inside_its_folder_whatever_the_image_rows_say(job: Any,
     Image.objects.filter(dataset=job.dataset, path="cat_001.png").update(path="../../../etc/cat_001.png")
     Image.objects.filter(dataset=job.dataset, path="dog_002.png").update(path="/abs/dog_002.png")
 
-    for fmt in ("coco", "labelme", "voc", "yolo"):
+    for fmt in ("coco", "labelme", "voc", "yolo", "cvat"):
         response = manager_api.get(f"/api/jobs/{job.pk}/export/?format={fmt}&images=true")
         assert response.status_code == 200, fmt
         archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
