@@ -154,3 +154,37 @@ async def test_a_paste_received_folds_into_the_same_state_as_the_servers() -> No
     assert client.state() == state
     assert [(s["id"], s["number"]) for s in client.state_view()["shapes"]] == [("a", 1), ("b", 2), ("c", 3)]
     await client.close()
+
+
+async def test_attribute_values_received_fold_into_the_same_state_as_the_servers() -> None:
+    from apps.labeling.domain import Context, decide
+    from apps.labeling.domain.attributes import parse_declarations
+    from apps.labeling.domain.commands import AddPolygon, RelabelShape, SetAttributes, SplitShape, Undo
+
+    declared = parse_declarations(
+        [{"name": "occluded", "kind": "checkbox"}, {"name": "count", "kind": "number", "default": 2}]
+    )
+    context = Context(
+        actor=1, label_class_ids=frozenset({1, 2}), attributes={1: {spec.name: spec for spec in declared}}
+    )
+    square = ((10.0, 10.0), (30.0, 10.0), (30.0, 30.0), (10.0, 30.0))
+    state, events = initial_state(WIDTH, HEIGHT), []
+    for command in (
+        AddPolygon("a", 1, square),
+        SetAttributes("a", (("count", 5), ("occluded", True))),
+        SetAttributes("a", (("count", None),)),
+        SplitShape("a", ((20.0, 0.0), (20.0, 40.0))),
+        RelabelShape("a", 2),
+        Undo(),
+    ):
+        new = decide(state, command, context)
+        state, events = replay(state, new), events + new
+    connection = FramesConnection()
+    client = LabelingClient(connection, 7, width=WIDTH, height=HEIGHT, fold=DOMAIN_FOLD)  # type: ignore[arg-type]
+
+    await received(client, connection, frames_of(events, 1))
+
+    assert client.state() == state
+    # Both parts of the split keep the value; the relabel's undo brought it back.
+    assert [s.get("attributes") for s in client.state_view()["shapes"]] == [{"occluded": True}] * 2
+    await client.close()
