@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from apps.interchange.cvat import cvat_chunks, cvat_read
-from apps.interchange.model import Category, ImageRecord, Obj
+from apps.interchange.model import Category, ImageRecord, Obj, ParsedImport
 from apps.labeling.domain.attributes import parse_declarations
 from tests.conftest import png_bytes
 from tests.unit.reference_readers import datumaro_cvat
@@ -271,3 +273,27 @@ def test_cvat_radio_is_a_select_and_number_bounds_may_be_open() -> None:
             {"name": "n", "kind": "number", "default": 2},
         ]
     )
+
+
+# Whatever the bytes, the reader answers with refusals, never an exception ------------------------------
+
+VALID = written().encode()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400))
+def test_any_bytes_read_as_a_parsed_import(data: bytes) -> None:
+    assert isinstance(cvat_read(data), ParsedImport)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, len(VALID) - 1), st.integers(0, 40), st.binary(max_size=12))
+def test_a_damaged_export_reads_as_a_parsed_import_with_what_it_could_take(
+    at: int, cut: int, inserted: bytes
+) -> None:
+    parsed = cvat_read(VALID[:at] + inserted + VALID[at + cut :])
+
+    assert isinstance(parsed, ParsedImport)
+    for image in parsed.images:
+        for obj in image.objects:
+            assert all(len(ring) >= 3 for ring in obj.parts)
