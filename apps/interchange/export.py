@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import posixpath
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import BinaryIO
 
 from django.core.files.storage import default_storage
 from django.db.models import QuerySet
@@ -37,6 +39,7 @@ from .zipping import SpooledZipFile
 FORMATS = ("coco", "voc", "labelme", "yolo", "cvat")
 CHUNK_ITEMS = 500
 _FLUSH_BYTES = 1 << 16
+_SPILL_BYTES = 2 * _FLUSH_BYTES  # past a member's piece and its header: only the end spills
 
 
 def job_categories(job: LabelingJob) -> list[Category]:
@@ -102,25 +105,68 @@ def image_records(
             progress(taken)
 
 
+class _Lines:
+    """Lines of text written last (a list of every image's name, the image files after a COCO document) kept
+    in an anonymous temporary file rather than in a list that would grow with the export."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed when read, else when collected
+        self.count = 0
+
+    def add(self, text: str) -> None:
+        self._file.write(text.encode())
+        self.count += 1
+
+    def blocks(self) -> Iterator[bytes]:
+        self._file.seek(0)
+        while block := self._file.read(_FLUSH_BYTES):
+            yield block
+        self._file.close()
+
+    def lines(self) -> Iterator[str]:
+        self._file.seek(0)
+        for line in self._file:
+            yield line.decode()
+        self._file.close()
+
+
 class _Sink:
     """A write-only file for zipfile that hands over what was written so far (zipfile copes with a
-    stream it cannot seek: it writes sizes after each member)."""
+    stream it cannot seek: it writes sizes after each member). What comes in one go past _SPILL_BYTES (the
+    central directory zipfile writes at the end, about 100 bytes a member) goes to a temporary file and is
+    handed over from there in blocks, so it is never in memory whole."""
 
     def __init__(self) -> None:
         self._parts: list[bytes] = []
+        self._spill: BinaryIO | None = None
         self.size = 0
 
     def write(self, data: bytes) -> int:
-        self._parts.append(bytes(data))
+        if self._spill is None and self.size + len(data) > _SPILL_BYTES:
+            self._spill = tempfile.TemporaryFile()  # noqa: SIM115 - closed by drain()
+            self._spill.writelines(self._parts)
+            self._parts = []
+        if self._spill is not None:
+            self._spill.write(data)
+        else:
+            self._parts.append(bytes(data))
         self.size += len(data)
         return len(data)
 
     def flush(self) -> None:
         pass
 
-    def take(self) -> bytes:
-        data, self._parts, self.size = b"".join(self._parts), [], 0
-        return data
+    def drain(self) -> Iterator[bytes]:
+        """What was written since the last drain, then empty."""
+        spill, parts, self._spill, self._parts, self.size = self._spill, self._parts, None, [], 0
+        if spill is None:
+            if parts:
+                yield b"".join(parts)
+            return
+        with spill:
+            spill.seek(0)
+            while block := spill.read(_FLUSH_BYTES):
+                yield block
 
 
 Member = tuple[str, Callable[[], Iterable[bytes]]]
@@ -144,10 +190,9 @@ def zip_stream(members: Iterable[Member]) -> Iterator[bytes]:
                 for piece in content():
                     member.write(piece)
                     if sink.size >= _FLUSH_BYTES:
-                        yield sink.take()
-            if sink.size:
-                yield sink.take()
-    yield sink.take()
+                        yield from sink.drain()
+            yield from sink.drain()
+    yield from sink.drain()
 
 
 def _text(value: str) -> Callable[[], Iterable[bytes]]:
@@ -179,12 +224,12 @@ def export_members(
     categories = job_categories(job)
     records = image_records(items, progress, attribute_defaults(categories))
     if fmt in ("coco", "cvat"):
-        pending: list[tuple[str, str]] = []
+        pending = _Lines()  # the image files to add after the document, one JSON [name, file] a line
 
         def images() -> Iterator[ImageRecord]:
             for record, file in records:
                 if with_images:
-                    pending.append((record.file_name, file))
+                    pending.add(json.dumps([record.file_name, file]) + "\n")
                 yield record
 
         if fmt == "coco":
@@ -197,7 +242,8 @@ def export_members(
                 "annotations.xml",
                 lambda: (c.encode() for c in cvat_chunks(images(), categories, task_name=job.name)),
             )
-        for path, file in pending:
+        for line in pending.lines():
+            path, file = json.loads(line)
             yield f"images/{path}", _image_file(file)
     elif fmt == "labelme":
         for record, file in records:
@@ -208,38 +254,38 @@ def export_members(
                 yield record.file_name, _image_file(file)
     elif fmt == "voc":
         index = voc_class_index(categories)
-        names: list[str] = []
+        names = _Lines()
         yield "labelmap.txt", _text(voc_class_list(categories))
-        skipped: list[str] = []
+        skipped = _Lines()
         for record, file in records:
             stem = _stem(record.file_name)
             try:
                 class_png, object_png = voc_masks(record, index)
             except ValueError as error:  # more objects than an 8-bit PNG can number
-                skipped.append(f"{record.file_name}: {error}\n")
+                skipped.add(f"{record.file_name}: {error}\n")
                 continue
-            names.append(stem)
+            names.add(f"{stem}\n")
             yield f"SegmentationClass/{stem}.png", (lambda data=class_png: [data])
             yield f"SegmentationObject/{stem}.png", (lambda data=object_png: [data])
             if with_images:
                 yield voc_image_path(record.file_name), _image_file(file)
         # 'train', a split torchvision's VOCSegmentation knows (train, trainval, val); one split only, so
         # that Datumaro, which reads every list here as a subset, sees each image once.
-        yield "ImageSets/Segmentation/train.txt", _text("".join(f"{name}\n" for name in names))
-        if skipped:
-            yield "skipped.txt", _text("".join(skipped))
+        yield "ImageSets/Segmentation/train.txt", names.blocks
+        if skipped.count:
+            yield "skipped.txt", skipped.blocks
     elif fmt == "yolo":
         index = yolo_class_index(categories)
         void_ids = {category.id for category in categories if category.name == IGNORE_LABEL}
-        names = []
+        image_list = _Lines()
         yield "data.yaml", _text(yolo_data_yaml(categories))
         for record, file in records:
             image_path = yolo_image_path(record.file_name)
             yield yolo_label_path(image_path), _text(yolo_lines(record, index, void_ids))
-            names.append(image_path)
+            image_list.add(yolo_image_list([image_path]))
             if with_images:
                 yield image_path, _image_file(file)
-        yield "train.txt", _text(yolo_image_list(names))
+        yield "train.txt", image_list.blocks
     else:  # the view validates the format first
         raise ValueError(f"unknown export format {fmt!r}")
 

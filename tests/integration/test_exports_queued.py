@@ -97,6 +97,19 @@ def test_a_large_export_answers_202_and_its_download_is_the_zip_a_streamed_expor
     assert zipped == streamed_names(auditor_api, job, "format=labelme&images=true")
 
 
+def test_a_queued_coco_export_with_images_adds_each_image_file_after_the_document(
+    job: Any, items: Any, manager_api: Any
+) -> None:
+    export = finished(queued(manager_api, job, "format=coco&images=true")["id"])
+
+    zipped = downloaded(manager_api.get(f"/api/exports/{export.pk}/download/"))
+
+    names = list(zipped)
+    assert names[0] == "annotations/instances_default.json"
+    assert sorted(names[1:]) == sorted(f"images/{item.image.path}" for item in items)
+    assert all(zipped[f"images/{item.image.path}"] == item.image.file.read() for item in items)
+
+
 def test_a_small_export_still_streams_and_records_nothing(job: Any, manager_api: Any, settings: Any) -> None:
     settings.POLYLOG = {**settings.POLYLOG, "EXPORT_QUEUE_ITEMS": 4}
 
