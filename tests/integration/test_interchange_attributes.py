@@ -212,3 +212,26 @@ def test_a_labeled_import_takes_the_cvat_format_and_an_export_takes_cvat(job: An
 
     assert archive.namelist() == ["annotations.xml"]
     assert b"<version>1.1</version>" in archive.read("annotations.xml")
+
+
+def test_a_cvat_export_uploaded_as_files_imports_into_a_new_job_with_its_values(
+    source: Any, manager: Any, manager_api: Any
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.integration.test_interchange_api import finished
+
+    archive = exported(manager_api, source, "format=cvat&images=true")
+    files = [SimpleUploadedFile(name.rsplit("/", 1)[-1], archive.read(name)) for name in archive.namelist()]
+    target = new_job(manager, declare=False)
+
+    record = finished(
+        manager_api.post(
+            f"/api/datasets/{target.dataset_id}/imports/",
+            {"files": files, "format": "cvat", "job": target.pk},
+            format="multipart",
+        )
+    )
+
+    assert (record.objects_added, record.errors) == (4, [])
+    assert canonical(target) == canonical(source)
