@@ -35,7 +35,7 @@ from schemathesis.generation.feedback import FeedbackSources
 # 4.32 sets a private attribute pytest renamed), which hides which operation failed.
 from schemathesis.pytest._test_builder import build_operation_test
 
-from tests.conftest import png_bytes, square
+from tests.conftest import new_id, png_bytes, square
 from tests.figures import figure
 
 SCHEMA_URL = "/api/schema/?format=json"
@@ -89,6 +89,7 @@ def known_ids(
     manager: Any,
     make_user: Any,
     add_polygon: Any,
+    send: Any,
     manager_api: Any,
     settings: Any,
 ) -> dict[str, list[int]]:
@@ -106,9 +107,19 @@ def known_ids(
     from apps.labeling.models import JobMember
     from apps.labeling.services import job_create
 
+    # Attributes, so that a generated attribute filter naming the class reaches its values (ItemAttribute).
+    labels["cat"].attributes = [{"name": "occluded", "kind": "checkbox"}, {"name": "n", "kind": "number"}]
+    labels["cat"].save(update_fields=["attributes"])
     for item in items[:2]:
-        add_polygon(manager_api, item.pk, labels["cat"].pk, points=square(5, 5, 20))
+        shape_id = new_id()
+        add_polygon(manager_api, item.pk, labels["cat"].pk, shape_id=shape_id, points=square(5, 5, 20))
         add_polygon(manager_api, item.pk, labels["dog"].pk, points=square(30, 20, 10))
+        sent = send(
+            manager_api,
+            item.pk,
+            {"type": "set_attributes", "shape_id": shape_id, "values": {"occluded": True}},
+        )
+        assert sent.status == 201, sent.body
     content = png_bytes(40, 30)
     record = dataset_import_start(dataset=job.dataset, actor=manager, uploads=[("extra.png", content)])
     # Inside the test's transaction nothing is handed to the queue (that waits for a commit): run it here.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from ...models import Item, ItemDeletion
@@ -54,6 +55,9 @@ class ItemSerializer(serializers.ModelSerializer):
         return item.labeled_by.username if item.labeled_by_id else None
 
 
+_ATTRIBUTE_FORM = "attribute is <label class id>:<attribute name>=<value>, e.g. 3:occluded=true."
+
+
 class ItemListQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["all", "unlabeled", "labeled"], required=False, default="all")
     hard_example = serializers.BooleanField(required=False, allow_null=True, default=None)
@@ -65,6 +69,8 @@ class ItemListQuerySerializer(serializers.Serializer):
     attribute = serializers.CharField(
         required=False,
         max_length=1200,
+        # In the schema too, so that a generated client (and the schema fuzz) writes filters of this form.
+        validators=[RegexValidator(r"^[0-9]+:[^=]*=", message=_ATTRIBUTE_FORM)],
         help_text="<label class id>:<attribute name>=<value>: images with a shape of that label class whose "
         "attribute reads that value (its own or, unset, the declared default); a checkbox's value is true or "
         "false",
@@ -100,9 +106,7 @@ class ItemListQuerySerializer(serializers.Serializer):
         except ValueError:
             label_class = 0
         if not colon or not 0 < label_class < 2**63 or "=" not in rest:
-            raise serializers.ValidationError(
-                "attribute is <label class id>:<attribute name>=<value>, e.g. 3:occluded=true."
-            )
+            raise serializers.ValidationError(_ATTRIBUTE_FORM)
         # The name is found among the class's declarations (a name may hold "="): the selector's to do.
         return {"label_class": label_class, "name_and_value": rest}
 
