@@ -124,3 +124,19 @@ def test_the_attribute_key_says_why_when_there_is_nothing_to_edit(open_page, sit
     click_image(page, 160, 160)
     page.keyboard.press("i")
     expect(page.locator("#notices")).to_contain_text("cat declares no attributes")
+
+
+def test_a_managers_new_declarations_reach_an_open_labeling_page(open_page, site, new_job):
+    page, job, item, shape_id = selected_square(open_page, site, new_job, "ann")
+    editor = page.locator("#attributes")
+    expect(editor.locator(".attribute-row")).to_have_count(4)
+    dog = label_id(job, "dog")
+    declared = [{"name": "truncated", "kind": "checkbox", "default": True}, DECLARED[1]]
+    site.api().patch(f"/api/jobs/{job['id']}/label-classes/{dog}/", {"attributes": declared})
+
+    expect(editor.locator(".attribute-row")).to_have_count(2, timeout=LIVE_MS)
+    expect(editor.get_by_label("Attribute truncated")).to_be_checked()  # the new default
+    page.keyboard.press("i")
+    page.keyboard.press(" ")
+    settled(page)
+    assert server_attributes(site, item["id"])[shape_id] == {"truncated": False}
