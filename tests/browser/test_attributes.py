@@ -96,6 +96,8 @@ def test_another_persons_change_shows_live_and_a_relabel_goes_back_to_the_defaul
     )
     expect(editor.get_by_label("Attribute colour")).to_have_value("blue", timeout=LIVE_MS)
     expect(editor.get_by_label("Attribute occluded")).to_be_checked()
+    # The shape ann has selected changed under her: the notification area says who did what.
+    expect(page.locator("#notices")).to_contain_text("demo changed the attributes of dog #1")
     expect(editor.locator(".attribute-row.is-default")).to_have_count(2)
 
     site.api().command(

@@ -52,7 +52,8 @@ export function shapeFacts(shape, { draft = false } = {}) {
 }
 
 const samePoints = (a, b) => a === b || (a.length === b.length && a.every((p, i) => p[0] === b[i][0] && p[1] === b[i][1]));
-const sameShape = (a, b) => a === b || (a.label_class_id === b.label_class_id && (a.group_id ?? null) === (b.group_id ?? null) && samePoints(a.points, b.points));
+const sameAttributes = (a = {}, b = {}) => a === b || (Object.keys(a).length === Object.keys(b).length && Object.keys(a).every((name) => a[name] === b[name]));
+const sameShape = (a, b) => a === b || (a.label_class_id === b.label_class_id && (a.group_id ?? null) === (b.group_id ?? null) && samePoints(a.points, b.points) && sameAttributes(a.attributes, b.attributes));
 
 // Who removed or changed which closed shape: the latest cause per shape, from the events the store
 // applies (before and after each, so undo, redo, discard and reset, which the store reads again, are
@@ -132,6 +133,8 @@ export function causeText(cause, who, labels) {
       return `${who} relabeled ${name} as ${labels.get(cause.newLabelId)?.name ?? 'another label'}`;
     case 'shape_grouped':
       return `${who} ${cause.grouped ? 'grouped' : 'ungrouped'} ${name}`;
+    case 'attributes_set':
+      return `${who} changed the attributes of ${name}`;
     case 'shape_reset':
       return `${who} reset ${name} to its original geometry`;
     case 'shapes_merged':
@@ -163,6 +166,8 @@ export function involvementText(involvement, removed) {
       return ' while you were relabeling it';
     case 'grouping':
       return ' while you were grouping it';
+    case 'attributing':
+      return ' while you were changing its attributes';
     case 'resetting':
       return ' while you were resetting it';
     case 'deleting':
@@ -187,6 +192,8 @@ export function commandInvolvement(command) {
       return 'relabeling';
     case 'group_shape':
       return 'grouping';
+    case 'set_attributes':
+      return 'attributing';
     case 'reset_shape':
       return 'resetting';
     case 'delete_shape':
