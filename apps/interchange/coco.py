@@ -248,7 +248,8 @@ def coco_read(data: bytes) -> ParsedImport:
     category names, every one whether used or not, in the order the categories are listed; each annotation
     is one object whose parts are its polygons. Images without annotations are returned too, with no
     objects. Crowd annotations are refused, except polygons of the IGNORE_LABEL category (polylog's own
-    void regions as the writer gives them), which are read as objects of that label.
+    void regions as the writer gives them), which are read as objects of that label. An annotation's
+    `attributes` object (CVAT's) gives its object's attribute values, the scalar ones, unchecked.
     """
     try:
         document = json.loads(data)

@@ -1,6 +1,9 @@
 """Interchange figures for one database (DATABASE_URL, SQLite by default): exporting COCO for a job of N
 images with 10 polygons of 30 vertices each (time, peak memory growth, size), and importing that same COCO
-file as a labeled import into a second job over the same images. Prints one JSON line."""
+file as a labeled import into a second job over the same images; then exports (COCO and CVAT XML) of a
+third job whose classes declare 4 attributes and whose polygons have values set, against the same job with
+its declarations emptied (target <= 1.3) and against the first job, in alternating rounds (see
+`attributes_rows`). Prints one JSON line."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import json
 import math
 import os
 import resource
+import statistics
 import time
 import uuid
 import zipfile
@@ -27,7 +31,7 @@ from apps.datasets.models import DataImport, Dataset, Image  # noqa: E402
 from apps.interchange.export import export_stream  # noqa: E402
 from apps.interchange.labeled import labeled_import  # noqa: E402
 from apps.labeling import store  # noqa: E402
-from apps.labeling.domain.events import PolygonAdded, Saved  # noqa: E402
+from apps.labeling.domain.events import AttributesSet, PolygonAdded, Saved  # noqa: E402
 from apps.labeling.models import Item, JobMember, LabelClass, LabelingJob, Role, StoredEvent  # noqa: E402
 from apps.labeling.readmodels import job_tally_differences  # noqa: E402
 from apps.labeling.selectors import item_list  # noqa: E402
@@ -35,6 +39,13 @@ from apps.labeling.services import job_sync  # noqa: E402
 from tests.bench.db import fresh_database  # noqa: E402
 
 WIDTH, HEIGHT, POLYGONS, VERTICES = 1000, 800, 10, 30
+ATTRIBUTES = [
+    {"name": "occluded", "kind": "checkbox"},
+    {"name": "colour", "kind": "select", "options": ["red", "green", "blue"]},
+    {"name": "count", "kind": "number", "min": 0, "max": 100},
+    {"name": "note", "kind": "text", "default": "none"},
+]
+ROUNDS = 5
 
 
 def rss_mib() -> float:
@@ -62,16 +73,26 @@ def ring(k: int, n: int) -> tuple[tuple[float, float], ...]:
 
 
 @transaction.atomic
-def seed(images: int) -> LabelingJob:
+def seed(images: int, dataset: Dataset | None = None, attributes: bool = False) -> LabelingJob:
+    """A job of `images` images x POLYGONS polygons, saved; over `dataset`'s images when given. With
+    `attributes`, its classes declare ATTRIBUTES and each polygon has three of them set (note left at its
+    default), one attributes_set event each, as set_attributes leaves them."""
     user, _ = get_user_model().objects.get_or_create(
         username="interchange-bench", defaults={"is_staff": True}
     )
-    dataset = Dataset.objects.create(name=f"interchange-{uuid.uuid4().hex[:8]}")
+    fresh = dataset is None
+    dataset = dataset or Dataset.objects.create(name=f"interchange-{uuid.uuid4().hex[:8]}")
     job = LabelingJob.objects.create(name="interchange", dataset=dataset, created_by=user)
     JobMember.objects.create(job=job, user=user, role=Role.MANAGER)
+    declared = ATTRIBUTES if attributes else []
     labels = LabelClass.objects.bulk_create(
-        [LabelClass(job=job, name=f"class {n}", color="#336699", slot=n) for n in range(5)]
+        [
+            LabelClass(job=job, name=f"class {n}", color="#336699", slot=n, attributes=declared)
+            for n in range(5)
+        ]
     )
+    if not fresh:
+        return _seed_shapes(job, labels, user, attributes)
     Image.objects.bulk_create(
         (
             Image(
@@ -87,13 +108,26 @@ def seed(images: int) -> LabelingJob:
         ),
         batch_size=5000,
     )
+    return _seed_shapes(job, labels, user, attributes)
+
+
+def _values(k: int) -> tuple[tuple[str, object], ...]:
+    return (("colour", ("red", "green", "blue")[k % 3]), ("count", float(k)), ("occluded", k % 2 == 0))
+
+
+def _seed_shapes(job: LabelingJob, labels: list[LabelClass], user: object, attributes: bool) -> LabelingJob:
     job_sync(job=job)
     now, rows = timezone.now(), []
     for n, item_id in enumerate(Item.objects.filter(job=job).order_by("id").values_list("id", flat=True)):
-        events = [
+        events: list[object] = [
             PolygonAdded(user.pk, str(uuid.UUID(int=item_id * 100 + k)), labels[k % 5].pk, ring(k, n))
             for k in range(POLYGONS)
         ]
+        if attributes:
+            events += [
+                AttributesSet(user.pk, str(uuid.UUID(int=item_id * 100 + k)), _values(k))
+                for k in range(POLYGONS)
+            ]
         events.append(Saved(user.pk))
         rows += [
             row.model()
@@ -105,7 +139,8 @@ def seed(images: int) -> LabelingJob:
             StoredEvent.objects.bulk_create(rows, batch_size=5000)
             rows = []
     StoredEvent.objects.bulk_create(rows, batch_size=5000)
-    Item.objects.filter(job=job).update(last_seq=POLYGONS + 1, saved_seq=POLYGONS + 1)
+    last = len(events)
+    Item.objects.filter(job=job).update(last_seq=last, saved_seq=last)
     job_tally_differences(job.pk, repair=True)
     return job
 
@@ -186,8 +221,65 @@ def main() -> int:
         elapsed <= 60 if full else None,
     )
     row("import: polygons per second", round(images * POLYGONS / elapsed), "polygons/s")
+    attributes_rows(job, images, row, full)
     print(json.dumps(rows))
     return 0
+
+
+def attributes_rows(plain: LabelingJob, images: int, row: object, full: bool) -> None:
+    """Export, in alternating rounds (the order turns each round; every export from a cold state cache):
+    A, a job over the same images whose classes declare ATTRIBUTES and whose polygons have values set;
+    B, the same job with its declarations emptied (the same states, no attribute written); C, `plain`,
+    the same polygons without any attributes_set event. Per format: A's median time, A / B (what writing
+    the attributes costs, the target), A / C (that plus replaying one more event per polygon to load the
+    states)."""
+    started = time.perf_counter()
+    attributed = seed(images, dataset=plain.dataset, attributes=True)
+    row(
+        f"seed: the same {images:,} images, 4 attributes declared, 3 set per polygon",
+        round(time.perf_counter() - started, 1),
+        "s",
+    )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+    classes = LabelClass.objects.filter(job=attributed)
+
+    def export(variant: str, fmt: str) -> float:
+        classes.update(attributes=[] if variant == "B" else ATTRIBUTES)
+        job = plain if variant == "C" else attributed
+        store.state_cache.clear()
+        started = time.perf_counter()
+        for _ in export_stream(job, item_list(job=job), fmt):
+            pass
+        return time.perf_counter() - started
+
+    for fmt in ("coco", "cvat"):
+        times: dict[str, list[float]] = {"A": [], "B": [], "C": []}
+        order = ["A", "B", "C"]
+        for n in range(ROUNDS):
+            for variant in order[n % 3 :] + order[: n % 3]:
+                times[variant].append(export(variant, fmt))
+        a, b, c = (statistics.median(times[v]) for v in "ABC")
+        name = fmt.upper()
+        row(
+            f"export {name} with attributes, {images:,} images x {POLYGONS} polygons (median of {ROUNDS})",
+            round(a, 2),
+            "s",
+        )
+        row(
+            f"export {name}: with attributes / the same states without (declarations emptied: {b:.2f} s)",
+            round(a / b, 2),
+            "x",
+            "<= 1.3",
+            a / b <= 1.3,
+        )
+        row(
+            f"export {name}: with attributes / polygons without attributes_set events ({c:.2f} s)",
+            round(a / c, 2),
+            "x",
+        )
+    classes.update(attributes=ATTRIBUTES)
 
 
 if __name__ == "__main__":
