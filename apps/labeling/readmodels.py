@@ -45,12 +45,51 @@ def attribute_value_key(value: object) -> str:
 def attribute_counts(state: ItemState) -> AttributeCounts:
     """The item's closed shapes per (label class, attribute, value) someone set; shapes without a value
     for an attribute read its default and are not counted here."""
-    counts: Counter[tuple[int, str, str]] = Counter()
+    # Counted by the values themselves and keyed once per distinct one (json.dumps per shape cost 1 ms per
+    # command on an image of 500 shapes with values); `is bool` keeps True apart from 1.0, which it equals.
+    raw: Counter[tuple[int, str, bool, object]] = Counter()
     for shape in state.shapes.values():
         if shape.attributes and shape.closed:
+            label = shape.label_class_id
             for name, value in shape.attributes:
-                counts[(shape.label_class_id, name, attribute_value_key(value))] += 1
-    return dict(counts)
+                raw[(label, name, value is True or value is False, value)] += 1
+    counts: dict[tuple[int, str, str], int] = {}
+    for (label, name, _, value), n in raw.items():
+        key = (label, name, attribute_value_key(value))
+        counts[key] = counts.get(key, 0) + n  # 5 and 5.0 are one value
+    return counts
+
+
+def _valued(shape: object) -> object:
+    """What of a shape its attribute rows count: its label and values when closed and it has any."""
+    if shape is None or not shape.closed or not shape.attributes:  # type: ignore[attr-defined]
+        return None
+    return (shape.label_class_id, shape.attributes)  # type: ignore[attr-defined]
+
+
+def attribute_counts_change(before: ItemState, after: ItemState) -> tuple[AttributeCounts, AttributeCounts]:
+    """The item's attribute rows before and after a command, or ({}, {}) when they cannot differ: no shape
+    has values, or no shape the command touched had or got any (states share the Shape objects a command
+    left alone, so identity finds those it touched). Counting every value costs ~0.4 ms on an image of 500
+    shapes with two values each: only the commands that change values, or a valued shape's label or
+    existence, pay it."""
+    if before.shapes is after.shapes:
+        return {}, {}
+    old, new = before.shapes, after.shapes
+    # The common case, an image where nobody set a value: two plain passes.
+    if not any(shape.attributes for shape in old.values()) and not any(s.attributes for s in new.values()):
+        return {}, {}
+    touched = False
+    for shape_id, shape in new.items():
+        was = old.get(shape_id)
+        if was is not shape and _valued(was) != _valued(shape):
+            touched = True
+            break
+    if not touched:
+        touched = any(shape_id not in new and _valued(shape) for shape_id, shape in old.items())
+    if not touched:
+        return {}, {}
+    return attribute_counts(before), attribute_counts(after)
 
 
 def label_bits(labels: Iterable[int], slots: Mapping[int, int | None]) -> int:

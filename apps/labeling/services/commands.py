@@ -31,7 +31,7 @@ from ..domain.events import Event, Saved
 from ..models import StoredEvent
 from ..permissions import WRITE, role_require
 from ..readmodels import (
-    attribute_counts,
+    attribute_counts_change,
     item_tally_keys,
     label_counts,
     live_columns,
@@ -240,7 +240,7 @@ def _commit(
 
     old_counts, counts = label_counts(state), label_counts(new_state)
     # Attribute rows (ItemAttribute) change only with a value set, or with a shape that has values.
-    attributes_before, attributes_after = attribute_counts(state), attribute_counts(new_state)
+    attributes_before, attributes_after = attribute_counts_change(state, new_state)
     slots = store.label_slots(head.job_id, counts)
     columns = {**live_columns(new_state, counts, slots), "updated_at": now}
     if any(isinstance(e, Saved) for e in events):
