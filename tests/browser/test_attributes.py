@@ -142,3 +142,24 @@ def test_a_managers_new_declarations_reach_an_open_labeling_page(open_page, site
     page.keyboard.press(" ")
     settled(page)
     assert server_attributes(site, item["id"])[shape_id] == {"truncated": False}
+
+
+def test_an_auditor_reads_the_values_and_changes_none(open_page, site, new_job):
+    job = new_job(members=("ann",))
+    site.api().post(f"/api/jobs/{job['id']}/members/", {"username": "bob", "role": "auditor"})
+    declare(site, job)
+    item = job["items"][0]
+    shape_id = api_square(site, item["id"], label_id(job, "dog"), 100, 100, 120)
+    site.api().command(
+        item["id"], {"type": "set_attributes", "shape_id": shape_id, "values": {"colour": "green"}}
+    )
+    page = open_page("bob")
+    open_item(page, site, item["id"])
+    click_image(page, 160, 160)
+    editor = page.locator("#attributes")
+    expect(editor.get_by_label("Attribute colour")).to_have_value("green")
+    for name in ("occluded", "colour", "count", "note"):
+        expect(editor.get_by_label(f"Attribute {name}")).to_be_disabled()
+    page.keyboard.press("i")
+    expect(page.locator(".refusal[data-code=permission_denied]").first).to_be_visible()
+    assert server_attributes(site, item["id"])[shape_id] == {"colour": "green"}

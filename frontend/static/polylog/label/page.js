@@ -769,6 +769,7 @@ const actions = {
   zoom_out: () => renderer.zoomAt(0.8),
   fit: () => renderer.fit(),
   attributes() {
+    if (!canLabel) return refuse('permission_denied', `Your role (${job.role}) may look at the attributes but not change them.`, null);
     if (!ui.selectedId) return refuse('no_selection', "Select a shape to edit its attributes.", null);
     if (!attributeEditor.focus()) {
       const label = labels.get(store.view().shapes.get(ui.selectedId)?.label_class_id);
