@@ -6,6 +6,8 @@ rebuild_projections."""
 from __future__ import annotations
 
 import io
+import json
+import zipfile
 from typing import Any
 
 import pytest
@@ -202,3 +204,16 @@ def test_a_malformed_or_unknown_attribute_filter_is_refused(
         body = refusal(manager_api, job, query)
         assert body["code"] == "invalid_request", query
         assert says in body["message"], (query, body)
+
+
+def test_an_export_takes_the_attribute_filter(
+    attributed: Any, job: Any, labels: Any, manager_api: Any
+) -> None:
+    cat = labels["cat"].pk
+    response = manager_api.get(f"/api/jobs/{job.pk}/export/?format=coco&attribute={cat}:colour=blue")
+    assert response.status_code == 200 and response.streaming
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    coco = json.loads(archive.read(next(n for n in archive.namelist() if n.endswith(".json"))))
+    assert [image["file_name"].rsplit("/", 1)[-1].split("_")[0] for image in coco["images"]] == ["cat"]
+    refused = manager_api.get(f"/api/jobs/{job.pk}/export/?format=coco&attribute={cat}:size=3")
+    assert refused.status_code == 400 and "declares no attribute" in refused.json()["message"]
