@@ -40,17 +40,15 @@ from .load import (
     states_before,
     states_load_many,
 )
+from .rows import item_attribute_rows_sync, item_label_rows_sync, job_tally_add
 from .write import (
     CommitPlan,
     ItemHead,
     command_applied,
     commit,
-    item_attribute_rows_sync,
     item_head_lock,
     item_head_read,
-    item_label_rows_sync,
     job_label_class_ids,
-    job_tally_add,
     label_slots,
     snapshot_save,
 )
