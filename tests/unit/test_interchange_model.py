@@ -205,10 +205,11 @@ PURITY_PROBE = """
 import importlib, json, pkgutil, sys
 import apps.interchange as package
 names = [package.__name__]
-# The Django side of the app (REST, the export and import services, the app config) is left out.
-django_side = {"api", "apps", "export", "labeled"}
+# The Django side of the app (REST, the export and import services, the queued exports' model, admin and
+# migrations, the app config) is left out.
+django_side = {"admin", "api", "apps", "export", "exports", "labeled", "migrations", "models"}
 for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-    if info.name.rsplit(".", 1)[-1] in django_side:
+    if info.name.split(".")[2] in django_side:
         continue
     importlib.import_module(info.name)
     names.append(info.name)
