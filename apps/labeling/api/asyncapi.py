@@ -75,7 +75,27 @@ JOB_CLIENT_FRAMES: dict[str, tuple[dict[str, Any], list[str], str]] = {
     "ping": (dict(JOB_TARGET), [], "Keeps a quiet socket open; answered by pong."),
 }
 
-LABEL_CLASS = _obj({"id": INT, "name": STRING, "color": {**STRING, "pattern": "^#[0-9a-f]{6}$"}})
+ATTRIBUTE = _obj(
+    {
+        "name": STRING,
+        "kind": {"type": "string", "enum": ["checkbox", "select", "number", "text"]},
+        "default": {"type": ["boolean", "number", "string"]},
+        "options": {"type": "array", "items": STRING},
+        "min": {"type": ["number", "null"]},
+        "max": {"type": ["number", "null"]},
+    },
+    ["name", "kind", "default"],
+    description="An attribute the class declares (docs/domain.md, 'Attributes').",
+)
+LABEL_CLASS = _obj(
+    {
+        "id": INT,
+        "name": STRING,
+        "color": {**STRING, "pattern": "^#[0-9a-f]{6}$"},
+        "attributes": {"type": "array", "items": ATTRIBUTE},
+    },
+    ["id", "name", "color"],
+)
 ERROR_FRAME = (
     {"code": STRING, "message": STRING, "command_id": STRING},
     ["code", "message"],
@@ -86,7 +106,7 @@ PONG_FRAME: tuple[dict[str, Any], list[str], str] = ({}, [], "The answer to ping
 LABEL_CLASSES_FRAME = (
     {"label_classes": {"type": "array", "items": LABEL_CLASS}},
     ["label_classes"],
-    "The job's label classes after one was created, renamed, recoloured or deleted.",
+    "The job's label classes after one was created, renamed, recoloured, given attributes or deleted.",
 )
 
 # Frames the server sends on an item socket.
