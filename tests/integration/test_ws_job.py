@@ -281,5 +281,7 @@ async def test_label_class_changes_reach_job_and_item_sockets(
     seen_on_job = await on_job.next("label_classes")
 
     assert seen_on_item == seen_on_job
-    assert {"id": labels["cat"].pk, "name": "kitten", "color": "#123456", "attributes": []} in seen_on_item["label_classes"]
+    assert {"id": labels["cat"].pk, "name": "kitten", "color": "#123456", "attributes": []} in seen_on_item[
+        "label_classes"
+    ]
     assert {c["name"] for c in seen_on_item["label_classes"]} == {"kitten", "dog"}

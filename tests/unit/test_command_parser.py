@@ -124,7 +124,11 @@ WIRE: dict[str, tuple[dict[str, Any], Any]] = {
     "redo": ({"type": "redo"}, Redo()),
     "save": ({"type": "save"}, Save()),
     "set_attributes": (
-        {"type": "set_attributes", "shape_id": SHAPE_ID, "values": {"occluded": True, "colour": None, "n": 2.5}},
+        {
+            "type": "set_attributes",
+            "shape_id": SHAPE_ID,
+            "values": {"occluded": True, "colour": None, "n": 2.5},
+        },
         SetAttributes(SHAPE_ID, (("colour", None), ("n", 2.5), ("occluded", True))),
     ),
     "discard_changes": ({"type": "discard_changes"}, DiscardChanges()),

@@ -200,7 +200,9 @@ def test_the_parser_refuses_values_that_are_not_an_object_of_scalars(wire):
 
 
 def test_undo_takes_back_the_values_and_redo_sets_them_again():
-    state = given(a_car(), (ALICE, set_({"occluded": True})), (ALICE, set_({"occluded": False, "plate": "P"})))
+    state = given(
+        a_car(), (ALICE, set_({"occluded": True})), (ALICE, set_({"occluded": False, "plate": "P"}))
+    )
 
     _, undone = when(state, Undo())
     assert attributes(undone) == {"occluded": True}
