@@ -10,7 +10,7 @@ const UNLOCKED = 'M7 11V8a5 5 0 0 1 9.6-2M5 11h14v10H5z';
 const EYE = 'M2 12s3.5-7 10-7 10 7 10 7-3.5 7-10 7S2 12 2 12zM12 9a3 3 0 1 0 0 6a3 3 0 1 0 0-6';
 const EYE_OFF = 'M2 12s3.5-7 10-7 10 7 10 7-3.5 7-10 7S2 12 2 12zM4 4l16 16';
 const ROWS_AT_ONCE = 100; // File Labels rows built in one drawing (more than a panel shows)
-const ROWS_PER_IDLE = 10; // and this many more in each idle callback (a frame lays 10 rows out in 2-4 ms)
+const ROWS_PER_IDLE_MIN = 10; // and at least this many more in each idle callback
 const icons = new Map(); // built once per drawing, then cloned: a panel of 1,000 rows has 1,000 padlocks
 const icon = (d) => {
   if (!icons.has(d)) icons.set(d, h('svg:svg', { class: 'icon', viewBox: '0 0 24 24', width: 14, height: 14, 'aria-hidden': 'true' }, h('svg:path', { d, fill: 'none', stroke: 'currentColor', 'stroke-width': 2, 'stroke-linecap': 'round', 'stroke-linejoin': 'round' })));
@@ -131,14 +131,13 @@ export class Panel {
   // in for it, as many as the moment allows (no frame waits for them).
   buildLater() {
     if (this.later) return;
-    const run = () => {
+    const run = (deadline) => {
       this.later = 0;
       let built = 0;
       for (const kept of this.rows.values()) {
         if (kept.key !== null) continue;
-        // some rows each time, even on a page never idle for long (the callback's timeout), and no more:
-        // the next frame lays them out, at about three times the script's cost
-        if (built >= ROWS_PER_IDLE) return this.buildLater();
+        // some rows each time, even on a page never idle for long (the callback's timeout)
+        if (built >= ROWS_PER_IDLE_MIN && !(deadline?.timeRemaining() >= 1)) return this.buildLater();
         built += 1;
         const standIn = kept.li;
         this.budget = 1;
