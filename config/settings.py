@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "apps.datasets",
     "apps.labeling",
     "apps.interchange",
+    "apps.assist",
+    "apps.review",
     "apps.tasks",
     "apps.ops",
 ]

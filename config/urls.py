@@ -27,6 +27,8 @@ api = [
     path("jobs/<int:job_id>/export/", JobExport.as_view(), name="job-export"),
     path("exports/<int:export_id>/", ExportDetail.as_view(), name="export-detail"),
     path("exports/<int:export_id>/download/", ExportDownload.as_view(), name="export-download"),
+    path("", include("apps.assist.urls")),
+    path("", include("apps.review.urls")),
     path("", include("apps.labeling.api.urls")),
     # Any character, newlines too (a bare `.` would let a path with %0A fall through to Django's HTML 404).
     re_path(r"^(?P<path>[\s\S]*)$", api_not_found),
