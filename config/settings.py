@@ -354,6 +354,17 @@ POLYLOG = {
     "STOP_GRACE_SECONDS": float(os.environ.get("POLYLOG_STOP_GRACE_SECONDS", "10")),
 }
 
+# Assist (apps/assist, docs/assist.md): proposals at most this many at once per process (a request waits up
+# to POLYLOG_ASSIST_WAIT_SECONDS for a turn, then 503 assist_busy); decoded images and edge maps kept in a
+# per-process cache of this many MiB; proposals per user ("N/sec|min|hour", empty: no limit; then 429); the
+# model server (empty: no Model tool) and how long one of its answers may take.
+POLYLOG_ASSIST_CONCURRENCY = int(os.environ.get("POLYLOG_ASSIST_CONCURRENCY", "2"))
+POLYLOG_ASSIST_WAIT_SECONDS = float(os.environ.get("POLYLOG_ASSIST_WAIT_SECONDS", "5"))
+POLYLOG_ASSIST_CACHE_MB = float(os.environ.get("POLYLOG_ASSIST_CACHE_MB", "256"))
+POLYLOG_ASSIST_RATE = os.environ.get("POLYLOG_ASSIST_RATE", "600/min")
+POLYLOG_ASSIST_MODEL_URL = os.environ.get("POLYLOG_ASSIST_MODEL_URL", "")
+POLYLOG_ASSIST_MODEL_TIMEOUT = float(os.environ.get("POLYLOG_ASSIST_MODEL_TIMEOUT", "10"))
+
 # Logs: plain text, or one JSON object a line with POLYLOG_LOG_FORMAT=json (apps/common/logs.py).
 LOG_FORMAT = os.environ.get("POLYLOG_LOG_FORMAT", "text").strip().lower()
 if LOG_FORMAT not in {"text", "json"}:
