@@ -22,6 +22,7 @@ from ..domain import ItemState, state_to_dict
 from ..models import Item, JobMember, Role, Snapshot, StoredEvent
 from .cache import state_cache
 from .chain import NewEvent, canonical
+from .hooks import Appended, statements_for
 from .load import snapshot_every
 from .rows import item_attribute_statements, item_label_statements, tally_statements
 
@@ -299,6 +300,8 @@ class CommitPlan:
     # Its attribute rows ((label class, name, value key) -> shapes; ItemAttribute) before and after.
     attributes_before: Mapping[tuple[int, str, str], int] = field(default_factory=dict)
     attributes_after: Mapping[tuple[int, str, str], int] = field(default_factory=dict)
+    # What the registered row writers of the apps above labeling read (hooks.py); None: nothing to them.
+    appended: Appended | None = None
 
 
 def commit(plan: CommitPlan, *, savepoint: bool = True) -> bool:
@@ -317,6 +320,7 @@ def commit(plan: CommitPlan, *, savepoint: bool = True) -> bool:
         *item_label_statements(plan.item_id, plan.labels_before, plan.labels_after, guard),
         *item_attribute_statements(plan.item_id, plan.attributes_before, plan.attributes_after, guard),
         *tally_statements(plan.job_id, plan.tallies, guard),
+        *statements_for(plan.appended, guard),
     ]
     alone = one_statement and not db.in_atomic_block
     with contextlib.nullcontext() if alone else transaction.atomic(savepoint=savepoint):
