@@ -89,3 +89,7 @@ class ItemPresence(models.Model):
 
     def __str__(self) -> str:
         return f"user {self.user_id} on item {self.item_id}"
+
+
+# The quality report's read models and the ground-truth records (apps/review/quality_models.py).
+from .quality_models import GroundTruth, GroundTruthCopy, QualityDay, QualityMark  # noqa: E402, F401
