@@ -1,0 +1,131 @@
+"""Model servers on loopback for the model plug's tests (docs/assist.md, "The model server").
+
+Each is a real HTTP server (http.server, port 0, in a thread) speaking the protocol: the fake model answers
+a known polygon computed from the prompts (the box's inscribed diamond, or a square around the first
+point), and keeps every request it got so a test can read what polylog sent. The others misbehave on
+purpose: too slow, dripping, answering what they are told, or not there at all. No weights, no model.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+# How long a stalling server holds a request at most, should the test never release it.
+STALL_AT_MOST = 10.0
+
+
+def known_polygons(request: dict[str, Any]) -> list[dict[str, Any]]:
+    """The fake model: the box's inscribed diamond (score 0.9), else a 10 px square centred on the first
+    point (score 0.8), both clipped to nothing outside the image."""
+    if request.get("box") is not None:
+        x0, y0, x1, y1 = request["box"]
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        return [{"points": [[cx, y0], [x1, cy], [cx, y1], [x0, cy]], "score": 0.9}]
+    point = request["points"][0]
+    width, height = request["image"]["width"], request["image"]["height"]
+    x0, y0 = max(point["x"] - 5, 0), max(point["y"] - 5, 0)
+    x1, y1 = min(point["x"] + 5, width), min(point["y"] + 5, height)
+    return [{"points": [[x0, y0], [x1, y0], [x1, y1], [x0, y1]], "score": 0.8}]
+
+
+class ModelServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, respond: Callable[[ModelServer, dict[str, Any]], tuple[int, bytes]]) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.respond = respond
+        self.received: list[dict[str, Any]] = []
+        self.headers_received: list[dict[str, str]] = []
+        self.release = threading.Event()  # set when the test ends: a stalling handler lets go
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/segment"
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: ModelServer
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        request = json.loads(body)
+        self.server.received.append(request)
+        self.server.headers_received.append(dict(self.headers))
+        status, answer = self.server.respond(self.server, request)
+        if status < 0:  # the drip: headers at once, then a byte now and then, never done in time
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            try:
+                while not self.server.release.wait(0.05):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+            except OSError:  # polylog gave up and closed the connection, as it should
+                pass
+            return
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        if 300 <= status < 400:
+            self.send_header("Location", "/elsewhere")
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # quiet tests
+
+
+def fake_model(server: ModelServer, request: dict[str, Any]) -> tuple[int, bytes]:
+    return 200, json.dumps({"polygons": known_polygons(request)}).encode()
+
+
+def answering(body: bytes, status: int = 200) -> Callable[[ModelServer, dict[str, Any]], tuple[int, bytes]]:
+    """A server that answers `body` with `status`, whatever it is asked."""
+    return lambda server, request: (status, body)
+
+
+def stalling(server: ModelServer, request: dict[str, Any]) -> tuple[int, bytes]:
+    """Holds the request until the test ends (past any short timeout), then answers a good polygon."""
+    server.release.wait(STALL_AT_MOST)
+    return fake_model(server, request)
+
+
+def dripping(server: ModelServer, request: dict[str, Any]) -> tuple[int, bytes]:
+    """Answers at once, then a byte every 50 ms: each read is quick, the whole answer never comes."""
+    return -1, b""
+
+
+@contextmanager
+def model_server(
+    respond: Callable[[ModelServer, dict[str, Any]], tuple[int, bytes]],
+) -> Iterator[ModelServer]:
+    server = ModelServer(respond)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def closed_port_url() -> str:
+    """The URL of a loopback port nothing listens on (bound, read, closed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/segment"
+
+
+def image_bytes_sent(request: dict[str, Any]) -> bytes:
+    return base64.b64decode(request["image"]["bytes_b64"], validate=True)
