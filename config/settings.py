@@ -347,6 +347,9 @@ POLYLOG = {
     # that expires this many hours after it is made; smaller ones stream at once.
     "EXPORT_QUEUE_ITEMS": int(os.environ.get("POLYLOG_EXPORT_QUEUE_ITEMS", "5000")),
     "EXPORT_TTL_HOURS": float(os.environ.get("POLYLOG_EXPORT_TTL_HOURS", "24")),
+    # Quality report (docs/review.md): a person's active time adds the gaps between their commands of a
+    # day, each gap over this many seconds cut (a pause, not work).
+    "QUALITY_IDLE_GAP_SECONDS": int(os.environ.get("POLYLOG_QUALITY_IDLE_GAP_SECONDS", "300")),
     # Operations (docs/operations.md): /metrics wants this bearer token when set; unset, it answers 404
     # unless METRICS_PUBLIC opens it. On SIGTERM a server has this long to finish what it has in flight.
     "METRICS_TOKEN": os.environ.get("POLYLOG_METRICS_TOKEN", ""),
