@@ -12,6 +12,7 @@ import drawPolygon from './modes/draw_polygon.js';
 import drawRectangle from './modes/draw_rectangle.js';
 import edit from './modes/edit.js';
 import split from './modes/split.js';
+import issueMode, { ISSUE_MODE } from './modes/issue.js';
 import { Clipboard } from './clipboard.js';
 import { causeText, commandInvolvement, involvementText, People, refusalText, ShapeMemory, shapeFacts, shapeName, withNames } from './messages.js';
 import { Notices } from './notices.js';
@@ -24,10 +25,12 @@ import { personColor, Renderer } from './render.js';
 import { snapTarget, traceAlong } from './snap.js';
 import { ItemSocket } from './socket.js';
 import { ItemStore } from './store.js';
+import { Issues } from './issues.js';
+import { ReviewBar, reviewOf, reviewRights } from './review.js';
 import { actionFor, SHORTCUTS, whereOf } from './shortcuts.js';
 import { bboxOf, besidePlacement, ViewControls } from './view_controls.js';
 
-const MODE_TABLE = { [MODES.DRAW_POLYGON]: drawPolygon, [MODES.DRAW_RECTANGLE]: drawRectangle, [MODES.DRAW_FREEHAND]: drawFreehand, [MODES.EDIT]: edit, [MODES.SPLIT]: split };
+const MODE_TABLE = { [MODES.DRAW_POLYGON]: drawPolygon, [MODES.DRAW_RECTANGLE]: drawRectangle, [MODES.DRAW_FREEHAND]: drawFreehand, [MODES.EDIT]: edit, [MODES.SPLIT]: split, [ISSUE_MODE]: issueMode };
 const TOOL_KEY = 'polylog.tool';
 // How long a refusal about a shape that is gone waits for the event saying who removed it (the refusal
 // and that event come on different channels, either may be first) before it is shown without a name.
@@ -36,6 +39,9 @@ const HOLD_REFUSAL_MS = 1500;
 const { job, item, user: me, clamp_tolerance_px: clampTolerancePx = 16 } = boot();
 const canLabel = job.role === 'manager' || job.role === 'annotator';
 const isManager = job.role === 'manager';
+// Review (issue 24, review.js): reviewers and managers accept or reject; everyone but auditors talks in
+// issues. A reviewer's page is read only for shapes, with these tools on.
+const rights = reviewRights(job.role);
 const labels = new Map(job.label_classes.map((label) => [label.id, label]));
 const stage = document.getElementById('stage');
 const svg = document.getElementById('canvas');
@@ -81,6 +87,19 @@ function send(command, { at = null } = {}) {
   store.expect(commandId, command);
   socket.command(commandId, command);
   return commandId;
+}
+
+// A review or issue command (review.js, issues.js): never a shape change, so neither the role's right to
+// label nor a lock stops it here; the server decides by role. Resolves with the seq, rejects with the
+// refusal (shown as any other).
+function sendReview(command) {
+  return new Promise((resolve, reject) => {
+    const commandId = newId();
+    sent.set(commandId, { command, at: null, shape: factsOf(command.shape_id) });
+    waiters.set(commandId, { resolve, reject });
+    store.expect(commandId, command);
+    socket.command(commandId, command);
+  });
 }
 
 // Send and wait for the server's answer: resolves with the seq, rejects with the refusal.
@@ -266,6 +285,8 @@ function draw() {
   ui.hoverId = pointer ? (ctx.hitTest(pointer).shapeId ?? null) : null;
   if (nudge) ui.overlay = { ...ui.overlay, override: { shapeId: nudge.shapeId, points: nudge.current } };
   renderer.render(view, viewControls.uiForRender(view, ui));
+  issues.render(view);
+  reviewBar.render(reviewOf(view), issues.openCount);
   document.getElementById('hint').textContent = (canLabel && pieces.hint()) || baseHint;
   if (panelDirty) {
     panel.render(view, ui);
@@ -318,6 +339,8 @@ const ctx = {
   },
   selectedId: () => ui.selectedId,
   setMode: (name) => setMode(name),
+  // The issue tool's click: the new-issue form at that point (on that shape, when one was hit).
+  composeIssue: (at, shapeId) => issues.compose(at, shapeId),
   selectedVertex: () => ui.selectedVertex,
   select,
   selectVertex,
@@ -433,14 +456,17 @@ function ungroupPicked() {
 
 function setMode(name) {
   if (!MODE_TABLE[name]) name = MODES.DRAW_POLYGON;
-  if (!canLabel) name = MODES.EDIT; // auditors look: no drawing tool
+  if (name === ISSUE_MODE && !rights.openIssue) name = MODES.EDIT;
+  if (!canLabel && name !== ISSUE_MODE) name = MODES.EDIT; // auditors and reviewers look: no drawing tool
   if (mode) mode.onStop?.(modeState, ctx);
   mode = MODE_TABLE[name];
   modeState = mode.onSetup(ctx);
-  if (canLabel && name !== MODES.SPLIT) localStorage.setItem(TOOL_KEY, name); // the chosen tool stays for the next image
+  if (canLabel && name !== MODES.SPLIT && name !== ISSUE_MODE) localStorage.setItem(TOOL_KEY, name); // the chosen tool stays for the next image
   stage.className = `stage mode-${name}`;
   for (const button of document.querySelectorAll('[data-tool]')) button.classList.toggle('active', button.dataset.tool === name);
-  baseHint = canLabel ? mode.hint : `Read only (${job.role}): select shapes to look at them; nothing can be changed.`;
+  if (canLabel || name === ISSUE_MODE) baseHint = mode.hint;
+  else if (rights.openIssue) baseHint = `Read only (${job.role}): shapes can't be changed here; C pins an issue, the review bar accepts or rejects.`;
+  else baseHint = `Read only (${job.role}): select shapes to look at them; nothing can be changed.`;
   redraw();
 }
 
@@ -745,6 +771,7 @@ stage.addEventListener(
 );
 renderer.onViewChange = (r) => {
   document.getElementById('zoom-level').textContent = `${Math.round(r.scale * 100)}%`;
+  issues.placePopups();
   minimap.update();
 };
 // In or out of fullscreen the stage changes size: the image is fitted to it again.
@@ -818,6 +845,10 @@ const actions = {
   merge: () => pieces.merge(),
   subtract: () => pieces.subtract(),
   tool_split: () => pieces.split(),
+  tool_issue() {
+    if (!rights.openIssue) return refuse('permission_denied', `Your role (${job.role}) may read issues but not open them.`, null);
+    setMode(mode?.name === ISSUE_MODE ? MODES.EDIT : ISSUE_MODE);
+  },
   label(event) {
     const labelClassId = labelBar.byKey(Number(event.key));
     if (labelClassId !== null) choose(labelClassId);
@@ -836,6 +867,11 @@ if (!canLabel) {
     const drawTool = document.querySelector(`[data-tool=${name}]`);
     drawTool.disabled = true;
     drawTool.title = `Drawing is for annotators and managers; your role is ${job.role}`;
+  }
+  const issueTool = document.querySelector(`[data-tool=${ISSUE_MODE}]`);
+  if (!rights.openIssue) {
+    issueTool.disabled = true;
+    issueTool.title = `Issues are opened by reviewers, annotators and managers; your role is ${job.role}`;
   }
   document.body.dataset.readOnly = 'true';
   document.getElementById('save').disabled = true;
@@ -1033,6 +1069,36 @@ const panel = new Panel({ job, labels, canLabel, isManager, viewControls, select
 document.getElementById('panel').append(viewControls.section());
 // The selected shape's attributes (attributes.js), under File Labels.
 const attributeEditor = new AttributeEditor({ labels, canLabel, send }, document.getElementById('attributes'));
+
+// Review (review.js) and issues pinned to the spot (issues.js): the bar above the image, the markers and
+// their threads, the Issues list in the panel under Attributes.
+const issues = new Issues({
+  stage,
+  renderer,
+  role: job.role,
+  people,
+  send: sendReview,
+  refuse,
+  newId,
+  redraw: redrawPanel,
+  shapeName: (shapeId) => shapeName(factsOf(shapeId) ?? memory.latest(shapeId)?.shape, labels),
+  // An issue chosen in the list is brought into view when it is off screen.
+  reveal(at) {
+    const rect = svg.getBoundingClientRect();
+    const [cx, cy] = renderer.toClient(at);
+    if (cx < rect.left || cx > rect.right || cy < rect.top || cy > rect.bottom) renderer.panBy(rect.left + rect.width / 2 - cx, rect.top + rect.height / 2 - cy);
+  },
+});
+document.getElementById('attributes').after(issues.section);
+const reviewBar = new ReviewBar(document.getElementById('review-bar'), {
+  role: job.role,
+  send: sendReview,
+  people,
+  ask,
+  refuse: (code, message) => refuse(code, message, null),
+  issueTool: () => actions.tool_issue(),
+  issueToolOn: () => mode?.name === ISSUE_MODE,
+});
 
 // Copy/paste and merge/subtract/split (clipboard.js, pieces.js): the page lends them what they need.
 

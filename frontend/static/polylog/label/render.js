@@ -85,6 +85,11 @@ export class Renderer {
     this.shapeLayer = el('g', { class: 'shapes' }, this.viewport);
     this.draftLayer = el('g', { class: 'drafts' }, this.viewport);
     this.overlayLayer = el('g', { class: 'overlay' }, this.viewport);
+    // Issues pinned to the image (label/issues.js): a numbered marker each, above the shapes, clickable.
+    this.issueLayer = el('g', { class: 'issues' }, this.viewport);
+    this.issueEls = new Map();
+    this.onIssueClick = null;
+    this.listenToIssues();
     this.cursorLayer = el('g', { class: 'cursors' }, this.viewport);
     this.preview = el('polyline', { class: 'preview', points: '' }, this.overlayLayer);
     // Snapping (snap.js): the way a click would trace along a neighbour, and the point a vertex snaps onto.
@@ -189,6 +194,7 @@ export class Renderer {
     this.cullAll();
     this.showImage();
     for (const cursor of this.cursorEls.values()) this.placeCursor(cursor);
+    for (const marker of this.issueEls.values()) this.placeCursor(marker);
     this.onViewChange?.(this);
   }
 
@@ -522,5 +528,59 @@ export class Renderer {
 
   placeCursor(cursor) {
     cursor.g.setAttribute('transform', `translate(${cursor.x} ${cursor.y}) scale(${1 / this.scale})`);
+  }
+
+  // Issue markers: a press on one opens its thread (onIssueClick) and goes no further, so no tool draws,
+  // selects or pans under a marker.
+  listenToIssues() {
+    const markerOf = (event) => event.target.closest?.('.issue-marker');
+    for (const type of ['pointerdown', 'click', 'dblclick', 'contextmenu']) {
+      this.issueLayer.addEventListener(type, (event) => {
+        const marker = markerOf(event);
+        if (!marker) return;
+        event.stopPropagation();
+        if (type === 'contextmenu') event.preventDefault();
+        if (type === 'click') this.onIssueClick?.(marker.dataset.issueId);
+      });
+    }
+  }
+
+  // The issues' markers: [{id, number, x, y, status}], the open thread's issue marked `current`. A marker
+  // keeps its size on screen (placed as a cursor is); elements are kept per issue id.
+  renderIssues(issues, currentId = null) {
+    const seen = new Set();
+    for (const issue of issues) {
+      seen.add(issue.id);
+      let marker = this.issueEls.get(issue.id);
+      if (!marker) {
+        const g = el('g', { class: 'issue-marker', role: 'button', 'data-issue-id': issue.id }, this.issueLayer);
+        // The pin's tip is on the point; only its round head takes the pointer, so a vertex under the tip
+        // can still be picked and dragged.
+        el('path', { class: 'pin', d: 'M0 0 L-6 -10 A11 11 0 1 1 6 -10 Z' }, g);
+        el('circle', { class: 'hit', cx: 0, cy: -19, r: 12 }, g);
+        const text = el('text', { x: 0, y: -19, 'text-anchor': 'middle', 'dominant-baseline': 'central' }, g);
+        marker = { g, text, x: null, y: null, key: '' };
+        this.issueEls.set(issue.id, marker);
+      }
+      const key = `${issue.number}|${issue.status}|${issue.id === currentId}`;
+      if (marker.key !== key) {
+        marker.key = key;
+        marker.text.textContent = String(issue.number);
+        marker.g.setAttribute('class', `issue-marker ${issue.status}${issue.id === currentId ? ' current' : ''}`);
+        marker.g.setAttribute('data-number', String(issue.number));
+        marker.g.setAttribute('data-status', issue.status);
+        marker.g.setAttribute('aria-label', `Issue ${issue.number} (${issue.status})`);
+      }
+      if (marker.x !== issue.x || marker.y !== issue.y) {
+        marker.x = issue.x;
+        marker.y = issue.y;
+        this.placeCursor(marker);
+      }
+    }
+    for (const [id, marker] of this.issueEls) {
+      if (seen.has(id)) continue;
+      marker.g.remove();
+      this.issueEls.delete(id);
+    }
   }
 }

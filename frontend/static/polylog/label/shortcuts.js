@@ -4,12 +4,14 @@
 // to (null: every tool), and `pointer` for mouse gestures, which are listed but handled by the pointer code.
 
 import { MODES } from './constants.js';
+import { ISSUE_MODE } from './modes/issue.js';
 
 const POLYGON = MODES.DRAW_POLYGON;
 const RECTANGLE = MODES.DRAW_RECTANGLE;
 const FREEHAND = MODES.DRAW_FREEHAND;
 const EDIT = MODES.EDIT;
 const SPLIT = MODES.SPLIT;
+const ISSUE = ISSUE_MODE;
 
 export const SHORTCUTS = [
   { action: 'tool_polygon', keys: ['D'], what: 'Polygon tool' },
@@ -43,6 +45,7 @@ export const SHORTCUTS = [
   { action: 'merge', keys: ['M'], what: 'Merge the picked shapes into the selected one (picked last; it keeps its number)' },
   { action: 'subtract', keys: ['Shift+M'], what: 'Cut the other picked shape out of the selected one (two picked; the other stays)' },
   { action: 'tool_split', keys: ['K'], what: 'Split tool: draw a line across the selected shape to cut it' },
+  { action: 'tool_issue', keys: ['C'], what: 'Issue tool: click a point, a vertex or a shape to pin an issue there (reviewers, annotators, managers; shapes stay as they are)' },
   { action: 'fullscreen', keys: ['F'], what: 'Fullscreen' },
   { action: 'next', keys: ['N'], what: 'Next image (the next unlabeled one)' },
   { action: 'previous', keys: ['P'], what: 'Previous image' },
@@ -64,9 +67,10 @@ export const SHORTCUTS = [
   { action: 'remove_vertex', keys: ['Alt+click', 'Right-click'], what: 'Remove the vertex', tool: EDIT, pointer: true },
   { action: 'split_line', keys: ['Drag across', 'Click both ends'], what: 'Draw the cutting line, from outside the shape to outside it', tool: SPLIT, pointer: true },
   { action: 'cancel_split', keys: ['Esc'], what: 'Drop the line; with no line, back to the edit tool', tool: SPLIT },
+  { action: 'leave_issue_tool', keys: ['Esc'], what: 'Back to the edit tool', tool: ISSUE },
 ];
 
-const TOOL_NAMES = { [POLYGON]: 'polygon tool', [RECTANGLE]: 'rectangle tool', [FREEHAND]: 'freehand tool', [EDIT]: 'edit tool', [SPLIT]: 'split tool' };
+const TOOL_NAMES = { [POLYGON]: 'polygon tool', [RECTANGLE]: 'rectangle tool', [FREEHAND]: 'freehand tool', [EDIT]: 'edit tool', [SPLIT]: 'split tool', [ISSUE]: 'issue tool' };
 const NAMED = { Del: 'Delete', Esc: 'Escape', Enter: 'Enter', Backspace: 'Backspace' };
 const ARROWS = new Set(['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown']);
 
