@@ -1,0 +1,128 @@
+// Model (Q; shown only when the server has a model server configured, POLYLOG_ASSIST_MODEL_URL): prompt
+// the model (POST items/<id>/assist/model/, docs/assist.md) with points and a box. A click marks a point
+// of the object, Alt+click or right-click a point of the background, a drag draws the box (one box: a new
+// drag replaces it); each prompt asks again with all of them, and the best polygon answered is proposed.
+// Backspace takes the last point back. The proposal (label/proposal.js): drag its vertices, Enter accepts it
+// as one add_polygon of the active label, Esc drops it with the prompts. Nothing is sent to the item until
+// it is accepted.
+
+import { MODES } from '../constants.js';
+import { Asker, Press, Proposal, promptPoint } from '../proposal.js';
+
+const MAX_POINTS = 50; // the server's bound on the points of one prompt
+
+function ask(state, ctx) {
+  const { points, box } = state;
+  if (!points.length && !box) {
+    state.asker.cancel(ctx);
+    state.proposal.drop(ctx);
+    return;
+  }
+  const last = points.at(-1);
+  state.asker.ask(ctx, { points, box }, {
+    at: last ? [last.x, last.y] : [box[0], box[1]],
+    onAnswer(answer) {
+      state.proposal.show(answer.polygons[0]);
+      ctx.redraw();
+    },
+  });
+}
+
+function addPoint(state, ctx, event, label) {
+  if (state.points.length >= MAX_POINTS) {
+    ctx.refuse('too_many_points', `A prompt takes at most ${MAX_POINTS} points: accept or drop this one (Enter, Esc).`, ctx.toImage(event));
+    return;
+  }
+  const point = promptPoint(ctx, event, label);
+  if (!point) return;
+  state.points.push(point);
+  ask(state, ctx);
+  ctx.redraw();
+}
+
+function drop(state, ctx) {
+  state.asker.cancel(ctx);
+  state.proposal.drop(ctx);
+  state.points = [];
+  state.box = null;
+}
+
+export default {
+  name: MODES.MODEL,
+  hint: 'Model: click the object, Alt+click or right-click the background, drag a box · drag the proposal’s vertices · Enter accepts (active label) · Esc drops · Backspace removes the last point',
+
+  onSetup() {
+    return { points: [], box: null, press: null, proposal: new Proposal(), asker: new Asker('model') };
+  },
+
+  onMouseDown(state, ctx, event) {
+    if (event.button !== 0 || state.proposal.accepting) return false;
+    if (state.proposal.press(ctx, event)) return true;
+    state.press = new Press(ctx, event);
+    return true;
+  },
+
+  onMouseMove(state, ctx, event) {
+    if (state.proposal.move(ctx, event)) return;
+    if (!state.press) return;
+    state.press.move(ctx, event);
+    ctx.redraw();
+  },
+
+  onMouseUp(state, ctx, event) {
+    if (state.proposal.release(ctx)) return;
+    const press = state.press;
+    state.press = null;
+    if (!press) return;
+    ctx.redraw();
+    if (!press.moved) return addPoint(state, ctx, event, press.altKey ? 0 : 1);
+    const box = press.box(ctx);
+    if (!box) return;
+    state.box = box;
+    ask(state, ctx);
+  },
+
+  onContextMenu(state, ctx, event) {
+    if (!state.proposal.accepting) addPoint(state, ctx, event, 0);
+  },
+
+  onKeyDown(state, ctx, event, action) {
+    if (state.proposal.accepting) return false;
+    if (action === 'accept_proposal' && state.proposal.shown) {
+      accept(state, ctx);
+      return true;
+    }
+    if (action === 'drop_proposal' && (state.press || state.points.length || state.box || state.proposal.shown)) {
+      state.press = null;
+      drop(state, ctx);
+      ctx.redraw();
+      return true;
+    }
+    if (action === 'remove_last_prompt') {
+      // In this tool Backspace is the prompt's: it never goes on to delete the selected shape.
+      if (state.points.length) {
+        state.points.pop();
+        ask(state, ctx);
+        ctx.redraw();
+      }
+      return true;
+    }
+    return false;
+  },
+
+  onStop(state, ctx) {
+    state.press = null;
+    drop(state, ctx);
+  },
+
+  render(state, ctx) {
+    const box = state.press?.shownBox(ctx) ?? state.box;
+    if (!box && !state.points.length && !state.proposal.shown) return {};
+    return { assist: { box, prompts: state.points, proposal: state.proposal.overlay(ctx) } };
+  },
+};
+
+async function accept(state, ctx) {
+  await state.proposal.accept(ctx);
+  if (!state.proposal.shown) drop(state, ctx);
+}
