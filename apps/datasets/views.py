@@ -80,17 +80,18 @@ def media_file(request: HttpRequest, name: str) -> HttpResponse:
 
 
 def _accel_redirect(prefix: str, name: str, base: str, image_format: ImageFormat | None) -> HttpResponse:
-    """The answer that hands the file to nginx: no body, the headers it is to be sent with. nginx keeps
-    Content-Type and Content-Disposition of this answer by itself; the location copies the security
-    headers from it (deploy/nginx.conf.template)."""
     if image_format is None:
-        content_type, attachment, filename = "application/octet-stream", True, base
-    else:
-        content_type, attachment, filename = (
-            image_format.content_type,
-            False,
-            with_extension(base, image_format),
-        )
+        return accel_redirect(prefix, name, "application/octet-stream", attachment=True, filename=base)
+    filename = with_extension(base, image_format)
+    return accel_redirect(prefix, name, image_format.content_type, attachment=False, filename=filename)
+
+
+def accel_redirect(
+    prefix: str, name: str, content_type: str, *, attachment: bool, filename: str
+) -> HttpResponse:
+    """The answer that hands stored file `name` to nginx: no body, the headers it is to be sent with. nginx
+    keeps Content-Type and Content-Disposition of this answer by itself; the location copies the security
+    headers from it (deploy/nginx.conf.template). Export downloads are handed over the same way."""
     response = HttpResponse(content_type=content_type)
     response["Content-Disposition"] = content_disposition_header(attachment, filename)
     # Percent-encoded: nginx decodes the header's path before it looks the file up.

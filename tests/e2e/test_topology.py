@@ -571,3 +571,47 @@ def test_media_on_local_storage_is_sent_by_nginx_from_disk_with_the_media_header
     assert "X-Accel-Redirect" not in headers
     assert anonymous[0] == 302, "Django's check still decides"
     assert anonymous[2] != content and anonymous[1]["Content-Security-Policy"] == MEDIA_POLICY
+
+
+def test_a_queued_export_is_made_by_a_worker_and_downloaded_from_the_bucket_through_nginx(
+    topology: Topology,
+) -> None:
+    """A large export (queued: made here directly, as the export route does past its threshold) is made
+    by a `make serve` worker into the bucket; its download passes Django's check and nginx sends the
+    bytes it fetches from the bucket itself (X-Accel-Redirect), as for images."""
+    made = manage(
+        topology.env,
+        "shell",
+        "-c",
+        "from django.contrib.auth import get_user_model; "
+        "from apps.common.api import valid; "
+        "from apps.interchange.api import ExportQuerySerializer; "
+        "from apps.interchange.exports import export_queue; "
+        "from apps.labeling.models import LabelingJob; "
+        f"job = LabelingJob.objects.get(pk={topology.job_id}); "
+        "query = valid(ExportQuerySerializer, {'format': 'coco'}); "
+        "del query['format'], query['images']; "
+        "export = export_queue(job=job, requested_by=get_user_model().objects.get(username='demo'), "
+        "fmt='coco', with_images=False, query=query, total=job.items.count()); print('export', export.pk)",
+    )
+    export_id = int(next(line for line in made.splitlines() if line.startswith("export ")).split()[1])
+    deadline = time.monotonic() + 60
+    while True:
+        detail = http_json(f"{topology.url}/api/exports/{export_id}/", token=topology.tokens["demo"])
+        if detail["status"] not in ("queued", "running"):
+            break
+        assert time.monotonic() < deadline, f"the export did not finish: {detail}"
+        time.sleep(0.2)  # polling the export's record until a worker made it, within the deadline
+    assert detail["status"] == "done", json.dumps(detail)
+    assert any(o.key.endswith(".zip") for o in topology.bucket.objects.all())  # made into the bucket
+
+    status, headers, archive = _get(f"{topology.url}{detail['download_url']}", token=topology.tokens["demo"])
+
+    assert status == 200, archive[:300]
+    assert headers["Content-Type"] == "application/zip"
+    assert headers["Content-Disposition"].startswith("attachment;")
+    assert "X-Accel-Redirect" not in headers and "X-Polylog-Media-Url" not in headers
+    assert headers["Cache-Control"] == "private, max-age=3600"  # nginx's internal location sent it
+    assert "sandbox" in headers["Content-Security-Policy"]
+    coco = json.loads(zipfile.ZipFile(io.BytesIO(archive)).read("annotations/instances_default.json"))
+    assert len(coco["images"]) == detail["total"]

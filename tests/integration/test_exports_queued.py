@@ -361,3 +361,28 @@ def test_the_admin_shows_exports_read_only(job: Any, manager_api: Any, make_user
     assert page.status_code == 200 and 'name="_save"' not in page.text
     assert client.post(f"/admin/interchange/export/{export.pk}/delete/", {"post": "yes"}).status_code == 403
     assert Export.objects.filter(pk=export.pk).exists()
+
+
+def test_behind_nginx_the_download_is_handed_to_it_after_the_permission_check(
+    job: Any, manager_api: Any, outsider_api: Any, settings: Any
+) -> None:
+    """With POLYLOG_MEDIA_ACCEL_PREFIX (make serve), Django checks who asks and answers an empty response
+    naming the zip in X-Accel-Redirect with the headers it is to be sent with; nginx sends the bytes, from
+    disk or the bucket, as it does for images (docs/deploy.md). A file gone from storage is still 410."""
+    export = finished(queued(manager_api, job)["id"])
+    settings.POLYLOG = {**settings.POLYLOG, "MEDIA_ACCEL_PREFIX": "/_polylog_media/"}
+
+    response = manager_api.get(f"/api/exports/{export.pk}/download/")
+
+    assert response.status_code == 200 and response.content == b""
+    assert response["X-Accel-Redirect"] == f"/_polylog_media/{export.file}"
+    assert response["Content-Type"] == "application/zip"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert (response["X-Content-Type-Options"], "sandbox" in response["Content-Security-Policy"]) == (
+        "nosniff",
+        True,
+    )
+    assert outsider_api.get(f"/api/exports/{export.pk}/download/").status_code == 404  # checked first
+    default_storage.delete(export.file)
+    gone = manager_api.get(f"/api/exports/{export.pk}/download/")
+    assert (gone.status_code, gone.json()["code"]) == (410, "export_expired")
