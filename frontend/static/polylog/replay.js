@@ -346,7 +346,9 @@ async function start() {
   $('#person').append(...[...names].map(([id, name]) => h('option', { value: id }, name)));
   $('#scrub').max = String(lastSeq);
   buildTimeline();
-  await show(lastSeq);
+  // ?seq=N opens the replay at that event (the quality page's links to the events behind a figure).
+  const asked = new URLSearchParams(window.location.search).get('seq');
+  await show(asked !== null && /^\d+$/.test(asked) ? Number(asked) : lastSeq);
   document.body.dataset.ready = 'true';
 }
 start();
