@@ -367,6 +367,10 @@ POLYLOG_ASSIST_CACHE_MB = float(os.environ.get("POLYLOG_ASSIST_CACHE_MB", "256")
 POLYLOG_ASSIST_RATE = os.environ.get("POLYLOG_ASSIST_RATE", "600/min")
 POLYLOG_ASSIST_MODEL_URL = os.environ.get("POLYLOG_ASSIST_MODEL_URL", "")
 POLYLOG_ASSIST_MODEL_TIMEOUT = float(os.environ.get("POLYLOG_ASSIST_MODEL_TIMEOUT", "10"))
+# The model server's requests in flight per process (waiting on it holds no CPU slot), and a token it may
+# ask for (sent as "Authorization: Bearer <token>"; empty: none). docs/assist.md, "The model server".
+POLYLOG_ASSIST_MODEL_CONCURRENCY = int(os.environ.get("POLYLOG_ASSIST_MODEL_CONCURRENCY", "4"))
+POLYLOG_ASSIST_MODEL_TOKEN = os.environ.get("POLYLOG_ASSIST_MODEL_TOKEN", "")
 
 # Logs: plain text, or one JSON object a line with POLYLOG_LOG_FORMAT=json (apps/common/logs.py).
 LOG_FORMAT = os.environ.get("POLYLOG_LOG_FORMAT", "text").strip().lower()

@@ -78,15 +78,15 @@ class ModelImage:
 
 
 def model_url() -> str:
-    return (getattr(settings, "POLYLOG_ASSIST_MODEL_URL", "") or "").strip()
+    return (settings.POLYLOG_ASSIST_MODEL_URL or "").strip()
 
 
 def model_timeout() -> float:
-    return float(getattr(settings, "POLYLOG_ASSIST_MODEL_TIMEOUT", 10))
+    return float(settings.POLYLOG_ASSIST_MODEL_TIMEOUT)
 
 
 def model_token() -> str:
-    return (getattr(settings, "POLYLOG_ASSIST_MODEL_TOKEN", "") or "").strip()
+    return (settings.POLYLOG_ASSIST_MODEL_TOKEN or "").strip()
 
 
 def request_body(image: ModelImage, points: Sequence[dict[str, Any]], box: Sequence[float] | None) -> bytes:
