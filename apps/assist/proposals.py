@@ -24,6 +24,7 @@ from apps.labeling.domain.geometry import check_polygon
 # The domain's default (settings POLYLOG["MAX_VERTICES"]); callers with settings at hand pass theirs.
 MAX_VERTICES = 1000
 DECIMALS = 2  # a hundredth of a pixel: below any screen's precision, and short JSON
+MIN_AREA = 1.0  # px²: a sliver below one pixel is an artefact of the outline, not an object
 
 
 @dataclass(frozen=True)
@@ -50,14 +51,15 @@ def polygons_of(geometry: BaseGeometry) -> list[Polygon]:
 
 
 def largest_polygons(points: Sequence[Sequence[float]], width: float, height: float) -> list[Polygon]:
-    """The ring's valid parts inside the image, largest first, holes dropped (a shape has none)."""
+    """The ring's valid parts inside the image of at least MIN_AREA, largest first, holes dropped (a shape
+    has none)."""
     if len(points) < 3 or not all(len(p) == 2 for p in points):
         return []
     if not all(math.isfinite(float(v)) for p in points for v in p):
         return []
     ring = shapely.polygons([(float(x), float(y)) for x, y in points])
     inside = shapely.make_valid(ring).intersection(box(0, 0, width, height))
-    parts = [Polygon(part.exterior) for part in polygons_of(inside) if part.area > 0]
+    parts = [Polygon(part.exterior) for part in polygons_of(inside) if part.area >= MIN_AREA]
     return sorted(parts, key=lambda part: part.area, reverse=True)
 
 

@@ -1,0 +1,40 @@
+"""Magic wand: a click floods the colours near the clicked pixel's, and the flooded region's outline is the
+proposal.
+
+cv2.floodFill in its mask-only mode with a fixed range: a pixel joins when each of its channels lies within
+`tolerance` of the clicked pixel's (a Photoshop or GIMP wand without anti-aliasing), spreading through the
+8 neighbours. The region's holes are not kept (a shape has none); its outline covers its pixels whole.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .box import mask_outlines, proposals_of
+from .prompts import WandPrompt
+from .proposals import MAX_VERTICES, Proposal
+from .scissors import pixel_of
+
+FILL = 255
+
+
+def flood(pixels: np.ndarray, seed: tuple[int, int], tolerance: float) -> np.ndarray:
+    """The boolean mask of the pixels reached from `seed` within `tolerance` of its colour."""
+    height, width = pixels.shape[:2]
+    mask = np.zeros((height + 2, width + 2), np.uint8)
+    flags = 8 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (FILL << 8)
+    spread = (float(tolerance),) * 3
+    # The image is only read in mask-only mode, but the binding wants a writable array: the cache's is not.
+    cv2.floodFill(np.array(pixels), mask, seed, (0, 0, 0), spread, spread, flags)
+    return mask[1:-1, 1:-1] == FILL
+
+
+def wand_proposals(
+    pixels: np.ndarray, prompt: WandPrompt, max_vertices: int = MAX_VERTICES
+) -> list[Proposal]:
+    """The outline of the region flooded from the clicked pixel, simplified to the prompt's `simplify`."""
+    height, width = pixels.shape[:2]
+    region = flood(pixels, pixel_of(prompt.point, width, height), prompt.tolerance)
+    found = proposals_of(mask_outlines(region)[:1], width, height, prompt.simplify, max_vertices)
+    return [Proposal(points=p.points, score=1.0) for p in found]

@@ -1,0 +1,205 @@
+"""The OpenCV tools on synthetic pictures (tests/assist_images.py): box to polygon, magic wand and
+intelligent scissors find the drawn shape, and every proposal is a polygon the domain accepts."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import shapely
+
+from apps.assist import box, scissors, wand
+from apps.assist.images import ByteLRU
+from apps.assist.prompts import BoxPrompt, LabeledPoint, ScissorsPrompt, WandPrompt
+from apps.assist.proposals import Proposal
+from apps.labeling.domain.geometry import check_polygon
+from tests.assist_images import disc_pixels, iou, rectangle_pixels
+
+
+def assert_acceptable(proposal: Proposal, pixels: np.ndarray) -> None:
+    """What accepting it as an add_polygon needs: the domain's own check passes."""
+    height, width = pixels.shape[:2]
+    check_polygon([tuple(p) for p in proposal.points], width, height, 1000)
+    assert 0 < proposal.score <= 1
+
+
+def on_circle(centre: tuple[float, float], radius: float, degrees: float) -> tuple[float, float]:
+    angle = math.radians(degrees)
+    return centre[0] + radius * math.cos(angle), centre[1] + radius * math.sin(angle)
+
+
+# Box to polygon -----------------------------------------------------------------------------------
+
+
+def test_box_around_a_disc_proposes_the_disc() -> None:
+    pixels, disc = disc_pixels()
+
+    found = box.box_proposals(pixels, BoxPrompt((45, 20, 155, 130), (), 1.0))
+
+    assert iou(found[0].points, disc) > 0.9
+    assert found[0].score == max(p.score for p in found)
+    for proposal in found:
+        assert_acceptable(proposal, pixels)
+
+
+def test_box_around_a_rectangle_proposes_the_rectangle() -> None:
+    pixels, rectangle = rectangle_pixels()
+
+    found = box.box_proposals(pixels, BoxPrompt((35, 25, 165, 125), (), 1.0))
+
+    assert iou(found[0].points, rectangle) > 0.9
+    assert_acceptable(found[0], pixels)
+
+
+def test_box_clicks_refine_which_object_is_meant() -> None:
+    """Two discs in one box: a background click on the left one and a foreground click on the right one
+    leave the right one proposed."""
+    left, left_disc = disc_pixels(240, 120, (70, 60), 35, seed=3)
+    right, right_disc = disc_pixels(240, 120, (170, 60), 35, seed=4)
+    ys, xs = np.mgrid[0:120, 0:240]
+    pixels = np.where(((xs - 170) ** 2 + (ys - 60) ** 2 <= 35**2)[..., None], right, left)
+    clicks = (LabeledPoint(70, 60, 0), LabeledPoint(170, 60, 1))
+
+    found = box.box_proposals(pixels, BoxPrompt((20, 10, 220, 110), clicks, 1.0))
+
+    assert iou(found[0].points, right_disc) > 0.85
+    assert shapely.polygons(found[0].points).intersection(left_disc).area < 0.1 * left_disc.area
+    assert_acceptable(found[0], pixels)
+
+
+def test_box_over_the_whole_image_still_has_a_background_to_learn_from() -> None:
+    pixels, disc = disc_pixels()
+
+    found = box.box_proposals(pixels, BoxPrompt((0, 0, 200, 150), (), 1.0))
+
+    assert iou(found[0].points, disc) > 0.8
+    assert_acceptable(found[0], pixels)
+
+
+def test_box_on_a_flat_picture_proposes_nothing() -> None:
+    pixels = np.full((100, 120, 3), 90, np.uint8)
+
+    assert box.box_proposals(pixels, BoxPrompt((10, 10, 90, 80), (), 1.0)) == []
+
+
+def test_box_on_a_large_picture_works_scaled_down_and_answers_in_image_pixels() -> None:
+    pixels, disc = disc_pixels(1600, 1200, (800, 600), 360)
+
+    found = box.box_proposals(pixels, BoxPrompt((400, 200, 1200, 1000), (), 1.0))
+
+    assert iou(found[0].points, disc) > 0.9
+    assert_acceptable(found[0], pixels)
+
+
+# Magic wand ---------------------------------------------------------------------------------------
+
+
+def test_wand_click_inside_a_disc_proposes_the_disc() -> None:
+    pixels, disc = disc_pixels()
+
+    found = wand.wand_proposals(pixels, WandPrompt((100, 75), 32, 1.0))
+
+    assert len(found) == 1
+    assert iou(found[0].points, disc) > 0.95
+    assert_acceptable(found[0], pixels)
+
+
+def test_wand_tolerance_zero_floods_only_the_exact_colour() -> None:
+    pixels, disc = disc_pixels()
+
+    found = wand.wand_proposals(pixels, WandPrompt((100, 75), 0, 0.0))
+
+    assert shapely.polygons(found[0].points).area < 0.2 * disc.area
+    assert_acceptable(found[0], pixels)
+
+
+def test_wand_click_on_the_ground_outlines_the_ground_without_holes() -> None:
+    pixels, _ = disc_pixels()
+
+    found = wand.wand_proposals(pixels, WandPrompt((5, 5), 32, 1.0))
+
+    assert iou(found[0].points, shapely.box(0, 0, 200, 150)) > 0.99
+    assert_acceptable(found[0], pixels)
+
+
+def test_wand_on_a_single_odd_pixel_proposes_its_square() -> None:
+    pixels = np.zeros((20, 20, 3), np.uint8)
+    pixels[7, 11] = (255, 255, 255)
+
+    found = wand.wand_proposals(pixels, WandPrompt((11.5, 7.5), 10, 0.0))
+
+    assert shapely.polygons(found[0].points).equals(shapely.box(11, 7, 12, 8))
+
+
+# Intelligent scissors -----------------------------------------------------------------------------
+
+
+def test_scissors_between_two_points_on_a_circle_stay_near_its_border() -> None:
+    pixels, disc = disc_pixels(300, 240, (150, 120), 80)
+    centre = (150.5, 120.5)
+    start, end = on_circle(centre, 80.5, 200), on_circle(centre, 80.5, 290)
+
+    path = scissors.preview(pixels, ScissorsPrompt((start,), end, False, 0.0)).points
+
+    assert path[0] == list(start)
+    assert path[-1] == list(end)
+    assert len(path) > 20  # it bends along the circle, not a straight line
+    assert max(disc.exterior.distance(shapely.Point(p)) for p in path) < 2.5
+
+
+def test_scissors_closed_through_four_anchors_outline_the_disc() -> None:
+    pixels, disc = disc_pixels(300, 240, (150, 120), 80)
+    anchors = tuple(on_circle((150.5, 120.5), 80.5, a) for a in (10, 100, 190, 280))
+
+    closed = scissors.close(pixels, ScissorsPrompt(anchors, None, True, 1.0))
+
+    assert closed is not None
+    assert iou(closed.points, disc) > 0.95
+    assert_acceptable(closed, pixels)
+
+
+def test_scissors_tolerance_simplifies_the_closed_polygon() -> None:
+    pixels, _ = disc_pixels(300, 240, (150, 120), 80)
+    anchors = tuple(on_circle((150.5, 120.5), 80.5, a) for a in (10, 100, 190, 280))
+
+    fine = scissors.close(pixels, ScissorsPrompt(anchors, None, True, 0.5))
+    coarse = scissors.close(pixels, ScissorsPrompt(anchors, None, True, 8.0))
+
+    assert fine is not None and coarse is not None
+    assert len(coarse.points) < len(fine.points)
+    assert_acceptable(coarse, pixels)
+
+
+def test_scissors_along_a_straight_line_enclose_nothing() -> None:
+    pixels, _ = rectangle_pixels()
+    anchors = ((50.0, 40.0), (100.0, 40.0), (150.0, 40.0))
+
+    assert scissors.close(pixels, ScissorsPrompt(anchors, None, True, 1.0)) is None
+
+
+def test_scissors_previews_from_one_anchor_reuse_its_edge_map() -> None:
+    pixels, _ = disc_pixels(600, 400, (300, 200), 120)
+    cache = ByteLRU(lambda: 10**9)
+    anchor = (180.0, 200.0)
+
+    scissors.preview(pixels, ScissorsPrompt((anchor,), (200.0, 120.0), False, 1.0), cache, "picture")
+    built = cache.get(("scissors", "picture", (180, 200)))
+    scissors.preview(pixels, ScissorsPrompt((anchor,), (230.0, 100.0), False, 1.0), cache, "picture")
+    again = cache.get(("scissors", "picture", (180, 200)))
+    scissors.preview(pixels, ScissorsPrompt((anchor,), (590.0, 390.0), False, 1.0), cache, "picture")
+    larger = cache.get(("scissors", "picture", (180, 200)))
+
+    assert built is not None and again is built
+    assert larger is not built and larger.reaches((590, 390))
+    assert len(cache) == 1
+
+
+@pytest.mark.parametrize("point", [(0.0, 0.0), (300.0, 240.0), (299.99, 0.0)])
+def test_scissors_reach_the_image_corners(point: tuple[float, float]) -> None:
+    pixels, _ = disc_pixels(300, 240, (150, 120), 80)
+
+    path = scissors.preview(pixels, ScissorsPrompt(((150.0, 120.0),), point, False, 1.0)).points
+
+    assert path[-1] == list(point)
+    assert all(0 <= x <= 300 and 0 <= y <= 240 for x, y in path)
