@@ -340,6 +340,19 @@ def test_a_figures_events_list_names_each_event_behind_it(
             assert sum(entry["value"] for entry in shapes) == person["vertices"]
 
 
+def test_a_days_review_throughput_lists_everyones_decisions_of_that_day(
+    job: Any, session: dict[str, Any], manager_api: Any
+) -> None:
+    body = report(manager_api, job)
+    for day in body["throughput"]:
+        for verdict in ("accepted", "rejected"):
+            listed = manager_api.get(
+                f"/api/jobs/{job.pk}/quality/events/?figure=reviews_{verdict}&day={day['day']}"
+            ).json()["results"]
+            assert len(listed) == day[verdict]
+            assert {entry["type"] for entry in listed} <= {f"review_{verdict}"}
+
+
 def test_active_time_events_are_the_persons_events_of_the_day(
     job: Any, session: dict[str, Any], manager_api: Any
 ) -> None:
@@ -391,5 +404,6 @@ def test_refusals(job: Any, outsider_api: Any, auditor_api: Any) -> None:
     bad = auditor_api.get(f"/api/jobs/{job.pk}/quality/events/?figure=nonsense&person=1")
     assert bad.status_code == 400
     assert bad.json()["code"] == "invalid_request"
-    assert auditor_api.get(f"/api/jobs/{job.pk}/quality/events/?figure=labeled").status_code == 400
+    assert auditor_api.get(f"/api/jobs/{job.pk}/quality/events/?figure=labeled&person=x").status_code == 400
+    assert auditor_api.get(f"/api/jobs/{job.pk}/quality/events/?person=1").status_code == 400
     assert auditor_api.get(f"/api/jobs/{job.pk}/quality/").json()["people"] == []
