@@ -177,12 +177,34 @@ def test_a_wheel_gesture_is_drawn_again_only_past_4x_and_then_without_tags_until
     page.wait_for_function(f"() => ({SHOWN_TAGS})() > 0")  # at rest (150 ms later), they show
 
 
-def test_file_labels_rebuilds_only_the_row_of_the_shape_that_changed(open_page, site, dense):
-    """The panel on a dense image (panel.js row): the first drawing builds some rows now and the rest when
-    the page is idle, until every shape has its row; then another person's move of one shape rebuilds that
-    shape's row alone, every other row staying the very element it was."""
+def test_file_labels_builds_the_rows_the_panel_scrolls_to_and_rebuilds_only_the_row_that_changed(
+    open_page, site, dense
+):
+    """The panel on a dense image (panel.js row, buildNear): the first drawing builds the first 100 rows and
+    nothing more while the page is idle (laying out hundreds of rows cost a frame of 70 ms and more, right
+    when a person starts to zoom); scrolling the panel builds the rows it comes to, until every shape has its
+    row; then another person's move of one shape rebuilds that shape's row alone, every other row staying
+    the very element it was."""
     page = opened_at_17_percent(open_page, site, dense)
     rows = page.locator("#shape-list .shape-row:not(.pending)")
+    expect(rows).to_have_count(100)
+    page.evaluate("() => new Promise((done) => requestIdleCallback(() => setTimeout(done, 500)))")
+    assert rows.count() == 100  # an idle page built nothing more
+    stand_ins = page.locator("#shape-list .shape-row.pending")
+    assert page.evaluate(
+        """() => { const rows = document.querySelectorAll('#shape-list .shape-row');
+          return rows[0].getBoundingClientRect().height - rows[rows.length - 1].getBoundingClientRect().height; }"""
+    ) == pytest.approx(0, abs=1)  # a stand-in is as tall as a row: nothing jumps as rows are built
+    last = dense["ids"][-1]
+    page.evaluate(
+        "() => { const panel = document.getElementById('panel'); panel.scrollTop = panel.scrollHeight; }"
+    )
+    expect(page.locator(f'#shape-list .shape-row[data-shape-id="{last}"]')).to_have_count(1)
+    for _ in range(40):  # scrolling up through the panel, as a person would, until every row is built
+        if stand_ins.count() == 0:
+            break
+        page.evaluate("() => { document.getElementById('panel').scrollBy(0, -400); }")
+        page.wait_for_timeout(50)  # the frame that builds the rows now in reach
     expect(rows).to_have_count(COUNT)
     expect(page.locator("#shape-list .shape-row.pending")).to_have_count(0)
     page.evaluate(

@@ -10,7 +10,7 @@ const UNLOCKED = 'M7 11V8a5 5 0 0 1 9.6-2M5 11h14v10H5z';
 const EYE = 'M2 12s3.5-7 10-7 10 7 10 7-3.5 7-10 7S2 12 2 12zM12 9a3 3 0 1 0 0 6a3 3 0 1 0 0-6';
 const EYE_OFF = 'M2 12s3.5-7 10-7 10 7 10 7-3.5 7-10 7S2 12 2 12zM4 4l16 16';
 const ROWS_AT_ONCE = 100; // File Labels rows built in one drawing (more than a panel shows)
-const ROWS_PER_IDLE_MIN = 10; // and at least this many more in each idle callback
+const SCREENS_AHEAD = 1; // and the rest when the panel scrolls within this many screens of them
 const icons = new Map(); // built once per drawing, then cloned: a panel of 1,000 rows has 1,000 padlocks
 const icon = (d) => {
   if (!icons.has(d)) icons.set(d, h('svg:svg', { class: 'icon', viewBox: '0 0 24 24', width: 14, height: 14, 'aria-hidden': 'true' }, h('svg:path', { d, fill: 'none', stroke: 'currentColor', 'stroke-width': 2, 'stroke-linecap': 'round', 'stroke-linejoin': 'round' })));
@@ -44,6 +44,8 @@ export class Panel {
     // The File Labels rows by shape id, each with the key of what it shows: a row is built again only when
     // its key or its points change, so an event on an image of 1,000 shapes touches one row, not all.
     this.rows = new Map();
+    this.scroller = document.getElementById('panel');
+    this.scroller?.addEventListener('scroll', () => this.buildNear(), { passive: true });
   }
 
   render(view, ui) {
@@ -82,7 +84,7 @@ export class Panel {
         }
       });
       placeChildren(this.shapeList, entries);
-      if (this.pending) this.buildLater();
+      if (this.pending) this.buildNear();
     }
     const ids = new Set(shapes.map((shape) => shape.id));
     for (const id of this.rows.keys()) if (!ids.has(id)) this.rows.delete(id);
@@ -109,8 +111,9 @@ export class Panel {
     ].join('|');
     const kept = this.rows.get(shape.id);
     if (kept && kept.key === key && kept.points === shape.points) return kept.li;
-    // A first drawing of many rows builds a screenful and more now, the rest when the page is idle (an
-    // empty row stands in meanwhile); the selected and picked shapes' rows are always built.
+    // A first drawing of many rows builds a screenful and more now, the rest when the panel scrolls to them
+    // (an empty row of the same height stands in meanwhile); the selected and picked shapes' rows are always
+    // built.
     if (this.budget <= 0 && !selected && !ui.picked?.has(shape.id)) {
       this.pending += 1;
       if (kept?.key === null) {
@@ -127,24 +130,24 @@ export class Panel {
     return li;
   }
 
-  // Build the rows left for later in the page's idle moments, each in place of the empty row standing
-  // in for it, as many as the moment allows (no frame waits for them).
-  buildLater() {
-    if (this.later) return;
-    const run = (deadline) => {
-      this.later = 0;
-      let built = 0;
+  // Build the rows left for later once the panel shows them or is about to: in the next frame, those within
+  // a screen of the panel's view, each in place of the empty row standing in for it. Never in the page's idle
+  // moments: laying out a few hundred new rows takes a frame of 70 ms and more, and an idle moment right after
+  // a page opens is when a person starts to zoom (docs/performance.md, "Dense images").
+  buildNear() {
+    if (this.near || !this.scroller) return;
+    this.near = requestAnimationFrame(() => {
+      this.near = 0;
+      const view = this.scroller.getBoundingClientRect();
+      const reach = SCREENS_AHEAD * view.height;
       for (const kept of this.rows.values()) {
-        if (kept.key !== null) continue;
-        // some rows each time, even on a page never idle for long (the callback's timeout)
-        if (built >= ROWS_PER_IDLE_MIN && !(deadline?.timeRemaining() >= 1)) return this.buildLater();
-        built += 1;
-        const standIn = kept.li;
+        if (kept.key !== null || !kept.li.isConnected) continue;
+        const at = kept.li.getBoundingClientRect();
+        if (at.bottom < view.top - reach || at.top > view.bottom + reach) continue;
         this.budget = 1;
-        standIn.replaceWith(this.row(kept.shape, kept.n, this.ui));
+        kept.li.replaceWith(this.row(kept.shape, kept.n, this.ui));
       }
-    };
-    this.later = window.requestIdleCallback ? requestIdleCallback(run, { timeout: 1000 }) : setTimeout(run, 16);
+    });
   }
 
   // Group / Ungroup, above the list: enabled by what is picked.
