@@ -129,3 +129,20 @@ def closed_port_url() -> str:
 
 def image_bytes_sent(request: dict[str, Any]) -> bytes:
     return base64.b64decode(request["image"]["bytes_b64"], validate=True)
+
+
+_shared: ModelServer | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_fake_model() -> ModelServer:
+    """One fake model for the whole test process, started on first use and left running (a daemon
+    thread): for tables of requests (the authorization matrix) that cannot hold a server per row."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = ModelServer(fake_model)
+            threading.Thread(
+                target=_shared.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            ).start()
+        return _shared
