@@ -2,4 +2,14 @@
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from .api import ItemAssistBox, ItemAssistScissors, ItemAssistWand
+from .model_api import ItemAssistModel
+
+urlpatterns = [
+    path("items/<int:item_id>/assist/scissors/", ItemAssistScissors.as_view(), name="item-assist-scissors"),
+    path("items/<int:item_id>/assist/box/", ItemAssistBox.as_view(), name="item-assist-box"),
+    path("items/<int:item_id>/assist/wand/", ItemAssistWand.as_view(), name="item-assist-wand"),
+    path("items/<int:item_id>/assist/model/", ItemAssistModel.as_view(), name="item-assist-model"),
+]
