@@ -8,6 +8,7 @@
 
 import { h } from '../ui.js';
 import { REASON_MAX, reviewRights } from './review.js';
+import { bboxOf, besidePlacement } from './view_controls.js';
 
 // The item's issues as the store folds them (an array, or a Map by id), in the order they were opened,
 // each with its number (1, 2, ... as on the markers).
@@ -21,18 +22,33 @@ export function issuesOf(view) {
 const STATUS_TEXT = { open: 'open', resolved: 'resolved' };
 
 export class Issues {
-  // page: {stage, renderer, role, people, labels, view() (the store's view), send(command) -> Promise,
-  // refuse(code, message, at), newId(), redraw(), shapeName(shapeId) -> "cat #3"}
+  // page: {stage, renderer, role, people, send(command) -> Promise, refuse(code, message, at), newId(),
+  // redraw(), shapeName(shapeId) -> "cat #3", reveal(point)}
   constructor(page) {
     this.page = page;
     this.rights = reviewRights(page.role);
     this.currentId = null; // the issue whose thread is open
+    this.awaited = null; // an issue I just opened: its thread opens once its event is here
     this.thread = null; // {element, parts, key}
     this.composer = null; // the new-issue form: {element, at, shapeId}
     this.names = new Map(); // actor id -> name, once read
     this.list = [];
+    this.view = null; // the view drawn last (render)
     this.section = h('section', { class: 'issues-section', id: 'issues', 'aria-label': 'Issues on this image' }, h('h3', {}, 'Issues ', h('span', { class: 'n', id: 'issues-open' })), h('ul', { id: 'issue-list' }));
     page.renderer.onIssueClick = (id) => this.open(id);
+    // Esc closes the thread or the form wherever the focus is (a button clicked in it may have gone with
+    // a redraw), before the tool's own Esc.
+    document.addEventListener(
+      'keydown',
+      (event) => {
+        if (event.key !== 'Escape' || !(this.thread || this.composer) || document.querySelector('dialog[open]')) return;
+        event.stopPropagation();
+        event.preventDefault();
+        if (this.composer) this.closeComposer();
+        else this.close();
+      },
+      true,
+    );
   }
 
   get openCount() {
@@ -41,7 +57,13 @@ export class Issues {
 
   // Everything about issues for the view as it is now: markers, the open thread, the panel's list.
   render(view) {
+    this.view = view;
     this.list = issuesOf(view);
+    if (this.awaited && this.list.some((issue) => issue.id === this.awaited)) {
+      const id = this.awaited;
+      this.awaited = null;
+      this.open(id);
+    }
     this.page.renderer.renderIssues(this.list, this.currentId);
     if (this.currentId && !this.list.some((issue) => issue.id === this.currentId)) this.close();
     if (this.thread) this.fillThread();
@@ -76,7 +98,7 @@ export class Issues {
         { class: `issue-row ${issue.status}${issue.id === this.currentId ? ' current' : ''}`, dataset: { issueId: issue.id }, onclick: () => this.open(issue.id, { reveal: true }) },
         h('span', { class: 'issue-number' }, String(issue.number)),
         h('span', { class: 'issue-text' }, issue.text),
-        h('span', { class: 'n' }, issue.comments.length ? `💬${issue.comments.length} ` : '', STATUS_TEXT[issue.status] ?? issue.status),
+        h('span', { class: 'n' }, issue.comments.length ? `${issue.comments.length} ✉ · ` : '', STATUS_TEXT[issue.status] ?? issue.status),
       ),
     );
     this.section.querySelector('#issue-list').replaceChildren(...(rows.length ? rows : [h('li', { class: 'empty' }, 'No issues.')]));
@@ -129,9 +151,14 @@ export class Issues {
       if (event.key === 'Escape') this.close();
       else if (event.key === 'Enter' && (event.ctrlKey || event.metaKey) && parts.field) this.comment();
     });
-    element.addEventListener('pointerdown', (event) => event.stopPropagation());
+    this.keepEvents(element);
     this.page.stage.append(element);
     this.thread = { element, parts, key: '' };
+  }
+
+  // A press or a wheel in a popup stays there: it scrolls the popup, never zooms or pans the image.
+  keepEvents(element) {
+    for (const type of ['pointerdown', 'wheel']) element.addEventListener(type, (event) => event.stopPropagation());
   }
 
   // The thread's contents for the issue as it is now (comments may have come in from others).
@@ -195,7 +222,7 @@ export class Issues {
       if (event.key === 'Escape') this.closeComposer();
       else if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) this.submit();
     });
-    element.addEventListener('pointerdown', (event) => event.stopPropagation());
+    this.keepEvents(element);
     this.page.stage.append(element);
     this.composer = { element, at, shapeId, field };
     this.page.renderer.mark(at);
@@ -221,25 +248,33 @@ export class Issues {
       return; // the form stays with its text; the refusal is shown
     }
     if (this.composer === composer) this.closeComposer();
-    this.open(issueId);
+    // Its thread opens beside it as soon as its event is folded (the answer and the event travel apart).
+    this.awaited = issueId;
+    this.page.redraw();
   }
 
-  // The thread beside its marker and the form beside its point, inside the stage.
+  // The thread beside its marker and the form beside its point, inside the stage, on the side away from
+  // the issue's shape (view_controls.js besidePlacement): the spot being talked about stays in sight.
   placePopups() {
     const issue = this.thread && this.list.find((i) => i.id === this.currentId);
-    if (issue) this.place(this.thread.element, [issue.x, issue.y]);
-    if (this.composer) this.place(this.composer.element, this.composer.at);
+    if (issue) this.place(this.thread.element, [issue.x, issue.y], issue.shape_id);
+    if (this.composer) this.place(this.composer.element, this.composer.at, this.composer.shapeId);
   }
 
-  place(element, at) {
-    const rect = this.page.stage.getBoundingClientRect();
-    const [cx, cy] = this.page.renderer.toClient(at);
-    const width = element.offsetWidth || 300;
-    const height = element.offsetHeight || 200;
-    let left = cx - rect.left + 18;
-    if (left + width > rect.width - 8) left = cx - rect.left - width - 18;
-    const top = Math.min(Math.max(8, cy - rect.top - 30), Math.max(8, rect.height - height - 8));
-    element.style.left = `${Math.max(8, left)}px`;
-    element.style.top = `${top}px`;
+  place(element, at, shapeId) {
+    const { renderer, stage } = this.page;
+    const rect = stage.getBoundingClientRect();
+    const [px, py] = renderer.toClient(at);
+    let box = [px - 14, py - 34, px + 14, py + 2]; // the pin
+    const shape = shapeId ? this.view?.shapes.get(shapeId) : null;
+    if (shape) {
+      const [x0, y0, x1, y1] = bboxOf(shape.points);
+      const [cx0, cy0] = renderer.toClient([x0, y0]);
+      const [cx1, cy1] = renderer.toClient([x1, y1]);
+      box = [Math.min(box[0], cx0), Math.min(box[1], cy0), Math.max(box[2], cx1), Math.max(box[3], cy1)];
+    }
+    const [left, top] = besidePlacement(rect, [element.offsetWidth, element.offsetHeight], [px, py], box);
+    element.style.left = `${left - rect.left}px`;
+    element.style.top = `${top - rect.top}px`;
   }
 }

@@ -60,18 +60,8 @@ export class ReviewBar {
     this.accept = rights.review ? h('button', { type: 'button', class: 'accept', title: 'Accept this image (its issues resolved first)', onclick: () => this.decide({ type: 'accept_review' }) }, '✓ Accept') : null;
     this.reject = rights.review ? h('button', { type: 'button', class: 'reject', title: 'Send this image back with a reason', onclick: () => this.askReason() }, '✗ Reject…') : null;
     this.reopen = rights.review ? h('button', { type: 'button', class: 'reopen', title: 'Back to "to review"', onclick: () => this.decide({ type: 'reopen_review' }) }, '↺ Reopen') : null;
-    this.host.replaceChildren(
-      h('span', { class: 'bar-title' }, 'Review'),
-      this.status,
-      this.by,
-      this.reason,
-      h('span', { class: 'spacer' }),
-      this.issueCount,
-      this.issueButton,
-      this.accept,
-      this.reject,
-      this.reopen,
-    );
+    const parts = [h('span', { class: 'bar-title' }, 'Review'), this.status, this.by, this.reason, h('span', { class: 'spacer' }), this.issueCount, this.issueButton, this.accept, this.reject, this.reopen];
+    this.host.replaceChildren(...parts.filter(Boolean));
   }
 
   // The bar for the item's review state and its open issues (cheap when nothing changed).
