@@ -7,12 +7,33 @@ and each socket there answers the newcomer directly. Cursor positions past the r
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
+import time
 from typing import Any
+
+from channels.db import database_sync_to_async
 
 from apps.common.websocket import JsonFrameConsumer, TokenBucket, limits
 
 from . import live
+from .signals import item_presence
+
+log = logging.getLogger(__name__)
+
+# How often an open socket tells item_presence's receivers it is still there (its pings come more often).
+PRESENCE_ALIVE_SECONDS = 30.0
+
+
+@database_sync_to_async
+def _presence_signal(item_id: int, user_id: int, channel: str, what: str) -> None:
+    """Tell the receivers (apps/review records open images); a receiver's failure is logged, and the
+    socket goes on: presence rows only steer "Start labeling"."""
+    for receiver, result in item_presence.send_robust(
+        None, item_id=item_id, user_id=user_id, channel=channel, what=what
+    ):
+        if isinstance(result, Exception):
+            log.error("item_presence receiver %r failed", receiver, exc_info=result)
 
 
 def user_info(user: Any) -> dict[str, Any]:
@@ -29,8 +50,28 @@ class PresenceMixin(JsonFrameConsumer):
     cursors: TokenBucket
     cursor_pending: tuple[float, float] | None = None
     cursor_flush: asyncio.Future[None] | None = None
+    item_id: int
+    presence_told_at: float = 0.0  # when item_presence last heard from this socket (0: never)
+
+    async def presence_tell(self, what: str) -> None:
+        if what == "alive" and (
+            not self.presence_told_at or time.monotonic() - self.presence_told_at < PRESENCE_ALIVE_SECONDS
+        ):
+            return
+        self.presence_told_at = time.monotonic() if what != "left" else 0.0
+        await _presence_signal(self.item_id, self.user.pk, self.channel_name, what)
+
+    async def disconnect(self, code: int) -> None:
+        if self.presence_told_at:
+            await self.presence_tell("left")
+        await super().disconnect(code)
+
+    async def on_ping(self, frame: dict[str, Any]) -> None:
+        await self.presence_tell("alive")
+        await super().on_ping(frame)
 
     async def on_cursor(self, frame: dict[str, Any]) -> None:
+        await self.presence_tell("alive")
         x, y = frame.get("x"), frame.get("y")
         if not all(
             isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in (x, y)
@@ -79,6 +120,7 @@ class PresenceMixin(JsonFrameConsumer):
     async def presence_join(self, message: dict[str, Any]) -> None:
         if message["channel"] == self.channel_name:
             await self._presence("here", message["user"])
+            await self.presence_tell("joined")
             return
         self.present[message["channel"]] = message["user"]
         await self._presence("join", message["user"])

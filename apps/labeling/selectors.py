@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +26,24 @@ from .models import (
     LabelingJob,
     StoredEvent,
 )
+
+
+@dataclass(frozen=True)
+class ItemListHook:
+    """How an app built on labeling extends the items list without labeling importing it (the layering
+    of tests/unit/test_layering.py). `apply(queryset, job, query, user)` filters by the app's own
+    parameters (`params`, declared in ItemListQuerySerializer); the count of a list with any of them set
+    is counted from the rows (the tallies know nothing of them). `decorate(items)` sets the app's own
+    attributes on the items of one page (ItemSerializer's fields that read them), in one query: a queued
+    export iterating a whole job never pays for them."""
+
+    params: tuple[str, ...]
+    apply: Callable[[QuerySet[Item], LabelingJob, dict[str, Any], Any], QuerySet[Item]]
+    decorate: Callable[[list[Item]], None]
+
+
+# Registered at start by the apps above labeling (apps/review: assignments), in their AppConfig.ready.
+item_list_hooks: list[ItemListHook] = []
 
 
 def job_list(*, user: Any) -> QuerySet[LabelingJob]:
@@ -137,9 +157,10 @@ def _attribute_holds(job: LabelingJob, attribute: dict[str, Any]) -> Q:
     return holds
 
 
-def item_list_for(job: LabelingJob, query: dict[str, Any]) -> QuerySet[Item]:
-    """`item_list` with the validated query of the items list (ItemListQuerySerializer)."""
-    return item_list(
+def item_list_for(job: LabelingJob, query: dict[str, Any], user: Any = None) -> QuerySet[Item]:
+    """`item_list` with the validated query of the items list (ItemListQuerySerializer), extended by the
+    registered hooks (`user` is whom a hook's "me" means; None where nobody asks, e.g. a queued export)."""
+    qs = item_list(
         job=job,
         status=query["status"],
         hard_example=query["hard_example"],
@@ -149,6 +170,16 @@ def item_list_for(job: LabelingJob, query: dict[str, Any]) -> QuerySet[Item]:
         attribute=query.get("attribute"),
         ordering=query.get("ordering", "id"),
     )
+    for hook in item_list_hooks:
+        qs = hook.apply(qs, job, query, user)
+    return qs
+
+
+def item_page_decorate(items: list[Item]) -> list[Item]:
+    """The page's items with the registered hooks' attributes set (see ItemListHook)."""
+    for hook in item_list_hooks:
+        hook.decorate(items)
+    return items
 
 
 def item_list_count(*, job_id: int, query: dict[str, Any]) -> int | None:
@@ -169,6 +200,8 @@ def item_list_count(*, job_id: int, query: dict[str, Any]) -> int | None:
     }
     given = {name: value for name, value in given.items() if value is not None}
     if len(given) > 1 or "q" in given or "attribute" in given or len(labels) > 1:
+        return None
+    if any(query.get(param) is not None for hook in item_list_hooks for param in hook.params):
         return None
     tally = readmodels.job_tally_read(job_id)
     total = tally.get(readmodels.ITEMS, 0)

@@ -13,3 +13,9 @@ items_deleted = Signal()
 
 # Sent after a job's label classes changed (created, renamed, recoloured, deleted). kwargs: job_id.
 label_classes_changed = Signal()
+
+# Sent when an item socket's user joins the item's presence ("joined"), shows it is still open ("alive",
+# at most once a PRESENCE_ALIVE_SECONDS, from its pings and cursors) and leaves it ("left"): apps/review
+# records who has which image open, for "Start labeling" to pass over images another person is on.
+# kwargs: item_id, user_id, channel, what. Sent from the socket's thread for database work, never raised.
+item_presence = Signal()

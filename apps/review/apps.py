@@ -4,3 +4,15 @@ from django.apps import AppConfig
 class ReviewConfig(AppConfig):
     name = "apps.review"
     label = "review"
+
+    def ready(self) -> None:
+        """Extend labeling through the hooks it exposes (it imports nothing of review): the items list's
+        assignment columns and filter, and the record of who has which image open."""
+        from apps.labeling import selectors
+        from apps.labeling.signals import item_presence
+
+        from .assignments import ITEM_LIST_HOOK, on_item_presence
+
+        if ITEM_LIST_HOOK not in selectors.item_list_hooks:
+            selectors.item_list_hooks.append(ITEM_LIST_HOOK)
+        item_presence.connect(on_item_presence, dispatch_uid="review.item_presence")

@@ -2,4 +2,21 @@
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("jobs/<int:job_id>/assignments/", api.JobAssignments.as_view(), name="job-assignments"),
+    path(
+        "jobs/<int:job_id>/assignments/split/",
+        api.JobAssignmentsSplit.as_view(),
+        name="job-assignments-split",
+    ),
+    path(
+        "jobs/<int:job_id>/assignments/history/",
+        api.JobAssignmentHistory.as_view(),
+        name="job-assignment-history",
+    ),
+    path("jobs/<int:job_id>/next/", api.JobNext.as_view(), name="job-next"),
+]

@@ -22,7 +22,17 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # (interchange, and later assist and review) share its upper layer and so never import each other.
 # ops (health checks, metrics) sits above every app, as it checks them all.
 # The web front end (frontend/) and config/ sit above every app and may import any of them.
-LAYERS = {"common": 0, "accounts": 1, "tasks": 1, "datasets": 2, "labeling": 3, "interchange": 4, "ops": 9}
+LAYERS = {
+    "common": 0,
+    "accounts": 1,
+    "tasks": 1,
+    "datasets": 2,
+    "labeling": 3,
+    "interchange": 4,
+    "assist": 4,
+    "review": 4,
+    "ops": 9,
+}
 
 # Plain packages under apps/ that are not Django apps, and the only modules of apps/ each may import (with
 # what is under them). No app imports them. (None now: the client is a package of its own, below.)

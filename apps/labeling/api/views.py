@@ -154,11 +154,11 @@ class ItemList(APIView):
     def get(self, request: Request, job_id: int) -> Response:
         job, _ = job_for(request.user, job_id)
         query = valid(s.ItemListQuerySerializer, request.query_params)
-        items = selectors.item_list_for(job, query)
+        items = selectors.item_list_for(job, query, request.user)
         # A search's plan depends on its pattern: never the generic plan of a prepared statement.
         with planned_for_values() if query.get("q") else nullcontext():
             paginator = Pagination(count=selectors.item_list_count(job_id=job.pk, query=query))
-            page = paginator.paginate_queryset(items, request, view=self)
+            page = selectors.item_page_decorate(list(paginator.paginate_queryset(items, request, view=self)))
         response = paginator.get_paginated_response(s.ItemSerializer(page, many=True).data)
         response.data.update(selectors.job_counts(job_id=job.pk))
         return response

@@ -34,6 +34,12 @@ class ItemSerializer(serializers.ModelSerializer):
     labeled_by = serializers.IntegerField(source="labeled_by_id", allow_null=True)
     labeled_by_name = serializers.SerializerMethodField()
     label_class_ids = serializers.ListField(child=serializers.IntegerField())
+    # Who labels and who reviews the image (user id and name; null: nobody): apps/review's assignments,
+    # set on a page's items by its hook (selectors.ItemListHook), read here without labeling knowing it.
+    assignee = serializers.SerializerMethodField()
+    assignee_name = serializers.SerializerMethodField()
+    reviewer = serializers.SerializerMethodField()
+    reviewer_name = serializers.SerializerMethodField()
 
     class Meta:
         model = Item
@@ -49,10 +55,26 @@ class ItemSerializer(serializers.ModelSerializer):
             "labeled_at",
             "seq",
             "saved_seq",
+            "assignee",
+            "assignee_name",
+            "reviewer",
+            "reviewer_name",
         ]
 
     def get_labeled_by_name(self, item: Item) -> str | None:
         return item.labeled_by.username if item.labeled_by_id else None
+
+    def get_assignee(self, item: Item) -> int | None:
+        return getattr(item, "assignee_id", None)
+
+    def get_assignee_name(self, item: Item) -> str | None:
+        return getattr(item, "assignee_name", None)
+
+    def get_reviewer(self, item: Item) -> int | None:
+        return getattr(item, "reviewer_id", None)
+
+    def get_reviewer_name(self, item: Item) -> str | None:
+        return getattr(item, "reviewer_name", None)
 
 
 _ATTRIBUTE_FORM = "attribute is <label class id>:<attribute name>=<value>, e.g. 3:occluded=true."
@@ -74,6 +96,13 @@ class ItemListQuerySerializer(serializers.Serializer):
         help_text="<label class id>:<attribute name>=<value>: images with a shape of that label class whose "
         "attribute reads that value (its own or, unset, the declared default); a checkbox's value is true or "
         "false",
+    )
+    assigned_to = serializers.RegexField(
+        r"^(me|none|[1-9][0-9]{0,18})$",
+        required=False,
+        max_length=19,
+        help_text="me, none or a user id: images whose annotator or reviewer is that user (none: images"
+        " with neither); apps/review's assignments",
     )
     ordering = serializers.ChoiceField(
         choices=[
