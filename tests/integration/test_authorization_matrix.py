@@ -63,6 +63,7 @@ from rest_framework.test import APIClient
 
 from apps.labeling.store import state_cache
 from config.asgi import application
+from tests.assist_model_servers import shared_fake_model
 from tests.conftest import PASSWORD, new_id, png_bytes, square
 from tests.integration.test_ws_support import STOP, WAIT, Peer, Sockets, polygon, token_for
 
@@ -118,6 +119,8 @@ TABLE = """
   GET    /api/items/{item}/diff/?from_seq=0&to_seq=1         401   404   200   200   200   404   200
   GET    /api/items/{item}/integrity/                        401   404   200   200   200   404   200
   GET    /api/items/{item}/log/                              401   404   200   200   200   404   200
+# --- assist (docs/assist.md): proposals for those who draw; they write nothing
+  POST   /api/items/{item}/assist/model/                     401   404   403   200   200   404   200
 # --- assignments (docs/review.md): managers assign, every member reads the record, those who label ask
 # for the next image (an auditor labels nothing)
   POST   /api/jobs/{job}/assignments/                        401   404   403   403   200   404   200
@@ -311,6 +314,9 @@ class Write:
     changes: Callable[[World], Any] | None = None  # what an allowed write changes and a refused one must not
     prepare: Callable[[World], None] | None = None  # the row's variant of the world
     polylog: dict[str, Any] | None = None  # POLYLOG settings the row runs under
+    settings: Callable[[World], dict[str, Any]] | None = None  # other settings the row runs under
+    # An answer, not a write (an assist proposal): `changes` must stay as it was, for every role.
+    writes_nothing: bool = False
 
 
 def count(model_path: str, **filters: Any) -> Callable[[World], int]:
@@ -457,6 +463,13 @@ WRITES: dict[str, Write] = {
         count("labeling.Item", job=JOB, deleted_at__isnull=True),
     ),
     "POST /api/items/{item}/commands/": Write(as_json(a_command), count("labeling.StoredEvent")),
+    # Asks a fake model server on loopback (tests/assist_model_servers.py) for the box's polygon.
+    "POST /api/items/{item}/assist/model/": Write(
+        as_json(lambda world: {"box": [10, 10, 50, 40]}),
+        count("labeling.StoredEvent"),
+        settings=lambda world: {"POLYLOG_ASSIST_MODEL_URL": shared_fake_model().url},
+        writes_nothing=True,
+    ),
     # Assignments: the label seat of the cat image, or the unlabeled split, goes to the second annotator.
     "POST /api/jobs/{job}/assignments/": Write(
         as_json(lambda world: {"item_ids": [world.item.pk], "annotator": second_annotator(world)}),
@@ -571,8 +584,10 @@ def answer(client: APIClient, row: Row, role: str, world: World) -> tuple[int, l
             problems.append(f"{role}: a {name} that exists is told apart: {text!r} / {twin_text!r}")
     if write is not None and write.changes is not None:
         after = write.changes(world)
-        if 200 <= status < 300 and after == before:
+        if 200 <= status < 300 and after == before and not write.writes_nothing:
             problems.append(f"{role}: answered {status} but changed nothing ({text[:200]!r})")
+        if 200 <= status < 300 and after != before and write.writes_nothing:
+            problems.append(f"{role}: answered {status} and changed {before} to {after}")
         if not 200 <= status < 300 and after != before:
             problems.append(f"{role}: refused with {status} but changed {before} to {after}")
     return status, problems
@@ -587,6 +602,9 @@ def test_http(client: APIClient, row: Row, world: World, settings: Any) -> None:
         write.prepare(world)
     if write is not None and write.polylog is not None:
         settings.POLYLOG = {**settings.POLYLOG, **write.polylog}
+    if write is not None and write.settings is not None:
+        for name, value in write.settings(world).items():
+            setattr(settings, name, value)
     answers, problems = {}, []
     for role in ROLES:
         with transaction.atomic():
