@@ -318,3 +318,45 @@ def test_the_image_file_is_read_once_for_many_prompts(
 
     assert (CACHE.misses, CACHE.hits) == (1, 2)
     assert len({m["image"]["bytes_b64"] for m in fake.received}) == 1
+
+
+# The example server of docs/assist.md ---------------------------------------------------------------
+
+
+def example_handler() -> type:
+    """The request handler of the example server in docs/assist.md, taken from the page as written."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    page = (Path(settings.BASE_DIR) / "docs" / "assist.md").read_text()
+    section = page.split("### An example server", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {"__name__": "docs_assist_example"}  # not "__main__": it must not serve
+    exec(compile(code, "docs/assist.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    return namespace["Handler"]
+
+
+def test_the_example_server_in_the_docs_speaks_the_protocol(
+    annotator_api: Any, item: Any, settings: Any
+) -> None:
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), example_handler())
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    settings.POLYLOG_ASSIST_MODEL_URL = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        boxed = annotator_api.post(url(item), {"box": BOX}, format="json")
+        clicked = annotator_api.post(url(item), {"points": [{"x": 95, "y": 40, "label": 1}]}, format="json")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+    assert boxed.json() == {"polygons": [{"points": DIAMOND, "score": 1.0}]}
+    # Around the click, the box cut at the image's right border (100 px).
+    assert clicked.json() == {
+        "polygons": [{"points": [[92.5, 30], [100, 40], [92.5, 50], [85, 40]], "score": 1.0}]
+    }
