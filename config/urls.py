@@ -14,6 +14,7 @@ from apps.interchange.api import ExportDetail, ExportDownload, JobExport
 from apps.labeling.api.asyncapi import AsyncApiView
 from apps.ops import health
 from apps.ops import metrics as ops_metrics
+from apps.review.quality_page import job_quality
 from frontend import views as frontend
 
 # Admin's login form counts and throttles failed logins as the login page does (apps/accounts/throttle.py).
@@ -37,6 +38,7 @@ api = [
 urlpatterns = [
     path("", frontend.home, name="home"),
     path("jobs/<int:job_id>/", frontend.job_detail, name="job-page"),
+    path("jobs/<int:job_id>/quality/", job_quality, name="job-quality-page"),
     path("items/<int:item_id>/", frontend.item_label, name="item-page"),
     path("items/<int:item_id>/replay/", frontend.item_replay, name="item-replay"),
     path("accounts/login/", LoginView.as_view(), name="login"),

@@ -16,3 +16,9 @@ class ReviewConfig(AppConfig):
         if ITEM_LIST_HOOK not in selectors.item_list_hooks:
             selectors.item_list_hooks.append(ITEM_LIST_HOOK)
         item_presence.connect(on_item_presence, dispatch_uid="review.item_presence")
+        # The quality counters, written with each command's events (apps/review/quality.py).
+        from apps.labeling.store.hooks import row_writer_register
+
+        from . import quality
+
+        row_writer_register(quality.statements)

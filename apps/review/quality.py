@@ -266,3 +266,84 @@ def quality_report(job_id: int) -> dict[str, Any]:
         ],
         "throughput": [throughput[day] for day in sorted(throughput)],
     }
+
+
+# Rebuild -----------------------------------------------------------------------------------------------
+
+
+def quality_rebuild(job_id: int, *, batch: int = 200) -> dict[str, int]:
+    """Recount a job's QualityDay and QualityMark rows from its event log and store them in place of the
+    ones there (for a job whose events were written before these read models, or to repair them): each
+    event counted by `count` as its command was, and active time from the events' times in order. One
+    transaction; the marks are written as each run of `batch` items is counted. Returns the rows written."""
+    from django.db import transaction
+
+    from apps.labeling.domain import evolve, initial_state
+    from apps.labeling.models import Item, StoredEvent
+    from apps.labeling.store import row_event
+
+    counters: dict[tuple[int, date], Counter[str]] = defaultdict(Counter)
+    stamps: dict[tuple[int, date], list[int]] = defaultdict(list)
+    written = 0
+    items = list(
+        Item.objects.filter(job_id=job_id).order_by("id").values_list("id", "image__width", "image__height")
+    )
+    with transaction.atomic():
+        QualityDay.objects.filter(job_id=job_id).delete()
+        QualityMark.objects.filter(job_id=job_id).delete()
+        for start in range(0, len(items), batch):
+            chunk = {item_id: (w, h) for item_id, w, h in items[start : start + batch]}
+            marks: list[QualityMark] = []
+            rows = StoredEvent.objects.filter(item_id__in=list(chunk)).order_by("item_id", "seq")
+            state: ItemState | None = None
+            current, labeler = None, None
+            for row in rows.iterator(chunk_size=5000):
+                if row.item_id != current:
+                    current, labeler = row.item_id, None
+                    state = initial_state(*chunk[row.item_id])
+                assert state is not None
+                event = row_event(row)
+                after = evolve(state, event)
+                appended = Appended(
+                    job_id=job_id,
+                    item_id=row.item_id,
+                    actor_id=row.actor_id,
+                    at=row.created_at,
+                    first_seq=row.seq,
+                    events=(event,),
+                    states=(state, after),
+                    labeled_by_before=labeler,
+                )
+                day = utc_day(row.created_at)
+                counted = count(appended)
+                for person, figures in counted.counters.items():
+                    counters[(person, day)].update(figures)
+                marks += [
+                    QualityMark(
+                        job_id=job_id, person_id=p, figure=f, day=day, item_id=row.item_id, seq=s, value=v
+                    )
+                    for p, f, s, v in counted.marks
+                ]
+                stamps[(row.actor_id, day)].append(epoch_ms(row.created_at))
+                if row.type == "saved":
+                    labeler = row.actor_id if after.saved else None
+                state = after
+            QualityMark.objects.bulk_create(marks, batch_size=5000)
+            written += len(marks)
+        cut = idle_gap_ms()
+        days = []
+        for (person, day), figures in counters.items():
+            times = sorted(stamps.get((person, day), ()))
+            active = sum(b - a for a, b in zip(times, times[1:], strict=False) if b - a <= cut)
+            days.append(
+                QualityDay(
+                    job_id=job_id,
+                    person_id=person,
+                    day=day,
+                    active_ms=active,
+                    last_ms=times[-1] if times else None,
+                    **{name: figures.get(name, 0) for name in COUNTERS},
+                )
+            )
+        QualityDay.objects.bulk_create(days, batch_size=5000)
+    return {"days": len(days), "marks": written}

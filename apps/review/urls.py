@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import api
+from . import api, quality_api
 
 urlpatterns = [
     path("jobs/<int:job_id>/assignments/", api.JobAssignments.as_view(), name="job-assignments"),
@@ -19,4 +19,6 @@ urlpatterns = [
         name="job-assignment-history",
     ),
     path("jobs/<int:job_id>/next/", api.JobNext.as_view(), name="job-next"),
+    path("jobs/<int:job_id>/quality/", quality_api.QualityReport.as_view(), name="job-quality"),
+    path("jobs/<int:job_id>/quality/events/", quality_api.QualityEvents.as_view(), name="job-quality-events"),
 ]

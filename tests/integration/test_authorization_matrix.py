@@ -120,6 +120,9 @@ TABLE = """
   GET    /api/items/{item}/integrity/                        401   404   200   200   200   404   200
   GET    /api/items/{item}/log/                              401   404   200   200   200   404   200
 # --- assist (docs/assist.md): proposals for those who draw; they write nothing
+  POST   /api/items/{item}/assist/scissors/                  401   404   403   200   200   404   200
+  POST   /api/items/{item}/assist/box/                       401   404   403   200   200   404   200
+  POST   /api/items/{item}/assist/wand/                      401   404   403   200   200   404   200
   POST   /api/items/{item}/assist/model/                     401   404   403   200   200   404   200
 # --- assignments (docs/review.md): managers assign, every member reads the record, those who label ask
 # for the next image (an auditor labels nothing)
@@ -127,6 +130,9 @@ TABLE = """
   POST   /api/jobs/{job}/assignments/split/                  401   404   403   403   200   404   200
   GET    /api/jobs/{job}/assignments/history/                401   404   200   200   200   404   200
   GET    /api/jobs/{job}/next/?for=label                     401   404   403   200   200   404   200
+# --- quality (docs/review.md): every member reads the figures and the events behind them
+  GET    /api/jobs/{job}/quality/                            401   404   200   200   200   404   200
+  GET    /api/jobs/{job}/quality/events/?figure=events       401   404   200   200   200   404   200
 # --- ids do not cross jobs: the other job's URLs (oman's, and staff's) with this job's objects
   GET    /api/jobs/{other_job}/label-classes/{label_class}/  401   404   404   404   404   404   404
   PATCH  /api/jobs/{other_job}/label-classes/{label_class}/  401   404   404   404   404   404   404
@@ -135,6 +141,7 @@ TABLE = """
 # --- pages (302: to the login page)
   GET    /                                                   200   200   200   200   200   200   200
   GET    /jobs/{job}/                                        302   404   200   200   200   404   200
+  GET    /jobs/{job}/quality/                                302   404   200   200   200   404   200
   GET    /items/{item}/                                      302   404   200   200   200   404   200
   GET    /items/{item}/replay/                               302   404   200   200   200   404   200
   GET    /favicon.ico                                        301   301   301   301   301   301   301
@@ -364,6 +371,24 @@ def add_an_image_to_the_dataset(world: World) -> None:
     image_create(dataset=world.job.dataset, path="new/fox_004.png", content=png_bytes(40, 30))
 
 
+def draw_a_disc_in_the_item_image(world: World) -> None:
+    """The item's image file replaced by a picture of its size with a disc in it (and its checksum, so no
+    cached decoding of the flat one is used)."""
+    import hashlib
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from tests.assist_images import disc_pixels, png_of
+
+    image = world.item.image
+    content = png_of(disc_pixels(image.width, image.height, (image.width // 2, image.height // 2), 25)[0])
+    default_storage.delete(image.file.name)
+    assert default_storage.save(image.file.name, ContentFile(content)) == image.file.name
+    image.checksum = hashlib.sha256(content).hexdigest()
+    image.save(update_fields=["checksum"])
+
+
 def grant_job_creation(world: World) -> None:
     from django.contrib.auth.models import Permission
 
@@ -463,6 +488,25 @@ WRITES: dict[str, Write] = {
         count("labeling.Item", job=JOB, deleted_at__isnull=True),
     ),
     "POST /api/items/{item}/commands/": Write(as_json(a_command), count("labeling.StoredEvent")),
+    # The OpenCV tools, on the item's picture with a disc drawn in it (the fixtures' images are flat).
+    "POST /api/items/{item}/assist/scissors/": Write(
+        as_json(lambda world: {"anchors": [[10, 10], [60, 10]], "pointer": [40, 60], "close": True}),
+        count("labeling.StoredEvent"),
+        draw_a_disc_in_the_item_image,
+        writes_nothing=True,
+    ),
+    "POST /api/items/{item}/assist/box/": Write(
+        as_json(lambda world: {"box": [20, 10, 80, 70]}),
+        count("labeling.StoredEvent"),
+        draw_a_disc_in_the_item_image,
+        writes_nothing=True,
+    ),
+    "POST /api/items/{item}/assist/wand/": Write(
+        as_json(lambda world: {"point": [50, 40]}),
+        count("labeling.StoredEvent"),
+        draw_a_disc_in_the_item_image,
+        writes_nothing=True,
+    ),
     # Asks a fake model server on loopback (tests/assist_model_servers.py) for the box's polygon.
     "POST /api/items/{item}/assist/model/": Write(
         as_json(lambda world: {"box": [10, 10, 50, 40]}),

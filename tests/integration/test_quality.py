@@ -3,6 +3,7 @@ event table by a plain fold here, and the same numbers asked of the API (docs/re
 
 from __future__ import annotations
 
+import io
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -407,3 +408,29 @@ def test_refusals(job: Any, outsider_api: Any, auditor_api: Any) -> None:
     assert auditor_api.get(f"/api/jobs/{job.pk}/quality/events/?figure=labeled&person=x").status_code == 400
     assert auditor_api.get(f"/api/jobs/{job.pk}/quality/events/?person=1").status_code == 400
     assert auditor_api.get(f"/api/jobs/{job.pk}/quality/").json()["people"] == []
+
+
+def test_a_rebuild_from_the_log_gives_the_same_report(
+    job: Any, session: dict[str, Any], manager_api: Any
+) -> None:
+    from django.core.management import call_command
+
+    from apps.review.quality_models import QualityDay, QualityMark
+
+    before = report(manager_api, job)
+    marks = sorted(
+        QualityMark.objects.filter(job=job).values_list("person", "figure", "day", "item", "seq", "value")
+    )
+    QualityDay.objects.filter(job=job).update(labeled=0, active_ms=0)  # drifted
+    QualityMark.objects.filter(job=job, figure="labeled").delete()
+    assert report(manager_api, job) != before
+
+    call_command("quality_rebuild", job=job.pk, stdout=io.StringIO())
+
+    assert report(manager_api, job) == before
+    assert (
+        sorted(
+            QualityMark.objects.filter(job=job).values_list("person", "figure", "day", "item", "seq", "value")
+        )
+        == marks
+    )
