@@ -16,7 +16,18 @@ class JobType(models.TextChoices):
 class Role(models.TextChoices):
     MANAGER = "manager", "Manager"
     ANNOTATOR = "annotator", "Annotator"
+    # Reads everything and reviews (accepts, rejects, pins issues); never edits shapes (docs/review.md).
+    REVIEWER = "reviewer", "Reviewer"
     AUDITOR = "auditor", "Auditor"
+
+
+class ReviewStatus(models.TextChoices):
+    """An item's review status (domain/state.py's REVIEW_*; docs/review.md)."""
+
+    NONE = "none", "Not labeled yet"
+    TO_REVIEW = "to_review", "To review"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
 
 
 class ItemStatus(models.TextChoices):
@@ -111,6 +122,10 @@ class Item(models.Model):
     )
     labeled_at = models.DateTimeField(null=True, blank=True)
     hard_example = models.BooleanField(default=False)
+    # Review read models (issue 24): the status the stream's review events and saves give, and how many
+    # of the item's issues are open (accepting waits for none).
+    review_status = models.CharField(max_length=20, choices=ReviewStatus.choices, default=ReviewStatus.NONE)
+    open_issues = models.PositiveIntegerField(default=0)
     last_seq = models.PositiveIntegerField(default=0)
     saved_seq = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(null=True, blank=True)
@@ -129,6 +144,7 @@ class Item(models.Model):
             models.Index(fields=["job", "status", "id"], condition=SHOWN, name="item_status_in_job"),
             models.Index(fields=["job", "hard_example", "id"], condition=SHOWN, name="item_hard_in_job"),
             models.Index(fields=["job", "labeled_by", "id"], condition=SHOWN, name="item_labeler_in_job"),
+            models.Index(fields=["job", "review_status", "id"], condition=SHOWN, name="item_review_in_job"),
         ]
 
     def __str__(self) -> str:

@@ -1,4 +1,6 @@
-"""Who may do what on a job: roles rank auditor < annotator < manager; staff act as managers.
+"""Who may do what on a job: roles rank auditor < reviewer < annotator < manager for reading and managing;
+staff act as managers. Commands are authorised one by one (`command_require`): a reviewer reviews but
+never labels, an auditor sends nothing (docs/review.md "Roles").
 
 Anyone who is not a member is told the job does not exist (404), so ids leak nothing.
 """
@@ -12,10 +14,46 @@ from django.db import connection
 
 from apps.common.errors import ApiError
 
+from .domain.commands import COMMAND_NAMES, Command
+from .domain.review_messages import (
+    AcceptReview,
+    CommentIssue,
+    OpenIssue,
+    RejectReview,
+    ReopenIssue,
+    ReopenReview,
+    ResolveIssue,
+)
 from .models import Item, JobMember, LabelingJob, Role
 
-RANK = {Role.AUDITOR: 0, Role.ANNOTATOR: 1, Role.MANAGER: 2}
+RANK = {Role.AUDITOR: 0, Role.REVIEWER: 1, Role.ANNOTATOR: 2, Role.MANAGER: 3}
 READ, WRITE, MANAGE = Role.AUDITOR, Role.ANNOTATOR, Role.MANAGER
+
+# The review and issue commands each role may send (docs/review.md "Roles"); managers send every command,
+# annotators every shape command as well, reviewers only these, auditors none.
+_REVIEW_COMMANDS: dict[str, tuple[type, ...]] = {
+    Role.MANAGER: (
+        AcceptReview,
+        RejectReview,
+        ReopenReview,
+        OpenIssue,
+        CommentIssue,
+        ResolveIssue,
+        ReopenIssue,
+    ),
+    Role.REVIEWER: (
+        AcceptReview,
+        RejectReview,
+        ReopenReview,
+        OpenIssue,
+        CommentIssue,
+        ResolveIssue,
+        ReopenIssue,
+    ),
+    Role.ANNOTATOR: (OpenIssue, CommentIssue, ResolveIssue),
+    Role.AUDITOR: (),
+}
+_ALL_REVIEW_COMMANDS = _REVIEW_COMMANDS[Role.MANAGER]
 
 
 def job_role(user: Any, job_id: int) -> str | None:
@@ -59,6 +97,18 @@ def role_require(role: str | None, need: str, what: str) -> None:
     if RANK[role] < RANK[need]:
         verbs = {WRITE: "label", MANAGE: "manage this job"}
         raise ApiError(403, "permission_denied", f"Your role ({role}) may not {verbs.get(need, 'do that')}.")
+
+
+def command_require(role: str | None, command: Command, what: str) -> None:
+    """The one check of a command against the sender's role, REST or websocket: 404 for no role, 403
+    (permission_denied) for a command the role may not send. A shape command needs a labeling role
+    (annotator, manager); a review or issue command, one of the roles `_REVIEW_COMMANDS` names."""
+    if role is None or not isinstance(command, _ALL_REVIEW_COMMANDS):
+        role_require(role, WRITE, what)
+        return
+    if not isinstance(command, _REVIEW_COMMANDS[role]):
+        name = COMMAND_NAMES[type(command)]
+        raise ApiError(403, "permission_denied", f"Your role ({role}) may not send {name}.")
 
 
 def job_for(user: Any, job_id: int, need: str = READ) -> tuple[LabelingJob, str]:

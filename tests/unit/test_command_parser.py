@@ -45,6 +45,15 @@ from apps.labeling.domain.commands import (
     UnmarkHardExample,
 )
 from apps.labeling.domain.envelope import CommandEnvelope, InvalidEnvelope, parse_command_envelope
+from apps.labeling.domain.review_messages import (
+    AcceptReview,
+    CommentIssue,
+    OpenIssue,
+    RejectReview,
+    ReopenIssue,
+    ReopenReview,
+    ResolveIssue,
+)
 
 SHAPE_ID = "6f1c9a52-3b7e-4d2a-9c1e-0a8b7c6d5e4f"
 OTHER_ID = "0d2e4f60-7a8b-4c9d-8e0f-1a2b3c4d5e6f"
@@ -134,6 +143,26 @@ WIRE: dict[str, tuple[dict[str, Any], Any]] = {
     "discard_changes": ({"type": "discard_changes"}, DiscardChanges()),
     "mark_hard_example": ({"type": "mark_hard_example"}, MarkHardExample()),
     "unmark_hard_example": ({"type": "unmark_hard_example"}, UnmarkHardExample()),
+    "accept_review": ({"type": "accept_review"}, AcceptReview()),
+    "reject_review": ({"type": "reject_review", "reason": "Wrong label"}, RejectReview("Wrong label")),
+    "reopen_review": ({"type": "reopen_review"}, ReopenReview()),
+    "open_issue": (
+        {
+            "type": "open_issue",
+            "issue_id": OTHER_ID,
+            "x": 3.5,
+            "y": 4.0,
+            "text": "<b>here</b>",
+            "shape_id": SHAPE_ID,
+        },
+        OpenIssue(OTHER_ID, 3.5, 4.0, "<b>here</b>", SHAPE_ID),
+    ),
+    "comment_issue": (
+        {"type": "comment_issue", "issue_id": OTHER_ID, "text": "fixed\nsee"},
+        CommentIssue(OTHER_ID, "fixed\nsee"),
+    ),
+    "resolve_issue": ({"type": "resolve_issue", "issue_id": OTHER_ID}, ResolveIssue(OTHER_ID)),
+    "reopen_issue": ({"type": "reopen_issue", "issue_id": OTHER_ID}, ReopenIssue(OTHER_ID)),
 }
 
 

@@ -65,6 +65,19 @@ from apps.labeling.domain.events import (
     VertexMoved,
     VertexRemoved,
 )
+from apps.labeling.domain.review_messages import (
+    CommentIssue,
+    IssueCommented,
+    IssueOpened,
+    IssueReopened,
+    IssueResolved,
+    OpenIssue,
+    RejectReview,
+    ResolveIssue,
+    ReviewAccepted,
+    ReviewRejected,
+    ReviewReopened,
+)
 from apps.labeling.domain.state import ItemState
 
 ALICE, BOB = 1, 2
@@ -98,6 +111,12 @@ def busy_state() -> ItemState:
         (ALICE, Undo()),
         (BOB, Undo()),
         (ALICE, MarkHardExample()),
+        # Review (issue 24): an issue with its thread, another resolved, and a rejection.
+        (BOB, OpenIssue(str(uuid.UUID(int=9)), 12.0, 14.5, "Corner off", S)),
+        (ALICE, CommentIssue(str(uuid.UUID(int=9)), "Which one?")),
+        (BOB, OpenIssue(str(uuid.UUID(int=10)), 1.0, 2.0, "Missed a cup")),
+        (ALICE, ResolveIssue(str(uuid.UUID(int=10)))),
+        (BOB, RejectReview("Two mistakes")),
     )
 
 
@@ -107,6 +126,8 @@ def test_the_busy_state_really_has_every_part_filled():
     assert state.saved and state.undo.get(ALICE) and state.redo.get(ALICE) and state.redo.get(BOB)
     assert {d["actor"] for d in state_view(state)["drafts"]} == {ALICE, BOB}
     assert state.hard_example
+    assert state.review.status == "rejected" and len(state.issues) == 2
+    assert [i["status"] for i in state_view(state)["issues"]] == ["open", "resolved"]
 
 
 @pytest.mark.parametrize("state", [initial_state(640, 480), busy_state()], ids=["initial", "busy"])
@@ -181,6 +202,14 @@ EVENTS = [
     ChangesDiscarded(ALICE, (U,)),
     HardExampleMarked(ALICE),
     HardExampleUnmarked(BOB),
+    ReviewAccepted(BOB),
+    ReviewRejected(BOB, "The cup's handle is missing.\n<script>"),
+    ReviewReopened(ALICE),
+    IssueOpened(BOB, V, 3.5, 4.0, S, "Here"),
+    IssueOpened(BOB, V, 3.5, 4.0, None, "Here"),
+    IssueCommented(ALICE, V, "Done"),
+    IssueResolved(ALICE, V),
+    IssueReopened(BOB, V),
 ]
 
 

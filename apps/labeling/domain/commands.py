@@ -1,7 +1,5 @@
-"""Commands (what a person asks for) and the one parser that turns wire JSON into them.
-
-REST and websocket both call `parse_command`, so a command means the same on both paths.
-"""
+"""Commands (what a person asks for) and the one parser that turns wire JSON into them. REST and websocket
+both call `parse_command`, so a command means the same on both paths."""
 
 from __future__ import annotations
 
@@ -9,6 +7,7 @@ import uuid
 from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
+from . import review_messages as review_wire
 from .attributes import Value, parse_values
 from .errors import Rejected
 
@@ -214,6 +213,7 @@ Command = (
     | DiscardChanges
     | MarkHardExample
     | UnmarkHardExample
+    | review_wire.ReviewCommand  # issue 24: accept_review, open_issue, ... (review_messages.py)
 )
 
 COMMAND_TYPES: dict[str, type] = {
@@ -242,6 +242,7 @@ COMMAND_TYPES: dict[str, type] = {
     "discard_changes": DiscardChanges,
     "mark_hard_example": MarkHardExample,
     "unmark_hard_example": UnmarkHardExample,
+    **review_wire.REVIEW_COMMAND_TYPES,
 }
 COMMAND_NAMES: dict[type, str] = {cls: name for name, cls in COMMAND_TYPES.items()}
 
@@ -356,6 +357,7 @@ _FIELD_PARSERS = {
     "line": _line,
     "shapes": _pasted,
     "values": parse_values,
+    **review_wire.REVIEW_FIELD_PARSERS,
 }
 
 
@@ -391,7 +393,8 @@ def parse_command(data: Any) -> Command:
             if f.default is MISSING:
                 raise _invalid(f"{kind} needs {f.name}.")
             continue
-        values[f.name] = _FIELD_PARSERS[f.name](data[f.name])
+        parse = review_wire.REVIEW_COMMAND_FIELD_PARSERS.get((cls, f.name)) or _FIELD_PARSERS[f.name]
+        values[f.name] = parse(data[f.name])
     command = cls(**values)
     _check_fields(command)
     return command

@@ -70,6 +70,8 @@ from .events import (
 )
 from .evolve import discard_target, pending_steps, revert_steps
 from .geometry import check_finite, check_inside, check_polygon, crosses_itself, fmt, without_closing_point
+from .review import decide_review
+from .review_messages import REVIEW_COMMANDS
 from .state import Actor, ItemState, Shape, content, pending_entries
 
 
@@ -401,5 +403,7 @@ def decide(state: ItemState, command: Command, ctx: Context) -> list[Event]:
             return [] if state.hard_example else [HardExampleMarked(actor)]
         case UnmarkHardExample():
             return [HardExampleUnmarked(actor)] if state.hard_example else []
+        case _ if isinstance(command, REVIEW_COMMANDS):  # issue 24: never a shape change (review.py)
+            return list(decide_review(state, command, actor))
         case _:
             assert_never(command)

@@ -1,13 +1,13 @@
-"""Events: what happened to an item, in the past tense, with the actor who did it.
-
-The stored row keeps `type`, `schema_version` and `payload` (the fields below minus `actor`, which has a
-column of its own). `event_from_record` is the one place where old payloads are upgraded (the upcaster).
-"""
+"""Events: what happened to an item, in the past tense, with the actor who did it. The stored row keeps
+`type`, `schema_version` and `payload` (the fields below minus `actor`, which has a column of its own);
+`event_from_record` is the one place where old payloads are upgraded (the upcaster)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from typing import Any
+
+from .review_messages import REVIEW_EVENT_TYPES, ReviewEvent
 
 Point = tuple[float, float]
 Actor = int
@@ -277,6 +277,7 @@ Event = (
     | ChangesDiscarded
     | HardExampleMarked
     | HardExampleUnmarked
+    | ReviewEvent  # issue 24: review_accepted, issue_opened, ... (review_messages.py)
 )
 
 EVENT_TYPES: dict[str, type] = {
@@ -305,6 +306,7 @@ EVENT_TYPES: dict[str, type] = {
     "changes_discarded": ChangesDiscarded,
     "hard_example_marked": HardExampleMarked,
     "hard_example_unmarked": HardExampleUnmarked,
+    **REVIEW_EVENT_TYPES,
 }
 EVENT_NAMES: dict[type, str] = {cls: name for name, cls in EVENT_TYPES.items()}
 _PAYLOAD_FIELDS: dict[type, tuple[str, ...]] = {

@@ -37,6 +37,8 @@ from .events import (
     VertexMoved,
     VertexRemoved,
 )
+from .review import evolve_review, review_after_save
+from .review_messages import REVIEW_EVENTS
 from .state import UNDO_DEPTH, Actor, Change, ItemState, Shape, UndoEntry, content, pending_entries
 
 Patch = Mapping[str, Shape | None]
@@ -55,6 +57,8 @@ def _state(s: ItemState, **kw: object) -> ItemState:
         saved=kw.get("saved", s.saved),  # type: ignore[arg-type]
         undo=kw.get("undo", s.undo),  # type: ignore[arg-type]
         redo=kw.get("redo", s.redo),  # type: ignore[arg-type]
+        review=kw.get("review", s.review),  # type: ignore[arg-type]
+        issues=kw.get("issues", s.issues),  # type: ignore[arg-type]
     )
 
 
@@ -376,7 +380,8 @@ def evolve(state: ItemState, event: Event) -> ItemState:
                 for sid, s in state.shapes.items()
             }
             saved = {sid: s for sid, s in shapes.items() if s.closed}
-            return _state(state, seq=seq, saved_seq=seq, shapes=shapes, saved=saved)
+            review = review_after_save(state.review, state.saved, saved, seq)
+            return _state(state, seq=seq, saved_seq=seq, shapes=shapes, saved=saved, review=review)
         case ChangesDiscarded(actor=actor, skipped_shape_ids=skipped) if event.scope == DISCARD_EVERYONE:
             # Stored before discard was per person: replayed by the rule it was decided under.
             return _act(state, seq, actor, discard_patch(state, actor, skipped))
@@ -386,6 +391,9 @@ def evolve(state: ItemState, event: Event) -> ItemState:
             return _state(state, seq=seq, hard_example=True)
         case HardExampleUnmarked():
             return _state(state, seq=seq, hard_example=False)
+        case _ if isinstance(event, REVIEW_EVENTS):  # issue 24: never a shape change (review.py)
+            review, issues = evolve_review(state, seq, event)
+            return _state(state, seq=seq, review=review, issues=issues)
         case _:
             assert_never(event)
 

@@ -70,6 +70,46 @@ class UndoEntry:
     discard: bool = False
 
 
+# An item's review status (docs/review.md): "none" (no labeled save yet: nothing to review), "to_review"
+# (a labeled save is waiting for a reviewer), "accepted", "rejected".
+REVIEW_NONE, REVIEW_TO_REVIEW, REVIEW_ACCEPTED, REVIEW_REJECTED = "none", "to_review", "accepted", "rejected"
+REVIEW_STATUSES = (REVIEW_NONE, REVIEW_TO_REVIEW, REVIEW_ACCEPTED, REVIEW_REJECTED)
+ISSUE_OPEN, ISSUE_RESOLVED = "open", "resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """Where the item stands in review. `actor` is the reviewer whose decision set the status (None when a
+    save set it), `seq` the event that set it (None for "none"), `reason` a rejection's."""
+
+    status: str = REVIEW_NONE
+    reason: str | None = None
+    actor: Actor | None = None
+    seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    text: str
+    actor: Actor
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """A remark pinned to a point of the image (and maybe to a shape), with its thread of comments."""
+
+    id: str
+    x: float
+    y: float
+    shape_id: str | None
+    text: str
+    author: Actor
+    status: str
+    seq: int  # the issue_opened event's
+    comments: tuple[Comment, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class ItemState:
     width: float
@@ -82,6 +122,9 @@ class ItemState:
     saved: Mapping[str, Shape] = field(default_factory=dict)
     undo: Mapping[Actor, tuple[UndoEntry, ...]] = field(default_factory=dict)
     redo: Mapping[Actor, tuple[UndoEntry, ...]] = field(default_factory=dict)
+    # Review lives in the item's own stream (DESIGN section 9): it never changes shapes, and undo skips it.
+    review: Review = Review()
+    issues: Mapping[str, Issue] = field(default_factory=dict)  # by id, in the order they were opened
 
     def closed_shapes(self) -> list[Shape]:
         return [s for s in self.shapes.values() if s.closed]
@@ -143,7 +186,32 @@ def state_view(state: ItemState, item_id: int | None = None) -> dict[str, Any]:
         # Extends DESIGN section 8: who has changes since the last save, so a client asks "Save?" only
         # the people in it.
         "pending": pending_actors(state),
+        # Issue 24: the review status and the issues pinned on the image (docs/review.md).
+        "review": review_view(state.review),
+        "issues": [issue_view(issue) for issue in state.issues.values()],
     }
+
+
+def review_view(review: Review) -> dict[str, Any]:
+    return {"status": review.status, "reason": review.reason, "actor": review.actor, "seq": review.seq}
+
+
+def issue_view(issue: Issue) -> dict[str, Any]:
+    return {
+        "id": issue.id,
+        "x": issue.x,
+        "y": issue.y,
+        "shape_id": issue.shape_id,
+        "text": issue.text,
+        "author": issue.author,
+        "status": issue.status,
+        "seq": issue.seq,
+        "comments": [{"text": c.text, "actor": c.actor, "seq": c.seq} for c in issue.comments],
+    }
+
+
+def open_issue_count(state: ItemState) -> int:
+    return sum(1 for issue in state.issues.values() if issue.status == ISSUE_OPEN)
 
 
 # Snapshots: a state as plain JSON and back. Compact lists keep snapshot rows small.
@@ -245,7 +313,27 @@ def state_to_dict(state: ItemState) -> dict[str, Any]:
         "saved": saved,
         "undo": undo,
         "redo": redo,
+        "review": [state.review.status, state.review.reason, state.review.actor, state.review.seq],
+        "issues": [_issue_out(issue) for issue in state.issues.values()],
     }
+
+
+def _issue_out(i: Issue) -> list[Any]:
+    comments = [[c.text, c.actor, c.seq] for c in i.comments]
+    return [i.id, i.x, i.y, i.shape_id, i.text, i.author, i.status, i.seq, comments]
+
+
+def _issue_in(raw: list[Any]) -> Issue:
+    id_, x, y, shape_id, text, author, status, seq, comments = raw
+    return Issue(id_, x, y, shape_id, text, author, status, seq, tuple(Comment(*c) for c in comments))
+
+
+def _review_in(raw: dict[str, Any], saved: bool) -> Review:
+    """A snapshot's review; one written before review existed (no key) holds no review event, so its
+    status is what its saves made it: "to_review" from a labeled save, at that save (docs/review.md)."""
+    if "review" in raw:
+        return Review(*raw["review"])
+    return Review(REVIEW_TO_REVIEW, None, None, raw["saved_seq"]) if saved else Review()
 
 
 def state_from_dict(raw: dict[str, Any]) -> ItemState:
@@ -254,6 +342,7 @@ def state_from_dict(raw: dict[str, Any]) -> ItemState:
     table = [_shape_in(row) for row in raw["table"]]
     shapes = [table[i] for i in raw["shapes"]]
     saved = [table[i] for i in raw["saved"]]
+    issues = [_issue_in(row) for row in raw.get("issues", ())]
     return ItemState(
         width=raw["width"],
         height=raw["height"],
@@ -265,4 +354,6 @@ def state_from_dict(raw: dict[str, Any]) -> ItemState:
         saved={s.id: s for s in saved if s is not None},
         undo={actor: _stack_in(table, stack) for actor, stack in raw["undo"]},
         redo={actor: _stack_in(table, stack) for actor, stack in raw["redo"]},
+        review=_review_in(raw, any(s is not None for s in saved)),
+        issues={issue.id: issue for issue in issues},
     )

@@ -29,7 +29,7 @@ from ..domain.commands import (
 )
 from ..domain.events import Event, Saved
 from ..models import StoredEvent
-from ..permissions import WRITE, role_require
+from ..permissions import command_require
 from ..readmodels import (
     attribute_counts_change,
     item_tally_keys,
@@ -115,7 +115,7 @@ def item_command_handle(
     """Decide `command` against the item's current state, append its events, update the read models.
 
     A command_id seen before on this item gets its original answer and is not applied again.
-    The actor must be an annotator or manager of the item's job, as stored now (`command_authorise`, read
+    The actor's role in the item's job must allow the command, as stored now (`command_authorise`, read
     with the item's head): REST and websocket commands are authorised here, at every command.
     Raises Rejected (nothing appended), ApiError(404) for an item that is not there or not the actor's to
     see, ApiError(403) for a role that may not label.
@@ -154,7 +154,7 @@ def _handle_once(
     lock: bool,
 ) -> CommandResult:
     head = store.item_head_read(item_id, member_id=actor_id, command_id=command_id, lock=lock)
-    command_authorise(item_id, head)
+    command_authorise(item_id, head, command)
     # A retry gets the original answer whatever deciding it again would now say (a refusal, a no-op, a
     # second application). A twin that commits after the head was read moves last_seq, so this write is
     # overtaken and the next attempt sees it; or it fails the (item, command_id) constraint (see
@@ -191,11 +191,12 @@ def _handle_once(
     return _commit(head, state, prev_hash, events, actor_id, command_id, new_state, savepoint=not lock)
 
 
-def command_authorise(item_id: int, head: store.ItemHead | None) -> None:
-    """The one authorisation of a command, REST or websocket: the item is there and the actor labels in its
-    job (annotator or manager; staff manage every job, an inactive user has no role). Anyone who is not a
+def command_authorise(item_id: int, head: store.ItemHead | None, command: Command) -> None:
+    """The one authorisation of a command, REST or websocket: the item is there and the actor's role in its
+    job may send the command (permissions.command_require: shape commands annotator or manager, review and
+    issue commands per role; staff manage every job, an inactive user has no role). Anyone who is not a
     member is told the item does not exist, as permissions.item_for tells it, so ids leak nothing."""
-    role_require(None if head is None else head.role, WRITE, f"item {item_id}")
+    command_require(None if head is None else head.role, command, f"item {item_id}")
 
 
 def _answered(result: CommandResult | None) -> CommandResult:
