@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -38,6 +39,7 @@ from ..readmodels import (
     save_columns,
     tally_deltas,
 )
+from ..store.hooks import Appended, row_writers
 
 log = logging.getLogger(__name__)
 
@@ -271,6 +273,7 @@ def _commit(
         tallies=deltas,
         attributes_before=attributes_before,
         attributes_after=attributes_after,
+        appended=_appended(head, state, new_state, events, actor_id, now),
     )
     written = store.commit(plan, savepoint=savepoint)
     if not written:
@@ -306,6 +309,35 @@ def _commit(
     transaction.on_commit(lambda: store.state_cache.put(item_id, final), robust=True)
     broadcast = live.ItemEvents(item_id, job_id, wire, item_wire, summary_changed, counts_changed)
     return CommandResult(seq=new_state.seq, events=wire, broadcasts=(broadcast,))
+
+
+def _appended(
+    head: store.ItemHead,
+    state: ItemState,
+    new_state: ItemState,
+    events: list[Event],
+    actor_id: int,
+    now: datetime,
+) -> Appended | None:
+    """What the row writers of the apps above labeling read (store/hooks.py), or None without any: the
+    state before and after each event (a batch's are walked again; a single command's are at hand)."""
+    if not row_writers:
+        return None
+    states = [state, new_state]
+    if len(events) > 1:
+        states = [state]
+        for event in events:
+            states.append(evolve(states[-1], event))
+    return Appended(
+        job_id=head.job_id,
+        item_id=head.item_id,
+        actor_id=actor_id,
+        at=now,
+        first_seq=state.seq + 1,
+        events=tuple(events),
+        states=tuple(states),
+        labeled_by_before=head.labeled_by_id,
+    )
 
 
 def _outlines_changed(before: ItemState, after: ItemState) -> bool:
