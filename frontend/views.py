@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from apps.assist import available_tools
 from apps.common.errors import ApiError
 from apps.labeling.api.preview import preview_of
 from apps.labeling.api.serializers import JobSerializer
@@ -105,7 +106,9 @@ def _item_page(request: HttpRequest, item_id: int, template: str) -> HttpRespons
             },
         },
     }
-    return render(request, template, {"item": item, "boot": boot})
+    # The assisted tools this server offers (docs/ui.md, "Assisted outlines"): the model only when configured.
+    boot["assist_tools"] = available_tools()
+    return render(request, template, {"item": item, "boot": boot, "assist_tools": boot["assist_tools"]})
 
 
 @login_required

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.assist_model_servers import fake_model, model_server
 from tests.live_servers import ROOT, Daphne, free_port, manage, photos_write, server_env, wait_until_serving
 
 from .seed import PASSWORD
@@ -113,9 +114,13 @@ class Api:
 @pytest.fixture(scope="package")
 def site(tmp_path_factory: Any) -> Iterator[LiveServer]:
     var_dir = tmp_path_factory.mktemp("browser-var")
+    # A model server for the model tool (docs/assist.md): a fake model on loopback in this process, answering
+    # known polygons (tests/assist_model_servers.py), so the labeling page offers the Model tool.
+    model = contextlib.ExitStack()
+    model_url = model.enter_context(model_server(fake_model)).url
     # Exports of 20 images or more go to the task queue, so the demo dataset's 30 have a large export
     # (tests/browser/test_export_queued.py); the other tests export one or two images.
-    env = server_env(var_dir, POLYLOG_EXPORT_QUEUE_ITEMS="20")
+    env = server_env(var_dir, POLYLOG_EXPORT_QUEUE_ITEMS="20", POLYLOG_ASSIST_MODEL_URL=model_url)
     env.pop("DEBUG", None)
     manage(env, "migrate", "--noinput", "-v0")
     photos = photos_write(var_dir / "photos", PHOTO_COUNT)
@@ -149,6 +154,7 @@ def site(tmp_path_factory: Any) -> Iterator[LiveServer]:
         yield LiveServer(server.base_url, seed, server)
     finally:
         server.stop()
+        model.close()
 
 
 @pytest.fixture

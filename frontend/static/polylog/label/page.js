@@ -2,9 +2,9 @@
 // keyboard, the label picker, the messages (refusals and others' changes, in one notification area),
 // presence, the File Labels panel, the image strip and leaving.
 
-import { ApiError, boot, get } from '../api.js';
+import { ApiError, boot, get, post } from '../api.js';
 import { ask, h, newId, typing } from '../ui.js';
-import { MODES, PICK_PX, SNAP_TO_PX } from './constants.js';
+import { ASSIST_TOOLS, MODES, PICK_PX, SNAP_TO_PX } from './constants.js';
 import { clampMove, clampToImage, round2, towardZero2 } from './geometry.js';
 import { LabelBar } from './labelbar.js';
 import drawFreehand from './modes/draw_freehand.js';
@@ -12,6 +12,12 @@ import drawPolygon from './modes/draw_polygon.js';
 import drawRectangle from './modes/draw_rectangle.js';
 import edit from './modes/edit.js';
 import split from './modes/split.js';
+import scissors from './modes/scissors.js';
+import boxAssist from './modes/box_assist.js';
+import wand from './modes/wand.js';
+import model from './modes/model.js';
+import { AssistLayer } from './proposal.js';
+import { AssistOptions } from './assist_options.js';
 import issueMode, { ISSUE_MODE } from './modes/issue.js';
 import { Clipboard } from './clipboard.js';
 import { causeText, commandInvolvement, involvementText, People, refusalText, ShapeMemory, shapeFacts, shapeName, withNames } from './messages.js';
@@ -31,6 +37,10 @@ import { actionFor, SHORTCUTS, whereOf } from './shortcuts.js';
 import { bboxOf, besidePlacement, ViewControls } from './view_controls.js';
 
 const MODE_TABLE = { [MODES.DRAW_POLYGON]: drawPolygon, [MODES.DRAW_RECTANGLE]: drawRectangle, [MODES.DRAW_FREEHAND]: drawFreehand, [MODES.EDIT]: edit, [MODES.SPLIT]: split, [ISSUE_MODE]: issueMode };
+// The assisted tools this server offers (apps.assist.available_tools, in the boot data): the model tool
+// only when a model server is configured (docs/ui.md, "Assisted outlines").
+const ASSIST_MODES = { [MODES.SCISSORS]: scissors, [MODES.BOX_ASSIST]: boxAssist, [MODES.WAND]: wand, [MODES.MODEL]: model };
+for (const [name, assistMode] of Object.entries(ASSIST_MODES)) if ((boot().assist_tools ?? []).includes(ASSIST_TOOLS[name])) MODE_TABLE[name] = assistMode;
 const TOOL_KEY = 'polylog.tool';
 // How long a refusal about a shape that is gone waits for the event saying who removed it (the refusal
 // and that event come on different channels, either may be first) before it is shown without a name.
@@ -69,6 +79,13 @@ let modeState = null;
 let baseHint = ''; // the tool's hint; two or more picked shapes add what M, Shift+M and G would do
 let pickerOpen = false;
 let neighbours = { next: null, previous: null };
+// The assisted tools' overlay (proposal, anchors, prompts) and sliders; the askers waiting for an answer.
+const assistLayer = new AssistLayer(renderer.overlayLayer);
+const assistOptions = new AssistOptions(document.getElementById('assist-options'), () => {
+  mode?.onOptionsChange?.(modeState, ctx);
+  redraw();
+});
+const assistWaiting = new Set();
 
 // Commands ----------------------------------------------------------------------------------------------
 
@@ -285,6 +302,7 @@ function draw() {
   ui.hoverId = pointer ? (ctx.hitTest(pointer).shapeId ?? null) : null;
   if (nudge) ui.overlay = { ...ui.overlay, override: { shapeId: nudge.shapeId, points: nudge.current } };
   renderer.render(view, viewControls.uiForRender(view, ui));
+  assistLayer.render(ui.overlay.assist ?? null);
   issues.render(view);
   reviewBar.render(reviewOf(view), issues.openCount);
   document.getElementById('hint').textContent = (canLabel && pieces.hint()) || baseHint;
@@ -339,6 +357,17 @@ const ctx = {
   },
   selectedId: () => ui.selectedId,
   setMode: (name) => setMode(name),
+  // The assisted tools (proposal.js): a proposal asked of the server (resolves with {polygons}, throws an
+  // ApiError with its {code, message}); the sliders' values; who is waiting for an answer (the stage
+  // shows it).
+  assist: (tool, body) => post(`/api/items/${item.id}/assist/${tool}/`, body),
+  assistOptions: () => assistOptions,
+  assistBusy(asker, on) {
+    if (on) assistWaiting.add(asker);
+    else assistWaiting.delete(asker);
+    stage.classList.toggle('assist-busy', assistWaiting.size > 0);
+    document.body.dataset.assistBusy = String(assistWaiting.size > 0);
+  },
   // The issue tool's click: the new-issue form at that point (on that shape, when one was hit).
   composeIssue: (at, shapeId) => issues.compose(at, shapeId),
   selectedVertex: () => ui.selectedVertex,
@@ -454,6 +483,13 @@ function ungroupPicked() {
   redrawPanel();
 }
 
+// An assisted tool's key or button: the tool, or why it is not there (no model server configured).
+function setAssistMode(name) {
+  if (MODE_TABLE[name]) return setMode(name);
+  const why = name === MODES.MODEL ? 'No model server is configured here (POLYLOG_ASSIST_MODEL_URL), so there is no model tool.' : 'This server does not offer that tool.';
+  return refuse('assist_unavailable', why, null);
+}
+
 function setMode(name) {
   if (!MODE_TABLE[name]) name = MODES.DRAW_POLYGON;
   if (name === ISSUE_MODE && !rights.openIssue) name = MODES.EDIT;
@@ -462,6 +498,7 @@ function setMode(name) {
   mode = MODE_TABLE[name];
   modeState = mode.onSetup(ctx);
   if (canLabel && name !== MODES.SPLIT && name !== ISSUE_MODE) localStorage.setItem(TOOL_KEY, name); // the chosen tool stays for the next image
+  assistOptions.show(name);
   stage.className = `stage mode-${name}`;
   for (const button of document.querySelectorAll('[data-tool]')) button.classList.toggle('active', button.dataset.tool === name);
   if (canLabel || name === ISSUE_MODE) baseHint = mode.hint;
@@ -837,6 +874,10 @@ const actions = {
   tool_rectangle: () => setMode(MODES.DRAW_RECTANGLE),
   tool_freehand: () => setMode(MODES.DRAW_FREEHAND),
   tool_edit: () => setMode(MODES.EDIT),
+  tool_scissors: () => setAssistMode(MODES.SCISSORS),
+  tool_box_assist: () => setAssistMode(MODES.BOX_ASSIST),
+  tool_wand: () => setAssistMode(MODES.WAND),
+  tool_model: () => setAssistMode(MODES.MODEL),
   delete_selection: () => deleteSelection(),
   shortcuts: () => showShortcuts(),
   copy: () => clipboard.copy(),
@@ -863,8 +904,9 @@ for (const button of document.querySelectorAll('[data-tool]')) {
 }
 if (!canLabel) {
   for (const name of ['undo', 'redo', 'reset_shape', 'delete_all', 'paste', 'carry', 'merge', 'subtract', 'tool_split']) document.querySelector(`[data-action=${name}]`).disabled = true;
-  for (const name of [MODES.DRAW_POLYGON, MODES.DRAW_RECTANGLE, MODES.DRAW_FREEHAND]) {
+  for (const name of [MODES.DRAW_POLYGON, MODES.DRAW_RECTANGLE, MODES.DRAW_FREEHAND, ...Object.keys(ASSIST_MODES)]) {
     const drawTool = document.querySelector(`[data-tool=${name}]`);
+    if (!drawTool) continue; // an assisted tool this server does not offer
     drawTool.disabled = true;
     drawTool.title = `Drawing is for annotators and managers; your role is ${job.role}`;
   }

@@ -11,6 +11,10 @@ const RECTANGLE = MODES.DRAW_RECTANGLE;
 const FREEHAND = MODES.DRAW_FREEHAND;
 const EDIT = MODES.EDIT;
 const SPLIT = MODES.SPLIT;
+const SCISSORS = MODES.SCISSORS;
+const BOX = MODES.BOX_ASSIST;
+const WAND = MODES.WAND;
+const MODEL = MODES.MODEL;
 const ISSUE = ISSUE_MODE;
 
 export const SHORTCUTS = [
@@ -18,6 +22,10 @@ export const SHORTCUTS = [
   { action: 'tool_rectangle', keys: ['B'], what: 'Rectangle tool' },
   { action: 'tool_freehand', keys: ['A'], what: 'Freehand tool' },
   { action: 'tool_edit', keys: ['E'], what: 'Edit tool' },
+  { action: 'tool_scissors', keys: ['S'], what: 'Scissors: an outline that follows the edges between your clicks (assisted)' },
+  { action: 'tool_box_assist', keys: ['X'], what: 'Box to polygon: drag a box around the object (assisted)' },
+  { action: 'tool_wand', keys: ['W'], what: 'Magic wand: click a region of similar colour (assisted)' },
+  { action: 'tool_model', keys: ['Q'], what: 'Model tool: prompt the configured model server with points and a box (assisted; only when one is configured)' },
   { action: 'label', keys: ['1-9'], what: 'Choose the active label (the label bar); with a shape selected, relabel it' },
   { action: 'undo', keys: ['Ctrl+Z'], what: 'Undo' },
   { action: 'redo', keys: ['Ctrl+Shift+Z', 'Ctrl+Y'], what: 'Redo' },
@@ -67,10 +75,22 @@ export const SHORTCUTS = [
   { action: 'remove_vertex', keys: ['Alt+click', 'Right-click'], what: 'Remove the vertex', tool: EDIT, pointer: true },
   { action: 'split_line', keys: ['Drag across', 'Click both ends'], what: 'Draw the cutting line, from outside the shape to outside it', tool: SPLIT, pointer: true },
   { action: 'cancel_split', keys: ['Esc'], what: 'Drop the line; with no line, back to the edit tool', tool: SPLIT },
+  { action: 'accept_proposal', keys: ['Enter'], what: 'Close the outline through the anchors (or click the first anchor); with a proposal shown, accept it as a polygon of the active label', tool: SCISSORS },
+  { action: 'drop_proposal', keys: ['Esc'], what: 'Drop the proposal, else the anchors (nothing was sent)', tool: SCISSORS },
+  { action: 'remove_last_anchor', keys: ['Backspace'], what: 'Remove the last anchor (and nothing else)', tool: SCISSORS },
+  { action: 'box_marks', keys: ['Shift+click', 'Alt+click', 'Right-click'], what: 'Mark the object (Shift) or the background (Alt, right-click) in the box: the proposal is refined', tool: BOX, pointer: true },
+  { action: 'accept_proposal', keys: ['Enter'], what: 'Accept the proposal as a polygon of the active label (drag its vertices first to correct it)', tool: BOX },
+  { action: 'drop_proposal', keys: ['Esc'], what: 'Drop the proposal, its box and marks (nothing was sent)', tool: BOX },
+  { action: 'accept_proposal', keys: ['Enter'], what: 'Accept the proposal as a polygon of the active label (drag its vertices first to correct it)', tool: WAND },
+  { action: 'drop_proposal', keys: ['Esc'], what: 'Drop the proposal (nothing was sent)', tool: WAND },
+  { action: 'model_prompts', keys: ['Click', 'Alt+click', 'Right-click', 'Drag'], what: 'Prompt the model: a point of the object, a point of the background, a box', tool: MODEL, pointer: true },
+  { action: 'accept_proposal', keys: ['Enter'], what: 'Accept the proposal as a polygon of the active label (drag its vertices first to correct it)', tool: MODEL },
+  { action: 'drop_proposal', keys: ['Esc'], what: 'Drop the proposal and its prompts (nothing was sent)', tool: MODEL },
+  { action: 'remove_last_prompt', keys: ['Backspace'], what: 'Remove the last prompt point (and nothing else)', tool: MODEL },
   { action: 'leave_issue_tool', keys: ['Esc'], what: 'Back to the edit tool', tool: ISSUE },
 ];
 
-const TOOL_NAMES = { [POLYGON]: 'polygon tool', [RECTANGLE]: 'rectangle tool', [FREEHAND]: 'freehand tool', [EDIT]: 'edit tool', [SPLIT]: 'split tool', [ISSUE]: 'issue tool' };
+const TOOL_NAMES = { [POLYGON]: 'polygon tool', [RECTANGLE]: 'rectangle tool', [FREEHAND]: 'freehand tool', [EDIT]: 'edit tool', [SPLIT]: 'split tool', [SCISSORS]: 'scissors', [BOX]: 'box to polygon', [WAND]: 'magic wand', [MODEL]: 'model tool', [ISSUE]: 'issue tool' };
 const NAMED = { Del: 'Delete', Esc: 'Escape', Enter: 'Enter', Backspace: 'Backspace' };
 const ARROWS = new Set(['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown']);
 

@@ -40,6 +40,19 @@ function askLive(state, ctx) {
   });
 }
 
+// The edge path of a stretch clicked before its live preview came: drawn when it comes, if the stretch is
+// still there. Only drawn: closing asks the server for the whole outline again.
+async function askSegment(state, ctx, segment, from, to) {
+  try {
+    const answer = await ctx.assist('scissors', { anchors: [from], pointer: to, close: false, tolerance: 0 });
+    if (!state.segments.includes(segment) || !answer.polygons[0]) return;
+    segment.points = answer.polygons[0].points;
+    ctx.redraw();
+  } catch {
+    // the straight line stays: the live preview shows the refusal, if there is one to show
+  }
+}
+
 // Ask for the closed outline through every anchor; it becomes the proposal.
 function close(state, ctx, withPointer) {
   const anchors = [...state.anchors];
@@ -86,8 +99,8 @@ export default {
   hint: 'Scissors: click anchors along the object (the line follows its edges) · first anchor or Enter closes · drag the proposal’s vertices · Enter accepts (active label) · Esc drops · Backspace removes the last anchor',
 
   onSetup() {
-    // anchors: the clicked points; segments[i]: the edge path drawn from anchor i to i + 1 (the live
-    // preview when the click came, or a straight line); preview: {to, points}, the latest live answer;
+    // anchors: the clicked points; segments[i]: {points}, the edge path drawn from anchor i to i + 1 (the
+    // live preview when the click came, else a straight line until its own path comes); preview: {to, points}, the latest live answer;
     // generation: bumped when the anchors change (older live answers are not used).
     return {
       anchors: [],
@@ -140,10 +153,12 @@ export default {
     if (last && last[0] === point[0] && last[1] === point[1]) return; // a double click: one anchor
     if (last) {
       // The preview drawn up to here is this stretch of the outline (the server follows the edges again
-      // when closing); a click that came before its answer draws a straight line meanwhile.
+      // when closing); a click that came before its answer is drawn straight until its own path comes.
       const preview = state.preview;
       const fits = preview && Math.hypot(preview.to[0] - point[0], preview.to[1] - point[1]) * ctx.scale() < 2;
-      state.segments.push(fits ? preview.points : [last, point]);
+      const segment = { points: fits ? preview.points : [last, point] };
+      state.segments.push(segment);
+      if (!fits) askSegment(state, ctx, segment, last, point);
     }
     state.anchors.push(point);
     state.preview = null;
@@ -205,7 +220,7 @@ export default {
 
   render(state, ctx) {
     const anchors = state.anchors;
-    const path = anchors.length ? [anchors[0], ...state.segments.flatMap((segment) => segment.slice(1))] : null;
+    const path = anchors.length ? [anchors[0], ...state.segments.flatMap((segment) => segment.points.slice(1))] : null;
     let live = null;
     if (anchors.length && state.pointer && !state.closing) {
       const preview = state.preview;
