@@ -225,7 +225,6 @@ export class Issues {
     this.keepEvents(element);
     this.page.stage.append(element);
     this.composer = { element, at, shapeId, field };
-    this.page.renderer.mark(at);
     this.placePopups();
     field.focus();
   }
