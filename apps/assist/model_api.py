@@ -85,12 +85,17 @@ def stored_bytes(image: Image) -> bytes:
     return CACHE.cached(("file", image.pk, image.checksum), load)
 
 
+class ModelPointSerializer(LabeledPointSerializer):
+    x = serializers.FloatField(min_value=0, help_text="image pixels, at most the image's width")
+    y = serializers.FloatField(min_value=0, help_text="image pixels, at most the image's height")
+
+
 class ModelRequestSerializer(serializers.Serializer):
     """For the schema: prompts.model_prompt reads and checks the body."""
 
-    points = LabeledPointSerializer(many=True, required=False, max_length=MAX_POINTS)
+    points = ModelPointSerializer(many=True, required=False, max_length=MAX_POINTS)
     box = serializers.ListField(
-        child=serializers.FloatField(),
+        child=serializers.FloatField(min_value=0),
         min_length=4,
         max_length=4,
         allow_null=True,

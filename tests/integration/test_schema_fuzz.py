@@ -35,6 +35,7 @@ from schemathesis.generation.feedback import FeedbackSources
 # 4.32 sets a private attribute pytest renamed), which hides which operation failed.
 from schemathesis.pytest._test_builder import build_operation_test
 
+from tests.assist_model_servers import shared_fake_model
 from tests.conftest import new_id, png_bytes, square
 from tests.figures import figure
 
@@ -101,6 +102,8 @@ def known_ids(
     each state (made, waiting, failed, expired).
     """
     settings.POLYLOG = {**settings.POLYLOG, "EXPORT_QUEUE_ITEMS": 2}
+    # The Model tool asks a fake model server on loopback, so its route is fuzzed past "not configured".
+    settings.POLYLOG_ASSIST_MODEL_URL = shared_fake_model().url
     from apps.datasets.imports import dataset_import_start
     from apps.datasets.models import Dataset
     from apps.datasets.services import image_create
