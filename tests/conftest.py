@@ -189,6 +189,17 @@ def outsider(make_user: Callable[..., Any]) -> Any:
 
 
 @pytest.fixture
+def reviewer(make_user: Callable[..., Any], job: Any) -> Any:
+    """The job's reviewer (issue 24): reads everything, reviews, never edits shapes."""
+    from apps.labeling.models import Role
+    from apps.labeling.services import job_member_set
+
+    user = make_user("rev_reviewer")
+    job_member_set(job=job, user=user, role=Role.REVIEWER)
+    return user
+
+
+@pytest.fixture
 def staff(make_user: Callable[..., Any]) -> Any:
     return make_user("sam_staff", is_staff=True)
 
@@ -268,6 +279,11 @@ def annotator_api(client_for: Callable[[Any], Any], annotator: Any) -> Any:
 @pytest.fixture
 def auditor_api(client_for: Callable[[Any], Any], auditor: Any) -> Any:
     return client_for(auditor)
+
+
+@pytest.fixture
+def reviewer_api(client_for: Callable[[Any], Any], reviewer: Any) -> Any:
+    return client_for(reviewer)
 
 
 @pytest.fixture

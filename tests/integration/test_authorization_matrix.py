@@ -8,6 +8,8 @@ column order of ROLES:
     anon   anonymous: no session, no token
     non    signed in, member of no job (the non-member)
     aud    the job's auditor
+    rev    the job's reviewer (issue 24): reads as the auditor does (exports too); sends review and issue
+           commands, never a shape command (docs/review.md "Roles")
     ann    the job's annotator
     man    the job's manager (who also created the job's dataset)
     oman   another job's manager: manages a job over another dataset, and is in nothing of this job
@@ -67,109 +69,114 @@ from tests.assist_model_servers import shared_fake_model
 from tests.conftest import PASSWORD, new_id, png_bytes, square
 from tests.integration.test_ws_support import STOP, WAIT, Peer, Sockets, polygon, token_for
 
-ROLES = ("anon", "non", "aud", "ann", "man", "oman", "staff")
+ROLES = ("anon", "non", "aud", "rev", "ann", "man", "oman", "staff")
 
 TABLE = """
-# method url                                                 anon  non   aud   ann   man   oman  staff
+# EVERY ROW HAS A `rev` CELL (the job's reviewer, issue 24) between aud and ann: a reviewer reads what an
+# auditor reads, sends review/issue commands (ack) and no shape command or write a labeler makes (403).
+# method url                                                 anon  non   aud   rev   ann   man   oman  staff
 # --- sign-in and reference
-  POST   /api/auth/token/                                    400   200   200   200   200   200   200
-  DELETE /api/auth/token/                                    401   204   204   204   204   204   204
-  GET    /api/schema/                                        200   200   200   200   200   200   200
-  GET    /api/asyncapi.json                                  200   200   200   200   200   200   200
-  GET    /api/no/such/endpoint/                              404   404   404   404   404   404   404
+  POST   /api/auth/token/                                    400   200   200   200   200   200   200   200
+  DELETE /api/auth/token/                                    401   204   204   204   204   204   204   204
+  GET    /api/schema/                                        200   200   200   200   200   200   200   200
+  GET    /api/asyncapi.json                                  200   200   200   200   200   200   200   200
+  GET    /api/no/such/endpoint/                              404   404   404   404   404   404   404   404
 # --- datasets and imports (docs/data.md)
-  GET    /api/datasets/                                      401   200   200   200   200   200   200
-  POST   /api/datasets/                                      401   403   403   403   403   403   201
-  GET    /api/datasets/{dataset}/imports/                    401   404   200   200   200   404   200
-  POST   /api/datasets/{dataset}/imports/                    401   404   403   403   202   404   202
-  POST   /api/datasets/{dataset}/imports/ [labeled]          401   404   403   403   202   404   202
-  GET    /api/imports/{import}/                              401   404   200   200   200   404   200
+  GET    /api/datasets/                                      401   200   200   200   200   200   200   200
+  POST   /api/datasets/                                      401   403   403   403   403   403   403   201
+  GET    /api/datasets/{dataset}/imports/                    401   404   200   200   200   200   404   200
+  POST   /api/datasets/{dataset}/imports/                    401   404   403   403   403   202   404   202
+  POST   /api/datasets/{dataset}/imports/ [labeled]          401   404   403   403   403   202   404   202
+  GET    /api/imports/{import}/                              401   404   200   200   200   200   404   200
 # --- jobs; [can_create]: everyone holds labeling.add_labelingjob, the dataset is the job's
-  GET    /api/jobs/                                          401   200   200   200   200   200   200
-  POST   /api/jobs/                                          401   403   403   403   403   403   201
-  POST   /api/jobs/ [can_create]                             401   400   400   400   201   400   201
-  GET    /api/jobs/{job}/                                    401   404   200   200   200   404   200
-  PATCH  /api/jobs/{job}/                                    401   404   403   403   200   404   200
-  POST   /api/jobs/{job}/sync/                               401   404   403   403   200   404   200
-  GET    /api/jobs/{job}/members/                            401   404   200   200   200   404   200
-  POST   /api/jobs/{job}/members/                            401   404   403   403   201   404   201
-  DELETE /api/jobs/{job}/members/{member}/                   401   404   403   403   204   404   204
-  GET    /api/jobs/{job}/label-classes/                      401   404   200   200   200   404   200
-  POST   /api/jobs/{job}/label-classes/                      401   404   403   403   201   404   201
-  GET    /api/jobs/{job}/label-classes/{label_class}/        401   404   200   200   200   404   200
-  PATCH  /api/jobs/{job}/label-classes/{label_class}/        401   404   403   403   200   404   200
-  DELETE /api/jobs/{job}/label-classes/{label_class}/        401   404   403   403   204   404   204
-  GET    /api/jobs/{job}/items/                              401   404   200   200   200   404   200
-  GET    /api/jobs/{job}/deletions/                          401   404   200   200   200   404   200
-  GET    /api/jobs/{job}/export/?format=coco                 401   404   200   200   200   404   200
-  GET    /api/jobs/{job}/export/?format=coco [queued]        401   404   202   202   202   404   202
-  GET    /api/exports/{export}/                              401   404   200   200   200   404   200
-  GET    /api/exports/{export}/download/                     401   404   200   200   200   404   200
-  GET    /api/jobs/{job}/activity/                           401   404   200   200   200   404   200
-  GET    /api/jobs/{job}/integrity/                          401   404   200   200   200   404   200
-  GET    /api/jobs/{job}/log/                                401   404   200   200   200   404   200
+  GET    /api/jobs/                                          401   200   200   200   200   200   200   200
+  POST   /api/jobs/                                          401   403   403   403   403   403   403   201
+  POST   /api/jobs/ [can_create]                             401   400   400   400   400   201   400   201
+  GET    /api/jobs/{job}/                                    401   404   200   200   200   200   404   200
+  PATCH  /api/jobs/{job}/                                    401   404   403   403   403   200   404   200
+  POST   /api/jobs/{job}/sync/                               401   404   403   403   403   200   404   200
+  GET    /api/jobs/{job}/members/                            401   404   200   200   200   200   404   200
+  POST   /api/jobs/{job}/members/                            401   404   403   403   403   201   404   201
+  DELETE /api/jobs/{job}/members/{member}/                   401   404   403   403   403   204   404   204
+  GET    /api/jobs/{job}/label-classes/                      401   404   200   200   200   200   404   200
+  POST   /api/jobs/{job}/label-classes/                      401   404   403   403   403   201   404   201
+  GET    /api/jobs/{job}/label-classes/{label_class}/        401   404   200   200   200   200   404   200
+  PATCH  /api/jobs/{job}/label-classes/{label_class}/        401   404   403   403   403   200   404   200
+  DELETE /api/jobs/{job}/label-classes/{label_class}/        401   404   403   403   403   204   404   204
+  GET    /api/jobs/{job}/items/                              401   404   200   200   200   200   404   200
+  GET    /api/jobs/{job}/deletions/                          401   404   200   200   200   200   404   200
+  GET    /api/jobs/{job}/export/?format=coco                 401   404   200   200   200   200   404   200
+  GET    /api/jobs/{job}/export/?format=coco [queued]        401   404   202   202   202   202   404   202
+  GET    /api/exports/{export}/                              401   404   200   200   200   200   404   200
+  GET    /api/exports/{export}/download/                     401   404   200   200   200   200   404   200
+  GET    /api/jobs/{job}/activity/                           401   404   200   200   200   200   404   200
+  GET    /api/jobs/{job}/integrity/                          401   404   200   200   200   200   404   200
+  GET    /api/jobs/{job}/log/                                401   404   200   200   200   200   404   200
 # --- items
-  POST   /api/items/delete/                                  401   404   403   403   200   404   200
-  GET    /api/items/{item}/state/                            401   404   200   200   200   404   200
-  GET    /api/items/{item}/overlay.svg                       401   404   200   200   200   404   200
-  GET    /api/items/{item}/preview.jpg                       401   404   200   200   200   404   200
-  GET    /api/items/{item}/events/                           401   404   200   200   200   404   200
-  POST   /api/items/{item}/commands/                         401   404   403   201   201   404   201
-  GET    /api/items/{item}/timeline/                         401   404   200   200   200   404   200
-  GET    /api/items/{item}/diff/?from_seq=0&to_seq=1         401   404   200   200   200   404   200
-  GET    /api/items/{item}/integrity/                        401   404   200   200   200   404   200
-  GET    /api/items/{item}/log/                              401   404   200   200   200   404   200
+  POST   /api/items/delete/                                  401   404   403   403   403   200   404   200
+  GET    /api/items/{item}/state/                            401   404   200   200   200   200   404   200
+  GET    /api/items/{item}/overlay.svg                       401   404   200   200   200   200   404   200
+  GET    /api/items/{item}/preview.jpg                       401   404   200   200   200   200   404   200
+  GET    /api/items/{item}/events/                           401   404   200   200   200   200   404   200
+  POST   /api/items/{item}/commands/                         401   404   403   403   201   201   404   201
+  POST   /api/items/{item}/commands/ [issue]                 401   404   403   201   201   201   404   201
+  POST   /api/items/{item}/commands/ [accept]                401   404   403   201   403   201   404   201
+  GET    /api/items/{item}/timeline/                         401   404   200   200   200   200   404   200
+  GET    /api/items/{item}/diff/?from_seq=0&to_seq=1         401   404   200   200   200   200   404   200
+  GET    /api/items/{item}/integrity/                        401   404   200   200   200   200   404   200
+  GET    /api/items/{item}/log/                              401   404   200   200   200   200   404   200
 # --- assist (docs/assist.md): proposals for those who draw; they write nothing
-  POST   /api/items/{item}/assist/scissors/                  401   404   403   200   200   404   200
-  POST   /api/items/{item}/assist/box/                       401   404   403   200   200   404   200
-  POST   /api/items/{item}/assist/wand/                      401   404   403   200   200   404   200
-  POST   /api/items/{item}/assist/model/                     401   404   403   200   200   404   200
+  POST   /api/items/{item}/assist/scissors/                  401   404   403   403   200   200   404   200
+  POST   /api/items/{item}/assist/box/                       401   404   403   403   200   200   404   200
+  POST   /api/items/{item}/assist/wand/                      401   404   403   403   200   200   404   200
+  POST   /api/items/{item}/assist/model/                     401   404   403   403   200   200   404   200
 # --- assignments (docs/review.md): managers assign, every member reads the record, those who label ask
 # for the next image (an auditor labels nothing)
-  POST   /api/jobs/{job}/assignments/                        401   404   403   403   200   404   200
-  POST   /api/jobs/{job}/assignments/split/                  401   404   403   403   200   404   200
-  GET    /api/jobs/{job}/assignments/history/                401   404   200   200   200   404   200
-  GET    /api/jobs/{job}/next/?for=label                     401   404   403   200   200   404   200
+  POST   /api/jobs/{job}/assignments/                        401   404   403   403   403   200   404   200
+  POST   /api/jobs/{job}/assignments/split/                  401   404   403   403   403   200   404   200
+  GET    /api/jobs/{job}/assignments/history/                401   404   200   200   200   200   404   200
+  GET    /api/jobs/{job}/next/?for=label                     401   404   403   403   200   200   404   200
 # --- quality (docs/review.md): every member reads the figures and the events behind them
-  GET    /api/jobs/{job}/quality/                            401   404   200   200   200   404   200
-  GET    /api/jobs/{job}/quality/events/?figure=events       401   404   200   200   200   404   200
+  GET    /api/jobs/{job}/quality/                            401   404   200   200   200   200   404   200
+  GET    /api/jobs/{job}/quality/events/?figure=events       401   404   200   200   200   200   404   200
 # --- ids do not cross jobs: the other job's URLs (oman's, and staff's) with this job's objects
-  GET    /api/jobs/{other_job}/label-classes/{label_class}/  401   404   404   404   404   404   404
-  PATCH  /api/jobs/{other_job}/label-classes/{label_class}/  401   404   404   404   404   404   404
-  DELETE /api/jobs/{other_job}/members/{member}/             401   404   404   404   404   404   404
-  POST   /api/datasets/{other_dataset}/imports/ [labeled]    401   404   404   404   404   400   400
+  GET    /api/jobs/{other_job}/label-classes/{label_class}/  401   404   404   404   404   404   404   404
+  PATCH  /api/jobs/{other_job}/label-classes/{label_class}/  401   404   404   404   404   404   404   404
+  DELETE /api/jobs/{other_job}/members/{member}/             401   404   404   404   404   404   404   404
+  POST   /api/datasets/{other_dataset}/imports/ [labeled]    401   404   404   404   404   404   400   400
 # --- pages (302: to the login page)
-  GET    /                                                   200   200   200   200   200   200   200
-  GET    /jobs/{job}/                                        302   404   200   200   200   404   200
-  GET    /jobs/{job}/quality/                                302   404   200   200   200   404   200
-  GET    /items/{item}/                                      302   404   200   200   200   404   200
-  GET    /items/{item}/replay/                               302   404   200   200   200   404   200
-  GET    /favicon.ico                                        301   301   301   301   301   301   301
-  GET    /accounts/login/                                    200   200   200   200   200   200   200
-  POST   /accounts/login/                                    200   302   302   302   302   302   302
-  PUT    /accounts/login/                                    200   200   200   200   200   200   200
-  POST   /accounts/logout/                                   302   302   302   302   302   302   302
+  GET    /                                                   200   200   200   200   200   200   200   200
+  GET    /jobs/{job}/                                        302   404   200   200   200   200   404   200
+  GET    /jobs/{job}/quality/                                302   404   200   200   200   200   404   200
+  GET    /items/{item}/                                      302   404   200   200   200   200   404   200
+  GET    /items/{item}/replay/                               302   404   200   200   200   200   404   200
+  GET    /favicon.ico                                        301   301   301   301   301   301   301   301
+  GET    /accounts/login/                                    200   200   200   200   200   200   200   200
+  POST   /accounts/login/                                    200   302   302   302   302   302   302   302
+  PUT    /accounts/login/                                    200   200   200   200   200   200   200   200
+  POST   /accounts/logout/                                   302   302   302   302   302   302   302   302
 # --- files
-  GET    /media/{image_file}                                 302   404   200   200   200   404   200
-  GET    /media/{thumbnail}                                  302   404   200   200   200   404   200
+  GET    /media/{image_file}                                 302   404   200   200   200   200   404   200
+  GET    /media/{thumbnail}                                  302   404   200   200   200   200   404   200
 # --- Django admin (302: to the admin login)
-  GET    /admin/                                             302   302   302   302   302   302   200
-  GET    /admin/labeling/labelingjob/                        302   302   302   302   302   302   403
+  GET    /admin/                                             302   302   302   302   302   302   302   200
+  GET    /admin/labeling/labelingjob/                        302   302   302   302   302   302   302   403
 # --- websockets
-  WS     /ws/items/{item}/                                   4401  4404  open  open  open  4404  open
-  WS     /ws/items/{item}/ [command]                         4401  4404  rejected ack  ack   4404  ack
-  WS     /ws/jobs/{job}/                                     4401  4404  open  open  open  4404  open
+  WS     /ws/items/{item}/                                   4401  4404  open  open  open  open  4404  open
+  WS     /ws/items/{item}/ [command]                         4401  4404  rejected rejected ack ack   4404  ack
+  WS     /ws/items/{item}/ [review]                          4401  4404  rejected ack  ack   ack   4404  ack
+  WS     /ws/jobs/{job}/                                     4401  4404  open  open  open  open  4404  open
 # --- revoked while open: the membership removed (staff: no longer staff); 4403 closes the open socket
-  WS     /ws/items/{item}/ [revoked]                         4401  4404  4403  4403  4403  4404  4403
-  WS     /ws/jobs/{job}/ [revoked]                           4401  4404  4403  4403  4403  4404  4403
+  WS     /ws/items/{item}/ [revoked]                         4401  4404  4403  4403  4403  4403  4404  4403
+  WS     /ws/jobs/{job}/ [revoked]                           4401  4404  4403  4403  4403  4403  4404  4403
 # --- operations (docs/operations.md): the checks are public by design (load balancers call them); metrics
 # answer 404 unless public or a token is set, and then only to its bearer, whatever the role's session
-  GET    /healthz                                            200   200   200   200   200   200   200
-  GET    /readyz                                             200   200   200   200   200   200   200
-  GET    /metrics                                            404   404   404   404   404   404   404
-  GET    /metrics [public]                                   200   200   200   200   200   200   200
-  GET    /metrics [token]                                    401   401   401   401   401   401   401
-  GET    /metrics [bearer]                                   200   200   200   200   200   200   200
+  GET    /healthz                                            200   200   200   200   200   200   200   200
+  GET    /readyz                                             200   200   200   200   200   200   200   200
+  GET    /metrics                                            404   404   404   404   404   404   404   404
+  GET    /metrics [public]                                   200   200   200   200   200   200   200   200
+  GET    /metrics [token]                                    401   401   401   401   401   401   401   401
+  GET    /metrics [bearer]                                   200   200   200   200   200   200   200   200
 """
 
 
@@ -242,10 +249,11 @@ def world(
     annotator: Any,
     annotator2: Any,
     auditor: Any,
+    reviewer: Any,
     outsider: Any,
     staff: Any,
 ) -> World:
-    """The fixtures' job (manager, two annotators, an auditor) with one polygon drawn on its cat image,
+    """The fixtures' job (manager, two annotators, an auditor, a reviewer) with one polygon drawn on its cat image,
     one past import, and another job over another dataset, managed by someone who is in nothing here."""
     from apps.datasets.models import DataImport, Dataset
     from apps.labeling.domain import parse_command
@@ -266,6 +274,7 @@ def world(
         "anon": None,
         "non": outsider,
         "aud": auditor,
+        "rev": reviewer,
         "ann": annotator,
         "man": manager,
         "oman": other_manager,
@@ -413,6 +422,25 @@ def a_command(world: World) -> dict[str, Any]:
     return {"command_id": new_id(), "command": {**command, "points": square(40, 40, 10)}}
 
 
+def an_issue(world: World) -> dict[str, Any]:
+    """A review command an annotator sends too: an issue pinned at a point (issue 24)."""
+    command = {"type": "open_issue", "issue_id": new_id(), "x": 12.5, "y": 8.0, "text": "Check <this> edge"}
+    return {"command_id": new_id(), "command": command}
+
+
+def an_acceptance(world: World) -> dict[str, Any]:
+    return {"command_id": new_id(), "command": {"type": "accept_review"}}
+
+
+def save_the_item(world: World) -> None:
+    """The drawn polygon saved: the item is labeled, so it can be accepted."""
+    from apps.labeling.domain import parse_command
+    from apps.labeling.services import item_command_handle
+
+    annotator = world.users["ann"]
+    item_command_handle(item_id=world.item.pk, actor_id=annotator.pk, command=parse_command({"type": "save"}))
+
+
 def second_annotator(world: World) -> int:
     """The user id of the job's second annotator (the member `{member}` names)."""
     from apps.labeling.models import JobMember
@@ -488,6 +516,10 @@ WRITES: dict[str, Write] = {
         count("labeling.Item", job=JOB, deleted_at__isnull=True),
     ),
     "POST /api/items/{item}/commands/": Write(as_json(a_command), count("labeling.StoredEvent")),
+    "POST /api/items/{item}/commands/ [issue]": Write(as_json(an_issue), count("labeling.StoredEvent")),
+    "POST /api/items/{item}/commands/ [accept]": Write(
+        as_json(an_acceptance), count("labeling.StoredEvent"), save_the_item
+    ),
     # The OpenCV tools, on the item's picture with a disc drawn in it (the fixtures' images are flat).
     "POST /api/items/{item}/assist/scissors/": Write(
         as_json(lambda world: {"anchors": [[10, 10], [60, 10]], "pointer": [40, 60], "close": True}),
@@ -534,6 +566,7 @@ WRITES: dict[str, Write] = {
     "POST /accounts/logout/": Write(lambda world, role: {}),
     # The socket sends its own frame (test_websocket_command); this says what it changes.
     "WS /ws/items/{item}/ [command]": Write(lambda world, role: {}, count("labeling.StoredEvent")),
+    "WS /ws/items/{item}/ [review]": Write(lambda world, role: {}, count("labeling.StoredEvent")),
     # Not a write: the role's access is taken away while its socket is open (test_websocket_revoked).
     "WS /ws/items/{item}/ [revoked]": Write(lambda world, role: {}),
     "WS /ws/jobs/{job}/ [revoked]": Write(lambda world, role: {}),
@@ -704,8 +737,11 @@ async def test_websocket_handshake(row: Row, world: World, sockets: Sockets) -> 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
-@pytest.mark.parametrize(("row", "role"), cases([row for row in WS_ROWS if row.variant == "command"]))
+@pytest.mark.parametrize(
+    ("row", "role"), cases([row for row in WS_ROWS if row.variant in ("command", "review")])
+)
 async def test_websocket_command(row: Row, role: str, world: World, sockets: Sockets) -> None:
+    """[command] sends a shape command (a polygon), [review] a review command (an issue pinned)."""
     expected = row.expected[role]
     opened = await connect(sockets, row.url.format(**world.names), world.users[role])
     if not isinstance(opened, Peer):
@@ -716,7 +752,11 @@ async def test_websocket_command(row: Row, role: str, world: World, sockets: Soc
     events = database_sync_to_async(changes)
     before = await events(world)
 
-    answer = await opened.command(polygon(new_id(), world.labels["cat"].pk, square(40, 40, 10)), "matrix-1")
+    if row.variant == "review":
+        command = an_issue(world)["command"]
+    else:
+        command = polygon(new_id(), world.labels["cat"].pk, square(40, 40, 10))
+    answer = await opened.command(command, "matrix-1")
 
     assert answer["type"] == ("ack" if expected == "ack" else "rejected"), answer
     if expected == "ack":
@@ -760,7 +800,7 @@ def test_lists_hold_only_what_the_role_may_see(client: APIClient, role: str, wor
 
     sign_in(client, world.users[role])
     other_job = LabelingJob.objects.exclude(pk=world.job.pk).get()
-    sees_job = role in ("aud", "ann", "man", "staff")
+    sees_job = role in ("aud", "rev", "ann", "man", "staff")
     sees_other = role in ("oman", "staff")
     expected_jobs = {job.pk for job, seen in ((world.job, sees_job), (other_job, sees_other)) if seen}
     expected_datasets = {

@@ -101,7 +101,7 @@ def _role_on_dataset(user: Any, dataset: Dataset) -> str | None:
     if user.is_staff or dataset.created_by_id == user.pk:
         return Role.MANAGER
     roles = set(JobMember.objects.filter(job__dataset=dataset, user=user).values_list("role", flat=True))
-    for role in (Role.MANAGER, Role.ANNOTATOR, Role.AUDITOR):
+    for role in (Role.MANAGER, Role.ANNOTATOR, Role.REVIEWER, Role.AUDITOR):
         if role in roles:
             return role
     return None

@@ -82,7 +82,7 @@ export function setUpSettings(job, { onLabelsChanged }) {
           h(
             'select',
             { 'aria-label': `Role of ${member.username}`, onchange: (e) => attempt(async () => { await post(`${base}/members/`, { username: member.username, role: e.target.value }); await showMembers(); }) },
-            ['annotator', 'auditor', 'manager'].map((role) => h('option', { value: role, selected: role === member.role }, role)),
+            ['annotator', 'reviewer', 'auditor', 'manager'].map((role) => h('option', { value: role, selected: role === member.role }, role)),
           ),
           h('button', { type: 'button', 'aria-label': `Remove ${member.username}`, onclick: () => attempt(async () => { await del(`${base}/members/${member.id}/`); await showMembers(); }) }, 'Remove'),
         ),
