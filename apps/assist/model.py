@@ -110,7 +110,8 @@ def post(url: str, body: bytes, timeout: float, token: str = "") -> bytes:
     """POST `body` to `url` and return the answer's body, all within `timeout` seconds."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ModelUnavailable(f"POLYLOG_ASSIST_MODEL_URL is not an http(s) URL ({url!r})")
+        # Not echoed: a URL may hold credentials, and this message is shown to whoever clicked.
+        raise ModelUnavailable("POLYLOG_ASSIST_MODEL_URL is not an http(s) URL")
     deadline = time.monotonic() + timeout
 
     def left() -> float:
@@ -161,8 +162,12 @@ def _refuse_constant(name: str) -> Any:
 
 def _number(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ModelBadAnswer(f"{what} is {json.dumps(value)[:40]}, not a number")
-    number = float(value)
+        kind = "null" if value is None else {bool: "a boolean", str: "a string"}.get(type(value), "")
+        raise ModelBadAnswer(f"{what} is {kind or type(value).__name__}, not a number")
+    try:
+        number = float(value)
+    except OverflowError:  # an integer past any float
+        number = math.inf
     if not math.isfinite(number):
         raise ModelBadAnswer(f"{what} is not a finite number")
     return number

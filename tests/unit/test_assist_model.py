@@ -186,6 +186,9 @@ MALFORMED = {
     "NaN": b'{"polygons": [{"points": [[NaN, 0], [10, 0], [10, 10]], "score": 1}]}',
     "Infinity": b'{"polygons": [{"points": [[Infinity, 0], [10, 0], [10, 10]], "score": 1}]}',
     "overflow to infinity": b'{"polygons": [{"points": [[1e999, 0], [10, 0], [10, 10]], "score": 1}]}',
+    "an integer past any float": b'{"polygons": [{"points": [[1'
+    + b"0" * 400
+    + b', 0], [9, 0], [9, 9]], "score": 1}]}',
     "a boolean coordinate": b'{"polygons": [{"points": [[true, 0], [10, 0], [10, 10]], "score": 1}]}',
     "a point of three numbers": b'{"polygons": [{"points": [[0, 0, 1], [10, 0], [10, 10]], "score": 1}]}',
     "points as objects": b'{"polygons": [{"points": [{"x": 0, "y": 0}, {"x": 9, "y": 0}, {"x": 9, "y": 9}], '
