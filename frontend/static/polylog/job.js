@@ -1,8 +1,10 @@
 // The job details page: status tabs with counts, per-label counts, filters kept in the URL, a paged image
 // grid (thumbnails with their shapes drawn over them), selection, delete, hard examples, Synchronize, Add
-// data (drag and drop, upload progress) and its history, export (large ones made on the queue); live counts.
+// data (drag and drop, upload progress) and its history, export (large ones made on the queue); live counts;
+// review tabs, assignments (the Assign dialog, the Assigned to filter), Start labeling / Start review.
 
 import { ApiError, boot, get, post, upload, wsUrl } from './api.js';
+import { setUpAssignments, startWork } from './job_assign.js';
 import { setUpSettings } from './settings.js';
 import { $, $$, clear, formatTime, h, newId, showError, toast } from './ui.js';
 
@@ -11,8 +13,11 @@ const STATUS_NAMES = { labeled: 'Labeled', unlabeled: 'Unlabeled' };
 const { job, export_queue_items: exportQueueItems } = boot();
 const isManager = job.role === 'manager';
 const canLabel = job.role === 'manager' || job.role === 'annotator';
+const canReview = job.role === 'manager' || job.role === 'reviewer';
+const REVIEWS = ['to_review', 'accepted', 'rejected', 'none'];
 const labels = new Map(job.label_classes.map((label) => [label.id, label]));
 let lastCounts = { status: {}, labels: {} };
+let jobMembers = [];
 
 const grid = $('#grid');
 const pageError = $('#page-error');
@@ -34,6 +39,8 @@ function readUrl() {
     q: params.get('q') || '',
     labeled_by: /^\d+$/.test(params.get('labeled_by') || '') ? params.get('labeled_by') : '',
     attribute: /^\d+:.+=/.test(params.get('attribute') || '') ? params.get('attribute') : '',
+    review: REVIEWS.includes(params.get('review')) ? params.get('review') : '',
+    assigned_to: /^(me|none|\d+)$/.test(params.get('assigned_to') || '') ? params.get('assigned_to') : '',
     page: Math.max(1, Number.parseInt(params.get('page') || '1', 10) || 1),
     page_size: Math.min(500, Math.max(1, Number.parseInt(params.get('page_size') || String(PAGE_SIZE), 10) || PAGE_SIZE)),
   };
@@ -48,6 +55,8 @@ function query(f, { forApi = false } = {}) {
   if (f.q) params.set('q', f.q);
   if (f.labeled_by) params.set('labeled_by', f.labeled_by);
   if (f.attribute) params.set('attribute', f.attribute);
+  if (f.review) params.set('review', f.review);
+  if (f.assigned_to) params.set('assigned_to', f.assigned_to);
   if (forApi || f.page > 1) params.set('page', String(f.page));
   if (forApi || f.page_size !== PAGE_SIZE) params.set('page_size', String(f.page_size));
   return params.toString().replace(/%2C/gi, ','); // label ids read better as 1,6 than 1%2C6
@@ -84,6 +93,12 @@ function showFilters() {
     tab.classList.toggle('active', active);
     tab.setAttribute('aria-selected', String(active));
   }
+  for (const tab of $$('.review-tabs [data-review]')) {
+    const active = tab.dataset.review === filters.review;
+    tab.classList.toggle('active', active);
+    tab.setAttribute('aria-selected', String(active));
+  }
+  filtersForm.elements.assigned_to.value = filters.assigned_to;
   filtersForm.elements.hard_example.value = filters.hard_example;
   if (document.activeElement !== filtersForm.elements.q) filtersForm.elements.q.value = filters.q;
   filtersForm.elements.labeled_by.value = filters.labeled_by;
@@ -97,6 +112,13 @@ function showFilters() {
 for (const tab of $$('.tabs [data-status]')) {
   tab.addEventListener('click', () => change({ status: tab.dataset.status }));
 }
+for (const tab of $$('.review-tabs [data-review]')) {
+  // A reviewed image is a labeled one: from the default Unlabeled tab, a review tab shows every status.
+  tab.addEventListener('click', () =>
+    change({ review: tab.dataset.review, ...(tab.dataset.review && filters.status === 'unlabeled' ? { status: 'all' } : {}) }),
+  );
+}
+filtersForm.elements.assigned_to.addEventListener('change', (e) => change({ assigned_to: e.target.value }));
 filtersForm.elements.hard_example.addEventListener('change', (e) => change({ hard_example: e.target.value }));
 filtersForm.elements.labeled_by.addEventListener('change', (e) => change({ labeled_by: e.target.value }));
 let typingTimer = 0;
@@ -110,7 +132,7 @@ filtersForm.addEventListener('submit', (e) => {
   change({ q: filtersForm.elements.q.value.trim() });
 });
 $('#clear-filters').addEventListener('click', () =>
-  change({ hard_example: '', label_class: [], q: '', labeled_by: '', attribute: '' }),
+  change({ hard_example: '', label_class: [], q: '', labeled_by: '', attribute: '', assigned_to: '' }),
 );
 
 // The label class of void regions (docs/formats.md); the server's per-label counts leave it out.
@@ -217,12 +239,25 @@ async function loadMembers() {
     const select = filtersForm.elements.labeled_by;
     select.append(...members.map((m) => h('option', { value: m.user }, m.username)));
     select.value = filters.labeled_by;
+    const assigned = filtersForm.elements.assigned_to;
+    assigned.append(...members.map((m) => h('option', { value: m.user }, m.username)));
+    assigned.value = filters.assigned_to;
+    jobMembers = members;
   } catch (error) {
     showError(pageError, error);
   }
 }
 
 // Counts ----------------------------------------------------------------------------------------------
+
+// The review tabs' counts (to_review, accepted, rejected): the list's and the counts frame's review_counts.
+function showReviewCounts(reviewCounts) {
+  if (!reviewCounts) return;
+  for (const [review, count] of Object.entries(reviewCounts)) {
+    const element = $(`[data-review-count="${review}"]`);
+    if (element) element.textContent = `(${count})`;
+  }
+}
 
 function showCounts(statusCounts, labelCounts) {
   lastCounts = { status: statusCounts, labels: labelCounts };
@@ -263,6 +298,7 @@ async function load() {
   showError(pageError, null);
   pageItems = page.results;
   showCounts(page.status_counts, page.label_counts);
+  showReviewCounts(page.review_counts);
   renderGrid();
   renderPager(page.count);
   selectedCount = page.count;
@@ -277,6 +313,24 @@ async function load() {
 
 function statusBadge(item) {
   return h('span', { class: `badge ${item.status}` }, STATUS_NAMES[item.status] || item.status);
+}
+
+const REVIEW_NAMES = { to_review: 'To review', accepted: 'Accepted', rejected: 'Rejected' };
+
+function reviewBadge(item) {
+  if (!REVIEW_NAMES[item.review_status]) return null;
+  return h('span', { class: `badge review-${item.review_status}` }, REVIEW_NAMES[item.review_status]);
+}
+
+// Who labels and who reviews the image (user names: escaped as text like every user's word).
+function assigneeLine(item) {
+  if (!item.assignee_name && !item.reviewer_name) return null;
+  return h(
+    'span',
+    { class: 'assigned', title: 'Assigned to' },
+    item.assignee_name ? h('span', { class: 'assignee' }, `✎ ${item.assignee_name}`) : null,
+    item.reviewer_name ? h('span', { class: 'reviewer' }, `✓ ${item.reviewer_name}`) : null,
+  );
 }
 
 function shapesText(count) {
@@ -351,6 +405,7 @@ function tile(item, itemQuery) {
         'span',
         { class: 'meta' },
         statusBadge(item),
+        reviewBadge(item),
         item.hard_example ? h('span', { class: 'badge hard' }, 'Hard') : null,
         h(
           'span',
@@ -368,6 +423,7 @@ function tile(item, itemQuery) {
               : null,
           ),
         ),
+        assigneeLine(item),
       ),
     ),
   );
@@ -795,7 +851,10 @@ function connect(attempt = 0) {
   });
   socket.addEventListener('message', (message) => {
     const frame = JSON.parse(message.data);
-    if (frame.type === 'counts') showCounts(frame.status_counts, frame.label_counts);
+    if (frame.type === 'counts') {
+      showCounts(frame.status_counts, frame.label_counts);
+      showReviewCounts(frame.review_counts);
+    }
     else if (frame.type === 'item') updateTile(frame.item);
     else if (frame.type === 'thumbnails') showThumbnails(frame.items);
     else if (frame.type === 'export_progress') exportProgress(frame);
@@ -828,15 +887,22 @@ function connect(attempt = 0) {
   });
 }
 
+// Whether an item (a whole row, or the fields a frame brings) still fits the status and review tabs.
+function fitsTabs(item) {
+  const status = filters.status === 'all' || item.status === undefined || filters.status === item.status;
+  const review = !filters.review || item.review_status === undefined || filters.review === item.review_status;
+  return status && review;
+}
+
 // An item changed: show it at once on its tile; if it no longer fits the filters, the page reloads.
 function updateTile(item) {
   const index = pageItems.findIndex((i) => i.id === item.id);
   if (index < 0) {
-    if (filters.status === 'all' || filters.status === item.status) reloadSoon();
+    if (fitsTabs(item)) reloadSoon();
     return;
   }
   pageItems[index] = { ...pageItems[index], ...item };
-  const fits = filters.status === 'all' || filters.status === item.status;
+  const fits = fitsTabs(item);
   if (!fits) {
     reloadSoon();
     return;
@@ -852,6 +918,26 @@ function updateTile(item) {
 // Controls a role can never use are not shown at all (the server refuses them anyway).
 for (const element of $$('[data-manager]')) element.hidden = !isManager;
 for (const element of $$('[data-labeler]')) element.hidden = !canLabel;
+for (const element of $$('[data-reviewer]')) element.hidden = !canReview;
+$('#start-labeling').addEventListener('click', () => startWork(job, 'label'));
+$('#start-review').addEventListener('click', () => startWork(job, 'review'));
+if (isManager) {
+  setUpAssignments(job, {
+    selected: () => [...selected],
+    filterQuery: () => {
+      const params = Object.fromEntries(new URLSearchParams(query(filters, { forApi: true })));
+      delete params.page;
+      delete params.page_size;
+      return params;
+    },
+    members: () => jobMembers,
+    total: () => selectedCount,
+    done: () => {
+      selected.clear();
+      load();
+    },
+  });
+}
 if (isManager) {
   setUpSettings(job, {
     onLabelsChanged(classes) {

@@ -1,0 +1,144 @@
+"""The job page's review side (issue 24): the review tabs and their counts follow review decisions made
+elsewhere, live; Start labeling opens the image assigned to me; a manager's Assign dialog assigns the
+selected images and the Assigned to filter finds them."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .helpers import expect, label_id, square
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+
+
+def labeled_by_api(site: Any, job: dict[str, Any], item_id: int, username: str = "ann") -> None:
+    """A square of cat, saved, by `username`: the item is labeled, so it waits for review."""
+    api = site.api(username)
+    points = square(40, 40, 120)
+    api.command(
+        item_id,
+        {
+            "type": "add_polygon",
+            "shape_id": str(uuid.uuid4()),
+            "label_class_id": label_id(job, "cat"),
+            "points": points,
+        },
+    )
+    api.command(item_id, {"type": "save"})
+
+
+def tile(page: Any, item_id: int) -> Any:
+    return page.locator(f'#grid .tile[data-item-id="{item_id}"]')
+
+
+def test_the_review_tabs_and_counts_follow_a_review_made_elsewhere(
+    open_page: Any, site: Any, new_job: Any
+) -> None:
+    job = new_job()
+    first, second, third = (item["id"] for item in job["items"][:3])
+    for item_id in (first, second, third):
+        labeled_by_api(site, job, item_id)
+    page = open_page("demo")
+    page.goto(site.url(f"/jobs/{job['id']}/"))
+    expect(page.locator("#live-status")).to_have_text("live")
+    page.get_by_role("tab", name="To review").click()
+    expect(page.locator('[data-review-count="to_review"]')).to_have_text("(3)")
+    expect(page.locator('[data-review-count="rejected"]')).to_have_text("(0)")
+    expect(page.locator("#grid .tile")).to_have_count(3)
+    expect(tile(page, first).locator(".badge.review-to_review")).to_have_text("To review")
+
+    reviewer = site.api("demo")  # the manager reviews, over the API, as another browser would
+    reviewer.command(first, {"type": "reject_review", "reason": "the tail is missing"})
+    reviewer.command(second, {"type": "accept_review"})
+
+    expect(page.locator('[data-review-count="to_review"]')).to_have_text("(1)")
+    expect(page.locator('[data-review-count="rejected"]')).to_have_text("(1)")
+    expect(page.locator('[data-review-count="accepted"]')).to_have_text("(1)")
+    expect(tile(page, first)).to_have_count(0)  # left the To review tab
+    expect(tile(page, second)).to_have_count(0)
+    expect(page.locator("#grid .tile")).to_have_count(1)
+
+    page.get_by_role("tab", name="Rejected").click()
+    expect(page).to_have_url(site.url(f"/jobs/{job['id']}/?status=all&review=rejected"))
+    expect(page.locator("#grid .tile")).to_have_count(1)
+    expect(tile(page, first).locator(".badge.review-rejected")).to_have_text("Rejected")
+    # The review tab combines with the status tab: no unlabeled image is rejected.
+    page.get_by_role("tab", name="Unlabeled").click()
+    expect(page.locator("#grid .empty")).to_be_visible()
+
+
+def test_start_labeling_opens_the_image_assigned_to_me(open_page: Any, site: Any, new_job: Any) -> None:
+    job = new_job()
+    mine = job["items"][7]["id"]
+    site.api("demo").post(
+        f"/api/jobs/{job['id']}/assignments/", {"item_ids": [mine], "annotator": site.seed["users"]["ann"]}
+    )
+    page = open_page("ann")
+    page.goto(site.url(f"/jobs/{job['id']}/"))
+    expect(tile(page, mine).locator(".assignee")).to_have_text("✎ ann")
+
+    page.get_by_role("button", name="Start labeling").click()
+
+    expect(page).to_have_url(site.url(f"/items/{mine}/"))
+
+
+def test_a_manager_assigns_the_selected_images_and_filters_by_assignee(
+    open_page: Any, site: Any, new_job: Any
+) -> None:
+    job = new_job()
+    chosen = [job["items"][1]["id"], job["items"][2]["id"]]
+    page = open_page("demo")
+    page.goto(site.url(f"/jobs/{job['id']}/"))
+    expect(page.locator("#live-status")).to_have_text("live")
+    for item_id in chosen:
+        tile(page, item_id).locator(".pick input").check()
+
+    page.get_by_role("button", name="Assign…").click()
+    dialog = page.locator("#assign-dialog")
+    expect(dialog.get_by_label("The 2 selected images")).to_be_checked()
+    dialog.locator("select[name=annotator]").select_option(label="bob (annotator)")
+    dialog.locator("select[name=reviewer]").select_option(label="demo (manager)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "review-assign-dialog.png"))
+    dialog.get_by_role("button", name="Assign").click()
+
+    expect(dialog).to_be_hidden()
+    for item_id in chosen:
+        expect(tile(page, item_id).locator(".assignee")).to_have_text("✎ bob")
+        expect(tile(page, item_id).locator(".reviewer")).to_have_text("✓ demo")
+    page.locator("#filters select[name=assigned_to]").select_option(label="bob")
+    expect(page.locator("#grid .tile")).to_have_count(2)
+    history = site.api("demo").get(f"/api/jobs/{job['id']}/assignments/history/")["results"]
+    assert sorted((row["item"], row["seat"], row["assignee_name"]) for row in history) == sorted(
+        [(i, seat, name) for i in chosen for seat, name in (("annotator", "bob"), ("reviewer", "demo"))]
+    )
+
+
+def test_split_evenly_from_the_dialog(open_page: Any, site: Any, new_job: Any) -> None:
+    job = new_job()
+    page = open_page("demo")
+    page.goto(site.url(f"/jobs/{job['id']}/"))
+    expect(page.locator("#live-status")).to_have_text("live")
+
+    page.get_by_role("button", name="Assign…").click()
+    dialog = page.locator("#assign-dialog")
+    dialog.get_by_label("Split the unlabeled images").check()
+    expect(dialog.get_by_label("ann", exact=True)).to_be_checked()
+    expect(dialog.get_by_label("bob", exact=True)).to_be_checked()
+    dialog.get_by_role("button", name="Assign").click()
+
+    expect(page.locator(".toast")).to_contain_text("Split")
+    ann = site.api("demo").get(f"/api/jobs/{job['id']}/items/?assigned_to={site.seed['users']['ann']}")[
+        "count"
+    ]
+    bob = site.api("demo").get(f"/api/jobs/{job['id']}/items/?assigned_to={site.seed['users']['bob']}")[
+        "count"
+    ]
+    assert ann + bob == len(job["items"]) and abs(ann - bob) <= 1
