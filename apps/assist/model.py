@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import numpy as np
 from django.conf import settings
 
 from apps.common.errors import ApiError
@@ -174,23 +175,38 @@ def _number(value: Any, what: str) -> float:
 
 
 def _points(value: Any, n: int, width: int, height: int) -> list[tuple[float, float]]:
-    """A polygon's points as the model sent them, read strictly and clamped onto the image."""
+    """A polygon's points as the model sent them, read strictly and clamped onto the image. The whole
+    list is checked at once (a mask's contour has thousands of points), point by point only to name the
+    first one that is wrong."""
     if not isinstance(value, list):
         raise ModelBadAnswer(f"polygons[{n}].points is not a list")
     if not 3 <= len(value) <= MAX_ANSWER_POINTS:
         raise ModelBadAnswer(f"polygons[{n}] has {len(value)} points (3 to {MAX_ANSWER_POINTS} are accepted)")
-    points = []
-    for i, pair in enumerate(value):
-        if not isinstance(pair, list) or len(pair) != 2:
-            raise ModelBadAnswer(f"polygons[{n}].points[{i}] is not an [x, y] pair")
-        x = _number(pair[0], f"polygons[{n}].points[{i}][0]")
-        y = _number(pair[1], f"polygons[{n}].points[{i}][1]")
-        if not (-OVERSHOOT_PX <= x <= width + OVERSHOOT_PX and -OVERSHOOT_PX <= y <= height + OVERSHOOT_PX):
-            raise ModelBadAnswer(
-                f"polygons[{n}].points[{i}] ({x:g}, {y:g}) lies outside the {width}x{height} image"
-            )
-        points.append((min(max(x, 0.0), float(width)) + 0.0, min(max(y, 0.0), float(height)) + 0.0))
-    return points
+    numbers = (int, float)
+    if not all(
+        type(p) is list and len(p) == 2 and type(p[0]) in numbers and type(p[1]) in numbers for p in value
+    ):
+        for i, pair in enumerate(value):
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise ModelBadAnswer(f"polygons[{n}].points[{i}] is not an [x, y] pair")
+            _number(pair[0], f"polygons[{n}].points[{i}][0]")
+            _number(pair[1], f"polygons[{n}].points[{i}][1]")
+    try:
+        xy = np.array(value, dtype=np.float64)
+    except OverflowError:  # an integer past any float
+        xy = np.full((len(value), 2), np.inf)
+    low, high = -OVERSHOOT_PX, np.array([width, height], dtype=np.float64) + OVERSHOOT_PX
+    if not (np.isfinite(xy).all() and (xy >= low).all() and (xy <= high).all()):
+        for i, (x, y) in enumerate(value):
+            x = _number(x, f"polygons[{n}].points[{i}][0]")
+            y = _number(y, f"polygons[{n}].points[{i}][1]")
+            if not (low <= x <= high[0] and low <= y <= high[1]):
+                raise ModelBadAnswer(
+                    f"polygons[{n}].points[{i}] ({x:g}, {y:g}) lies outside the {width}x{height} image"
+                )
+    # Onto the image, and no -0.0 (a shape's points never carry one).
+    clamped = np.clip(xy, 0.0, [float(width), float(height)]) + 0.0
+    return [(x, y) for x, y in clamped.tolist()]
 
 
 def as_given(
