@@ -36,8 +36,8 @@ function duration(seconds) {
   const s = Math.round(seconds);
   if (s < 60) return `${s} s`;
   const minutes = Math.floor(s / 60);
-  if (minutes < 60) return `${minutes} min ${String(s % 60).padStart(2, '0')} s`;
-  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min`;
+  if (minutes < 60) return `${minutes} min`;
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')}`;
 }
 
 const shortDay = (day) => day.slice(5); // MM-DD
@@ -132,9 +132,9 @@ function verdictChart(people) {
   return svg;
 }
 
-function figureLink(person, figure, text, title) {
-  return h('a', { class: 'figure', href: eventsHref({ figure, person: person.id }), dataset: { figure }, title },
-    h('span', { class: 'value' }, text), h('span', { class: 'name' }, FIGURES[figure] ?? figure));
+function figureLink(person, figure, text, name = FIGURES[figure] ?? figure) {
+  return h('a', { class: 'figure', href: eventsHref({ figure, person: person.id }), dataset: { figure } },
+    h('span', { class: 'value' }, text), h('span', { class: 'name' }, name));
 }
 
 function personCard(person, days) {
@@ -152,11 +152,11 @@ function personCard(person, days) {
       h('a', { class: 'figure', href: eventsHref({ figure: 'issues_received', person: person.id }), dataset: { figure: 'issues_per_image' } },
         h('span', { class: 'value' }, perImage), h('span', { class: 'name' }, `issues per image (${person.issues_received})`)),
       h('a', { class: 'figure', href: eventsHref({ figure: 'active', person: person.id }), dataset: { figure: 'active_seconds' } },
-        h('span', { class: 'value' }, duration(person.active_seconds)), h('span', { class: 'name' }, 'active time')),
+        h('span', { class: 'value', title: `${Math.round(person.active_seconds)} s` }, duration(person.active_seconds)), h('span', { class: 'name' }, 'active time')),
       h('a', { class: 'figure', href: eventsHref({ figure: 'shapes', person: person.id }), dataset: { figure: 'vertices_per_shape' } },
         h('span', { class: 'value' }, perShape), h('span', { class: 'name' }, `vertices per shape (${person.shapes})`)),
       person.reviews_accepted + person.reviews_rejected
-        ? figureLink(person, 'reviews_accepted', `${person.reviews_accepted} / ${person.reviews_rejected}`, 'accepted / rejected')
+        ? figureLink(person, 'reviews_accepted', `${person.reviews_accepted} / ${person.reviews_rejected}`, 'reviews sent: accepted / rejected')
         : null),
     h('div', { class: 'sparks' },
       h('figure', {},
