@@ -96,7 +96,8 @@ def image_records(
         chunk = list(rows.filter(id__gt=after)[:CHUNK_ITEMS])
         if not chunk:
             return
-        states = store.states_load_many([(pk, width, height, seq) for pk, seq, _, width, height, _ in chunk])
+        heads = [(pk, width, height, seq) for pk, seq, _, width, height, _ in chunk]
+        states = store.states_load_many(heads, history=False)  # shapes are all an export reads
         for pk, _, path, width, height, file in chunk:
             yield ImageRecord(pk, path, width, height, state_objects(states[pk], defaults)), file
         after = chunk[-1][0]

@@ -31,8 +31,9 @@ from apps.datasets.models import DataImport, Dataset, Image  # noqa: E402
 from apps.interchange.export import export_stream  # noqa: E402
 from apps.interchange.labeled import labeled_import  # noqa: E402
 from apps.labeling import store  # noqa: E402
+from apps.labeling.domain import evolve, initial_state, state_to_dict  # noqa: E402
 from apps.labeling.domain.events import AttributesSet, PolygonAdded, Saved  # noqa: E402
-from apps.labeling.models import Item, JobMember, LabelClass, LabelingJob, Role, StoredEvent  # noqa: E402
+from apps.labeling.models import Item, JobMember, LabelClass, LabelingJob, Role, Snapshot, StoredEvent  # noqa: E402
 from apps.labeling.readmodels import job_tally_differences  # noqa: E402
 from apps.labeling.selectors import item_list  # noqa: E402
 from apps.labeling.services import job_sync  # noqa: E402
@@ -117,7 +118,7 @@ def _values(k: int) -> tuple[tuple[str, object], ...]:
 
 def _seed_shapes(job: LabelingJob, labels: list[LabelClass], user: object, attributes: bool) -> LabelingJob:
     job_sync(job=job)
-    now, rows = timezone.now(), []
+    now, rows, snapshots = timezone.now(), [], []
     for n, item_id in enumerate(Item.objects.filter(job=job).order_by("id").values_list("id", flat=True)):
         events: list[object] = [
             PolygonAdded(user.pk, str(uuid.UUID(int=item_id * 100 + k)), labels[k % 5].pk, ring(k, n))
@@ -135,10 +136,18 @@ def _seed_shapes(job: LabelingJob, labels: list[LabelClass], user: object, attri
                 item_id, 1, events, prev_hash=store.GENESIS_HASH, created_at=now, command_id=None
             )
         ]
+        # The snapshots the command path writes (store.snapshot_due: multiples of K, and the save).
+        state = initial_state(WIDTH, HEIGHT)
+        for event in events:
+            before, state = state, evolve(state, event)
+            if store.snapshot_due(before, state, isinstance(event, Saved)):
+                snapshots.append(Snapshot(item_id=item_id, seq=state.seq, state=state_to_dict(state)))
         if len(rows) >= 20_000:
             StoredEvent.objects.bulk_create(rows, batch_size=5000)
-            rows = []
+            Snapshot.objects.bulk_create(snapshots, batch_size=1000)
+            rows, snapshots = [], []
     StoredEvent.objects.bulk_create(rows, batch_size=5000)
+    Snapshot.objects.bulk_create(snapshots, batch_size=1000)
     last = len(events)
     Item.objects.filter(job=job).update(last_seq=last, saved_seq=last)
     job_tally_differences(job.pk, repair=True)

@@ -232,12 +232,14 @@ def _commit(
     )
     every = store.snapshot_every()
     snapshots: list[ItemState] = []
-    if new_state is None or new_state.seq // every != state.seq // every:
-        # Snapshots fall on multiples of `every`: walk the events to the states they need.
+    saving = any(isinstance(e, Saved) for e in events)
+    if new_state is None or new_state.seq // every != state.seq // every or saving:
+        # Snapshots fall on multiples of `every` and on saves (store.snapshot_due): walk the events to
+        # the states they need.
         walked = state
         for event in events:
-            walked = evolve(walked, event)
-            if walked.seq % every == 0:
+            before, walked = walked, evolve(walked, event)
+            if store.snapshot_due(before, walked, isinstance(event, Saved)):
                 snapshots.append(walked)
         new_state = walked
 
@@ -253,12 +255,14 @@ def _commit(
         hard_example=head.hard_example,
         labeled_by_id=head.labeled_by_id,
         labels=old_counts,
+        review_status=state.review.status,
     )
     after = item_tally_keys(
         status=columns.get("status", head.status),
         hard_example=new_state.hard_example,
         labeled_by_id=columns.get("labeled_by_id", head.labeled_by_id),
         labels=counts,
+        review_status=new_state.review.status,
     )
     deltas = tally_deltas(before, after)
     plan = store.CommitPlan(
@@ -295,7 +299,8 @@ def _commit(
         item_wire["labeled_by"] = columns["labeled_by_id"]
         item_wire["labeled_at"] = store.iso(now) if columns["labeled_by_id"] else None
 
-    counts_changed = "status" in columns or set(old_counts) != set(counts)
+    review_changed = state.review.status != new_state.review.status
+    counts_changed = "status" in columns or set(old_counts) != set(counts) or review_changed
     # What a job page shows of the item: its tile's badges, and the closed shapes its thumbnail overlay
     # draws. A draft's vertex changes none of it.
     summary_changed = (
@@ -303,6 +308,7 @@ def _commit(
         or old_counts != counts
         or state.hard_example != new_state.hard_example
         or state.saved_seq != new_state.saved_seq
+        or state.issues is not new_state.issues  # the tile's open-issues badge
         or _outlines_changed(state, new_state)
     )
 

@@ -28,6 +28,21 @@ def snapshot_every() -> int:
     return settings.POLYLOG["SNAPSHOT_EVERY"]
 
 
+def snapshot_due(before: ItemState, after: ItemState, saving: bool) -> bool:
+    """Whether the state `after` (one event past `before`; `saving` when that event is a save) is stored as
+    a snapshot: at every multiple of K, and at a save that is at least K/10 events past the nearest earlier
+    snapshot (a multiple of K, or the previous save's). The save's snapshot makes a saved item's state one
+    row to read, whatever the length of its stream: exports (states_load_many) fold only the events after
+    it, not every event of the stream, so a job whose shapes carry attributes (one more event a shape)
+    exports as fast as one without (docs/performance.md). Saves close together share one: a save that
+    changed little costs no row."""
+    every = snapshot_every()
+    if after.seq % every == 0:
+        return True
+    nearest = max(after.seq // every * every, before.saved_seq)
+    return saving and after.seq - nearest >= max(1, every // 10)
+
+
 def _decoded(value: Any) -> Any:
     # SQLite hands JSON columns over as text; psycopg may hand them over decoded.
     return json.loads(value) if isinstance(value, str | bytes) else value
@@ -166,10 +181,17 @@ def states_before(
     return out
 
 
-def states_load_many(heads: Sequence[tuple[int, float, float, int]]) -> dict[int, ItemState]:
+def states_load_many(
+    heads: Sequence[tuple[int, float, float, int]], *, history: bool = True
+) -> dict[int, ItemState]:
     """The states of many items at their `last_seq`, for bulk readers (exports): [(item_id, width, height,
     last_seq)] -> {item_id: state}. The process cache answers where it is current; for the rest, the
-    latest snapshots of all of them come in one statement and their tails of events in one more."""
+    latest snapshots of all of them come in one statement and their tails of events in one more (only
+    for the items whose snapshot is not at their last_seq: a saved item's usually is, store.snapshot_due).
+
+    Without `history` (exports read shapes only), a snapshot that is the item's state is read without its
+    undo and redo stacks, whose shapes (the before of every edit) are as many again as the current ones;
+    a state with events still to fold onto it is read whole, since undo folds from those stacks."""
     states: dict[int, ItemState] = {}
     missing: dict[int, tuple[float, float, int]] = {}
     for item_id, width, height, last_seq in heads:
@@ -192,24 +214,45 @@ def states_load_many(heads: Sequence[tuple[int, float, float, int]]) -> dict[int
             ids,
         )
         for item_id, raw in cursor.fetchall():
-            snapshot = state_from_dict(_decoded(raw))
-            if snapshot.seq <= missing[item_id][2]:  # a snapshot past last_seq would be a torn read
-                start[item_id] = snapshot
+            decoded = _decoded(raw)
+            last_seq = missing[item_id][2]
+            if decoded["seq"] > last_seq:  # a snapshot past last_seq would be a torn read
+                continue
+            whole = history or decoded["seq"] < last_seq
+            start[item_id] = state_from_dict(decoded if whole else _without_history(decoded))
     for item_id, (width, height, _) in missing.items():
         states[item_id] = start.get(item_id) or initial_state(width, height)
-    # Events after each item's starting point (seq > its snapshot's seq), in one pass.
-    floor = min(state.seq for item_id, state in states.items() if item_id in missing)
+    # Events after each starting point short of its last_seq (seq > the lowest such point), in one pass.
+    behind = [item_id for item_id, (_, _, last_seq) in missing.items() if states[item_id].seq < last_seq]
+    if not behind:
+        return states
+    floor = min(states[item_id].seq for item_id in behind)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT item_id, seq, type, schema_version, payload, actor_id, hash FROM {StoredEvent._meta.db_table} "
-            f"WHERE item_id IN ({marks}) AND seq > %s ORDER BY item_id, seq",
-            [*ids, floor],
+            f"WHERE item_id IN ({', '.join(['%s'] * len(behind))}) AND seq > %s ORDER BY item_id, seq",
+            [*behind, floor],
         )
         for item_id, *row in cursor.fetchall():
             state = states[item_id]
             if state.seq < row[0] <= missing[item_id][2]:
                 states[item_id] = fold(state, tuple(row))
     return states
+
+
+def _without_history(raw: dict[str, Any]) -> dict[str, Any]:
+    """A snapshot's dict with empty undo and redo stacks and only the shape rows its current and saved
+    shapes use (the rows only the stacks referred to are left out, so they are never built)."""
+    table, used = raw["table"], sorted({i for i in (*raw["shapes"], *raw["saved"]) if i is not None})
+    index = {old: new for new, old in enumerate(used)}
+    return {
+        **raw,
+        "table": [table[i] for i in used],
+        "shapes": [None if i is None else index[i] for i in raw["shapes"]],
+        "saved": [None if i is None else index[i] for i in raw["saved"]],
+        "undo": [],
+        "redo": [],
+    }
 
 
 def state_current(item_id: int, head: ItemHead) -> tuple[ItemState, str]:
