@@ -25,19 +25,17 @@ from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, 
 from django.utils import timezone
 
 from apps.common.errors import ApiError
-from apps.labeling.models import Item, ItemStatus, JobMember, LabelingJob, Role
+from apps.labeling.models import Item, ItemStatus, JobMember, LabelingJob, ReviewStatus, Role
 from apps.labeling.selectors import ItemListHook
 
 from .models import Assignment, AssignmentChange, AssignRole, ItemPresence
 
 UNSET: Any = object()  # a seat the request leaves as it is (None: nobody)
 
-# The roles that may hold each seat, and use "next" for it. The reviewer role comes with issue 24's
-# review work (Role.REVIEWER); until labeling defines it, only managers review.
-REVIEWER_ROLE = getattr(Role, "REVIEWER", "reviewer")
+# The roles that may hold each seat, and use "next" for it (managers do both; auditors neither).
 SEAT_ROLES = {
     AssignRole.ANNOTATOR: (Role.ANNOTATOR, Role.MANAGER),
-    AssignRole.REVIEWER: (REVIEWER_ROLE, Role.MANAGER),
+    AssignRole.REVIEWER: (Role.REVIEWER, Role.MANAGER),
 }
 WORK_SEAT = {"label": AssignRole.ANNOTATOR, "review": AssignRole.REVIEWER}
 
@@ -278,18 +276,12 @@ def others_on(item_ids: list[int], me: Any) -> dict[int, list[dict[str, Any]]]:
 
 
 def _waiting(job: LabelingJob, work: str) -> QuerySet[Item]:
-    """The job's images that wait for the work: to label (unlabeled, or rejected by review), or to
-    review (labeled and to review)."""
+    """The job's images that wait for the work: to label (unlabeled, or rejected by review: the
+    annotator's fix is due), or to review (saved with shapes since the last decision)."""
     items = Item.objects.filter(job=job, deleted_at__isnull=True)
-    has_review = any(field.name == "review_status" for field in Item._meta.get_fields())
     if work == "label":
-        waiting = Q(status=ItemStatus.UNLABELED)
-        if has_review:
-            waiting |= Q(review_status="rejected")
-        return items.filter(waiting)
-    if has_review:
-        return items.filter(review_status="to_review")
-    return items.none()
+        return items.filter(Q(status=ItemStatus.UNLABELED) | Q(review_status=ReviewStatus.REJECTED))
+    return items.filter(review_status=ReviewStatus.TO_REVIEW)
 
 
 def next_item(*, job: LabelingJob, user: Any, work: str, join: bool) -> dict[str, Any]:

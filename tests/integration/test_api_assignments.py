@@ -418,3 +418,68 @@ async def test_an_open_item_socket_is_passed_over_by_next_until_it_closes(
     assert joined.json()["item"] == first.pk
     assert joined.json()["others_on_it"] == [{"id": annotator2.pk, "username": annotator2.username}]
     assert after.json()["item"] == first.pk
+
+
+# The reviewer's seat and "next" for review -------------------------------------------------------
+
+
+@pytest.fixture
+def reviewer(job: Any, make_user: Any) -> Any:
+    from apps.labeling.models import Role
+    from apps.labeling.services import job_member_set
+
+    person = make_user("rita_reviewer")
+    job_member_set(job=job, user=person, role=Role.REVIEWER)
+    return person
+
+
+@pytest.fixture
+def reviewer_api(client_for: Any, reviewer: Any) -> Any:
+    return client_for(reviewer)
+
+
+def test_a_reviewer_holds_the_reviewer_seat_never_the_annotators(
+    job: Any, items: list[Any], reviewer: Any, manager_api: Any, reviewer_api: Any
+) -> None:
+    as_annotator = assign(manager_api, job, item_ids=[items[0].pk], annotator=reviewer.pk)
+    as_reviewer = assign(manager_api, job, item_ids=[items[0].pk], reviewer=reviewer.pk)
+
+    assert as_annotator.status_code == 400 and as_annotator.json()["code"] == "invalid_assignee"
+    assert as_reviewer.status_code == 200
+    assert stored() == [(items[0].pk, None, reviewer.pk)]
+    assert ids(listing(reviewer_api, job, assigned_to="me")) == [items[0].pk]
+    assert assign(reviewer_api, job, item_ids=[items[0].pk], reviewer=None).status_code == 403
+    assert next_for(reviewer_api, job, **{"for": "label"}).status_code == 403
+
+
+def test_next_for_review_gives_my_image_to_review_first_then_an_unassigned_one(
+    job: Any,
+    items: list[Any],
+    labels: dict[str, Any],
+    manager: Any,
+    reviewer: Any,
+    manager_api: Any,
+    reviewer_api: Any,
+    annotator_api: Any,
+    add_polygon: Any,
+    send: Any,
+) -> None:
+    first, second, third = sorted(items, key=lambda i: i.pk)
+    assert next_for(reviewer_api, job, **{"for": "review"}).json()["code"] == "nothing_to_do"
+    for item in (first, second, third):
+        saved_label(annotator_api, item, labels["cat"].pk, add_polygon, send)
+    assign(manager_api, job, item_ids=[first.pk], reviewer=manager.pk)
+    assign(manager_api, job, item_ids=[third.pk], reviewer=reviewer.pk)
+
+    mine = next_for(reviewer_api, job, **{"for": "review"}).json()
+    assert (mine["item"], mine["assigned_to_me"]) == (third.pk, True)
+    assert send(reviewer_api, third.pk, {"type": "accept_review"}).status == 201
+
+    unassigned = next_for(reviewer_api, job, **{"for": "review"}).json()
+    assert (unassigned["item"], unassigned["assigned_to_me"]) == (second.pk, False)
+    assert send(reviewer_api, second.pk, {"type": "reject_review", "reason": "the ear is cut"}).status == 201
+
+    # The manager's image is theirs to review; the rejected one waits for its annotator again.
+    assert next_for(reviewer_api, job, **{"for": "review"}).status_code == 404
+    assert next_for(manager_api, job, **{"for": "review"}).json()["item"] == first.pk
+    assert next_for(annotator_api, job, **{"for": "label"}).json()["item"] == second.pk
