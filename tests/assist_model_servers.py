@@ -11,10 +11,12 @@ from __future__ import annotations
 import base64
 import json
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 # How long a stalling server holds a request at most, should the test never release it.
@@ -44,10 +46,11 @@ class ModelServer(ThreadingHTTPServer):
         self.received: list[dict[str, Any]] = []
         self.headers_received: list[dict[str, str]] = []
         self.release = threading.Event()  # set when the test ends: a stalling handler lets go
+        self.scheme = "http"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/segment"
+        return f"{self.scheme}://127.0.0.1:{self.server_address[1]}/segment"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -106,9 +109,15 @@ def dripping(server: ModelServer, request: dict[str, Any]) -> tuple[int, bytes]:
 
 @contextmanager
 def model_server(
-    respond: Callable[[ModelServer, dict[str, Any]], tuple[int, bytes]],
+    respond: Callable[[ModelServer, dict[str, Any]], tuple[int, bytes]], tls: tuple[str, str] | None = None
 ) -> Iterator[ModelServer]:
+    """The server in a thread for the block; with `tls` (certificate and key files), over HTTPS."""
     server = ModelServer(respond)
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        server.scheme = "https"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
@@ -147,3 +156,40 @@ def shared_fake_model() -> ModelServer:
                 target=_shared.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
             ).start()
         return _shared
+
+
+def self_signed(folder: Path) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 signed by its own key, and the key: (certificate file, key file)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "polylog test model server")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "model.crt", folder / "model.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return str(cert_file), str(key_file)

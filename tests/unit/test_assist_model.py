@@ -30,6 +30,7 @@ from tests.assist_model_servers import (
     fake_model,
     image_bytes_sent,
     model_server,
+    self_signed,
     stalling,
 )
 from tests.conftest import png_bytes
@@ -280,3 +281,27 @@ def test_a_host_that_does_not_resolve_is_unavailable() -> None:
 def test_a_url_that_is_not_http_is_unavailable(url: str) -> None:
     with pytest.raises(ModelUnavailable, match="not an http\\(s\\) URL"):
         post(url, b"{}", timeout=5)
+
+
+# HTTPS ------------------------------------------------------------------------------------------------
+
+
+def test_over_https_the_certificate_is_verified(tmp_path: Any) -> None:
+    with model_server(fake_model, tls=self_signed(tmp_path)) as server:
+        assert server.url.startswith("https://")
+        with pytest.raises(ModelUnavailable, match="SSLCertVerificationError"):
+            post(server.url, request_body(IMAGE, [], BOX), timeout=5)
+
+    assert server.received == []
+
+
+def test_over_https_a_trusted_server_answers(tmp_path: Any, monkeypatch: Any) -> None:
+    certificate, key = self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", certificate)  # the default context trusts it, as an installed CA
+
+    with model_server(fake_model, tls=(certificate, key)) as server:
+        answer = post(server.url, request_body(IMAGE, [], BOX), timeout=5)
+
+    assert [p.points for p in proposals_from(answer, WIDTH, HEIGHT, 1000)] == [
+        [[40, 10], [60, 30], [40, 50], [20, 30]]
+    ]
