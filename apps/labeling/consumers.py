@@ -344,6 +344,7 @@ class JobConsumer(LiveConsumer):
             {
                 "type": "counts",
                 "status_counts": message["status_counts"],
+                "review_counts": message["review_counts"],
                 "label_counts": message["label_counts"],
             }
         )

@@ -119,6 +119,7 @@ def item_rebuild(item: Item, report: Report, *, repair: bool) -> None:
                 hard_example=model.columns["hard_example"],
                 labeled_by_id=model.columns["labeled_by_id"],
                 labels=model.label_counts,
+                review_status=model.columns["review_status"],
             )
         )
     if repair:

@@ -13,7 +13,8 @@ from django.db import connection
 from django.db.models import Count
 
 from .domain import ItemState
-from .models import Item, ItemLabel, ItemStatus, JobTally
+from .domain.state import REVIEW_NONE, open_issue_count
+from .models import Item, ItemLabel, ItemStatus, JobTally, ReviewStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,9 @@ def live_columns(
         "hard_example": state.hard_example,
         "last_seq": state.seq,
         "saved_seq": state.saved_seq,
+        # Issue 24: the review tabs and filter, and the open issues that hold an acceptance back.
+        "review_status": state.review.status,
+        "open_issues": open_issue_count(state),
     }
 
 
@@ -161,12 +165,27 @@ def labeler_key(user_id: int) -> str:
     return f"labeled_by:{user_id}"
 
 
+def review_key(review_status: str) -> str:
+    return f"review:{review_status}"
+
+
+# The review statuses the job's tallies count ("none" is the rest: the items less these).
+REVIEW_COUNTED = (ReviewStatus.TO_REVIEW, ReviewStatus.ACCEPTED, ReviewStatus.REJECTED)
+
+
 def item_tally_keys(
-    *, status: str, hard_example: bool, labeled_by_id: int | None, labels: Iterable[int]
+    *,
+    status: str,
+    hard_example: bool,
+    labeled_by_id: int | None,
+    labels: Iterable[int],
+    review_status: str = REVIEW_NONE,
 ) -> set[str]:
     """The tallies one (not deleted) item counts in: one key per filter of the items list whose count
     the list takes from the tallies instead of COUNT(*) (selectors.item_list_count)."""
     keys = {ITEMS, *(label_key(label) for label in labels)}
+    if review_status != REVIEW_NONE:
+        keys.add(review_key(review_status))
     if status == ItemStatus.LABELED:
         keys.add(LABELED)
     if hard_example:
@@ -194,6 +213,8 @@ def job_tally_count(job_id: int) -> dict[str, int]:
     by_status = dict(items.values_list("status").annotate(n=Count("id")))
     tally = {ITEMS: sum(by_status.values()), LABELED: by_status.get(ItemStatus.LABELED, 0)}
     tally[HARD] = items.filter(hard_example=True).count()
+    by_review = items.exclude(review_status=REVIEW_NONE).values_list("review_status").annotate(n=Count("id"))
+    tally.update((review_key(review), n) for review, n in by_review)
     by_labeler = items.filter(labeled_by__isnull=False).values_list("labeled_by").annotate(n=Count("id"))
     tally.update((labeler_key(user_id), n) for user_id, n in by_labeler)
     labels = (

@@ -67,6 +67,7 @@ def item_list(
     q: str | None = None,
     labeled_by: int | None = None,
     attribute: dict[str, Any] | None = None,
+    review: str | None = None,
     ordering: str = "id",
 ) -> QuerySet[Item]:
     qs = Item.objects.filter(job=job, deleted_at__isnull=True).select_related("image", "labeled_by")
@@ -91,6 +92,8 @@ def item_list(
         qs = qs.filter(image__path__icontains=q)
     if labeled_by is not None:
         qs = qs.filter(labeled_by_id=labeled_by)
+    if review is not None:  # issue 24: the job page's review tabs (index item_review_in_job)
+        qs = qs.filter(review_status=review)
     return qs.order_by(ordering, "id")
 
 
@@ -168,6 +171,7 @@ def item_list_for(job: LabelingJob, query: dict[str, Any], user: Any = None) -> 
         q=query.get("q"),
         labeled_by=query.get("labeled_by"),
         attribute=query.get("attribute"),
+        review=query.get("review"),
         ordering=query.get("ordering", "id"),
     )
     for hook in item_list_hooks:
@@ -184,7 +188,8 @@ def item_page_decorate(items: list[Item]) -> list[Item]:
 
 def item_list_count(*, job_id: int, query: dict[str, Any]) -> int | None:
     """The number of items `item_list_for(job, query)` lists, from the job's tallies when one tally
-    answers it (no filter, or one of: a status, hard_example, one label class, labeled_by), so a page of
+    answers it (no filter, or one of: a status, hard_example, one label class, labeled_by, a review
+    status), so a page of
     a million-item job costs no COUNT(*) over the job; None when only counting the rows can tell."""
     status = (
         query.get("status") if query.get("status") in (ItemStatus.LABELED, ItemStatus.UNLABELED) else None
@@ -197,6 +202,7 @@ def item_list_count(*, job_id: int, query: dict[str, Any]) -> int | None:
         "q": query.get("q") or None,
         "labeled_by": query.get("labeled_by"),
         "attribute": query.get("attribute"),
+        "review": query.get("review"),
     }
     given = {name: value for name, value in given.items() if value is not None}
     if len(given) > 1 or "q" in given or "attribute" in given or len(labels) > 1:
@@ -215,11 +221,21 @@ def item_list_count(*, job_id: int, query: dict[str, Any]) -> int | None:
         return tally.get(readmodels.label_key(labels[0]), 0)
     if "labeled_by" in given:
         return tally.get(readmodels.labeler_key(given["labeled_by"]), 0)
+    if "review" in given:
+        return _review_counts(tally, total)[given["review"]]
     return total
 
 
+def _review_counts(tally: dict[str, int], total: int) -> dict[str, int]:
+    """Items per review status, from the tallies: "none" is the items the others leave."""
+    counts = {
+        str(status): tally.get(readmodels.review_key(status), 0) for status in readmodels.REVIEW_COUNTED
+    }
+    return {"none": total - sum(counts.values()), **counts}
+
+
 def job_counts(*, job_id: int) -> dict[str, Any]:
-    """Per-status-tab and per-label image counts of a job, from its tallies (see JobTally)."""
+    """Per-status-tab, per-review-tab and per-label image counts of a job, from its tallies (see JobTally)."""
     tally = readmodels.job_tally_read(job_id)
     total, labeled = tally.get(readmodels.ITEMS, 0), tally.get(readmodels.LABELED, 0)
     prefix = readmodels.label_key(0)[:-1]
@@ -230,6 +246,8 @@ def job_counts(*, job_id: int) -> dict[str, Any]:
     }
     return {
         "status_counts": {"all": total, "unlabeled": total - labeled, "labeled": labeled},
+        # Issue 24: the job page's review tabs (To review, Accepted, Rejected), live like the others.
+        "review_counts": {k: n for k, n in _review_counts(tally, total).items() if k != "none"},
         "label_counts": {
             key.removeprefix(prefix): n
             for key, n in tally.items()

@@ -43,14 +43,15 @@ def test_every_write_keeps_the_tallies_equal_to_a_recount(
     bird, cat, dog = items
     cat_label, dog_label = labels["cat"].pk, labels["dog"].pk
     saver = f"labeled_by:{annotator.pk}"
+    review = "review:to_review"  # a labeled save goes to review (issue 24)
     assert tallies(job) == {"items": 3}
 
     add_polygon(annotator_api, cat.pk, cat_label)
     assert tallies(job) == {"items": 3, f"label:{cat_label}": 1}
     assert send(annotator_api, cat.pk, {"type": "save"}).status == 201
-    assert tallies(job) == {"items": 3, "labeled": 1, saver: 1, f"label:{cat_label}": 1}
+    assert tallies(job) == {"items": 3, "labeled": 1, saver: 1, review: 1, f"label:{cat_label}": 1}
     assert send(annotator_api, cat.pk, {"type": "mark_hard_example"}).status == 201
-    assert tallies(job) == {"items": 3, "labeled": 1, saver: 1, "hard": 1, f"label:{cat_label}": 1}
+    assert tallies(job) == {"items": 3, "labeled": 1, saver: 1, review: 1, "hard": 1, f"label:{cat_label}": 1}
 
     add_polygon(annotator_api, dog.pk, dog_label)
     add_polygon(annotator_api, dog.pk, cat_label)
@@ -59,6 +60,7 @@ def test_every_write_keeps_the_tallies_equal_to_a_recount(
         "items": 3,
         "labeled": 1,
         saver: 1,
+        review: 1,
         "hard": 1,
         f"label:{cat_label}": 1,
         f"label:{dog_label}": 1,

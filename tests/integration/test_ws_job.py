@@ -35,7 +35,7 @@ def rest_counts(client: Any, job_id: int) -> dict[str, Any]:
     response = client.get(f"/api/jobs/{job_id}/items/")
     assert response.status_code == 200, response.content
     body = response.json()
-    return {"status_counts": body["status_counts"], "label_counts": body["label_counts"]}
+    return {k: body[k] for k in ("status_counts", "review_counts", "label_counts")}
 
 
 @database_sync_to_async

@@ -152,6 +152,8 @@ JOB_SERVER_FRAMES: dict[str, tuple[dict[str, Any], list[str], str]] = {
                     "hard_example": {"type": "boolean"},
                     "labeled_by": {"type": ["integer", "null"]},
                     "labeled_at": {"type": ["string", "null"]},
+                    "review_status": {"enum": ["none", "to_review", "accepted", "rejected"]},
+                    "open_issues": INT,
                 },
                 "required": ["id", "seq"],
             }
@@ -162,14 +164,20 @@ JOB_SERVER_FRAMES: dict[str, tuple[dict[str, Any], list[str], str]] = {
     "counts": (
         {
             "status_counts": {"type": "object", "additionalProperties": INT},
+            "review_counts": {
+                "type": "object",
+                "properties": {"to_review": INT, "accepted": INT, "rejected": INT},
+                "required": ["to_review", "accepted", "rejected"],
+                "description": "images per review tab (issue 24)",
+            },
             "label_counts": {
                 "type": "object",
                 "additionalProperties": INT,
                 "description": "images per label class id",
             },
         },
-        ["status_counts", "label_counts"],
-        "The job's per-status and per-label counts, when they change.",
+        ["status_counts", "review_counts", "label_counts"],
+        "The job's per-status, per-review and per-label counts, when they change.",
     ),
     "items_added": ({"added": INT, "total": INT}, ["added", "total"], "A synchronisation added items."),
     "items_deleted": (

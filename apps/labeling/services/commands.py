@@ -255,12 +255,14 @@ def _commit(
         hard_example=head.hard_example,
         labeled_by_id=head.labeled_by_id,
         labels=old_counts,
+        review_status=state.review.status,
     )
     after = item_tally_keys(
         status=columns.get("status", head.status),
         hard_example=new_state.hard_example,
         labeled_by_id=columns.get("labeled_by_id", head.labeled_by_id),
         labels=counts,
+        review_status=new_state.review.status,
     )
     deltas = tally_deltas(before, after)
     plan = store.CommitPlan(
@@ -297,7 +299,8 @@ def _commit(
         item_wire["labeled_by"] = columns["labeled_by_id"]
         item_wire["labeled_at"] = store.iso(now) if columns["labeled_by_id"] else None
 
-    counts_changed = "status" in columns or set(old_counts) != set(counts)
+    review_changed = state.review.status != new_state.review.status
+    counts_changed = "status" in columns or set(old_counts) != set(counts) or review_changed
     # What a job page shows of the item: its tile's badges, and the closed shapes its thumbnail overlay
     # draws. A draft's vertex changes none of it.
     summary_changed = (
@@ -305,6 +308,7 @@ def _commit(
         or old_counts != counts
         or state.hard_example != new_state.hard_example
         or state.saved_seq != new_state.saved_seq
+        or state.issues is not new_state.issues  # the tile's open-issues badge
         or _outlines_changed(state, new_state)
     )
 

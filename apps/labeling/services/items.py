@@ -14,8 +14,9 @@ from apps.datasets.models import Dataset, Image
 from apps.datasets.tasks import source_files_delete_later
 
 from .. import store
+from ..domain.state import REVIEW_NONE
 from ..models import Item, ItemDeletion, ItemLabel, ItemStatus, JobMember, Role
-from ..readmodels import HARD, ITEMS, LABELED, label_key, labeler_key
+from ..readmodels import HARD, ITEMS, LABELED, label_key, labeler_key, review_key
 from ..signals import items_deleted
 
 
@@ -112,6 +113,8 @@ def _tally_items_leaving(*, job_id: int, item_ids: set[int]) -> None:
     }
     labelers = leaving.filter(labeled_by__isnull=False).values_list("labeled_by").annotate(n=Count("id"))
     deltas.update((labeler_key(user_id), -n) for user_id, n in labelers)
+    reviewed = leaving.exclude(review_status=REVIEW_NONE).values_list("review_status").annotate(n=Count("id"))
+    deltas.update((review_key(review), -n) for review, n in reviewed)
     labels = (
         ItemLabel.objects.filter(item__in=leaving)
         .order_by()

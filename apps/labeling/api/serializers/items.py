@@ -55,6 +55,8 @@ class ItemSerializer(serializers.ModelSerializer):
             "labeled_at",
             "seq",
             "saved_seq",
+            "review_status",
+            "open_issues",
             "assignee",
             "assignee_name",
             "reviewer",
@@ -96,6 +98,12 @@ class ItemListQuerySerializer(serializers.Serializer):
         help_text="<label class id>:<attribute name>=<value>: images with a shape of that label class whose "
         "attribute reads that value (its own or, unset, the declared default); a checkbox's value is true or "
         "false",
+    )
+    review = serializers.ChoiceField(
+        choices=["none", "to_review", "accepted", "rejected"],
+        required=False,
+        help_text="images in that review status (issue 24; docs/review.md): none (no labeled save yet), "
+        "to_review, accepted, rejected",
     )
     assigned_to = serializers.RegexField(
         r"^(me|none|[1-9][0-9]{0,18})$",
@@ -146,12 +154,19 @@ class StatusCountsSerializer(serializers.Serializer):
     labeled = serializers.IntegerField()
 
 
+class ReviewCountsSerializer(serializers.Serializer):
+    to_review = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+
+
 class ItemPageSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = ItemSerializer(many=True)
     status_counts = StatusCountsSerializer(help_text="items of the job per status tab (filters aside)")
+    review_counts = ReviewCountsSerializer(help_text="items of the job per review tab (filters aside)")
     label_counts = serializers.DictField(
         child=serializers.IntegerField(), help_text="label class id -> number of images with such shapes"
     )

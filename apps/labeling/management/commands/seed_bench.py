@@ -22,6 +22,7 @@ from apps.labeling.models import (
     JobMember,
     LabelClass,
     LabelingJob,
+    ReviewStatus,
     Role,
     StoredEvent,
 )
@@ -88,6 +89,8 @@ class Command(BaseCommand):
                     job=job,
                     image_id=image_id,
                     status=ItemStatus.LABELED if labeled else ItemStatus.UNLABELED,
+                    # A labeled save goes to review (issue 24); the streams hold no review event.
+                    review_status=ReviewStatus.TO_REVIEW if labeled else ReviewStatus.NONE,
                     shape_count=shapes,
                     label_class_ids=sorted(counts),
                     label_bits=label_bits(counts, {label.pk: label.slot for label in labels}),
