@@ -31,8 +31,8 @@ import { personColor, Renderer } from './render.js';
 import { snapTarget, traceAlong } from './snap.js';
 import { ItemSocket } from './socket.js';
 import { ItemStore } from './store.js';
-import { Issues } from './issues.js';
-import { ReviewBar, reviewOf, reviewRights } from './review.js';
+import { Issues, issuesOf } from './issues.js';
+import { ReviewBar, reviewEventText, reviewOf, reviewRights } from './review.js';
 import { actionFor, SHORTCUTS, whereOf } from './shortcuts.js';
 import { bboxOf, besidePlacement, ViewControls } from './view_controls.js';
 
@@ -260,6 +260,19 @@ function onApplied(event, before, after) {
     if (involvement) showCause(cause, involvement);
   }
   if (event.actor === me.id && event.payload?.skipped_shape_ids?.length) tellSkipped(event, after);
+  if (event.actor !== me.id) tellReview(event, after);
+}
+
+// Someone else's review decision or issue, as it happens: said in the notification area (the bar, the
+// pins and the thread show it too, but a rejection or a new issue is news to the person labeling).
+async function tellReview(event, after) {
+  const naming = {
+    numberOf: (issueId) => issuesOf(after).find((issue) => issue.id === issueId)?.number ?? null,
+    shapeName: (shapeId) => shapeName(shapeFacts(after.shapes.get(shapeId)) ?? memory.latest(shapeId)?.shape, labels),
+  };
+  if (!reviewEventText(event, '', naming)) return;
+  const who = await people.name(event.actor, event.seq);
+  notices.show({ text: reviewEventText(event, who, naming), key: `review:${event.seq}` });
 }
 
 // My undo, redo or discard left shapes alone that someone else changed since: say which, and who.

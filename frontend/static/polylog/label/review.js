@@ -120,3 +120,31 @@ export class ReviewBar {
     await this.decide({ type: 'reject_review', reason });
   }
 }
+
+const REVIEW_EVENTS = new Set(['review_accepted', 'review_rejected', 'review_reopened', 'issue_opened', 'issue_commented', 'issue_resolved', 'issue_reopened']);
+
+// Another person's review event, in words for the notification area ("bob rejected this image: “…”",
+// "ann resolved issue 1"); null for any other event. `numberOf(issueId)` is the issue's number on the
+// pins, `shapeName(shapeId)` names a shape ("cat #3"). The words are text: notices show them as text.
+export function reviewEventText(event, who, { numberOf, shapeName }) {
+  if (!REVIEW_EVENTS.has(event.type)) return null;
+  const p = event.payload ?? {};
+  const issue = () => `issue ${numberOf(p.issue_id) ?? ''}`.trim();
+  const clip = (text) => (text.length > 140 ? `${text.slice(0, 139)}…` : text);
+  switch (event.type) {
+    case 'review_accepted':
+      return `${who} accepted this image.`;
+    case 'review_rejected':
+      return `${who} rejected this image: “${clip(p.reason ?? '')}”`;
+    case 'review_reopened':
+      return `${who} reopened the review of this image: it is to review again.`;
+    case 'issue_opened':
+      return `${who} opened ${issue()}${p.shape_id ? ` on ${shapeName(p.shape_id)}` : ''}: “${clip(p.text ?? '')}”`;
+    case 'issue_commented':
+      return `${who} commented on ${issue()}: “${clip(p.text ?? '')}”`;
+    case 'issue_resolved':
+      return `${who} resolved ${issue()}.`;
+    default:
+      return `${who} reopened ${issue()}.`;
+  }
+}
