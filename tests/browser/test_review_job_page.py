@@ -15,7 +15,6 @@ from .helpers import expect, label_id, square
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 
 def labeled_by_api(site: Any, job: dict[str, Any], item_id: int, username: str = "ann") -> None:
@@ -72,6 +71,18 @@ def test_the_review_tabs_and_counts_follow_a_review_made_elsewhere(
     # The review tab combines with the status tab: no unlabeled image is rejected.
     page.get_by_role("tab", name="Unlabeled").click()
     expect(page.locator("#grid .empty")).to_be_visible()
+
+    # The page as docs/img/review_tabs.png shows it: every status, the review and assignee badges.
+    api = site.api("demo")
+    users = site.seed["users"]
+    for n, item in enumerate(job["items"][:8]):
+        seats = {"annotator": users["ann" if n % 2 else "bob"], "reviewer": users["demo"]}
+        api.post(f"/api/jobs/{job['id']}/assignments/", {"item_ids": [item["id"]], **seats})
+    page.goto(site.url(f"/jobs/{job['id']}/?status=all"))
+    expect(tile(page, first).locator(".assignee")).to_have_text("✎ bob")
+    expect(tile(page, first).locator(".badge.review-rejected")).to_be_visible()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "review-tabs.png"))
 
 
 def test_start_labeling_opens_the_image_assigned_to_me(open_page: Any, site: Any, new_job: Any) -> None:

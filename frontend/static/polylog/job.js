@@ -327,9 +327,9 @@ function assigneeLine(item) {
   if (!item.assignee_name && !item.reviewer_name) return null;
   return h(
     'span',
-    { class: 'assigned', title: 'Assigned to' },
-    item.assignee_name ? h('span', { class: 'assignee' }, `✎ ${item.assignee_name}`) : null,
-    item.reviewer_name ? h('span', { class: 'reviewer' }, `✓ ${item.reviewer_name}`) : null,
+    { class: 'assigned' },
+    item.assignee_name ? h('span', { class: 'assignee', title: `Annotator: ${item.assignee_name}` }, `✎ ${item.assignee_name}`) : null,
+    item.reviewer_name ? h('span', { class: 'reviewer', title: `Reviewer: ${item.reviewer_name}` }, `✓ ${item.reviewer_name}`) : null,
   );
 }
 
