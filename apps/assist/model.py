@@ -45,6 +45,7 @@ MAX_ANSWER_POLYGONS = 20
 # A dense mask contour is thinned to the domain's vertex limit; past this, the answer is refused unread.
 MAX_ANSWER_POINTS = 20_000
 READ_CHUNK = 64 * 1024
+DENSE_TOLERANCE_PX = 0.5
 
 
 class ModelTimeout(ApiError):
@@ -248,8 +249,11 @@ def proposals_from(body: bytes, width: int, height: int, max_vertices: int) -> l
         if not 0 <= score <= 1:
             raise ModelBadAnswer(f"polygons[{n}].score is {score:g}, not between 0 and 1")
         points = _points(polygon.get("points"), n, width, height)
+        # A contour over the vertex limit is simplified anyway: starting at half a pixel spares a check
+        # of every vertex at 0 that can only fail (two thirds of a 5,000-point contour's time).
+        thinning = DENSE_TOLERANCE_PX if len(points) > max_vertices else 0.0
         ring = as_given(points, width, height, max_vertices) or clean_polygon(
-            points, width, height, max_vertices=max_vertices
+            points, width, height, tolerance=thinning, max_vertices=max_vertices
         )
         if ring is not None:
             proposals.append(Proposal(points=ring, score=score))
