@@ -7,6 +7,11 @@ import { get } from '../api.js';
 // save): after one of them the state is read again at that seq.
 const READ_AGAIN = new Set(['undone', 'redone', 'changes_discarded', 'shape_reset']);
 
+// Review lives in the item's stream (issue 24, docs/review.md): these events change no shape, are nobody's
+// pending change and are not undone; the fold keeps `review` and `issues` as the state view has them.
+export const REVIEW_EVENTS = new Set(['review_accepted', 'review_rejected', 'review_reopened', 'issue_opened', 'issue_commented', 'issue_resolved', 'issue_reopened']);
+const NO_REVIEW = { status: 'none', reason: null, actor: null, seq: null };
+
 // Shapes carry their number (#n, docs/ui.md "Shape numbers"); next_number is the one the next new shape
 // gets, so the events that create shapes can number them as the server did (null: a server without numbers).
 function fromView(view) {
@@ -19,14 +24,44 @@ function fromView(view) {
     next_number: view.next_number ?? null,
     shapes: new Map(view.shapes.map((s) => [s.id, { id: s.id, number: s.number ?? null, label_class_id: s.label_class_id, points: s.points, group_id: s.group_id ?? null, attributes: s.attributes ?? {} }])),
     drafts: new Map(view.drafts.map((d) => [d.id, { id: d.id, number: d.number ?? null, actor: d.actor, points: d.points }])),
+    review: view.review ?? NO_REVIEW,
+    issues: view.issues ?? [],
+    // Whether the labels changed since the last save (review events are no change): the server's
+    // `pending` says so exactly; a server without it, any event after the save.
+    edited: Array.isArray(view.pending) ? view.pending.length > 0 || view.drafts.length > 0 : view.seq > view.saved_seq,
   };
+}
+
+// The review and issues after a review event at `seq` (the rules of apps/labeling/domain/review.py).
+function applyReview(state, type, p, actor, seq) {
+  const issue = (id, change) => state.issues.map((i) => (i.id === id ? change(i) : i));
+  switch (type) {
+    case 'review_accepted':
+      return { review: { status: 'accepted', reason: null, actor, seq } };
+    case 'review_rejected':
+      return { review: { status: 'rejected', reason: p.reason, actor, seq } };
+    case 'review_reopened':
+      return { review: { status: 'to_review', reason: null, actor, seq } };
+    case 'issue_opened':
+      if (state.issues.some((i) => i.id === p.issue_id)) return {};
+      return { issues: [...state.issues, { id: p.issue_id, x: p.x, y: p.y, shape_id: p.shape_id ?? null, text: p.text, author: actor, status: 'open', seq, comments: [] }] };
+    case 'issue_commented':
+      return { issues: issue(p.issue_id, (i) => ({ ...i, comments: [...i.comments, { text: p.text, actor, seq }] })) };
+    case 'issue_resolved':
+      return { issues: issue(p.issue_id, (i) => ({ ...i, status: 'resolved' })) };
+    case 'issue_reopened':
+      return { issues: issue(p.issue_id, (i) => ({ ...i, status: 'open' })) };
+    default:
+      return {};
+  }
 }
 
 // The state after one event; shapes that do not change keep their objects, so the renderer can skip them.
 // Tolerant: an event about a shape this state does not hold changes nothing (predictions can be stale).
 export function applyEvent(state, type, payload, actor) {
   const p = payload;
-  const next = { ...state };
+  if (REVIEW_EVENTS.has(type)) return { ...state, ...applyReview(state, type, p, actor, state.seq + 1) };
+  const next = { ...state, edited: type !== 'saved' };
   const editShapes = () => (next.shapes = next.shapes === state.shapes ? new Map(state.shapes) : next.shapes);
   const editDrafts = () => (next.drafts = next.drafts === state.drafts ? new Map(state.drafts) : next.drafts);
   // A geometry edit applies to a closed shape or to a draft, whichever holds the id.
@@ -139,6 +174,11 @@ export function applyEvent(state, type, payload, actor) {
     }
     case 'saved':
       next.saved_seq = state.seq + 1;
+      // A labeled save goes to review, an empty one leaves nothing to review; an accepted item's save
+      // that changed nothing stays accepted, which only the server can tell (Store.receive reads it).
+      if (state.review && state.review.status !== 'accepted') {
+        next.review = state.shapes.size ? { status: 'to_review', reason: null, actor: null, seq: state.seq + 1 } : NO_REVIEW;
+      }
       break;
     case 'hard_example_marked':
       next.hard_example = true;
@@ -243,7 +283,7 @@ export class ItemStore {
     let after = from;
     while (after !== null && after < to) {
       const page = await get(`/api/items/${this.itemId}/events/?after=${after}&limit=500`);
-      if (page.results.some((e) => e.seq <= to && e.actor === this.me.id && e.type !== 'saved')) return true;
+      if (page.results.some((e) => e.seq <= to && e.actor === this.me.id && e.type !== 'saved' && !REVIEW_EVENTS.has(e.type))) return true;
       after = page.next_after;
     }
     return false;
@@ -260,7 +300,7 @@ export class ItemStore {
     if (event.type === 'saved') {
       this.mineSinceRead = false;
       if (this.serverPending) this.serverPending = new Set();
-    } else if (event.actor === this.me.id) {
+    } else if (event.actor === this.me.id && !REVIEW_EVENTS.has(event.type)) {
       this.mineSinceRead = event.type !== 'changes_discarded';
     }
   }
@@ -277,7 +317,7 @@ export class ItemStore {
       return;
     }
     this.notePending(event);
-    if (READ_AGAIN.has(event.type)) {
+    if (READ_AGAIN.has(event.type) || (event.type === 'saved' && this.state.review?.status === 'accepted')) {
       this.readAgain(event);
       return;
     }
@@ -346,7 +386,7 @@ export class ItemStore {
   }
 
   get unsaved() {
-    return this.state.seq > this.state.saved_seq;
+    return this.state.edited ?? this.state.seq > this.state.saved_seq;
   }
 
   // What to draw: the state with our pending commands applied on top.
