@@ -36,6 +36,7 @@ from .model import ModelImage, model_url, propose
 from .prompts import MAX_POINTS, model_prompt
 from .proposals import as_json
 
+MAX_MODEL_FILE_BYTES = 64 * 1024 * 1024
 # Who may ask for proposals: those who may draw (staff act as managers); auditors and reviewers read only.
 ASSIST_ROLES = (Role.ANNOTATOR, Role.MANAGER)
 
@@ -70,16 +71,25 @@ def model_slot() -> Iterator[None]:
 
 
 def stored_bytes(image: Image) -> bytes:
-    """The image file as stored, kept in the assist cache: a person prompts the same image many times."""
+    """The image file as stored, kept in the assist cache: a person prompts the same image many times.
+    A file over MAX_MODEL_FILE_BYTES is not sent: base64 and JSON make three copies of it in memory for
+    each request in flight."""
 
     def load() -> tuple[bytes, int]:
         try:
             with default_storage.open(image.file.name, "rb") as handle:
-                content = handle.read()
+                content = handle.read(MAX_MODEL_FILE_BYTES + 1)
         except OSError as exc:
             raise ApiError(
                 422, "no_proposal", f"The image could not be read for the assistant ({type(exc).__name__})."
             ) from None
+        if len(content) > MAX_MODEL_FILE_BYTES:
+            raise ApiError(
+                422,
+                "no_proposal",
+                f"The image file is over {MAX_MODEL_FILE_BYTES // (1024 * 1024)} MiB, more than is sent to "
+                "the model server; use another tool.",
+            )
         return content, len(content)
 
     return CACHE.cached(("file", image.pk, image.checksum), load)

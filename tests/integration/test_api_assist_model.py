@@ -360,3 +360,17 @@ def test_the_example_server_in_the_docs_speaks_the_protocol(
     assert clicked.json() == {
         "polygons": [{"points": [[92.5, 30], [100, 40], [92.5, 50], [85, 40]], "score": 1.0}]
     }
+
+
+def test_an_image_file_too_large_to_send_is_no_proposal(
+    annotator_api: Any, item: Any, fake: ModelServer, monkeypatch: Any
+) -> None:
+    from apps.assist import model_api
+
+    monkeypatch.setattr(model_api, "MAX_MODEL_FILE_BYTES", item.image.file.size - 1)
+
+    response = annotator_api.post(url(item), {"box": BOX}, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (422, "no_proposal")
+    assert "more than is sent to the model server" in response.json()["message"]
+    assert fake.received == []
