@@ -278,9 +278,8 @@ def quality_rebuild(job_id: int, *, batch: int = 200) -> dict[str, int]:
     transaction; the marks are written as each run of `batch` items is counted. Returns the rows written."""
     from django.db import transaction
 
-    from apps.labeling.domain import evolve, initial_state
+    from apps.labeling.domain import event_from_record, evolve, initial_state
     from apps.labeling.models import Item, StoredEvent
-    from apps.labeling.store import row_event
 
     counters: dict[tuple[int, date], Counter[str]] = defaultdict(Counter)
     stamps: dict[tuple[int, date], list[int]] = defaultdict(list)
@@ -293,42 +292,49 @@ def quality_rebuild(job_id: int, *, batch: int = 200) -> dict[str, int]:
         QualityMark.objects.filter(job_id=job_id).delete()
         for start in range(0, len(items), batch):
             chunk = {item_id: (w, h) for item_id, w, h in items[start : start + batch]}
-            marks: list[QualityMark] = []
-            rows = StoredEvent.objects.filter(item_id__in=list(chunk)).order_by("item_id", "seq")
+            marks: list[tuple[Any, ...]] = []
+            rows = (
+                StoredEvent.objects.filter(item_id__in=list(chunk))
+                .order_by("item_id", "seq")
+                .values_list("item_id", "seq", "type", "schema_version", "payload", "actor_id", "created_at")
+            )
             state: ItemState | None = None
             current, labeler = None, None
-            for row in rows.iterator(chunk_size=5000):
-                if row.item_id != current:
-                    current, labeler = row.item_id, None
-                    state = initial_state(*chunk[row.item_id])
+            for item_id, seq, kind, version, payload, actor, at in rows.iterator(chunk_size=5000):
+                if item_id != current:
+                    current, labeler = item_id, None
+                    state = initial_state(*chunk[item_id])
                 assert state is not None
-                event = row_event(row)
+                event = event_from_record(kind, version, payload, actor)
                 after = evolve(state, event)
                 appended = Appended(
                     job_id=job_id,
-                    item_id=row.item_id,
-                    actor_id=row.actor_id,
-                    at=row.created_at,
-                    first_seq=row.seq,
+                    item_id=item_id,
+                    actor_id=actor,
+                    at=at,
+                    first_seq=seq,
                     events=(event,),
                     states=(state, after),
                     labeled_by_before=labeler,
                 )
-                day = utc_day(row.created_at)
+                day = utc_day(at)
                 counted = count(appended)
                 for person, figures in counted.counters.items():
                     counters[(person, day)].update(figures)
-                marks += [
-                    QualityMark(
-                        job_id=job_id, person_id=p, figure=f, day=day, item_id=row.item_id, seq=s, value=v
-                    )
-                    for p, f, s, v in counted.marks
-                ]
-                stamps[(row.actor_id, day)].append(epoch_ms(row.created_at))
-                if row.type == "saved":
-                    labeler = row.actor_id if after.saved else None
+                if counted.marks:
+                    stored_day = connection.ops.adapt_datefield_value(day)
+                    marks += [(job_id, p, f, stored_day, item_id, s, v) for p, f, s, v in counted.marks]
+                stamps[(actor, day)].append(epoch_ms(at))
+                if kind == "saved":
+                    labeler = actor if after.saved else None
                 state = after
-            QualityMark.objects.bulk_create(marks, batch_size=5000)
+            if marks:
+                with connection.cursor() as cursor:
+                    cursor.executemany(
+                        f"INSERT INTO {QualityMark._meta.db_table}"
+                        " (job_id, person_id, figure, day, item_id, seq, value) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                        marks,
+                    )
             written += len(marks)
         cut = idle_gap_ms()
         days = []
