@@ -47,6 +47,7 @@ class ModelServer(ThreadingHTTPServer):
         self.headers_received: list[dict[str, str]] = []
         self.release = threading.Event()  # set when the test ends: a stalling handler lets go
         self.scheme = "http"
+        self.arrived = threading.Event()  # set at the first request
 
     @property
     def url(self) -> str:
@@ -60,6 +61,7 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         request = json.loads(body)
         self.server.received.append(request)
+        self.server.arrived.set()
         self.server.headers_received.append(dict(self.headers))
         status, answer = self.server.respond(self.server, request)
         if status < 0:  # the drip: headers at once, then a byte now and then, never done in time
