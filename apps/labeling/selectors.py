@@ -66,7 +66,7 @@ def item_list(
     label_class_ids: list[int] | None = None,
     q: str | None = None,
     labeled_by: int | None = None,
-    attribute: dict[str, Any] | None = None,
+    attributes: list[dict[str, Any]] | None = None,
     review: str | None = None,
     ordering: str = "id",
 ) -> QuerySet[Item]:
@@ -84,7 +84,7 @@ def item_list(
         else:
             held = ItemLabel.objects.filter(item=OuterRef("pk"), label_class_id__in=label_class_ids)
             qs = qs.filter(Exists(held))
-    if attribute is not None:
+    for attribute in attributes or ():  # every one holds (each is its own EXISTS: may be other shapes)
         qs = qs.filter(_attribute_holds(job, attribute))
     if q:
         # An image's name is its path's last part (both ways images are made set it so): searching the
@@ -95,6 +95,11 @@ def item_list(
     if review is not None:  # issue 24: the job page's review tabs (index item_review_in_job)
         qs = qs.filter(review_status=review)
     return qs.order_by(ordering, "id")
+
+
+def _listed(attribute: list[dict[str, Any]] | dict[str, Any] | None) -> list[dict[str, Any]] | None:
+    """The attribute filters of a query; an export queued before several were allowed stored one."""
+    return [attribute] if isinstance(attribute, dict) else attribute
 
 
 def _attribute_holds(job: LabelingJob, attribute: dict[str, Any]) -> Q:
@@ -170,7 +175,7 @@ def item_list_for(job: LabelingJob, query: dict[str, Any], user: Any = None) -> 
         label_class_ids=query.get("label_class"),
         q=query.get("q"),
         labeled_by=query.get("labeled_by"),
-        attribute=query.get("attribute"),
+        attributes=_listed(query.get("attribute")),
         review=query.get("review"),
         ordering=query.get("ordering", "id"),
     )

@@ -107,6 +107,11 @@ def test_each_attribute_value_finds_its_images(
         f"attribute={cat}:a%3Db=": {"cat", "dog"},  # a name holding "=", the empty text by default
         f"attribute={cat}:occluded=false&status=labeled": set(),  # dog is not saved
         f"attribute={cat}:count=2&q=cat": {"cat"},
+        # several: images where every one holds, each by any of the image's shapes
+        f"attribute={cat}:occluded=false&attribute={cat}:colour=red": {"dog"},
+        f"attribute={cat}:occluded=true&attribute={cat}:colour=red": set(),
+        f"attribute={cat}:count=2&attribute={dog}:count=5": {"dog"},
+        f"attribute={cat}:count=2&attribute={cat}:count=2": {"cat", "dog"},
     }
     for query, answer in expected.items():
         assert names(manager_api, job, query) == answer, query
@@ -200,6 +205,9 @@ def test_a_malformed_or_unknown_attribute_filter_is_refused(
         (f"attribute={cat}:occluded=maybe", "takes true or false"),
         (f"attribute={cat}:count=many", "takes a number"),
         (f"attribute={cat}:count=nan", "takes a number"),
+        (f"attribute={cat}:count=2&attribute={cat}:size=3", "declares no attribute"),  # any one of them
+        (f"attribute={cat}:count=2&attribute=oops", "<label class id>:<attribute name>=<value>"),
+        ("&".join([f"attribute={cat}:count=2"] * 11), "10"),
     ]:
         body = refusal(manager_api, job, query)
         assert body["code"] == "invalid_request", query

@@ -79,6 +79,7 @@ class ItemSerializer(serializers.ModelSerializer):
         return getattr(item, "reviewer_name", None)
 
 
+MAX_ATTRIBUTE_FILTERS = 10  # attribute filters in one request: each is one EXISTS over ItemAttribute
 _ATTRIBUTE_FORM = "attribute is <label class id>:<attribute name>=<value>, e.g. 3:occluded=true."
 
 
@@ -90,14 +91,18 @@ class ItemListQuerySerializer(serializers.Serializer):
     labeled_by = serializers.IntegerField(
         required=False, min_value=1, max_value=2**63 - 1, help_text="user id"
     )
-    attribute = serializers.CharField(
+    attribute = serializers.ListField(
+        child=serializers.CharField(
+            max_length=1200,
+            # In the schema too, so that a generated client (and the schema fuzz) writes filters of this form.
+            validators=[RegexValidator(r"^[0-9]+:[^=]*=", message=_ATTRIBUTE_FORM)],
+        ),
         required=False,
-        max_length=1200,
-        # In the schema too, so that a generated client (and the schema fuzz) writes filters of this form.
-        validators=[RegexValidator(r"^[0-9]+:[^=]*=", message=_ATTRIBUTE_FORM)],
+        min_length=1,
+        max_length=MAX_ATTRIBUTE_FILTERS,
         help_text="<label class id>:<attribute name>=<value>: images with a shape of that label class whose "
         "attribute reads that value (its own or, unset, the declared default); a checkbox's value is true or "
-        "false",
+        f"false. Repeat it (up to {MAX_ATTRIBUTE_FILTERS}) for images where every one holds.",
     )
     review = serializers.ChoiceField(
         choices=["none", "to_review", "accepted", "rejected"],
@@ -136,7 +141,11 @@ class ItemListQuerySerializer(serializers.Serializer):
             raise serializers.ValidationError("label_class ids are positive 64-bit integers.")
         return ids
 
-    def validate_attribute(self, value: str) -> dict[str, Any]:
+    def validate_attribute(self, values: list[str]) -> list[dict[str, Any]]:
+        return [self._attribute(value) for value in values]
+
+    @staticmethod
+    def _attribute(value: str) -> dict[str, Any]:
         label, colon, rest = value.partition(":")
         try:
             label_class = int(label)
