@@ -1,0 +1,200 @@
+"""Review on the labeling page (issue 24, point 3): a reviewer, whose page is read only for shapes, pins an
+issue on a vertex and rejects the image with a reason; the annotator, in another browser, sees the marker
+and the reason live, fixes the shape, resolves the issue and saves; the reviewer sees the image back "to
+review" and accepts it. The server's state holds every step. Texts with markup in them are shown as
+written and never run."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from .conftest import ARTIFACTS
+from .helpers import click_image, client_point, drag, expect, open_item, settled, square
+
+pytestmark = pytest.mark.browser
+
+# Markup in an issue, a comment and a reason: shown as the characters typed, never as an element.
+ISSUE_TEXT = 'This corner cuts the cat\'s ear <img src=x onerror="window.__pwned=1">'
+REASON = "Corner off, see issue 1 <img src=x onerror=\"window.__pwned='reason'\"> <b>bold?</b>"
+COMMENT = "Moved it out <script>window.__pwned='comment'</script>"
+
+
+def _labeled_item(site, new_job, labeler, roles):
+    """A job whose members have `roles` ({username: role}); its first image labeled by `labeler` (a
+    square, cat #1) and saved, so it waits for review. (job, item, the square's id)."""
+    job = new_job(members=())
+    for username, role in roles.items():
+        site.api().post(f"/api/jobs/{job['id']}/members/", {"username": username, "role": role})
+    item = job["items"][0]
+    shape_id = str(uuid.uuid4())
+    cat = job["label_classes"][0]["id"]
+    api = site.api(labeler)
+    api.command(
+        item["id"],
+        {"type": "add_polygon", "shape_id": shape_id, "label_class_id": cat, "points": square(100, 100, 120)},
+    )
+    api.command(item["id"], {"type": "save"})
+    return job, item, shape_id
+
+
+def _no_script_ran(page):
+    assert page.evaluate("window.__pwned === undefined")
+    # No element came out of anyone's text: the thread, the reason and the list hold text only.
+    for where in ("#review-reason", ".issue-thread", "#issue-list"):
+        assert page.locator(f"{where} img, {where} script, {where} b").count() == 0
+
+
+def test_reject_with_an_issue_on_a_vertex_fix_resolve_save_accept(open_page, site, new_job):
+    job, item, shape_id = _labeled_item(site, new_job, "ann", {"ann": "annotator", "bob": "reviewer"})
+    reviewer = open_page("bob")
+    open_item(reviewer, site, item["id"])
+    annotator = open_page("ann")
+    open_item(annotator, site, item["id"])
+
+    # The reviewer's page: shapes are read only, the review tools are on.
+    expect(reviewer.locator("#review-status")).to_have_text("To review")
+    expect(reviewer.locator("body")).to_have_attribute("data-read-only", "true")
+    expect(reviewer.get_by_role("button", name="Polygon tool", exact=True)).to_be_disabled()
+    expect(reviewer.get_by_role("button", name="Save", exact=True)).to_be_disabled()
+    expect(reviewer.get_by_role("button", name="Issue tool")).to_be_enabled()
+    # The annotator sees the status, not the review buttons.
+    expect(annotator.locator("#review-status")).to_have_text("To review")
+    expect(annotator.locator(".review-bar button.accept")).to_have_count(0)
+
+    # C: the issue tool; a click on the square's corner pins the issue exactly on that vertex.
+    reviewer.keyboard.press("c")
+    expect(reviewer.locator("#stage")).to_have_class("stage mode-issue")
+    click_image(reviewer, 102, 101)
+    composer = reviewer.get_by_role("dialog", name="New issue")
+    expect(composer).to_contain_text("cat #1")
+    composer.get_by_label("Issue").fill(ISSUE_TEXT)
+    composer.get_by_role("button", name="Open issue").click()
+    marker = reviewer.locator("#canvas .issue-marker")
+    expect(marker).to_have_count(1)
+    expect(marker).to_have_attribute("data-status", "open")
+    expect(marker.locator("text")).to_have_text("1")
+    thread = reviewer.locator(".issue-thread")
+    expect(thread.locator(".issue-text")).to_have_text(ISSUE_TEXT)
+    expect(thread).to_contain_text("opened by bob")
+
+    # An open issue blocks accepting: the refusal says so.
+    reviewer.locator(".review-bar button.accept").click()
+    expect(reviewer.locator(".notice.refusal[data-code=open_issues]").first).to_be_visible()
+
+    # Reject with a reason.
+    reviewer.locator(".review-bar button.reject").click()
+    dialog = reviewer.get_by_role("dialog", name="Reject this image?")
+    dialog.get_by_label("Reason").fill(REASON)
+    dialog.get_by_role("button", name="Reject").click()
+    expect(reviewer.locator("#review-status")).to_have_text("Rejected")
+    expect(reviewer.locator("#review-reason")).to_have_text(REASON)
+
+    # The annotator, live: the marker where the reviewer pointed, the status and the reason as written.
+    ann_marker = annotator.locator("#canvas .issue-marker")
+    expect(ann_marker).to_have_count(1)
+    expect(annotator.locator("#review-status")).to_have_text("Rejected")
+    expect(annotator.locator("#review-reason")).to_have_text(REASON)
+    expect(annotator.locator("#issue-count")).to_have_text("1 open issue")
+    # ... and told in the notification area, the reason as written.
+    told = annotator.locator(".notice", has_text="bob rejected this image")
+    expect(told.locator(".text")).to_have_text(f"bob rejected this image: “{REASON}”")
+    box = ann_marker.locator(".hit").bounding_box()
+    tip = client_point(annotator, 100, 100)
+    assert abs(box["x"] + box["width"] / 2 - tip[0]) < 2  # the pin stands on the vertex
+    assert box["y"] + box["height"] < tip[1]
+
+    # Its thread: the text as written, who opened it; a comment.
+    ann_marker.locator(".hit").click()
+    ann_thread = annotator.locator(".issue-thread")
+    expect(ann_thread.locator(".issue-text")).to_have_text(ISSUE_TEXT)
+    expect(ann_thread).to_contain_text("opened by bob")
+    ann_thread.get_by_label("Comment").fill(COMMENT)
+    ann_thread.get_by_role("button", name="Comment").click()
+    expect(ann_thread.locator(".issue-comment")).to_have_count(1)
+    expect(ann_thread.locator(".issue-comment .comment-text")).to_have_text(COMMENT)
+    # The reviewer's open thread gets the comment live.
+    expect(thread.locator(".issue-comment .comment-text")).to_have_text(COMMENT)
+    expect(thread.locator(".issue-comment .comment-author")).to_have_text("ann")
+
+    # The fix: the corner dragged out (the pin's tip leaves the vertex to the edit tool).
+    annotator.keyboard.press("Escape")
+    annotator.keyboard.press("e")
+    click_image(annotator, 160, 160)
+    expect(annotator.locator("#canvas .shape.selected")).to_have_count(1)
+    drag(annotator, (100, 100), (80, 85))
+    settled(annotator)
+
+    # Resolve, then save: the image goes back to the reviewer.
+    ann_marker.locator(".hit").click()
+    ann_thread.get_by_role("button", name="Resolve").click()
+    expect(ann_marker).to_have_attribute("data-status", "resolved")
+    expect(annotator.locator("#issue-count")).to_have_text("")
+    annotator.get_by_role("button", name="Save", exact=True).click()
+    settled(annotator)
+    expect(annotator.locator("#review-status")).to_have_text("To review")
+
+    # The reviewer, live: resolved marker, "to review" again; reopening the issue is theirs (shown), and
+    # accepting now goes through.
+    expect(marker).to_have_attribute("data-status", "resolved")
+    expect(reviewer.locator("#review-status")).to_have_text("To review")
+    expect(reviewer.locator("#review-reason")).to_be_hidden()
+    expect(thread.get_by_role("button", name="Reopen")).to_be_visible()
+    reviewer.locator(".review-bar button.accept").click()
+    expect(reviewer.locator("#review-status")).to_have_text("Accepted")
+    expect(annotator.locator("#review-status")).to_have_text("Accepted")
+    expect(reviewer.locator(".review-bar button.reopen")).to_be_visible()
+
+    for page in (reviewer, annotator):
+        _no_script_ran(page)
+
+    # The server holds it all: accepted by bob, the issue resolved with its comment, the corner moved.
+    state = site.api().get(f"/api/items/{item['id']}/state/")
+    assert state["review"]["status"] == "accepted"
+    [issue] = state["issues"]
+    assert issue["status"] == "resolved"
+    assert issue["text"] == ISSUE_TEXT
+    assert issue["shape_id"] == shape_id
+    assert (issue["x"], issue["y"]) == (100, 100)
+    assert [c["text"] for c in issue["comments"]] == [COMMENT]
+    [shape] = state["shapes"]
+    assert shape["points"][0] == [80, 85]
+    assert state["saved_seq"] >= 1
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    reviewer.locator("#canvas .issue-marker .hit").click()
+    reviewer.screenshot(path=str(ARTIFACTS / "review-issue-thread.png"))
+
+
+def test_the_auditor_reads_the_review_and_the_issues_but_sends_nothing(open_page, site, new_job):
+    job, item, shape_id = _labeled_item(site, new_job, "demo", {"ann": "reviewer", "bob": "auditor"})
+    reviewer = site.api("ann")
+    issue = {
+        "type": "open_issue",
+        "issue_id": str(uuid.uuid4()),
+        "x": 220,
+        "y": 160,
+        "shape_id": shape_id,
+        "text": ISSUE_TEXT,
+    }
+    reviewer.command(item["id"], issue)
+    reviewer.command(item["id"], {"type": "reject_review", "reason": REASON})
+    before = site.api().get(f"/api/items/{item['id']}/state/")["seq"]
+
+    page = open_page("bob")
+    open_item(page, site, item["id"])
+    expect(page.locator("#review-status")).to_have_text("Rejected")
+    expect(page.locator("#review-reason")).to_have_text(REASON)
+    expect(page.locator(".review-bar button")).to_have_count(0)
+    expect(page.get_by_role("button", name="Issue tool")).to_be_disabled()
+    page.keyboard.press("c")
+    expect(page.locator("#stage")).to_have_class("stage mode-edit")
+
+    page.locator("#issue-list .issue-row").click()
+    thread = page.locator(".issue-thread")
+    expect(thread.locator(".issue-text")).to_have_text(ISSUE_TEXT)
+    expect(thread.locator("textarea")).to_have_count(0)
+    expect(thread.locator(".issue-actions button")).to_have_count(0)
+    _no_script_ran(page)
+    assert site.api().get(f"/api/items/{item['id']}/state/")["seq"] == before
