@@ -12,6 +12,7 @@ from rest_framework import serializers
 from ...domain import COMMAND_TYPES, EVENT_TYPES
 from ...domain.commands import MAX_GROUP_ID, MAX_SHAPES_IN_COMMAND
 from ...domain.events import payload_fields
+from ...domain.review_messages import MAX_TEXT, OpenIssue
 
 
 class StringField(serializers.CharField):
@@ -129,6 +130,19 @@ _FIELDS = {
         help_text="attribute name -> value (true or false, one of a select's options, a number, a text) as "
         "the shape's label class declares it; null: back to the attribute's default",
     ),
+    # Review (issue 24, docs/review.md).
+    "issue_id": lambda **kw: serializers.UUIDField(
+        **kw, help_text="the issue's id (a UUID, the client's choice)"
+    ),
+    "reason": lambda **kw: serializers.CharField(
+        **kw,
+        min_length=1,
+        max_length=MAX_TEXT,
+        help_text="why: plain text (never markup), 1 to 2000 characters",
+    ),
+    "text": lambda **kw: serializers.CharField(
+        **kw, min_length=1, max_length=MAX_TEXT, help_text="plain text (never markup), 1 to 2000 characters"
+    ),
 }
 _DESCRIPTIONS = {
     "add_vertex": "Add a vertex at the end of the sender's draft `shape_id`; a new shape_id starts a draft "
@@ -171,6 +185,17 @@ _DESCRIPTIONS = {
     "them are added or none. One undo removes them all. The client clamps copies to the image first.",
     "split_shape": "Cut `shape_id` along `line` into two or more shapes (event `shape_split`); the largest "
     "part keeps the id and number, the others become new shapes of its label and group.",
+    # Review (issue 24, docs/review.md): reviewers and managers; annotators open, comment, resolve issues.
+    "accept_review": "Accept the image's last save (event `review_accepted`): refused unless saved with a "
+    "shape (not_saved, not_labeled) and while an issue is open (open_issues).",
+    "reject_review": "Reject the image's last save with a reason (event `review_rejected`); the next save "
+    "sends it back to review.",
+    "reopen_review": "Put an accepted or rejected image back to review (event `review_reopened`).",
+    "open_issue": "Pin an issue at (x, y) of the image, maybe on a closed shape, with a text (event "
+    "`issue_opened`).",
+    "comment_issue": "Add a comment to an issue's thread (event `issue_commented`).",
+    "resolve_issue": "Mark an open issue resolved (event `issue_resolved`).",
+    "reopen_issue": "Open a resolved issue again (event `issue_reopened`).",
 }
 
 
@@ -178,6 +203,10 @@ def _command_serializer(kind: str, command: type) -> type[serializers.Serializer
     attrs: dict[str, Any] = {"type": serializers.ChoiceField(choices=[kind])}
     for f in fields(command):
         attrs[f.name] = _FIELDS.get(f.name, _undescribed)(required=f.default is MISSING)
+    if command is OpenIssue:  # pinned on a closed shape, or on none (null)
+        attrs["shape_id"] = serializers.UUIDField(
+            required=False, allow_null=True, help_text="the closed shape it is about; null or absent: none"
+        )
     name = "".join(part.title() for part in kind.split("_")) + "Command"
     attrs["Meta"] = type("Meta", (), {"ref_name": name})
     doc = _DESCRIPTIONS.get(kind, f"The `{kind}` command (docs/domain.md).")
@@ -221,6 +250,9 @@ _EVENT_FIELDS = {
         help_text="the pieces: the first is shape_id itself (its new points), the others new shapes, in order",
     ),
     "shapes": lambda **kw: serializers.ListField(**kw, child=PastedShapeSerializer()),
+    "shape_id": lambda **kw: serializers.UUIDField(
+        **kw, allow_null=True, help_text="the shape's id (issue_opened: the shape it is pinned on, or null)"
+    ),
 }
 _EVENT_HELP = {
     "undo_unit": "what an undo of it takes back: the whole polygon, or (stored before the field) the close",
@@ -246,6 +278,12 @@ _EVENT_DESCRIPTIONS = {
     "hard_example_unmarked": "The image's hard-example mark was taken away.",
     "undone": "The sender's undo entry made by event `target_seq` was reverted for `shape_ids`.",
     "redone": "The sender's undo entry made by event `target_seq` was applied again for `shape_ids`.",
+    "review_accepted": "The image's last save was accepted (review status accepted).",
+    "review_rejected": "The image's last save was rejected, with a reason (review status rejected).",
+    "issue_opened": "An issue was pinned at (x, y), on the shape `shape_id` or on none (null).",
+    "issue_commented": "A comment was added to the issue's thread.",
+    "issue_resolved": "The issue was marked resolved.",
+    "issue_reopened": "The resolved issue was opened again.",
 }
 
 
@@ -333,6 +371,31 @@ class StateDraftSerializer(serializers.Serializer):
     points = PointsField()
 
 
+class StateReviewSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["none", "to_review", "accepted", "rejected"])
+    reason = serializers.CharField(allow_null=True, help_text="a rejection's reason")
+    actor = serializers.IntegerField(allow_null=True, help_text="who decided (null: a save set the status)")
+    seq = serializers.IntegerField(allow_null=True, help_text="the event that set the status")
+
+
+class StateCommentSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    actor = serializers.IntegerField()
+    seq = serializers.IntegerField()
+
+
+class StateIssueSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    x = serializers.FloatField()
+    y = serializers.FloatField()
+    shape_id = serializers.CharField(allow_null=True)
+    text = serializers.CharField(help_text="plain text: show it as text, never as markup")
+    author = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["open", "resolved"])
+    seq = serializers.IntegerField(help_text="the issue_opened event's")
+    comments = StateCommentSerializer(many=True)
+
+
 class StateImageSerializer(serializers.Serializer):
     width = serializers.FloatField()
     height = serializers.FloatField()
@@ -351,3 +414,5 @@ class ItemStateSerializer(serializers.Serializer):
         child=serializers.IntegerField(),
         help_text="ids of the people with changes since the last save (what their discard would revert), sorted",
     )
+    review = StateReviewSerializer(help_text="where the image stands in review (docs/review.md)")
+    issues = StateIssueSerializer(many=True, help_text="the issues pinned on the image, in the order opened")
