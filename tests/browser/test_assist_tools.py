@@ -149,11 +149,33 @@ def near_the_disc(points: list[list[float]], within: float) -> None:
     assert max(distances) <= within, (max(distances), points)
 
 
+class InFlight:
+    """The page's requests to one assist route: how many, and the most ever on their way at once."""
+
+    def __init__(self, page: Any, tool: str) -> None:
+        self.route = f"/assist/{tool}/"
+        self.now = self.most = self.count = 0
+        page.on("request", self.started)
+        page.on("requestfinished", self.ended)
+        page.on("requestfailed", self.ended)
+
+    def started(self, request: Any) -> None:
+        if self.route in request.url:
+            self.count += 1
+            self.now += 1
+            self.most = max(self.most, self.now)
+
+    def ended(self, request: Any) -> None:
+        if self.route in request.url:
+            self.now -= 1
+
+
 def test_scissors_follow_the_disc_and_the_proposal_is_edited_accepted_dropped_and_undone(
     open_page, site, disc_item
 ):
     item_id = disc_item["id"]
     page = open_page("ann")
+    requests = InFlight(page, "scissors")
     open_item(page, site, item_id)
     page.keyboard.press("s")
     expect(page.locator("[data-tool=scissors]")).to_have_class(re.compile(r"\bactive\b"))
@@ -194,6 +216,9 @@ def test_scissors_follow_the_disc_and_the_proposal_is_edited_accepted_dropped_an
     page.keyboard.press("Enter")
     proposal(page)
     dropped(page, site, item_id)
+    # The live preview, the stretches clicked and the closes went one at a time: never two in flight.
+    assert requests.count >= 5  # previews and stretches, and two closes
+    assert requests.most == 1
 
 
 def test_box_to_polygon_with_marks_edited_accepted_seen_by_a_collaborator_and_undone(
@@ -306,3 +331,29 @@ def test_the_model_tool_proposes_what_the_model_server_answers(open_page, site, 
     click_image(page, *CENTRE)  # a point alone: the fake model's square around it
     assert len(proposal(page)) == 4
     dropped(page, site, item_id)
+
+
+def test_a_refusal_of_the_server_is_said_in_the_notification_area_and_nothing_is_proposed(
+    open_page, site, disc_item
+):
+    item_id = disc_item["id"]
+    page = open_page("ann")
+    open_item(page, site, item_id)
+    page.keyboard.press("x")
+    # A box on the plain background: GrabCut finds nothing there (422 no_proposal), said in words.
+    page.mouse.move(*client_point(page, 20, 20))
+    page.mouse.down()
+    page.mouse.move(*client_point(page, 150, 90), steps=6)
+    page.mouse.up()
+    notice = page.locator(".notice.refusal[data-code=no_proposal]")
+    expect(notice).to_be_visible()
+    expect(notice.locator(".text")).to_have_text("Nothing stands out from its surroundings in this box.")
+    expect(page.locator("body")).to_have_attribute("data-assist-busy", "false")
+    no_proposal(page)
+
+    # The scissors say what they need before asking anything.
+    page.keyboard.press("s")
+    click_image(page, *on_circle(0))
+    page.keyboard.press("Enter")
+    expect(page.locator(".notice.refusal[data-code=too_few_anchors]")).to_be_visible()
+    assert state(site, item_id)["shapes"] == []

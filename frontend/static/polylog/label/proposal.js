@@ -5,9 +5,9 @@
 // no command, no draft, nothing written on the server, nothing others see.
 //
 // - Proposal: the outline and the dragging of its vertices, its acceptance and dropping.
-// - Asker: the requests of one tool, the latest one wins: at most one in flight; asked again meanwhile,
-//   the newest request waits for it and replaces any other waiting one, and an answer to a request that is
-//   no longer the latest is not used. A refusal ({code, message}) is shown in the notification area.
+// - Asker: the requests of one tool, one in flight at a time, the latest one wins: asked again meanwhile,
+//   the newest request waits and replaces any other waiting one, and an answer to a request that is no
+//   longer the latest is not used. A refusal ({code, message}) is shown in the notification area.
 // - Press: a press of the left button, told apart as a click or a drag.
 // - AssistLayer: the SVG of it all (proposal, anchors and paths, prompts, box), in the overlay layer.
 
@@ -137,57 +137,90 @@ export class Asker {
   constructor(tool, { gapMs = 0 } = {}) {
     this.tool = tool;
     this.gapMs = gapMs;
-    this.latest = 0; // the token of the latest request asked
+    this.latest = 0; // the token of the latest request asked (`ask`)
+    this.epoch = 0; // bumped by cancel: the sure requests of an earlier epoch are not used
+    this.pumping = false; // a request is in flight, or about to go
     this.running = null; // the request in flight
-    this.waiting = null; // the request waiting for it
-    this.startedAt = 0;
+    this.waiting = null; // the latest request, waiting for it
+    this.sure = []; // requests sent whatever is asked after them, in order, before `waiting` (`askSure`)
+    this.startedAt = -Infinity;
   }
 
-  // ask(ctx, body, {at, onAnswer, onError}): onAnswer(answer) is called only when this is still the latest
-  // request once answered; a refusal is shown (at: where, for its mark) and onError(error) called.
-  ask(ctx, body, { at = null, onAnswer, onError = null }) {
+  // ask(ctx, body, {at, onAnswer, onError, always}): the latest wins. onAnswer(answer) is called only when
+  // this is still the latest request once answered, always(answer) for any answer; a refusal of the latest
+  // is shown (at: where, for its mark) and onError(error) called.
+  ask(ctx, body, handlers) {
     this.latest += 1;
-    const request = { token: this.latest, body, at, onAnswer, onError };
-    ctx.assistBusy(this, true);
-    if (this.running) this.waiting = request;
-    else this.run(ctx, request);
+    this.waiting = { ...handlers, body, token: this.latest };
+    this.pump(ctx);
   }
 
-  // Answers still to come are not used; a waiting request is not sent.
-  cancel(ctx) {
+  // A request that is sent even when others are asked after it (one stretch of the scissors' outline, the
+  // close), before the latest `ask`, one at a time as the rest.
+  askSure(ctx, body, handlers) {
+    this.sure.push({ ...handlers, body, sure: true, epoch: this.epoch });
+    this.pump(ctx);
+  }
+
+  // The request in flight or waiting whose body passes `test`, kept: a waiting one becomes sure (it is sent
+  // even when another is asked after it). False: none.
+  keep(test) {
+    if (this.running && test(this.running.body)) return true;
+    if (!this.waiting || !test(this.waiting.body)) return false;
+    this.sure.push({ ...this.waiting, sure: true, epoch: this.epoch });
+    this.waiting = null;
+    return true;
+  }
+
+  // The latest request, if it is still waiting, is not sent.
+  dropWaiting() {
     this.latest += 1;
     this.waiting = null;
-    if (!this.running) ctx.assistBusy(this, false);
   }
 
-  async run(ctx, first) {
-    let request = first;
-    this.running = request;
-    const wait = this.startedAt + this.gapMs - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    if (this.waiting) {
-      // Asked again during the gap: the newest goes instead.
-      request = this.waiting;
-      this.waiting = null;
-      this.running = request;
-    }
+  // Answers still to come are not used; nothing waiting is sent.
+  cancel() {
+    this.latest += 1;
+    this.epoch += 1;
+    this.waiting = null;
+    this.sure = [];
+  }
+
+  current(request) {
+    return request.sure ? request.epoch === this.epoch : request.token === this.latest;
+  }
+
+  // One request at a time: the sure ones in order, then the latest; the page shows it is waiting meanwhile.
+  async pump(ctx) {
+    if (this.pumping) return;
+    this.pumping = true;
+    ctx.assistBusy(this, true);
     try {
-      if (request.token !== this.latest) return; // cancelled
-      this.startedAt = performance.now();
-      const answer = await ctx.assist(this.tool, request.body);
-      if (request.token === this.latest) request.onAnswer(answer);
-    } catch (error) {
-      if (request.token === this.latest) {
-        ctx.refuse(error.code || 'assist_error', error.message || 'The assistant did not answer.', request.at);
-        request.onError?.(error);
+      for (;;) {
+        const wait = this.startedAt + this.gapMs - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        const request = this.sure.shift() ?? this.waiting;
+        if (!request) break;
+        if (request === this.waiting) this.waiting = null;
+        this.running = request;
+        this.startedAt = performance.now();
+        try {
+          const answer = await ctx.assist(this.tool, request.body);
+          request.always?.(answer);
+          if (this.current(request)) request.onAnswer?.(answer);
+        } catch (error) {
+          if (this.current(request)) {
+            ctx.refuse(error.code || 'assist_error', error.message || 'The assistant did not answer.', request.at ?? null);
+            request.onError?.(error);
+          }
+        }
+        this.running = null;
+        ctx.redraw();
       }
     } finally {
+      this.pumping = false;
       this.running = null;
-      const next = this.waiting;
-      this.waiting = null;
-      if (next && next.token === this.latest) this.run(ctx, next);
-      else ctx.assistBusy(this, false);
-      ctx.redraw();
+      ctx.assistBusy(this, false);
     }
   }
 }

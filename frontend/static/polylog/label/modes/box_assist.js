@@ -39,7 +39,7 @@ function mark(state, ctx, event, label) {
 }
 
 function drop(state, ctx) {
-  state.asker.cancel(ctx);
+  state.asker.cancel();
   state.proposal.drop(ctx);
   state.prompt = null;
 }

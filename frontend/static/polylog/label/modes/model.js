@@ -14,7 +14,7 @@ const MAX_POINTS = 50; // the server's bound on the points of one prompt
 function ask(state, ctx) {
   const { points, box } = state;
   if (!points.length && !box) {
-    state.asker.cancel(ctx);
+    state.asker.cancel();
     state.proposal.drop(ctx);
     return;
   }
@@ -41,7 +41,7 @@ function addPoint(state, ctx, event, label) {
 }
 
 function drop(state, ctx) {
-  state.asker.cancel(ctx);
+  state.asker.cancel();
   state.proposal.drop(ctx);
   state.points = [];
   state.box = null;

@@ -1,6 +1,7 @@
 // Scissors (S): intelligent scissors on the server (POST items/<id>/assist/scissors/). Click anchors along
 // the object; between the last anchor and the pointer a live preview follows the strongest edges (at most
-// one request in flight; moved meanwhile, the latest pointer is asked when it returns). A click adds an
+// one request in flight; moved meanwhile, the latest pointer is asked when it returns, at most ten times
+// a second). A click adds an
 // anchor (the preview up to it stays drawn as the outline so far); Backspace takes the last one back. Enter,
 // or a click on the first anchor, closes: the server's closed outline through every anchor, simplified to
 // the Simplify slider, becomes the proposal (label/proposal.js): drag its vertices, Enter accepts it as one
@@ -24,14 +25,29 @@ function nearFirst(state, ctx, event) {
   return Math.hypot(x - event.clientX, y - event.clientY) <= SNAP_PX;
 }
 
+const same = (a, b) => a[0] === b[0] && a[1] === b[1];
+
+// A path answered from `from` to `to` is drawn as the stretch between those anchors, if it is still there
+// and still straight (each answer, latest or not: one that beat a click fills that click's stretch).
+function fillSegment(state, from, to, answer) {
+  const points = answer.polygons[0]?.points;
+  const segment = state.segments.find((s) => s.straight && same(s.from, from) && same(s.to, to));
+  if (!points || !segment) return;
+  segment.points = points;
+  segment.straight = false;
+}
+
+const previewBody = (from, to) => ({ anchors: [from], pointer: to, close: false, tolerance: 0 });
+
 // Ask for the edge-following path from the last anchor to the pointer (the live preview).
 function askLive(state, ctx) {
   const last = state.anchors.at(-1);
   if (!last || !state.pointer || state.proposal.shown || state.closing) return;
   const generation = state.generation;
   const pointer = state.pointer;
-  state.live.ask(ctx, { anchors: [last], pointer, close: false, tolerance: 0 }, {
+  state.asker.ask(ctx, previewBody(last, pointer), {
     at: pointer,
+    always: (answer) => fillSegment(state, last, pointer, answer),
     onAnswer(answer) {
       if (generation !== state.generation) return; // an anchor came or went since
       state.preview = { to: pointer, points: answer.polygons[0]?.points ?? [last, pointer] };
@@ -40,17 +56,14 @@ function askLive(state, ctx) {
   });
 }
 
-// The edge path of a stretch clicked before its live preview came: drawn when it comes, if the stretch is
-// still there. Only drawn: closing asks the server for the whole outline again.
-async function askSegment(state, ctx, segment, from, to) {
-  try {
-    const answer = await ctx.assist('scissors', { anchors: [from], pointer: to, close: false, tolerance: 0 });
-    if (!state.segments.includes(segment) || !answer.polygons[0]) return;
-    segment.points = answer.polygons[0].points;
-    ctx.redraw();
-  } catch {
-    // the straight line stays: the live preview shows the refusal, if there is one to show
-  }
+// A stretch clicked before its live preview came: its path is the preview asked for that very point (in
+// flight or waiting, kept), else asked for now, before any newer preview. Only drawn: closing asks the
+// server for the whole outline again.
+function askSegment(state, ctx, from, to) {
+  const body = previewBody(from, to);
+  const asked = (b) => !b.close && same(b.anchors[0], from) && b.pointer && same(b.pointer, to);
+  if (state.asker.keep(asked)) return;
+  state.asker.askSure(ctx, body, { at: to, always: (answer) => fillSegment(state, from, to, answer) });
 }
 
 // Ask for the closed outline through every anchor; it becomes the proposal.
@@ -64,10 +77,11 @@ function close(state, ctx, withPointer) {
   askClose(state, ctx, { anchors, pointer, close: true, tolerance: ctx.assistOptions().simplify });
 }
 
+// The close goes after the stretches asked before it, never dropped for a newer preview.
 function askClose(state, ctx, body) {
-  state.live.cancel(ctx);
+  state.asker.dropWaiting();
   state.closing = true;
-  state.closer.ask(ctx, body, {
+  state.asker.askSure(ctx, body, {
     at: body.anchors[0],
     onAnswer(answer) {
       state.closing = false;
@@ -99,9 +113,11 @@ export default {
   hint: 'Scissors: click anchors along the object (the line follows its edges) · first anchor or Enter closes · drag the proposal’s vertices · Enter accepts (active label) · Esc drops · Backspace removes the last anchor',
 
   onSetup() {
-    // anchors: the clicked points; segments[i]: {points}, the edge path drawn from anchor i to i + 1 (the
-    // live preview when the click came, else a straight line until its own path comes); preview: {to, points}, the latest live answer;
-    // generation: bumped when the anchors change (older live answers are not used).
+    // anchors: the clicked points; segments[i]: {from, to, points, straight}, the edge path drawn from
+    // anchor i to i + 1 (the live preview when the click came, else a straight line until its own path
+    // comes); preview: {to, points}, the latest live answer; generation: bumped when the anchors change
+    // (older live answers are not used). One asker: at most one request in flight, previews, stretches
+    // and the close alike.
     return {
       anchors: [],
       segments: [],
@@ -113,8 +129,7 @@ export default {
       closed: null,
       press: null,
       proposal: new Proposal(),
-      live: new Asker('scissors', { gapMs: LIVE_GAP_MS }),
-      closer: new Asker('scissors'),
+      asker: new Asker('scissors', { gapMs: LIVE_GAP_MS }),
     };
   },
 
@@ -156,9 +171,8 @@ export default {
       // when closing); a click that came before its answer is drawn straight until its own path comes.
       const preview = state.preview;
       const fits = preview && Math.hypot(preview.to[0] - point[0], preview.to[1] - point[1]) * ctx.scale() < 2;
-      const segment = { points: fits ? preview.points : [last, point] };
-      state.segments.push(segment);
-      if (!fits) askSegment(state, ctx, segment, last, point);
+      state.segments.push({ from: last, to: point, points: fits ? preview.points : [last, point], straight: !fits });
+      if (!fits) askSegment(state, ctx, last, point);
     }
     state.anchors.push(point);
     state.preview = null;
@@ -180,8 +194,7 @@ export default {
         state.proposal.drop(ctx);
         state.closed = null;
       } else if (state.anchors.length || state.closing) {
-        state.closer.cancel(ctx);
-        state.live.cancel(ctx);
+        state.asker.cancel();
         state.closing = false;
         clearAnchors(state);
       } else return false;
@@ -210,8 +223,7 @@ export default {
   },
 
   onStop(state, ctx) {
-    state.live.cancel(ctx);
-    state.closer.cancel(ctx);
+    state.asker.cancel();
     state.proposal.drop(ctx);
     state.closing = false;
     state.closed = null;

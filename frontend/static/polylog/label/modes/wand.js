@@ -20,7 +20,7 @@ function ask(state, ctx) {
 }
 
 function drop(state, ctx) {
-  state.asker.cancel(ctx);
+  state.asker.cancel();
   state.proposal.drop(ctx);
   state.point = null;
 }
