@@ -374,3 +374,32 @@ def test_an_image_file_too_large_to_send_is_no_proposal(
     assert (response.status_code, response.json()["code"]) == (422, "no_proposal")
     assert "more than is sent to the model server" in response.json()["message"]
     assert fake.received == []
+
+
+# The operators' check -------------------------------------------------------------------------------
+
+
+def test_the_check_command_reports_the_models_answer(fake: ModelServer) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("assist_model_check", stdout=out)
+
+    assert "answered 1 usable polygon(s)" in out.getvalue()
+    assert "1. score 0.9, 4 points" in out.getvalue()
+    assert fake.received[0]["box"] == [24.0, 12.0, 72.0, 60.0]
+    assert image_bytes_sent(fake.received[0]).startswith(b"\x89PNG")
+
+
+def test_the_check_command_says_why_there_is_no_answer(settings: Any) -> None:
+    from django.core.management import CommandError, call_command
+
+    settings.POLYLOG_ASSIST_MODEL_URL = closed_port_url()
+    with pytest.raises(CommandError, match="assist_model_unavailable: The model server could not be reached"):
+        call_command("assist_model_check")
+
+    settings.POLYLOG_ASSIST_MODEL_URL = ""
+    with pytest.raises(CommandError, match="no model server is configured"):
+        call_command("assist_model_check")
