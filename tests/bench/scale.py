@@ -127,7 +127,8 @@ def seed(items: int) -> dict[str, Any]:
             copy.write("".join(lines))
         item_copy = cursor.copy(
             f"COPY {items_table} (id, job_id, image_id, status, shape_count, label_class_ids, label_bits, "
-            "labeled_by_id, labeled_at, hard_example, last_seq, saved_seq, updated_at, created_at) FROM STDIN"
+            "labeled_by_id, labeled_at, hard_example, last_seq, saved_seq, updated_at, created_at, "
+            "review_status, open_issues) FROM STDIN"
         )
         with item_copy as copy:
             lines = []
@@ -143,6 +144,7 @@ def seed(items: int) -> dict[str, Any]:
                     hard_example=plan["hard"],
                     labeled_by_id=plan["labeler"],
                     labels=held,
+                    review_status="to_review" if plan["saved"] else "none",
                 ):
                     tally[key] = tally.get(key, 0) + 1
                 labeler = plan["labeler"]
@@ -150,7 +152,8 @@ def seed(items: int) -> dict[str, Any]:
                     f"{n + 1}\t{job.pk}\t{n + 1}\t{'labeled' if plan['saved'] else 'unlabeled'}\t"
                     f"{len(plan['shape_labels'])}\t{json.dumps(held)}\t{label_bits(held, slots)}\t"
                     f"{labeler or NULL}\t{db_stamp if labeler else NULL}\t"
-                    f"{'t' if plan['hard'] else 'f'}\t{EVENTS_PER_ITEM}\t{saved_seq}\t{db_stamp}\t{db_stamp}\n"
+                    f"{'t' if plan['hard'] else 'f'}\t{EVENTS_PER_ITEM}\t{saved_seq}\t{db_stamp}\t{db_stamp}\t"
+                    f"{'to_review' if plan['saved'] else 'none'}\t0\n"
                 )
                 if len(lines) >= 20_000:
                     copy.write("".join(lines))
@@ -262,6 +265,7 @@ def list_filters(ids: dict[str, Any]) -> dict[str, str]:
         "label_class": f"label_class={ids['label_id']}",
         "q (a batch folder)": "q=batch0007/",
         "labeled_by": f"labeled_by={ids['labeler_id']}",
+        "review=to_review": "review=to_review",
     }
 
 
