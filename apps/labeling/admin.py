@@ -172,8 +172,19 @@ class ItemAdmin(ReadOnlyAdmin):
     "deleted at" is set by Delete on the job's page, which keeps the tallies and records the deletion.
     So admin shows them and changes none of it."""
 
-    list_display = ["id", "job", "image", "status", "shape_count", "hard_example", "labeled_by", "last_seq"]
-    list_filter = ["job", "status", "hard_example"]
+    list_display = [
+        "id",
+        "job",
+        "image",
+        "status",
+        "review_status",
+        "open_issues",
+        "shape_count",
+        "hard_example",
+        "labeled_by",
+        "last_seq",
+    ]
+    list_filter = ["job", "status", "review_status", "hard_example"]
     search_fields = ["image__path"]
     list_select_related = ["job", "image", "labeled_by"]
 

@@ -285,3 +285,20 @@ async def test_the_job_counts_follow_review_live(
         lambda: dict(JobTally.objects.filter(job=job, key__startswith="review:").values_list("key", "count"))
     )()
     assert counts == {"review:to_review": 0, "review:rejected": 1}
+
+
+@pytest.mark.django_db
+def test_admin_makes_someone_a_reviewer_and_lists_items_by_review_status(
+    admin_client: Any, job: Any, item: Any, make_user: Any
+) -> None:
+    newcomer = make_user("remy_reviewer")
+
+    added = admin_client.post(
+        "/admin/labeling/jobmember/add/", {"user": newcomer.pk, "job": job.pk, "role": "reviewer"}
+    )
+    listed_items = admin_client.get("/admin/labeling/item/", {"review_status__exact": "none"})
+
+    assert added.status_code == 302, added.content[:500]
+    assert job.memberships.get(user=newcomer).role == "reviewer"
+    assert listed_items.status_code == 200
+    assert item.image.path.encode() in listed_items.content
