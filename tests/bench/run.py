@@ -162,6 +162,7 @@ def main() -> int:
         rows += db_run("postgresql", PG_URL, args.quick, module="tests.bench.quality")
     rows += ws_run(args.quick, args.no_postgres)
     rows += module_run("tests.bench.reliability", "reliability figures", args.quick, [])
+    rows += module_run("tests.bench.assist", "assist OpenCV tools figures", args.quick, [])
     rows += module_run("tests.bench.assist_model", "assist model plug figures", args.quick, [])
     if args.scale and not args.no_postgres and postgres_reachable():
         # Its own comparison table (10k and 1M p50, p95, ratio) goes to stderr as it finishes.
