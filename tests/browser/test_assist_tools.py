@@ -357,3 +357,17 @@ def test_a_refusal_of_the_server_is_said_in_the_notification_area_and_nothing_is
     page.keyboard.press("Enter")
     expect(page.locator(".notice.refusal[data-code=too_few_anchors]")).to_be_visible()
     assert state(site, item_id)["shapes"] == []
+
+
+def test_an_auditor_has_the_assisted_tools_disabled_and_their_keys_do_nothing(open_page, site, disc_item):
+    site.api().post(f"/api/jobs/{disc_item['job']['id']}/members/", {"username": "bob", "role": "auditor"})
+    page = open_page("bob")
+    open_item(page, site, disc_item["id"])
+    for name in ("Scissors tool", "Box to polygon tool", "Magic wand tool", "Model tool"):
+        expect(page.get_by_role("button", name=name)).to_be_disabled()
+    for key in ("s", "x", "w", "q"):
+        page.keyboard.press(key)
+        expect(page.locator("#stage")).to_have_class("stage mode-edit")
+    expect(page.locator("#assist-options")).to_be_hidden()
+    click_image(page, *CENTRE)
+    no_proposal(page)
