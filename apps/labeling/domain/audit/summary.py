@@ -39,6 +39,15 @@ from ..events import (
     VertexMoved,
     VertexRemoved,
 )
+from ..review_messages import (
+    IssueCommented,
+    IssueOpened,
+    IssueReopened,
+    IssueResolved,
+    ReviewAccepted,
+    ReviewRejected,
+    ReviewReopened,
+)
 from ..state import Actor, Change, ItemState, Shape, UndoEntry, pending_entries
 from . import words
 from .words import LabelName, PersonName, action_phrase, shape_name, short_id
@@ -257,8 +266,39 @@ def event_summary(
             return f"{who} marked the image as a hard example"
         case HardExampleUnmarked():
             return f"{who} unmarked the image as a hard example"
+        case ReviewAccepted():
+            return f"{who} accepted the image"
+        case ReviewRejected(reason=reason):
+            return f"{who} rejected the image: {_quoted(reason)}"
+        case ReviewReopened():
+            return f"{who} reopened the image's review"
+        case IssueOpened(issue_id=issue_id, x=x, y=y, shape_id=shape_id, text=text):
+            on = "" if shape_id is None else f" on {_name(before, shape_id, label_name)}"
+            name = f"issue {len(before.issues) + 1}" if before is not None else "an issue"
+            return f"{who} opened {name} at {words.point(x, y)}{on}: {_quoted(text)}"
+        case IssueCommented(issue_id=issue_id, text=text):
+            return f"{who} commented on {_issue(before, issue_id)}: {_quoted(text)}"
+        case IssueResolved(issue_id=issue_id):
+            return f"{who} resolved {_issue(before, issue_id)}"
+        case IssueReopened(issue_id=issue_id):
+            return f"{who} reopened {_issue(before, issue_id)}"
         case _:
             assert_never(event)
+
+
+def _quoted(text: str, longest: int = 80) -> str:
+    """A person's text in a summary: quoted, on one line, cut past `longest` characters."""
+    line = " ".join(text.split())
+    return f"“{line if len(line) <= longest else line[: longest - 1] + '…'}”"
+
+
+def _issue(before: ItemState | None, issue_id: str) -> str:
+    """ "issue 2": issues are numbered in the order they were opened on the image, as the page shows them."""
+    if before is not None:
+        for n, known in enumerate(before.issues, start=1):
+            if known == issue_id:
+                return f"issue {n}"
+    return "an issue"
 
 
 def _parts(before: ItemState | None, shape_id: str, parts: Sequence[object], label_name: LabelName) -> str:
