@@ -363,7 +363,7 @@ def test_an_auditor_has_the_assisted_tools_disabled_and_their_keys_do_nothing(op
     site.api().post(f"/api/jobs/{disc_item['job']['id']}/members/", {"username": "bob", "role": "auditor"})
     page = open_page("bob")
     open_item(page, site, disc_item["id"])
-    for name in ("Scissors tool", "Box to polygon tool", "Magic wand tool", "Model tool"):
+    for name in ("Scissors tool", "Box tool: box to polygon", "Magic wand tool", "Model tool"):
         expect(page.get_by_role("button", name=name)).to_be_disabled()
     for key in ("s", "x", "w", "q"):
         page.keyboard.press(key)
