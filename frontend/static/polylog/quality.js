@@ -173,6 +173,35 @@ function personCard(person, days) {
         h('figcaption', {}, 'active minutes per day'))));
 }
 
+// Ground truth: per annotator, the mean IoU of their matched objects as a bar (0 to 1), with missed,
+// extra and label confusions beside it; each copy they labeled links to its replay at the save compared.
+function truthSection(report) {
+  if (!report.truths.length) return;
+  $('#truth').hidden = false;
+  $('#truth-note').textContent = `${report.truths.length} ground-truth image${report.truths.length === 1 ? '' : 's'}; objects match from IoU ${report.match_iou} on. ${report.pending.length} cop${report.pending.length === 1 ? 'y' : 'ies'} not labeled yet.`;
+  const width = 520;
+  const rowH = 24;
+  const left = 110;
+  const svg = h('svg:svg', { class: 'chart truth', viewBox: `0 0 ${width} ${report.annotators.length * rowH + 8}`, width, height: report.annotators.length * rowH + 8, role: 'img' });
+  report.annotators.forEach((person, i) => {
+    const y = 4 + i * rowH;
+    const value = person.mean_iou ?? 0;
+    svg.append(h('svg:text', { class: 'name', x: left - 6, y: y + 15, 'text-anchor': 'end' }, person.username));
+    svg.append(h('svg:rect', { class: 'track', x: left, y: y + 3, width: width - left - 150, height: rowH - 8 }));
+    svg.append(h('svg:rect', { class: 'bar iou', x: left, y: y + 3, width: value * (width - left - 150), height: rowH - 8, dataset: { person: person.id, value } },
+      h('svg:title', {}, `${person.username}: mean IoU ${value.toFixed(2)} over ${person.matched} matched objects`)));
+    svg.append(h('svg:text', { class: 'tick', x: width - 144, y: y + 15 }, `IoU ${value.toFixed(2)} · ${person.missed} missed · ${person.extra} extra`));
+  });
+  clear($('#truth-chart'), svg);
+  clear($('#truth-details'), report.annotators.map((person) => h('li', { dataset: { person: person.id } },
+    h('strong', {}, person.username), ': ',
+    person.confusions.length
+      ? person.confusions.map((c) => `${c.truth_label} drawn as ${c.their_label} (${c.objects})`).join(', ')
+      : 'no label confusions',
+    ' · copies: ',
+    person.images.map((image, n) => [n ? ', ' : '', h('a', { href: image.replay_url }, `#${image.item_id}`)]))));
+}
+
 let eventsNext = null;
 
 async function showEvents() {
@@ -234,6 +263,7 @@ async function start() {
   h('p', { class: 'legend' }, h('span', { class: 'key accepted' }, 'accepted'), ' ', h('span', { class: 'key rejected' }, 'rejected')));
   clear($('#verdicts'), report.people.length ? verdictChart(report.people) : h('p', { class: 'muted' }, 'Nobody has labeled yet.'));
   clear($('#people'), report.people.map((person) => personCard(person, days)));
+  truthSection(await get(`/api/jobs/${job.id}/ground-truth/`));
   await showEvents();
   document.body.dataset.ready = 'true';
 }
