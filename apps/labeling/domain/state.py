@@ -241,11 +241,13 @@ def _shape_out(s: Shape | None) -> list[Any] | None:
     return row if s.group_id is None else [*row, s.group_id]
 
 
-def _shape_in(raw: list[Any] | None) -> Shape | None:
+def _shape_in(raw: list[Any] | None, earlier: list[Shape | None]) -> Shape | None:
+    """A table row as a shape; its points may be the index of an `earlier` row with the same points."""
     if raw is None:
         return None
     id_, actor, number, raw_points, closed, label_class_id, raw_original, *rest = raw
-    points = _points_in(raw_points) or ()
+    shared = isinstance(raw_points, int)
+    points = earlier[raw_points].points if shared else _points_in(raw_points) or ()  # type: ignore[union-attr]
     original = points if raw_original == 1 else _points_in(raw_original)
     group_id = rest[0] if rest else None
     attributes = tuple((name, value) for name, value in rest[1]) if len(rest) > 1 else ()
@@ -254,11 +256,15 @@ def _shape_in(raw: list[Any] | None) -> Shape | None:
 
 class _ShapeTable:
     """Writes each distinct shape once and refers to it by index: the shape after one edit is the shape
-    before the next, and the current and saved shapes repeat the undo history's, so this halves snapshots."""
+    before the next, and the current and saved shapes repeat the undo history's, so this halves snapshots.
+    Points a row shares with an earlier row (an edit that left them: attributes set, relabelled, grouped)
+    are written as that row's index (format 3), so a snapshot's size and reading follow the coordinates
+    drawn, not the edits made to the shapes (an export reads attributes' states as fast as plain ones)."""
 
     def __init__(self) -> None:
         self.rows: list[Any] = []
         self._index: dict[Shape, int] = {}
+        self._points: dict[tuple[Point, ...], int] = {}
 
     def ref(self, shape: Shape | None) -> int | None:
         if shape is None:
@@ -266,7 +272,12 @@ class _ShapeTable:
         index = self._index.get(shape)
         if index is None:
             index = self._index[shape] = len(self.rows)
-            self.rows.append(_shape_out(shape))
+            row = _shape_out(shape)
+            if shape.points:
+                same = self._points.setdefault(shape.points, index)
+                if same != index:
+                    row[3] = same  # type: ignore[index]
+            self.rows.append(row)
         return index
 
 
@@ -290,8 +301,10 @@ def _stack_in(shapes: list[Shape | None], raw: list[Any]) -> tuple[UndoEntry, ..
 
 
 # 2: shapes carry their number, and the state its next_number. Format 1 snapshots are rewritten by the
-# migration that brought numbers (labeling 0005), from the log.
-SNAPSHOT_FORMAT = 2
+# migration that brought numbers (labeling 0005), from the log. 3: a row's points may be the index of an
+# earlier row with the same points; format 2 snapshots (always lists) read as they are.
+SNAPSHOT_FORMAT = 3
+_READABLE_FORMATS = (2, 3)
 
 
 def state_to_dict(state: ItemState) -> dict[str, Any]:
@@ -337,9 +350,11 @@ def _review_in(raw: dict[str, Any], saved: bool) -> Review:
 
 
 def state_from_dict(raw: dict[str, Any]) -> ItemState:
-    if raw.get("format") != SNAPSHOT_FORMAT:
+    if raw.get("format") not in _READABLE_FORMATS:
         raise ValueError(f"unknown snapshot format {raw.get('format')!r}; rebuild_projections rewrites it")
-    table = [_shape_in(row) for row in raw["table"]]
+    table: list[Shape | None] = []
+    for row in raw["table"]:
+        table.append(_shape_in(row, table))
     shapes = [table[i] for i in raw["shapes"]]
     saved = [table[i] for i in raw["saved"]]
     issues = [_issue_in(row) for row in raw.get("issues", ())]

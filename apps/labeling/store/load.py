@@ -242,17 +242,10 @@ def states_load_many(
 
 def _without_history(raw: dict[str, Any]) -> dict[str, Any]:
     """A snapshot's dict with empty undo and redo stacks and only the shape rows its current and saved
-    shapes use (the rows only the stacks referred to are left out, so they are never built)."""
-    table, used = raw["table"], sorted({i for i in (*raw["shapes"], *raw["saved"]) if i is not None})
-    index = {old: new for new, old in enumerate(used)}
-    return {
-        **raw,
-        "table": [table[i] for i in used],
-        "shapes": [None if i is None else index[i] for i in raw["shapes"]],
-        "saved": [None if i is None else index[i] for i in raw["saved"]],
-        "undo": [],
-        "redo": [],
-    }
+    shapes use. Those come first in the table (state_to_dict writes them before the stacks' rows), so they
+    are a prefix of it, which keeps every index (a row's points may be an earlier row's index)."""
+    used = [i for i in (*raw["shapes"], *raw["saved"]) if i is not None]
+    return {**raw, "table": raw["table"][: max(used, default=-1) + 1], "undo": [], "redo": []}
 
 
 def state_current(item_id: int, head: ItemHead) -> tuple[ItemState, str]:
