@@ -211,7 +211,8 @@ if AWS_STORAGE_BUCKET_NAME:
     default_storage = {"BACKEND": "storages.backends.s3.S3Storage"}
 else:
     default_storage = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        # FileSystemStorage that reads no file through a symlink (path imports register files in place).
+        "BACKEND": "apps.datasets.storage.MediaStorage",
         "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": MEDIA_URL},
     }
 STORAGES = {
@@ -290,8 +291,9 @@ POLYLOG = {
     "CONTENT_SECURITY_POLICY": CONTENT_SECURITY_POLICY,
     # The server share that Add data's "path" imports read from (apps/datasets/imports.py, docs/data.md): a
     # folder with local storage, a key prefix of the bucket with S3. Never the app's own datasets/ folder.
+    # A local root inside the media folder (the default) has its files registered in place, not copied.
     "IMPORT_ROOT": os.environ.get("POLYLOG_IMPORT_ROOT")
-    or ("import/" if AWS_STORAGE_BUCKET_NAME else str(VAR_DIR / "import")),
+    or ("import/" if AWS_STORAGE_BUCKET_NAME else str(MEDIA_ROOT / "import")),
     # Behind nginx (docs/deploy.md): /media/ checks who asks, then hands the file to nginx with
     # X-Accel-Redirect under this prefix (an `internal` location). Empty: Django sends the bytes itself.
     "MEDIA_ACCEL_PREFIX": os.environ.get("POLYLOG_MEDIA_ACCEL_PREFIX", ""),

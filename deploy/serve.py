@@ -57,7 +57,9 @@ def _resolver() -> str:
 def media_source(s3: bool, media_root: Path) -> str:
     indent = " " * 12
     if not s3:
-        return f"{indent}alias {media_root}/;"
+        # No symlink below the media folder is followed: files a path import registered in place stay the
+        # share's, which may swap one for a symlink afterwards (docs/data.md, "Registered in place").
+        return f"{indent}alias {media_root}/;\n{indent}disable_symlinks on from={media_root};"
     lines = [
         "# The bucket's signed URL for the object, from Django's answer; fetched by nginx itself.",
         "set $media_url $upstream_http_x_polylog_media_url;",

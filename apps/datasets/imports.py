@@ -151,9 +151,27 @@ class _Folder:
     def __init__(self, root: str) -> None:
         self.root = os.path.realpath(root)
         self.kept: tuple[str, ...] = ()
+        # The root's name in the storage when it is a folder of it ("" for the storage's own folder): its
+        # files are then registered where they are (in_place), else copied.
+        self.in_storage: str | None = None
         if isinstance(default_storage, FileSystemStorage):
             location = os.path.realpath(default_storage.location)
             self.kept = tuple(os.path.join(location, prefix.rstrip("/")) for prefix in STORED_PREFIXES)
+            if self.root == location or self.root.startswith(location + os.sep):
+                self.in_storage = os.path.relpath(self.root, location).replace(os.sep, "/").strip(".")
+
+    def in_place(self, relative: str) -> str | None:
+        """The storage name of the file at `relative` (below the root), if it is registered where it is: a
+        root inside the storage's folder, and the file a regular file there, not a symlink (the storage
+        reads none: apps/datasets/storage.py). None: it is copied into the dataset's folder."""
+        if self.in_storage is None:
+            return None
+        name = f"{self.in_storage}/{relative}".lstrip("/")
+        try:
+            found = os.lstat(os.path.join(self.root, relative))
+        except OSError:
+            return None
+        return name if stat.S_ISREG(found.st_mode) else None
 
     def _allowed(self, real: str) -> bool:
         def under(folder: str) -> bool:
@@ -314,6 +332,12 @@ class _Prefix:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix.strip("/")
 
+    def in_place(self, relative: str) -> str | None:
+        """Never: the bucket serves an object by its signed URL with the Content-Type it was uploaded with,
+        so each file is copied with the type of its bytes (stored_content) rather than served as the
+        share's uploader labelled it (docs/data.md)."""
+        return None
+
     def _key(self, relative: str) -> str:
         key = f"{self.prefix}/{relative}" if self.prefix else relative
         if f"{key}/".startswith(STORED_PREFIXES):
@@ -438,6 +462,7 @@ class _Stored:
     checksum: str
     width: int
     height: int
+    copied: bool = True  # False: registered in place, a file of the import root that is never deleted here
 
 
 # Pillow's pixel limit is a module global: swapped for the setting's only while a header is read, one file
@@ -473,11 +498,14 @@ def _header(content: bytes) -> tuple[ImageFormat, int, int]:
     return image_format, width, height
 
 
-def _store(path: str, read: Callable[[], bytes], dataset_id: int) -> _Stored | str:
-    """The file copied into the dataset's storage, or the reason it is refused. It is copied before the
-    batch asks which files the dataset already has (two queries for the batch, not two per file); the
-    copies of those it has are deleted then, which costs a re-import of a whole folder a write and a
-    delete per file, and the common import none."""
+def _store(
+    path: str, read: Callable[[], bytes], dataset_id: int, place: Placer | None = None
+) -> _Stored | str:
+    """The file read, hashed and its header read, then registered where it is (`place` gives its storage
+    name: a path import whose root is a folder of the storage) or copied into the dataset's storage; or
+    the reason it is refused. A copy is made before the batch asks which files the dataset already has
+    (two queries for the batch, not two per file); the copies of those it has are deleted then, which costs
+    a re-import of a whole folder a write and a delete per file, and the common import none."""
     clean = safe_relative(path)
     if clean is None or clean == "":
         return "the path escapes the import root"
@@ -496,6 +524,9 @@ def _store(path: str, read: Callable[[], bytes], dataset_id: int) -> _Stored | s
     checksum = hashlib.sha256(content).hexdigest()
     try:
         image_format, width, height = _header(content)
+        in_place = None if place is None else place(path)
+        if in_place is not None:
+            return _Stored(path, clean, in_place, checksum, width, height, copied=False)
         name = _stored_write(image_storage_name(dataset_id, clean, image_format), content, image_format)
     except Exception as error:  # each file's failure is its own; the import goes on
         return _refusal(error)
@@ -575,17 +606,19 @@ class _Tally:
 
 
 Batch = list[tuple[int, str, Callable[[], bytes]]]
+# A path import's file (its path below the import's folder) -> its storage name where it is, or None.
+Placer = Callable[[str], str | None]
 
 
 def _read_ahead(
-    pool: ThreadPoolExecutor, batch: Batch, dataset_id: int, threads: int
+    pool: ThreadPoolExecutor, batch: Batch, dataset_id: int, threads: int, place: Placer | None = None
 ) -> list[Future[list[_Stored | str]]]:
     """The batch's files stored by the pool's threads, a run of consecutive files each (a future per file
     cost more than a small file's reading); the futures in the batch's order."""
     share = -(-len(batch) // threads)
 
     def store_run(run: Batch) -> list[_Stored | str]:
-        return [_store(path, read, dataset_id) for _, path, read in run]
+        return [_store(path, read, dataset_id, place) for _, path, read in run]
 
     return [pool.submit(store_run, batch[start : start + share]) for start in range(0, len(batch), share)]
 
@@ -675,10 +708,12 @@ def _register_batch(record: DataImport, run: TaskRun, batch: Batch, results: lis
             refusals.append({"file": path, "reason": result})
         elif result.checksum in have_checksums:
             tally.duplicates += 1
-            unused.append(result.file)
+            if result.copied:
+                unused.append(result.file)
         elif result.clean in have_paths:
             refusals.append({"file": path, "reason": "another file already has this path in the dataset"})
-            unused.append(result.file)
+            if result.copied:
+                unused.append(result.file)
         else:
             have_checksums.add(result.checksum)
             have_paths.add(result.clean)
@@ -696,7 +731,8 @@ def _register_batch(record: DataImport, run: TaskRun, batch: Batch, results: lis
                     with transaction.atomic():
                         created += _images_insert(record.dataset_id, [s])
                 except IntegrityError:
-                    default_storage.delete(s.file)
+                    if s.copied:
+                        default_storage.delete(s.file)
                     refusals.append(
                         {"file": s.path, "reason": "another file already has this path in the dataset"}
                     )
@@ -756,6 +792,14 @@ def _listing(record: DataImport, run: TaskRun) -> list[tuple[str, Callable[[], b
     return [(name, staged(key)) for name, key in run.args.get("uploads", [])]
 
 
+def _placer(record: DataImport) -> Placer | None:
+    """How a path import's files are registered in place (None: an upload, whose staged files are copied)."""
+    if record.source != DataImport.Source.PATH:
+        return None
+    root = import_root()
+    return lambda path: root.in_place(f"{record.path}/{path}")
+
+
 def _unstage(run: TaskRun) -> None:
     for _, key in run.args.get("uploads", []):
         with contextlib.suppress(OSError):  # gone already (a resumed run that got this far before)
@@ -788,13 +832,14 @@ def import_run(run: TaskRun) -> None:
         numbered = [(n, path, read) for n, (path, read) in enumerate(listed)]
         batches = [numbered[start : start + size] for start in range(position, len(numbered), size)]
         threads = settings.POLYLOG["TASK_THREADS"]
+        place = _placer(record)
         with ThreadPoolExecutor(threads, thread_name_prefix="import-read") as pool:
             # The next batch is read while this one is registered: the files and the database overlap.
-            ahead = _read_ahead(pool, batches[0], record.dataset_id, threads) if batches else []
+            ahead = _read_ahead(pool, batches[0], record.dataset_id, threads, place) if batches else []
             for n, batch in enumerate(batches):
                 results = [result for future in ahead for result in future.result()]
                 if n + 1 < len(batches):
-                    ahead = _read_ahead(pool, batches[n + 1], record.dataset_id, threads)
+                    ahead = _read_ahead(pool, batches[n + 1], record.dataset_id, threads, place)
                 _register_batch(record, run, batch, results)
         added = DataImport.objects.values_list("added", flat=True).get(pk=import_id)
         if added:

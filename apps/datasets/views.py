@@ -62,7 +62,10 @@ def media_file(request: HttpRequest, name: str) -> HttpResponse:
     # Unknown, unreadable and escaping names all look the same from outside.
     if ".." in name.split("/") or not _may_read(request.user, name) or not default_storage.exists(name):
         raise Http404("No such file.")
-    handle = default_storage.open(name, "rb")
+    try:
+        handle = default_storage.open(name, "rb")
+    except FileNotFoundError:  # gone since, or a file registered in place swapped for a symlink (storage.py)
+        raise Http404("No such file.") from None
     image_format = sniff(handle.read(SNIFF_BYTES))
     base = posixpath.basename(name)
     prefix = settings.POLYLOG["MEDIA_ACCEL_PREFIX"]
