@@ -139,6 +139,10 @@ TABLE = """
 # --- quality (docs/review.md): every member reads the figures and the events behind them
   GET    /api/jobs/{job}/quality/                            401   404   200   200   200   200   404   200
   GET    /api/jobs/{job}/quality/events/?figure=events       401   404   200   200   200   200   404   200
+# ground truth: every member reads the report; managers mark accepted images and offer copies
+  GET    /api/jobs/{job}/ground-truth/                       401   404   200   200   200   200   404   200
+  POST   /api/jobs/{job}/ground-truth/                       401   404   403   403   403   200   404   200
+  POST   /api/jobs/{job}/ground-truth/copies/                401   404   403   403   403   201   404   201
 # --- ids do not cross jobs: the other job's URLs (oman's, and staff's) with this job's objects
   GET    /api/jobs/{other_job}/label-classes/{label_class}/  401   404   404   404   404   404   404   404
   PATCH  /api/jobs/{other_job}/label-classes/{label_class}/  401   404   404   404   404   404   404   404
@@ -441,6 +445,26 @@ def save_the_item(world: World) -> None:
     item_command_handle(item_id=world.item.pk, actor_id=annotator.pk, command=parse_command({"type": "save"}))
 
 
+def the_item_accepted(world: World) -> None:
+    """The item's drawing saved by its annotator and accepted by the manager."""
+    from apps.labeling.domain import parse_command
+    from apps.labeling.services import item_command_handle
+
+    for role, command in (("ann", {"type": "save"}), ("man", {"type": "accept_review"})):
+        item_command_handle(
+            item_id=world.item.pk, actor_id=world.users[role].pk, command=parse_command(command)
+        )
+
+
+def the_item_ground_truth(world: World) -> None:
+    """The item accepted and marked as ground truth."""
+    from apps.review.quality_models import GroundTruth
+
+    the_item_accepted(world)
+    world.item.refresh_from_db()
+    GroundTruth.objects.create(item=world.item, job=world.job, seq=world.item.saved_seq)
+
+
 def second_annotator(world: World) -> int:
     """The user id of the job's second annotator (the member `{member}` names)."""
     from apps.labeling.models import JobMember
@@ -550,6 +574,17 @@ WRITES: dict[str, Write] = {
     "POST /api/jobs/{job}/assignments/": Write(
         as_json(lambda world: {"item_ids": [world.item.pk], "annotator": second_annotator(world)}),
         count("review.AssignmentChange"),
+    ),
+    # The item saved and accepted first (only accepted images become ground truth), and for a copy marked.
+    "POST /api/jobs/{job}/ground-truth/": Write(
+        as_json(lambda world: {"item_ids": [world.item.pk]}),
+        count("review.GroundTruth"),
+        the_item_accepted,
+    ),
+    "POST /api/jobs/{job}/ground-truth/copies/": Write(
+        as_json(lambda world: {"item_id": world.item.pk, "annotator": second_annotator(world)}),
+        count("review.GroundTruthCopy"),
+        the_item_ground_truth,
     ),
     "POST /api/jobs/{job}/assignments/split/": Write(
         as_json(lambda world: {"annotators": [second_annotator(world)]}), count("review.AssignmentChange")
