@@ -19,15 +19,17 @@ from .scissors import pixel_of
 FILL = 255
 
 
-def flood(pixels: np.ndarray, seed: tuple[int, int], tolerance: float) -> np.ndarray:
-    """The boolean mask of the pixels reached from `seed` within `tolerance` of its colour."""
+def flood(pixels: np.ndarray, seed: tuple[int, int], tolerance: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """The boolean mask of the pixels reached from `seed` within `tolerance` of its colour, cut to the
+    region's bounding rectangle (tracing a whole 2-megapixel mask cost more than the flood itself), and
+    where that rectangle starts in the image."""
     height, width = pixels.shape[:2]
     mask = np.zeros((height + 2, width + 2), np.uint8)
     flags = 8 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (FILL << 8)
     spread = (float(tolerance),) * 3
     # The image is only read in mask-only mode, but the binding wants a writable array: the cache's is not.
-    cv2.floodFill(np.array(pixels), mask, seed, (0, 0, 0), spread, spread, flags)
-    return mask[1:-1, 1:-1] == FILL
+    _, _, _, (x, y, w, h) = cv2.floodFill(np.array(pixels), mask, seed, (0, 0, 0), spread, spread, flags)
+    return mask[1 + y : 1 + y + h, 1 + x : 1 + x + w] == FILL, (x, y)
 
 
 def wand_proposals(
@@ -35,6 +37,7 @@ def wand_proposals(
 ) -> list[Proposal]:
     """The outline of the region flooded from the clicked pixel, simplified to the prompt's `simplify`."""
     height, width = pixels.shape[:2]
-    region = flood(pixels, pixel_of(prompt.point, width, height), prompt.tolerance)
-    found = proposals_of(mask_outlines(region)[:1], width, height, prompt.simplify, max_vertices)
+    region, origin = flood(pixels, pixel_of(prompt.point, width, height), prompt.tolerance)
+    outlines = mask_outlines(region, 1.0, origin)[:1]
+    found = proposals_of(outlines, width, height, prompt.simplify, max_vertices)
     return [Proposal(points=p.points, score=1.0) for p in found]
