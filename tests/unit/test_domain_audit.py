@@ -8,6 +8,7 @@ import re
 import pytest
 
 from apps.labeling.domain import EVENT_TYPES, Context, decide, event_type, evolve, initial_state, replay
+from apps.labeling.domain import review_messages as review
 from apps.labeling.domain.audit.diff import common_offset, state_diff
 from apps.labeling.domain.audit.summary import draft_step, event_summary, shape_number
 from apps.labeling.domain.audit.words import action_phrase, shape_name, short_id
@@ -299,6 +300,14 @@ def test_every_event_type_has_a_summary_that_names_the_actor_and_no_id(type_: st
         "changes_discarded": ChangesDiscarded(ANN),
         "hard_example_marked": HardExampleMarked(ANN),
         "hard_example_unmarked": HardExampleUnmarked(ANN),
+        # Review (issue 24).
+        "review_accepted": review.ReviewAccepted(ANN),
+        "review_rejected": review.ReviewRejected(ANN, "Tail <missing>"),
+        "review_reopened": review.ReviewReopened(ANN),
+        "issue_opened": review.IssueOpened(ANN, C, 5.0, 6.0, A, "Corner"),
+        "issue_commented": review.IssueCommented(ANN, C, "Fixed"),
+        "issue_resolved": review.IssueResolved(ANN, C),
+        "issue_reopened": review.IssueReopened(ANN, C),
     }
     assert set(samples) == set(EVENT_TYPES)
 
