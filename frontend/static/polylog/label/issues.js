@@ -33,6 +33,9 @@ export class Issues {
     this.composer = null; // the new-issue form: {element, at, shapeId}
     this.names = new Map(); // actor id -> name, once read
     this.list = [];
+    this.raw = null; // the store's issues the list was made from
+    this.dirty = true; // the pins and the list are to be drawn again
+    this.drawnFor = null; // the open thread's issue when they were drawn
     this.view = null; // the view drawn last (render)
     this.section = h('section', { class: 'issues-section', id: 'issues', 'aria-label': 'Issues on this image' }, h('h3', {}, 'Issues ', h('span', { class: 'n', id: 'issues-open' })), h('ul', { id: 'issue-list' }));
     page.renderer.onIssueClick = (id) => this.open(id);
@@ -56,19 +59,29 @@ export class Issues {
   }
 
   // Everything about issues for the view as it is now: markers, the open thread, the panel's list.
+  // The pins and the list are touched only when the issues (the store keeps their array while no review
+  // event comes) or the open thread changed: a drag redraws every frame, and an image may hold hundreds.
   render(view) {
     this.view = view;
-    this.list = issuesOf(view);
+    if (view.issues !== this.raw) {
+      this.raw = view.issues;
+      this.list = issuesOf(view);
+      this.dirty = true;
+    }
     if (this.awaited && this.list.some((issue) => issue.id === this.awaited)) {
       const id = this.awaited;
       this.awaited = null;
       this.open(id);
     }
-    this.page.renderer.renderIssues(this.list, this.currentId);
     if (this.currentId && !this.list.some((issue) => issue.id === this.currentId)) this.close();
+    if (this.dirty || this.drawnFor !== this.currentId) {
+      this.dirty = false;
+      this.drawnFor = this.currentId;
+      this.page.renderer.renderIssues(this.list, this.currentId);
+      this.renderList();
+    }
     if (this.thread) this.fillThread();
     this.placePopups();
-    this.renderList();
   }
 
   // A name for an actor id: the People service reads it from the event when it is not known yet; the
@@ -80,7 +93,6 @@ export class Issues {
     this.page.people.name(actor, seq).then((name) => {
       this.names.set(actor, name);
       if (this.thread) this.thread.key = '';
-      this.listKey = '';
       this.page.redraw();
     });
     return '…';
@@ -88,9 +100,6 @@ export class Issues {
 
   renderList() {
     const open = this.openCount;
-    const key = JSON.stringify(this.list.map((i) => [i.id, i.status, i.text, i.comments.length, this.names.get(i.author)])) + this.currentId;
-    if (key === this.listKey) return;
-    this.listKey = key;
     this.section.querySelector('#issues-open').textContent = this.list.length ? `${open} open / ${this.list.length}` : '';
     const rows = this.list.map((issue) =>
       h(
