@@ -198,3 +198,53 @@ def test_the_auditor_reads_the_review_and_the_issues_but_sends_nothing(open_page
     expect(thread.locator(".issue-actions button")).to_have_count(0)
     _no_script_ran(page)
     assert site.api().get(f"/api/items/{item['id']}/state/")["seq"] == before
+
+
+def test_the_reviewer_reopens_an_accepted_image_and_a_resolved_issue(open_page, site, new_job):
+    job, item, shape_id = _labeled_item(site, new_job, "ann", {"ann": "annotator", "bob": "reviewer"})
+    issue_id = str(uuid.uuid4())
+    bob, ann = site.api("bob"), site.api("ann")
+    issue = {
+        "type": "open_issue",
+        "issue_id": issue_id,
+        "x": 400,
+        "y": 300,
+        "shape_id": None,
+        "text": "A dog?",
+    }
+    bob.command(item["id"], issue)
+    ann.command(item["id"], {"type": "resolve_issue", "issue_id": issue_id})
+    bob.command(item["id"], {"type": "accept_review"})
+
+    reviewer = open_page("bob")
+    open_item(reviewer, site, item["id"])
+    annotator = open_page("ann")
+    open_item(annotator, site, item["id"])
+    expect(reviewer.locator("#review-status")).to_have_text("Accepted")
+    expect(reviewer.locator(".review-bar button.accept")).to_be_disabled()
+
+    # Reopen the review: back to "to review" for both.
+    reviewer.locator(".review-bar button.reopen").click()
+    expect(reviewer.locator("#review-status")).to_have_text("To review")
+    expect(reviewer.locator(".review-bar button.reopen")).to_be_hidden()
+    expect(reviewer.locator(".review-bar button.accept")).to_be_enabled()
+    expect(annotator.locator("#review-status")).to_have_text("To review")
+
+    # Reopen the resolved issue from the panel's list: open again, for both, and the annotator is told.
+    reviewer.locator("#issue-list .issue-row").click()
+    thread = reviewer.locator(".issue-thread")
+    expect(thread.locator(".issue-where")).to_have_text("At 400, 300")
+    thread.get_by_role("button", name="Reopen").click()
+    expect(reviewer.locator("#canvas .issue-marker")).to_have_attribute("data-status", "open")
+    expect(thread.get_by_role("button", name="Resolve")).to_be_visible()  # a reviewer may resolve too
+    expect(annotator.locator("#canvas .issue-marker")).to_have_attribute("data-status", "open")
+    expect(annotator.locator("#issue-count")).to_have_text("1 open issue")
+    expect(annotator.locator(".notice", has_text="bob reopened issue 1.")).to_have_count(1)
+    # The annotator's thread offers Resolve, not Reopen (a reviewer's).
+    annotator.locator("#canvas .issue-marker .hit").click()
+    expect(annotator.locator(".issue-thread").get_by_role("button", name="Resolve")).to_be_visible()
+    expect(annotator.locator(".issue-thread").get_by_role("button", name="Reopen")).to_have_count(0)
+
+    state = site.api().get(f"/api/items/{item['id']}/state/")
+    assert state["review"]["status"] == "to_review"
+    assert [i["status"] for i in state["issues"]] == ["open"]
