@@ -215,9 +215,8 @@ def _assigned_to(qs: QuerySet[Item], job: LabelingJob, query: dict[str, Any], us
             raise ApiError(400, "invalid_request", "assigned_to=me needs a signed-in user; give a user id.")
         value = user.pk
     who = int(value)
-    # Driven by the assignments' (job, seat) indexes, not a probe per item of the job.
-    held = Assignment.objects.filter(Q(annotator_id=who) | Q(reviewer_id=who), job=job).values("item_id")
-    return qs.filter(pk__in=held)
+    # A join on the assignment's primary key (the item's id), as `next` does.
+    return qs.filter(Q(assignment__annotator_id=who) | Q(assignment__reviewer_id=who))
 
 
 def _decorate(items: list[Item]) -> None:
@@ -300,8 +299,11 @@ def next_item(*, job: LabelingJob, user: Any, work: str, join: bool) -> dict[str
             user_id=user.pk
         )
         waiting = waiting.exclude(Exists(busy))
-    held = Assignment.objects.filter(job=job, **{f"{seat}_id": user.pk}).values("item_id")
-    item = waiting.filter(pk__in=held).select_related("image").order_by("id").first()
+    # A join on the assignment's primary key (the item's id), whichever side the planner starts from: an
+    # `IN (subquery)` here was planned, on fresh statistics, as a scan of my assignments per waiting image.
+    item = (
+        waiting.filter(**{f"assignment__{seat}_id": user.pk}).select_related("image").order_by("id").first()
+    )
     assigned_to_me = item is not None
     if item is None:
         taken = Assignment.objects.filter(item=OuterRef("pk"), **{f"{seat}__isnull": False})
