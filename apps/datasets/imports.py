@@ -42,10 +42,12 @@ from PIL import Image as PILImage
 from apps.common.errors import ApiError
 from apps.tasks.backends import backend_name
 from apps.tasks.models import TaskRun
-from apps.tasks.services import task_children_release, task_enqueue, task_progress, task_wait
+from apps.tasks.services import task_children_release, task_enqueue, task_progress, task_wait, tasks_enqueue
 
+from .jpeg import jpeg_size
 from .models import DataImport, Dataset, Image
 from .services import (
+    JPEG,
     STORED_PREFIXES,
     ImageFormat,
     UnsupportedFormat,
@@ -470,15 +472,28 @@ class _Stored:
 _PIXEL_LIMIT_LOCK = threading.Lock()
 
 
+def _pixels_within(width: int, height: int, limit: int) -> None:
+    if width * height > limit:
+        raise PILImage.DecompressionBombError(
+            f"Image size ({width * height} pixels) exceeds limit of {limit} pixels, "
+            "could be decompression bomb DOS attack."
+        )
+
+
 def _header(content: bytes) -> tuple[ImageFormat, int, int]:
-    """The format and size from the file's header (Pillow opens lazily: no pixel is decoded). A PNG's chunks
-    are checked too (their CRCs, cheap beside the sha256), so a truncated one is refused here; damage only a
-    decoding finds shows when its thumbnail is made (apps/datasets/tasks.py).
+    """The format and size from the file's header (a JPEG's markers walked, else Pillow, which opens lazily:
+    no pixel is decoded). A PNG's chunks are checked too (their CRCs, cheap beside the sha256), so a
+    truncated one is refused here; damage only a decoding finds shows when its thumbnail is made
+    (apps/datasets/tasks.py).
 
     Pillow checks the pixel limit as it opens (an error past twice its module global, a warning past it);
     the global is the setting only while this file's header is read, and a size over the setting is refused
     here, so a warning is never what lets a file through (and no warnings filter is swapped per file)."""
     limit = settings.POLYLOG["MAX_IMAGE_PIXELS"]
+    size = jpeg_size(content) if content.startswith(JPEG.signatures) else None
+    if size is not None:  # a photo's markers walked without Pillow (apps/datasets/jpeg.py)
+        _pixels_within(size[0], size[1], limit)
+        return JPEG, size[0], size[1]
     with _PIXEL_LIMIT_LOCK:
         previous, PILImage.MAX_IMAGE_PIXELS = PILImage.MAX_IMAGE_PIXELS, limit
         try:
@@ -487,11 +502,7 @@ def _header(content: bytes) -> tuple[ImageFormat, int, int]:
             PILImage.MAX_IMAGE_PIXELS = previous
     with picture:
         width, height = picture.size
-        if width * height > limit:
-            raise PILImage.DecompressionBombError(
-                f"Image size ({width * height} pixels) exceeds limit of {limit} pixels, "
-                "could be decompression bomb DOS attack."
-            )
+        _pixels_within(width, height, limit)
         image_format = detected_format(picture, content)
         if image_format.name == "PNG":
             picture.verify()
@@ -748,15 +759,13 @@ def _register_batch(record: DataImport, run: TaskRun, batch: Batch, results: lis
             errors = DataImport.objects.select_for_update().values_list("errors", flat=True).get(pk=record.pk)
             DataImport.objects.filter(pk=record.pk).update(errors=[*errors, *refusals])
         size = settings.POLYLOG["THUMBNAIL_BATCH"]
-        for start in range(0, len(created), size):
-            ids = created[start : start + size]
-            task_enqueue(
-                kind=THUMBNAILS_TASK,
-                args={"image_ids": ids, "import_id": record.pk},
-                parent=run,
-                total=len(ids),
-                held=_thumbnails_held(),
-            )
+        chunks = [created[start : start + size] for start in range(0, len(created), size)]
+        tasks_enqueue(
+            kind=THUMBNAILS_TASK,
+            runs=[({"image_ids": ids, "import_id": record.pk}, len(ids)) for ids in chunks],
+            parent=run,
+            held=_thumbnails_held(),
+        )
         position = batch[-1][0] + 1
         task_progress(run, done=position, checkpoint={"position": position})
 
