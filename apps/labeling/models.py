@@ -189,8 +189,9 @@ class JobTally(models.Model):
     """Read model: a job's image counts for the list's tabs and label filter, kept up to date by every
     write that changes them, so a list of 100,000 images does not count them on each request.
 
-    `key` is "items" (images in the job), "labeled", or "label:<id>" (images holding a shape of that
-    label class). `rebuild_projections` recounts them from the items and reports any drift."""
+    `key` is "items" (images in the job), "labeled", "label:<id>" (images holding a shape of that
+    label class), or "review:<status>" (images to review, accepted or rejected; issue 24).
+    `rebuild_projections` recounts them from the items and reports any drift."""
 
     job = models.ForeignKey(LabelingJob, on_delete=models.CASCADE, related_name="tallies")
     key = models.CharField(max_length=40)
