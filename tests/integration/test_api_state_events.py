@@ -97,6 +97,8 @@ def test_the_state_of_a_new_item(item: Any, auditor_api: Any) -> None:
         "shapes": [],
         "drafts": [],
         "pending": [],
+        "review": {"status": "none", "reason": None, "actor": None, "seq": None},  # issue 24
+        "issues": [],
     }
 
 
