@@ -160,7 +160,8 @@ class _Folder:
             location = os.path.realpath(default_storage.location)
             self.kept = tuple(os.path.join(location, prefix.rstrip("/")) for prefix in STORED_PREFIXES)
             if self.root == location or self.root.startswith(location + os.sep):
-                self.in_storage = os.path.relpath(self.root, location).replace(os.sep, "/").strip(".")
+                relative = os.path.relpath(self.root, location).replace(os.sep, "/")
+                self.in_storage = "" if relative == "." else relative
 
     def in_place(self, relative: str) -> str | None:
         """The storage name of the file at `relative` (below the root), if it is registered where it is: a

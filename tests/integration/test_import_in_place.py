@@ -181,3 +181,18 @@ def test_a_root_outside_the_storage_is_copied_as_before(
     image = dataset.images.get(path="a.png")
     assert image.file.name == f"datasets/{dataset.pk}/a.png"
     assert Path(settings.POLYLOG["IMPORT_ROOT"], "shoot", "a.png").is_file()
+
+
+@pytest.mark.parametrize("below", ["", ".share."])  # the media folder itself; a folder with dots at its ends
+def test_the_storage_name_is_the_files_path_below_the_media_folder(
+    dataset: Any, manager_api: Any, in_storage: Path, settings: Any, below: str
+) -> None:
+    root = Path(settings.MEDIA_ROOT) / below
+    settings.POLYLOG = {**settings.POLYLOG, "IMPORT_ROOT": str(root)}
+    import_put("shoot/a.png", png_bytes(30, 20, (9, 9, 9)))
+
+    path_import(manager_api, dataset, "shoot")
+
+    name = dataset.images.get(path="a.png").file.name
+    assert name == f"{below}/shoot/a.png".lstrip("/")
+    assert default_storage.open(name).read() == png_bytes(30, 20, (9, 9, 9))
