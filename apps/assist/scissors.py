@@ -33,6 +33,10 @@ MARGIN = 16  # a pointer this close to a window's inner edge gets a larger map (
 BYTES_PER_PIXEL = 32  # features and map of one pixel, as measured (RSS) with some headroom
 CANNY_LOW, CANNY_HIGH = 32, 100
 GRADIENT_LIMIT = 200  # fixed, not the window's own maximum: windows of one image weigh edges alike
+# Bounds on one request's work: a map covers at most MAX_MAP_PIXELS (~1 s, ~130 MB), and a close builds at
+# most CLOSE_MAP_PIXELS of new maps (a few seconds); past them a segment is a straight line.
+MAX_MAP_PIXELS = 4_000_000
+CLOSE_MAP_PIXELS = 16_000_000
 
 
 class NoPath(Exception):
@@ -100,14 +104,30 @@ def build_map(pixels: np.ndarray, source: tuple[int, int], half: int) -> EdgeMap
     return EdgeMap(source, window, tool, (width, height))
 
 
+class Budget:
+    """The pixels of new edge maps one request may still build. A closing request may name 500 anchors,
+    each needing a map: zigzagged across a large image, that is minutes of work in one request."""
+
+    def __init__(self, pixels: int) -> None:
+        self.left = pixels
+
+    def spend(self, pixels: int) -> bool:
+        if pixels > self.left:
+            return False
+        self.left -= pixels
+        return True
+
+
 def edge_map(
     pixels: np.ndarray,
     source: tuple[int, int],
     target: tuple[int, int],
     cache: ByteLRU | None = None,
     image_key: Hashable = None,
-) -> EdgeMap:
-    """The source's edge map reaching `target`: the cached one, or one built (and cached) for it."""
+    budget: Budget | None = None,
+) -> EdgeMap | None:
+    """The source's edge map reaching `target`: the cached one, or one built (and cached) for it; None
+    when reaching it would need a map over MAX_MAP_PIXELS or past the request's budget."""
     height, width = pixels.shape[:2]
     key = ("scissors", image_key, source)
     found: EdgeMap | None = cache.get(key) if cache is not None else None
@@ -115,21 +135,40 @@ def edge_map(
         return found
     distance = max(abs(target[0] - source[0]), abs(target[1] - source[1]))
     half = max(MIN_HALF, 2 * distance + MARGIN, 2 * found.half if found is not None else 0)
+    x0, y0, x1, y1 = _window(source, half, width, height)
+    area = (x1 - x0) * (y1 - y0)
+    if area > MAX_MAP_PIXELS:
+        # Not grown past the cap: a window that fits reaches the target if any of that size does.
+        half = distance + MARGIN
+        x0, y0, x1, y1 = _window(source, half, width, height)
+        area = (x1 - x0) * (y1 - y0)
+        if area > MAX_MAP_PIXELS:
+            return None
+    if budget is not None and not budget.spend(area):
+        return None
     built = build_map(pixels, source, half)
+    if not built.reaches(target) and not (x0 <= target[0] < x1 and y0 <= target[1] < y1):
+        return None
     if cache is not None:
-        x0, y0, x1, y1 = built.window
-        cache.put(key, built, (x1 - x0) * (y1 - y0) * BYTES_PER_PIXEL)
+        cache.put(key, built, area * BYTES_PER_PIXEL)
     return built
 
 
 def segment(
-    pixels: np.ndarray, start: Point, end: Point, cache: ByteLRU | None = None, image_key: Hashable = None
+    pixels: np.ndarray,
+    start: Point,
+    end: Point,
+    cache: ByteLRU | None = None,
+    image_key: Hashable = None,
+    budget: Budget | None = None,
 ) -> list[list[float]]:
-    """The edge-following path from `start` to `end`: both exactly as given, pixel centres between."""
+    """The edge-following path from `start` to `end`: both exactly as given, pixel centres between; a
+    straight line when the two are too far apart for an edge map (MAX_MAP_PIXELS, the budget)."""
     height, width = pixels.shape[:2]
     source, target = pixel_of(start, width, height), pixel_of(end, width, height)
-    inner = edge_map(pixels, source, target, cache, image_key).path(target)[1:-1]
-    return [[float(start[0]), float(start[1])], *(inner + 0.5).tolist(), [float(end[0]), float(end[1])]]
+    found = edge_map(pixels, source, target, cache, image_key, budget)
+    inner = found.path(target)[1:-1] + 0.5 if found is not None else np.empty((0, 2))
+    return [[float(start[0]), float(start[1])], *inner.tolist(), [float(end[0]), float(end[1])]]
 
 
 def preview(
@@ -153,9 +192,10 @@ def close(
     """The closed outline through every anchor (and the pointer, when sent) and back to the first, made a
     valid polygon and simplified to the prompt's tolerance; None when it encloses nothing."""
     stops = [*prompt.anchors, *([prompt.pointer] if prompt.pointer is not None else [])]
+    budget = Budget(CLOSE_MAP_PIXELS)
     ring: list[list[float]] = []
     for start, end in zip(stops, [*stops[1:], stops[0]], strict=True):
-        ring += segment(pixels, start, end, cache, image_key)[:-1]
+        ring += segment(pixels, start, end, cache, image_key, budget)[:-1]
     height, width = pixels.shape[:2]
     points = clean_polygon(ring, width, height, tolerance=prompt.tolerance, max_vertices=max_vertices)
     return None if points is None else Proposal(points=points, score=1.0)

@@ -203,3 +203,30 @@ def test_scissors_reach_the_image_corners(point: tuple[float, float]) -> None:
 
     assert path[-1] == list(point)
     assert all(0 <= x <= 300 and 0 <= y <= 240 for x, y in path)
+
+
+def test_scissors_too_far_for_an_edge_map_answer_a_straight_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A map is bounded (MAX_MAP_PIXELS): past it, the segment is the straight line between the two."""
+    pixels, _ = disc_pixels(600, 400, (300, 200), 120)
+    monkeypatch.setattr(scissors, "MAX_MAP_PIXELS", 100 * 100)
+
+    far = scissors.preview(pixels, ScissorsPrompt(((10.0, 10.0),), (590.0, 390.0), False, 0.0)).points
+    near = scissors.preview(pixels, ScissorsPrompt(((10.0, 10.0),), (30.0, 40.0), False, 0.0)).points
+
+    assert far == [[10.0, 10.0], [590.0, 390.0]]
+    assert len(near) > 2
+
+
+def test_a_close_past_its_budget_of_edge_maps_still_gives_a_valid_polygon(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One request builds at most CLOSE_MAP_PIXELS of new maps; the rest of the outline is straight."""
+    pixels, disc = disc_pixels(300, 240, (150, 120), 80)
+    anchors = tuple(on_circle((150.5, 120.5), 80.5, a) for a in range(0, 360, 30))
+    monkeypatch.setattr(scissors, "CLOSE_MAP_PIXELS", 3 * 320 * 320)
+
+    closed = scissors.close(pixels, ScissorsPrompt(anchors, None, True, 0.5))
+
+    assert closed is not None
+    assert_acceptable(closed, pixels)
+    assert iou(closed.points, disc) > 0.9  # a 12-gon's straight sides stay close to the circle
