@@ -69,14 +69,14 @@ def box_proposals(pixels: np.ndarray, prompt: BoxPrompt, max_vertices: int = MAX
     cx0, cy0 = max(0, math.floor(min(xs) - pad)), max(0, math.floor(min(ys) - pad))
     cx1, cy1 = min(width, math.ceil(max(xs) + pad)), min(height, math.ceil(max(ys) + pad))
     crop = pixels[cy0:cy1, cx0:cx1]
-    if float(crop.std()) < FLAT:
-        return []
     area = crop.shape[0] * crop.shape[1]
     scale = min(max(1.0, math.sqrt(MIN_WORK_PIXELS / area)), math.sqrt(WORK_PIXELS / area))
     if scale < 1:
         crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     elif scale > 1:
         crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    if float(crop.std()) < FLAT:  # measured at the working size: a huge crop's std needs 8 bytes a value
+        return []
     work = cv2.GaussianBlur(crop, (3, 3), 0)
     wh, ww = work.shape[:2]
 
