@@ -13,7 +13,7 @@ import pytest_asyncio
 from channels.db import database_sync_to_async
 from django.core.management import CommandError, call_command
 
-from apps.labeling.models import Item, JobTally
+from apps.labeling.models import Item, JobTally, StoredEvent
 from tests.conftest import new_id, square
 from tests.integration.test_ws_support import Sockets, polygon
 
@@ -302,3 +302,73 @@ def test_admin_makes_someone_a_reviewer_and_lists_items_by_review_status(
     assert job.memberships.get(user=newcomer).role == "reviewer"
     assert listed_items.status_code == 200
     assert item.image.path.encode() in listed_items.content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_reviewed_streams_leave_read_models_the_rebuild_agrees_with(
+    seed: int, job: Any, items: list[Any], labels: Any, annotator: Any, reviewer: Any, manager: Any
+) -> None:
+    """Shape and review commands by three roles, in a seeded random order through the service (refusals
+    skipped): the item columns and the job tallies they leave are what rebuild_projections replays."""
+    import random
+
+    from apps.labeling.domain import parse_command
+    from apps.labeling.projections import projections_rebuild
+    from apps.labeling.services import item_command_handle
+
+    rng = random.Random(seed)
+    issues: dict[int, list[str]] = {it.pk: [] for it in items}
+    shapes: dict[int, list[str]] = {it.pk: [] for it in items}
+    for _ in range(120):
+        it = rng.choice(items)
+        actor = rng.choice([annotator, reviewer, manager])
+        kind = rng.choice(
+            [
+                "draw",
+                "draw",
+                "save",
+                "save",
+                "delete",
+                "accept",
+                "reject",
+                "reopen",
+                "open",
+                "resolve",
+                "reissue",
+            ]
+        )
+        x = rng.uniform(0, 40)
+        command: dict[str, Any] = {
+            "draw": {
+                "type": "add_polygon",
+                "shape_id": new_id(),
+                "label_class_id": labels["cat"].pk,
+                "points": square(x, x, 5),
+            },
+            "save": {"type": "save"},
+            "delete": {"type": "delete_all_shapes"},
+            "accept": {"type": "accept_review"},
+            "reject": {"type": "reject_review", "reason": f"round {rng.randint(1, 9)}"},
+            "reopen": {"type": "reopen_review"},
+            "open": {"type": "open_issue", "issue_id": new_id(), "x": x, "y": x, "text": "look"},
+            "resolve": {"type": "resolve_issue", "issue_id": rng.choice(issues[it.pk] or [new_id()])},
+            "reissue": {"type": "reopen_issue", "issue_id": rng.choice(issues[it.pk] or [new_id()])},
+        }[kind]
+        if kind == "draw":
+            shapes[it.pk].append(command["shape_id"])
+        try:
+            item_command_handle(item_id=it.pk, actor_id=actor.pk, command=parse_command(command))
+        except Exception as refusal:  # a domain refusal or a role's 403: the stream stays as it was
+            assert getattr(refusal, "code", None) is not None, refusal
+            continue
+        if kind == "open":
+            issues[it.pk].append(command["issue_id"])
+
+    report = projections_rebuild(repair=False)
+    types = set(StoredEvent.objects.filter(item__job=job).values_list("type", flat=True))
+
+    assert report.differences == []
+    assert {"saved", "issue_opened", "review_rejected"} <= types  # the streams were reviewed
+    statuses = set(Item.objects.filter(job=job).values_list("review_status", flat=True))
+    assert statuses - {"none", "to_review", "accepted", "rejected"} == set()
