@@ -854,13 +854,16 @@ def import_run(run: TaskRun) -> None:
         added = DataImport.objects.values_list("added", flat=True).get(pk=import_id)
         if added:
             images_imported.send(sender=DataImport, dataset_id=record.dataset_id, added=added)
-        _thumbnails_release(run)
-        if record.labeled and record.format:
+        labels = bool(record.labeled and record.format)
+        if labels:  # the thumbnails need not wait for the labels
+            _thumbnails_release(run)
             task_progress(run, done=len(listed), checkpoint={"position": len(listed), "stage": "labels"})
             labeled_importers[record.format](record, annotations)
         DataImport.objects.filter(pk=import_id).update(
             status=DataImport.Status.DONE, finished_at=timezone.now()
         )
+        if not labels:  # released once the import says done: on the embedded pool they would delay it
+            _thumbnails_release(run)
         _unstage(run)
     except Exception as error:
         log.exception("import %s failed", import_id)
