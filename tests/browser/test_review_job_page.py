@@ -37,6 +37,13 @@ def tile(page: Any, item_id: int) -> Any:
     return page.locator(f'#grid .tile[data-item-id="{item_id}"]')
 
 
+def thumbnails_shown(page: Any) -> None:
+    """The first two rows' pictures have loaded (for a screenshot that shows them)."""
+    pictures = page.locator("#grid .tile .thumb img:not(.overlay)")
+    for n in range(min(10, pictures.count())):
+        expect(pictures.nth(n)).to_have_js_property("complete", True)
+
+
 def test_the_review_tabs_and_counts_follow_a_review_made_elsewhere(
     open_page: Any, site: Any, new_job: Any
 ) -> None:
@@ -82,6 +89,7 @@ def test_the_review_tabs_and_counts_follow_a_review_made_elsewhere(
     expect(tile(page, first).locator(".assignee")).to_have_text("✎ bob")
     expect(tile(page, first).locator(".badge.review-rejected")).to_be_visible()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    thumbnails_shown(page)
     page.screenshot(path=str(ARTIFACTS / "review-tabs.png"))
 
 
@@ -117,6 +125,7 @@ def test_a_manager_assigns_the_selected_images_and_filters_by_assignee(
     dialog.locator("select[name=annotator]").select_option(label="bob (annotator)")
     dialog.locator("select[name=reviewer]").select_option(label="demo (manager)")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    thumbnails_shown(page)
     page.screenshot(path=str(ARTIFACTS / "review-assign-dialog.png"))
     dialog.get_by_role("button", name="Assign").click()
 
