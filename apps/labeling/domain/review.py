@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .errors import Rejected
-from .geometry import check_finite, check_inside
+from .geometry import check_finite, fmt
 from .review_messages import (
     AcceptReview,
     CommentIssue,
@@ -104,7 +104,12 @@ def decide_review(state: ItemState, command: ReviewCommand, actor: Actor) -> lis
             if len(state.issues) >= MAX_ISSUES:
                 raise Rejected("too_many_issues", f"An image holds at most {MAX_ISSUES} issues.")
             check_finite(x, y, what="Point")
-            check_inside(x, y, state.width, state.height)
+            if not (0 <= x <= state.width and 0 <= y <= state.height):  # the code a vertex outside gets
+                raise Rejected(
+                    "polygon_outside_image",
+                    f"The point ({fmt(x)}, {fmt(y)}) lies outside the {fmt(state.width)}x{fmt(state.height)} "
+                    "image; an issue is pinned inside it.",
+                )
             if shape_id is not None:
                 _pinned_shape(state, shape_id)
             return [IssueOpened(actor, issue_id, x, y, shape_id, text)]
