@@ -119,8 +119,10 @@ class PresenceMixin(JsonFrameConsumer):
 
     async def presence_join(self, message: dict[str, Any]) -> None:
         if message["channel"] == self.channel_name:
-            await self._presence("here", message["user"])
+            # Recorded before the socket hears its own "here": a page that shows itself present is known
+            # to be on the image (apps/review's "Start labeling" passes over it).
             await self.presence_tell("joined")
+            await self._presence("here", message["user"])
             return
         self.present[message["channel"]] = message["user"]
         await self._presence("join", message["user"])

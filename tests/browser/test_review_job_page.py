@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import expect, label_id, square
+from .helpers import expect, label_id, open_item, square
 
 pytestmark = pytest.mark.browser
 
@@ -162,3 +162,27 @@ def test_split_evenly_from_the_dialog(open_page: Any, site: Any, new_job: Any) -
         "count"
     ]
     assert ann + bob == len(job["items"]) and abs(ann - bob) <= 1
+
+
+def test_start_labeling_offers_to_join_when_only_an_image_someone_else_has_open_is_left(
+    open_page: Any, site: Any, new_job: Any
+) -> None:
+    job = new_job()
+    users = site.seed["users"]
+    api = site.api("demo")
+    left = job["items"][4]["id"]
+    api.post(f"/api/jobs/{job['id']}/assignments/", {"filter": {}, "annotator": users["bob"]})
+    api.post(f"/api/jobs/{job['id']}/assignments/", {"item_ids": [left], "annotator": None})
+    bob = open_page("bob")
+    open_item(bob, site, left)
+    expect(bob.locator('#presence [data-user="bob"]')).to_be_visible()  # recorded before it is shown
+    page = open_page("ann")
+    page.goto(site.url(f"/jobs/{job['id']}/"))
+
+    page.get_by_role("button", name="Start labeling").click()
+    question = page.get_by_role("dialog", name="Start labeling")
+    expect(question).to_contain_text("open by someone else")
+    expect(question).to_contain_text("(bob)")
+    question.get_by_role("button", name="Join").click()
+
+    expect(page).to_have_url(site.url(f"/items/{left}/"))
