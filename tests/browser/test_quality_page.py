@@ -135,18 +135,33 @@ def test_a_throughput_bar_lists_that_days_decisions(site, new_job, open_page) ->
     )
 
 
-def test_a_ground_truth_copy_shows_its_annotators_iou(site, new_job, open_page) -> None:
+def test_a_manager_marks_ground_truth_offers_a_copy_and_sees_the_annotators_iou(
+    site, new_job, open_page
+) -> None:
     job = new_job()
     items = _session(site, job)
-    demo = site.api()
-    demo.post(f"/api/jobs/{job['id']}/ground-truth/", {"item_ids": [items["bob"]]})
     ann_id = site.seed["users"]["ann"]
-    copy = demo.post(
-        f"/api/jobs/{job['id']}/ground-truth/copies/", {"item_id": items["bob"], "annotator": ann_id}
-    )
+    page = open_page("demo")
+    page.goto(site.url(f"/jobs/{job['id']}/quality/"))
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    # The accepted images are offered (0 and 2); bob's becomes ground truth.
+    expect(page.locator("#truth-candidate option")).to_have_count(2)
+    page.locator("#truth-candidate").select_option(str(items["bob"]))
+    page.get_by_role("button", name="Mark as ground truth").click()
+    expect(page.locator("#truth-item option")).to_have_count(1)
+    expect(page.locator("#truth-candidate option")).to_have_count(1)
+    page.locator("#truth-annotator").select_option(str(ann_id))
+    page.get_by_role("button", name="Offer a copy").click()
+    expect(page.locator("#truth-note")).to_contain_text("1 copy not labeled yet")
+    [pending] = site.api().get(f"/api/jobs/{job['id']}/ground-truth/")["pending"]
+    assert pending["annotator"] == ann_id and pending["truth_item_id"] == items["bob"]
+    copy = pending["item_id"]
+    # The copy is in ann's queue: assigned to her, so "Start labeling" hands it out first.
+    assert site.api("ann").get(f"/api/jobs/{job['id']}/next/?for=label")["item"] == copy
     # ann draws the square 4 px off: IoU 76 * 80 / (2 * 6400 - 76 * 80) = 0.905.
-    site.api("ann").command(
-        copy["item_id"],
+    ann = site.api("ann")
+    ann.command(
+        copy,
         {
             "type": "add_polygon",
             "shape_id": str(uuid.uuid4()),
@@ -154,16 +169,14 @@ def test_a_ground_truth_copy_shows_its_annotators_iou(site, new_job, open_page) 
             "points": square(44, 40, 80),
         },
     )
-    site.api("ann").command(copy["item_id"], {"type": "save"})
+    ann.command(copy, {"type": "save"})
 
-    page = open_page("demo")
-    page.goto(site.url(f"/jobs/{job['id']}/quality/"))
+    page.reload()
     expect(page.locator("body")).to_have_attribute("data-ready", "true")
-    expect(page.locator("#truth")).to_be_visible()
     bar = page.locator(f'svg.truth rect.bar.iou[data-person="{ann_id}"]')
     expect(bar).to_have_count(1)
     assert abs(float(bar.get_attribute("data-value")) - 76 * 80 / (2 * 6400 - 76 * 80)) < 1e-3
     expect(page.locator(f'#truth-details li[data-person="{ann_id}"]')).to_contain_text("no label confusions")
     expect(page.locator(f'#truth-details li[data-person="{ann_id}"] a')).to_have_attribute(
-        "href", re.compile(rf"/items/{copy['item_id']}/replay/\?seq=\d+$")
+        "href", re.compile(rf"/items/{copy}/replay/\?seq=\d+$")
     )

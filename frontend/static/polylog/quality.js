@@ -4,8 +4,8 @@
 // the replay at that event (/items/<id>/replay/?seq=N). Read-only: only GET requests. No chart library:
 // each chart is a few rects, circles and a polyline built with h('svg:...').
 
-import { boot, get } from './api.js';
-import { $, clear, formatTime, h } from './ui.js';
+import { boot, get, post } from './api.js';
+import { $, clear, formatTime, h, toast } from './ui.js';
 
 const { job } = boot();
 const params = new URLSearchParams(window.location.search);
@@ -176,8 +176,14 @@ function personCard(person, days) {
 // Ground truth: per annotator, the mean IoU of their matched objects as a bar (0 to 1), with missed,
 // extra and label confusions beside it; each copy they labeled links to its replay at the save compared.
 function truthSection(report) {
-  if (!report.truths.length) return;
+  if (!report.truths.length && job.role !== 'manager') return;
   $('#truth').hidden = false;
+  if (!report.truths.length) {
+    $('#truth-note').textContent = 'No ground truth yet: mark accepted images, then offer annotators copies of them, which they label like any other image.';
+    clear($('#truth-chart'));
+    clear($('#truth-details'));
+    return;
+  }
   $('#truth-note').textContent = `${report.truths.length} ground-truth image${report.truths.length === 1 ? '' : 's'}; objects match from IoU ${report.match_iou} on. ${report.pending.length} cop${report.pending.length === 1 ? 'y' : 'ies'} not labeled yet.`;
   const width = 520;
   const rowH = 24;
@@ -201,6 +207,48 @@ function truthSection(report) {
     ' · copies: ',
     person.images.map((image, n) => [n ? ', ' : '', h('a', { href: image.replay_url }, `#${image.item_id}`)]))));
 }
+
+// Managers: mark an accepted image as ground truth, and offer an annotator a copy of one (POST
+// ground-truth/ and ground-truth/copies/); the card is drawn again from the answer.
+async function truthControls(report) {
+  if (job.role !== 'manager') return;
+  const [accepted, members] = await Promise.all([
+    get(`/api/jobs/${job.id}/items/?review=accepted&page_size=200&ordering=id`),
+    get(`/api/jobs/${job.id}/members/`),
+  ]);
+  const marked = new Set(report.truths.map((t) => t.item_id));
+  const candidates = accepted.results.filter((item) => !marked.has(item.id));
+  clear($('#truth-candidate'), candidates.map((item) => h('option', { value: item.id }, `${item.image.name} (#${item.id})`)));
+  $('#truth-mark').hidden = !candidates.length;
+  clear($('#truth-item'), report.truths.map((t) => h('option', { value: t.item_id }, `${t.image} (#${t.item_id})`)));
+  const labelers = members.filter((m) => m.role === 'annotator' || m.role === 'manager');
+  clear($('#truth-annotator'), labelers.map((m) => h('option', { value: m.user }, m.username)));
+  $('#truth-copy').hidden = !report.truths.length || !labelers.length;
+}
+
+async function truthRefresh(answer) {
+  $('#truth-error').hidden = true;
+  const report = answer ?? await get(`/api/jobs/${job.id}/ground-truth/`);
+  truthSection(report);
+  await truthControls(report);
+}
+
+function truthFailed(error) {
+  $('#truth-error').textContent = error.message;
+  $('#truth-error').hidden = false;
+}
+
+$('#truth-mark').addEventListener('submit', (e) => {
+  e.preventDefault();
+  post(`/api/jobs/${job.id}/ground-truth/`, { item_ids: [Number($('#truth-candidate').value)] })
+    .then((answer) => truthRefresh(answer)).catch(truthFailed);
+});
+$('#truth-copy').addEventListener('submit', (e) => {
+  e.preventDefault();
+  post(`/api/jobs/${job.id}/ground-truth/copies/`, { item_id: Number($('#truth-item').value), annotator: Number($('#truth-annotator').value) })
+    .then((copy) => { truthRefresh(); toast(`A copy was added to the job as image #${copy.item_id}, assigned to ${$('#truth-annotator').selectedOptions[0].textContent}.`); })
+    .catch(truthFailed);
+});
 
 let eventsNext = null;
 
@@ -263,7 +311,7 @@ async function start() {
   h('p', { class: 'legend' }, h('span', { class: 'key accepted' }, 'accepted'), ' ', h('span', { class: 'key rejected' }, 'rejected')));
   clear($('#verdicts'), report.people.length ? verdictChart(report.people) : h('p', { class: 'muted' }, 'Nobody has labeled yet.'));
   clear($('#people'), report.people.map((person) => personCard(person, days)));
-  truthSection(await get(`/api/jobs/${job.id}/ground-truth/`));
+  await truthRefresh();
   await showEvents();
   document.body.dataset.ready = 'true';
 }
