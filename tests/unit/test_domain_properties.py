@@ -533,49 +533,53 @@ def test_undo_and_redo_never_change_a_shape_only_others_touched(data):
 @PROPERTY_SETTINGS
 @given(data=st.data())
 def test_reset_returns_a_shape_to_its_points_at_the_last_save_or_at_closing(data):
-    original: dict[str, tuple[tuple[float, float], ...]] = {}
-    # A shape that undo or redo brings back (from a draft or from deletion) and that is not in the last save
-    # keeps the reset point it had when it left; the design does not say which that is when it was drawn
-    # before the last save, so such shapes are not checked until they are closed or saved again.
-    unsettled: set[str] = set()
-    saved: dict[str, tuple[int | None, tuple[tuple[float, float], ...]]] = {}
+    # Kept by shape number, not id: a freed id (a shape made and deleted since the last save) may be used
+    # again for a new shape, and undo or discard may later bring the old shape back under it with its own
+    # reset point. A number names one shape for good.
+    original: dict[int, tuple[tuple[float, float], ...]] = {}
+    drawn_at: dict[int, int] = {}  # the seq at which each shape was closed, added, pasted or cut out
+    # A shape that undo, redo or discard brings back (from a draft or from deletion), that is not in the last
+    # save and was drawn before it, keeps the reset point it had when it left; the design does not say which
+    # that is, so such shapes are not checked until they are saved again.
+    unsettled: set[int] = set()
+    saved: set[int] = set()  # the numbers of the shapes in the last save
+    saved_seq = 0
+
+    def drawn(after: ItemState, sid: str, pts: tuple[tuple[float, float], ...]) -> None:
+        number = after.shapes[sid].number
+        original[number], drawn_at[number] = pts, after.seq
+        unsettled.discard(number)
 
     for step in play(data, actors=2):
         event = step.events[0] if step.events else None
         match event:
             case PolygonClosed(shape_id=sid) | PolygonAdded(shape_id=sid):
-                original[sid] = step.after.shapes[sid].points
-                unsettled.discard(sid)
+                drawn(step.after, sid, step.after.shapes[sid].points)
             case ShapeSubtracted(parts=parts) | ShapeSplit(parts=parts):
                 for sid, pts in parts[1:]:  # new shapes: their points at the cut, as a drawn shape's
-                    original[sid] = pts
+                    drawn(step.after, sid, pts)
             case ShapesPasted(shapes=pasted):
                 for shape in pasted:  # as added ones: their points when pasted
-                    original[shape.shape_id] = shape.points
-                    unsettled.discard(shape.shape_id)
+                    drawn(step.after, shape.shape_id, shape.points)
             case Saved():
-                saved = closed_shapes(step.after)
-                for sid, (_, pts) in saved.items():
-                    original[sid] = pts
-                    unsettled.discard(sid)
-            case ChangesDiscarded():
-                for sid, (_, pts) in saved.items():
-                    original[sid] = pts
-                    unsettled.discard(sid)
-            case Undone() | Redone():
+                saved, saved_seq = {s.number for s in step.after.closed_shapes()}, step.after.seq
+                for shape in step.after.closed_shapes():
+                    original[shape.number] = shape.points
+                    unsettled.discard(shape.number)
+            case Undone() | Redone() | ChangesDiscarded():
                 for sid in changed_shapes(step.before, step.after):
                     was, now = step.before.shapes.get(sid), step.after.shapes.get(sid)
-                    if now is not None and now.closed and (was is None or not was.closed):
-                        if sid in saved:
-                            original[sid] = saved[sid][1]
-                        else:
-                            unsettled.add(sid)
+                    back = now is not None and now.closed and (was is None or not was.closed)
+                    if back and now.number not in saved and drawn_at[now.number] < saved_seq:
+                        unsettled.add(now.number)
 
-        for sid in closed_shapes(step.after).keys() - unsettled:
-            reset = decide(step.after, ResetShape(sid), ctx(step.actor))
-            assert (reset == []) == (step.after.shapes[sid].points == original[sid])
-            assert replay(step.after, reset).shapes[sid].points == original[sid], (
-                f"reset of {sid} went elsewhere"
+        for shape in step.after.closed_shapes():
+            if shape.number in unsettled:
+                continue
+            reset = decide(step.after, ResetShape(shape.id), ctx(step.actor))
+            assert (reset == []) == (shape.points == original[shape.number])
+            assert replay(step.after, reset).shapes[shape.id].points == original[shape.number], (
+                f"reset of {shape.id} went elsewhere"
             )
 
 
