@@ -2,13 +2,16 @@
 
 GrabCut over a whole 2-megapixel photo takes seconds, and only the box and a band around it matter (what
 lies outside is background by definition, and the band is enough to learn the background's colours). So
-it runs on the box with a margin of a tenth of its size (and every click), scaled down to about
-WORK_PIXELS, or up to MIN_WORK_PIXELS for a small box (its colour models need pixels to learn from: on
-the sample photos a 5x15 box found nothing at its own size), lightly blurred (JPEG noise otherwise splits
-the colour models). First initialised with the box (GC_INIT_WITH_RECT), then, when there are clicks, with
+it runs on the box with a margin of a tenth of its size (and every click), scaled to about WORK_PIXELS
+whatever the box's size, lightly blurred (JPEG noise otherwise splits the colour models). One working
+size, up or down, because GrabCut is not scale-free: its smoothness term is paid per pair of neighbouring
+pixels and its colour term per pixel, so the same object cut at 60 px across loses its thin parts (an arm,
+a leg: a few pixels wide, cheaper to cut off than to follow) that it keeps at 300 px across, and a small
+box's colour models have few pixels to learn from (a 5x15 box found nothing at its own size). At one
+working size the tool gives a small object in a photo the same cut as the same object photographed closer. First initialised with the box (GC_INIT_WITH_RECT), then, when there are clicks, with
 the resulting mask marked by them (GC_FGD / GC_BGD discs) and run again (GC_INIT_WITH_MASK). The
-foreground's outer contours, largest first, become the proposals, each scored by its share of the
-foreground.
+foreground's outer contours become the proposals, those holding a foreground click first, then the
+largest, each scored by its share of the foreground.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from shapely.geometry import LineString, Polygon
 from .prompts import BoxPrompt
 from .proposals import MAX_VERTICES, Proposal, largest_polygons, polygons_of, ring_points
 
-WORK_PIXELS = 60_000  # about 245x245: GrabCut's time grows faster than the pixels it is given
-MIN_WORK_PIXELS = 10_000  # about 100x100
+# About 316x316. On the sample photos the median IoU was 0.73 at 60,000 and 0.79-0.81 from 100,000 to
+# 250,000 (docs/assist.md); GrabCut's time grows with the pixels (2.5x from 100,000 to 250,000).
+WORK_PIXELS = 100_000
 PAD_SHARE = 0.1  # the band around the box, as a share of its longer side
 MIN_PAD = 8.0
 ITERATIONS = 5
@@ -70,7 +74,7 @@ def box_proposals(pixels: np.ndarray, prompt: BoxPrompt, max_vertices: int = MAX
     cx1, cy1 = min(width, math.ceil(max(xs) + pad)), min(height, math.ceil(max(ys) + pad))
     crop = pixels[cy0:cy1, cx0:cx1]
     area = crop.shape[0] * crop.shape[1]
-    scale = min(max(1.0, math.sqrt(MIN_WORK_PIXELS / area)), math.sqrt(WORK_PIXELS / area))
+    scale = math.sqrt(WORK_PIXELS / area)
     if scale < 1:
         crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     elif scale > 1:
@@ -110,23 +114,39 @@ def box_proposals(pixels: np.ndarray, prompt: BoxPrompt, max_vertices: int = MAX
         return []  # too few distinct colours to learn a model from: nothing to separate
     chosen = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
     outlines = mask_outlines(chosen, scale, (cx0, cy0))
-    return proposals_of(outlines, width, height, prompt.tolerance, max_vertices)
+    wanted = tuple((p.x, p.y) for p in prompt.points if p.label == 1)
+    return proposals_of(outlines, width, height, prompt.tolerance, max_vertices, wanted)
 
 
 def proposals_of(
-    outlines: list[Polygon], width: int, height: int, tolerance: float, max_vertices: int
+    outlines: list[Polygon],
+    width: int,
+    height: int,
+    tolerance: float,
+    max_vertices: int,
+    wanted: tuple[tuple[float, float], ...] = (),
 ) -> list[Proposal]:
-    """Valid, simplified proposals of outlines, the largest first, scored by their share of the whole."""
+    """Valid, simplified proposals of outlines, scored by their share of the whole: those holding a wanted
+    point (a foreground click: the person said "this is the object") first, then the largest. A
+    background click inside an object leaves a hole that the outer outline fills, so without this rule
+    the clicked-away object could still come first."""
     parts = [
         part
         for outline in outlines
         for part in largest_polygons(list(outline.exterior.coords)[:-1], width, height)[:1]
     ]
     total = sum(part.area for part in parts)
+    spots = [shapely.Point(p) for p in wanted]
+
+    def rank(part: Polygon) -> tuple[bool, float]:
+        return any(part.covers(spot) for spot in spots), part.area
+
     found = []
-    for part in sorted(parts, key=lambda p: p.area, reverse=True):
-        if len(found) == MAX_PROPOSALS or part.area < MIN_SHARE * total:
+    for part in sorted(parts, key=rank, reverse=True):
+        if len(found) == MAX_PROPOSALS:
             break
+        if part.area < MIN_SHARE * total:
+            continue
         points = ring_points(part, width, height, tolerance=tolerance, max_vertices=max_vertices)
         if points is not None:
             found.append(Proposal(points=points, score=part.area / total))
