@@ -77,6 +77,29 @@ def test_box_over_the_whole_image_still_has_a_background_to_learn_from() -> None
     assert_acceptable(found[0], pixels)
 
 
+def test_box_proposes_the_part_holding_a_foreground_click_before_a_larger_one() -> None:
+    larger, smaller = shapely.box(10, 10, 60, 60), shapely.box(100, 10, 130, 40)
+
+    plain = box.proposals_of([larger, smaller], 200, 100, 0.0, 1000)
+    clicked = box.proposals_of([larger, smaller], 200, 100, 0.0, 1000, wanted=((115.0, 25.0),))
+
+    assert shapely.polygons(plain[0].points).equals(larger)
+    assert shapely.polygons(clicked[0].points).equals(smaller)
+    assert clicked[0].score == pytest.approx(900 / 3400)
+
+
+def test_box_cuts_a_small_and_a_large_copy_of_one_picture_alike() -> None:
+    """One working size whatever the box's: the same picture at 1x and 4x gets the same outline (scaled)."""
+    small, _ = disc_pixels()
+    large = np.repeat(np.repeat(small, 4, axis=0), 4, axis=1)
+
+    at_1x = box.box_proposals(small, BoxPrompt((45, 20, 155, 130), (), 1.0))
+    at_4x = box.box_proposals(large, BoxPrompt((180, 80, 620, 520), (), 4.0))
+
+    scaled_down = [[x / 4, y / 4] for x, y in at_4x[0].points]
+    assert iou(scaled_down, shapely.polygons(at_1x[0].points)) > 0.97
+
+
 def test_box_on_a_flat_picture_proposes_nothing() -> None:
     pixels = np.full((100, 120, 3), 90, np.uint8)
 
