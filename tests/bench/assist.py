@@ -12,7 +12,7 @@ Quality, on the three VOC photos against the polygons people drew (their `__igno
 - box to polygon from each human polygon's bounding box: median and minimum IoU, with pycocotools masks
   of both polygons (as COCO evaluation rasterises them), alone and after one corrective click (at the
   point deepest inside the larger error: foreground where the proposal missed, background where it took
-  too much);
+  too much); each object's IoU goes to stderr;
 - scissors clicks: for each human polygon, anchors on every k-th of its vertices, k from a third of them
   down to 1, until the closed path stays near the human outline (mean distance <= NEAR_PX and 90 % of its
   points within FAR_PX); the anchors needed, summed, against the vertices the person clicked.
@@ -220,6 +220,11 @@ def quality(quick: bool) -> list[dict[str, Any]]:
             click = corrective_click(found[0].points if found else [], points)
             found = box.box_proposals(pixels, BoxPrompt(a_box, (click,), 1.0))
             clicked_ious.append(coco_iou(found[0].points, points, width, height) if found else 0.0)
+            print(  # per object, to see what a change to box.py moves (stderr: the rows stay the last line)
+                f"box IoU {path.stem} {shape['label']} {a_box[2] - a_box[0]:.0f}x{a_box[3] - a_box[1]:.0f}: "
+                f"{box_ious[-1]:.3f}, after a click {clicked_ious[-1]:.3f}",
+                file=sys.stderr,
+            )
             if not quick or len(points) <= 12:
                 anchors += clicks_needed(pixels, points, cache, path.stem)
                 vertices += len(points)
