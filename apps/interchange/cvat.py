@@ -9,6 +9,7 @@ radio, select, number or text; `values` one per line), then one <image> per imag
 
 from __future__ import annotations
 
+import functools
 import io
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable, Iterator, Sequence
@@ -104,6 +105,7 @@ def cvat_chunks(
     """
     by_id = {category.id: category for category in categories}
     occluded_ids = {category.id for category in categories if _occluded(category)}
+    label_attrs = {category.id: quoteattr(category.name) for category in categories}
     yield '<?xml version="1.0" encoding="utf-8"?>\n<annotations>\n  '
     yield _element("version", CVAT_VERSION) + "\n  <meta>\n    <task>"
     yield _element("name", task_name) + _element("mode", "annotation") + "\n    <labels>"
@@ -130,19 +132,23 @@ def cvat_chunks(
             if obj.category_id in occluded_ids:
                 occluded = "1" if dict(attributes).get(OCCLUDED) is True else "0"
                 attributes = tuple(pair for pair in attributes if pair[0] != OCCLUDED)
-            inner = "".join(
-                f"\n      <attribute name={quoteattr(name)}>{escape(attribute_text(value))}</attribute>"
-                for name, value in attributes
-            )
+            inner = "".join(_attribute_element(name, value) for name, value in attributes)
             for ring in obj.parts:
                 points = ";".join(f"{_point(x)},{_point(y)}" for x, y in ring)
                 pieces.append(
-                    f'    <polygon label={quoteattr(category.name)} source="manual" '
+                    f'    <polygon label={label_attrs[category.id]} source="manual" '
                     f'occluded="{occluded}" points="{points}" z_order="0"{group}>{inner}\n    </polygon>\n'
                 )
         pieces.append("  </image>\n")
         yield "".join(pieces)
     yield "</annotations>\n"
+
+
+@functools.lru_cache(maxsize=4096, typed=True)  # typed: True, 1 and 1.0 are written differently
+def _attribute_element(name: str, value: object) -> str:
+    """One <attribute> of a polygon. A job's objects repeat a few (name, value) pairs: each is escaped once
+    (quoteattr and escape per value were most of what attributes cost a CVAT export)."""
+    return f"\n      <attribute name={quoteattr(name)}>{escape(attribute_text(value))}</attribute>"
 
 
 # Reading ---------------------------------------------------------------------------------------------
