@@ -70,7 +70,7 @@ class JobExport(APIView):
     def get(self, request: Request, job_id: int) -> StreamingHttpResponse | Response:
         job, _ = job_for(request.user, job_id)
         query = valid(ExportQuerySerializer, request.query_params)
-        items = selectors.item_list_for(job, query)
+        items = selectors.export_items(job, query)
         selected = selectors.item_list_count(job_id=job.pk, query=query)
         if selected is None:
             selected = items.count()

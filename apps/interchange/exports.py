@@ -22,7 +22,7 @@ from apps.common.errors import ApiError
 from apps.labeling import live
 from apps.labeling.models import LabelingJob
 from apps.labeling.permissions import READ, job_role, role_require
-from apps.labeling.selectors import item_list_for
+from apps.labeling.selectors import export_items
 from apps.tasks.models import TaskRun
 from apps.tasks.registry import sweep, task
 from apps.tasks.services import task_enqueue, task_progress
@@ -180,7 +180,7 @@ def export_make(run: TaskRun) -> None:
     items, whatever the job's size), then save it to storage (which copies it in blocks; S3 in parts).
     A run taken up again after its worker died starts over: nothing is stored before the end."""
     export = Export.objects.select_related("job").get(run=run)
-    items = item_list_for(export.job, export.query)
+    items = export_items(export.job, export.query)
     report = _Reporter(export, run, items.count())
     report(0, force=True)
     try:

@@ -184,6 +184,13 @@ def item_list_for(job: LabelingJob, query: dict[str, Any], user: Any = None) -> 
     return qs
 
 
+def export_items(job: LabelingJob, query: dict[str, Any]) -> QuerySet[Item]:
+    """The items an export of the job holds: the list's, less the items over images of another dataset
+    than the job's (apps/review's ground-truth copies, a second item over a twin of an image already in
+    the job): a training set holds each image once, as its accepted labels."""
+    return item_list_for(job, query).filter(image__dataset_id=job.dataset_id)
+
+
 def item_page_decorate(items: list[Item]) -> list[Item]:
     """The page's items with the registered hooks' attributes set (see ItemListHook)."""
     for hook in item_list_hooks:

@@ -190,3 +190,49 @@ def test_an_object_in_pieces_is_one_object() -> None:
     objects = objects_of(pieces)
     assert len(objects) == 2
     assert sorted(round(g.area) for _, g in objects) == [50, 100]
+
+
+@pytest.mark.django_db(transaction=True)  # the queue's worker thread reads what the request committed
+def test_an_export_holds_each_image_once_without_its_ground_truth_copies(
+    job: Any,
+    truth: Any,
+    items: list[Any],
+    manager_api: Any,
+    annotator2: Any,
+    settings: Any,
+) -> None:
+    """A copy is a second item over a twin of an image already in the job: the job's export (streamed
+    or queued) holds the images of the job's dataset, each once, with the labels of its own item."""
+    import io
+    import json
+    import zipfile
+
+    from apps.interchange.models import Export
+    from apps.tasks.services import task_wait
+
+    marked = manager_api.post(f"/api/jobs/{job.pk}/ground-truth/", {"item_ids": [truth.pk]}, format="json")
+    assert marked.status_code == 200, marked.content
+    offered = manager_api.post(
+        f"/api/jobs/{job.pk}/ground-truth/copies/",
+        {"item_id": truth.pk, "annotator": annotator2.pk},
+        format="json",
+    )
+    assert offered.status_code == 201, offered.content
+
+    def names(archive: bytes) -> list[str]:
+        coco = json.loads(zipfile.ZipFile(io.BytesIO(archive)).read("annotations/instances_default.json"))
+        return sorted(image["file_name"] for image in coco["images"])
+
+    streamed = manager_api.get(f"/api/jobs/{job.pk}/export/?format=coco")
+    assert streamed.status_code == 200
+    expected = sorted(item.image.path for item in items)
+    assert names(b"".join(streamed.streaming_content)) == expected
+
+    settings.POLYLOG = {**settings.POLYLOG, "EXPORT_QUEUE_ITEMS": 1}
+    queued = manager_api.get(f"/api/jobs/{job.pk}/export/?format=coco")
+    assert queued.status_code == 202
+    export = Export.objects.get(pk=queued.json()["id"])
+    task_wait(export.run_id, timeout=60)
+    download = manager_api.get(f"/api/exports/{export.pk}/download/")
+    assert download.status_code == 200, download.content
+    assert names(b"".join(download.streaming_content)) == expected
