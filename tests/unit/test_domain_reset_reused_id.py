@@ -100,3 +100,18 @@ def test_a_shape_undone_back_under_an_id_another_saved_shape_used_resets_to_its_
     after = replay(state, decide(state, ResetShape(S), ctx(ALICE)))
 
     assert after.shapes[S].points == SQUARE
+
+
+def test_a_discard_that_brings_back_bobs_shape_over_alices_under_the_same_id_keeps_bobs_reset_point() -> None:
+    # Bob pastes S; Alice's delete-all takes it and she pastes her own square under the freed id; her
+    # discard reverts both, so Bob's tall shape is back in place of her square: its reset point is his.
+    tall: Points = ((0.0, 0.0), (5.0, 0.0), (5.0, 10.0), (0.0, 10.0))
+    state = given(
+        (BOB, PasteShapes((AddPolygon(S, CAT, tall),))),
+        (ALICE, DeleteAllShapes()),
+        (ALICE, PasteShapes((AddPolygon(S, CAT, SQUARE),))),
+        (ALICE, DiscardChanges()),
+    )
+    assert (state.shapes[S].actor, state.shapes[S].points) == (BOB, tall)
+
+    assert decide(state, ResetShape(S), ctx(BOB)) == []

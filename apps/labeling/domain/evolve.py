@@ -98,12 +98,13 @@ def _created(state: ItemState, seq: int, actor: Actor, shape: Shape) -> ItemStat
 
 def _restore(state: ItemState, current: Shape | None, target: Shape | None) -> Shape | None:
     """The shape undo/redo/discard puts back: the target's content with today's reset point, which is the
-    current one, or the last save's geometry for a shape that comes back and was in that save. The save
-    must hold this very shape (its number), not another that reused its freed id (docs/domain.md)."""
+    current one, or the last save's geometry for a shape that comes back and was in that save. The current
+    shape and the save must be this very shape (its number), not another that reused its freed id
+    (docs/domain.md)."""
     if target is None or not target.closed:
         return target
     saved = state.saved.get(target.id)
-    if current is not None and current.closed:
+    if current is not None and current.closed and current.number == target.number:
         original = current.original
     elif saved is not None and saved.number == target.number:
         original = saved.points
