@@ -166,6 +166,18 @@ def test_reject_with_an_issue_on_a_vertex_fix_resolve_save_accept(open_page, sit
     reviewer.locator("#canvas .issue-marker .hit").click()
     reviewer.screenshot(path=str(ARTIFACTS / "review-issue-thread.png"))
 
+    # The quality page shows both people's figures, counted from these events: ann labeled the image, had
+    # it rejected once with one issue, reworked it and had it accepted; bob sent one decision of each.
+    report = {p["username"]: p for p in site.api().get(f"/api/jobs/{job['id']}/quality/")["people"]}
+    reviewer.goto(site.url(f"/jobs/{job['id']}/quality/"))
+    expect(reviewer.locator("body")).to_have_attribute("data-ready", "true")
+    ann = reviewer.locator(f'.person[data-person="{report["ann"]["id"]}"]')
+    for figure, value in (("labeled", "1"), ("accepted", "1"), ("rejected", "1"), ("rework", "1")):
+        expect(ann.locator(f'[data-figure="{figure}"] .value')).to_have_text(value)
+    expect(ann.locator('[data-figure="issues_per_image"] .value')).to_have_text("1.00")
+    bob = reviewer.locator(f'.person[data-person="{report["bob"]["id"]}"]')
+    expect(bob.locator('[data-figure="reviews_accepted"] .value')).to_have_text("1 / 1")
+
 
 def test_the_auditor_reads_the_review_and_the_issues_but_sends_nothing(open_page, site, new_job):
     job, item, shape_id = _labeled_item(site, new_job, "demo", {"ann": "reviewer", "bob": "auditor"})
