@@ -23,35 +23,39 @@ from apps.common.errors import ApiError
 
 PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 
-_lock = threading.Lock()
-_slots: tuple[int, threading.BoundedSemaphore] | None = None
+
+class Slots:
+    """A bounded number of bodies at once per process, sized by a setting (read on each use, and the
+    semaphore made anew when it changed: tests do); past the wait, 503 assist_busy with `busy` in the text."""
+
+    def __init__(self, setting: str, busy: str) -> None:
+        self.setting = setting
+        self.busy = busy
+        self._lock = threading.Lock()
+        self._sized: tuple[int, threading.BoundedSemaphore] | None = None
+
+    def _semaphore(self) -> threading.BoundedSemaphore:
+        size = max(1, int(getattr(settings, self.setting)))
+        with self._lock:
+            if self._sized is None or self._sized[0] != size:
+                self._sized = (size, threading.BoundedSemaphore(size))
+            return self._sized[1]
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one slot for the body; 503 assist_busy after waiting POLYLOG_ASSIST_WAIT_SECONDS."""
+        semaphore = self._semaphore()
+        wait = max(0.0, float(settings.POLYLOG_ASSIST_WAIT_SECONDS))
+        if not semaphore.acquire(timeout=wait):
+            raise ApiError(503, "assist_busy", f"{self.busy} (waited {wait:g} s for a turn); try again.")
+        try:
+            yield
+        finally:
+            semaphore.release()
 
 
-def _semaphore() -> threading.BoundedSemaphore:
-    """The process's semaphore, sized by the setting (made anew if the setting changed: tests do)."""
-    global _slots
-    size = max(1, int(settings.POLYLOG_ASSIST_CONCURRENCY))
-    with _lock:
-        if _slots is None or _slots[0] != size:
-            _slots = (size, threading.BoundedSemaphore(size))
-        return _slots[1]
-
-
-@contextmanager
-def assist_slot() -> Iterator[None]:
-    """Hold one of the process's assist slots for the body; 503 assist_busy after waiting too long."""
-    semaphore = _semaphore()
-    wait = max(0.0, float(settings.POLYLOG_ASSIST_WAIT_SECONDS))
-    if not semaphore.acquire(timeout=wait):
-        raise ApiError(
-            503,
-            "assist_busy",
-            f"The assistant is busy with other proposals (waited {wait:g} s for a turn); try again.",
-        )
-    try:
-        yield
-    finally:
-        semaphore.release()
+# Hold one of the process's assist slots for the body (the OpenCV tools' CPU work).
+assist_slot = Slots("POLYLOG_ASSIST_CONCURRENCY", "The assistant is busy with other proposals").slot
 
 
 def parse_rate(rate: str) -> tuple[int, int] | None:

@@ -11,11 +11,6 @@ that people clicking at a stalled model server do not pile up threads each waiti
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from django.conf import settings
 from django.core.files.storage import default_storage
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -31,7 +26,7 @@ from apps.labeling.permissions import item_for
 
 from .api import REFUSALS, LabeledPointSerializer, ProposalsSerializer
 from .images import CACHE
-from .limits import rate_check
+from .limits import Slots, rate_check
 from .model import ModelImage, model_url, propose
 from .prompts import MAX_POINTS, model_prompt
 from .proposals import as_json
@@ -40,34 +35,10 @@ MAX_MODEL_FILE_BYTES = 64 * 1024 * 1024
 # Who may ask for proposals: those who may draw (staff act as managers); auditors and reviewers read only.
 ASSIST_ROLES = (Role.ANNOTATOR, Role.MANAGER)
 
-_lock = threading.Lock()
-_slots: tuple[int, threading.BoundedSemaphore] | None = None
-
-
-def _semaphore() -> threading.BoundedSemaphore:
-    global _slots
-    size = max(1, int(settings.POLYLOG_ASSIST_MODEL_CONCURRENCY))
-    with _lock:
-        if _slots is None or _slots[0] != size:
-            _slots = (size, threading.BoundedSemaphore(size))
-        return _slots[1]
-
-
-@contextmanager
-def model_slot() -> Iterator[None]:
-    """One of the process's requests in flight to the model server; 503 assist_busy after waiting."""
-    semaphore = _semaphore()
-    wait = max(0.0, float(settings.POLYLOG_ASSIST_WAIT_SECONDS))
-    if not semaphore.acquire(timeout=wait):
-        raise ApiError(
-            503,
-            "assist_busy",
-            f"The model server is busy with other people's prompts (waited {wait:g} s for a turn); try again.",
-        )
-    try:
-        yield
-    finally:
-        semaphore.release()
+# One of the process's requests in flight to the model server for the body.
+model_slot = Slots(
+    "POLYLOG_ASSIST_MODEL_CONCURRENCY", "The model server is busy with other people's prompts"
+).slot
 
 
 def stored_bytes(image: Image) -> bytes:

@@ -9,6 +9,8 @@
 //   the newest request waits and replaces any other waiting one, and an answer to a request that is no
 //   longer the latest is not used. A refusal ({code, message}) is shown in the notification area.
 // - Press: a press of the left button, told apart as a click or a drag.
+// - pressDown, pressMove, pressUp, showAnswer, acceptKey, dropKey: the handlers the prompt tools (wand, box,
+//   model) share.
 // - AssistLayer: the SVG of it all (proposal, anchors and paths, prompts, box), in the overlay layer.
 
 import { DRAG_PX, PICK_PX } from './constants.js';
@@ -272,6 +274,66 @@ export function promptPoint(ctx, event, label) {
   }
   const [x, y] = ctx.clampHard(point).map(round2);
   return { x, y, label };
+}
+
+// What the prompt tools (wand, box, model) do alike: their state holds a `proposal` and the `press` going
+// on, and drop(state, ctx) clears a tool's prompts with its proposal.
+
+// A left press: on a proposal's vertex it drags the vertex, else it begins state.press (a click or a drag).
+export function pressDown(state, ctx, event) {
+  if (event.button !== 0 || state.proposal.accepting) return false;
+  if (state.proposal.press(ctx, event)) return true;
+  state.press = new Press(ctx, event);
+  return true;
+}
+
+// The pointer moved: a vertex dragged, else the press followed and redrawn (its box is drawn as it goes).
+export function pressMove(state, ctx, event) {
+  if (state.proposal.move(ctx, event)) return;
+  if (!state.press) return;
+  state.press.move(ctx, event);
+  ctx.redraw();
+}
+
+// The left button let go: the press it ends, for the tool; null after a vertex's drag, or with no press.
+export function pressUp(state, ctx) {
+  if (state.proposal.release(ctx)) return null;
+  const press = state.press;
+  state.press = null;
+  return press;
+}
+
+// The handlers of an answer: its best polygon becomes the proposal.
+export function showAnswer(state, ctx, at) {
+  return {
+    at,
+    onAnswer(answer) {
+      state.proposal.show(answer.polygons[0]);
+      ctx.redraw();
+    },
+  };
+}
+
+// Enter (true when it was the key): the proposal accepted as one add_polygon; once in, the prompts dropped.
+export function acceptKey(state, ctx, action, drop) {
+  if (action !== 'accept_proposal' || !state.proposal.shown) return false;
+  acceptThenDrop(state, ctx, drop);
+  return true;
+}
+
+// Esc (true when it was the key and there was something to drop): the press going on (the rest of a drag,
+// and its release, do nothing), the prompts and the proposal dropped. `prompted`: the tool has prompts.
+export function dropKey(state, ctx, action, prompted, drop) {
+  if (action !== 'drop_proposal' || !(state.press || prompted || state.proposal.shown)) return false;
+  state.press = null;
+  drop(state, ctx);
+  ctx.redraw();
+  return true;
+}
+
+async function acceptThenDrop(state, ctx, drop) {
+  await state.proposal.accept(ctx);
+  if (!state.proposal.shown) drop(state, ctx);
 }
 
 // The overlay's SVG, in the renderer's overlay layer (its --px keeps handles and strokes one size on

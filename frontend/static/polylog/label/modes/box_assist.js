@@ -6,19 +6,14 @@
 // and its marks. Nothing is sent to the item until it is accepted.
 
 import { MODES } from '../constants.js';
-import { Asker, Press, Proposal, promptPoint } from '../proposal.js';
+import { Asker, Proposal, acceptKey, dropKey, pressDown, pressMove, pressUp, promptPoint, showAnswer } from '../proposal.js';
 
 const MAX_POINTS = 50; // the server's bound on the marks of one box
 
 function ask(state, ctx) {
   const { box, points } = state.prompt;
-  state.asker.ask(ctx, { box, points, tolerance: ctx.assistOptions().simplify }, {
-    at: points.length ? [points.at(-1).x, points.at(-1).y] : [box[0], box[1]],
-    onAnswer(answer) {
-      state.proposal.show(answer.polygons[0]);
-      ctx.redraw();
-    },
-  });
+  const at = points.length ? [points.at(-1).x, points.at(-1).y] : [box[0], box[1]];
+  state.asker.ask(ctx, { box, points, tolerance: ctx.assistOptions().simplify }, showAnswer(state, ctx, at));
 }
 
 // A mark (1: object, 0: background) inside the current box's prompt, and the proposal asked again.
@@ -53,24 +48,11 @@ export default {
     return { prompt: null, press: null, proposal: new Proposal(), asker: new Asker('box') };
   },
 
-  onMouseDown(state, ctx, event) {
-    if (event.button !== 0 || state.proposal.accepting) return false;
-    if (state.proposal.press(ctx, event)) return true;
-    state.press = new Press(ctx, event);
-    return true;
-  },
-
-  onMouseMove(state, ctx, event) {
-    if (state.proposal.move(ctx, event)) return;
-    if (!state.press) return;
-    state.press.move(ctx, event);
-    ctx.redraw();
-  },
+  onMouseDown: pressDown,
+  onMouseMove: pressMove,
 
   onMouseUp(state, ctx, event) {
-    if (state.proposal.release(ctx)) return;
-    const press = state.press;
-    state.press = null;
+    const press = pressUp(state, ctx);
     if (!press) return;
     ctx.redraw();
     if (!press.moved) {
@@ -91,17 +73,8 @@ export default {
 
   onKeyDown(state, ctx, event, action) {
     if (state.proposal.accepting) return false;
-    if (action === 'accept_proposal' && state.proposal.shown) {
-      accept(state, ctx);
-      return true;
-    }
-    if (action === 'drop_proposal' && (state.press || state.prompt || state.proposal.shown)) {
-      state.press = null; // the rest of a drag, and its release, do nothing
-      drop(state, ctx);
-      ctx.redraw();
-      return true;
-    }
-    return false;
+    if (acceptKey(state, ctx, action, drop)) return true;
+    return dropKey(state, ctx, action, state.prompt, drop);
   },
 
   // A slider let go: the box (and its marks) asked again, unless the proposal was edited by hand.
@@ -121,8 +94,3 @@ export default {
     return { assist: { box, prompts: dragged ? [] : (state.prompt?.points ?? []), proposal: dragged ? null : state.proposal.overlay(ctx) } };
   },
 };
-
-async function accept(state, ctx) {
-  await state.proposal.accept(ctx);
-  if (!state.proposal.shown) drop(state, ctx);
-}

@@ -7,7 +7,7 @@
 // it is accepted.
 
 import { MODES } from '../constants.js';
-import { Asker, Press, Proposal, promptPoint } from '../proposal.js';
+import { Asker, Proposal, acceptKey, dropKey, pressDown, pressMove, pressUp, promptPoint, showAnswer } from '../proposal.js';
 
 const MAX_POINTS = 50; // the server's bound on the points of one prompt
 
@@ -19,13 +19,7 @@ function ask(state, ctx) {
     return;
   }
   const last = points.at(-1);
-  state.asker.ask(ctx, { points, box }, {
-    at: last ? [last.x, last.y] : [box[0], box[1]],
-    onAnswer(answer) {
-      state.proposal.show(answer.polygons[0]);
-      ctx.redraw();
-    },
-  });
+  state.asker.ask(ctx, { points, box }, showAnswer(state, ctx, last ? [last.x, last.y] : [box[0], box[1]]));
 }
 
 function addPoint(state, ctx, event, label) {
@@ -55,24 +49,11 @@ export default {
     return { points: [], box: null, press: null, proposal: new Proposal(), asker: new Asker('model') };
   },
 
-  onMouseDown(state, ctx, event) {
-    if (event.button !== 0 || state.proposal.accepting) return false;
-    if (state.proposal.press(ctx, event)) return true;
-    state.press = new Press(ctx, event);
-    return true;
-  },
-
-  onMouseMove(state, ctx, event) {
-    if (state.proposal.move(ctx, event)) return;
-    if (!state.press) return;
-    state.press.move(ctx, event);
-    ctx.redraw();
-  },
+  onMouseDown: pressDown,
+  onMouseMove: pressMove,
 
   onMouseUp(state, ctx, event) {
-    if (state.proposal.release(ctx)) return;
-    const press = state.press;
-    state.press = null;
+    const press = pressUp(state, ctx);
     if (!press) return;
     ctx.redraw();
     if (!press.moved) return addPoint(state, ctx, event, press.altKey ? 0 : 1);
@@ -88,16 +69,8 @@ export default {
 
   onKeyDown(state, ctx, event, action) {
     if (state.proposal.accepting) return false;
-    if (action === 'accept_proposal' && state.proposal.shown) {
-      accept(state, ctx);
-      return true;
-    }
-    if (action === 'drop_proposal' && (state.press || state.points.length || state.box || state.proposal.shown)) {
-      state.press = null;
-      drop(state, ctx);
-      ctx.redraw();
-      return true;
-    }
+    if (acceptKey(state, ctx, action, drop)) return true;
+    if (dropKey(state, ctx, action, state.points.length || state.box, drop)) return true;
     if (action === 'remove_last_prompt') {
       // In this tool Backspace is the prompt's: it never goes on to delete the selected shape.
       if (state.points.length) {
@@ -121,8 +94,3 @@ export default {
     return { assist: { box, prompts: state.points, proposal: state.proposal.overlay(ctx) } };
   },
 };
-
-async function accept(state, ctx) {
-  await state.proposal.accept(ctx);
-  if (!state.proposal.shown) drop(state, ctx);
-}

@@ -5,18 +5,13 @@
 // add_polygon of the active label, Esc drops it. Nothing is sent to the item until it is accepted.
 
 import { MODES } from '../constants.js';
-import { Asker, Press, Proposal, promptPoint } from '../proposal.js';
+import { Asker, Proposal, acceptKey, pressDown, pressUp, promptPoint, showAnswer } from '../proposal.js';
 
 function ask(state, ctx) {
   const { x, y } = state.point;
   const options = ctx.assistOptions();
-  state.asker.ask(ctx, { point: [x, y], tolerance: options.tolerance, simplify: options.simplify }, {
-    at: [x, y],
-    onAnswer(answer) {
-      state.proposal.show(answer.polygons[0]);
-      ctx.redraw();
-    },
-  });
+  const body = { point: [x, y], tolerance: options.tolerance, simplify: options.simplify };
+  state.asker.ask(ctx, body, showAnswer(state, ctx, [x, y]));
 }
 
 function drop(state, ctx) {
@@ -33,22 +28,15 @@ export default {
     return { point: null, press: null, proposal: new Proposal(), asker: new Asker('wand') };
   },
 
-  onMouseDown(state, ctx, event) {
-    if (event.button !== 0 || state.proposal.accepting) return false;
-    if (state.proposal.press(ctx, event)) return true;
-    state.press = new Press(ctx, event);
-    return true;
-  },
+  onMouseDown: pressDown,
 
   onMouseMove(state, ctx, event) {
     if (state.proposal.move(ctx, event)) return;
-    state.press?.move(ctx, event);
+    state.press?.move(ctx, event); // nothing drawn for it: not redrawn
   },
 
   onMouseUp(state, ctx, event) {
-    if (state.proposal.release(ctx)) return;
-    const press = state.press;
-    state.press = null;
+    const press = pressUp(state, ctx);
     if (!press || press.moved) return; // a drag is nothing here (Space+drag pans)
     const point = promptPoint(ctx, event, 1);
     if (!point) return;
@@ -60,10 +48,7 @@ export default {
 
   onKeyDown(state, ctx, event, action) {
     if (state.proposal.accepting) return false;
-    if (action === 'accept_proposal' && state.proposal.shown) {
-      accept(state, ctx);
-      return true;
-    }
+    if (acceptKey(state, ctx, action, drop)) return true;
     if (action === 'drop_proposal' && (state.point || state.proposal.shown)) {
       drop(state, ctx);
       ctx.redraw();
@@ -87,8 +72,3 @@ export default {
     return { assist: { prompts: state.point ? [state.point] : [], proposal: state.proposal.overlay(ctx) } };
   },
 };
-
-async function accept(state, ctx) {
-  await state.proposal.accept(ctx);
-  if (!state.proposal.shown) drop(state, ctx);
-}
