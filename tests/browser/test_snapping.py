@@ -29,9 +29,11 @@ A = [(100, 100), (300, 100), (340, 180), (290, 260), (330, 340), (100, 340)]
 
 
 def near(points: list[list[float]], expected: list[tuple[float, float]]) -> bool:
-    """Whether `points` are where these image pixels were clicked (a click lands on a whole screen pixel)."""
+    """Whether `points` are where these image pixels were clicked. A click lands on a whole screen pixel,
+    up to one off each way (Chromium truncates a fractional position, and the image's offset on screen is
+    fractional under the label and review bars): at these tests' zoom (about 1.26) within 1.2 image pixels."""
     return len(points) == len(expected) and all(
-        math.dist(p, q) < 1 for p, q in zip(points, expected, strict=True)
+        math.dist(p, q) < 1.5 for p, q in zip(points, expected, strict=True)
     )
 
 
