@@ -302,6 +302,42 @@ def test_magic_wand_floods_the_disc_the_sliders_ask_again_and_the_proposal_is_ed
     dropped(page, site, item_id)
 
 
+def test_an_accepted_proposal_the_server_refuses_comes_back_editable_with_the_refusal_said(
+    open_page, site, disc_item
+):
+    """Enter sends the proposal as an add_polygon; when the server refuses it (here a handle dragged across
+    the outline, so that it crosses itself), the refusal is said and the proposal is back as it was sent,
+    its handles editable: mended and accepted again, nothing the person did was lost."""
+    item_id = disc_item["id"]
+    page = open_page("ann")
+    open_item(page, site, item_id)
+    page.keyboard.press("w")
+    page.locator("#assist-options input[name=simplify]").fill("6")  # a few vertices, far apart
+    click_image(page, *CENTRE)
+    points = proposal(page)
+    assert len(points) >= 6, points
+
+    # Vertex 0 dragged through the centre to the far side of the disc: its two edges cross the others.
+    vertex = points[0]
+    across = (-2.2 * (vertex[0] - CENTRE[0]), -2.2 * (vertex[1] - CENTRE[1]))
+    drag_handle(page, points, 0, across)
+    bent = proposal(page)
+    page.keyboard.press("Enter")
+    expect(page.locator(".notice.refusal[data-code=self_intersecting]")).to_be_visible()
+    settled(page)
+    expect(page.locator("#canvas .assist .proposal-vertex")).to_have_count(len(bent))
+    assert proposal(page) == bent  # back as it was sent, not as the server first proposed it
+    expect(page.locator("#canvas .assist .proposal")).to_have_class(re.compile(r"\bedited\b"))
+    assert state(site, item_id)["shapes"] == []
+    expect(shape_rows(page)).to_have_count(0)
+    picture(page, "refused-and-restored")
+
+    # Mended (the vertex dragged back), Enter accepts it: the server holds it.
+    mended = drag_handle(page, bent, 0, (-across[0], -across[1]))
+    accepted_with(page, site, item_id, mended)
+    undone_whole(page, site, item_id)
+
+
 def test_the_model_tool_proposes_what_the_model_server_answers(open_page, site, disc_item):
     item_id = disc_item["id"]
     page = open_page("ann")

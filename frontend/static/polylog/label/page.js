@@ -343,6 +343,8 @@ const ctx = {
   me,
   view: () => store.view(),
   send,
+  // send, then wait: resolves with the seq, rejects with the refusal (already shown to the person).
+  sendAndWait,
   newId,
   toImage: (event) => renderer.toImage(event.clientX, event.clientY),
   toClient: (point) => renderer.toClient(point),

@@ -109,7 +109,10 @@ export class Proposal {
   }
 
   // Accept: one add_polygon of the active label (or the picker's, with Ask after closing); the proposal is
-  // gone once sent. A refusal of the command is told as any other (the page's messages).
+  // gone once sent (the shape shows at once, as predicted). A refusal of the command is told as any other
+  // (the page's messages), and the proposal comes back as it was sent, its handles editable, so that
+  // nothing the person did is lost: mend it and press Enter again, or drop it. Only when the tool shows no
+  // other proposal by then (one asked for meanwhile is not overwritten).
   async accept(ctx) {
     if (!this.shown || this.accepting) return;
     const points = cleanRing(this.points, ctx);
@@ -121,8 +124,18 @@ export class Proposal {
     const labelClassId = await ctx.labelForNewShape(points[0]);
     this.accepting = false;
     if (labelClassId === null) return; // no label, or the picker cancelled: the proposal stays
+    const sent = { points: this.points, score: this.score, edited: this.edited };
     this.drop(ctx);
-    ctx.send({ type: 'add_polygon', shape_id: ctx.newId(), label_class_id: labelClassId, points }, { at: points[0] });
+    const answer = ctx.sendAndWait({ type: 'add_polygon', shape_id: ctx.newId(), label_class_id: labelClassId, points }, { at: points[0] });
+    ctx.redraw();
+    answer.catch(() => this.restore(ctx, sent));
+  }
+
+  // A refused acceptance: the proposal back as it was sent (see accept).
+  restore(ctx, { points, score, edited }) {
+    if (this.shown) return;
+    this.show({ points, score });
+    this.edited = edited;
     ctx.redraw();
   }
 
