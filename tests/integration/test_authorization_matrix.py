@@ -131,11 +131,13 @@ TABLE = """
   POST   /api/items/{item}/assist/wand/                      401   404   403   403   200   200   404   200
   POST   /api/items/{item}/assist/model/                     401   404   403   403   200   200   404   200
 # --- assignments (docs/review.md): managers assign, every member reads the record, those who label ask
-# for the next image (an auditor labels nothing)
+# for the next image to label and those who review for the next to review (an auditor does neither;
+# an annotator asking for review work, or a reviewer for label work, 403)
   POST   /api/jobs/{job}/assignments/                        401   404   403   403   403   200   404   200
   POST   /api/jobs/{job}/assignments/split/                  401   404   403   403   403   200   404   200
   GET    /api/jobs/{job}/assignments/history/                401   404   200   200   200   200   404   200
   GET    /api/jobs/{job}/next/?for=label                     401   404   403   403   200   200   404   200
+  GET    /api/jobs/{job}/next/?for=review                    401   404   403   200   403   200   404   200
 # --- quality (docs/review.md): every member reads the figures and the events behind them
   GET    /api/jobs/{job}/quality/                            401   404   200   200   200   200   404   200
   GET    /api/jobs/{job}/quality/events/?figure=events       401   404   200   200   200   200   404   200
@@ -575,6 +577,8 @@ WRITES: dict[str, Write] = {
         as_json(lambda world: {"item_ids": [world.item.pk], "annotator": second_annotator(world)}),
         count("review.AssignmentChange"),
     ),
+    # The item saved, so that it waits for review (else "next" answers 404 nothing_to_do to those allowed).
+    "GET /api/jobs/{job}/next/?for=review": Write(lambda world, role: {}, prepare=save_the_item),
     # The item saved and accepted first (only accepted images become ground truth), and for a copy marked.
     "POST /api/jobs/{job}/ground-truth/": Write(
         as_json(lambda world: {"item_ids": [world.item.pk]}),
