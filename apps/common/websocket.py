@@ -173,7 +173,13 @@ class JsonFrameConsumer(AsyncWebsocketConsumer):
                 frame.get("type"),
                 extra={"frame": frame.get("type"), "command_id": frame.get("command_id")},
             )
-            await self.error("internal_error", "The server failed to handle this frame; it has been logged.")
+            # A command is answered by its id, so the client stops waiting for its ack and can send it again.
+            command_id = frame.get("command_id") if frame["type"] == "command" else None
+            await self.error(
+                "internal_error",
+                "The server failed to handle this frame; it has been logged.",
+                **({"command_id": command_id} if isinstance(command_id, str) else {}),
+            )
 
     async def frame_read(self, text_data: str | None) -> dict[str, Any] | None:
         """The frame as a JSON object with a `type` string, or None once the client was told what is wrong."""

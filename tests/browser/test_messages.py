@@ -277,3 +277,62 @@ def test_a_refusal_of_a_shape_the_page_never_knew_shows_no_id(open_page, site, n
     refusal = page.locator(".refusal[data-code=unknown_shape]")
     expect(refusal).to_have_text("That shape is no longer on the image: someone removed it.")
     assert_plain(refusal.inner_text())
+
+
+def fail_the_first_command(page) -> None:
+    """This page's item socket answers the first command it sends with the server's internal_error (as an
+    unexpected failure of the server would), without passing it on; the page's later frames pass."""
+    commands = []
+
+    def route(ws):
+        server = ws.connect_to_server()
+
+        def from_page(message):
+            frame = json.loads(message)
+            if frame.get("type") == "command":
+                commands.append(frame)
+                if len(commands) == 1:
+                    failed = {"type": "error", "code": "internal_error", "command_id": frame["command_id"]}
+                    failed["message"] = "The server failed to handle this frame; it has been logged."
+                    ws.send(json.dumps(failed))
+                    return
+            server.send(message)
+
+        ws.on_message(from_page)
+        server.on_message(lambda message: ws.send(message))
+
+    page.route_web_socket(re.compile(r"/ws/items/"), route)
+
+
+def test_a_command_the_server_failed_on_is_taken_back_and_said_and_the_page_goes_on(open_page, site, new_job):
+    """Before, the failure was a notice and the command waited for an ack for ever ("storing"), and was
+    sent again at the next reconnect, after the commands that followed it."""
+    job = new_job()
+    item = job["items"][0]
+    shape_id = api_square(site, item["id"], label_id(job, "cat"), 100, 100, 80)
+    page = open_page("demo")
+    fail_the_first_command(page)
+    open_item(page, site, item["id"])
+    outline = page.locator("#canvas .shape polygon").first
+    page.keyboard.press("e")
+    click_image(page, 140, 140)
+    expect(page.locator("#canvas .shape.selected")).to_have_count(1)
+    before = outline.get_attribute("points")
+
+    drag(page, (140, 140), (200, 190))
+
+    failure = page.locator("#notices .notice", has_text="failed")
+    expect(failure).to_have_count(1)
+    assert_plain(failure.inner_text())
+    settled(page)
+    expect(outline).to_have_attribute("points", before)
+    expect(page.locator("#conn")).to_have_text("live")
+    state = site.api().get(f"/api/items/{item['id']}/state/")
+    assert state["seq"] == 1, "nothing of the failed move was stored"
+
+    drag(page, (140, 140), (200, 190))  # the next command goes through
+    settled(page)
+    moved = site.api().get(f"/api/items/{item['id']}/state/")
+    assert moved["seq"] == 2
+    assert [s["id"] for s in moved["shapes"]] == [shape_id]
+    assert moved["shapes"][0]["points"] != state["shapes"][0]["points"]

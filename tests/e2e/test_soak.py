@@ -155,7 +155,11 @@ def stored_rows(store: str, item_ids: list[int]) -> list[tuple[int, int, str | N
 def test_a_minute_of_load_leaks_no_memory_refuses_nothing_and_loses_no_event(
     site: Site, services: dict[str, str]
 ) -> None:
-    tally, clients = asyncio.run(asyncio.wait_for(soak(site), WARM_UP_SECONDS + SOAK_SECONDS + 120))
+    try:
+        tally, clients = asyncio.run(asyncio.wait_for(soak(site), WARM_UP_SECONDS + SOAK_SECONDS + 120))
+    except (TimeoutError, ConnectionError) as exc:
+        tails = "\n".join(f"-- Daphne {n + 1}:\n{server.log_tail()}" for n, server in enumerate(site.servers))
+        pytest.fail(f"the load stopped: {exc!r}\n{tails}")
     for n, (warm, end) in enumerate(tally.rss):
         growth = 100 * (end - warm) / warm
         figure(f"soak {SOAK_SECONDS:.0f} s: RSS of Daphne {n + 1}", f"{warm >> 20} -> {end >> 20}", "MiB")

@@ -8,14 +8,16 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 
 from apps.labeling import services, store
 from apps.labeling.domain import Rejected, replay
 from apps.labeling.domain.commands import AddPolygon, AddVertex, DeleteShape, MarkHardExample, MoveShape, Save
 from apps.labeling.domain.events import PolygonAdded
 from apps.labeling.models import StoredEvent
+from apps.labeling.store import hooks
 from tests.conftest import new_id, replay_log, replay_view
 
 THREADS = 2
@@ -642,3 +644,85 @@ def test_on_postgresql_a_command_that_changes_labels_writes_them_in_its_one_stat
     assert_log_consistent(item, 4)
     assert item.status == "unlabeled"
     assert_label_rows_and_tallies_match_the_log(item)
+
+
+def deadlock() -> OperationalError:
+    """What Django raises when PostgreSQL picks this transaction as a deadlock's victim (and rolls it back)."""
+    error = OperationalError("deadlock detected")
+    error.__cause__ = psycopg.errors.DeadlockDetected("deadlock detected")
+    return error
+
+
+@pytest.mark.django_db
+def test_a_command_picked_as_a_deadlocks_victim_is_decided_again_and_stored_once(
+    item: Any, labels: dict[str, Any], annotator: Any, monkeypatch: Any
+) -> None:
+    real, failures = store.commit, [deadlock()]
+
+    def victim_once(*args: Any, **kwargs: Any) -> bool:
+        if failures:
+            raise failures.pop()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "commit", victim_once)
+    result = services.item_command_handle(
+        item_id=item.pk, actor_id=annotator.pk, command=polygon(labels["cat"].pk, 0), command_id="c1"
+    )
+
+    assert failures == []
+    assert result.seq == 1
+    assert seqs_of(item) == [1]
+    item.refresh_from_db()
+    assert item.last_seq == 1
+
+
+@pytest.mark.django_db
+def test_any_other_database_failure_of_a_command_is_raised_not_retried(
+    item: Any, labels: dict[str, Any], annotator: Any, monkeypatch: Any
+) -> None:
+    calls: list[int] = []
+
+    def broken(*args: Any, **kwargs: Any) -> bool:
+        calls.append(1)
+        raise OperationalError("disk I/O error")
+
+    monkeypatch.setattr(store, "commit", broken)
+    with pytest.raises(OperationalError):
+        services.item_command_handle(
+            item_id=item.pk, actor_id=annotator.pk, command=polygon(labels["cat"].pk, 0)
+        )
+
+    assert calls == [1]
+    assert seqs_of(item) == []
+
+
+@postgresql_only
+@pytest.mark.django_db
+def test_on_postgresql_the_one_statement_write_runs_the_read_models_statements_in_their_order(
+    item: Any, labels: dict[str, Any], annotator: Any, monkeypatch: Any
+) -> None:
+    """The job's shared rows (tallies, then quality counters) must be locked in one order by the
+    one-statement write and by the transaction's: PostgreSQL runs a WITH's unread data-modifying parts
+    last-listed first, which once deadlocked two commands on different items (the soak test)."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE write_order (n bigserial, name text)")
+
+    def probe(appended: Any, when: str) -> list[tuple[str, list[Any]]]:
+        guard = f" WHERE {when}" if when else ""
+        return [(f"INSERT INTO write_order (name) SELECT %s{guard}", [name]) for name in ("first", "second")]
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        written.extend([sql] if "write_order" in sql else [])
+        return execute(sql, params, many, context)
+
+    monkeypatch.setattr(hooks, "row_writers", [*hooks.row_writers, probe])
+    written: list[str] = []
+    with connection.execute_wrapper(record):
+        services.item_command_handle(
+            item_id=item.pk, actor_id=annotator.pk, command=AddVertex(new_id(), 5, 5)
+        )
+
+    assert len(written) == 1 and written[0].startswith("WITH"), "one statement wrote the event and the rows"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM write_order ORDER BY n")
+        assert [name for (name,) in cursor.fetchall()] == ["first", "second"]

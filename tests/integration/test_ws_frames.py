@@ -133,6 +133,32 @@ async def test_a_bad_frame_gets_its_error_and_the_connection_stays_usable(
     await assert_still_usable(peer, item, labels["cat"].pk)
 
 
+async def test_a_command_the_server_fails_on_is_answered_by_its_id_and_the_connection_stays_usable(
+    sockets: Sockets, item: Any, labels: Any, annotator: Any, monkeypatch: Any
+) -> None:
+    """A bug (or a database failure no retry cured) costs the command, not the client's wait: the error
+    names the command_id, so a client stops waiting for its ack (and may send it again)."""
+    from apps.labeling import consumers
+
+    real = consumers._command_handle
+    failures = iter([RuntimeError("a bug")])
+
+    async def failing_once(**command: Any) -> Any:
+        for failure in failures:
+            raise failure
+        return await real(**command)
+
+    monkeypatch.setattr(consumers, "_command_handle", failing_once)
+    peer = await sockets.item(annotator, item.pk)
+
+    await peer.send_text(command_frame("c1", command=polygon(new_id(), labels["cat"].pk, square(5, 5, 10))))
+    answer = await peer.next("error", "rejected", "ack")
+
+    assert (answer["type"], answer["code"], answer["command_id"]) == ("error", "internal_error", "c1")
+    assert await stored_events(item.pk) == []
+    await assert_still_usable(peer, item, labels["cat"].pk)
+
+
 async def test_a_binary_frame_gets_an_error_and_the_connection_stays_usable(
     sockets: Sockets, item: Any, labels: Any, annotator: Any
 ) -> None:

@@ -100,7 +100,8 @@ ERROR_FRAME = (
     {"code": STRING, "message": STRING, "command_id": STRING},
     ["code", "message"],
     "A frame refused (invalid_json, invalid_frame, unknown_type, rate_limited with the command_id, "
-    "wrong_item, idle_timeout, access_revoked, since_seq_ahead, permission_denied, frame_too_large).",
+    "wrong_item, idle_timeout, access_revoked, since_seq_ahead, permission_denied, frame_too_large; "
+    "internal_error, with the command_id when the frame was a command: nothing of it was stored).",
 )
 PONG_FRAME: tuple[dict[str, Any], list[str], str] = ({}, [], "The answer to ping.")
 LABEL_CLASSES_FRAME = (

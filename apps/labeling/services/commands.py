@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from apps.common.errors import ApiError
@@ -61,6 +61,9 @@ _APPEND_COLLISIONS = (
     "event_command_id_unique_in_stream",
     "labeling_event.item_id",
 )
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back whole, and
+# running it again is what PostgreSQL asks of the application (nothing of it was written).
+_TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
 _MAX_ATTEMPTS = 5
 _OPTIMISTIC_ATTEMPTS = 2  # then under the item's row lock (see item_command_handle)
 
@@ -127,6 +130,8 @@ def item_command_handle(
     then two statements and no transaction. A writer overtaken twice (other commands came first) decides
     again under the item's row lock, where nobody can overtake it: under contention it waits its turn
     instead of losing again.
+    A write the database rolled back as a deadlock's victim (two commands on different items both
+    update the job's shared rows: its tallies, a person's quality counters) is decided again as well.
     """
     for attempt in range(_MAX_ATTEMPTS):
         lock = attempt >= _OPTIMISTIC_ATTEMPTS
@@ -135,6 +140,10 @@ def item_command_handle(
                 return _handle_once(item_id, actor_id, command, command_id, expected_seq, lock)
         except _Overtaken:
             log.debug("item %s: overtaken by another write, deciding again", item_id)
+        except OperationalError as error:
+            if getattr(error.__cause__, "sqlstate", None) not in _TRANSIENT_SQLSTATES:
+                raise
+            log.warning("item %s: %s, deciding again", item_id, str(error).splitlines()[0])
         except IntegrityError as error:
             # Someone appended the same seq first, or this command_id was already applied; any other
             # integrity error is a bug, not contention, and must not be retried or called "busy".

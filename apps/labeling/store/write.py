@@ -257,11 +257,17 @@ def _append_and_update(
     with db.cursor() as cursor:
         if one_statement:
             insert_sql, insert_params = _insert_statement(db, rows, select_from="updated")
+            # PostgreSQL runs the data-modifying parts of a WITH that the main query does not read after
+            # it, the last-listed first (ExecPostprocessPlan; ExecInitModifyTable lconses them). Listed
+            # in reverse, `then` runs in its own order, as on the other path: the job's shared rows
+            # (its tallies, then the people's quality rows) are locked in one order by every command,
+            # and two commands on different items can't deadlock on them.
+            later = list(reversed(then))
             parts = [f"updated AS ({update_sql} RETURNING 1)", f"appended AS ({insert_sql})"]
-            parts += [f"then{n} AS ({sql})" for n, (sql, _) in enumerate(then)]
+            parts += [f"then{n} AS ({sql})" for n, (sql, _) in enumerate(later)]
             cursor.execute(
                 f"WITH {', '.join(parts)} SELECT count(*) FROM updated",
-                [*update_params, *insert_params[0], *(p for _, params in then for p in params)],
+                [*update_params, *insert_params[0], *(p for _, params in later for p in params)],
             )
             return cursor.fetchone()[0] == 1
         insert_sql, insert_params = _insert_statement(db, rows)

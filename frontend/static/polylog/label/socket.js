@@ -176,6 +176,8 @@ export class ItemSocket {
         if (frame.code === 'rate_limited' && frame.command_id && this.unanswered.has(frame.command_id)) {
           const again = this.unanswered.get(frame.command_id);
           setTimeout(() => this.raw(again), 1000);
+        } else if (frame.code === 'internal_error' && this.unanswered.has(frame.command_id)) {
+          this.failedOn(frame);
         } else if (frame.code === 'since_seq_ahead') {
           location.reload();
         } else {
@@ -185,5 +187,14 @@ export class ItemSocket {
       default:
         break;
     }
+  }
+
+  // The server failed on a command (a bug, or a database failure its own retries did not cure): nothing
+  // of it was stored. It is refused like a rejection, so the page takes it back and says so. It is not
+  // sent again: the commands after it may already be stored, and a late repeat would apply out of order.
+  failedOn(frame) {
+    this.unanswered.delete(frame.command_id);
+    this.handlers.onRejected(frame.command_id, frame.code, frame.message);
+    if (this.resending) this.showStatus();
   }
 }
