@@ -11,6 +11,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from apps.common.errors import ApiError
+from apps.datasets.search import path_contains
 
 from . import readmodels, store
 from .domain import ItemState, Rejected
@@ -88,8 +89,9 @@ def item_list(
         qs = qs.filter(_attribute_holds(job, attribute))
     if q:
         # An image's name is its path's last part (both ways images are made set it so): searching the
-        # path finds every name too, and reads one trigram index instead of two (docs/performance.md).
-        qs = qs.filter(image__path__icontains=q)
+        # path finds every name too (docs/performance.md). Through the path's tokens where q has a rare
+        # one bounded on both sides, else the trigram index (apps/datasets/search.py).
+        qs = qs.filter(path_contains(q, "image"))
     if labeled_by is not None:
         qs = qs.filter(labeled_by_id=labeled_by)
     if review is not None:  # issue 24: the job page's review tabs (index item_review_in_job)

@@ -246,6 +246,18 @@ def seeded_check(job_id: int, items: int, sample: int = 50) -> None:
             assert getattr(item, name) == value, (item.pk, name, getattr(item, name), value)
     differences = job_tally_differences(job_id, repair=False)
     assert not differences, differences[:3]
+    # A search finds what a substring test of the paths finds, through the tokens or the trigrams.
+    from apps.labeling.models import LabelingJob
+    from apps.labeling.selectors import item_list
+
+    job = LabelingJob.objects.get(pk=job_id)
+    middle = image_name(items // 2)[0]
+    for q, found in ((middle, 1), (middle.upper()[3:-2], 1), ("batch0007/", 1000), ("/batch0007/f", 1000)):
+        listed = set(item_list(job=job, q=q).values_list("id", flat=True))
+        assert len(listed) == found, (q, len(listed))
+        assert listed == set(
+            Item.objects.filter(job=job, image__path__icontains=q).values_list("id", flat=True)
+        )
 
 
 # Measuring (child) ---------------------------------------------------------------------------------------
@@ -264,6 +276,7 @@ def list_filters(ids: dict[str, Any]) -> dict[str, str]:
         "hard_example": "hard_example=true",
         "label_class": f"label_class={ids['label_id']}",
         "q (a batch folder)": "q=batch0007/",
+        "q (/a batch folder/)": "q=/batch0007/",  # its name bounded on both sides: through the tokens
         "labeled_by": f"labeled_by={ids['labeler_id']}",
         "review=to_review": "review=to_review",
     }
@@ -352,6 +365,7 @@ def plans(ids: dict[str, Any], items: int) -> str:
     """EXPLAIN (ANALYZE, BUFFERS) of the main queries, as the views run them (docs/performance.md)."""
     from django.db import connection
 
+    from apps.datasets.search import images_holding, searched_tokens
     from apps.labeling import selectors
     from apps.labeling.models import LabelingJob
 
@@ -363,10 +377,16 @@ def plans(ids: dict[str, Any], items: int) -> str:
         "items list, label_class, page 20": ({"label_class_ids": [ids["label_id"]]}, True),
         "items list, labeled_by, page 20": ({"labeled_by": ids["labeler_id"]}, True),
         "items list, q (a batch folder), page 20": ({"q": "batch0007/"}, True),
+        "items list, q (/a batch folder/), page 20": ({"q": "/batch0007/"}, True),
         "items list, q (one file name), first page": ({"q": image_name(items // 2)[0]}, False),
     }
     out = []
     with connection.cursor() as cursor:
+        q = image_name(items // 2)[0]  # the search's first statement: the images holding q's rare tokens
+        sql, params = images_holding(q, searched_tokens(q)).values("id").query.sql_with_params()
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}", params)
+        lines = "\n".join(row[0] for row in cursor.fetchall())
+        out.append(f"-- items list, q (one file name): the images holding its tokens\n{lines}\n")
         for name, (kwargs, deep) in cases.items():
             qs = selectors.item_list(job=job, **kwargs)
             offset = (DEEP_PAGE - 1) * PAGE_SIZE if deep else 0

@@ -1,0 +1,119 @@
+"""Search of images by path: `q` is a case-insensitive substring of the path (Django's icontains:
+UPPER(path) LIKE UPPER('%q%'), with % and _ taken literally). On PostgreSQL a trigram GIN index answers it
+(migration 0003), but at a million images every trigram of a numbered file name (`frame_0500000.jpg`) is
+shared by a good part of the paths, and the index reads all their posting lists (2,858 pages for one name).
+
+So, with the same answer, a search first narrows by the path's tokens (migration 0008): split on SEPARATORS
+(every ASCII character but letters and digits), a token of `q` with a separator on both sides *inside q*
+is a whole token of every path that holds q, since those separators are in the path too. `site00/batch0500/
+frame_0500000.jpg` has the tokens SITE00, BATCH0500, FRAME, 0500000, JPG; `q=frame_0500000.jpg` has one
+such token, 0500000, which the GIN index on the tokens finds among one path, not a million.
+
+In two statements: the images holding those tokens and q itself (STRPOS on the few the index gives: not
+LIKE, which the planner would answer with a BitmapAnd of both indexes, reading the trigram posting lists
+all the same), then the rows of those images by id. In one statement the planner, which cannot know that
+the token is in one path (its statistics guess 1/300 of a percent of a million), walked the job's items in
+id order for a one-match page (`LIMIT 1`) and joined each to its image: half the job for the middle one.
+By ids it reads exactly those rows. A token many paths share narrows nothing: tokens the planner's
+statistics count in more than COMMON of the images are left out; a q left with none, or found in more than
+CANDIDATES images, searches as before (`q=batch0007/`, `q=frame_05`: no token bounded on both sides).
+
+Case: both sides are upper-cased by PostgreSQL's own UPPER (as icontains does), in the index and in the
+query; Python only splits on ASCII separators, which no case mapping makes or removes. SQLite has neither
+index and searches with icontains (its LIKE folds ASCII letters only, on either path)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.db import connection
+from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
+from django.db.models.functions import StrIndex, Upper
+from django.db.models.lookups import GreaterThan
+
+from .models import Image
+
+# Every ASCII character but a letter or a digit, written for both Python's re and PostgreSQL's regexes.
+SEPARATORS = r"[\x01-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]"
+PATH_TOKENS_SQL = f"regexp_split_to_array(UPPER(%s::text), '{SEPARATORS}+')"  # migration 0008's index
+TOKENS_INDEX = "datasets_image_path_tokens"
+COMMON = 0.01  # a token in more than 1% of the images narrows too little to be worth its posting list
+CANDIDATES = 1000  # images found through the tokens, at most, that a search then reads by id
+
+
+def interior_tokens(q: str) -> list[str]:
+    """The tokens of q with a separator on both sides inside q, in order, without repeats: every path
+    holding q holds each of them as a whole token (upper-cased)."""
+    parts = re.split(f"{SEPARATORS}+", q)
+    return list(dict.fromkeys(part for part in parts[1:-1] if part))
+
+
+def common_tokens(tokens: list[str]) -> set[str]:
+    """Those of `tokens` (as given) that the planner's statistics of the token index count in more than
+    COMMON of the images (none before the images were first analyzed)."""
+    upper = {token: token.upper() for token in tokens}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT UPPER(t.token) FROM unnest(%s::text[]) AS t(token), pg_stats s, "
+            "unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS e(elem, freq) "
+            "WHERE s.tablename = %s AND e.elem = UPPER(t.token) AND e.freq > %s",
+            [tokens, TOKENS_INDEX, COMMON],
+        )
+        frequent = {row[0] for row in cursor.fetchall()}
+    return {token for token, big in upper.items() if big in frequent}
+
+
+class PathHoldsTokens(Func):
+    """`path`'s tokens (upper-cased, split on SEPARATORS) hold every one of `tokens` (upper-cased by
+    PostgreSQL): `regexp_split_to_array(UPPER(path::text), ...) @> ARRAY[UPPER(%s), ...]`, the expression
+    of migration 0008's GIN index, which answers it."""
+
+    output_field = BooleanField()
+
+    def __init__(self, path: Any, tokens: list[str]) -> None:
+        super().__init__(path, *(Value(token) for token in tokens))
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        path, *tokens = (compiler.compile(expression) for expression in self.get_source_expressions())
+        held = ", ".join(f"UPPER({sql}::text)" for sql, _ in tokens)
+        sql = f"{PATH_TOKENS_SQL % path[0]} @> ARRAY[{held}]"
+        return sql, [*path[1], *(param for _, params in tokens for param in params)]
+
+
+def searched_tokens(q: str) -> list[str]:
+    """The tokens a search for q looks up in the token index: its tokens bounded on both sides, less the
+    common ones; none on SQLite."""
+    if connection.vendor != "postgresql":
+        return []
+    tokens = interior_tokens(q)
+    common = common_tokens(tokens) if tokens else set()
+    return [token for token in tokens if token not in common]
+
+
+def image_ids_holding(q: str) -> list[int] | None:
+    """The ids of the images whose path holds q, found through the token index; None where that index
+    cannot narrow q (no rare token bounded on both sides, or SQLite) or q is in more than CANDIDATES
+    images (the caller then searches with icontains)."""
+    tokens = searched_tokens(q)
+    if not tokens:
+        return None
+    ids = list(images_holding(q, tokens).values_list("id", flat=True))
+    return ids if len(ids) <= CANDIDATES else None
+
+
+def images_holding(q: str, tokens: list[str]) -> QuerySet[Image]:
+    """The images whose path holds q and these tokens of it, read through the token index (PostgreSQL)."""
+    # STRPOS, not LIKE, so that the trigram index is no candidate here (see above); the same test of q.
+    holds_q = GreaterThan(StrIndex(Upper("path"), Upper(Value(q))), 0)
+    return Image.objects.filter(PathHoldsTokens(F("path"), tokens), holds_q).order_by()
+
+
+def path_contains(q: str, image: str = "") -> Q:
+    """Images (or rows reaching them through the relation `image`, e.g. "image") whose path holds q as a
+    case-insensitive substring: the rows of `path__icontains=q`, by image id where the token index finds
+    them (PostgreSQL)."""
+    ids = image_ids_holding(q)
+    if ids is None:
+        return Q(**{f"{image}__path__icontains" if image else "path__icontains": q})
+    return Q(**{f"{image}__in" if image else "pk__in": ids})

@@ -1,0 +1,197 @@
+"""The items list's search (`q`, a case-insensitive substring of the path) finds the same items whichever
+way it is answered: on PostgreSQL through the path tokens' index when q holds a rare token bounded on both
+sides, else through the trigram index; on SQLite by icontains (apps/datasets/search.py, issue 21 point 4)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from apps.datasets.models import Image
+from apps.datasets.search import images_holding, interior_tokens, path_contains, searched_tokens
+from apps.labeling import selectors
+from apps.labeling.models import Item
+
+pytestmark = pytest.mark.django_db
+
+# Paths that tell the edge cases apart: partial tokens at q's ends, repeated separators, case, unicode,
+# % and _ taken literally, a folder's name against a file's.
+PATHS = [
+    "site00/batch0500/frame_0500000.jpg",
+    "site01/batch0500/frame_0500001.jpg",
+    "site00/batch0501/xframe_0500000.jpgz",
+    "site02/batch0007/frame_0007001.JPG",
+    "a__05__b.png",
+    "a_05_b.png",
+    "x/100%_done_y.png",
+    "x/100a_done_y.png",
+    "x/100%%_done_y.png",
+    "café/Über_ünï_2024-05-01.png",
+    "café/über_ÜNÏ_2024-05-02.png",
+    "photos/IMG_1234.JPG",
+    "photos/img-1234-copy.jpg",
+    "photos/img.1234.jpg",
+    "birds/1234/nest.png",
+    "weird/a—05—b.png",
+    "weird/x_a—05—b_y.png",
+    "spaces/my 05 photo.png",
+    "dots/..05...png",
+    "strasse/ß_05_ss.png",
+    "naïve/Ørsted_05_x.png",
+]
+
+# q values whose answer is the same on SQLite and PostgreSQL (non-ASCII letters in the paths' own case:
+# SQLite's LIKE folds ASCII letters only; DRF trims q's spaces), with their tokens bounded on both sides.
+QUERIES = {
+    "frame_0500000.jpg": ["0500000"],
+    "FRAME_0500000.JPG": ["0500000"],
+    "e_0500000.jp": ["0500000"],
+    "/batch0500/": ["batch0500"],
+    "batch0500/frame_05": ["frame"],
+    "batch0007/": [],
+    "_05_": ["05"],
+    "__05__": ["05"],
+    "a__05__b": ["05"],
+    "a_05_b": ["05"],
+    "_100%_": ["100"],
+    "100%_done": [],
+    "x/100%_done": ["100"],
+    "/100%%_": ["100"],
+    "%": [],
+    "_": [],
+    "/Ørsted_": ["Ørsted"],
+    "e/Ørsted_05_x": ["Ørsted", "05"],
+    "/café/": ["café"],
+    "é/": [],
+    "_2024-05-": ["2024", "05"],
+    "-05-": ["05"],
+    "IMG_1234.": ["1234"],
+    "img.1234.jpg": ["1234"],
+    "/1234/": ["1234"],
+    "s/1234": [],
+    "1234": [],
+    "_a—05—b_": ["a—05—b"],
+    "—05—": [],
+    "y 05 p": ["05"],
+    "my 05 photo": ["05"],
+    ".05.": ["05"],
+    "..05...": ["05"],
+    "/ß_05_": ["ß", "05"],
+    "_ss.": ["ss"],
+    "zebra_05_": ["05"],
+}
+
+# PostgreSQL folds every letter: the token index must find what its UPPER finds (ü against Ü).
+QUERIES_FOLDED = ["_ÜNÏ_", "_ünï_", "/über_", "é/Über_ünï_2024", "CAFÉ/", "_SS.", "_ẞ_", "/Ss_05_ß"]
+
+
+@pytest.fixture
+def searched_job(job: Any, manager_api: Any) -> Any:
+    Image.objects.bulk_create(
+        Image(
+            dataset=job.dataset, file=f"s/{n}.png", name=path.rsplit("/", 1)[-1], path=path, width=9, height=9
+        )
+        for n, path in enumerate(PATHS)
+    )
+    assert manager_api.post(f"/api/jobs/{job.pk}/sync/").status_code == 200
+    return job
+
+
+def listed(api: Any, job: Any, q: str) -> set[int]:
+    response = api.get(f"/api/jobs/{job.pk}/items/?{urlencode({'q': q, 'page_size': 500})}")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["count"] == len(body["results"])
+    return {row["id"] for row in body["results"]}
+
+
+def by_icontains(job: Any, q: str) -> set[int]:
+    return set(Item.objects.filter(job=job, image__path__icontains=q).values_list("id", flat=True))
+
+
+@pytest.mark.parametrize("q, tokens", list(QUERIES.items()))
+def test_the_tokens_bounded_on_both_sides_inside_q(q: str, tokens: list[str]) -> None:
+    assert interior_tokens(q) == tokens
+
+
+@pytest.mark.parametrize("q", list(QUERIES))
+def test_a_search_lists_what_a_substring_test_of_the_path_lists(
+    q: str, searched_job: Any, manager_api: Any
+) -> None:
+    expected = {
+        item.pk
+        for item in Item.objects.filter(job=searched_job).select_related("image")
+        if q.upper() in item.image.path.upper()
+    }
+
+    assert listed(manager_api, searched_job, q) == expected == by_icontains(searched_job, q)
+
+
+@pytest.mark.postgres  # the token index is PostgreSQL's
+@pytest.mark.parametrize("q", QUERIES_FOLDED)
+def test_a_search_through_the_tokens_finds_what_upper_like_finds(
+    q: str, searched_job: Any, manager_api: Any
+) -> None:
+    found = listed(manager_api, searched_job, q)
+
+    assert found == by_icontains(searched_job, q)
+    assert "_ÜNÏ_" not in q or len(found) == 2  # both cases of ünï: PostgreSQL's UPPER folds them
+
+
+def plan(queryset: Any) -> str:
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a test table is small: ask which index answers
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.postgres
+def test_a_rare_token_is_found_through_the_tokens_index_alone_then_its_items_by_image_id(
+    searched_job: Any,
+) -> None:
+    q = "frame_0500000.jpg"
+    found = plan(images_holding(q, searched_tokens(q)))
+    assert "datasets_image_path_tokens" in found, found
+    assert "datasets_image_path_trgm" not in found, found  # no BitmapAnd with the trigram index
+
+    with CaptureQueriesContext(connection) as queries:
+        page = list(selectors.item_list(job=searched_job, q=q)[:1])  # a one-match page: LIMIT 1
+    first, second = Image.objects.filter(path__in=PATHS[:3:2]).order_by("pk")  # frame_, xframe_0500000
+    assert [item.image_id for item in page] == [first.pk]
+    sql = queries.captured_queries[-1]["sql"]
+    assert f'"labeling_item"."image_id" IN ({first.pk}, {second.pk})' in sql and "LIKE" not in sql, sql
+
+
+@pytest.mark.postgres
+def test_a_query_without_a_bounded_token_or_with_only_common_ones_searches_by_trigrams(
+    searched_job: Any, manager_api: Any
+) -> None:
+    Image.objects.bulk_create(
+        Image(
+            dataset=searched_job.dataset,
+            file=f"c/{n}.png",
+            name=f"c_{n}.png",
+            path=f"set/common/c_{n}.png",
+            width=9,
+            height=9,
+        )
+        for n in range(400)
+    )
+    assert manager_api.post(f"/api/jobs/{searched_job.pk}/sync/").status_code == 200
+    assert searched_tokens("/common/c_") == ["common", "c"]  # no statistics yet: none is known common
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE datasets_image")
+
+    assert searched_tokens("/common/c_") == []  # COMMON and C are in nearly every path
+    assert searched_tokens("/common/0500000_") == ["0500000"]  # the rare one alone is looked up
+    assert searched_tokens("common/c_1") == []  # no token bounded on both sides
+    for q in ("/common/c_", "/common/0500000_", "common/c_1", "/c_3", "n/c_39"):
+        assert listed(manager_api, searched_job, q) == by_icontains(searched_job, q)
+    assert len(listed(manager_api, searched_job, "/common/c_")) == 400
+    assert "@>" not in str(Image.objects.filter(path_contains("/common/c_")).query)
