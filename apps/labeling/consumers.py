@@ -310,7 +310,8 @@ class ItemConsumer(PresenceMixin, LiveConsumer):
 
 
 class JobConsumer(LiveConsumer):
-    """`/ws/jobs/<id>/`: item statuses, per-status and per-label counts, new items after a sync."""
+    """`/ws/jobs/<id>/`: item statuses, per-status and per-label counts, new items after a sync, who is
+    assigned to which images."""
 
     async def connect(self) -> None:
         self.job_id = int(self.scope["url_route"]["kwargs"]["job_id"])
@@ -323,6 +324,7 @@ class JobConsumer(LiveConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.item_seqs: dict[int, int] = {}
+        self.assignment_changes: dict[int, int] = {}
         await self.open(live.job_group(self.job_id), self.job_id, role)
 
     def wrong_target(self, frame: dict[str, Any]) -> tuple[str, str] | None:
@@ -348,6 +350,20 @@ class JobConsumer(LiveConsumer):
                 "label_counts": message["label_counts"],
             }
         )
+
+    async def job_assignments(self, message: dict[str, Any]) -> None:
+        # Two managers' frames may pass each other on the way (each is sent after its own commit): an
+        # image's seats older than those already sent (a lower `change`) would show a stale assignee.
+        frame = {"type": "assignments", **message["assignments"]}
+        if frame["items"] is not None:
+            newer = [
+                row for row in frame["items"] if row["change"] > self.assignment_changes.get(row["id"], 0)
+            ]
+            if not newer:
+                return
+            self.assignment_changes.update((row["id"], row["change"]) for row in newer)
+            frame["items"] = newer
+        await self.send_json(frame)
 
     async def job_items_deleted(self, message: dict[str, Any]) -> None:
         await self.send_json({"type": "items_deleted", "item_ids": message["item_ids"]})

@@ -39,6 +39,7 @@ JOB_ITEMS_ADDED = "job.items_added"
 JOB_ITEMS_DELETED = "job.items_deleted"
 JOB_THUMBNAILS = "job.thumbnails"
 JOB_EXPORT = "job.export"
+JOB_ASSIGNMENTS = "job.assignments"
 LABEL_CLASSES = "label.classes"
 ACCESS_CHANGED = "access.changed"
 
@@ -170,6 +171,13 @@ def export_progress_publish(job_id: int, progress: dict[str, Any]) -> None:
     """How far a queued export of the job got (apps/interchange/exports.py), to the job's open pages:
     `progress` is the export_progress frame's body (export_id, done, total, status, download_url)."""
     _publish(lambda: [(job_group(job_id), {"type": JOB_EXPORT, "progress": progress})])
+
+
+def assignments_publish(job_id: int, assignments: dict[str, Any]) -> None:
+    """Who labels and who reviews which images of the job changed (apps/review/assignments.py, after its
+    commit), to the job's open pages: `assignments` is the assignments frame's body (by, batch, changed,
+    items)."""
+    _publish(lambda: [(job_group(job_id), {"type": JOB_ASSIGNMENTS, "assignments": assignments})])
 
 
 def on_label_classes_changed(sender: Any, *, job_id: int, **kwargs: Any) -> None:

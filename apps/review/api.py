@@ -194,8 +194,9 @@ class JobAssignmentHistory(APIView):
 
 
 class JobNext(APIView):
-    """A read: it answers which image to open, and changes nothing (opening the image is what shows the
-    others that I am on it)."""
+    """It answers which image to open, and holds that image for the asker a minute (until their page
+    opens it), so that two people asking at once are sent to different images; with `join` it holds
+    nothing. It changes no item, assignment or event: a GET, as a click on "Start" is safe to repeat."""
 
     @extend_schema(
         parameters=[NextSerializer],

@@ -8,7 +8,10 @@ AssignmentChange row (who, what, when, from whom to whom): the record is append-
 unassigned, that waits for the kind of work asked, passing over images someone else has open now
 (ItemPresence, kept from labeling's item_presence signal) unless I choose to join them.
 
-The items list gains the assignees and the `assigned_to` filter through labeling's ItemListHook.
+The items list gains the assignees and the `assigned_to` filter through labeling's ItemListHook. Every
+change reaches the job's open pages after commit, as the job socket's `assignments` frame; the image
+"next" gives is held for its asker (NextClaim) until their page opens it, so two people pressing Start at
+once get different images (docs/review.md).
 """
 
 from __future__ import annotations
@@ -20,16 +23,19 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from apps.common.errors import ApiError
+from apps.labeling import live
 from apps.labeling.models import Item, ItemStatus, JobMember, LabelingJob, ReviewStatus, Role
 from apps.labeling.selectors import ItemListHook
 
-from .models import Assignment, AssignmentChange, AssignRole, ItemPresence
+from .models import Assignment, AssignmentChange, AssignRole, ItemPresence, NextClaim
 
+User = get_user_model()
 UNSET: Any = object()  # a seat the request leaves as it is (None: nobody)
 
 # The roles that may hold each seat, and use "next" for it (managers do both; auditors neither).
@@ -38,6 +44,13 @@ SEAT_ROLES = {
     AssignRole.REVIEWER: (Role.REVIEWER, Role.MANAGER),
 }
 WORK_SEAT = {"label": AssignRole.ANNOTATOR, "review": AssignRole.REVIEWER}
+# How long an image "next" gave someone stays held for them before their page opens it.
+CLAIM_SECONDS = 60
+# The first key of the PostgreSQL advisory lock that hands out one job's images (the second is the job's id).
+NEXT_LOCK_SPACE = 24_001
+# An assignments frame names each image whose seats changed up to this many; past it, it names none and
+# the job pages read their list again (a split of 30,000 images is not sent row by row).
+FRAME_ITEMS = 500
 
 
 @dataclass(frozen=True)
@@ -151,7 +164,8 @@ def split_evenly(
 
 
 def _write(job: LabelingJob, by: Any, ids: list[int], seats: list[dict[str, Any]], batch: uuid.UUID) -> int:
-    """Set each item's seats (seats[i] for ids[i]) and record every change; returns the changes."""
+    """Set each item's seats (seats[i] for ids[i]) and record every change; returns the changes. Once
+    the transaction commits, the job's open pages are told (an `assignments` frame)."""
     current = {row.item_id: row for row in Assignment.objects.filter(item_id__in=ids)} if ids else {}
     new_rows: list[Assignment] = []
     dirty: list[Assignment] = []
@@ -187,7 +201,52 @@ def _write(job: LabelingJob, by: Any, ids: list[int], seats: list[dict[str, Any]
     Assignment.objects.bulk_create(new_rows, batch_size=2000)
     Assignment.objects.bulk_update(dirty, ["annotator", "reviewer", "updated_at"], batch_size=2000)
     AssignmentChange.objects.bulk_create(record, batch_size=2000)
+    if record:
+        frame = _frame(by, batch, new_rows + dirty, record)
+        transaction.on_commit(lambda: live.assignments_publish(job.pk, frame), robust=True)
     return len(record)
+
+
+def _frame(
+    by: Any, batch: uuid.UUID, rows: list[Assignment], record: list[AssignmentChange]
+) -> dict[str, Any]:
+    """The `assignments` frame's body (docs/protocol.md): each image whose seats changed, with its seats
+    now and `change`, the id of the record's last row for it. Ids grow in commit order (assignments of a
+    job take turns on its row), so a socket drops an image's row older than one it already sent: two
+    managers' frames that pass each other on the way still leave every page at the last one's seats."""
+    who = getattr(by, "pk", None)
+    body: dict[str, Any] = {
+        "by": {"id": who, "username": by.get_username()} if who else None,
+        "batch": str(batch),
+        "changed": len(record),
+        "items": None,
+    }
+    if len(rows) > FRAME_ITEMS:
+        return body
+    last_change: dict[int, int] = {}
+    for change in record:  # ids are set by bulk_create on PostgreSQL; elsewhere read back
+        last_change[change.item_id] = max(last_change.get(change.item_id, 0), change.pk or 0)
+    if not all(last_change.values()):
+        last_change = dict(
+            AssignmentChange.objects.filter(batch=batch)
+            .values("item_id")
+            .annotate(last=Max("id"))
+            .values_list("item_id", "last")
+        )
+    user_ids = {row.annotator_id for row in rows} | {row.reviewer_id for row in rows}
+    names = dict(User.objects.filter(pk__in=user_ids - {None}).values_list("pk", "username"))
+    body["items"] = [
+        {
+            "id": row.item_id,
+            "assignee": row.annotator_id,
+            "assignee_name": names.get(row.annotator_id),
+            "reviewer": row.reviewer_id,
+            "reviewer_name": names.get(row.reviewer_id),
+            "change": last_change[row.item_id],
+        }
+        for row in sorted(rows, key=lambda row: row.item_id)
+    ]
+    return body
 
 
 def history(*, job: LabelingJob, item_id: int | None = None) -> QuerySet[AssignmentChange]:
@@ -244,13 +303,17 @@ ITEM_LIST_HOOK = ItemListHook(params=("assigned_to",), apply=_assigned_to, decor
 def on_item_presence(
     sender: Any, *, item_id: int, user_id: int, channel: str, what: str, **kwargs: Any
 ) -> None:
-    """labeling's item_presence signal: keep one row per open item socket."""
+    """labeling's item_presence signal: keep one row per open item socket. A socket that opens an image
+    "next" held for its user ends the claim: the socket's row stands for them now, and goes when they
+    leave (a claim would keep the image from the others for a minute after they left)."""
     if what == "left":
         ItemPresence.objects.filter(channel=channel).delete()
         return
     ItemPresence.objects.update_or_create(
         channel=channel, defaults={"item_id": item_id, "user_id": user_id, "seen_at": timezone.now()}
     )
+    if what == "joined":
+        NextClaim.objects.filter(user_id=user_id, item_id=item_id).delete()
 
 
 def presence_fresh_after() -> Any:
@@ -259,16 +322,27 @@ def presence_fresh_after() -> Any:
     return timezone.now() - timedelta(seconds=settings.POLYLOG["WS_IDLE_SECONDS"] + 60)
 
 
+def claim_fresh_after() -> Any:
+    """Claims made before this have lapsed: their holder never opened the image."""
+    return timezone.now() - timedelta(seconds=CLAIM_SECONDS)
+
+
+def _present(me: Any) -> QuerySet[ItemPresence]:
+    return ItemPresence.objects.filter(seen_at__gte=presence_fresh_after()).exclude(user_id=me.pk)
+
+
+def _claimed(me: Any) -> QuerySet[NextClaim]:
+    return NextClaim.objects.filter(claimed_at__gte=claim_fresh_after()).exclude(user_id=me.pk)
+
+
 def others_on(item_ids: list[int], me: Any) -> dict[int, list[dict[str, Any]]]:
-    """item id -> the other people who have it open now (id and username)."""
-    rows = (
-        ItemPresence.objects.filter(item_id__in=item_ids, seen_at__gte=presence_fresh_after())
-        .exclude(user_id=me.pk)
-        .values_list("item_id", "user_id", "user__username")
-        .distinct()
-    )
+    """item id -> the other people who have it open now, or were just sent to it (id and username)."""
+    rows = [
+        *_present(me).filter(item_id__in=item_ids).values_list("item_id", "user_id", "user__username"),
+        *_claimed(me).filter(item_id__in=item_ids).values_list("item_id", "user_id", "user__username"),
+    ]
     out: dict[int, list[dict[str, Any]]] = {}
-    for item_id, user_id, name in rows:
+    for item_id, user_id, name in sorted(set(rows)):
         out.setdefault(item_id, []).append({"id": user_id, "username": name})
     return out
 
@@ -285,29 +359,34 @@ def _waiting(job: LabelingJob, work: str) -> QuerySet[Item]:
     return items.filter(review_status=ReviewStatus.TO_REVIEW)
 
 
+def _one_pick_at_a_time(job: LabelingJob) -> None:
+    """Hold, until the transaction ends, the job's lock for handing out images: two people pressing Start
+    at once take turns, and the second sees the first one's claim. On PostgreSQL a transaction-level
+    advisory lock (the job's row is held by a sync or a split for seconds; this is held for
+    milliseconds); SQLite's transactions take the write lock at BEGIN (settings: IMMEDIATE), which is
+    the same turn."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [NEXT_LOCK_SPACE, job.pk])
+
+
 def next_item(*, job: LabelingJob, user: Any, work: str, join: bool) -> dict[str, Any]:
     """The next image for `user` to label or review: assigned to them first, then unassigned, each in id
-    order; an image someone else has open is passed over unless `join`. 404 `nothing_to_do` when none.
+    order; an image someone else has open, or was just sent to, is passed over unless `join`. 404
+    `nothing_to_do` when none. The image found is held for the user (a NextClaim) until their page opens
+    it or CLAIM_SECONDS pass, so two people asking at once are sent to different images; one who joins
+    holds nothing (they chose to share). A claim stands for the user's last press: asking again moves
+    it, and an answer of nothing ends it (the page they are on, if any, is their presence).
 
     Two queries that each stop at their first row: mine, driven by the assignments' (job, seat) index;
     then the unassigned, walking the job's waiting images in id order (the first ones usually qualify),
     so a click costs the same in a job of a million images."""
-    seat = WORK_SEAT[work]
-    waiting = _waiting(job, work)
-    if not join:
-        busy = ItemPresence.objects.filter(item=OuterRef("pk"), seen_at__gte=presence_fresh_after()).exclude(
-            user_id=user.pk
-        )
-        waiting = waiting.exclude(Exists(busy))
-    # A join on the assignment's primary key (the item's id), whichever side the planner starts from: an
-    # `IN (subquery)` here was planned, on fresh statistics, as a scan of my assignments per waiting image.
-    item = (
-        waiting.filter(**{f"assignment__{seat}_id": user.pk}).select_related("image").order_by("id").first()
-    )
-    assigned_to_me = item is not None
-    if item is None:
-        taken = Assignment.objects.filter(item=OuterRef("pk"), **{f"{seat}__isnull": False})
-        item = waiting.exclude(Exists(taken)).select_related("image").order_by("id").first()
+    with transaction.atomic():
+        if not join:
+            _one_pick_at_a_time(job)
+        item, assigned_to_me = _next_found(job=job, user=user, work=work, join=join)
+        if not join:
+            _claim(job, user, item)
     if item is None:
         doing = "label" if work == "label" else "review"
         passed = "" if join else " (images someone else has open are passed over: join them to include them)"
@@ -323,3 +402,32 @@ def next_item(*, job: LabelingJob, user: Any, work: str, join: bool) -> dict[str
         "assigned_to_me": assigned_to_me,
         "others_on_it": others_on([item.pk], user).get(item.pk, []),
     }
+
+
+def _claim(job: LabelingJob, user: Any, item: Item | None) -> None:
+    """Hold the image for the user (None: hold nothing), in place of what they held in this job."""
+    if item is None:
+        NextClaim.objects.filter(user=user, job=job).delete()
+    else:
+        NextClaim.objects.update_or_create(
+            user=user, job=job, defaults={"item": item, "claimed_at": timezone.now()}
+        )
+
+
+def _next_found(*, job: LabelingJob, user: Any, work: str, join: bool) -> tuple[Item | None, bool]:
+    """The image next_item gives (None: nothing waits), and whether it is assigned to the user."""
+    seat = WORK_SEAT[work]
+    waiting = _waiting(job, work)
+    if not join:
+        waiting = waiting.exclude(Exists(_present(user).filter(item=OuterRef("pk")))).exclude(
+            Exists(_claimed(user).filter(item=OuterRef("pk")))
+        )
+    # A join on the assignment's primary key (the item's id), whichever side the planner starts from: an
+    # `IN (subquery)` here was planned, on fresh statistics, as a scan of my assignments per waiting image.
+    item = (
+        waiting.filter(**{f"assignment__{seat}_id": user.pk}).select_related("image").order_by("id").first()
+    )
+    if item is not None:
+        return item, True
+    taken = Assignment.objects.filter(item=OuterRef("pk"), **{f"{seat}__isnull": False})
+    return waiting.exclude(Exists(taken)).select_related("image").order_by("id").first(), False

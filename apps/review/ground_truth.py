@@ -76,10 +76,10 @@ def _copies_dataset(job: LabelingJob) -> Dataset:
 
 
 @transaction.atomic
-def copy_offer(*, job: LabelingJob, truth_item_id: int, annotator: Any) -> Item:
+def copy_offer(*, job: LabelingJob, truth_item_id: int, annotator: Any, by: Any) -> Item:
     """A new item of the job over a twin of the ground-truth image, assigned to `annotator` (a member who
-    labels): it is offered in their queue like any other image."""
-    from .models import Assignment  # the assignments of apps/review (review-work's module)
+    labels) by `by`, recorded as any assignment is: it is offered in their queue like any other image."""
+    from .assignments import assign  # review-work's module
 
     truth = GroundTruth.objects.filter(job=job, item_id=truth_item_id).select_related("item__image").first()
     if truth is None:
@@ -100,7 +100,7 @@ def copy_offer(*, job: LabelingJob, truth_item_id: int, annotator: Any) -> Item:
     item = Item.objects.create(job=job, image=twin)
     store.job_tally_add(job.pk, {ITEMS: 1})
     GroundTruthCopy.objects.create(item=item, truth=truth, image=twin, annotator=annotator)
-    Assignment.objects.update_or_create(item=item, defaults={"job": job, "annotator": annotator})
+    assign(job=job, by=by, items=[item.pk], annotator=annotator.pk)
     transaction.on_commit(
         lambda: job_items_added.send(
             sender=LabelingJob, job_id=job.pk, added=1, total=job_tally_read(job.pk).get(ITEMS, 0)

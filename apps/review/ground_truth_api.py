@@ -124,5 +124,5 @@ class GroundTruthCopies(APIView):
         )
         if member is None:
             raise ApiError(400, "not_annotator", f"User {data['annotator']} does not label in this job.")
-        item = copy_offer(job=job, truth_item_id=data["item_id"], annotator=member.user)
+        item = copy_offer(job=job, truth_item_id=data["item_id"], annotator=member.user, by=request.user)
         return Response({"item_id": item.pk, "annotator": member.user_id}, status=201)

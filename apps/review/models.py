@@ -1,5 +1,6 @@
 """Who labels and who reviews each image (assignments), the record of every change to them, and who has
-an image open now (presence rows, for "Start labeling" to pass over images another person is drawing on).
+an image open now (presence rows, for "Start labeling" to pass over images another person is drawing on),
+and the image "Start labeling" just gave someone, held until their page opens it (claims).
 
 These live here, not on labeling's Item: labeling knows nothing of review (tests/unit/test_layering.py).
 The items list reads them through the hook labeling's selectors expose (apps/review/assignments.py).
@@ -89,6 +90,25 @@ class ItemPresence(models.Model):
 
     def __str__(self) -> str:
         return f"user {self.user_id} on item {self.item_id}"
+
+
+class NextClaim(models.Model):
+    """The image "Start labeling" / "Start review" just gave someone, held for them until their page opens
+    it (the socket's presence row then stands for them, and the claim goes) or CLAIM_SECONDS pass: two
+    people pressing Start at once are sent to different images. One claim per person and job: pressing
+    Start again moves it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    job = models.ForeignKey(LabelingJob, on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    claimed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "job"], name="next_claim_one_per_person")]
+        indexes = [models.Index(fields=["item", "claimed_at"], name="next_claim_item")]
+
+    def __str__(self) -> str:
+        return f"item {self.item_id} held for user {self.user_id}"
 
 
 # The quality report's read models and the ground-truth records (apps/review/quality_models.py).

@@ -186,3 +186,38 @@ def test_start_labeling_offers_to_join_when_only_an_image_someone_else_has_open_
     question.get_by_role("button", name="Join").click()
 
     expect(page).to_have_url(site.url(f"/items/{left}/"))
+
+
+def test_assignments_made_elsewhere_show_on_an_open_job_page_without_a_reload(
+    open_page: Any, site: Any, new_job: Any
+) -> None:
+    job = new_job()
+    users = site.seed["users"]
+    first, second = job["items"][0]["id"], job["items"][1]["id"]
+    page = open_page("ann")
+    page.goto(site.url(f"/jobs/{job['id']}/"))
+    expect(page.locator("#live-status")).to_have_text("live")
+    page.evaluate("window.notReloaded = true")  # gone if the page reloads
+    expect(tile(page, first).locator(".assigned")).to_have_count(0)
+
+    manager = site.api("demo")  # another manager's browser, over the API
+    manager.post(
+        f"/api/jobs/{job['id']}/assignments/",
+        {"item_ids": [first, second], "annotator": users["bob"], "reviewer": users["demo"]},
+    )
+
+    expect(tile(page, first).locator(".assignee")).to_have_text("✎ bob")
+    expect(tile(page, second).locator(".reviewer")).to_have_text("✓ demo")
+    manager.post(f"/api/jobs/{job['id']}/assignments/", {"item_ids": [first], "annotator": None})
+    expect(tile(page, first).locator(".assignee")).to_have_count(0)
+    expect(tile(page, first).locator(".reviewer")).to_have_text("✓ demo")
+
+    # Under Assigned to: Me, an image assigned to me joins the grid, and leaves it when taken away.
+    page.locator("#filters select[name=assigned_to]").select_option(label="Me")
+    expect(page.locator("#grid .empty")).to_be_visible()
+    manager.post(f"/api/jobs/{job['id']}/assignments/", {"item_ids": [second], "annotator": users["ann"]})
+    expect(page.locator("#grid .tile")).to_have_count(1)
+    expect(tile(page, second).locator(".assignee")).to_have_text("✎ ann")
+    manager.post(f"/api/jobs/{job['id']}/assignments/", {"item_ids": [second], "annotator": users["bob"]})
+    expect(page.locator("#grid .empty")).to_be_visible()
+    assert page.evaluate("window.notReloaded") is True

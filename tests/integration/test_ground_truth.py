@@ -97,6 +97,11 @@ def test_a_copy_labeled_by_an_annotator_is_compared_with_the_truth(
     assert copy.job_id == job.pk and copy.image.file.name == truth.image.file.name
     assert copy.image.name == truth.image.name and copy.image_id != truth.image_id
     assert Assignment.objects.get(item=copy).annotator_id == annotator2.pk
+    # Recorded as any assignment is: who gave whom the copy (the record names the image as it is named).
+    record = manager_api.get(f"/api/jobs/{job.pk}/assignments/history/", {"item": copy.pk}).json()["results"]
+    assert [(r["seat"], r["previous"], r["assignee"], r["changed_by"]) for r in record] == [
+        ("annotator", None, annotator2.pk, job.created_by_id)
+    ]
     listed = manager_api.get(f"/api/jobs/{job.pk}/items/").json()
     assert listed["count"] == items_before + 1
     assert copy.pk in [item["id"] for item in listed["results"]]

@@ -204,6 +204,38 @@ JOB_SERVER_FRAMES: dict[str, tuple[dict[str, Any], list[str], str]] = {
         ["export_id", "done", "total", "status"],
         "How far a large export of the job is, made on the task queue (docs/api.md, Large exports).",
     ),
+    "assignments": (
+        {
+            "by": {"anyOf": [USER, {"type": "null"}], "description": "the manager who assigned"},
+            "batch": {**STRING, "description": "the request's batch in the assignment record"},
+            "changed": {**INT, "description": "seats whose holder changed"},
+            "items": {
+                "anyOf": [
+                    {
+                        "type": "array",
+                        "items": _obj(
+                            {
+                                "id": INT,
+                                "assignee": {"type": ["integer", "null"]},
+                                "assignee_name": {"type": ["string", "null"]},
+                                "reviewer": {"type": ["integer", "null"]},
+                                "reviewer_name": {"type": ["string", "null"]},
+                                "change": {
+                                    **INT,
+                                    "description": "the record's last row for the image (grows in commit order)",
+                                },
+                            }
+                        ),
+                    },
+                    {"type": "null"},
+                ],
+                "description": "each image whose seats changed, with its seats now; null when more than "
+                "500 changed (read the items list again)",
+            },
+        },
+        ["by", "batch", "changed", "items"],
+        "A manager assigned or unassigned images (docs/review.md, Assignments).",
+    ),
     "error": ERROR_FRAME,
     "pong": PONG_FRAME,
     "label_classes": LABEL_CLASSES_FRAME,

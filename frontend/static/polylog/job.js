@@ -856,6 +856,7 @@ function connect(attempt = 0) {
       showReviewCounts(frame.review_counts);
     }
     else if (frame.type === 'item') updateTile(frame.item);
+    else if (frame.type === 'assignments') showAssignments(frame);
     else if (frame.type === 'thumbnails') showThumbnails(frame.items);
     else if (frame.type === 'export_progress') exportProgress(frame);
     else if (frame.type === 'items_added' || frame.type === 'items_deleted') reloadSoon();
@@ -911,6 +912,24 @@ function updateTile(item) {
   const old = grid.querySelector(`.tile[data-item-id="${item.id}"]`);
   if (old) old.replaceWith(tile(pageItems[index], query({ ...filters, page: 1, page_size: PAGE_SIZE })));
   else renderGrid();
+}
+
+// A manager assigned or unassigned images (here or on another page): the tiles shown take their new
+// annotator and reviewer at once. Under the Assigned to filter the images it keeps may have changed, and a
+// frame too large to name its images (items: null) names none: then the grid reloads.
+function showAssignments(frame) {
+  if (frame.items === null || filters.assigned_to) {
+    reloadSoon();
+    return;
+  }
+  const itemQuery = query({ ...filters, page: 1, page_size: PAGE_SIZE });
+  for (const row of frame.items) {
+    const index = pageItems.findIndex((i) => i.id === row.id);
+    if (index < 0) continue;
+    const { assignee, assignee_name, reviewer, reviewer_name } = row;
+    pageItems[index] = { ...pageItems[index], assignee, assignee_name, reviewer, reviewer_name };
+    grid.querySelector(`.tile[data-item-id="${row.id}"]`)?.replaceWith(tile(pageItems[index], itemQuery));
+  }
 }
 
 // Start -----------------------------------------------------------------------------------------------

@@ -1,0 +1,444 @@
+"""Assignments with several people at once (issue 24, point 4): a manager's assignments reach every open
+job page live (the job socket's `assignments` frame), two managers assigning the same images leave the
+last one's seats, both changes recorded and every page showing them, and two people pressing "Start
+review" at the same moment are sent to different images unless they choose to join."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from channels.db import database_sync_to_async
+from django.db import connection, connections
+
+from apps.labeling import live
+from tests.conftest import new_id, square
+from tests.integration.test_asyncapi import _check
+from tests.integration.test_ws_support import Peer, Sockets
+
+# A thread that should finish in milliseconds; this only bounds a failing test.
+JOIN = 20.0
+
+
+@pytest_asyncio.fixture
+async def sockets(transactional_db: None) -> AsyncIterator[Sockets]:
+    opened = Sockets()
+    yield opened
+    await opened.close_all()
+
+
+@pytest.fixture
+def manager2(job: Any, make_user: Callable[..., Any]) -> Any:
+    from apps.labeling.models import Role
+    from apps.labeling.services import job_member_set
+
+    person = make_user("max_manager")
+    job_member_set(job=job, user=person, role=Role.MANAGER)
+    return person
+
+
+@pytest.fixture
+def reviewer2(job: Any, make_user: Callable[..., Any]) -> Any:
+    from apps.labeling.models import Role
+    from apps.labeling.services import job_member_set
+
+    person = make_user("rob_reviewer")
+    job_member_set(job=job, user=person, role=Role.REVIEWER)
+    return person
+
+
+def assign(client: Any, job: Any, **body: Any) -> Any:
+    response = client.post(f"/api/jobs/{job.pk}/assignments/", body, format="json")
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
+def seats_stored() -> dict[int, tuple[int | None, int | None]]:
+    from apps.review.models import Assignment
+
+    return {
+        row[0]: row[1:] for row in Assignment.objects.values_list("item_id", "annotator_id", "reviewer_id")
+    }
+
+
+def shown(frames: list[dict[str, Any]]) -> dict[int, tuple[int | None, int | None]]:
+    """The seats a job page shows after applying its assignments frames in the order they came."""
+    seats: dict[int, tuple[int | None, int | None]] = {}
+    for frame in frames:
+        for row in frame["items"]:
+            seats[row["id"]] = (row["assignee"], row["reviewer"])
+    return seats
+
+
+async def assignments_frames(peer: Peer, changed: int) -> list[dict[str, Any]]:
+    """The page's assignments frames until they add up to `changed` seats; then whatever else comes."""
+    frames = [await peer.next("assignments")]
+    while sum(frame["changed"] for frame in frames) < changed:
+        frames.append(await peer.next("assignments"))
+    return frames + await peer.drain("assignments")
+
+
+@database_sync_to_async
+def asyncapi() -> dict[str, Any]:
+    from rest_framework.test import APIClient
+
+    return APIClient().get("/api/asyncapi.json").json()
+
+
+# Live on the job pages --------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_assigning_and_unassigning_reach_every_open_job_page_live(
+    sockets: Sockets,
+    job: Any,
+    items: list[Any],
+    manager: Any,
+    annotator: Any,
+    reviewer: Any,
+    auditor: Any,
+    client_for: Callable[[Any], Any],
+) -> None:
+    managers_page = await sockets.job(manager, job.pk)
+    annotators_page = await sockets.job(annotator, job.pk)
+    auditors_page = await sockets.job(auditor, job.pk)
+    chosen = sorted([items[0].pk, items[2].pk])
+    post = database_sync_to_async(assign)
+
+    result = await post(
+        client_for(manager), job, item_ids=chosen, annotator=annotator.pk, reviewer=reviewer.pk
+    )
+    frames = [await page.next("assignments") for page in (managers_page, annotators_page, auditors_page)]
+    await post(client_for(manager), job, item_ids=[items[0].pk], annotator=None)
+    unassigned = await annotators_page.next("assignments")
+
+    first = frames[0]
+    assert frames[1] == frames[2] == first
+    assert first["by"] == {"id": manager.pk, "username": manager.username}
+    assert (first["batch"], first["changed"]) == (result["batch"], 4)
+    assert [row["id"] for row in first["items"]] == chosen
+    for row in first["items"]:
+        assert (row["assignee"], row["assignee_name"]) == (annotator.pk, annotator.username)
+        assert (row["reviewer"], row["reviewer_name"]) == (reviewer.pk, reviewer.username)
+    assert unassigned["changed"] == 1
+    [row] = unassigned["items"]
+    assert (row["id"], row["assignee"], row["assignee_name"]) == (items[0].pk, None, None)
+    assert (row["reviewer"], row["reviewer_name"]) == (reviewer.pk, reviewer.username)
+    assert row["change"] > first["items"][0]["change"]
+    _check(await asyncapi(), [first, unassigned], "job", "Server")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_assigning_what_is_already_so_sends_no_frame(
+    sockets: Sockets,
+    job: Any,
+    items: list[Any],
+    manager: Any,
+    annotator: Any,
+    client_for: Callable[[Any], Any],
+) -> None:
+    page = await sockets.job(manager, job.pk)
+    post = database_sync_to_async(assign)
+    await post(client_for(manager), job, item_ids=[items[0].pk], annotator=annotator.pk)
+    await page.next("assignments")
+
+    again = await post(client_for(manager), job, item_ids=[items[0].pk], annotator=annotator.pk)
+
+    assert again["changed"] == 0
+    assert await page.drain("assignments") == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_a_split_too_large_for_one_frame_tells_the_pages_to_read_their_list_again(
+    sockets: Sockets,
+    job: Any,
+    items: list[Any],
+    manager: Any,
+    annotator: Any,
+    annotator2: Any,
+    client_for: Callable[[Any], Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from apps.review import assignments
+
+    monkeypatch.setattr(assignments, "FRAME_ITEMS", 2)
+    page = await sockets.job(annotator, job.pk)
+
+    def split() -> Any:
+        body = {"annotators": [annotator.pk, annotator2.pk]}
+        return client_for(manager).post(f"/api/jobs/{job.pk}/assignments/split/", body, format="json")
+
+    response = await database_sync_to_async(split)()
+    frame = await page.next("assignments")
+
+    assert response.status_code == 200 and response.json()["items"] == 3
+    assert (frame["changed"], frame["items"]) == (3, None)
+    _check(await asyncapi(), [frame], "job", "Server")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_a_page_is_never_sent_seats_older_than_those_it_has(
+    sockets: Sockets, job: Any, items: list[Any], manager: Any, annotator: Any, annotator2: Any
+) -> None:
+    """Two managers' frames can pass each other on the way: the socket sends an image's row only when it
+    is newer (a higher record id) than the last it sent, so the page ends at the last write."""
+    page = await sockets.job(manager, job.pk)
+
+    def frame(change: int, assignee: Any, batch: str) -> dict[str, Any]:
+        row = {"id": items[0].pk, "assignee": assignee.pk, "assignee_name": assignee.username}
+        row |= {"reviewer": None, "reviewer_name": None, "change": change}
+        return {"by": None, "batch": batch, "changed": 1, "items": [row]}
+
+    publish = database_sync_to_async(live.assignments_publish)
+    await publish(job.pk, frame(8, annotator2, "later"))
+    await publish(job.pk, frame(7, annotator, "earlier"))
+    await publish(job.pk, frame(9, annotator, "last"))
+
+    assert [f["batch"] for f in await page.drain("assignments")] == ["later", "last"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_two_managers_assigning_the_same_images_at_once_leave_the_last_write_recorded_and_shown(
+    sockets: Sockets,
+    job: Any,
+    items: list[Any],
+    manager: Any,
+    manager2: Any,
+    annotator: Any,
+    annotator2: Any,
+    client_for: Callable[[Any], Any],
+) -> None:
+    pages = [await sockets.job(manager, job.pk), await sockets.job(manager2, job.pk)]
+    chosen = sorted(item.pk for item in items)
+    start = threading.Barrier(2)
+    results: dict[str, Any] = {}
+
+    def assigning(who: Any, to: Any) -> None:
+        try:
+            client = client_for(who)
+            start.wait(timeout=JOIN)
+            results[who.username] = assign(client, job, item_ids=chosen, annotator=to.pk)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=assigning, args=(manager, annotator)),
+        threading.Thread(target=assigning, args=(manager2, annotator2)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(JOIN)
+    assert len(results) == 2, results
+
+    def record() -> list[tuple[str, int, int | None, int | None]]:
+        from apps.review.models import AssignmentChange
+
+        rows = AssignmentChange.objects.order_by("id").values_list(
+            "batch", "item_id", "previous_id", "assignee_id"
+        )
+        return [(str(batch), item, before, after) for batch, item, before, after in rows]
+
+    changes = await database_sync_to_async(record)()
+    final = await database_sync_to_async(seats_stored)()
+    last_batch = changes[-1][0]
+    first_batch = changes[0][0]
+    winner = annotator if results[manager.username]["batch"] == last_batch else annotator2
+    loser = annotator2 if winner is annotator else annotator
+
+    # Last write wins, whole: every image has the later request's annotator.
+    assert final == {pk: (winner.pk, None) for pk in chosen}
+    # Both changes are recorded, in the order they were made, each from the seat before it.
+    assert {batch for batch, *_ in changes} == {
+        results[manager.username]["batch"],
+        results[manager2.username]["batch"],
+    }
+    assert [row[1:] for row in changes if row[0] == first_batch] == [(pk, None, loser.pk) for pk in chosen]
+    assert [row[1:] for row in changes if row[0] == last_batch] == [
+        (pk, loser.pk, winner.pk) for pk in chosen
+    ]
+    # Both pages show the final state.
+    for page in pages:
+        assert shown(await assignments_frames(page, 2 * len(chosen))) == final
+
+
+# Two people pressing Start at once ----------------------------------------------------------------------
+
+
+def next_for(user: Any, job: Any, work: str = "review", join: bool = False) -> dict[str, Any]:
+    from apps.review import assignments
+
+    return assignments.next_item(job=job, user=user, work=work, join=join)
+
+
+@pytest.fixture
+def to_review(job: Any, items: list[Any], labels: dict[str, Any], annotator: Any) -> list[Any]:
+    """Every image of the job labeled and saved: all three wait for review, in id order."""
+    from apps.labeling.domain import parse_command
+    from apps.labeling.services import item_command_handle
+
+    for item in items:
+        for command in (
+            {
+                "type": "add_polygon",
+                "shape_id": new_id(),
+                "label_class_id": labels["cat"].pk,
+                "points": square(2, 2, 20),
+            },
+            {"type": "save"},
+        ):
+            item_command_handle(item_id=item.pk, actor_id=annotator.pk, command=parse_command(command))
+    return sorted(items, key=lambda item: item.pk)
+
+
+@pytest.mark.django_db
+def test_start_review_holds_the_image_it_gives_so_the_next_reviewer_gets_another(
+    job: Any, to_review: list[Any], reviewer: Any, reviewer2: Any
+) -> None:
+    first, second, _ = to_review
+
+    mine = next_for(reviewer, job)
+    again = next_for(reviewer, job)
+    theirs = next_for(reviewer2, job)
+    joined = next_for(reviewer2, job, join=True)
+
+    assert mine["item"] == again["item"] == first.pk  # my own claim does not keep me from my image
+    assert theirs["item"] == second.pk
+    assert (joined["item"], joined["others_on_it"]) == (
+        first.pk,
+        [{"id": reviewer.pk, "username": reviewer.username}],
+    )
+
+
+@pytest.mark.django_db
+def test_a_claim_lapses_unless_its_holder_opens_the_image(
+    job: Any, to_review: list[Any], reviewer: Any, reviewer2: Any
+) -> None:
+    from apps.review import assignments
+    from apps.review.models import NextClaim
+
+    first = to_review[0]
+    assert next_for(reviewer, job)["item"] == first.pk
+    lapsed = assignments.CLAIM_SECONDS + 1
+    NextClaim.objects.update(claimed_at=NextClaim.objects.get().claimed_at - timedelta(seconds=lapsed))
+
+    assert next_for(reviewer2, job)["item"] == first.pk
+
+
+@pytest.mark.django_db
+def test_an_answer_of_nothing_to_do_ends_the_askers_claim(
+    job: Any, to_review: list[Any], manager: Any, reviewer: Any, reviewer2: Any
+) -> None:
+    from apps.common.errors import ApiError
+    from apps.labeling.domain import parse_command
+    from apps.labeling.services import item_command_handle
+    from apps.review import assignments
+    from apps.review.models import NextClaim
+
+    first, *others = to_review
+    assignments.assign(job=job, by=manager, items=[item.pk for item in others], reviewer=reviewer2.pk)
+    assert next_for(reviewer, job)["item"] == first.pk
+    item_command_handle(
+        item_id=first.pk, actor_id=reviewer.pk, command=parse_command({"type": "accept_review"})
+    )
+
+    with pytest.raises(ApiError) as nothing:
+        next_for(reviewer, job)
+
+    assert nothing.value.code == "nothing_to_do"
+    assert not NextClaim.objects.filter(user=reviewer).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_opening_the_image_turns_the_claim_into_presence_and_leaving_frees_it(
+    sockets: Sockets, job: Any, to_review: list[Any], reviewer: Any, reviewer2: Any
+) -> None:
+    from apps.review.models import NextClaim
+
+    first = to_review[0]
+    ask = database_sync_to_async(next_for)
+    assert (await ask(reviewer, job))["item"] == first.pk
+
+    page = await sockets.item(reviewer, first.pk)
+    claims_while_open = await database_sync_to_async(NextClaim.objects.count)()
+    while_open = await ask(reviewer2, job)
+    await page.close()
+    after = await ask(reviewer2, job)
+
+    assert claims_while_open == 0
+    assert while_open["item"] != first.pk
+    assert after["item"] == first.pk
+
+
+def _waiting_on_a_lock(pid: int) -> bool:
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
+        row = cursor.fetchone()
+    return row is not None and row[0] == "Lock"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_reviewers_pressing_start_review_at_the_same_moment_get_different_images(
+    job: Any, to_review: list[Any], reviewer: Any, reviewer2: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first reviewer's request is held after it found its image and before it commits; the second
+    one's then runs. It must wait for the first (and then see its claim), not take the same image."""
+    from apps.review import assignments
+
+    found_it, go_on = threading.Event(), threading.Event()
+    second_pid: list[int] = []
+    second_done = threading.Event()
+    answers: dict[str, Any] = {}
+    real_found = assignments._next_found
+
+    def found_then_held(**kwargs: Any) -> dict[str, Any]:
+        found = real_found(**kwargs)
+        if kwargs["user"].pk == reviewer.pk:
+            found_it.set()
+            assert go_on.wait(JOIN)
+        return found
+
+    monkeypatch.setattr(assignments, "_next_found", found_then_held)
+
+    def first() -> None:
+        try:
+            answers["first"] = next_for(reviewer, job)
+        finally:
+            connection.close()
+
+    def second() -> None:
+        try:
+            connection.ensure_connection()
+            second_pid.append(connection.connection.info.backend_pid)
+            answers["second"] = next_for(reviewer2, job)
+        finally:
+            second_done.set()
+            connection.close()
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert found_it.wait(JOIN)
+    two = threading.Thread(target=second)
+    two.start()
+    # Wait until the second request either finished (it did not wait its turn) or waits on a lock.
+    for _ in range(int(JOIN / 0.01)):
+        if second_done.is_set() or (second_pid and _waiting_on_a_lock(second_pid[0])):
+            break
+        second_done.wait(0.01)
+    go_on.set()
+    one.join(JOIN)
+    two.join(JOIN)
+
+    assert answers["first"]["item"] == to_review[0].pk
+    assert answers["second"]["item"] == to_review[1].pk
