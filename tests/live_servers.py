@@ -92,6 +92,15 @@ def postgres_fresh(name: str) -> str:
     return f"postgres://postgres@127.0.0.1:5432/{name}"
 
 
+def postgres_drop(name: str) -> None:
+    """Drop the database `name` (a test's own, made by postgres_fresh) once its servers are stopped."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
 def redis_flushed(db: int) -> str:
     """Empty database `db` of the local Redis; its URL. Unavailable if unreachable."""
     url = f"{REDIS_BASE_URL}/{db}"

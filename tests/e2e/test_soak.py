@@ -41,6 +41,7 @@ from tests.conftest import service_missing
 from tests.figures import figure as _figure
 from tests.live_servers import (
     Unavailable,
+    postgres_drop,
     postgres_fresh,
     redis_flushed,
 )
@@ -51,7 +52,9 @@ SOAK_SECONDS = float(os.environ.get("POLYLOG_SOAK_SECONDS", "60"))
 WARM_UP_SECONDS = 8.0
 RSS_GROWTH = 0.10
 CLIENTS = 20
-PG_DATABASE = "polylog_soak"
+# Of this process: a second run at the same time (another checkout's suite) that dropped and seeded a shared
+# one under this run's servers once closed their sockets with 4403 (their token was gone).
+PG_DATABASE = f"polylog_soak_{os.getpid()}"
 REDIS_DB = 8
 
 
@@ -75,8 +78,9 @@ def _settings() -> dict[str, str]:
 
 
 @pytest.fixture
-def services() -> dict[str, str]:
-    return _settings()
+def services() -> Iterator[dict[str, str]]:
+    yield _settings()
+    postgres_drop(PG_DATABASE)
 
 
 @pytest.fixture
