@@ -260,3 +260,40 @@ def test_the_reviewer_reopens_an_accepted_image_and_a_resolved_issue(open_page, 
     state = site.api().get(f"/api/items/{item['id']}/state/")
     assert state["review"]["status"] == "to_review"
     assert [i["status"] for i in state["issues"]] == ["open"]
+
+
+def _labeled(site, job, item_id, labeler):
+    api = site.api(labeler)
+    cat = job["label_classes"][0]["id"]
+    shape = {"type": "add_polygon", "shape_id": str(uuid.uuid4()), "label_class_id": cat}
+    api.command(item_id, {**shape, "points": square(100, 100, 120)})
+    api.command(item_id, {"type": "save"})
+
+
+def test_n_goes_to_the_next_image_of_my_work_a_reviewers_to_review_an_annotators_fix_due(
+    open_page, site, new_job
+):
+    """After a decision the reviewer presses N and lands on the next image waiting for review, not on an
+    unlabeled one they can do nothing with; an annotator's N goes to an image rejected back to them as it
+    goes to an unlabeled one, as Start labeling counts them."""
+    job, first, _ = _labeled_item(site, new_job, "ann", {"ann": "annotator", "bob": "reviewer"})
+    items = [item["id"] for item in job["items"]]
+    # items[1] and [2] stay unlabeled; items[3] waits for review; items[4] is labeled and rejected.
+    _labeled(site, job, items[3], "ann")
+    _labeled(site, job, items[4], "ann")
+    site.api("demo").command(items[4], {"type": "reject_review", "reason": "the ear"})
+
+    reviewer = open_page("bob")
+    open_item(reviewer, site, first["id"])
+    expect(reviewer.locator("body")).to_have_attribute("data-strip", "ready")
+    reviewer.locator(".review-bar button.accept").click()
+    expect(reviewer.locator("#review-status")).to_have_text("Accepted")
+    reviewer.keyboard.press("n")
+    expect(reviewer).to_have_url(site.url(f"/items/{items[3]}/"))
+
+    annotator = open_page("ann")
+    open_item(annotator, site, items[3])
+    expect(annotator.locator("body")).to_have_attribute("data-strip", "ready")
+    annotator.keyboard.press("n")
+    expect(annotator).to_have_url(site.url(f"/items/{items[4]}/"))
+    expect(annotator.locator("#review-status")).to_have_text("Rejected")

@@ -323,18 +323,28 @@ export class Panel {
   }
 }
 
-// The bottom strip: the job's images, the next unlabeled ones first, then the labeled ones.
+// Whether an image waits for the work of this role, as "Start labeling" / "Start review" count it
+// (docs/review.md): a reviewer's is an image to review; anyone else's an unlabeled image, or one rejected
+// in review (its fix is due).
+function waitsFor(role) {
+  if (role === 'reviewer') return (item) => item.review_status === 'to_review';
+  return (item) => item.status !== 'labeled' || item.review_status === 'rejected';
+}
+
+// The bottom strip: the job's images, those that wait for my work first (after the current one, in the
+// job's order), then the others; N opens the first that waits.
 export async function loadStrip(job, currentId, get) {
   const page = await get(`/api/jobs/${job.id}/items/?status=all&page_size=500&ordering=id`);
   const items = page.results;
   const index = items.findIndex((i) => i.id === currentId);
   const after = items.slice(index + 1);
   const before = index >= 0 ? items.slice(0, index) : items;
-  const unlabeled = [...after, ...before].filter((i) => i.status !== 'labeled');
-  const labeled = [...after, ...before].filter((i) => i.status === 'labeled');
+  const waits = waitsFor(job.role);
+  const waiting = [...after, ...before].filter(waits);
+  const done = [...after, ...before].filter((i) => !waits(i));
   const current = items[index];
   const strip = document.getElementById('strip');
-  const ordered = [...(current ? [current] : []), ...unlabeled, ...labeled];
+  const ordered = [...(current ? [current] : []), ...waiting, ...done];
   clear(
     strip,
     ordered.map((item) =>
