@@ -180,3 +180,34 @@ def test_a_manager_marks_ground_truth_offers_a_copy_and_sees_the_annotators_iou(
     expect(page.locator(f'#truth-details li[data-person="{ann_id}"] a')).to_have_attribute(
         "href", re.compile(rf"/items/{copy}/replay/\?seq=\d+$")
     )
+
+
+def test_someone_who_only_reviews_gets_their_reviews_not_a_row_of_zero_labeling_figures(
+    site, new_job, open_page
+) -> None:
+    """demo reviews in the session and labels nothing: their card leads with the reviews they sent and
+    charts them per day; "0 accepted" beside "2 reviews sent: accepted" would read as a verdict on them."""
+    job = new_job()
+    _session(site, job)
+    report = site.api().get(f"/api/jobs/{job['id']}/quality/")
+    people = {person["username"]: person for person in report["people"]}
+    days = {day["day"] for person in report["people"] for day in person["days"]}
+
+    page = open_page("ann")
+    page.goto(site.url(f"/jobs/{job['id']}/quality/"))
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+
+    demo = page.locator(f'.person[data-person="{people["demo"]["id"]}"]')
+    expect(demo).to_have_attribute("data-work", "reviews")
+    expect(demo.locator('[data-figure="reviews_accepted"] .value')).to_have_text("2 / 2")
+    expect(demo.locator('[data-figure="active_seconds"]')).to_be_visible()
+    for figure in ("labeled", "accepted", "rejected", "rework", "issues_per_image", "vertices_per_shape"):
+        expect(demo.locator(f'[data-figure="{figure}"]')).to_have_count(0)
+    expect(demo.locator("svg.labeled-days")).to_have_count(0)
+    expect(demo.locator("svg.reviews-days rect.bar.accepted")).to_have_count(len(days))
+    expect(demo.locator("svg.reviews-days rect.bar.accepted")).to_have_attribute("data-value", "2")
+    expect(demo.locator("svg.reviews-days rect.bar.rejected")).to_have_attribute("data-value", "2")
+    # Those who label keep every figure.
+    ann = page.locator(f'.person[data-person="{people["ann"]["id"]}"]')
+    expect(ann).to_have_attribute("data-work", "labels")
+    expect(ann.locator('[data-figure="labeled"] .value')).to_have_text("2")

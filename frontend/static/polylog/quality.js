@@ -137,34 +137,56 @@ function figureLink(person, figure, text, name = FIGURES[figure] ?? figure) {
     h('span', { class: 'value' }, text), h('span', { class: 'name' }, name));
 }
 
+// A person's card. Someone who reviews and labels nothing (a reviewer) gets their own work: the reviews
+// they sent, per day too, and their active time; the labeling figures (all 0 or "–") would read as a
+// verdict on them ("0 accepted" beside "3 reviews sent: accepted"), so they are left out.
 function personCard(person, days) {
   const byDay = new Map(person.days.map((d) => [d.day, d]));
   const on = (day, key) => byDay.get(day)?.[key] ?? 0;
   const perShape = person.vertices_per_shape === null ? '–' : person.vertices_per_shape.toFixed(1);
   const perImage = person.issues_per_image === null ? '–' : person.issues_per_image.toFixed(2);
-  return h('section', { class: 'card person', dataset: { person: person.id } },
-    h('h3', {}, person.username),
-    h('div', { class: 'figures' },
-      figureLink(person, 'labeled', person.labeled),
-      figureLink(person, 'accepted', person.accepted),
-      figureLink(person, 'rejected', person.rejected),
-      figureLink(person, 'rework', person.rework),
-      h('a', { class: 'figure', href: eventsHref({ figure: 'issues_received', person: person.id }), dataset: { figure: 'issues_per_image' } },
-        h('span', { class: 'value' }, perImage), h('span', { class: 'name' }, `issues per image (${person.issues_received})`)),
-      h('a', { class: 'figure', href: eventsHref({ figure: 'active', person: person.id }), dataset: { figure: 'active_seconds' } },
-        h('span', { class: 'value', title: `${Math.round(person.active_seconds)} s` }, duration(person.active_seconds)), h('span', { class: 'name' }, 'active time')),
-      h('a', { class: 'figure', href: eventsHref({ figure: 'shapes', person: person.id }), dataset: { figure: 'vertices_per_shape' } },
-        h('span', { class: 'value' }, perShape), h('span', { class: 'name' }, `vertices per shape (${person.shapes})`)),
-      person.reviews_accepted + person.reviews_rejected
-        ? figureLink(person, 'reviews_accepted', `${person.reviews_accepted} / ${person.reviews_rejected}`, 'reviews sent: accepted / rejected')
-        : null),
-    h('div', { class: 'sparks' },
-      h('figure', {},
+  const reviews = person.reviews_accepted + person.reviews_rejected;
+  const labels = !reviews || person.labeled || person.shapes || person.accepted || person.rejected || person.rework || person.issues_received;
+  const reviewsSent = reviews
+    ? figureLink(person, 'reviews_accepted', `${person.reviews_accepted} / ${person.reviews_rejected}`, 'reviews sent: accepted / rejected')
+    : null;
+  const active = h('a', { class: 'figure', href: eventsHref({ figure: 'active', person: person.id }), dataset: { figure: 'active_seconds' } },
+    h('span', { class: 'value', title: `${Math.round(person.active_seconds)} s` }, duration(person.active_seconds)), h('span', { class: 'name' }, 'active time'));
+  const figures = labels
+    ? [
+        figureLink(person, 'labeled', person.labeled),
+        figureLink(person, 'accepted', person.accepted),
+        figureLink(person, 'rejected', person.rejected),
+        figureLink(person, 'rework', person.rework),
+        h('a', { class: 'figure', href: eventsHref({ figure: 'issues_received', person: person.id }), dataset: { figure: 'issues_per_image' } },
+          h('span', { class: 'value' }, perImage), h('span', { class: 'name' }, `issues per image (${person.issues_received})`)),
+        active,
+        h('a', { class: 'figure', href: eventsHref({ figure: 'shapes', person: person.id }), dataset: { figure: 'vertices_per_shape' } },
+          h('span', { class: 'value' }, perShape), h('span', { class: 'name' }, `vertices per shape (${person.shapes})`)),
+        reviewsSent,
+      ]
+    : [reviewsSent, active];
+  const workChart = labels
+    ? h('figure', {},
         barChart({
           days, width: 250, height: 80, cls: 'labeled-days',
           series: [{ cls: 'labeled', label: 'images labeled', value: (day) => on(day, 'labeled'), href: (day) => eventsHref({ figure: 'labeled', person: person.id, day }) }],
         }),
-        h('figcaption', {}, 'images labeled per day')),
+        h('figcaption', {}, 'images labeled per day'))
+    : h('figure', {},
+        barChart({
+          days, width: 250, height: 80, cls: 'reviews-days',
+          series: [
+            { cls: 'accepted', label: 'accepted', value: (day) => on(day, 'reviews_accepted'), href: (day) => eventsHref({ figure: 'reviews_accepted', person: person.id, day }) },
+            { cls: 'rejected', label: 'rejected', value: (day) => on(day, 'reviews_rejected'), href: (day) => eventsHref({ figure: 'reviews_rejected', person: person.id, day }) },
+          ],
+        }),
+        h('figcaption', {}, 'reviews sent per day (accepted, rejected)'));
+  return h('section', { class: 'card person', dataset: { person: person.id, work: labels ? 'labels' : 'reviews' } },
+    h('h3', {}, person.username),
+    h('div', { class: 'figures' }, figures.filter(Boolean)),
+    h('div', { class: 'sparks' },
+      workChart,
       h('figure', {},
         lineChart({
           days, cls: 'active-days', value: (day) => on(day, 'active_seconds') / 60, label: (n) => `${n.toFixed(1)} min active`,
