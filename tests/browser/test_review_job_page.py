@@ -221,3 +221,29 @@ def test_assignments_made_elsewhere_show_on_an_open_job_page_without_a_reload(
     manager.post(f"/api/jobs/{job['id']}/assignments/", {"item_ids": [second], "annotator": users["bob"]})
     expect(page.locator("#grid .empty")).to_be_visible()
     assert page.evaluate("window.notReloaded") is True
+
+
+def test_a_tile_shows_its_open_issues_and_follows_them_live(open_page: Any, site: Any, new_job: Any) -> None:
+    """An annotator on the Rejected tab sees which images have issues to fix, and how many, without
+    opening each; resolving one elsewhere takes the count down on the tile."""
+    job = new_job()
+    item_id = job["items"][0]["id"]
+    labeled_by_api(site, job, item_id)
+    reviewer = site.api("demo")
+    issues = [str(uuid.uuid4()), str(uuid.uuid4())]
+    for n, issue in enumerate(issues):
+        reviewer.command(
+            item_id, {"type": "open_issue", "issue_id": issue, "x": 50 + n, "y": 50, "text": "the ear"}
+        )
+    reviewer.command(item_id, {"type": "reject_review", "reason": "see the issues"})
+    page = open_page("ann")
+    page.goto(site.url(f"/jobs/{job['id']}/?status=all&review=rejected"))
+    expect(page.locator("#live-status")).to_have_text("live")
+    badge = tile(page, item_id).locator(".badge.issues")
+    expect(badge).to_have_text("⚑ 2")
+    expect(badge).to_have_attribute("title", "2 open issues")
+
+    site.api("ann").command(item_id, {"type": "resolve_issue", "issue_id": issues[0]})
+    expect(badge).to_have_text("⚑ 1")
+    site.api("ann").command(item_id, {"type": "resolve_issue", "issue_id": issues[1]})
+    expect(tile(page, item_id).locator(".badge.issues")).to_have_count(0)

@@ -322,6 +322,13 @@ function reviewBadge(item) {
   return h('span', { class: `badge review-${item.review_status}` }, REVIEW_NAMES[item.review_status]);
 }
 
+// The image's open issues (a rejected image's are what to fix; an accepted one has none).
+function issuesBadge(item) {
+  const n = item.open_issues ?? 0;
+  if (!n) return null;
+  return h('span', { class: 'badge issues', title: `${n} open issue${n === 1 ? '' : 's'}`, dataset: { openIssues: n } }, `⚑ ${n}`);
+}
+
 // Who labels and who reviews the image (user names: escaped as text like every user's word).
 function assigneeLine(item) {
   if (!item.assignee_name && !item.reviewer_name) return null;
@@ -406,6 +413,7 @@ function tile(item, itemQuery) {
         { class: 'meta' },
         statusBadge(item),
         reviewBadge(item),
+        issuesBadge(item),
         item.hard_example ? h('span', { class: 'badge hard' }, 'Hard') : null,
         h(
           'span',
