@@ -247,3 +247,25 @@ def test_a_tile_shows_its_open_issues_and_follows_them_live(open_page: Any, site
     expect(badge).to_have_text("⚑ 1")
     site.api("ann").command(item_id, {"type": "resolve_issue", "issue_id": issues[1]})
     expect(tile(page, item_id).locator(".badge.issues")).to_have_count(0)
+
+
+def test_a_reviewer_lands_on_the_images_to_review(open_page: Any, site: Any, new_job: Any) -> None:
+    job = new_job(members=())
+    site.api().post(f"/api/jobs/{job['id']}/members/", {"username": "ann", "role": "annotator"})
+    site.api().post(f"/api/jobs/{job['id']}/members/", {"username": "bob", "role": "reviewer"})
+    waiting = job["items"][2]["id"]
+    labeled_by_api(site, job, waiting)
+    page = open_page("bob")
+
+    page.goto(site.url(f"/jobs/{job['id']}/"))
+
+    expect(page).to_have_url(site.url(f"/jobs/{job['id']}/?status=all&review=to_review"))
+    expect(page.get_by_role("tab", name="To review")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#grid .tile")).to_have_count(1)
+    expect(tile(page, waiting)).to_be_visible()
+    # Any other view is one click away, and stays what the URL says.
+    page.get_by_role("tab", name="Unlabeled").click()
+    page.get_by_role("tab", name="Any review").click()
+    expect(page).to_have_url(site.url(f"/jobs/{job['id']}/"))
+    unlabeled = len(job["items"]) - 1
+    expect(page.locator("#pager .page-info")).to_contain_text(f"· {unlabeled} images")

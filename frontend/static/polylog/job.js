@@ -30,7 +30,10 @@ let loadToken = 0;
 // The URL is the page's state: reading it restores a shared or reloaded view. -------------------------
 
 function readUrl() {
-  const params = new URLSearchParams(location.search);
+  // A reviewer's work is the images to review: a bare /jobs/<id>/ opens the To review tab for them (the
+  // Unlabeled default has nothing they can act on); the URL then says so, as any view's does.
+  const bare = !location.search && job.role === 'reviewer';
+  const params = new URLSearchParams(bare ? 'status=all&review=to_review' : location.search);
   const status = params.get('status');
   return {
     status: ['all', 'unlabeled', 'labeled'].includes(status) ? status : 'unlabeled',
