@@ -9,14 +9,20 @@ is a whole token of every path that holds q, since those separators are in the p
 frame_0500000.jpg` has the tokens SITE00, BATCH0500, FRAME, 0500000, JPG; `q=frame_0500000.jpg` has one
 such token, 0500000, which the GIN index on the tokens finds among one path, not a million.
 
-In two statements: the images holding those tokens and q itself (STRPOS on the few the index gives: not
-LIKE, which the planner would answer with a BitmapAnd of both indexes, reading the trigram posting lists
-all the same), then the rows of those images by id. In one statement the planner, which cannot know that
-the token is in one path (its statistics guess 1/300 of a percent of a million), walked the job's items in
-id order for a one-match page (`LIMIT 1`) and joined each to its image: half the job for the middle one.
-By ids it reads exactly those rows. A token many paths share narrows nothing: tokens the planner's
-statistics count in more than COMMON of the images are left out; a q left with none, or found in more than
-CANDIDATES images, searches as before (`q=batch0007/`, `q=frame_05`: no token bounded on both sides).
+In two statements: the ids of the images holding those tokens and q itself (STRPOS on the few the index
+gives: not LIKE, which the planner would answer with a BitmapAnd of both indexes, reading the trigram
+posting lists all the same), then the rows of those images by id. A token many paths share narrows
+nothing: tokens the planner's statistics count in more than COMMON of the images are left out. A q left
+with none (`q=batch0007/`, `q=frame_05`: no token bounded on both sides) has its images' ids read through
+the trigram index instead, when it has a run of three characters that are no separators.
+
+Why ids first: in one statement (the page: a join of items and images in item id order, with a LIMIT) the
+planner cannot know how few images hold q (its statistics guess hundreds or thousands at a million), so
+it walks the job's items in id order, joining each to its image, to stop at the page's last row: for a
+one-match page (`LIMIT 1`) half the job, and for 1,000 matches in parallel workers the whole job (2.8 s;
+docs/performance.md). Reading the ids is planned with bitmap scans only (apps/common/planning.py), and
+then the items of at most CANDIDATES images are read by image id, in both the page and its count. A q in
+more images, or with no index to narrow it, or SQLite, searches with icontains in one statement.
 
 Case: both sides are upper-cased by PostgreSQL's own UPPER (as icontains does), in the index and in the
 query; Python only splits on ASCII separators, which no case mapping makes or removes. SQLite has neither
@@ -31,6 +37,8 @@ from django.db import connection
 from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
 from django.db.models.functions import StrIndex, Upper
 from django.db.models.lookups import GreaterThan
+
+from apps.common.planning import read_through_indexes
 
 from .models import Image
 
@@ -92,13 +100,22 @@ def searched_tokens(q: str) -> list[str]:
 
 
 def image_ids_holding(q: str) -> list[int] | None:
-    """The ids of the images whose path holds q, found through the token index; None where that index
-    cannot narrow q (no rare token bounded on both sides, or SQLite) or q is in more than CANDIDATES
-    images (the caller then searches with icontains)."""
-    tokens = searched_tokens(q)
-    if not tokens:
+    """The ids of the images whose path holds q, read through an index (PostgreSQL): the token index
+    where q has a rare token bounded on both sides, else the trigram index where q has a run of three
+    characters that are no separators (pg_trgm finds no trigram in a shorter one). None where neither
+    index narrows q, on SQLite, or where q is in more than CANDIDATES images: the caller then searches
+    with icontains, as one statement."""
+    if connection.vendor != "postgresql":
         return None
-    ids = list(images_holding(q, tokens).values_list("id", flat=True))
+    tokens = searched_tokens(q)
+    if tokens:
+        images = images_holding(q, tokens)
+    elif max(len(part) for part in re.split(f"{SEPARATORS}+", q)) >= 3:
+        images = Image.objects.filter(path__icontains=q).order_by()
+    else:
+        return None
+    with read_through_indexes():  # LIMIT CANDIDATES + 1 must not become a walk of the whole table
+        ids = list(images.values_list("id", flat=True)[: CANDIDATES + 1])
     return ids if len(ids) <= CANDIDATES else None
 
 

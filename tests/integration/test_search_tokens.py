@@ -11,8 +11,16 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.common.planning import read_through_indexes
+from apps.datasets import search
 from apps.datasets.models import Image
-from apps.datasets.search import images_holding, interior_tokens, path_contains, searched_tokens
+from apps.datasets.search import (
+    image_ids_holding,
+    images_holding,
+    interior_tokens,
+    path_contains,
+    searched_tokens,
+)
 from apps.labeling import selectors
 from apps.labeling.models import Item
 
@@ -167,10 +175,9 @@ def test_a_rare_token_is_found_through_the_tokens_index_alone_then_its_items_by_
     assert f'"labeling_item"."image_id" IN ({first.pk}, {second.pk})' in sql and "LIKE" not in sql, sql
 
 
-@pytest.mark.postgres
-def test_a_query_without_a_bounded_token_or_with_only_common_ones_searches_by_trigrams(
-    searched_job: Any, manager_api: Any
-) -> None:
+@pytest.fixture
+def common_images(searched_job: Any, manager_api: Any) -> Any:
+    """400 more images in one folder, set/common/c_<n>.png, in the job (not yet analyzed)."""
     Image.objects.bulk_create(
         Image(
             dataset=searched_job.dataset,
@@ -183,6 +190,11 @@ def test_a_query_without_a_bounded_token_or_with_only_common_ones_searches_by_tr
         for n in range(400)
     )
     assert manager_api.post(f"/api/jobs/{searched_job.pk}/sync/").status_code == 200
+    return searched_job
+
+
+@pytest.mark.postgres
+def test_tokens_common_by_the_statistics_are_not_looked_up(common_images: Any, manager_api: Any) -> None:
     assert searched_tokens("/common/c_") == ["common", "c"]  # no statistics yet: none is known common
 
     with connection.cursor() as cursor:
@@ -192,6 +204,44 @@ def test_a_query_without_a_bounded_token_or_with_only_common_ones_searches_by_tr
     assert searched_tokens("/common/0500000_") == ["0500000"]  # the rare one alone is looked up
     assert searched_tokens("common/c_1") == []  # no token bounded on both sides
     for q in ("/common/c_", "/common/0500000_", "common/c_1", "/c_3", "n/c_39"):
-        assert listed(manager_api, searched_job, q) == by_icontains(searched_job, q)
-    assert len(listed(manager_api, searched_job, "/common/c_")) == 400
+        assert listed(manager_api, common_images, q) == by_icontains(common_images, q)
+    assert len(listed(manager_api, common_images, "/common/c_")) == 400
     assert "@>" not in str(Image.objects.filter(path_contains("/common/c_")).query)
+
+
+@pytest.mark.postgres
+def test_without_a_rare_bounded_token_the_ids_are_read_through_the_trigrams_up_to_a_bound(
+    common_images: Any, manager_api: Any, monkeypatch: Any
+) -> None:
+    in_folder = set(Image.objects.filter(path__startswith="set/common/").values_list("pk", flat=True))
+    assert set(image_ids_holding("common/c_")) == in_folder  # no bounded token: the trigrams
+    assert image_ids_holding("05") is None  # no three letters for a trigram: icontains in one statement
+
+    monkeypatch.setattr(search, "CANDIDATES", 399)
+    assert image_ids_holding("common/c_") is None  # in more images than that: icontains
+    assert "LIKE" in str(Image.objects.filter(path_contains("common/c_")).query)
+    assert len(listed(manager_api, common_images, "common/c_")) == 400
+
+
+@pytest.mark.postgres
+def test_reading_through_indexes_plans_a_bitmap_of_the_index_then_sets_the_scans_back(
+    common_images: Any,
+) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE datasets_image")
+    statement = Image.objects.filter(path__icontains="common/c_").order_by().values("id")[:1001]
+    sql, params = statement.query.sql_with_params()
+
+    def explained() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN {sql}", params)
+            return "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "Seq Scan on datasets_image" in explained()  # a small table: the planner reads it all
+    with read_through_indexes():
+        through = explained()
+    assert "Bitmap Index Scan on datasets_image_path_trgm" in through, through
+    assert "Seq Scan on datasets_image" in explained()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan')")
+        assert cursor.fetchone() == ("on", "on")
