@@ -150,6 +150,10 @@ def test_a_manager_marks_ground_truth_offers_a_copy_and_sees_the_annotators_iou(
     page.get_by_role("button", name="Mark as ground truth").click()
     expect(page.locator("#truth-item option")).to_have_count(1)
     expect(page.locator("#truth-candidate option")).to_have_count(1)
+    # Annotators are offered first (the manager, who made the job, last), each with their role.
+    annotators = page.locator("#truth-annotator option")
+    expect(annotators).to_have_text(["ann (annotator)", "bob (annotator)", "demo (manager)"])
+    expect(page.locator("#truth-annotator")).to_have_value(str(ann_id))
     page.locator("#truth-annotator").select_option(str(ann_id))
     page.get_by_role("button", name="Offer a copy").click()
     expect(page.locator("#truth-note")).to_contain_text("1 copy not labeled yet")

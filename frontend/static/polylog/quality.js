@@ -243,8 +243,12 @@ async function truthControls(report) {
   clear($('#truth-candidate'), candidates.map((item) => h('option', { value: item.id }, `${item.image.name} (#${item.id})`)));
   $('#truth-mark').hidden = !candidates.length;
   clear($('#truth-item'), report.truths.map((t) => h('option', { value: t.item_id }, `${t.image} (#${t.item_id})`)));
-  const labelers = members.filter((m) => m.role === 'annotator' || m.role === 'manager');
-  clear($('#truth-annotator'), labelers.map((m) => h('option', { value: m.user }, m.username)));
+  // Annotators first: a copy checks someone who labels, and the first option is the one sent if the
+  // manager does not choose (it used to be the manager themself, who created the job).
+  const labelers = members
+    .filter((m) => m.role === 'annotator' || m.role === 'manager')
+    .sort((a, b) => Number(a.role === 'manager') - Number(b.role === 'manager'));
+  clear($('#truth-annotator'), labelers.map((m) => h('option', { value: m.user }, `${m.username} (${m.role})`)));
   $('#truth-copy').hidden = !report.truths.length || !labelers.length;
 }
 
