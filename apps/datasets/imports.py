@@ -27,6 +27,7 @@ import threading
 import unicodedata
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -55,7 +56,7 @@ from .services import (
     image_storage_name,
     stored_content,
 )
-from .signals import images_imported
+from .signals import images_imported, images_registered
 
 log = logging.getLogger(__name__)
 
@@ -169,12 +170,14 @@ class _Folder:
         reads none: apps/datasets/storage.py). None: it is copied into the dataset's folder."""
         if self.in_storage is None:
             return None
-        name = f"{self.in_storage}/{relative}".lstrip("/")
         try:
             found = os.lstat(os.path.join(self.root, relative))
         except OSError:
             return None
-        return name if stat.S_ISREG(found.st_mode) else None
+        return self._storage_name(relative) if stat.S_ISREG(found.st_mode) else None
+
+    def _storage_name(self, relative: str) -> str | None:
+        return None if self.in_storage is None else f"{self.in_storage}/{relative}".lstrip("/")
 
     def _allowed(self, real: str) -> bool:
         def under(folder: str) -> bool:
@@ -221,22 +224,30 @@ class _Folder:
                 name = f"{current}/{entry.name}"
                 if entry.is_dir():  # a symlink to a folder too: resolved when its turn comes
                     folders.append(name)
-                elif entry.is_file(follow_symlinks=False):  # the listing's file type: no system call
-                    yield name[len(folder) + 1 :], (lambda name=name: self.read(name, listed_regular=True))
-                else:
-                    yield name[len(folder) + 1 :], (lambda name=name: self.read(name))
+                else:  # a regular file by the listing's file type (no system call), or anything else
+                    listed_regular = entry.is_file(follow_symlinks=False)
+                    yield name[len(folder) + 1 :], _FolderFile(self, name, listed_regular)
             pending.extend(reversed(folders))
 
     def read(self, relative: str, *, listed_regular: bool = False) -> bytes:
+        return self.read_placed(relative, listed_regular=listed_regular)[0]
+
+    def read_placed(self, relative: str, *, listed_regular: bool = False) -> tuple[bytes, str | None]:
+        """The file's bytes, and its storage name if it is registered where it is (as `in_place` says).
+        Where the file was opened by its own name as a regular file (no last symlink followed: O_NOFOLLOW,
+        or a stat that does not follow it), that is known from the opening, without the lstat that
+        `in_place` makes (as much as the reading of a file on a loaded machine); a name that is a symlink
+        is read the long way and copied."""
         if _PROC_FD and listed_regular:
             content = self._read_opened(relative)
             if content is not None:
-                return content
+                return content, self._storage_name(relative)
         if _PROC_FD:
             content = self._read_in_folder(relative)
             if content is not None:
-                return content
-        return self._read_resolved(relative)
+                return content, self._storage_name(relative)
+        content = self._read_resolved(relative)
+        return content, self.in_place(relative)  # a symlink now (None), or no /proc/self/fd to check by
 
     def _read_opened(self, relative: str) -> bytes | None:
         """A file the listing found regular, opened by its path without following a last symlink and
@@ -326,6 +337,22 @@ class _Folder:
         if len(content) > limit:  # grown since it was measured
             raise FileTooLarge(relative)
         return content
+
+
+class _FolderFile:
+    """A listed file of the import root's folder. Called: its bytes (a Reader). `placed()`: its bytes and
+    its storage name if it is registered where it is (`_Folder.read_placed`), as the import reads it."""
+
+    __slots__ = ("folder", "relative", "listed_regular")
+
+    def __init__(self, folder: _Folder, relative: str, listed_regular: bool) -> None:
+        self.folder, self.relative, self.listed_regular = folder, relative, listed_regular
+
+    def __call__(self) -> bytes:
+        return self.folder.read(self.relative, listed_regular=self.listed_regular)
+
+    def placed(self) -> tuple[bytes, str | None]:
+        return self.folder.read_placed(self.relative, listed_regular=self.listed_regular)
 
 
 class _Prefix:
@@ -510,19 +537,18 @@ def _header(content: bytes) -> tuple[ImageFormat, int, int]:
     return image_format, width, height
 
 
-def _store(
-    path: str, read: Callable[[], bytes], dataset_id: int, place: Placer | None = None
-) -> _Stored | str:
-    """The file read, hashed and its header read, then registered where it is (`place` gives its storage
-    name: a path import whose root is a folder of the storage) or copied into the dataset's storage; or
-    the reason it is refused. A copy is made before the batch asks which files the dataset already has
-    (two queries for the batch, not two per file); the copies of those it has are deleted then, which costs
-    a re-import of a whole folder a write and a delete per file, and the common import none."""
+def _store(path: str, read: Callable[[], bytes], dataset_id: int) -> _Stored | str:
+    """The file read, hashed and its header read, then registered where it is (a file of a path import
+    whose root is a folder of the storage: `_FolderFile.placed` gives its storage name) or copied into the
+    dataset's storage; or the reason it is refused. A copy is made before the batch asks which files the
+    dataset already has (two queries for the batch, not two per file); the copies of those it has are
+    deleted then, which costs a re-import of a whole folder a write and a delete per file, and the common
+    import none."""
     clean = safe_relative(path)
     if clean is None or clean == "":
         return "the path escapes the import root"
     try:
-        content = read()
+        content, in_place = read.placed() if isinstance(read, _FolderFile) else (read(), None)
     except FileTooLarge:
         content = None
     except OutsideRoot:
@@ -536,7 +562,6 @@ def _store(
     checksum = hashlib.sha256(content).hexdigest()
     try:
         image_format, width, height = _header(content)
-        in_place = None if place is None else place(path)
         if in_place is not None:
             return _Stored(path, clean, in_place, checksum, width, height, copied=False)
         name = _stored_write(image_storage_name(dataset_id, clean, image_format), content, image_format)
@@ -618,19 +643,34 @@ class _Tally:
 
 
 Batch = list[tuple[int, str, Callable[[], bytes]]]
-# A path import's file (its path below the import's folder) -> its storage name where it is, or None.
-Placer = Callable[[str], str | None]
 
 
-def _read_ahead(
-    pool: ThreadPoolExecutor, batch: Batch, dataset_id: int, threads: int, place: Placer | None = None
-) -> list[Future[list[_Stored | str]]]:
-    """The batch's files stored by the pool's threads, a run of consecutive files each (a future per file
+# The threads that read and hash the imports' files, made on first use and kept for the process's life:
+# an import's own pool started its threads at its first batch, each start waiting for the new thread to be
+# scheduled (a few milliseconds on a loaded machine, before the first file was read). Shared by the
+# imports of a process, which bounds their reading together to POLYLOG["TASK_THREADS"].
+_reading: tuple[ThreadPoolExecutor, int] | None = None
+_reading_lock = threading.Lock()
+
+
+def _reading_threads() -> tuple[ThreadPoolExecutor, int]:
+    """The reading pool and its number of threads."""
+    global _reading
+    with _reading_lock:
+        if _reading is None:
+            threads = settings.POLYLOG["TASK_THREADS"]
+            _reading = (ThreadPoolExecutor(threads, thread_name_prefix="import-read"), threads)
+        return _reading
+
+
+def _read_ahead(batch: Batch, dataset_id: int) -> list[Future[list[_Stored | str]]]:
+    """The batch's files stored by the reading threads, a run of consecutive files each (a future per file
     cost more than a small file's reading); the futures in the batch's order."""
+    pool, threads = _reading_threads()
     share = -(-len(batch) // threads)
 
     def store_run(run: Batch) -> list[_Stored | str]:
-        return [_store(path, read, dataset_id, place) for _, path, read in run]
+        return [_store(path, read, dataset_id) for _, path, read in run]
 
     return [pool.submit(store_run, batch[start : start + share]) for start in range(0, len(batch), share)]
 
@@ -750,6 +790,8 @@ def _register_batch(record: DataImport, run: TaskRun, batch: Batch, results: lis
                     )
         tally.added = len(created)
         tally.failed = len(refusals)
+        if created:  # the jobs' items written with their images, while the next files are read
+            images_registered.send(sender=DataImport, dataset_id=record.dataset_id, image_ids=created)
         DataImport.objects.filter(pk=record.pk).update(
             processed=F("processed") + len(batch),
             added=F("added") + tally.added,
@@ -802,14 +844,6 @@ def _listing(record: DataImport, run: TaskRun) -> list[tuple[str, Callable[[], b
     return [(name, staged(key)) for name, key in run.args.get("uploads", [])]
 
 
-def _placer(record: DataImport) -> Placer | None:
-    """How a path import's files are registered in place (None: an upload, whose staged files are copied)."""
-    if record.source != DataImport.Source.PATH:
-        return None
-    root = import_root()
-    return lambda path: root.in_place(f"{record.path}/{path}")
-
-
 def _unstage(run: TaskRun) -> None:
     for _, key in run.args.get("uploads", []):
         with contextlib.suppress(OSError):  # gone already (a resumed run that got this far before)
@@ -831,26 +865,28 @@ def import_run(run: TaskRun) -> None:
             suffix = ".xml" if record.format == DataImport.Format.CVAT else ".json"
             annotations = [(path, read) for path, read in listed if path.lower().endswith(suffix)]
             listed = [(path, read) for path, read in listed if not path.lower().endswith(suffix)]
-        total = len(listed) + len(annotations)
-        if record.status == DataImport.Status.QUEUED:
-            DataImport.objects.filter(pk=import_id).update(
-                status=DataImport.Status.RUNNING, started_at=timezone.now(), total=total
-            )
         position = int(run.checkpoint.get("position", 0))
-        task_progress(run, done=position, total=len(listed))
         size = settings.POLYLOG["IMPORT_BATCH"]
         numbered = [(n, path, read) for n, (path, read) in enumerate(listed)]
         batches = [numbered[start : start + size] for start in range(position, len(numbered), size)]
-        threads = settings.POLYLOG["TASK_THREADS"]
-        place = _placer(record)
-        with ThreadPoolExecutor(threads, thread_name_prefix="import-read") as pool:
-            # The next batch is read while this one is registered: the files and the database overlap.
-            ahead = _read_ahead(pool, batches[0], record.dataset_id, threads, place) if batches else []
+        # The next batch is read while this one is registered: the files and the database overlap (the
+        # first while the record is marked running).
+        ahead = _read_ahead(batches[0], record.dataset_id) if batches else []
+        try:
+            if record.status == DataImport.Status.QUEUED:
+                DataImport.objects.filter(pk=import_id).update(
+                    status=DataImport.Status.RUNNING,
+                    started_at=timezone.now(),
+                    total=len(listed) + len(annotations),
+                )
+            task_progress(run, done=position, total=len(listed))
             for n, batch in enumerate(batches):
                 results = [result for future in ahead for result in future.result()]
                 if n + 1 < len(batches):
-                    ahead = _read_ahead(pool, batches[n + 1], record.dataset_id, threads, place)
+                    ahead = _read_ahead(batches[n + 1], record.dataset_id)
                 _register_batch(record, run, batch, results)
+        finally:  # a batch that failed: the files read ahead are not left being read after the run's end
+            futures_wait(ahead)
         added = DataImport.objects.values_list("added", flat=True).get(pk=import_id)
         if added:
             images_imported.send(sender=DataImport, dataset_id=record.dataset_id, added=added)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from django.dispatch import Signal
 
+# Sent by an import's worker inside the transaction that registers a batch of new images, so that what
+# depends on them is written with them (the jobs' items). kwargs: dataset_id, image_ids.
+images_registered = Signal()
+
 # Sent by an import's worker after it added images to a dataset. kwargs: dataset_id, added.
 images_imported = Signal()
 

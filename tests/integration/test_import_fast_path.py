@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.core.files.storage import default_storage
 from apps.datasets import imports
 from apps.datasets.imports import THUMBNAILS_TASK, OutsideRoot, dataset_import_start, import_wait
 from apps.datasets.models import DataImport, Image
+from apps.labeling import readmodels
 from apps.labeling.models import Item
 from apps.labeling.services import job_create
 from apps.tasks import backends
@@ -274,3 +276,88 @@ def test_files_already_in_the_dataset_are_found_past_one_statements_values(
     record = path_import(dataset, manager, "again")
 
     assert (record.added, record.duplicates, record.failed) == (1, 5, 0)
+
+
+def test_each_batch_commits_its_images_with_their_items_in_every_job_over_the_dataset(
+    dataset: Any, manager: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.POLYLOG = {**settings.POLYLOG, "IMPORT_BATCH": 2}
+    jobs = [
+        job_create(name=f"job {n}", dataset=dataset, created_by=manager, label_classes=[]) for n in (1, 2)
+    ]
+    for n in range(5):
+        import_put(f"paired/{n}.png", png_bytes(10 + n, 10, (n, 6, 6)))
+    register = imports._register_batch
+    before = dataset.images.count()  # the fixture's own images, which the jobs have items for
+    after_each: list[tuple[int, list[bool], list[int]]] = []
+
+    def register_and_look(record: Any, run: Any, batch: Any, results: Any) -> None:
+        register(record, run, batch, results)
+        images = set(dataset.images.values_list("pk", flat=True))
+        items = [set(Item.objects.filter(job=job).values_list("image_id", flat=True)) for job in jobs]
+        tallies = [readmodels.job_tally_read(job.pk).get(readmodels.ITEMS, 0) for job in jobs]
+        after_each.append((len(images) - before, [images <= i for i in items], tallies))
+
+    monkeypatch.setattr(imports, "_register_batch", register_and_look)
+
+    record = path_import(dataset, manager, "paired")
+
+    assert record.added == 5
+    # After each batch's commit, before the import's end: every job has an item for each image so far.
+    counts = [before + n for n in (2, 4, 5)]
+    assert after_each == [(n - before, [True, True], [n, n]) for n in counts]
+    for job in jobs:
+        assert Item.objects.filter(job=job).count() == before + 5  # the sync at the end added none twice
+        assert readmodels.job_tally_read(job.pk)[readmodels.ITEMS] == before + 5
+
+
+def test_a_job_created_during_an_import_gets_the_items_of_the_batches_before_and_after(
+    dataset: Any, manager: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.POLYLOG = {**settings.POLYLOG, "IMPORT_BATCH": 2}
+    for n in range(4):
+        import_put(f"midway/{n}.png", png_bytes(10 + n, 11, (n, 7, 7)))
+    register = imports._register_batch
+    created: list[Any] = []
+
+    def register_then_create_a_job(record: Any, run: Any, batch: Any, results: Any) -> None:
+        register(record, run, batch, results)
+        if not created:
+            created.append(job_create(name="midway", dataset=dataset, created_by=manager, label_classes=[]))
+
+    monkeypatch.setattr(imports, "_register_batch", register_then_create_a_job)
+
+    path_import(dataset, manager, "midway")
+
+    items = Item.objects.filter(job=created[0])
+    assert {f"{n}.png" for n in range(4)} <= set(items.values_list("image__path", flat=True))
+    assert sorted(items.values_list("image_id", flat=True)) == sorted(
+        dataset.images.values_list("pk", flat=True)
+    )
+    assert readmodels.job_tally_read(created[0].pk)[readmodels.ITEMS] == dataset.images.count()
+
+
+def test_the_files_of_import_after_import_are_read_by_the_same_few_threads(
+    dataset: Any, manager: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folders = [f"round{n}" for n in range(settings.POLYLOG["TASK_THREADS"] + 1)]
+    for folder in folders:
+        for n in range(2):
+            import_put(f"{folder}/{n}.png", png_bytes(10 + n, 13, (n, 8, len(folder))))
+    store = imports._store
+    readers: list[threading.Thread] = []
+
+    def store_and_note_the_thread(*args: Any) -> Any:
+        readers.append(threading.current_thread())
+        return store(*args)
+
+    monkeypatch.setattr(imports, "_store", store_and_note_the_thread)
+
+    for folder in folders:
+        path_import(dataset, manager, folder)
+
+    # Kept for the process, not made again per import (a thread's start waited for it to be scheduled):
+    # more imports than the pool has threads, and no more threads than it has.
+    distinct = {id(thread): thread for thread in readers}
+    assert len(readers) == 2 * len(folders)
+    assert len(distinct) <= settings.POLYLOG["TASK_THREADS"]

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from django.core.files.storage import default_storage
 
+from apps.datasets import imports
 from apps.datasets.imports import import_wait
 from apps.datasets.models import DataImport, Dataset
 from apps.datasets.services import image_create
@@ -196,3 +197,28 @@ def test_the_storage_name_is_the_files_path_below_the_media_folder(
     name = dataset.images.get(path="a.png").file.name
     assert name == f"{below}/shoot/a.png".lstrip("/")
     assert default_storage.open(name).read() == png_bytes(30, 20, (9, 9, 9))
+
+
+def test_a_file_opened_by_its_own_name_is_placed_from_its_opening_and_a_symlink_is_copied(
+    dataset: Any, manager_api: Any, in_storage: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_put("shoot/real.png", png_bytes(30, 20, (9, 9, 9)))
+    import_put("elsewhere/target.png", png_bytes(31, 21, (7, 7, 7)))
+    os.symlink(in_storage / "elsewhere" / "target.png", in_storage / "shoot" / "link.png")
+    in_place = imports._Folder.in_place
+    asked: list[str] = []
+
+    def noted_in_place(self: Any, relative: str) -> str | None:
+        asked.append(relative)
+        return in_place(self, relative)
+
+    monkeypatch.setattr(imports._Folder, "in_place", noted_in_place)
+
+    record = path_import(manager_api, dataset, "shoot")
+
+    assert (record.added, record.failed) == (2, 0)
+    assert dataset.images.get(path="real.png").file.name == "import/shoot/real.png"
+    assert dataset.images.get(path="link.png").file.name.startswith(f"datasets/{dataset.pk}/")
+    # The regular file was known regular, by its own name, from its opening (O_NOFOLLOW and fstat): no
+    # lstat more for it. Only the symlink, read the long way, is asked about.
+    assert asked == ["shoot/link.png"]

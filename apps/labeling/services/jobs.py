@@ -53,10 +53,11 @@ def job_sync(*, job: LabelingJob, full: bool = False) -> dict[str, int]:
     return result
 
 
-def _items_insert(job_id: int, image_ids: QuerySet[Image, tuple[int]]) -> int:
-    """An item in the job for each image the query selects, in image order, in one INSERT ... SELECT: the
-    rows never pass through Python (bulk_create prepared each row's fourteen values one by one, a quarter
-    of an import's time). The other columns get their fields' defaults. How many were inserted."""
+def _items_insert(job_id: int, image_ids: QuerySet[Image, tuple[int]] | list[int]) -> int:
+    """An item in the job for each image the query selects (or of the ids given), in image order, in one
+    INSERT ... SELECT: the rows never pass through Python (bulk_create prepared each row's fourteen values
+    one by one, a quarter of an import's time). The other columns get their fields' defaults. How many
+    were inserted."""
     now = timezone.now()
     columns: list[str] = []
     values: list[object] = []
@@ -66,7 +67,10 @@ def _items_insert(job_id: int, image_ids: QuerySet[Image, tuple[int]]) -> int:
         value = now if getattr(field, "auto_now_add", False) else field.get_default()
         columns.append(field.column)
         values.append(field.get_db_prep_save(value, connection))
-    select, select_params = image_ids.query.sql_with_params()
+    if isinstance(image_ids, list):  # an import's batch: its ids written out, no query to compile
+        select, select_params = ", ".join(["%s"] * len(image_ids)), image_ids
+    else:
+        select, select_params = image_ids.query.sql_with_params()
     quote = connection.ops.quote_name
     job_column, image_column = Item._meta.get_field("job").column, Item._meta.get_field("image").column
     image_id = f"{quote(Image._meta.db_table)}.{quote(Image._meta.pk.column)}"
@@ -100,6 +104,32 @@ def job_create(
         label_class_create(job=job, name=label["name"], color=label["color"])
     job_sync(job=job)
     return job
+
+
+# Image ids written into one INSERT (SQLite takes at most 32,766 values a statement).
+_IDS_A_STATEMENT = 1000
+
+
+def jobs_items_for_images(sender: Any, *, dataset_id: int, image_ids: list[int], **kwargs: Any) -> None:
+    """A batch of an import's images registered: every job over the dataset gets their items, in the
+    batch's transaction, while the import reads its next files (its end then has none of them to add).
+    A job created meanwhile in a transaction that did not see this one is made whole by the sync at the
+    import's end (jobs_sync_after_import), as before."""
+    for job_id in LabelingJob.objects.filter(dataset_id=dataset_id).values_list("pk", flat=True):
+        added = sum(
+            _items_insert(job_id, image_ids[start : start + _IDS_A_STATEMENT])
+            for start in range(0, len(image_ids), _IDS_A_STATEMENT)
+        )
+        if not added:
+            continue
+        store.job_tally_add(job_id, {ITEMS: added})
+        result = {"added": added, "total": readmodels.job_tally_read(job_id).get(ITEMS, 0)}
+        transaction.on_commit(
+            lambda job_id=job_id, result=result: job_items_added.send(
+                sender=LabelingJob, job_id=job_id, **result
+            ),
+            robust=True,
+        )
 
 
 def jobs_sync_after_import(sender: Any, *, dataset_id: int, **kwargs: Any) -> None:
