@@ -155,6 +155,43 @@ def test_wand_on_a_single_odd_pixel_proposes_its_square() -> None:
     assert shapely.polygons(found[0].points).equals(shapely.box(11, 7, 12, 8))
 
 
+def test_wand_outline_covers_lines_of_single_pixels_and_parts_meeting_at_a_corner() -> None:
+    """A region whose contour runs out and back along itself (a line one pixel wide sticking out) and
+    touches itself (two blocks meeting at a corner): its outline at simplify 0 is its pixels' squares, but
+    for slivers at the corners (a polygon may not touch itself where the blocks do). Buffering such a
+    contour as it is lost the line, 14 px² (box.mask_outlines)."""
+    pixels = np.zeros((30, 40, 3), np.uint8)
+    pixels[5:15, 5:15] = 200  # a block,
+    pixels[9, 15:25] = 200  # a line of single pixels out of its right side, bending down at its end,
+    pixels[10:14, 24] = 200
+    pixels[15:20, 15:20] = 200  # and a second block touching the first only at a corner
+    squares = shapely.union_all(
+        [shapely.box(x, y, x + 1, y + 1) for y, x in zip(*np.nonzero(pixels[:, :, 0]), strict=True)]
+    )
+
+    found = wand.wand_proposals(pixels, WandPrompt((7, 7), 10, 0.0))
+
+    outline = shapely.polygons(found[0].points)
+    assert outline.symmetric_difference(squares).area < 0.5
+    line = shapely.box(15, 9, 25, 10).union(shapely.box(24, 10, 25, 14))
+    assert outline.intersection(line).area > 0.97 * line.area
+    assert_acceptable(found[0], pixels)
+
+
+def test_wand_outline_over_the_vertex_bound_is_simplified_until_it_fits() -> None:
+    """A region with a ragged border of 400 teeth: simplified in rounds of twice the tolerance, each
+    from the last (proposals.ring_points), until at most max_vertices remain, near the region still."""
+    pixels = np.zeros((120, 840, 3), np.uint8)
+    pixels[20:100, 20:820] = 200
+    pixels[18:20, 20:820:2] = 200  # a tooth every other pixel along the top
+
+    found = wand.wand_proposals(pixels, WandPrompt((400, 60), 10, 0.0), max_vertices=100)
+
+    assert len(found[0].points) <= 100
+    assert iou(found[0].points, shapely.box(20, 19, 820, 100)) > 0.98
+    assert_acceptable(found[0], pixels)
+
+
 # Intelligent scissors -----------------------------------------------------------------------------
 
 
