@@ -324,7 +324,8 @@ class JobConsumer(LiveConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.item_seqs: dict[int, int] = {}
-        self.assignment_changes: dict[int, int] = {}
+        self.assignment_changes: dict[int, int] = {}  # item -> the last assignment change sent
+        self.assignments_reread = 0  # the last change a page was told to read its list for
         await self.open(live.job_group(self.job_id), self.job_id, role)
 
     def wrong_target(self, frame: dict[str, Any]) -> tuple[str, str] | None:
@@ -353,11 +354,17 @@ class JobConsumer(LiveConsumer):
 
     async def job_assignments(self, message: dict[str, Any]) -> None:
         # Two managers' frames may pass each other on the way (each is sent after its own commit): an
-        # image's seats older than those already sent (a lower `change`) would show a stale assignee.
+        # image's seats older than those already sent (a lower `change`) would show a stale assignee. A
+        # frame too large to name its images makes the page read its list again, which holds every
+        # change up to that frame's: rows older than it, arriving later, are stale too.
         frame = {"type": "assignments", **message["assignments"]}
-        if frame["items"] is not None:
+        if frame["items"] is None:
+            self.assignments_reread = max(self.assignments_reread, frame["change"])
+        else:
             newer = [
-                row for row in frame["items"] if row["change"] > self.assignment_changes.get(row["id"], 0)
+                row
+                for row in frame["items"]
+                if row["change"] > max(self.assignment_changes.get(row["id"], 0), self.assignments_reread)
             ]
             if not newer:
                 return

@@ -211,18 +211,10 @@ def _frame(
     by: Any, batch: uuid.UUID, rows: list[Assignment], record: list[AssignmentChange]
 ) -> dict[str, Any]:
     """The `assignments` frame's body (docs/protocol.md): each image whose seats changed, with its seats
-    now and `change`, the id of the record's last row for it. Ids grow in commit order (assignments of a
-    job take turns on its row), so a socket drops an image's row older than one it already sent: two
-    managers' frames that pass each other on the way still leave every page at the last one's seats."""
-    who = getattr(by, "pk", None)
-    body: dict[str, Any] = {
-        "by": {"id": who, "username": by.get_username()} if who else None,
-        "batch": str(batch),
-        "changed": len(record),
-        "items": None,
-    }
-    if len(rows) > FRAME_ITEMS:
-        return body
+    now and `change`, the id of the record's last row for it (and the frame's `change`, the batch's last
+    row). Ids grow in commit order (assignments of a job take turns on its row), so a socket drops an
+    image's row older than one it already sent: two managers' frames that pass each other on the way
+    still leave every page at the last one's seats."""
     last_change: dict[int, int] = {}
     for change in record:  # ids are set by bulk_create on PostgreSQL; elsewhere read back
         last_change[change.item_id] = max(last_change.get(change.item_id, 0), change.pk or 0)
@@ -233,6 +225,16 @@ def _frame(
             .annotate(last=Max("id"))
             .values_list("item_id", "last")
         )
+    who = getattr(by, "pk", None)
+    body: dict[str, Any] = {
+        "by": {"id": who, "username": by.get_username()} if who else None,
+        "batch": str(batch),
+        "changed": len(record),
+        "change": max(last_change.values()),
+        "items": None,
+    }
+    if len(rows) > FRAME_ITEMS:
+        return body
     user_ids = {row.annotator_id for row in rows} | {row.reviewer_id for row in rows}
     names = dict(User.objects.filter(pk__in=user_ids - {None}).values_list("pk", "username"))
     body["items"] = [

@@ -189,20 +189,31 @@ async def test_a_page_is_never_sent_seats_older_than_those_it_has(
     sockets: Sockets, job: Any, items: list[Any], manager: Any, annotator: Any, annotator2: Any
 ) -> None:
     """Two managers' frames can pass each other on the way: the socket sends an image's row only when it
-    is newer (a higher record id) than the last it sent, so the page ends at the last write."""
+    is newer (a higher record id) than the last it sent, or than the last frame that had the page read its
+    list again, so the page ends at the last write."""
     page = await sockets.job(manager, job.pk)
 
-    def frame(change: int, assignee: Any, batch: str) -> dict[str, Any]:
-        row = {"id": items[0].pk, "assignee": assignee.pk, "assignee_name": assignee.username}
+    def frame(change: int, assignee: Any, batch: str, item: Any = items[0]) -> dict[str, Any]:
+        row = {"id": item.pk, "assignee": assignee.pk, "assignee_name": assignee.username}
         row |= {"reviewer": None, "reviewer_name": None, "change": change}
-        return {"by": None, "batch": batch, "changed": 1, "items": [row]}
+        return {"by": None, "batch": batch, "changed": 1, "change": change, "items": [row]}
 
     publish = database_sync_to_async(live.assignments_publish)
     await publish(job.pk, frame(8, annotator2, "later"))
     await publish(job.pk, frame(7, annotator, "earlier"))
     await publish(job.pk, frame(9, annotator, "last"))
+    # A split too large to name its images (the page reads its list again: every change up to 20 is in
+    # it); a frame of another image made before it, arriving after it, is stale too.
+    await publish(job.pk, {"by": None, "batch": "split", "changed": 600, "change": 20, "items": None})
+    await publish(job.pk, frame(15, annotator, "before the split", items[1]))
+    await publish(job.pk, frame(21, annotator, "after the split", items[1]))
 
-    assert [f["batch"] for f in await page.drain("assignments")] == ["later", "last"]
+    assert [f["batch"] for f in await page.drain("assignments")] == [
+        "later",
+        "last",
+        "split",
+        "after the split",
+    ]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -209,6 +209,7 @@ JOB_SERVER_FRAMES: dict[str, tuple[dict[str, Any], list[str], str]] = {
             "by": {"anyOf": [USER, {"type": "null"}], "description": "the manager who assigned"},
             "batch": {**STRING, "description": "the request's batch in the assignment record"},
             "changed": {**INT, "description": "seats whose holder changed"},
+            "change": {**INT, "description": "the id of the batch's last row in the record"},
             "items": {
                 "anyOf": [
                     {
@@ -233,7 +234,7 @@ JOB_SERVER_FRAMES: dict[str, tuple[dict[str, Any], list[str], str]] = {
                 "500 changed (read the items list again)",
             },
         },
-        ["by", "batch", "changed", "items"],
+        ["by", "batch", "changed", "change", "items"],
         "A manager assigned or unassigned images (docs/review.md, Assignments).",
     ),
     "error": ERROR_FRAME,
