@@ -105,6 +105,16 @@ def image_ids_holding(q: str) -> list[int] | None:
     characters that are no separators (pg_trgm finds no trigram in a shorter one). None where neither
     index narrows q, on SQLite, or where q is in more than CANDIDATES images: the caller then searches
     with icontains, as one statement."""
+    statement = ids_statement(q)
+    if statement is None:
+        return None
+    with read_through_indexes():  # LIMIT CANDIDATES + 1 must not become a walk of the whole table
+        ids = list(statement)
+    return ids if len(ids) <= CANDIDATES else None
+
+
+def ids_statement(q: str) -> QuerySet[Image, int] | None:
+    """The read of image_ids_holding(q), or None where no index narrows q (or SQLite)."""
     if connection.vendor != "postgresql":
         return None
     tokens = searched_tokens(q)
@@ -114,9 +124,7 @@ def image_ids_holding(q: str) -> list[int] | None:
         images = Image.objects.filter(path__icontains=q).order_by()
     else:
         return None
-    with read_through_indexes():  # LIMIT CANDIDATES + 1 must not become a walk of the whole table
-        ids = list(images.values_list("id", flat=True)[: CANDIDATES + 1])
-    return ids if len(ids) <= CANDIDATES else None
+    return images.values_list("id", flat=True)[: CANDIDATES + 1]
 
 
 def images_holding(q: str, tokens: list[str]) -> QuerySet[Image]:

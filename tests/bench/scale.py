@@ -365,7 +365,8 @@ def plans(ids: dict[str, Any], items: int) -> str:
     """EXPLAIN (ANALYZE, BUFFERS) of the main queries, as the views run them (docs/performance.md)."""
     from django.db import connection
 
-    from apps.datasets.search import images_holding, searched_tokens
+    from apps.common.planning import read_through_indexes
+    from apps.datasets.search import ids_statement
     from apps.labeling import selectors
     from apps.labeling.models import LabelingJob
 
@@ -382,11 +383,17 @@ def plans(ids: dict[str, Any], items: int) -> str:
     }
     out = []
     with connection.cursor() as cursor:
-        q = image_name(items // 2)[0]  # the search's first statement: the images holding q's rare tokens
-        sql, params = images_holding(q, searched_tokens(q)).values("id").query.sql_with_params()
-        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}", params)
-        lines = "\n".join(row[0] for row in cursor.fetchall())
-        out.append(f"-- items list, q (one file name): the images holding its tokens\n{lines}\n")
+        # A search's first statement: its images' ids, through the tokens or the trigrams, as it is run.
+        for name, q in (
+            ("one file name", image_name(items // 2)[0]),
+            ("a batch folder", "batch0007/"),
+            ("/a batch folder/", "/batch0007/"),
+        ):
+            sql, params = ids_statement(q).query.sql_with_params()
+            with read_through_indexes():
+                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}", params)
+                lines = "\n".join(row[0] for row in cursor.fetchall())
+            out.append(f"-- items list, q ({name}): its images' ids\n{lines}\n")
         for name, (kwargs, deep) in cases.items():
             qs = selectors.item_list(job=job, **kwargs)
             offset = (DEEP_PAGE - 1) * PAGE_SIZE if deep else 0
