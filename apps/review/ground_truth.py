@@ -81,6 +81,9 @@ def copy_offer(*, job: LabelingJob, truth_item_id: int, annotator: Any, by: Any)
     labels) by `by`, recorded as any assignment is: it is offered in their queue like any other image."""
     from .assignments import assign  # review-work's module
 
+    # The job's row before its tallies, as job_sync takes them (assign locks the row again): the other
+    # order deadlocks with a sync; and two offers of one truth take turns, so each copy gets its number.
+    LabelingJob.objects.select_for_update().filter(pk=job.pk).first()
     truth = GroundTruth.objects.filter(job=job, item_id=truth_item_id).select_related("item__image").first()
     if truth is None:
         raise ApiError(400, "not_ground_truth", f"Item {truth_item_id} is not ground truth in this job.")

@@ -241,3 +241,73 @@ def test_an_export_holds_each_image_once_without_its_ground_truth_copies(
     download = manager_api.get(f"/api/exports/{export.pk}/download/")
     assert download.status_code == 200, download.content
     assert names(b"".join(download.streaming_content)) == expected
+
+
+def _waits_on_a_lock(pid: int) -> bool:
+    from django.db import connections
+
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
+        row = cursor.fetchone()
+    return row is not None and row[0] == "Lock"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_offering_a_copy_while_a_sync_holds_the_job_takes_its_turn_without_a_deadlock(
+    job: Any, truth: Any, manager: Any, annotator2: Any
+) -> None:
+    """A sync (an import's end) locks the job's row, then adds to its item tally; offering a copy adds a
+    job item and assigns it, which locks the job's row too. Offered while the sync holds the row, the copy
+    must wait for the row before it touches the tally: the other way round, each waits for the other, and
+    PostgreSQL kills one of them (the sync, or the manager's offer, fails with a deadlock)."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from apps.labeling import store
+    from apps.labeling.models import LabelingJob
+    from apps.labeling.readmodels import ITEMS
+    from apps.review.ground_truth import copy_offer
+
+    GroundTruth.objects.create(job=job, item=truth, seq=truth.saved_seq, marked_by=manager)
+    held, connected = threading.Event(), threading.Event()
+    offer_pid: list[int] = []
+    failures: list[BaseException] = []
+
+    def sync() -> None:  # job_sync's locks, in its order, with the offer let in between
+        try:
+            with transaction.atomic():
+                LabelingJob.objects.select_for_update().filter(pk=job.pk).first()
+                held.set()
+                assert connected.wait(20)
+                for _ in range(2000):  # until the offer waits on a lock (each check is a query)
+                    if offer_pid and _waits_on_a_lock(offer_pid[0]):
+                        break
+                store.job_tally_add(job.pk, {ITEMS: 1})
+        except BaseException as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+        finally:
+            connection.close()
+
+    def offer() -> None:
+        try:
+            connection.ensure_connection()
+            offer_pid.append(connection.connection.info.backend_pid)
+            connected.set()
+            copy_offer(job=job, truth_item_id=truth.pk, annotator=annotator2, by=manager)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+        finally:
+            connection.close()
+
+    syncing = threading.Thread(target=sync)
+    syncing.start()
+    assert held.wait(20)
+    offering = threading.Thread(target=offer)
+    offering.start()
+    syncing.join(20)
+    offering.join(20)
+
+    assert failures == []
+    assert GroundTruthCopy.objects.filter(truth__item=truth).count() == 1
