@@ -247,6 +247,7 @@ def _waits_on_a_lock(pid: int) -> bool:
     from django.db import connections
 
     with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # a transaction's first look is kept otherwise
         cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
         row = cursor.fetchone()
     return row is not None and row[0] == "Lock"
