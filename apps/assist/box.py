@@ -122,20 +122,23 @@ def box_proposals(pixels: np.ndarray, prompt: BoxPrompt, max_vertices: int = MAX
         cv2.grabCut(
             coarse, mask, coarse_rect, background, foreground, COARSE_ITERATIONS, cv2.GC_INIT_WITH_RECT
         )
-        if not _foreground(mask).any() and not any(p.label == 1 for p in prompt.points):
-            return []
         # The fine cut, at the working size, starts from the coarse one (its mask doubled, its colour
         # models). Outside the box is background, the clicks are what they say, the rest is free. With
         # clicks the colour models are learnt again from that mask: marked at the coarse size instead (and
         # cut there), they moved less (IoU after a click: median 0.78 against 0.83 on the sample photos).
-        doubled = cv2.resize(_foreground(mask).astype(np.uint8), (ww, wh), interpolation=cv2.INTER_NEAREST)
+        # A coarse cut that kept nothing is no start: the fine round starts from the box, as from the
+        # rectangle (on random boxes over the sample photos that gave back a proposal to 1 in 20).
+        kept = _foreground(mask)
+        doubled = cv2.resize(kept.astype(np.uint8), (ww, wh), interpolation=cv2.INTER_NEAREST)
         mask = np.where(doubled == 1, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
         rx, ry, rw, rh = rect
         inside = np.zeros((wh, ww), bool)
         inside[ry : ry + rh, rx : rx + rw] = True
+        if not kept.any():
+            mask[inside] = cv2.GC_PR_FGD
         mask[~inside] = cv2.GC_BGD
         _mark(mask, prompt, scale, (cx0, cy0), radius)
-        mode = cv2.GC_INIT_WITH_MASK if prompt.points else cv2.GC_EVAL
+        mode = cv2.GC_INIT_WITH_MASK if prompt.points or not kept.any() else cv2.GC_EVAL
         cv2.grabCut(work, mask, None, background, foreground, FINE_ITERATIONS, mode)
     except cv2.error:
         return []  # too few distinct colours to learn a model from: nothing to separate
