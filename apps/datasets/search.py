@@ -47,7 +47,7 @@ SEPARATORS = r"[\x01-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]"
 PATH_TOKENS_SQL = f"regexp_split_to_array(UPPER(%s::text), '{SEPARATORS}+')"  # migration 0008's index
 TOKENS_INDEX = "datasets_image_path_tokens"
 COMMON = 0.01  # a token in more than 1% of the images narrows too little to be worth its posting list
-CANDIDATES = 1000  # images found through the tokens, at most, that a search then reads by id
+CANDIDATES = 1000  # images found through an index, at most, whose items a search then reads by image id
 
 
 def interior_tokens(q: str) -> list[str]:
@@ -136,8 +136,8 @@ def images_holding(q: str, tokens: list[str]) -> QuerySet[Image]:
 
 def path_contains(q: str, image: str = "") -> Q:
     """Images (or rows reaching them through the relation `image`, e.g. "image") whose path holds q as a
-    case-insensitive substring: the rows of `path__icontains=q`, by image id where the token index finds
-    them (PostgreSQL)."""
+    case-insensitive substring: the rows of `path__icontains=q`, by image id where an index finds at
+    most CANDIDATES of them (image_ids_holding, PostgreSQL)."""
     ids = image_ids_holding(q)
     if ids is None:
         return Q(**{f"{image}__path__icontains" if image else "path__icontains": q})
