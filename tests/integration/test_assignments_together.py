@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from channels.db import database_sync_to_async
-from django.db import connection, connections
+from django.db import connection
 
 from apps.labeling import live
 from tests.conftest import new_id, square
+from tests.db_locks import waits_on_a_lock
 from tests.integration.test_asyncapi import _check
 from tests.integration.test_ws_support import Peer, Sockets
 
@@ -391,13 +392,6 @@ async def test_opening_the_image_turns_the_claim_into_presence_and_leaving_frees
     assert after["item"] == first.pk
 
 
-def _waiting_on_a_lock(pid: int) -> bool:
-    with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
-        row = cursor.fetchone()
-    return row is not None and row[0] == "Lock"
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_reviewers_pressing_start_review_at_the_same_moment_get_different_images(
@@ -444,7 +438,7 @@ def test_two_reviewers_pressing_start_review_at_the_same_moment_get_different_im
     two.start()
     # Wait until the second request either finished (it did not wait its turn) or waits on a lock.
     for _ in range(int(JOIN / 0.01)):
-        if second_done.is_set() or (second_pid and _waiting_on_a_lock(second_pid[0])):
+        if second_done.is_set() or (second_pid and waits_on_a_lock(second_pid[0])):
             break
         second_done.wait(0.01)
     go_on.set()

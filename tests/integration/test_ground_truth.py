@@ -15,6 +15,7 @@ from apps.review.ground_truth import compare, objects_of
 from apps.review.models import Assignment
 from apps.review.quality_models import GroundTruth, GroundTruthCopy
 from tests.conftest import new_id, square
+from tests.db_locks import waits_on_a_lock
 
 pytestmark = pytest.mark.django_db
 
@@ -243,16 +244,6 @@ def test_an_export_holds_each_image_once_without_its_ground_truth_copies(
     assert names(b"".join(download.streaming_content)) == expected
 
 
-def _waits_on_a_lock(pid: int) -> bool:
-    from django.db import connections
-
-    with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT pg_stat_clear_snapshot()")  # a transaction's first look is kept otherwise
-        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
-        row = cursor.fetchone()
-    return row is not None and row[0] == "Lock"
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_offering_a_copy_while_a_sync_holds_the_job_takes_its_turn_without_a_deadlock(
@@ -283,7 +274,7 @@ def test_offering_a_copy_while_a_sync_holds_the_job_takes_its_turn_without_a_dea
                 held.set()
                 assert connected.wait(20)
                 for _ in range(2000):  # until the offer waits on a lock (each check is a query)
-                    if offer_pid and _waits_on_a_lock(offer_pid[0]):
+                    if offer_pid and waits_on_a_lock(offer_pid[0]):
                         break
                 store.job_tally_add(job.pk, {ITEMS: 1})
         except BaseException as error:  # noqa: BLE001 - reported below

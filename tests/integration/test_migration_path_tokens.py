@@ -10,21 +10,14 @@ from typing import Any
 
 import pytest
 from django.apps import apps as global_apps
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 
 from apps.datasets.models import Image
+from tests.db_locks import waits_on_a_lock
 
 migration = importlib.import_module("apps.datasets.migrations.0008_image_path_tokens")
 
 JOIN = 20.0  # bounds a failing test only
-
-
-def _waits_on_a_lock(pid: int) -> bool:
-    with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT pg_stat_clear_snapshot()")  # a transaction's first look is kept otherwise
-        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
-        row = cursor.fetchone()
-    return row is not None and row[0] == "Lock"
 
 
 def _index_valid() -> bool | None:
@@ -77,7 +70,7 @@ def test_images_are_written_while_the_tokens_index_is_built(dataset: Any) -> Non
             Image.objects.create(dataset=dataset, path="a/one.png", name="one.png", width=4, height=4)
             building = _in_a_thread(build, build_pid, failures)
             for _ in range(5000):  # until the build waits for the batch (each check is a query)
-                if build_pid and _waits_on_a_lock(build_pid[0]):
+                if build_pid and waits_on_a_lock(build_pid[0]):
                     break
                 if not build_pid:
                     building.join(0.01)  # its connection is not open yet
