@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 import shapely
 from shapely import affinity
-from shapely.geometry import LineString, Polygon
+from shapely.geometry import Polygon
 
 from .prompts import BoxPrompt
 from .proposals import MAX_VERTICES, MIN_AREA, Proposal, polygons_of, ring_points
@@ -63,14 +63,8 @@ def mask_outlines(mask: np.ndarray, scale: float = 1.0, origin: tuple[int, int] 
     contours, _ = cv2.findContours(doubled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     outlines = []
     for contour in contours:
-        points = (contour.reshape(-1, 2).astype(np.float64) + 0.5) / 2
-        shape = (
-            Polygon(points)
-            if len(points) > 2
-            else LineString(points)
-            if len(points) == 2
-            else shapely.Point(points[0])
-        )
+        # A pixel of the mask is 2x2 doubled: every contour has at least 4 points.
+        shape = Polygon((contour.reshape(-1, 2).astype(np.float64) + 0.5) / 2)
         grown = shape.buffer(0.25, cap_style="square", join_style="mitre")
         if grown.area < shape.area:
             # A buffer that lost area was given a ring crossing itself, which a contour should never be.
