@@ -15,7 +15,7 @@ from apps.review.ground_truth import compare, objects_of
 from apps.review.models import Assignment
 from apps.review.quality_models import GroundTruth, GroundTruthCopy
 from tests.conftest import new_id, square
-from tests.db_locks import waits_on_a_lock
+from tests.db_locks import JOIN, OnItsOwnConnection
 
 pytestmark = pytest.mark.django_db
 
@@ -255,7 +255,7 @@ def test_offering_a_copy_while_a_sync_holds_the_job_takes_its_turn_without_a_dea
     PostgreSQL kills one of them (the sync, or the manager's offer, fails with a deadlock)."""
     import threading
 
-    from django.db import connection, transaction
+    from django.db import transaction
 
     from apps.labeling import store
     from apps.labeling.models import LabelingJob
@@ -263,43 +263,24 @@ def test_offering_a_copy_while_a_sync_holds_the_job_takes_its_turn_without_a_dea
     from apps.review.ground_truth import copy_offer
 
     GroundTruth.objects.create(job=job, item=truth, seq=truth.saved_seq, marked_by=manager)
-    held, connected = threading.Event(), threading.Event()
-    offer_pid: list[int] = []
-    failures: list[BaseException] = []
+    holding, held = threading.Event(), threading.Event()
 
     def sync() -> None:  # job_sync's locks, in its order, with the offer let in between
-        try:
-            with transaction.atomic():
-                LabelingJob.objects.select_for_update().filter(pk=job.pk).first()
-                held.set()
-                assert connected.wait(20)
-                for _ in range(2000):  # until the offer waits on a lock (each check is a query)
-                    if offer_pid and waits_on_a_lock(offer_pid[0]):
-                        break
-                store.job_tally_add(job.pk, {ITEMS: 1})
-        except BaseException as error:  # noqa: BLE001 - reported below
-            failures.append(error)
-        finally:
-            connection.close()
+        with transaction.atomic():
+            LabelingJob.objects.select_for_update().filter(pk=job.pk).first()
+            held.set()
+            assert holding.wait(JOIN)
+            store.job_tally_add(job.pk, {ITEMS: 1})
 
-    def offer() -> None:
-        try:
-            connection.ensure_connection()
-            offer_pid.append(connection.connection.info.backend_pid)
-            connected.set()
-            copy_offer(job=job, truth_item_id=truth.pk, annotator=annotator2, by=manager)
-        except BaseException as error:  # noqa: BLE001 - reported below
-            failures.append(error)
-        finally:
-            connection.close()
+    syncing = OnItsOwnConnection(sync)
+    assert held.wait(JOIN)
+    offering = OnItsOwnConnection(
+        lambda: copy_offer(job=job, truth_item_id=truth.pk, annotator=annotator2, by=manager)
+    )
+    offering.until_it_waits_on_a_lock()
+    holding.set()
+    syncing.join(JOIN)
+    offering.join(JOIN)
 
-    syncing = threading.Thread(target=sync)
-    syncing.start()
-    assert held.wait(20)
-    offering = threading.Thread(target=offer)
-    offering.start()
-    syncing.join(20)
-    offering.join(20)
-
-    assert failures == []
+    assert syncing.failures == offering.failures == []
     assert GroundTruthCopy.objects.filter(truth__item=truth).count() == 1

@@ -5,7 +5,6 @@ import may spend waiting on it."""
 from __future__ import annotations
 
 import importlib
-import threading
 from typing import Any
 
 import pytest
@@ -13,11 +12,9 @@ from django.apps import apps as global_apps
 from django.db import connection, transaction
 
 from apps.datasets.models import Image
-from tests.db_locks import waits_on_a_lock
+from tests.db_locks import JOIN, OnItsOwnConnection
 
 migration = importlib.import_module("apps.datasets.migrations.0008_image_path_tokens")
-
-JOIN = 20.0  # bounds a failing test only
 
 
 def _index_valid() -> bool | None:
@@ -27,22 +24,6 @@ def _index_valid() -> bool | None:
         )
         row = cursor.fetchone()
     return None if row is None else row[0]
-
-
-def _in_a_thread(work: Any, pid: list[int], failures: list[BaseException]) -> threading.Thread:
-    def run() -> None:
-        try:
-            connection.ensure_connection()
-            pid.append(connection.connection.info.backend_pid)
-            work()
-        except BaseException as error:  # noqa: BLE001 - reported by the test
-            failures.append(error)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 @pytest.mark.postgres
@@ -63,18 +44,12 @@ def test_images_are_written_while_the_tokens_index_is_built(dataset: Any) -> Non
 
     with connection.schema_editor(atomic=False) as editor:
         migration.tokens_index_drop(global_apps, editor)
-    build_pid: list[int] = []
-    failures: list[BaseException] = []
     try:
         with transaction.atomic():  # the first import's batch
             Image.objects.create(dataset=dataset, path="a/one.png", name="one.png", width=4, height=4)
-            building = _in_a_thread(build, build_pid, failures)
-            for _ in range(5000):  # until the build waits for the batch (each check is a query)
-                if build_pid and waits_on_a_lock(build_pid[0]):
-                    break
-                if not build_pid:
-                    building.join(0.01)  # its connection is not open yet
-            inserting = _in_a_thread(insert_another, [], failures)
+            building = OnItsOwnConnection(build)
+            building.until_it_waits_on_a_lock()  # for the batch's end, as any build must
+            inserting = OnItsOwnConnection(insert_another)
             inserting.join(JOIN)
             inserted = Image.objects.filter(path="b/two.png").exists()
         building.join(JOIN)
@@ -83,7 +58,7 @@ def test_images_are_written_while_the_tokens_index_is_built(dataset: Any) -> Non
             with connection.schema_editor(atomic=False) as editor:
                 migration.tokens_index_create(global_apps, editor)
 
-    assert failures == []
+    assert building.failures == inserting.failures == []
     assert inserted
     assert _index_valid() is True
 
