@@ -13,13 +13,13 @@ working size the tool gives a small object in a photo the same cut as the same o
 Two cuts, coarse then fine. GrabCut's first round from a bare box is its dearest by far (its graph cut
 starts from colour models that know only "inside" and "outside": at the working size, under load, 0.70 s
 against 0.15 to 0.23 s for each later round), and its cost grows faster than the pixels (65 ms at a
-quarter of them). So the first cut is at half the working size
-(a quarter of the pixels: GC_INIT_WITH_RECT, one round), and its mask, doubled, with its colour models,
-starts one round at the working size (GC_EVAL): outside the box sure background, the rest free, so the fine
-cut can still add the thin parts the coarse one missed. With clicks the fine round starts from the same
-mask marked with them (discs of GC_FGD / GC_BGD) and learns its colour models again from it
-(GC_INIT_WITH_MASK). A quarter of the time, for a median IoU of 0.791 against 0.809 on the sample photos
-(docs/assist.md). The foreground's outer contours become the proposals, those holding a foreground click
+quarter of them). So the first cut is at half the working size (a quarter of the pixels:
+GC_INIT_WITH_RECT, one round), and its mask, doubled, with its colour models, starts one round at the
+working size (GC_EVAL): outside the box sure background, the rest free, so the fine cut can still add the
+thin parts the coarse one missed. With clicks the fine round starts from the same mask marked with them
+(discs of GC_FGD / GC_BGD) and learns its colour models again from it (GC_INIT_WITH_MASK); so does a fine
+round whose coarse cut kept nothing, from the box alone. A quarter of the time, for a median IoU of 0.791
+against 0.809 on the sample photos (docs/assist.md). The foreground's outer contours become the proposals, those holding a foreground click
 first, then the largest, each scored by its share of the foreground.
 """
 
@@ -211,7 +211,8 @@ def proposals_of(
 
 def _on_image(outline: Polygon, width: int, height: int) -> Polygon | None:
     """A valid outline's largest part on the image, without holes (a shape has none); None below MIN_AREA.
-    A mask's outline reaches half a pixel past a region's pixel centres, so at most to the image's border."""
+    A mask's outline reaches its pixels' outer edges, so the image's border at most (scaled back from a
+    working image, a hair past it: then it is cut there)."""
     minx, miny, maxx, maxy = outline.bounds
     inside = minx >= 0 and miny >= 0 and maxx <= width and maxy <= height
     parts = [outline] if inside else polygons_of(outline.intersection(shapely.box(0, 0, width, height)))
