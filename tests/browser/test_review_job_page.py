@@ -269,3 +269,36 @@ def test_a_reviewer_lands_on_the_images_to_review(open_page: Any, site: Any, new
     expect(page).to_have_url(site.url(f"/jobs/{job['id']}/"))
     unlabeled = len(job["items"]) - 1
     expect(page.locator("#pager .page-info")).to_contain_text(f"· {unlabeled} images")
+
+
+def test_an_assignment_made_while_the_grid_is_read_is_not_undone_by_that_read(
+    open_page: Any, site: Any, new_job: Any
+) -> None:
+    """The grid's list is read before a manager's assignment commits, and answered after its frame came:
+    the tile must end with the frame's seats, not the older list's (which replaces every tile)."""
+    job = new_job()
+    first = job["items"][0]["id"]
+    page = open_page("ann")
+    page.goto(site.url(f"/jobs/{job['id']}/"))
+    expect(page.locator("#live-status")).to_have_text("live")
+    expect(tile(page, first).locator(".assignee")).to_have_count(0)
+    held: list[tuple[Any, Any]] = []
+
+    def read_then_assign(route: Any) -> None:
+        if held:  # a later read goes through
+            route.continue_()
+            return
+        held.append((route, route.fetch()))  # the list as it is before the assignment
+        site.api("demo").post(
+            f"/api/jobs/{job['id']}/assignments/",
+            {"item_ids": [first], "annotator": site.seed["users"]["bob"]},
+        )
+
+    page.route(f"**/api/jobs/{job['id']}/items/?*", read_then_assign)
+    page.get_by_role("tab", name="All statuses").click()
+    expect(tile(page, first).locator(".assignee")).to_have_text("✎ bob")  # the frame, during the read
+    route, older = held[0]
+    route.fulfill(response=older)
+
+    expect(page.locator("#grid")).to_have_attribute("data-state", "ready")
+    expect(tile(page, first).locator(".assignee")).to_have_text("✎ bob")

@@ -927,12 +927,13 @@ function updateTile(item) {
 
 // A manager assigned or unassigned images (here or on another page): the tiles shown take their new
 // annotator and reviewer at once. Under the Assigned to filter the images it keeps may have changed, and a
-// frame too large to name its images (items: null) names none: then the grid reloads.
+// frame too large to name its images (items: null) names none: then the grid reloads. So it does when the
+// frame comes while the list is being read: that read may have been answered before this change
+// committed, and its answer replaces every tile (assignments are rare: a read more costs little).
 function showAssignments(frame) {
-  if (frame.items === null || filters.assigned_to) {
-    reloadSoon();
-    return;
-  }
+  const listChanges = frame.items === null || Boolean(filters.assigned_to);
+  if (listChanges || grid.dataset.state === 'loading') reloadSoon();
+  if (listChanges) return;
   const itemQuery = query({ ...filters, page: 1, page_size: PAGE_SIZE });
   for (const row of frame.items) {
     const index = pageItems.findIndex((i) => i.id === row.id);
