@@ -5,6 +5,7 @@ review" at the same moment are sent to different images unless they choose to jo
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -242,14 +243,12 @@ async def test_two_managers_assigning_the_same_images_at_once_leave_the_last_wri
         finally:
             connection.close()
 
-    threads = [
-        threading.Thread(target=assigning, args=(manager, annotator)),
-        threading.Thread(target=assigning, args=(manager2, annotator2)),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN)
+    # In threads of their own, while the loop goes on: the pages' sockets (and, on the embedded default,
+    # the in-memory channel layer the frames go through) run on it.
+    both = asyncio.gather(
+        asyncio.to_thread(assigning, manager, annotator), asyncio.to_thread(assigning, manager2, annotator2)
+    )
+    await asyncio.wait_for(both, JOIN)
     assert len(results) == 2, results
 
     def record() -> list[tuple[str, int, int | None, int | None]]:
