@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +40,8 @@ from .models import Item
 from .permissions import RANK, job_role_now
 from .presence import PresenceMixin, user_info
 from .services import item_command_handle
+
+log = logging.getLogger(__name__)
 
 __all__ = ["CLOSE_ACCESS_REVOKED", "ItemConsumer", "JobConsumer"]
 
@@ -85,7 +88,15 @@ def _command_handle_sync(**command: Any) -> tuple[int, live.Batch]:
     object is as old as the socket). The broadcasts' messages are built here, in the worker thread (the
     job's counts, when they changed, are a database read), for the consumer to send from its loop."""
     result = item_command_handle(**command)
-    return result.seq, live.messages(result.broadcasts)
+    try:
+        broadcasts = live.messages(result.broadcasts)
+    except Exception:
+        # The command is stored: its ack must go (an error would tell the client nothing was stored, and it
+        # would take back what the server holds). As with every broadcast, the failure is logged: the
+        # item's watchers catch up at its next event, the job's pages at their next change.
+        log.exception("item %s: the broadcast of seq %s could not be built", command["item_id"], result.seq)
+        broadcasts = []
+    return result.seq, broadcasts
 
 
 async def _command_handle(**command: Any) -> tuple[int, live.Batch]:

@@ -159,6 +159,32 @@ async def test_a_command_the_server_fails_on_is_answered_by_its_id_and_the_conne
     await assert_still_usable(peer, item, labels["cat"].pk)
 
 
+async def test_a_stored_command_is_acked_even_when_its_broadcast_cannot_be_built(
+    sockets: Sockets, item: Any, labels: Any, annotator: Any, monkeypatch: Any
+) -> None:
+    """The broadcast's messages are built after the commit (the job's counts are read then): a failure
+    there must not answer the command with internal_error, which tells the client nothing was stored and
+    makes it take back a shape the server holds (the person would draw it again: two shapes)."""
+    from apps.labeling import live
+
+    real = live.messages
+    failures = iter([RuntimeError("the counts' read failed")])
+
+    def failing_once(broadcasts: Any) -> Any:
+        for failure in failures:
+            raise failure
+        return real(broadcasts)
+
+    monkeypatch.setattr(live, "messages", failing_once)
+    peer = await sockets.item(annotator, item.pk)
+
+    await peer.send_text(command_frame("c1", command=polygon(new_id(), labels["cat"].pk, square(5, 5, 10))))
+    answer = await peer.next("error", "rejected", "ack")
+
+    assert answer == {"type": "ack", "command_id": "c1", "seq": 1}
+    assert [event["seq"] for event in await stored_events(item.pk)] == [1]
+
+
 async def test_a_binary_frame_gets_an_error_and_the_connection_stays_usable(
     sockets: Sockets, item: Any, labels: Any, annotator: Any
 ) -> None:
