@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -212,4 +213,6 @@ class JobNext(APIView):
         if role not in assignments.SEAT_ROLES[assignments.WORK_SEAT[work]]:
             doing = "label" if work == "label" else "review"
             raise ApiError(403, "permission_denied", f"Your role ({role}) may not {doing} images here.")
-        return Response(assignments.next_item(job=job, user=request.user, work=work, join=query["join"]))
+        answer = Response(assignments.next_item(job=job, user=request.user, work=work, join=query["join"]))
+        add_never_cache_headers(answer)  # each ask holds an image: no cache may answer it instead
+        return answer

@@ -304,6 +304,7 @@ def test_next_gives_my_assigned_image_first_then_an_unassigned_one_never_another
     assert mine.status_code == 200, mine.json()
     assert (mine.json()["item"], mine.json()["assigned_to_me"]) == (third.pk, True)
     assert mine.json()["url"] == f"/items/{third.pk}/"
+    assert "no-store" in mine["Cache-Control"], "each ask holds an image: never answered from a cache"
     saved_label(annotator_api, third, labels["cat"].pk, add_polygon, send)
 
     unassigned = next_for(annotator_api, job)  # "for" defaults to label
