@@ -15,11 +15,15 @@ from apps.common.planning import read_through_indexes
 from apps.datasets import search
 from apps.datasets.models import Image
 from apps.datasets.search import (
+    edge_parts,
+    edge_words,
+    ids_statement,
     image_ids_holding,
     images_holding,
     interior_tokens,
     path_contains,
     searched_tokens,
+    words_with_edge,
 )
 from apps.labeling import selectors
 from apps.labeling.models import Item
@@ -93,8 +97,35 @@ QUERIES = {
     "zebra_05_": ["05"],
 }
 
+# q values with a part bounded by a separator on one side only (its first or last): on PostgreSQL the
+# whole tokens it can be part of come from the table of every path token (datasets migration 0010).
+EDGE_QUERIES = [
+    "batch0007/",
+    "atch0007/",
+    "batch0007/frame_0007",
+    "ch0500/",
+    "/batch05",
+    "/BATCH050",
+    "xframe_05",
+    "rame_0500001",
+    "e_05000",
+    "é/",
+    "MG_12",
+    "_1234-co",
+    "n/c_3",
+    "100%_do",
+    "sted_05_",
+    "ß_0",
+    "nothing_like_it/",
+    "/nothing",
+    "a—05—b_",
+]
+
 # PostgreSQL folds every letter: the token index must find what its UPPER finds (ü against Ü).
-QUERIES_FOLDED = ["_ÜNÏ_", "_ünï_", "/über_", "é/Über_ünï_2024", "CAFÉ/", "_SS.", "_ẞ_", "/Ss_05_ß"]
+QUERIES_FOLDED = [
+    *["_ÜNÏ_", "_ünï_", "/über_", "é/Über_ünï_2024", "CAFÉ/", "_SS.", "_ẞ_", "/Ss_05_ß"],
+    *["Über_ü", "ünï_2024", "ÜBER_", "_Ün"],  # parts of a token at q's edges
+]
 
 
 @pytest.fixture
@@ -148,6 +179,19 @@ def test_a_search_through_the_tokens_finds_what_upper_like_finds(
 
     assert found == by_icontains(searched_job, q)
     assert "_ÜNÏ_" not in q or len(found) == 2  # both cases of ünï: PostgreSQL's UPPER folds them
+
+
+@pytest.mark.parametrize("q", EDGE_QUERIES)
+def test_a_search_by_a_part_of_a_token_lists_what_a_substring_test_lists(
+    q: str, searched_job: Any, manager_api: Any
+) -> None:
+    expected = {
+        item.pk
+        for item in Item.objects.filter(job=searched_job).select_related("image")
+        if q.upper() in item.image.path.upper()
+    }
+
+    assert listed(manager_api, searched_job, q) == expected == by_icontains(searched_job, q)
 
 
 def plan(queryset: Any) -> str:
@@ -245,3 +289,86 @@ def test_reading_through_indexes_plans_a_bitmap_of_the_index_then_sets_the_scans
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan')")
         assert cursor.fetchone() == ("on", "on")
+
+
+@pytest.mark.postgres
+def test_a_part_of_a_token_at_qs_edge_is_found_through_the_whole_tokens_it_ends_or_starts(
+    searched_job: Any,
+) -> None:
+    assert edge_parts("batch0007/") == [("ends", "batch0007")]
+    assert edge_parts("ch0500/frame_05") == [("ends", "ch0500"), ("starts", "05")]
+    assert edge_parts("/frame") == [("starts", "frame")]
+    assert edge_parts("batch0007") == []  # bounded on neither side: the trigrams
+    assert edge_words("ch0500/") == [["BATCH0500"]]
+    assert edge_words("/batch05") == [["BATCH0500", "BATCH0501"]]
+    assert edge_words("xframe_05") == [["XFRAME"], ["05", "0500000", "0500001"]]
+    assert edge_words("rame_0500001") == [["FRAME", "XFRAME"], ["0500001"]]
+    assert edge_words("nothinglikeit/") == [[]]  # no token ends with NOTHINGLIKEIT
+    assert edge_words("Über_ü") == [["ÜBER"], ["ÜBER", "ÜNÏ"]]  # PostgreSQL's UPPER on both sides
+
+    found = plan(ids_statement("ch0500/"))
+    assert "datasets_image_path_tokens" in found and "&&" in found, found
+    assert "datasets_image_path_trgm" not in found, found
+    assert set(ids_statement("ch0500/")) == set(
+        Image.objects.filter(path__icontains="ch0500/").values_list("pk", flat=True)
+    )
+    with CaptureQueriesContext(connection) as queries:
+        assert image_ids_holding("nothinglikeit/") == []
+    assert not any("datasets_image" in query["sql"] for query in queries.captured_queries)
+
+
+@pytest.mark.postgres
+def test_an_edge_part_of_too_many_tokens_is_not_looked_up(searched_job: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr(search, "EDGE_WORDS", 2)
+    assert edge_words("rame_05") == [["FRAME", "XFRAME"]]  # 05 starts three tokens: left out
+    assert words_with_edge("starts", "05") is None
+    monkeypatch.setattr(search, "EDGE_WORDS", 1)
+    assert edge_words("rame_05") == []
+    assert "datasets_image_path_trgm" in plan(ids_statement("rame_05"))
+
+
+def words_table() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT token FROM {search.WORDS} ORDER BY token")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.postgres
+def test_the_table_of_path_tokens_is_kept_by_every_write_of_an_image(searched_job: Any) -> None:
+    dataset = searched_job.dataset
+    assert "BATCH0007" in words_table() and "XFRAME" in words_table()
+
+    Image.objects.create(
+        dataset=dataset, file="n/1.png", name="1.png", path="new/Zebra-42.png", width=9, height=9
+    )
+    assert {"NEW", "ZEBRA", "42", "PNG"} <= set(words_table())
+    Image.objects.filter(path="new/Zebra-42.png").update(path="moved/Okapi-42.png")
+    assert {"MOVED", "OKAPI"} <= set(words_table())
+    with connection.cursor() as cursor:  # as the scale bench's COPY: no ordinary triggers fire
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(
+            "INSERT INTO datasets_image (dataset_id, file, thumbnail, name, path, width, height, checksum, "
+            "created_at) VALUES (%s, 'r.png', '', 'r.png', 'bulk/Quokka_7.png', 9, 9, '', now())",
+            [dataset.pk],
+        )
+        cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+    assert "QUOKKA" in words_table()
+    before = words_table()
+    Image.objects.filter(path__startswith="s/").update(width=10)  # no path changed: nothing added
+    Image.objects.bulk_create(  # tokens there already, twice in one statement: added once
+        Image(
+            dataset=dataset, file=f"d/{n}.png", name="d.png", path=f"new/zebra_{n}/q.png", width=9, height=9
+        )
+        for n in range(2)
+    )
+    assert words_table() == sorted([*before, "0", "1", "Q"])
+    quokka = Image.objects.get(path="bulk/Quokka_7.png")
+    assert edge_words("okka_7") == [["QUOKKA"], ["7"]]
+    assert image_ids_holding("okka_7") == [quokka.pk]
+
+
+@pytest.mark.postgres
+def test_a_token_in_the_table_twice_is_looked_up_once(searched_job: Any) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {search.WORDS} (token) VALUES ('BATCH0500'), ('BATCH0500')")
+    assert edge_words("/batch05") == [["BATCH0500", "BATCH0501"]]
