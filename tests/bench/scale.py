@@ -298,11 +298,16 @@ class Measure:
         self.rng = random.Random(7)
 
     def round(self, samples: int) -> dict[str, list[float]]:
-        """Each figure's times in ms: a warm-up, then `samples` requests (twice that for commands, a
-        quarter for the sync of 1,000 new images)."""
+        """Each figure's times in ms: a warm-up, then `samples` requests (twice that for commands). Each
+        sync of 1,000 new images has its images inserted before the clock starts and its items and images
+        removed after it stops, so the job keeps its size from round to round (and the 10k baseline stays
+        10k: with a quarter of the samples and nothing removed, 10 samples in 5 rounds, it had grown to
+        25k by the end, and the figure's p50 of 10 samples swung from 0.88x to 1.96x between runs)."""
         client, job, out = self.client, self.job, {}
 
-        def timed(name: str, call: Any, n: int = samples, before: Any = None, expect: int = 200) -> None:
+        def timed(
+            name: str, call: Any, n: int = samples, before: Any = None, after: Any = None, expect: int = 200
+        ) -> None:
             times = []
             for _ in range(n + 1):
                 if before is not None:
@@ -311,6 +316,8 @@ class Measure:
                 response = call()
                 times.append((time.perf_counter() - start) * 1000)
                 assert response.status_code == expect, (name, response.status_code, response.content[:300])
+                if after is not None:
+                    after(response)
             out[name] = times[1:]
 
         for name, query in list_filters(self.ids).items():
@@ -328,8 +335,8 @@ class Measure:
         timed(
             "sync, 1,000 new images",
             lambda: client.post(f"/api/jobs/{job}/sync/"),
-            max(2, samples // 4),
-            self.new_images,
+            before=self.new_images,
+            after=self.new_images_remove,
         )
         timed("command on a random item (cold)", self.command, samples * 2, expect=201)
         return out
@@ -350,6 +357,21 @@ class Measure:
             )
             for n in range(start, start + 1000)
         )
+
+    def new_images_remove(self, response: Any) -> None:
+        """Remove the items the sync just added (`response`) and the images it added them for, and take
+        them off the job's item tally, as if they had never been."""
+        from apps.datasets.models import Image
+        from apps.labeling import store
+        from apps.labeling.models import Item
+        from apps.labeling.readmodels import ITEMS
+
+        assert response.json()["added"] == 1000, response.json()
+        images = Image.objects.filter(dataset_id=self.ids["dataset_id"], path__startswith="new/")
+        _, removed = Item.objects.filter(job_id=self.job, image__in=images).delete()
+        assert removed.get("labeling.Item") == 1000, removed
+        images.delete()
+        store.job_tally_add(self.job, {ITEMS: -1000})
 
     def command(self) -> Any:
         item_id = self.rng.randint(1, self.items)
