@@ -113,7 +113,7 @@ def words_with_edge(end: str, part: str) -> list[str] | None:
 def edge_words(q: str) -> list[list[str]]:
     """For each edge of q that narrows it, the whole tokens it can be part of (every path holding q holds
     one of each list): the edges with at most EDGE_WORDS such tokens, none of them common. An empty list:
-    no path has that edge, so none holds q. None on SQLite."""
+    no path has that edge, so none holds q. None at all on SQLite."""
     if connection.vendor != "postgresql":
         return []
     narrowing = []
