@@ -31,6 +31,14 @@ class Unavailable(Exception):
     """A service the caller needs (PostgreSQL, Redis) does not answer."""
 
 
+def git(*args: str) -> str:
+    """Run git in this checkout (the A/B benches' worktrees); its output, or RuntimeError with git's words."""
+    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)}: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -53,7 +53,7 @@ from tests.bench.ws import (
     pct,
     site_start,
 )
-from tests.live_servers import ROOT, postgres_fresh, redis_flushed
+from tests.live_servers import ROOT, git, postgres_fresh, redis_flushed
 
 VAR = ROOT / "var" / "bench" / "ab"
 PG_DATABASES = {"A": "polylog_ab_a", "B": "polylog_ab_b"}
@@ -79,13 +79,6 @@ class Variant:
     def label(self) -> str:
         settings = " ".join(f"{k}={v}" for k, v in self.env.items())
         return f"{self.source} ({self.commit})" + (f" {settings}" if settings else "")
-
-
-def git(*args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    if done.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)}: {done.stderr.strip()}")
-    return done.stdout.strip()
 
 
 def tree_prepare(variant: Variant, scratch: Path) -> None:

@@ -25,7 +25,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.live_servers import ROOT
+from tests.live_servers import ROOT, git
 
 HARNESS = ROOT / "tests" / "bench" / "imports.py"
 VAR = ROOT / "var" / "bench" / "imports-ab"
@@ -50,13 +50,6 @@ class Variant:
 
     def label(self) -> str:
         return f"{self.source} ({self.commit})" + (f" + {' '.join(self.overlay)}" if self.overlay else "")
-
-
-def git(*args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    if done.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)}: {done.stderr.strip()}")
-    return done.stdout.strip()
 
 
 def tree_prepare(variant: Variant, scratch: Path) -> None:
