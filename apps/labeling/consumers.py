@@ -11,6 +11,7 @@ import asyncio
 import functools
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -53,6 +54,13 @@ __all__ = ["CLOSE_ACCESS_REVOKED", "ItemConsumer", "JobConsumer"]
 # database is far away. The loop's run_in_executor hands them over: asgiref's database_sync_to_async
 # around it cost about a tenth of the servers' CPU per command under the load (docs/performance.md).
 command_threads = ThreadPoolExecutor(settings.POLYLOG["WS_COMMAND_THREADS"], thread_name_prefix="command")
+
+# How many images a job socket remembers what it last sent of (an item frame's seq, an assignments row's
+# change), to drop a frame that arrives after a newer one of the same image. Frames pass each other only
+# when they were broadcast moments apart, so the images sent most recently are the ones that need it; a
+# page open for days over a large job would otherwise keep a row per image it ever heard of (about 150
+# bytes each). 2,048 covers four assignments frames of 500 images each (docs/protocol.md).
+JOB_SOCKET_ITEMS_KEPT = 2048
 
 
 @database_sync_to_async
@@ -112,6 +120,27 @@ def _with_connections(call: Callable[[], Any]) -> Any:
         return call()
     finally:
         close_old_connections()
+
+
+class LastSent:
+    """The last value (a seq, a change id) a socket sent of each of the `size` images it sent something
+    of most recently; the image whose last send is oldest is forgotten first, and reads as 0."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.values: OrderedDict[int, int] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def get(self, item_id: int) -> int:
+        return self.values.get(item_id, 0)
+
+    def set(self, item_id: int, value: int) -> None:
+        self.values[item_id] = value
+        self.values.move_to_end(item_id)
+        while len(self.values) > self.size:
+            self.values.popitem(last=False)
 
 
 class LiveConsumer(JsonFrameConsumer):
@@ -334,8 +363,8 @@ class JobConsumer(LiveConsumer):
         if role is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return
-        self.item_seqs: dict[int, int] = {}
-        self.assignment_changes: dict[int, int] = {}  # item -> the last assignment change sent
+        self.item_seqs = LastSent(JOB_SOCKET_ITEMS_KEPT)  # item -> the seq of the last item frame sent
+        self.assignment_changes = LastSent(JOB_SOCKET_ITEMS_KEPT)  # item -> the last assignment change sent
         self.assignments_reread = 0  # the last change a page was told to read its list for
         await self.open(live.job_group(self.job_id), self.job_id, role)
 
@@ -348,9 +377,9 @@ class JobConsumer(LiveConsumer):
         # Commands of one item may broadcast from different threads or processes out of order: an
         # item frame older than one already sent would show a stale status.
         item = message["item"]
-        if item["seq"] <= self.item_seqs.get(item["id"], 0):
+        if item["seq"] <= self.item_seqs.get(item["id"]):
             return
-        self.item_seqs[item["id"]] = item["seq"]
+        self.item_seqs.set(item["id"], item["seq"])
         await self.send_json({"type": "item", "item": item})
 
     async def job_counts(self, message: dict[str, Any]) -> None:
@@ -375,11 +404,12 @@ class JobConsumer(LiveConsumer):
             newer = [
                 row
                 for row in frame["items"]
-                if row["change"] > max(self.assignment_changes.get(row["id"], 0), self.assignments_reread)
+                if row["change"] > max(self.assignment_changes.get(row["id"]), self.assignments_reread)
             ]
             if not newer:
                 return
-            self.assignment_changes.update((row["id"], row["change"]) for row in newer)
+            for row in newer:
+                self.assignment_changes.set(row["id"], row["change"])
             frame["items"] = newer
         await self.send_json(frame)
 

@@ -156,6 +156,60 @@ async def test_the_job_socket_drops_an_item_frame_older_than_one_it_sent(
 
 
 @pytest.mark.asyncio
+async def test_a_long_lived_job_socket_remembers_a_bounded_number_of_images_and_still_drops_stale_frames(
+    sockets: Sockets, job: Any, manager: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the socket keeps to drop stale frames stays under JOB_SOCKET_ITEMS_KEPT images however many it
+    hears of, and the frames of the images heard of most recently are the same as without a bound: the
+    newer sent, the older and the repeated dropped."""
+    from channels.layers import get_channel_layer
+
+    from apps.labeling import consumers, live
+
+    kept = 4
+    monkeypatch.setattr(consumers, "JOB_SOCKET_ITEMS_KEPT", kept, raising=False)
+    opened: list[Any] = []
+    real_connect = consumers.JobConsumer.connect
+
+    async def connect(self: Any) -> None:
+        opened.append(self)
+        await real_connect(self)
+
+    monkeypatch.setattr(consumers.JobConsumer, "connect", connect)
+    watcher = await sockets.job(manager, job.pk)
+    layer = get_channel_layer()
+    group = live.job_group(job.pk)
+    ids = [1000 + n for n in range(3 * kept)]  # the socket checks no item id: any image of any size of job
+
+    async def item(item_id: int, seq: int) -> None:
+        await layer.group_send(group, {"type": live.JOB_ITEM, "item": {"id": item_id, "seq": seq}})
+
+    async def assigned(item_id: int, change: int) -> None:
+        row = {"id": item_id, "assignee": None, "assignee_name": None, "reviewer": None}
+        row |= {"reviewer_name": None, "change": change}
+        frame = {"by": None, "batch": f"b{change}", "changed": 1, "change": change, "items": [row]}
+        await layer.group_send(group, {"type": live.JOB_ASSIGNMENTS, "assignments": frame})
+
+    for n, item_id in enumerate(ids):
+        await item(item_id, 5)
+        await assigned(item_id, 100 + n)
+    recent = ids[-kept:]
+    for n, item_id in enumerate(recent):
+        await item(item_id, 4)  # older than the one sent: stale
+        await item(item_id, 5)  # the same again
+        await assigned(item_id, 50 + n)  # an older change of the image: stale
+    await item(recent[0], 6)
+    await assigned(recent[0], 200)
+
+    items = [(f["item"]["id"], f["item"]["seq"]) for f in await watcher.drain("item")]
+    changes = [(f["items"][0]["id"], f["change"]) for f in await watcher.drain("assignments")]
+    assert items == [(item_id, 5) for item_id in ids] + [(recent[0], 6)]
+    assert changes == [(item_id, 100 + n) for n, item_id in enumerate(ids)] + [(recent[0], 200)]
+    [consumer] = opened
+    assert len(consumer.item_seqs) == len(consumer.assignment_changes) == kept
+
+
+@pytest.mark.asyncio
 async def test_the_job_socket_hears_about_deleted_images_and_new_counts(
     sockets: Sockets, job: Any, items: list[Any], manager: Any
 ) -> None:
