@@ -63,10 +63,17 @@ class AssignResult:
 # Who holds the seats ------------------------------------------------------------------------------
 
 
-def _members(job: LabelingJob) -> dict[int, str]:
-    """user id -> role in the job, staff counting as managers only when they are members (a seat goes
-    to someone who sees the job's items list)."""
-    return dict(JobMember.objects.filter(job=job).values_list("user_id", "role"))
+def _members_held(job: LabelingJob, user_ids: Iterable[int | None]) -> dict[int, str]:
+    """user id -> role in the job of those of `user_ids` who are members, staff counting as managers only
+    when they are members (a seat goes to someone who sees the job's items list). Their member rows are
+    held until the transaction ends: a removal or a change of role that comes meanwhile waits for the
+    seats to be written (then applies to them, as to any seat given before), so a seat never goes to
+    someone whose membership ended between the check and the write."""
+    wanted = [user_id for user_id in user_ids if user_id is not None]
+    if not wanted:
+        return {}
+    rows = JobMember.objects.select_for_update().filter(job=job, user_id__in=wanted)
+    return dict(rows.values_list("user_id", "role"))
 
 
 def seat_holder_check(job: LabelingJob, seat: str, user_id: int | None, members: dict[int, str]) -> None:
@@ -97,17 +104,18 @@ def assign(
     """Give every item of `items` (a queryset of the job's items, or item ids, checked to be the job's)
     the annotator and/or reviewer given (UNSET: left as it is; None: nobody). Seats that change are
     recorded, in one transaction that holds the job's row, so two managers' assignments of one job
-    follow each other and the record's order is theirs."""
+    follow each other and the record's order is theirs, and the member rows of the people named, so
+    they are checked as they stand when the seats are written."""
     seats = {AssignRole.ANNOTATOR: annotator, AssignRole.REVIEWER: reviewer}
     seats = {seat: user for seat, user in seats.items() if user is not UNSET}
     if not seats:
         raise ApiError(400, "invalid_request", "Name an annotator or a reviewer (null: nobody) to assign.")
-    members = _members(job)
-    for seat, user in seats.items():
-        seat_holder_check(job, seat, user, members)
     batch = uuid.uuid4()
     with transaction.atomic():
         LabelingJob.objects.select_for_update().filter(pk=job.pk).first()
+        members = _members_held(job, seats.values())
+        for seat, user in seats.items():
+            seat_holder_check(job, seat, user, members)
         if isinstance(items, QuerySet):
             ids = list(items.order_by().values_list("pk", flat=True))
         else:
@@ -138,12 +146,12 @@ def split_evenly(
         raise ApiError(400, "invalid_request", "annotators: name at least one annotator.")
     if len(set(annotators)) != len(annotators):
         raise ApiError(400, "invalid_request", "annotators: each annotator once.")
-    members = _members(job)
-    for user in annotators:
-        seat_holder_check(job, AssignRole.ANNOTATOR, user, members)
     batch = uuid.uuid4()
     with transaction.atomic():
         LabelingJob.objects.select_for_update().filter(pk=job.pk).first()
+        members = _members_held(job, annotators)
+        for user in annotators:
+            seat_holder_check(job, AssignRole.ANNOTATOR, user, members)
         ids = list(
             items.filter(status=ItemStatus.UNLABELED).order_by("id").values_list("pk", flat=True).distinct()
         )

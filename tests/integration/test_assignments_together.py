@@ -18,7 +18,7 @@ from django.db import connection
 
 from apps.labeling import live
 from tests.conftest import new_id, square
-from tests.db_locks import waits_on_a_lock
+from tests.db_locks import OnItsOwnConnection, waits_on_a_lock
 from tests.integration.test_asyncapi import _check
 from tests.integration.test_ws_support import Peer, Sockets
 
@@ -280,6 +280,51 @@ async def test_two_managers_assigning_the_same_images_at_once_leave_the_last_wri
     # Both pages show the final state.
     for page in pages:
         assert shown(await assignments_frames(page, 2 * len(chosen))) == final
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("how", ["assign", "split"])
+def test_a_member_removed_while_an_assignment_checks_them_waits_for_it_and_is_never_seated_after(
+    how: str, job: Any, items: list[Any], manager: Any, annotator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The annotator's membership is removed, on another connection, just after the assignment checked
+    it: the removal must wait for the assignment to commit (the member's row is held from the check to
+    the write), not end first and leave a seat given to someone who was no longer a member when it was
+    written. Without the hold the removal commits at once and the seat is written after it."""
+    from apps.labeling.models import JobMember
+    from apps.labeling.services import job_member_remove
+    from apps.review import assignments
+    from apps.review.models import AssignmentChange
+
+    member = JobMember.objects.get(job=job, user=annotator)
+    removal: list[OnItsOwnConnection] = []
+    removal_waited: list[bool] = []
+    real_check = assignments.seat_holder_check
+
+    def check_then_remove(*args: Any, **kwargs: Any) -> None:
+        real_check(*args, **kwargs)
+        if not removal:
+            removal.append(OnItsOwnConnection(lambda: job_member_remove(member=member)))
+            removal[0].until_it_waits_on_a_lock()
+            removal_waited.append(removal[0].is_alive())
+
+    monkeypatch.setattr(assignments, "seat_holder_check", check_then_remove)
+    chosen = [item.pk for item in items]
+    if how == "assign":
+        result = assignments.assign(job=job, by=manager, items=chosen, annotator=annotator.pk)
+        written = result.changed
+    else:
+        every = job.items.all()
+        written = assignments.split_evenly(job=job, by=manager, items=every, annotators=[annotator.pk])[
+            "changed"
+        ]
+    removal[0].join(JOIN)
+
+    assert removal[0].failures == []
+    assert removal_waited == [True]
+    assert written == len(chosen) == AssignmentChange.objects.filter(assignee=annotator).count()
+    assert not JobMember.objects.filter(pk=member.pk).exists()  # the removal came after, as it waited
 
 
 # Two people pressing Start at once ----------------------------------------------------------------------
