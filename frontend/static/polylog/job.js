@@ -26,6 +26,8 @@ const selected = new Set();
 let filters = readUrl();
 let pageItems = [];
 let loadToken = 0;
+// The newest item frame of each image that came while the list was being read (see updateTile).
+let framesWhileLoading = new Map();
 
 // The URL is the page's state: reading it restores a shared or reloaded view. -------------------------
 
@@ -281,6 +283,7 @@ function showCounts(statusCounts, labelCounts) {
 async function load() {
   const token = ++loadToken;
   grid.dataset.state = 'loading';
+  framesWhileLoading = new Map(); // frames before this read are in its answer (their commands committed)
   const search = query(filters, { forApi: true });
   let page;
   try {
@@ -312,6 +315,9 @@ async function load() {
   $('#export').href = `/api/jobs/${job.id}/export/?${exportParams}`;
   grid.dataset.query = query(filters);
   grid.dataset.state = 'ready';
+  const late = [...framesWhileLoading.values()];
+  framesWhileLoading = new Map();
+  for (const item of late) updateTile(item);
 }
 
 function statusBadge(item) {
@@ -907,8 +913,16 @@ function fitsTabs(item) {
 }
 
 // An item changed: show it at once on its tile; if it no longer fits the filters, the page reloads.
+// A frame that comes while the list is being read is kept, and applied again to the list's answer once it
+// is shown: the read may have been answered before the frame's command committed, and the answer replaces
+// every tile. A frame no newer than the tile (by seq) changes nothing: the list read after its command
+// already holds it, or a newer state.
 function updateTile(item) {
+  if (grid.dataset.state === 'loading' && !(framesWhileLoading.get(item.id)?.seq >= item.seq)) {
+    framesWhileLoading.set(item.id, item);
+  }
   const index = pageItems.findIndex((i) => i.id === item.id);
+  if (index >= 0 && pageItems[index].seq >= item.seq) return;
   if (index < 0) {
     if (fitsTabs(item)) reloadSoon();
     return;
