@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from typing import Any
 
 import pytest
@@ -98,3 +99,28 @@ def test_an_item_frame_older_than_the_tile_leaves_it_as_it_is(open_page, site, n
     expect(tile(page, second).locator(".shapes")).to_have_text("1 shape")
     expect(tile(page, first).locator(".shapes")).to_have_text("2 shapes")
     expect(tile(page, first).locator("img.overlay")).to_have_attribute("src", re.compile(r"[?&]seq=2&"))
+
+
+def test_a_selected_image_someone_saves_into_another_tab_is_no_longer_selected(open_page, site, new_job):
+    """A manager selects an image on the Unlabeled tab; an annotator saves a shape on it meanwhile, and the
+    grid reloads without it. Delete must not still count it: it would delete an image the manager no
+    longer sees, with the annotator's work."""
+    job = new_job()
+    first, second = job["items"][0], job["items"][1]
+    page = open_page("demo")
+    page.goto(site.url(f"/jobs/{job['id']}/"))
+    expect(page.locator("#live-status")).to_have_text("live")
+    page.get_by_label(f"Select {first['image']['name']}").check()
+    page.get_by_label(f"Select {second['image']['name']}").check()
+    expect(page.locator("#selection-count")).to_have_text("2 selected")
+
+    ann = site.api("ann")
+    points = [[20, 20], [80, 20], [80, 80], [20, 80]]
+    command = {"type": "add_polygon", "shape_id": str(uuid.uuid4()), "label_class_id": label_id(job, "cat")}
+    ann.command(first["id"], {**command, "points": points})
+    ann.command(first["id"], {"type": "save"})
+
+    expect(tile(page, first["id"])).to_have_count(0)
+    expect(page.locator("#selection-count")).to_have_text("1 selected")
+    page.locator("#delete-images").click()
+    expect(page.locator("#delete-dialog .summary")).to_have_text("Delete 1 selected image from this job?")

@@ -303,6 +303,10 @@ async function load() {
   if (token !== loadToken) return; // a later load superseded this one
   showError(pageError, null);
   pageItems = page.results;
+  // Only what the grid shows stays selected: a live reload can take a selected image off the page (saved
+  // into another tab by someone else), and Delete or Mark hard must not act on an image no longer shown.
+  const shown = new Set(pageItems.map((item) => item.id));
+  for (const id of selected) if (!shown.has(id)) selected.delete(id);
   showCounts(page.status_counts, page.label_counts);
   showReviewCounts(page.review_counts);
   renderGrid();
