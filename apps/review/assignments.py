@@ -31,6 +31,7 @@ from django.utils import timezone
 from apps.common.errors import ApiError
 from apps.labeling import live
 from apps.labeling.models import Item, ItemStatus, JobMember, LabelingJob, ReviewStatus, Role
+from apps.labeling.permissions import MANAGE, job_role_now, role_require
 from apps.labeling.selectors import ItemListHook
 
 from .models import Assignment, AssignmentChange, AssignRole, ItemPresence, NextClaim
@@ -76,6 +77,17 @@ def _members_held(job: LabelingJob, user_ids: Iterable[int | None]) -> dict[int,
     return dict(rows.values_list("user_id", "role"))
 
 
+def actor_manages_check(job: LabelingJob, by: Any) -> None:
+    """The person assigning still manages the job, as stored now: the view checked their role before the
+    transaction, and a demotion or removal may have committed since. Called after `_members_held` took
+    their member row (they are among the people held), so one that comes meanwhile waits for the seats
+    to be written. 404 when no longer a member, 403 `permission_denied` for a lower role, as the view
+    answers."""
+    if getattr(by, "pk", None) is None:  # no person (a script): nothing to re-check
+        return
+    role_require(job_role_now(by.pk, job.pk), MANAGE, "job")
+
+
 def seat_holder_check(job: LabelingJob, seat: str, user_id: int | None, members: dict[int, str]) -> None:
     """400 `invalid_assignee` when the user cannot hold the seat: not a member of the job, or a role
     that does not do that work (an auditor labels nothing, an annotator reviews nothing)."""
@@ -113,7 +125,8 @@ def assign(
     batch = uuid.uuid4()
     with transaction.atomic():
         LabelingJob.objects.select_for_update().filter(pk=job.pk).first()
-        members = _members_held(job, seats.values())
+        members = _members_held(job, [*seats.values(), getattr(by, "pk", None)])
+        actor_manages_check(job, by)
         for seat, user in seats.items():
             seat_holder_check(job, seat, user, members)
         if isinstance(items, QuerySet):
@@ -149,7 +162,8 @@ def split_evenly(
     batch = uuid.uuid4()
     with transaction.atomic():
         LabelingJob.objects.select_for_update().filter(pk=job.pk).first()
-        members = _members_held(job, annotators)
+        members = _members_held(job, [*annotators, getattr(by, "pk", None)])
+        actor_manages_check(job, by)
         for user in annotators:
             seat_holder_check(job, AssignRole.ANNOTATOR, user, members)
         ids = list(

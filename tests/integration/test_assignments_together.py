@@ -327,6 +327,88 @@ def test_a_member_removed_while_an_assignment_checks_them_waits_for_it_and_is_ne
     assert not JobMember.objects.filter(pk=member.pk).exists()  # the removal came after, as it waited
 
 
+@pytest.mark.parametrize("how", ["assign", "split"])
+@pytest.mark.parametrize("change", ["demoted", "removed"])
+def test_a_manager_demoted_after_the_views_check_assigns_nothing(
+    how: str,
+    change: str,
+    job: Any,
+    items: list[Any],
+    manager: Any,
+    manager2: Any,
+    annotator: Any,
+    client_for: Callable[[Any], Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The view checks the manager's role, then (before the assignment's transaction) another manager
+    demotes them to annotator or removes them: the assignment re-checks the actor inside its transaction
+    and refuses as the view would have (403 permission_denied, 404 once not a member), writing nothing.
+    Without the re-check the seats were written by someone who no longer managed the job."""
+    from apps.labeling.models import JobMember, Role
+    from apps.labeling.services import job_member_remove, job_member_set
+    from apps.review import api
+    from apps.review.models import Assignment, AssignmentChange
+
+    real_job_for = api.job_for
+
+    def check_then_demote(*args: Any, **kwargs: Any) -> Any:
+        found = real_job_for(*args, **kwargs)
+        if change == "demoted":
+            job_member_set(job=job, user=manager2, role=Role.ANNOTATOR)
+        else:
+            job_member_remove(member=JobMember.objects.get(job=job, user=manager2))
+        return found
+
+    monkeypatch.setattr(api, "job_for", check_then_demote)
+    client = client_for(manager2)
+    if how == "assign":
+        url, body = f"/api/jobs/{job.pk}/assignments/", {"item_ids": [items[0].pk], "annotator": annotator.pk}
+    else:
+        url, body = f"/api/jobs/{job.pk}/assignments/split/", {"annotators": [annotator.pk]}
+    response = client.post(url, body, format="json")
+
+    expected = (403, "permission_denied") if change == "demoted" else (404, "not_found")
+    assert (response.status_code, response.json()["code"]) == expected
+    assert not Assignment.objects.exists()
+    assert not AssignmentChange.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_demotion_that_comes_while_an_assignment_runs_waits_for_it(
+    job: Any, items: list[Any], manager: Any, manager2: Any, annotator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The assigning manager is demoted, on another connection, just after the assignment checked them:
+    the demotion waits for the assignment to commit (the actor's member row is held from the check to the
+    write, as the assignees' are), so the seats were written while they still managed the job. Without
+    the hold the demotion commits at once, in the middle of an assignment it should have come after."""
+    from apps.labeling.models import JobMember, Role
+    from apps.labeling.services import job_member_set
+    from apps.review import assignments
+    from apps.review.models import AssignmentChange
+
+    demotion: list[OnItsOwnConnection] = []
+    demotion_waited: list[bool] = []
+    real_check = assignments.actor_manages_check
+
+    def check_then_demote(*args: Any, **kwargs: Any) -> None:
+        real_check(*args, **kwargs)
+        demotion.append(
+            OnItsOwnConnection(lambda: job_member_set(job=job, user=manager2, role=Role.ANNOTATOR))
+        )
+        demotion[0].until_it_waits_on_a_lock()
+        demotion_waited.append(demotion[0].is_alive())
+
+    monkeypatch.setattr(assignments, "actor_manages_check", check_then_demote)
+    result = assignments.assign(job=job, by=manager2, items=[items[0].pk], annotator=annotator.pk)
+    demotion[0].join(JOIN)
+
+    assert demotion[0].failures == []
+    assert demotion_waited == [True]
+    assert result.changed == 1 == AssignmentChange.objects.filter(changed_by=manager2).count()
+    assert JobMember.objects.get(job=job, user=manager2).role == Role.ANNOTATOR
+
+
 # Two people pressing Start at once ----------------------------------------------------------------------
 
 
