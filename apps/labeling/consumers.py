@@ -41,6 +41,7 @@ from .models import Item
 from .permissions import RANK, job_role_now
 from .presence import PresenceMixin, user_info
 from .services import item_command_handle
+from .services.items import item_deletion_told
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +182,25 @@ class LiveConsumer(JsonFrameConsumer):
     async def label_classes(self, message: dict[str, Any]) -> None:
         await self.send_json({"type": "label_classes", "label_classes": message["label_classes"]})
 
+    async def items_deleted(self, message: dict[str, Any]) -> None:
+        """Images were deleted from the job: a job socket heard it as items_deleted already; an item
+        socket says so when its image is one of them (ItemConsumer)."""
+
+
+def item_deleted_frame(item_id: int, deletion: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "item_deleted",
+        "item_id": item_id,
+        "by": deletion["by"],
+        "deleted_at": deletion["deleted_at"],
+        "deletion_id": deletion["deletion_id"],
+    }
+
+
+@database_sync_to_async
+def _deletion_told(item_id: int) -> dict[str, Any] | None:
+    return item_deletion_told(item_id)
+
 
 class ItemConsumer(PresenceMixin, LiveConsumer):
     """`/ws/items/<id>/`: catch-up and live events, commands, presence and cursors of one item."""
@@ -270,6 +290,11 @@ class ItemConsumer(PresenceMixin, LiveConsumer):
             return
         caught_up = await self.delivery.start(since)
         await self.send_json({"type": "caught_up", "seq": caught_up})
+        # A page that connects (or reconnects, having missed the broadcast) to a deleted image learns it
+        # here: who deleted it and when, after the history it may still read.
+        deletion = await _deletion_told(self.item_id)
+        if deletion is not None:
+            await self.send_json(item_deleted_frame(self.item_id, deletion))
 
     async def on_command(self, frame: dict[str, Any]) -> None:
         # The envelope is read as REST reads it. A frame without a usable command_id has nothing to be
@@ -330,6 +355,10 @@ class ItemConsumer(PresenceMixin, LiveConsumer):
 
     async def read_after(self, after: int, upto: int | None) -> list[dict[str, Any]]:
         return await _events_after(self.item_id, after, upto)
+
+    async def items_deleted(self, message: dict[str, Any]) -> None:
+        if self.item_id in message["item_ids"]:
+            await self.send_json(item_deleted_frame(self.item_id, message))
 
     async def item_events(self, message: dict[str, Any]) -> None:
         self.active_at = time.monotonic()

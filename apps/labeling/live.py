@@ -37,6 +37,7 @@ JOB_ITEM = "job.item"
 JOB_COUNTS = "job.counts"
 JOB_ITEMS_ADDED = "job.items_added"
 JOB_ITEMS_DELETED = "job.items_deleted"
+ITEMS_DELETED = "items.deleted"  # to every socket of the job; item sockets of the images pass it on
 JOB_THUMBNAILS = "job.thumbnails"
 JOB_EXPORT = "job.export"
 JOB_ASSIGNMENTS = "job.assignments"
@@ -134,10 +135,16 @@ def on_job_items_added(sender: Any, *, job_id: int, added: int, total: int, **kw
     )
 
 
-def on_items_deleted(sender: Any, *, job_id: int, item_ids: list[int], **kwargs: Any) -> None:
+def on_items_deleted(
+    sender: Any, *, job_id: int, item_ids: list[int], deletion: dict[str, Any], **kwargs: Any
+) -> None:
+    """The job's pages drop the images; every socket of the job hears of it once (one message to the
+    labels group, not one per image: a deletion of 10,000 images is one send), and an item socket open on
+    one of them tells its page who deleted it (the item_deleted frame)."""
     _publish(
         lambda: [
             (job_group(job_id), {"type": JOB_ITEMS_DELETED, "item_ids": item_ids}),
+            (labels_group(job_id), {"type": ITEMS_DELETED, "item_ids": item_ids, **deletion}),
             _counts_message(job_id),
         ]
     )

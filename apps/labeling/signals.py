@@ -8,7 +8,8 @@ from django.dispatch import Signal
 # Sent after a sync created items. kwargs: job_id, added, total.
 job_items_added = Signal()
 
-# Sent after images were deleted from a job. kwargs: job_id, item_ids.
+# Sent after images were deleted from a job. kwargs: job_id, item_ids, deletion (who and when: the item
+# socket's item_deleted frame, services.items.deletion_told).
 items_deleted = Signal()
 
 # Sent after a job's label classes changed (created, renamed, recoloured, deleted). kwargs: job_id.

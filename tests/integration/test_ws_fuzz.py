@@ -52,6 +52,7 @@ SERVER_FRAMES = {
     "cursor",
     "pong",
     "label_classes",
+    "item_deleted",
     "item",
     "counts",
     "items_deleted",

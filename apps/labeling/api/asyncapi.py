@@ -137,6 +137,18 @@ ITEM_SERVER_FRAMES: dict[str, tuple[dict[str, Any], list[str], str]] = {
     "error": ERROR_FRAME,
     "pong": PONG_FRAME,
     "label_classes": LABEL_CLASSES_FRAME,
+    "item_deleted": (
+        {
+            "item_id": INT,
+            "by": USER,
+            "deleted_at": {**STRING, "format": "date-time"},
+            "deletion_id": {**INT, "description": "the record's id (GET /api/jobs/{job_id}/deletions/)"},
+        },
+        ["item_id", "by", "deleted_at", "deletion_id"],
+        "The image was deleted from its job (by whom, when): commands are refused from now on (item_deleted);"
+        " its stored history stays readable. Sent when it happens, and after caught_up to a socket that"
+        " says hello on a deleted image.",
+    ),
 }
 JOB_SERVER_FRAMES: dict[str, tuple[dict[str, Any], list[str], str]] = {
     "item": (

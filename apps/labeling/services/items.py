@@ -125,6 +125,36 @@ def _tally_items_leaving(*, job_id: int, item_ids: set[int]) -> None:
     store.job_tally_add(job_id, deltas)
 
 
+def deletion_told(deletion: ItemDeletion) -> dict[str, Any]:
+    """What an item socket tells of a deletion (the item_deleted frame, docs/protocol.md): who, when, and
+    the record's id (GET /api/jobs/<id>/deletions/ lists it)."""
+    actor = deletion.actor
+    return {
+        "deletion_id": deletion.pk,
+        "by": {"id": actor.pk, "username": actor.get_username()},
+        "deleted_at": deletion.created_at.isoformat(),
+    }
+
+
+def item_deletion_told(item_id: int) -> dict[str, Any] | None:
+    """The deletion that took the item out of its job, as deletion_told says it; None while it is in its
+    job. Its record is the job's first made at or after the item's deleted_at that names it (the
+    service stamps the item, then writes the record, in one transaction)."""
+    found = (
+        Item.objects.filter(pk=item_id, deleted_at__isnull=False).values_list("job_id", "deleted_at").first()
+    )
+    if found is None:
+        return None
+    job_id, deleted_at = found
+    records = ItemDeletion.objects.filter(job_id=job_id, created_at__gte=deleted_at).order_by(
+        "created_at", "id"
+    )
+    for deletion in records.select_related("actor").iterator(chunk_size=20):
+        if item_id in deletion.item_ids:
+            return deletion_told(deletion)
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class ItemsDeleted:
     """A deletion's record, and the source files it kept (asked to delete, but still used elsewhere)."""
@@ -173,9 +203,6 @@ def items_delete(
     Item.objects.filter(pk__in=ids, deleted_at__isnull=True).update(deleted_at=now)
     going = [image for image in images if image.file.name not in kept] if delete_source_files else []
     job_id = jobs.pop()
-    transaction.on_commit(
-        lambda: items_deleted.send(sender=Item, job_id=job_id, item_ids=sorted(ids)), robust=True
-    )
     deletion = ItemDeletion.objects.create(
         job_id=job_id,
         actor=actor,
@@ -184,6 +211,13 @@ def items_delete(
         delete_source_files=delete_source_files,
         forced=force,
         files_deleted=sorted({image.file.name for image in going}),
+    )
+    # Whoever has one of these images open is told who deleted it and when (the item socket's
+    # item_deleted frame), not left to find out from their next command's refusal.
+    told = deletion_told(deletion)
+    transaction.on_commit(
+        lambda: items_deleted.send(sender=Item, job_id=job_id, item_ids=sorted(ids), deletion=told),
+        robust=True,
     )
     if going:
         # Storage is left to the queue, after the commit: the answer does not wait on it, and files are
