@@ -90,6 +90,10 @@ const assistWaiting = new Set();
 // Commands ----------------------------------------------------------------------------------------------
 
 function send(command, { at = null } = {}) {
+  if (deleted()) {
+    refuse('item_deleted', DELETED_REFUSAL, at);
+    return null;
+  }
   if (!canLabel) {
     refuse('permission_denied', `Your role (${job.role}) may look but not label.`, at);
     return null;
@@ -111,6 +115,11 @@ function send(command, { at = null } = {}) {
 // refusal (shown as any other).
 function sendReview(command) {
   return new Promise((resolve, reject) => {
+    if (deleted()) {
+      refuse('item_deleted', DELETED_REFUSAL, null);
+      reject(new ApiError(422, 'item_deleted', DELETED_REFUSAL));
+      return;
+    }
     const commandId = newId();
     sent.set(commandId, { command, at: null, shape: factsOf(command.shape_id) });
     waiters.set(commandId, { resolve, reject });
@@ -140,7 +149,8 @@ const socket = new ItemSocket(item.id, {
   },
   onRejected(commandId, code, message) {
     store.refused(commandId);
-    explainRefusal(sent.get(commandId), code, message);
+    if (code === 'item_deleted') lostToDeletion(sent.get(commandId));
+    else explainRefusal(sent.get(commandId), code, message);
     sent.delete(commandId);
     waiters.get(commandId)?.reject(new ApiError(422, code, message));
     waiters.delete(commandId);
@@ -151,6 +161,7 @@ const socket = new ItemSocket(item.id, {
     showPresence(frame.users);
   },
   onCursor: (frame) => renderer.setCursor(frame.user, frame.x, frame.y),
+  onItemDeleted: (frame) => stopForDeletion(frame),
   onLabelClasses(classes) {
     // A manager changed the job's label classes (here or elsewhere): every shape and the panel follow.
     labels.clear();
@@ -167,6 +178,54 @@ const socket = new ItemSocket(item.id, {
   },
 });
 store.onGap = (seq) => socket.hello(seq);
+
+// The image deleted from its job (docs/ui.md, "An image deleted while open") -------------------------------
+// A manager deleted this image while it was open here (the socket's item_deleted, also sent after the
+// catch-up to a page that opens or reconnects to a deleted image). The page says who and when, in a banner
+// that stays, and sends nothing more. What is honest to say follows from how deletion works: the item
+// leaves the job's lists, counts and exports; its stored events stay (replay, audit); there is no undelete.
+// A command of mine on its way was either stored before the deletion (its ack comes) or is refused
+// item_deleted: those are taken back from the picture and counted in the banner, as not kept.
+const DELETED_REFUSAL = 'This image was deleted from the job: nothing more can be drawn or changed on it.';
+const DELETED_TITLE = 'This image was deleted from the job';
+let deletion = null; // the item_deleted frame, once heard
+let lost = 0; // my changes refused because the image was deleted
+
+const deleted = () => deletion !== null || item.deleted;
+
+function stopForDeletion(frame) {
+  const first = deletion === null;
+  deletion = frame;
+  if (first) {
+    disableEditing(DELETED_TITLE);
+    setMode(MODES.EDIT); // only looking is left; the tool chosen stays remembered for the next image
+    document.body.dataset.deleted = 'true';
+  }
+  showDeletion();
+}
+
+function lostToDeletion(entry) {
+  const type = entry?.command?.type;
+  if (type !== 'save' && type !== 'discard_changes') lost += 1;
+  if (deletion) showDeletion();
+  else notices.show({ text: DELETED_REFUSAL, code: 'item_deleted', key: 'item_deleted' });
+}
+
+function showDeletion() {
+  const banner = document.getElementById('deleted-banner');
+  const by = deletion.by?.id === me.id ? 'you' : deletion.by?.username ?? 'a manager';
+  const when = new Date(deletion.deleted_at);
+  const at = Number.isNaN(when.getTime()) ? '' : ` at ${when.toLocaleTimeString()}${when.toDateString() === new Date().toDateString() ? '' : ` on ${when.toLocaleDateString()}`}`;
+  const paragraphs = [
+    `This image was deleted from the job by ${by}${at}. Nothing more can be drawn or changed here.`,
+    'What was stored before the deletion stays in its history (Replay shows it), but the image is no longer in the job\'s lists, counts or exports.',
+  ];
+  if (lost) paragraphs.push(`${lost} change${lost === 1 ? '' : 's'} of yours had not reached the server before the deletion: ${lost === 1 ? 'it was' : 'they were'} not kept and ${lost === 1 ? 'is' : 'are'} taken back from the image.`);
+  banner.replaceChildren(...paragraphs.map((text) => h('p', {}, text)));
+  banner.dataset.by = deletion.by?.username ?? '';
+  banner.dataset.lost = String(lost);
+  banner.hidden = false;
+}
 store.onApplied = (event, before, after) => onApplied(event, before, after);
 
 // Messages: refusals and others' changes, in words, in one notification area (docs/ui.md) ---------------
@@ -509,14 +568,16 @@ function setMode(name) {
   if (!MODE_TABLE[name]) name = MODES.DRAW_POLYGON;
   if (name === ISSUE_MODE && !rights.openIssue) name = MODES.EDIT;
   if (!canLabel && name !== ISSUE_MODE) name = MODES.EDIT; // auditors and reviewers look: no drawing tool
+  if (deleted()) name = MODES.EDIT; // deleted from the job: looking is all that is left
   if (mode) mode.onStop?.(modeState, ctx);
   mode = MODE_TABLE[name];
   modeState = mode.onSetup(ctx);
-  if (canLabel && name !== MODES.SPLIT && name !== ISSUE_MODE) localStorage.setItem(TOOL_KEY, name); // the chosen tool stays for the next image
+  if (canLabel && !deleted() && name !== MODES.SPLIT && name !== ISSUE_MODE) localStorage.setItem(TOOL_KEY, name); // the chosen tool stays for the next image
   assistOptions.show(name);
   stage.className = `stage mode-${name}`;
   for (const button of document.querySelectorAll('[data-tool]')) button.classList.toggle('active', button.dataset.tool === name);
-  if (canLabel || name === ISSUE_MODE) baseHint = mode.hint;
+  if (deleted()) baseHint = 'Deleted from the job: select shapes to look at them; nothing can be changed.';
+  else if (canLabel || name === ISSUE_MODE) baseHint = mode.hint;
   else if (rights.openIssue) baseHint = `Read only (${job.role}): shapes can't be changed here; C pins an issue, the review bar accepts or rejects.`;
   else baseHint = `Read only (${job.role}): select shapes to look at them; nothing can be changed.`;
   redraw();
@@ -917,23 +978,27 @@ for (const button of document.querySelectorAll('[data-action]')) {
 for (const button of document.querySelectorAll('[data-tool]')) {
   button.addEventListener('click', () => setMode(button.dataset.tool));
 }
-if (!canLabel) {
+// Tools that change the image, off: for a role that may not label, and for everyone once the image is
+// deleted from its job (then the review bar and issue tool too).
+function disableEditing(why = null) {
   for (const name of ['undo', 'redo', 'reset_shape', 'delete_all', 'paste', 'carry', 'merge', 'subtract', 'tool_split']) document.querySelector(`[data-action=${name}]`).disabled = true;
   for (const name of [MODES.DRAW_POLYGON, MODES.DRAW_RECTANGLE, MODES.DRAW_FREEHAND, ...Object.keys(ASSIST_MODES)]) {
     const drawTool = document.querySelector(`[data-tool=${name}]`);
     if (!drawTool) continue; // an assisted tool this server does not offer
     drawTool.disabled = true;
-    drawTool.title = `Drawing is for annotators and managers; your role is ${job.role}`;
+    drawTool.title = why ?? `Drawing is for annotators and managers; your role is ${job.role}`;
   }
   const issueTool = document.querySelector(`[data-tool=${ISSUE_MODE}]`);
-  if (!rights.openIssue) {
+  if (why || !rights.openIssue) {
     issueTool.disabled = true;
-    issueTool.title = `Issues are opened by reviewers, annotators and managers; your role is ${job.role}`;
+    issueTool.title = why ?? `Issues are opened by reviewers, annotators and managers; your role is ${job.role}`;
   }
   document.body.dataset.readOnly = 'true';
   document.getElementById('save').disabled = true;
   document.getElementById('hard').disabled = true;
+  if (why) for (const button of document.querySelectorAll('#review-bar button')) button.disabled = true;
 }
+if (!canLabel) disableEditing();
 
 // Keys go through the shortcut table (shortcuts.js), which the "?" overlay and docs/ui.md show: the
 // tool's own rows first (the tool may pass), then the rows of every tool. Space is held for panning (a
@@ -1002,7 +1067,8 @@ document.getElementById('job-link').href = backUrl();
 let leaving = false; // the page is on its way out: no second question
 
 function mustAsk() {
-  if (!canLabel) return false;
+  // Deleted from the job: no save or discard can be stored any more, so there is nothing to ask.
+  if (!canLabel || deleted()) return false;
   // Mine only: others' changes are theirs to save or discard. A command of mine still on its way counts.
   return store.iHavePending() || [...store.pending.values()].some(({ command }) => command.type !== 'save');
 }
@@ -1083,7 +1149,7 @@ window.addEventListener('popstate', async () => {
 
 // Closing the tab, reloading, a form (Log out): the browser's own prompt, only with changes of mine.
 window.addEventListener('beforeunload', (event) => {
-  if (leaving || !(mustAsk() || (canLabel && socket.unanswered.size))) return;
+  if (leaving || deleted() || !(mustAsk() || (canLabel && socket.unanswered.size))) return;
   event.preventDefault();
   event.returnValue = '';
 });
@@ -1184,7 +1250,8 @@ const clipboard = new Clipboard({
 // Start --------------------------------------------------------------------------------------------------------
 
 async function start() {
-  if (item.deleted) refuse('item_deleted', 'This image was deleted from the job: you can look, not label.', null);
+  // Deleted before the page opened: the socket's item_deleted, after its catch-up, says by whom and when.
+  if (item.deleted) disableEditing(DELETED_TITLE);
   try {
     await store.load();
   } catch (error) {

@@ -20,8 +20,9 @@ const changes = (n) => `${n} change${n === 1 ? '' : 's'}`;
 
 export class ItemSocket {
   // handlers: sinceSeq() -> number, onEvent(event), onCaughtUp(seq), onAck(id, seq), onRejected(id, code,
-  // message), onPresence(frame), onCursor(frame), onError(frame), onStatus('on'|'off'|'storing'|'closed',
-  // text): 'storing' is connected again with my waiting changes on their way
+  // message), onPresence(frame), onCursor(frame), onItemDeleted(frame), onError(frame),
+  // onStatus('on'|'off'|'storing'|'closed', text): 'storing' is connected again with my waiting changes
+  // on their way
   constructor(itemId, handlers) {
     this.itemId = itemId;
     this.handlers = handlers;
@@ -171,6 +172,9 @@ export class ItemSocket {
         break;
       case 'label_classes':
         h.onLabelClasses?.(frame.label_classes);
+        break;
+      case 'item_deleted':
+        h.onItemDeleted?.(frame);
         break;
       case 'error':
         if (frame.code === 'rate_limited' && frame.command_id && this.unanswered.has(frame.command_id)) {

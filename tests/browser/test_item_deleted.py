@@ -1,0 +1,79 @@
+"""An image deleted from its job while someone has it open: the labeling page says so plainly (who deleted
+it, when, what is kept) in a banner that stays, turns its tools off and sends no more commands; a page that
+opens the deleted image later is told the same after its catch-up."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .helpers import draw_polygon, expect, open_item, settled, shape_rows
+
+pytestmark = pytest.mark.browser
+
+LIVE_MS = 3000
+
+
+def commands_sent(page) -> list[dict]:
+    """Every command frame the page's sockets send from now on."""
+    frames: list[dict] = []
+
+    def on_socket(socket) -> None:
+        def sent(payload) -> None:
+            frame = json.loads(payload) if isinstance(payload, str) else {}
+            if frame.get("type") == "command":
+                frames.append(frame)
+
+        socket.on("framesent", sent)
+
+    page.on("websocket", on_socket)
+    return frames
+
+
+def test_an_image_deleted_while_open_says_who_deleted_it_and_stops_sending(open_page, site, new_job):
+    job = new_job()
+    item = job["items"][0]
+    page = open_page("ann")
+    frames = commands_sent(page)
+    open_item(page, site, item["id"])
+    draw_polygon(page, [(100, 100), (300, 100), (200, 300)], label="cat")
+    settled(page)
+    expect(shape_rows(page)).to_have_count(1)
+
+    site.api().post("/api/items/delete/", {"item_ids": [item["id"]]})
+
+    banner = page.locator("#deleted-banner")
+    expect(banner).to_be_visible(timeout=LIVE_MS)
+    expect(banner).to_contain_text("This image was deleted from the job by demo at ")
+    expect(banner).to_contain_text("Nothing more can be drawn or changed here.")
+    expect(banner).to_contain_text("What was stored before the deletion stays in its history")
+    expect(page.locator("body")).to_have_attribute("data-deleted", "true")
+    expect(page.locator("[data-tool=draw_polygon]")).to_be_disabled()
+    expect(page.locator("#save")).to_be_disabled()
+    expect(shape_rows(page)).to_have_count(1)  # what was stored is still shown
+
+    # Undo and Delete all: refused in the page, nothing sent.
+    before = len(frames)
+    page.keyboard.press("Control+z")
+    expect(page.locator(".refusal[data-code=item_deleted]")).to_contain_text("was deleted from the job")
+    shape_rows(page).first.click()
+    page.keyboard.press("Delete")
+    page.wait_for_timeout(300)  # a frame sent would be seen by now
+    assert len(frames) == before
+    expect(shape_rows(page)).to_have_count(1)
+    # Leaving asks nothing: there is nothing that could still be saved.
+    page.locator("#back").click()
+    expect(page).to_have_url(site.url(f"/jobs/{job['id']}/"))
+
+
+def test_a_page_opened_on_a_deleted_image_is_told_who_deleted_it(open_page, site, new_job):
+    job = new_job()
+    item = job["items"][1]
+    site.api().post("/api/items/delete/", {"item_ids": [item["id"]]})
+
+    page = open_page("ann")
+    open_item(page, site, item["id"])
+
+    expect(page.locator("#deleted-banner")).to_contain_text("deleted from the job by demo")
+    expect(page.locator("[data-tool=draw_polygon]")).to_be_disabled()
