@@ -1,51 +1,84 @@
-"""Box to polygon: GrabCut inside a dragged box, refined by foreground and background clicks.
+"""Box to polygon: GrabCut's energy, cut over the image's small regions; refined by foreground and
+background clicks.
 
-GrabCut over a whole 2-megapixel photo takes seconds, and only the box and a band around it matter (what
-lies outside is background by definition, and the band is enough to learn the background's colours). So
-it runs on the box with a margin of a tenth of its size (and every click), scaled to about WORK_PIXELS
-whatever the box's size, lightly blurred (JPEG noise otherwise splits the colour models). One working
-size, up or down, because GrabCut is not scale-free: its smoothness term is paid per pair of neighbouring
-pixels and its colour term per pixel, so the same object cut at 60 px across loses its thin parts (an arm,
-a leg: a few pixels wide, cheaper to cut off than to follow) that it keeps at 300 px across, and a small
-box's colour models have few pixels to learn from (a 5x15 box found nothing at its own size). At one
-working size the tool gives a small object in a photo the same cut as the same object photographed closer.
+GrabCut (Rother et al. 2004) labels the pixels of the box and a band around it object or background by
+minimising colour terms (a Gaussian mixture of 5 components for each side, learnt from the labelling) plus
+a smoothness term (neighbouring pixels of unlike colour are cheap to cut apart), alternating learning and a
+graph cut. OpenCV's grabCut does it over pixels: at the ~100,000 working pixels the sample photos need, a
+box took 140 ms on an idle core (4 to 6 times the image's decoding), and every box starts again. Here the
+same energy is cut over regions (apps/assist/regions.py: the pixels of a small square cell that fall to one
+colour of the image's palette), as Lazy Snapping (Li et al. 2004) cuts over pre-segmented regions for
+interactivity. The regions, the sums of their colours and colour products and the summed smoothness
+weights between them are computed once per image and cached with it; a box then adds up a few thousand
+regions instead of a hundred thousand pixels. The colour terms of a labelling that keeps regions whole
+are exact (a region's mean colour and mean colour products give its pixels' summed log-density), and so
+is the smoothness; what is lost is only a border through a region, and regions follow colour edges to the
+pixel inside their cell.
 
-Two cuts, coarse then fine. GrabCut's first round from a bare box is its dearest by far (its graph cut
-starts from colour models that know only "inside" and "outside": at the working size, under load, 0.70 s
-against 0.15 to 0.23 s for each later round), and its cost grows faster than the pixels (65 ms at a
-quarter of them). So the first cut is at half the working size (a quarter of the pixels:
-GC_INIT_WITH_RECT, one round), and its mask, doubled, with its colour models, starts one round at the
-working size (GC_EVAL): outside the box sure background, the rest free, so the fine cut can still add the
-thin parts the coarse one missed. With clicks the fine round starts from the same mask marked with them
-(discs of GC_FGD / GC_BGD) and learns its colour models again from it (GC_INIT_WITH_MASK); so does a fine
-round whose coarse cut kept nothing, from the box alone. A quarter of the time, for a median IoU of 0.791
-against 0.809 on the sample photos (docs/assist.md). The foreground's outer contours become the proposals, those holding a foreground click
-first, then the largest, each scored by its share of the foreground.
+Scale: the energy is counted at one working size, as GrabCut was run on the crop scaled to WORK_PIXELS: a
+region's colour term is its pixels times scale^2, a smoothness sum times scale (the pairs along a border
+grow with its length). So the same object gets the same cut whatever its size in the photo. A box takes
+the finest level of regions at which its crop has at most CELL_BUDGET cells; a small crop, on which the
+image's cells would be large at the working size, gets regions of its own (cells of CROP_CELL px, made
+for it: a few thousand pixels).
+
+Coarse, then fine: GrabCut's rounds (learn both mixtures, their components from a weighted k-means the
+first time and then each region to its likeliest component; a max-flow cut with PyMaxflow; until the
+labelling stops changing, at most ROUNDS) run first at the finest level with at most COARSE_CELL_BUDGET
+cells (a quarter or a sixteenth of the regions), then FINE_ROUNDS at the fine level from that labelling
+and those mixtures. Outside the box is sure background, clicks are discs (4 % of the crop's longer side)
+of sure foreground or background. The foreground's outer contours become the proposals, those holding a
+foreground click first, then the largest, each scored by its share of the foreground.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
+from dataclasses import dataclass
 
 import cv2
+import maxflow
 import numpy as np
 import shapely
 from shapely import affinity
 from shapely.geometry import Polygon
 
-from .prompts import BoxPrompt
+from . import regions as regions_module
+from .images import ByteLRU
+from .prompts import BoxPrompt, LabeledPoint
 from .proposals import MAX_VERTICES, MIN_AREA, Proposal, polygons_of, ring_points
+from .regions import Level, Regions
 
-# About 316x316. On the sample photos the median IoU was 0.73 at 60,000 and 0.79-0.81 from 100,000 to
-# 250,000 (docs/assist.md); GrabCut's time grows with the pixels (2.5x from 100,000 to 250,000).
+# The working size the energy is counted at: GrabCut's plateau on the sample photos was 100,000 to
+# 250,000 pixels (median IoU 0.79-0.81), and 0.73 at 60,000 (docs/assist.md).
 WORK_PIXELS = 100_000
 PAD_SHARE = 0.1  # the band around the box, as a share of its longer side
 MIN_PAD = 8.0
-COARSE_ITERATIONS = 1  # GrabCut's rounds at half the working size, from the box
-FINE_ITERATIONS = 1  # and at the working size, from the coarse cut
+CELL_BUDGET = 4_000  # cells of the crop at the finest level cut: a few thousand regions per box
+COARSE_CELL_BUDGET = 1_000  # and the first rounds at the finest level with at most this many
+FINE_ROUNDS = 1  # then this many at the finest level, from the coarse labelling
+SMALL_CROP_CELLS = 8.0  # working px: a crop on which the image's base cell is larger gets its own regions
+CROP_CELL = 2  # px: a small crop's own regions' cell
+COMPONENTS = 5  # per mixture, as GrabCut
+GAMMA = 50.0  # GrabCut's smoothness weight
+ROUNDS = 3  # at the coarse level; 4 did no better on the sample photos
+KMEANS_ROUNDS = 5
 MAX_PROPOSALS = 3
 MIN_SHARE = 0.05  # a part of the foreground smaller than this share of it is not proposed on its own
 FLAT = 1.0  # a crop whose pixels vary less than this (standard deviation, 0..255) has nothing to cut
+SURE = 1e12  # the capacity of a sure label's link
+UPPER = ([0, 0, 0, 1, 1, 2], [0, 1, 2, 1, 2, 2])  # a symmetric 3x3 matrix's upper triangle
+
+
+def cached_regions(pixels: np.ndarray, cache: ByteLRU, image_key: Hashable) -> Regions:
+    """The image's regions from the assist cache, prepared (and kept) on the first box."""
+
+    def make() -> tuple[Regions, int]:
+        found = regions_module.prepare(pixels)
+        return found, found.nbytes
+
+    return cache.cached(("regions", image_key), make)
 
 
 def mask_outlines(mask: np.ndarray, scale: float = 1.0, origin: tuple[int, int] = (0, 0)) -> list[Polygon]:
@@ -78,8 +111,14 @@ def _scaled(polygon: Polygon, scale: float, origin: tuple[int, int]) -> Polygon:
     return affinity.translate(moved, origin[0], origin[1])
 
 
-def box_proposals(pixels: np.ndarray, prompt: BoxPrompt, max_vertices: int = MAX_VERTICES) -> list[Proposal]:
-    """Proposals for the object in the box, best first; [] when GrabCut finds no foreground."""
+def box_proposals(
+    pixels: np.ndarray,
+    prompt: BoxPrompt,
+    max_vertices: int = MAX_VERTICES,
+    regions: Regions | None = None,
+) -> list[Proposal]:
+    """Proposals for the object in the box, best first; [] when the cut keeps no foreground. `regions` are
+    the image's (cached_regions); without them they are prepared here for this box alone."""
     height, width = pixels.shape[:2]
     x0, y0, x1, y1 = prompt.box
     pad = max(MIN_PAD, PAD_SHARE * max(x1 - x0, y1 - y0))
@@ -87,95 +126,282 @@ def box_proposals(pixels: np.ndarray, prompt: BoxPrompt, max_vertices: int = MAX
     ys = [y0, y1, *(p.y for p in prompt.points)]
     cx0, cy0 = max(0, math.floor(min(xs) - pad)), max(0, math.floor(min(ys) - pad))
     cx1, cy1 = min(width, math.ceil(max(xs) + pad)), min(height, math.ceil(max(ys) + pad))
-    crop = pixels[cy0:cy1, cx0:cx1]
-    area = crop.shape[0] * crop.shape[1]
-    scale = math.sqrt(WORK_PIXELS / area)
-    if scale < 1:
-        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    elif scale > 1:
-        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    if float(crop.std()) < FLAT:  # measured at the working size: a huge crop's std needs 8 bytes a value
+    scale = math.sqrt(WORK_PIXELS / ((cx1 - cx0) * (cy1 - cy0)))
+    if regions is None or regions_module.base_cell(width, height) * scale > SMALL_CROP_CELLS:
+        # The image's regions are coarse for this small crop (or there are none): the crop's own.
+        regions = regions_module.prepare(pixels[cy0:cy1, cx0:cx1], cell=CROP_CELL)
+        region_map, offset = regions.region_map, (cx0, cy0)
+    else:
+        region_map, offset = regions.region_map[cy0:cy1, cx0:cx1], (0, 0)
+    fine = _finest(regions, cx1 - cx0, cy1 - cy0, CELL_BUDGET)
+    coarse = max(fine, _finest(regions, cx1 - cx0, cy1 - cy0, COARSE_CELL_BUDGET))
+    fine_problem = _problem(regions.levels[fine], region_map, (cx0, cy0), offset, prompt, scale)
+    if fine_problem is None:
         return []
-    work = cv2.GaussianBlur(crop, (3, 3), 0)
-    wh, ww = work.shape[:2]
-    coarse = cv2.resize(work, (max(1, ww // 2), max(1, wh // 2)), interpolation=cv2.INTER_AREA)
-    rect, coarse_rect = (
-        _rect(prompt.box, scale, (cx0, cy0), work),
-        _rect(prompt.box, scale / 2, (cx0, cy0), coarse),
+    coarse_problem = (
+        _problem(regions.levels[coarse], region_map, (cx0, cy0), offset, prompt, scale)
+        if coarse != fine
+        else None
     )
-    if rect is None or coarse_rect is None:
+    foreground = _cut(coarse_problem, fine_problem, _up(regions, fine, coarse))
+    if foreground is None:
         return []
-    # 4 % of the crop's longer side (~10 px at the working scale): smaller discs barely moved the colour
-    # models on the sample photos, larger ones swung whole regions.
-    radius = max(2, round(0.04 * max(ww, wh)))
-    cv2.setRNGSeed(0)  # GrabCut's k-means starts at random: the same prompt gets the same proposal
-    background, foreground = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    try:
-        # The coarse cut, at half the working size, from the box.
-        mask = np.zeros(coarse.shape[:2], np.uint8)
-        cv2.grabCut(
-            coarse, mask, coarse_rect, background, foreground, COARSE_ITERATIONS, cv2.GC_INIT_WITH_RECT
-        )
-        # The fine cut, at the working size, starts from the coarse one (its mask doubled, its colour
-        # models). Outside the box is background, the clicks are what they say, the rest is free. With
-        # clicks the colour models are learnt again from that mask: marked at the coarse size instead (and
-        # cut there), they moved less (IoU after a click: median 0.78 against 0.83 on the sample photos).
-        # A coarse cut that kept nothing is no start: the fine round starts from the box, as from the
-        # rectangle (on random boxes over the sample photos that gave back a proposal to 1 in 20).
-        kept = _foreground(mask)
-        doubled = cv2.resize(kept.astype(np.uint8), (ww, wh), interpolation=cv2.INTER_NEAREST)
-        mask = np.where(doubled == 1, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
-        rx, ry, rw, rh = rect
-        inside = np.zeros((wh, ww), bool)
-        inside[ry : ry + rh, rx : rx + rw] = True
-        if not kept.any():
-            mask[inside] = cv2.GC_PR_FGD
-        mask[~inside] = cv2.GC_BGD
-        _mark(mask, prompt, scale, (cx0, cy0), radius)
-        mode = cv2.GC_INIT_WITH_MASK if prompt.points or not kept.any() else cv2.GC_EVAL
-        cv2.grabCut(work, mask, None, background, foreground, FINE_ITERATIONS, mode)
-    except cv2.error:
-        return []  # too few distinct colours to learn a model from: nothing to separate
-    outlines = mask_outlines(_foreground(mask), scale, (cx0, cy0))
+    level = regions.levels[fine]
+    labels = np.zeros(level.size, bool)
+    labels[fine_problem.chosen[foreground]] = True
+    mask, mask_scale = _mask(labels, level.parent[region_map], scale)
+    bx0, by0 = (max(0, math.floor((v - o) * mask_scale)) for v, o in ((x0, cx0), (y0, cy0)))
+    bx1, by1 = (math.ceil((v - o) * mask_scale) for v, o in ((x1, cx0), (y1, cy0)))
+    inside = np.zeros_like(mask)
+    inside[by0:by1, bx0:bx1] = True  # outside the box is background
+    outlines = mask_outlines(mask & inside, mask_scale, (cx0, cy0))
     wanted = tuple((p.x, p.y) for p in prompt.points if p.label == 1)
     return proposals_of(outlines, width, height, prompt.tolerance, max_vertices, wanted)
 
 
-def _at(x: float, y: float, scale: float, origin: tuple[int, int], image: np.ndarray) -> tuple[int, int]:
-    """Image pixel (x, y) on a working image that starts at `origin` and is `scale` times the image."""
-    height, width = image.shape[:2]
-    return (
-        min(max(int((x - origin[0]) * scale), 0), width - 1),
-        min(max(int((y - origin[1]) * scale), 0), height - 1),
-    )
+def _finest(regions: Regions, width: int, height: int, budget: int) -> int:
+    """The finest level at which a crop of this size has at most `budget` cells."""
+    for index, level in enumerate(regions.levels):
+        if (width / level.cell + 1) * (height / level.cell + 1) <= budget:
+            return index
+    return len(regions.levels) - 1
 
 
-def _rect(
-    box: tuple[float, float, float, float], scale: float, origin: tuple[int, int], image: np.ndarray
-) -> tuple[int, int, int, int] | None:
-    """The box on a working image as GrabCut's (x, y, width, height); None when it has no inside there."""
-    height, width = image.shape[:2]
-    (rx0, ry0), (rx1, ry1) = (
-        _at(box[0], box[1], scale, origin, image),
-        _at(box[2], box[3], scale, origin, image),
-    )
-    if (rx0, ry0, rx1, ry1) == (0, 0, width - 1, height - 1):
-        # GrabCut learns the background from outside the box: a box over the whole image leaves its border.
-        rx0, ry0, rx1, ry1 = 1, 1, width - 2, height - 2
-    if rx1 - rx0 < 1 or ry1 - ry0 < 1:
+def _cells_of(level: Level, shape: tuple[int, ...], corner: tuple[int, int]) -> np.ndarray:
+    """The level's cells that a crop (shape, top-left corner in the level's image) overlaps."""
+    left, top = corner[0] // level.cell, corner[1] // level.cell
+    right, bottom = (corner[0] + shape[1] - 1) // level.cell, (corner[1] + shape[0] - 1) // level.cell
+    rows, columns = np.mgrid[top : bottom + 1, left : right + 1]
+    return (rows * level.columns + columns).ravel()
+
+
+@dataclass
+class _Problem:
+    """The regions of one level that a crop overlaps, with what the cut needs of them."""
+
+    chosen: np.ndarray  # the regions' indices in their level
+    count: np.ndarray
+    moments: np.ndarray  # per pixel: mean colour, mean colour products
+    features: np.ndarray  # products, colour, 1: @ a mixture's density rows gives the log-density
+    weight: np.ndarray  # pixels at the working size
+    sure_fg: np.ndarray
+    sure_bg: np.ndarray
+    start_fg: np.ndarray  # inside the box (or off the crop's ring, for a box over the whole crop)
+    rows: np.ndarray
+    columns: np.ndarray
+    smooth: np.ndarray
+
+
+def _problem(
+    level: Level,
+    region_map: np.ndarray,
+    corner: tuple[int, int],
+    offset: tuple[int, int],
+    prompt: BoxPrompt,
+    scale: float,
+) -> _Problem | None:
+    """The crop's regions at one level; None when the crop is flat (nothing to cut)."""
+    cells = _cells_of(level, region_map.shape, (corner[0] - offset[0], corner[1] - offset[1]))
+    chosen = np.flatnonzero(np.isin(level.cell_of, cells))
+    count = level.count[chosen]
+    moments = level.moments[chosen] / count[:, None]
+    overall = np.average(moments, 0, count)
+    variance = (overall[[3, 6, 8]].sum() - (overall[:3] ** 2).sum()) / 3
+    if math.sqrt(max(variance, 0.0)) < FLAT:
         return None
-    return (rx0, ry0, rx1 - rx0 + 1, ry1 - ry0 + 1)
-
-
-def _mark(mask: np.ndarray, prompt: BoxPrompt, scale: float, origin: tuple[int, int], radius: int) -> None:
-    """The clicks as discs of sure foreground (label 1) or background (label 0) on a working mask."""
+    centre = _centres(level, chosen, offset)
+    x0, y0, x1, y1 = prompt.box
+    inside = (centre[:, 0] >= x0) & (centre[:, 0] <= x1) & (centre[:, 1] >= y0) & (centre[:, 1] <= y1)
+    sure_fg, sure_bg, start_fg = np.zeros(len(chosen), bool), ~inside, inside
+    if inside.all():
+        # A box over the whole crop (the whole image): its outer ring of regions starts as background.
+        sure_bg, start_fg = np.zeros(len(chosen), bool), ~_ring(centre, region_map.shape, corner, level)
+    radius = 0.04 * max(region_map.shape)
     for point in prompt.points:
-        mark = cv2.GC_FGD if point.label == 1 else cv2.GC_BGD
-        cv2.circle(mask, _at(point.x, point.y, scale, origin, mask), radius, int(mark), thickness=-1)
+        near = ((centre - (point.x, point.y)) ** 2).sum(1) <= radius**2
+        near |= chosen == _holding(level, region_map, corner, point)
+        if point.label == 1:
+            sure_fg, sure_bg = sure_fg | near, sure_bg & ~near
+        else:
+            sure_fg, sure_bg = sure_fg & ~near, sure_bg | near
+    pairs = level.pairs[chosen][:, chosen].tocoo()
+    features = np.concatenate([moments[:, 3:], moments[:, :3], np.ones((len(chosen), 1))], 1)
+    return _Problem(
+        chosen,
+        count,
+        moments,
+        features,
+        count * scale * scale,
+        sure_fg,
+        sure_bg,
+        (start_fg & ~sure_bg) | sure_fg,
+        pairs.row,
+        pairs.col,
+        pairs.data * GAMMA * scale,
+    )
 
 
-def _foreground(mask: np.ndarray) -> np.ndarray:
-    return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
+def _cut(coarse: _Problem | None, fine: _Problem, up: np.ndarray) -> np.ndarray | None:
+    """Which of the fine problem's regions are foreground; None when none is. ROUNDS rounds on the coarse
+    problem's regions (when there is one), then FINE_ROUNDS on the fine ones from that labelling and those
+    mixtures (ROUNDS from the box without a coarse problem, or when the coarse cut kept nothing)."""
+    foreground, mixtures, rounds = fine.start_fg, None, ROUNDS
+    if coarse is not None:
+        found, learnt = _rounds(coarse, coarse.start_fg, None, ROUNDS)
+        if found is not None and found.any():
+            foreground = (np.isin(up[fine.chosen], coarse.chosen[found]) & ~fine.sure_bg) | fine.sure_fg
+            mixtures, rounds = learnt, FINE_ROUNDS
+    found, _ = _rounds(fine, foreground, mixtures, rounds)
+    return found if found is not None and found.any() else None
+
+
+def _up(regions: Regions, fine: int, coarse: int) -> np.ndarray:
+    """The coarse level's region of each fine level's region."""
+    some_base = np.empty(regions.levels[fine].size, np.int32)
+    some_base[regions.levels[fine].parent] = np.arange(len(regions.levels[fine].parent), dtype=np.int32)
+    return regions.levels[coarse].parent[some_base]
+
+
+def _rounds(
+    problem: _Problem, foreground: np.ndarray, mixtures: list[np.ndarray] | None, rounds: int
+) -> tuple[np.ndarray | None, list[np.ndarray] | None]:
+    """GrabCut's rounds: learn the two mixtures from the labelling (components from a weighted k-means the
+    first time, then each region to its likeliest component of the last mixtures), cut; until the
+    labelling stops changing. The foreground found (None when a side is empty) and the last mixtures."""
+    for _ in range(rounds):
+        if foreground.all() or not foreground.any():
+            return None, mixtures
+        learnt = []
+        for index, side in enumerate((foreground, ~foreground)):
+            if mixtures is None:
+                assigned = _kmeans(problem.moments[side, :3], problem.count[side])
+            else:
+                assigned = _component(problem.features[side], mixtures[index])
+            learnt.append(_mixture(problem.moments[side], problem.count[side], assigned))
+        mixtures = learnt
+        cost_fg, cost_bg = (
+            -problem.weight * _log_sum_exp(_likelihoods(problem.features, m)) for m in mixtures
+        )
+        size = len(problem.chosen)
+        graph = maxflow.Graph[float](size, len(problem.smooth))
+        nodes = graph.add_nodes(size)
+        graph.add_edges(nodes[problem.rows], nodes[problem.columns], problem.smooth, problem.smooth)
+        graph.add_grid_tedges(
+            nodes,
+            np.where(problem.sure_bg, 0.0, np.where(problem.sure_fg, SURE, cost_bg)),
+            np.where(problem.sure_bg, SURE, np.where(problem.sure_fg, 0.0, cost_fg)),
+        )
+        graph.maxflow()
+        found = ~graph.get_grid_segments(nodes)
+        if (found == foreground).all():
+            break
+        foreground = found
+    return foreground, mixtures
+
+
+def _centres(level: Level, chosen: np.ndarray, offset: tuple[int, int]) -> np.ndarray:
+    """The centre of each chosen region's cell, in image pixels (a pixel's centre for pixel regions)."""
+    row, column = np.divmod(level.cell_of[chosen], level.columns)
+    return np.stack([column * level.cell + offset[0], row * level.cell + offset[1]], 1) + level.cell / 2
+
+
+def _ring(centre: np.ndarray, shape: tuple[int, ...], corner: tuple[int, int], level: Level) -> np.ndarray:
+    """The regions whose cell centre lies within a cell of the crop's edge."""
+    x, y = centre[:, 0] - corner[0], centre[:, 1] - corner[1]
+    near = level.cell
+    return (x < near) | (y < near) | (x > shape[1] - near) | (y > shape[0] - near)
+
+
+def _holding(level: Level, region_map: np.ndarray, corner: tuple[int, int], point: LabeledPoint) -> int:
+    """The level's region holding a clicked point's pixel (region_map: the crop's, from `corner`)."""
+    height, width = region_map.shape
+    row = min(max(int(point.y) - corner[1], 0), height - 1)
+    column = min(max(int(point.x) - corner[0], 0), width - 1)
+    return int(level.parent[region_map[row, column]])
+
+
+def _kmeans(mean: np.ndarray, count: np.ndarray, rounds: int = KMEANS_ROUNDS) -> np.ndarray:
+    """Each region's component: a k-means of region colours weighted by their pixels (GrabCut's k-means is
+    over pixels), seeded with k-means++ from a fixed seed (the same prompt gets the same proposal)."""
+    k = min(COMPONENTS, len(mean))
+    random = np.random.default_rng(0)
+    centre = np.empty((k, 3))
+    centre[0] = mean[np.argmax(count)]
+    nearest = ((mean - centre[0]) ** 2).sum(1)
+    for i in range(1, k):
+        chance = nearest * count
+        total = chance.sum()
+        centre[i] = mean[random.choice(len(mean), p=chance / total)] if total > 0 else mean[0]
+        nearest = np.minimum(nearest, ((mean - centre[i]) ** 2).sum(1))
+    for _ in range(rounds):
+        assigned = _nearest(mean, centre)
+        weights = np.bincount(assigned, count, k)
+        sums = np.einsum("n,nc,nk->kc", count, mean, np.eye(k)[assigned])
+        centre = np.where(weights[:, None] > 0, sums / np.maximum(weights, 1e-9)[:, None], centre)
+    return _nearest(mean, centre)
+
+
+def _nearest(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    # |p - c|^2 without the |p|^2 every centre shares
+    return np.argmin((centres**2).sum(1) - 2 * np.einsum("nc,kc->nk", points, centres), 1)
+
+
+def _mixture(moments: np.ndarray, count: np.ndarray, assigned: np.ndarray) -> np.ndarray:
+    """A Gaussian mixture learnt from regions (their pixels' mean colour and mean colour products), as a
+    matrix M, one column per component, such that features @ M[:-1] is each region's mean log-density per
+    pixel under each component (features: the mean products, the mean colour, 1) and M[-1] the
+    components' log weights."""
+    k = int(assigned.max()) + 1
+    share = np.eye(k)[assigned] * count[:, None]  # n x k: a region's pixels in each component
+    weights = share.sum(0)
+    used = weights > 0
+    share, weights = share[:, used], weights[used]
+    pooled = np.einsum("nk,nm->km", share, moments) / weights[:, None]
+    mu = pooled[:, :3]
+    second = np.empty((len(weights), 3, 3))
+    second[:, UPPER[0], UPPER[1]] = pooled[:, 3:]
+    second[:, UPPER[1], UPPER[0]] = pooled[:, 3:]
+    covariance = second - mu[:, :, None] * mu[:, None, :] + 0.01 * np.eye(3)
+    precision = np.linalg.inv(covariance)
+    _, log_det = np.linalg.slogdet(covariance)
+    doubled = np.where(np.array(UPPER[0]) == np.array(UPPER[1]), 1.0, 2.0)
+    products = precision[:, UPPER[0], UPPER[1]] * doubled
+    constant = -0.5 * log_det - 0.5 * np.einsum("kc,kcd,kd->k", mu, precision, mu)
+    return np.concatenate(
+        [
+            -0.5 * products,
+            np.einsum("kcd,kd->kc", precision, mu),
+            constant[:, None],
+            np.log(weights / weights.sum())[:, None],
+        ],
+        1,
+    ).T
+
+
+def _likelihoods(features: np.ndarray, mixture: np.ndarray) -> np.ndarray:
+    # einsum, not @: a product this small costs less than waking BLAS's threads
+    return np.einsum("nf,fk->nk", features, mixture[:-1]) + mixture[-1]
+
+
+def _component(features: np.ndarray, mixture: np.ndarray) -> np.ndarray:
+    """Each region's likeliest component by its density alone, its weight left out (as OpenCV's GrabCut
+    assigns pixels)."""
+    return np.einsum("nf,fk->nk", features, mixture[:-1]).argmax(1)
+
+
+def _log_sum_exp(values: np.ndarray) -> np.ndarray:
+    top = values.max(1)
+    return top + np.log(np.exp(values - top[:, None]).sum(1))
+
+
+def _mask(foreground: np.ndarray, crop_map: np.ndarray, scale: float) -> tuple[np.ndarray, float]:
+    """The crop's foreground pixels, at the working size when that is smaller (the outline needs no more)."""
+    if scale < 1:
+        height, width = crop_map.shape
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        crop_map = cv2.resize(crop_map, size, interpolation=cv2.INTER_NEAREST)
+        return foreground[crop_map], size[0] / width
+    return foreground[crop_map], 1.0
 
 
 def proposals_of(

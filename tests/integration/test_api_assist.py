@@ -233,6 +233,29 @@ def test_the_image_is_decoded_once_for_many_proposals(annotator_api: Any, disc_i
     assert (CACHE.misses, CACHE.hits) == (1, 2)
 
 
+def test_a_second_box_reuses_the_images_regions_prepared_for_the_first(
+    annotator_api: Any, disc_item: Any, disc: shapely.Polygon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The box's per-image preparation (apps/assist/regions.py) is made on the first box and kept in the
+    assist cache beside the decoded image; a second box on the image takes both from there."""
+    from apps.assist import regions
+    from apps.assist.images import image_key
+
+    prepared = []
+    prepare = regions.prepare
+    monkeypatch.setattr(regions, "prepare", lambda *a, **k: prepared.append(k) or prepare(*a, **k))
+    wide = {"box": [20, 10, 220, 170]}  # large enough for the image's regions (a small box makes its own)
+
+    first = annotator_api.post(url(disc_item, "box"), wide, format="json")
+    second = annotator_api.post(url(disc_item, "box"), {"box": [30, 20, 210, 165]}, format="json")
+
+    assert first.status_code == second.status_code == 200
+    assert prepared == [{}]  # the image's regions, once; no box made its own
+    assert ("regions", image_key(disc_item.image)) in CACHE
+    assert (CACHE.misses, CACHE.hits) == (2, 2)  # image and regions missed once, then both found
+    assert iou(second.json()["polygons"][0]["points"], disc) > 0.9
+
+
 def test_a_cache_too_small_for_the_image_keeps_nothing_and_still_answers(
     annotator_api: Any, disc_item: Any, settings: Any
 ) -> None:
