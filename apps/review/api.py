@@ -142,6 +142,32 @@ class NextResultSerializer(serializers.Serializer):
     others_on_it = PersonSerializer(many=True, help_text="who else has it open now (when joined)")
 
 
+# The job page asks about the images selected on one page of its grid (at most 500 a page).
+PRESENCE_ITEMS = 500
+
+PresenceQuerySerializer = type(
+    "PresenceQuerySerializer",
+    (serializers.Serializer,),
+    {
+        "item_ids": serializers.RegexField(
+            rf"^[1-9][0-9]{{0,18}}(,[1-9][0-9]{{0,18}}){{0,{PRESENCE_ITEMS - 1}}}$",
+            max_length=20 * PRESENCE_ITEMS,
+            help_text=f"item ids, comma-separated (at most {PRESENCE_ITEMS})",
+            error_messages={"invalid": f"item_ids: up to {PRESENCE_ITEMS} item ids, comma-separated."},
+        )
+    },
+)
+
+
+class ItemPresentSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="an item of the job")
+    people = PersonSerializer(many=True, help_text="who else has it open now, or was just sent to it")
+
+
+class PresenceSerializer(serializers.Serializer):
+    items = ItemPresentSerializer(many=True, help_text="only the images someone else is on, in id order")
+
+
 def _chosen(job: LabelingJob, data: dict[str, Any], user: Any) -> Any:
     """The images a request names: its ids, or the items list under its filter (validated as the list
     validates its query)."""
@@ -192,6 +218,22 @@ class JobAssignmentHistory(APIView):
         return Response(
             paginator.get_paginated_response(AssignmentChangeSerializer(page, many=True).data).data
         )
+
+
+class JobPresence(APIView):
+    """Who else has which of the given images open now (an open item socket), or was just sent to it by
+    Start labeling / Start review: the job page's Delete dialog warns with it (docs/review.md). Ids that
+    are not the job's images (or are deleted) are left out, as images nobody is on."""
+
+    @extend_schema(parameters=[PresenceQuerySerializer], responses={200: PresenceSerializer, **errors(400)})
+    def get(self, request: Request, job_id: int) -> Response:
+        job, _ = job_for(request.user, job_id)
+        query = valid(PresenceQuerySerializer, request.query_params)
+        wanted = {int(part) for part in query["item_ids"].split(",")}
+        on = assignments.others_on(assignments.job_item_ids(job, wanted), request.user)
+        answer = Response({"items": [{"id": item_id, "people": on[item_id]} for item_id in sorted(on)]})
+        add_never_cache_headers(answer)  # who is on an image changes by the second
+        return answer
 
 
 class JobNext(APIView):

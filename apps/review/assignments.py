@@ -359,6 +359,15 @@ def _claimed(me: Any) -> QuerySet[NextClaim]:
     return NextClaim.objects.filter(claimed_at__gte=claim_fresh_after()).exclude(user_id=me.pk)
 
 
+def job_item_ids(job: LabelingJob, item_ids: Iterable[int]) -> list[int]:
+    """Those of `item_ids` that are images of the job, not deleted."""
+    return list(
+        Item.objects.filter(job=job, pk__in=list(item_ids), deleted_at__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )
+
+
 def others_on(item_ids: list[int], me: Any) -> dict[int, list[dict[str, Any]]]:
     """item id -> the other people who have it open now, or were just sent to it (id and username)."""
     rows = [

@@ -19,6 +19,7 @@ urlpatterns = [
         name="job-assignment-history",
     ),
     path("jobs/<int:job_id>/next/", api.JobNext.as_view(), name="job-next"),
+    path("jobs/<int:job_id>/presence/", api.JobPresence.as_view(), name="job-presence"),
     path("jobs/<int:job_id>/quality/", quality_api.QualityReport.as_view(), name="job-quality"),
     path("jobs/<int:job_id>/quality/events/", quality_api.QualityEvents.as_view(), name="job-quality-events"),
     path(

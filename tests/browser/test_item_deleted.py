@@ -77,3 +77,38 @@ def test_a_page_opened_on_a_deleted_image_is_told_who_deleted_it(open_page, site
 
     expect(page.locator("#deleted-banner")).to_contain_text("deleted from the job by demo")
     expect(page.locator("[data-tool=draw_polygon]")).to_be_disabled()
+
+
+def test_the_delete_dialog_names_who_has_a_selected_image_open_and_they_are_told(open_page, site, new_job):
+    job = new_job()
+    item, other = job["items"][0], job["items"][1]
+    annotator = open_page("ann")
+    open_item(annotator, site, item["id"])
+    manager = open_page("demo")
+    manager.goto(site.url(f"/jobs/{job['id']}/"))
+    expect(manager.locator("#live-status")).to_have_text("live")
+    manager.get_by_label(f"Select {item['image']['name']}").check()
+    manager.get_by_label(f"Select {other['image']['name']}").check()
+
+    manager.locator("#delete-images").click()
+
+    dialog = manager.locator("#delete-dialog")
+    warning = dialog.locator(".open-now")
+    expect(warning).to_contain_text("One of these images is open now:")
+    expect(warning.locator("li")).to_have_text(f"{item['image']['name']}: ann")
+    expect(warning).to_contain_text("told at once that you deleted it")
+    dialog.get_by_role("button", name="Delete").click()
+    expect(dialog).to_be_hidden()
+    expect(annotator.locator("#deleted-banner")).to_contain_text("deleted from the job by demo", timeout=LIVE_MS)
+
+
+def test_the_delete_dialog_says_nothing_more_when_nobody_has_the_images_open(open_page, site, new_job):
+    job = new_job()
+    manager = open_page("demo")
+    manager.goto(site.url(f"/jobs/{job['id']}/"))
+    expect(manager.locator("#live-status")).to_have_text("live")
+    manager.get_by_label(f"Select {job['items'][0]['image']['name']}").check()
+    with manager.expect_response(lambda r: "/presence/" in r.url) as answer:
+        manager.locator("#delete-images").click()
+    assert answer.value.json() == {"items": []}
+    expect(manager.locator("#delete-dialog .open-now")).to_be_hidden()

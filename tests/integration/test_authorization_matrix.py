@@ -132,12 +132,14 @@ TABLE = """
   POST   /api/items/{item}/assist/model/                     401   404   403   403   200   200   404   200
 # --- assignments (docs/review.md): managers assign, every member reads the record, those who label ask
 # for the next image to label and those who review for the next to review (an auditor does neither;
-# an annotator asking for review work, or a reviewer for label work, 403)
+# an annotator asking for review work, or a reviewer for label work, 403); every member may ask who else is
+# on which images (presence: the Delete dialog's warning)
   POST   /api/jobs/{job}/assignments/                        401   404   403   403   403   200   404   200
   POST   /api/jobs/{job}/assignments/split/                  401   404   403   403   403   200   404   200
   GET    /api/jobs/{job}/assignments/history/                401   404   200   200   200   200   404   200
   GET    /api/jobs/{job}/next/?for=label                     401   404   403   403   200   200   404   200
   GET    /api/jobs/{job}/next/?for=review                    401   404   403   200   403   200   404   200
+  GET    /api/jobs/{job}/presence/?item_ids={item}           401   404   200   200   200   200   404   200
 # --- quality (docs/review.md): every member reads the figures and the events behind them
   GET    /api/jobs/{job}/quality/                            401   404   200   200   200   200   404   200
   GET    /api/jobs/{job}/quality/events/?figure=events       401   404   200   200   200   200   404   200

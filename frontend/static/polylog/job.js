@@ -498,12 +498,44 @@ $('#select-page').addEventListener('change', (e) => {
 });
 
 const deleteDialog = $('#delete-dialog');
+const PRESENCE_ITEMS = 500; // GET jobs/<id>/presence/ answers about at most this many images at once
+let presenceAsked = 0; // the latest ask: an older answer, for a dialog opened before, is dropped
 $('#delete-images').addEventListener('click', () => {
   $('.summary', deleteDialog).textContent = `Delete ${selected.size} selected image${selected.size === 1 ? '' : 's'} from this job?`;
   deleteDialog.querySelector('[name=delete_source_files]').checked = false;
   showError($('.error', deleteDialog), null);
   deleteDialog.showModal();
+  warnOpenNow([...selected]);
 });
+
+// Someone has one of the images open (or was just sent to it by Start labeling): the dialog says who, and
+// what deleting does to their work (docs/ui.md, "Delete"). A courtesy read: if it fails, the dialog is as
+// before, and the deletion does not wait for it.
+async function warnOpenNow(ids) {
+  const note = $('.open-now', deleteDialog);
+  note.hidden = true;
+  note.replaceChildren();
+  const asked = ++presenceAsked;
+  const answers = [];
+  try {
+    for (let start = 0; start < ids.length; start += PRESENCE_ITEMS) {
+      const part = ids.slice(start, start + PRESENCE_ITEMS).join(',');
+      answers.push(...(await get(`/api/jobs/${job.id}/presence/?item_ids=${part}`)).items);
+    }
+  } catch {
+    return;
+  }
+  if (asked !== presenceAsked || !deleteDialog.open || !answers.length) return;
+  const names = new Map(pageItems.map((item) => [item.id, item.image.name]));
+  const people = new Set(answers.flatMap((row) => row.people.map((person) => person.username)));
+  const count = answers.length;
+  note.append(
+    h('p', {}, h('b', {}, `${count === 1 ? 'One of these images is' : `${count} of these images are`} open now:`)),
+    h('ul', {}, ...answers.map((row) => h('li', { dataset: { item: row.id } }, `${names.get(row.id) ?? `image ${row.id}`}: ${row.people.map((person) => person.username).join(', ')}`))),
+    h('p', {}, `Deleting stops ${people.size === 1 ? 'their' : 'everyone\'s'} work there: ${people.size === 1 ? 'they are' : 'each is'} told at once that you deleted it. What was stored stays in the image's history; changes not yet stored are not kept.`),
+  );
+  note.hidden = false;
+}
 $('.cancel', deleteDialog).addEventListener('click', () => deleteDialog.close());
 $('.confirm', deleteDialog).addEventListener('click', async (e) => {
   const button = e.currentTarget;
