@@ -142,16 +142,16 @@ def _pairs(blurred: np.ndarray, region_map: np.ndarray, size: int) -> tuple[floa
         )
         difference = cv2.absdiff(blurred[ya, xa], blurred[yb, xb])
         squared = cv2.transform(cv2.multiply(difference, difference, dtype=cv2.CV_32F), np.ones((1, 3)))
-        found.append((region_map[ya, xa], region_map[yb, xb], squared, distance))
+        found.append((region_map[ya, xa].ravel(), region_map[yb, xb].ravel(), squared.ravel(), distance))
     mean = sum(float(squared.sum()) for _, _, squared, _ in found) / sum(f[2].size for f in found)
     beta = 1.0 / (2.0 * mean) if mean > 0 else 0.0
     rows, cols, values = [], [], []
     for a, b, squared, distance in found:
-        differ = a != b
-        a, b = a[differ], b[differ]
+        crossing = np.flatnonzero(a != b)
+        a, b = a[crossing], b[crossing]
         rows.append(np.minimum(a, b))
         cols.append(np.maximum(a, b))
-        values.append(np.exp(-beta * squared[differ].astype(np.float64)) / distance)
+        values.append(np.exp(squared[crossing] * np.float32(-beta)) / np.float32(distance))
     pairs = sparse.csr_matrix(
         (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(size, size)
     )
