@@ -184,7 +184,9 @@ class ItemAssistBox(AssistView):
         key = image_key(image)
 
         def work(pixels: np.ndarray) -> list[Proposal]:
-            regions = box.cached_regions(pixels, CACHE, key)
+            # The image's regions are prepared (and cached) for the first box that is cut over them.
+            wanted = box.uses_image_regions(prompt, image.width, image.height)
+            regions = box.cached_regions(pixels, CACHE, key) if wanted else None
             return box.box_proposals(pixels, prompt, _max_vertices(), regions)
 
         found = _run(image, work)

@@ -111,6 +111,26 @@ def _scaled(polygon: Polygon, scale: float, origin: tuple[int, int]) -> Polygon:
     return affinity.translate(moved, origin[0], origin[1])
 
 
+def crop_of(prompt: BoxPrompt, width: int, height: int) -> tuple[int, int, int, int]:
+    """The box with its margin and every click, on the image: (x0, y0, x1, y1), pixels."""
+    x0, y0, x1, y1 = prompt.box
+    pad = max(MIN_PAD, PAD_SHARE * max(x1 - x0, y1 - y0))
+    xs = [x0, x1, *(p.x for p in prompt.points)]
+    ys = [y0, y1, *(p.y for p in prompt.points)]
+    cx0, cy0 = max(0, math.floor(min(xs) - pad)), max(0, math.floor(min(ys) - pad))
+    cx1, cy1 = min(width, math.ceil(max(xs) + pad)), min(height, math.ceil(max(ys) + pad))
+    return cx0, cy0, cx1, cy1
+
+
+def uses_image_regions(prompt: BoxPrompt, width: int, height: int) -> bool:
+    """Whether this box is cut over the image's regions; a small crop, on which the image's cells would
+    be more than SMALL_CROP_CELLS working pixels across, gets regions of its own (the API prepares the
+    image's only when a box needs them)."""
+    cx0, cy0, cx1, cy1 = crop_of(prompt, width, height)
+    scale = math.sqrt(WORK_PIXELS / ((cx1 - cx0) * (cy1 - cy0)))
+    return regions_module.base_cell(width, height) * scale <= SMALL_CROP_CELLS
+
+
 def box_proposals(
     pixels: np.ndarray,
     prompt: BoxPrompt,
@@ -118,17 +138,13 @@ def box_proposals(
     regions: Regions | None = None,
 ) -> list[Proposal]:
     """Proposals for the object in the box, best first; [] when the cut keeps no foreground. `regions` are
-    the image's (cached_regions); without them they are prepared here for this box alone."""
+    the image's (cached_regions), used when the box is large enough for them (uses_image_regions);
+    otherwise, or without them, the crop gets regions of its own."""
     height, width = pixels.shape[:2]
     x0, y0, x1, y1 = prompt.box
-    pad = max(MIN_PAD, PAD_SHARE * max(x1 - x0, y1 - y0))
-    xs = [x0, x1, *(p.x for p in prompt.points)]
-    ys = [y0, y1, *(p.y for p in prompt.points)]
-    cx0, cy0 = max(0, math.floor(min(xs) - pad)), max(0, math.floor(min(ys) - pad))
-    cx1, cy1 = min(width, math.ceil(max(xs) + pad)), min(height, math.ceil(max(ys) + pad))
+    cx0, cy0, cx1, cy1 = crop_of(prompt, width, height)
     scale = math.sqrt(WORK_PIXELS / ((cx1 - cx0) * (cy1 - cy0)))
-    if regions is None or regions_module.base_cell(width, height) * scale > SMALL_CROP_CELLS:
-        # The image's regions are coarse for this small crop (or there are none): the crop's own.
+    if regions is None or not uses_image_regions(prompt, width, height):
         regions = regions_module.prepare(pixels[cy0:cy1, cx0:cx1], cell=CROP_CELL)
         region_map, offset = regions.region_map, (cx0, cy0)
     else:

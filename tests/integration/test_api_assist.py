@@ -256,6 +256,25 @@ def test_a_second_box_reuses_the_images_regions_prepared_for_the_first(
     assert iou(second.json()["polygons"][0]["points"], disc) > 0.9
 
 
+def test_a_small_box_makes_regions_of_its_own_and_leaves_the_images_unprepared(
+    annotator_api: Any, disc_item: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A box whose crop is small gets its own finer regions (box.py); preparing the whole image's for it
+    would be work it does not use."""
+    from apps.assist import regions
+    from apps.assist.images import image_key
+
+    prepared = []
+    prepare = regions.prepare
+    monkeypatch.setattr(regions, "prepare", lambda *a, **k: prepared.append(k) or prepare(*a, **k))
+
+    response = annotator_api.post(url(disc_item, "box"), BOX, format="json")  # a 144x144 px crop
+
+    assert response.status_code == 200
+    assert prepared == [{"cell": box_tool.CROP_CELL}]  # the crop's own, not the image's
+    assert ("regions", image_key(disc_item.image)) not in CACHE
+
+
 def test_a_cache_too_small_for_the_image_keeps_nothing_and_still_answers(
     annotator_api: Any, disc_item: Any, settings: Any
 ) -> None:
