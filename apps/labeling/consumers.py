@@ -11,7 +11,6 @@ import asyncio
 import functools
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -34,7 +33,7 @@ from apps.common.websocket import (
 )
 
 from . import live, store
-from .delivery import CATCH_UP_PAGE, EventDelivery
+from .delivery import CATCH_UP_PAGE, EventDelivery, LastSent
 from .domain import Rejected
 from .domain.envelope import InvalidEnvelope, parse_command_envelope
 from .models import Item
@@ -123,27 +122,6 @@ def _with_connections(call: Callable[[], Any]) -> Any:
         close_old_connections()
 
 
-class LastSent:
-    """The last value (a seq, a change id) a socket sent of each of the `size` images it sent something
-    of most recently; the image whose last send is oldest is forgotten first, and reads as 0."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.values: OrderedDict[int, int] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self.values)
-
-    def get(self, item_id: int) -> int:
-        return self.values.get(item_id, 0)
-
-    def set(self, item_id: int, value: int) -> None:
-        self.values[item_id] = value
-        self.values.move_to_end(item_id)
-        while len(self.values) > self.size:
-            self.values.popitem(last=False)
-
-
 class LiveConsumer(JsonFrameConsumer):
     """What item and job sockets share: the job's groups, and closing when the user's access falls."""
 
@@ -185,21 +163,6 @@ class LiveConsumer(JsonFrameConsumer):
     async def items_deleted(self, message: dict[str, Any]) -> None:
         """Images were deleted from the job: a job socket heard it as items_deleted already; an item
         socket says so when its image is one of them (ItemConsumer)."""
-
-
-def item_deleted_frame(item_id: int, deletion: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "item_deleted",
-        "item_id": item_id,
-        "by": deletion["by"],
-        "deleted_at": deletion["deleted_at"],
-        "deletion_id": deletion["deletion_id"],
-    }
-
-
-@database_sync_to_async
-def _deletion_told(item_id: int) -> dict[str, Any] | None:
-    return item_deletion_told(item_id)
 
 
 class ItemConsumer(PresenceMixin, LiveConsumer):
@@ -292,9 +255,9 @@ class ItemConsumer(PresenceMixin, LiveConsumer):
         await self.send_json({"type": "caught_up", "seq": caught_up})
         # A page that connects (or reconnects, having missed the broadcast) to a deleted image learns it
         # here: who deleted it and when, after the history it may still read.
-        deletion = await _deletion_told(self.item_id)
+        deletion = await database_sync_to_async(item_deletion_told)(self.item_id)
         if deletion is not None:
-            await self.send_json(item_deleted_frame(self.item_id, deletion))
+            await self.send_json(live.item_deleted_frame(self.item_id, deletion))
 
     async def on_command(self, frame: dict[str, Any]) -> None:
         # The envelope is read as REST reads it. A frame without a usable command_id has nothing to be
@@ -358,7 +321,7 @@ class ItemConsumer(PresenceMixin, LiveConsumer):
 
     async def items_deleted(self, message: dict[str, Any]) -> None:
         if self.item_id in message["item_ids"]:
-            await self.send_json(item_deleted_frame(self.item_id, message))
+            await self.send_json(live.item_deleted_frame(self.item_id, message))
 
     async def item_events(self, message: dict[str, Any]) -> None:
         self.active_at = time.monotonic()

@@ -6,11 +6,15 @@ that no broadcast filled) and broadcast by whoever wrote them. Broadcasts of one
 catch-up may read events whose broadcasts are still on their way. `EventDelivery` keeps the order: it
 sends an event only when it follows the last one sent, holds events that come ahead of a gap, and reads
 the gap from the store when no broadcast fills it within `WS_GAP_WAIT_SECONDS`.
+
+`LastSent` is the job socket's counterpart: the last seq (or assignment change) it sent of each recent
+image, to drop a frame older than one already sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -105,3 +109,24 @@ class EventDelivery:
             self.sent_seq = event["seq"]
         for seq in [seq for seq in self.ahead if seq <= self.sent_seq]:
             del self.ahead[seq]
+
+
+class LastSent:
+    """The last value (a seq, a change id) a socket sent of each of the `size` images it sent something
+    of most recently; the image whose last send is oldest is forgotten first, and reads as 0."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.values: OrderedDict[int, int] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def get(self, item_id: int) -> int:
+        return self.values.get(item_id, 0)
+
+    def set(self, item_id: int, value: int) -> None:
+        self.values[item_id] = value
+        self.values.move_to_end(item_id)
+        while len(self.values) > self.size:
+            self.values.popitem(last=False)

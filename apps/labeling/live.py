@@ -135,6 +135,18 @@ def on_job_items_added(sender: Any, *, job_id: int, added: int, total: int, **kw
     )
 
 
+def item_deleted_frame(item_id: int, deletion: dict[str, Any]) -> dict[str, Any]:
+    """The item socket's item_deleted frame (docs/protocol.md), from on_items_deleted's message or
+    services.items.item_deletion_told."""
+    return {
+        "type": "item_deleted",
+        "item_id": item_id,
+        "by": deletion["by"],
+        "deleted_at": deletion["deleted_at"],
+        "deletion_id": deletion["deletion_id"],
+    }
+
+
 def on_items_deleted(
     sender: Any, *, job_id: int, item_ids: list[int], deletion: dict[str, Any], **kwargs: Any
 ) -> None:
