@@ -340,6 +340,9 @@ POLYLOG = {
     "TASK_STALE_SECONDS": float(os.environ.get("POLYLOG_TASK_STALE_SECONDS", "30")),
     # How often a worker, and an embedded server, sweeps for runs whose worker died (0: only at its start).
     "TASK_SWEEP_SECONDS": float(os.environ.get("POLYLOG_TASK_SWEEP_SECONDS", "5")),
+    # How often a server of the embedded setup copies SQLite's write-ahead log into the database file, from a
+    # thread of its own rather than on a commit (apps/common/sqlite_wal.py); 0: SQLite's own, on commits.
+    "SQLITE_CHECKPOINT_SECONDS": float(os.environ.get("POLYLOG_SQLITE_CHECKPOINT_SECONDS", "1")),
     "TASK_MAX_ATTEMPTS": int(os.environ.get("POLYLOG_TASK_MAX_ATTEMPTS", "3")),
     "TASK_TIMEOUT_SECONDS": int(os.environ.get("POLYLOG_TASK_TIMEOUT_SECONDS", str(24 * 3600))),
     # Imports: files registered per transaction, and images per thumbnail task.

@@ -32,6 +32,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from PIL import Image as PILImage  # noqa: E402
 from PIL import ImageChops, ImageDraw  # noqa: E402
 
+from apps.common.sqlite_wal import checkpointing_start  # noqa: E402
 from apps.datasets.imports import dataset_import_start, import_wait  # noqa: E402
 from apps.datasets.models import Dataset  # noqa: E402
 from apps.labeling.services import job_create  # noqa: E402
@@ -151,6 +152,9 @@ def main() -> int:
         rows.append({"name": name, "database": db, "value": value, "unit": unit, "target": target, "ok": ok})
 
     fresh_database()
+    # This process stands for the embedded server, which checkpoints SQLite's log from a thread of its own
+    # (config/asgi.py); a no-op on PostgreSQL.
+    checkpointing_start()
     user = get_user_model().objects.create_user("bench_importer", is_staff=True)
     root = Path(settings.POLYLOG["IMPORT_ROOT"])
     shutil.rmtree(root / "bench-small", ignore_errors=True)
