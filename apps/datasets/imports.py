@@ -34,7 +34,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.files.utils import validate_file_name
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils._os import safe_makedirs
@@ -701,17 +701,18 @@ def _already_in(dataset_id: int, field: str, values: set[str]) -> set[str]:
         return {value for (value,) in cursor.fetchall()}
 
 
-def _images_insert(dataset_id: int, stored: list[_Stored]) -> list[int]:
-    """Insert the image rows of `stored` in one statement; their ids, in the order of `stored`. Django's
+def _images_insert(dataset_id: int, stored: list[_Stored]) -> dict[str, int]:
+    """Insert the image rows of `stored` in one statement, but those whose path the dataset has by then
+    (another import's, committed since the batch asked): {path: id} of the rows inserted. Django's
     bulk_create prepares each of a row's values field by field, which cost more than reading the file."""
     if len(stored) > _INSERT_ROWS:  # SQLite takes at most 32,766 values a statement
-        return [
-            pk
+        return {
+            path: pk
             for start in range(0, len(stored), _INSERT_ROWS)
-            for pk in _images_insert(dataset_id, stored[start : start + _INSERT_ROWS])
-        ]
+            for path, pk in _images_insert(dataset_id, stored[start : start + _INSERT_ROWS]).items()
+        }
     if not stored:
-        return []
+        return {}
     fields = [Image._meta.get_field(name) for name in _IMAGE_COLUMNS]
     now = Image._meta.get_field("created_at").get_db_prep_save(timezone.now(), connection)
     values: list[object] = []
@@ -731,12 +732,11 @@ def _images_insert(dataset_id: int, stored: list[_Stored]) -> list[int]:
     row = f"({', '.join(['%s'] * len(fields))})"
     sql = (
         f"INSERT INTO {quote(Image._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES {', '.join([row] * len(stored))} RETURNING {quote('id')}, {quote('path')}"
+        f"VALUES {', '.join([row] * len(stored))} ON CONFLICT DO NOTHING RETURNING {quote('path')}, {quote('id')}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
-        ids = dict((path, pk) for pk, path in cursor.fetchall())  # RETURNING promises no order
-    return [ids[s.clean] for s in stored]
+        return dict(cursor.fetchall())  # RETURNING promises no order
 
 
 _INSERT_ROWS = 1000
@@ -773,21 +773,15 @@ def _register_batch(record: DataImport, run: TaskRun, batch: Batch, results: lis
     for name in unused:
         default_storage.delete(name)
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                created = _images_insert(record.dataset_id, new)
-        except IntegrityError:  # another import took one of these paths meanwhile: row by row
-            created = []
-            for s in new:
-                try:
-                    with transaction.atomic():
-                        created += _images_insert(record.dataset_id, [s])
-                except IntegrityError:
-                    if s.copied:
-                        default_storage.delete(s.file)
-                    refusals.append(
-                        {"file": s.path, "reason": "another file already has this path in the dataset"}
-                    )
+        inserted = _images_insert(record.dataset_id, new)
+        created = [inserted[s.clean] for s in new if s.clean in inserted]
+        for s in new:
+            if s.clean not in inserted:  # another import took this path meanwhile
+                if s.copied:
+                    default_storage.delete(s.file)
+                refusals.append(
+                    {"file": s.path, "reason": "another file already has this path in the dataset"}
+                )
         tally.added = len(created)
         tally.failed = len(refusals)
         if created:  # the jobs' items written with their images, while the next files are read
@@ -810,7 +804,12 @@ def _register_batch(record: DataImport, run: TaskRun, batch: Batch, results: lis
             held=_thumbnails_held(),
         )
         position = batch[-1][0] + 1
-        task_progress(run, done=position, checkpoint={"position": position})
+        checkpoint = {"position": position}
+        # The least id the import gave an image, over every attempt: the jobs' sync at its end starts there.
+        ids = [*created, *([run.checkpoint["first_image"]] if "first_image" in run.checkpoint else [])]
+        if ids:
+            checkpoint["first_image"] = min(ids)
+        task_progress(run, done=position, checkpoint=checkpoint)
 
 
 def _thumbnails_held() -> bool:
@@ -889,11 +888,20 @@ def import_run(run: TaskRun) -> None:
             futures_wait(ahead)
         added = DataImport.objects.values_list("added", flat=True).get(pk=import_id)
         if added:
-            images_imported.send(sender=DataImport, dataset_id=record.dataset_id, added=added)
+            images_imported.send(
+                sender=DataImport,
+                dataset_id=record.dataset_id,
+                added=added,
+                first_image_id=run.checkpoint.get("first_image"),
+            )
         labels = bool(record.labeled and record.format)
         if labels:  # the thumbnails need not wait for the labels
             _thumbnails_release(run)
-            task_progress(run, done=len(listed), checkpoint={"position": len(listed), "stage": "labels"})
+            task_progress(
+                run,
+                done=len(listed),
+                checkpoint={**run.checkpoint, "position": len(listed), "stage": "labels"},
+            )
             labeled_importers[record.format](record, annotations)
         DataImport.objects.filter(pk=import_id).update(
             status=DataImport.Status.DONE, finished_at=timezone.now()

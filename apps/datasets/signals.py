@@ -8,7 +8,8 @@ from django.dispatch import Signal
 # depends on them is written with them (the jobs' items). kwargs: dataset_id, image_ids.
 images_registered = Signal()
 
-# Sent by an import's worker after it added images to a dataset. kwargs: dataset_id, added.
+# Sent by an import's worker after it added images to a dataset. kwargs: dataset_id, added, first_image_id
+# (the least id the import gave an image, or None where that is not known: every image counts then).
 images_imported = Signal()
 
 # Sent after a thumbnail task stored thumbnails of images that had none. kwargs: dataset_id, image_ids.

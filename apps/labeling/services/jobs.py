@@ -23,14 +23,14 @@ LABEL_SLOTS = 63
 
 
 @transaction.atomic
-def job_sync(*, job: LabelingJob, full: bool = False) -> dict[str, int]:
+def job_sync(*, job: LabelingJob, full: bool = False, since_image_id: int | None = None) -> dict[str, int]:
     """Create an item for every image of the job's dataset that has none yet. Idempotent. An image
     deleted from the job keeps its (hidden) item, so a sync does not bring it back.
 
     Only the images after the job's `synced_image_id` are read, so a sync costs what is new, not the
     dataset's size. Ids are given in insertion order but committed in any order: an image whose import
     commits after a sync went past its id is found by the `full` sync that its import sends after it
-    commits (`jobs_sync_after_import`)."""
+    commits (`jobs_sync_after_import`), over the images from that import's first (`since_image_id`) on."""
     # One sync of a job at a time, so what it counts as added is what it added.
     synced = (
         LabelingJob.objects.select_for_update().filter(pk=job.pk).values_list("synced_image_id", flat=True)
@@ -38,6 +38,8 @@ def job_sync(*, job: LabelingJob, full: bool = False) -> dict[str, int]:
     images = Image.objects.filter(dataset_id=job.dataset_id)
     if not full:
         images = images.filter(pk__gt=synced or 0)
+    elif since_image_id is not None:
+        images = images.filter(pk__gte=since_image_id)
     has_item = Item.objects.filter(job_id=job.pk, image_id=OuterRef("pk"))
     added = _items_insert(job.pk, images.filter(~Exists(has_item)).order_by().values_list("pk"))
     store.job_tally_add(job.pk, {ITEMS: added})
@@ -132,10 +134,13 @@ def jobs_items_for_images(sender: Any, *, dataset_id: int, image_ids: list[int],
         )
 
 
-def jobs_sync_after_import(sender: Any, *, dataset_id: int, **kwargs: Any) -> None:
-    """An import into a dataset synchronises every job over it (DESIGN section 5)."""
+def jobs_sync_after_import(
+    sender: Any, *, dataset_id: int, first_image_id: int | None = None, **kwargs: Any
+) -> None:
+    """An import into a dataset synchronises every job over it (DESIGN section 5): over the images from
+    the import's first on, which are all it can have added (ids only grow), not the whole dataset."""
     for job in LabelingJob.objects.filter(dataset_id=dataset_id):
-        job_sync(job=job, full=True)
+        job_sync(job=job, full=True, since_image_id=first_image_id)
 
 
 def job_update(*, job: LabelingJob, **fields: Any) -> LabelingJob:
