@@ -20,7 +20,7 @@ region's colour term is its pixels times scale^2, a smoothness sum times scale (
 grow with its length). So the same object gets the same cut whatever its size in the photo. A box takes
 the finest level of regions at which its crop has at most CELL_BUDGET cells; a small crop, on which the
 image's cells would be large at the working size, gets regions of its own (cells of CROP_CELL px, made
-for it: a few thousand pixels).
+for it: a small crop is quick to prepare, and the image's regions are then not needed at all).
 
 Coarse, then fine: GrabCut's rounds (learn both mixtures, their components from a weighted k-means the
 first time and then each region to its likeliest component; a max-flow cut with PyMaxflow; until the

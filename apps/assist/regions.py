@@ -1,23 +1,24 @@
 """An image's small regions and their neighbours: the box tool's per-image preparation (apps/assist/box.py).
 
-Box to polygon cuts a graph whose nodes are regions of similar colour instead of pixels (as Lazy Snapping,
-Li et al. 2004, cuts its watershed regions): the cut's terms are sums over pixels, so the sums are taken
-once per image and each box adds up a few thousand regions instead of a hundred thousand pixels.
+Box to polygon cuts GrabCut's energy over regions of similar colour instead of pixels (as Lazy Snapping,
+Li et al. 2004, cuts over pre-segmented regions): the energy's terms are sums over pixels, so the sums are
+taken once per image and each box adds up a few thousand regions instead of a hundred thousand pixels.
 
 A region is the pixels of one square cell that fall to one colour of the image's palette (a k-means of
-PALETTE colours over the lightly blurred image): fast to compute (a lookup and a count, no iterations
-over the pixels), never larger than its cell, and it follows colour edges to the pixel inside the cell.
-A region need not be connected; the cut does not care. Per region the preparation keeps its pixel count,
-the sums of its colours, of their products (its colour covariance) and of its pixels' positions; and
-between touching regions the sum over their touching pixel pairs (8 neighbours) of GrabCut's smoothness
-weight exp(-beta |z_m - z_n|^2) / distance, beta from the image's mean squared neighbour difference.
-With those, GrabCut's energy of any labelling that keeps each region whole is exact: colour terms from
-the sums, smoothness from the pair sums.
+PALETTE colours over the lightly blurred image, applied through a lookup table): fast to compute (a lookup
+and a count, no iterations over the pixels), never larger than its cell, and it follows colour edges to
+the pixel inside the cell. A region need not be connected; the cut does not care. Superpixels (SLIC, SEEDS,
+a watershed) cost 220 ms to 1 s on a 2 MP photo before any sums (docs/assist.md). Per region the
+preparation keeps its pixel count and the sums of its colours and of their products; between touching
+regions, the sum over their touching pixel pairs (8 neighbours) of GrabCut's smoothness weight
+exp(-beta |z_m - z_n|^2) / distance, beta from the image's mean squared neighbour difference. With those,
+GrabCut's energy of any labelling that keeps each region whole is exact: a region's colour term from its
+mean colour and mean colour products, the smoothness from the pair sums.
 
-Levels: the base cell is BASE_CELL pixels, larger on large images (at most about BASE_CELLS cells), and
-each next level doubles the cell, its regions the unions of the base regions of one colour in the larger
-cell, their sums added up. A box takes the finest level at which its crop has at most CELL_BUDGET cells,
-so a box costs about the same whatever its size; a small crop uses its own pixels (box.py).
+Levels: the base cell is BASE_CELL pixels, larger on a large image (at most about BASE_CELLS cells), and
+each next level doubles the cell, down to COARSEST cells across; a level's regions are the base regions of
+one palette colour in its larger cell, their sums added up. A box picks its levels by how many cells its
+crop has there, so a box costs about the same whatever its size (box.py).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import cv2
 import numpy as np
 from scipy import sparse
 
-PALETTE = 8  # colours (docs/assist.md)
+PALETTE = 8  # colours: 12, 16 and 24 did no better on the sample photos and make more regions
 BASE_CELL = 4  # px
 BASE_CELLS = 30_000  # a larger image gets a larger base cell
 COARSEST = 8  # cells across the longer side: levels double the cell until this few are left
@@ -80,28 +81,22 @@ def base_cell(width: int, height: int) -> int:
 
 
 def prepare(pixels: np.ndarray, cell: int | None = None) -> Regions:
-    """The regions of an image (BGR). cell=1 makes every pixel its own region (no palette): box.py does
-    that for a small crop."""
+    """The regions of an image (BGR), with cells of `cell` px (base_cell when not given: box.py gives a
+    small crop finer cells of its own)."""
     height, width = pixels.shape[:2]
     cell = base_cell(width, height) if cell is None else cell
     blurred = cv2.GaussianBlur(pixels, (3, 3), 0)
     columns, rows = -(-width // cell), -(-height // cell)
-    if cell == 1:
-        region_map = np.arange(width * height, dtype=np.int32).reshape(height, width)
-        size = width * height
-        cell_of = region_map.ravel()
-        colour_of = np.zeros(size, np.int32)
-    else:
-        colour = _palette_index(blurred)
-        cell_index = (np.arange(height, dtype=np.int32) // cell)[:, None] * columns + (
-            np.arange(width, dtype=np.int32) // cell
-        )[None, :]
-        raw = (cell_index * PALETTE + colour).ravel()
-        present = np.bincount(raw, minlength=rows * columns * PALETTE) > 0
-        compact = np.cumsum(present, dtype=np.int32) - 1
-        region_map = compact[raw].reshape(height, width)
-        size = int(compact[-1]) + 1
-        cell_of, colour_of = (a.astype(np.int32) for a in np.divmod(np.flatnonzero(present), PALETTE))
+    colour = _palette_index(blurred)
+    cell_index = (np.arange(height, dtype=np.int32) // cell)[:, None] * columns + (
+        np.arange(width, dtype=np.int32) // cell
+    )[None, :]
+    raw = (cell_index * PALETTE + colour).ravel()
+    present = np.bincount(raw, minlength=rows * columns * PALETTE) > 0
+    compact = np.cumsum(present, dtype=np.int32) - 1
+    region_map = compact[raw].reshape(height, width)
+    size = int(compact[-1]) + 1
+    cell_of, colour_of = (a.astype(np.int32) for a in np.divmod(np.flatnonzero(present), PALETTE))
     flat = region_map.ravel()
     channels = [c.ravel() for c in cv2.split(blurred.astype(np.float32))]
     products = [cv2.multiply(channels[a], channels[b]).ravel() for a in range(3) for b in range(a, 3)]
