@@ -16,7 +16,7 @@ from apps.common.errors import ApiError
 
 from .domain import EVENT_TYPES
 from .models import Item, ItemDeletion, JobMember, LabelClass, LabelingJob, Snapshot, StoredEvent
-from .services import job_create, job_member_remove, label_class_create, label_class_update
+from .services import job_create, job_member_remove, job_member_set, label_class_create, label_class_update
 
 
 class LabelClassForm(forms.ModelForm):
@@ -60,6 +60,19 @@ class LabelClassInline(admin.TabularInline):
     form = LabelClassForm
     extra = 0
     can_delete = False
+
+
+def _member_save(request, obj: JobMember, changed: list[str] | None) -> None:
+    """A role changed in admin goes through job_member_set, as through the API: it keeps a job's last
+    manager and releases the seats the new role cannot hold (docs/review.md, "Assignments"). `changed`:
+    the fields changed (None: a new member)."""
+    if changed is None or set(changed) != {"role"}:
+        obj.save()
+        return
+    try:
+        job_member_set(job=obj.job, user=obj.user, role=obj.role, by=request.user)
+    except ApiError as refusal:
+        raise PermissionDenied(refusal.message) from None
 
 
 class JobMemberInline(admin.TabularInline):
@@ -110,6 +123,14 @@ class LabelingJobAdmin(admin.ModelAdmin):
         obj.refresh_from_db()
 
     def save_formset(self, request, form, formset, change: bool) -> None:
+        if formset.model is JobMember:
+            # A role changed here goes through the service, as on the API (members are not deleted here).
+            formset.save(commit=False)
+            for member in formset.new_objects:
+                member.save()
+            for member, changed in formset.changed_objects:
+                _member_save(request, member, changed)
+            return
         if formset.model is not LabelClass:
             super().save_formset(request, form, formset, change)
             return
@@ -155,9 +176,12 @@ class JobMemberAdmin(admin.ModelAdmin):
     list_filter = ["role", "job"]
     autocomplete_fields = ["user"]
 
+    def save_model(self, request, obj: JobMember, form, change: bool) -> None:
+        _member_save(request, obj, form.changed_data if change else None)
+
     def delete_model(self, request, obj: JobMember) -> None:
         try:
-            job_member_remove(member=obj)
+            job_member_remove(member=obj, by=request.user)
         except ApiError as refusal:
             raise PermissionDenied(refusal.message) from None
 

@@ -15,6 +15,12 @@ items_deleted = Signal()
 # Sent after a job's label classes changed (created, renamed, recoloured, deleted). kwargs: job_id.
 label_classes_changed = Signal()
 
+# Sent inside the transaction that changes a member's role or removes them (services.jobs), with the job's
+# row held (the lock assignments take first), so what receivers write commits with the change, or neither.
+# apps/review releases the seats the member's new role cannot hold (docs/review.md, "Assignments").
+# kwargs: job, user_id, role (None: removed), by (who made the change; None when not known).
+member_changed = Signal()
+
 # Sent when an item socket's user joins the item's presence ("joined"), shows it is still open ("alive",
 # at most once a PRESENCE_ALIVE_SECONDS, from its pings and cursors) and leaves it ("left"): apps/review
 # records who has which image open, for "Start labeling" to pass over images another person is on.

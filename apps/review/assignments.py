@@ -273,6 +273,39 @@ def _frame(
     return body
 
 
+def on_member_changed(
+    sender: Any, *, job: LabelingJob, user_id: int, role: str | None, by: Any, **kwargs: Any
+) -> None:
+    """labeling's member_changed signal, inside the transaction that removes a member or changes their
+    role, with the job's row held (the lock assign() takes first): every seat of the job they held that
+    their role no longer allows (both, once removed) goes to nobody. It is recorded as any assignment is
+    (AssignmentChange rows by whoever made the change, one batch) and the job's pages get the
+    `assignments` frame after the commit, so the images are offered by "next" to the others at once,
+    instead of stalling as "assigned to someone else" until a manager reassigns them. An image "next"
+    held for someone removed is let go too."""
+    if role is None:
+        NextClaim.objects.filter(job=job, user_id=user_id).delete()
+    lost = [seat for seat, roles in SEAT_ROLES.items() if role not in roles]
+    if not lost:
+        return
+    held = Q()
+    for seat in lost:
+        held |= Q(**{f"{seat}_id": user_id})
+    rows = list(
+        Assignment.objects.select_for_update()
+        .filter(held, job=job)
+        .order_by("item_id")
+        .values_list("item_id", "annotator_id", "reviewer_id")
+    )
+    if not rows:
+        return
+    seats = [
+        {seat: None for seat in lost if (annotator if seat == AssignRole.ANNOTATOR else reviewer) == user_id}
+        for _, annotator, reviewer in rows
+    ]
+    _write(job, by, [item_id for item_id, _, _ in rows], seats, uuid.uuid4())
+
+
 def history(*, job: LabelingJob, item_id: int | None = None) -> QuerySet[AssignmentChange]:
     """The job's assignment record, newest first (one image's when `item_id` is given)."""
     rows = AssignmentChange.objects.filter(job=job).select_related(

@@ -471,3 +471,45 @@ def test_a_label_class_is_coloured_with_a_colour_input(admin_client: Any, labels
 
     assert 'type="color"' in page and 'value="#ff0000"' in page
     assert "background:#ff0000" in listing
+
+
+@pytest.mark.parametrize("where", ["member page", "job page"])
+def test_a_role_changed_in_admin_releases_the_seats_it_no_longer_holds(
+    where: str, admin_client: Any, admin_user: Any, job: Any, items: list[Any], manager: Any, annotator: Any
+) -> None:
+    """Admin changes roles through job_member_set, as the API does: an annotator made auditor here loses
+    their annotator seats (recorded as changed by the admin user), so "Start labeling" offers the images."""
+    from apps.review.assignments import assign
+    from apps.review.models import Assignment, AssignmentChange
+
+    assign(job=job, by=manager, items=[items[0].pk], annotator=annotator.pk)
+    member = JobMember.objects.get(job=job, user=annotator)
+    if where == "member page":
+        url = f"/admin/labeling/jobmember/{member.pk}/change/"
+        form = {"user": annotator.pk, "job": job.pk, "role": Role.AUDITOR, "_save": "Save"}
+    else:
+        url = f"/admin/labeling/labelingjob/{job.pk}/change/"
+        members = list(JobMember.objects.filter(job=job).order_by("pk"))
+        form = {
+            "name": job.name,
+            "description": job.description,
+            "job_type": job.job_type,
+            "created_by": manager.pk,
+            "label_classes-TOTAL_FORMS": "0",
+            "label_classes-INITIAL_FORMS": "0",
+            "memberships-TOTAL_FORMS": str(len(members)),
+            "memberships-INITIAL_FORMS": str(len(members)),
+            "_save": "Save",
+        }
+        for n, row in enumerate(members):
+            form.update({f"memberships-{n}-id": row.pk, f"memberships-{n}-job": job.pk})
+            form[f"memberships-{n}-user"] = row.user_id
+            form[f"memberships-{n}-role"] = Role.AUDITOR if row.pk == member.pk else row.role
+
+    response = admin_client.post(url, form)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert JobMember.objects.get(pk=member.pk).role == Role.AUDITOR
+    assert Assignment.objects.get(item=items[0]).annotator_id is None
+    last = AssignmentChange.objects.first()
+    assert (last.previous_id, last.assignee_id, last.changed_by_id) == (annotator.pk, None, admin_user.pk)

@@ -409,6 +409,133 @@ def test_a_demotion_that_comes_while_an_assignment_runs_waits_for_it(
     assert JobMember.objects.get(job=job, user=manager2).role == Role.ANNOTATOR
 
 
+# Members who leave, or whose role no longer does the work ---------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_removing_a_member_releases_their_seats_records_it_and_tells_the_job_pages(
+    sockets: Sockets,
+    job: Any,
+    items: list[Any],
+    manager: Any,
+    annotator: Any,
+    annotator2: Any,
+    reviewer: Any,
+    client_for: Callable[[Any], Any],
+) -> None:
+    """Every image is assigned to ann; ann is removed from the job. Their seats go to nobody in the same
+    transaction (recorded as changed by the manager who removed them, one batch), the job's pages get an
+    assignments frame saying so, and "Start labeling" offers those images to bob at once; before, they
+    stayed "assigned to someone else" and bob was told there was nothing to do."""
+    from apps.labeling.models import JobMember
+    from apps.review.models import AssignmentChange
+
+    chosen = sorted(item.pk for item in items)
+    await database_sync_to_async(assign)(
+        client_for(manager), job, item_ids=chosen, annotator=annotator.pk, reviewer=reviewer.pk
+    )
+    page = await sockets.job(manager, job.pk)
+    member = await database_sync_to_async(JobMember.objects.get)(job=job, user=annotator)
+
+    def remove() -> int:
+        return client_for(manager).delete(f"/api/jobs/{job.pk}/members/{member.pk}/").status_code
+
+    assert await database_sync_to_async(remove)() == 204
+    frame = await page.next("assignments")
+
+    assert frame["by"] == {"id": manager.pk, "username": manager.username}
+    assert frame["changed"] == len(chosen)
+    assert shown([frame]) == {pk: (None, reviewer.pk) for pk in chosen}
+    _check(await asyncapi(), [frame], "job", "Server")
+
+    def after() -> tuple[Any, ...]:
+        released = AssignmentChange.objects.filter(batch=frame["batch"])
+        record = sorted(
+            released.values_list("item_id", "role", "previous_id", "assignee_id", "changed_by_id")
+        )
+        offered = client_for(annotator2).get(f"/api/jobs/{job.pk}/next/", {"for": "label"})
+        return seats_stored(), record, offered.status_code, offered.json()
+
+    stored, record, status, offered = await database_sync_to_async(after)()
+    assert stored == {pk: (None, reviewer.pk) for pk in chosen}
+    assert record == [(pk, "annotator", annotator.pk, None, manager.pk) for pk in chosen]
+    assert (status, offered["item"], offered["assigned_to_me"]) == (200, chosen[0], False)
+
+
+@pytest.mark.parametrize(
+    ("role", "kept"),
+    [
+        ("annotator", ("annotator",)),
+        ("reviewer", ("reviewer",)),
+        ("auditor", ()),
+        ("manager", ("annotator", "reviewer")),
+    ],
+)
+def test_a_role_change_releases_the_seats_the_new_role_does_not_hold(
+    role: str,
+    kept: tuple[str, ...],
+    job: Any,
+    items: list[Any],
+    manager: Any,
+    manager2: Any,
+    client_for: Callable[[Any], Any],
+) -> None:
+    """A manager holds both seats of an image (managers label and review); their role changes: a seat the
+    new role cannot hold (an annotator reviews nothing, a reviewer labels nothing, an auditor neither)
+    goes to nobody, recorded; the seat it can hold stays theirs."""
+    from apps.review.models import AssignmentChange
+
+    assign(client_for(manager), job, item_ids=[items[0].pk], annotator=manager2.pk, reviewer=manager2.pk)
+    before = AssignmentChange.objects.count()
+
+    response = client_for(manager).post(
+        f"/api/jobs/{job.pk}/members/", {"username": manager2.username, "role": role}, format="json"
+    )
+
+    assert response.status_code == 200
+    expected = tuple(manager2.pk if seat in kept else None for seat in ("annotator", "reviewer"))
+    assert seats_stored() == {items[0].pk: expected}
+    released = list(AssignmentChange.objects.order_by("-id")[: AssignmentChange.objects.count() - before])
+    assert len(released) == 2 - len(kept)
+    assert sorted(row.role for row in released) == sorted({"annotator", "reviewer"} - set(kept))
+    assert all(row.changed_by_id == manager.pk and row.assignee_id is None for row in released)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_removal_that_comes_while_an_assignment_writes_waits_and_then_releases_the_new_seats(
+    job: Any, items: list[Any], manager: Any, annotator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The annotator is removed, on another connection, while an assignment to them is being written: the
+    removal waits for the job's row (taken first by both, as assign() takes it), then releases the seats
+    the assignment just wrote. Neither order leaves a seat with someone who is not a member."""
+    from apps.labeling.models import JobMember
+    from apps.labeling.services import job_member_remove
+    from apps.review import assignments
+
+    member = JobMember.objects.get(job=job, user=annotator)
+    removal: list[OnItsOwnConnection] = []
+    waited: list[bool] = []
+    real_write = assignments._write
+
+    def write_while_removed(*args: Any, **kwargs: Any) -> int:
+        if not removal:
+            removal.append(OnItsOwnConnection(lambda: job_member_remove(member=member, by=manager)))
+            removal[0].until_it_waits_on_a_lock()
+            waited.append(removal[0].is_alive())
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(assignments, "_write", write_while_removed)
+    assignments.assign(job=job, by=manager, items=[item.pk for item in items], annotator=annotator.pk)
+    removal[0].join(JOIN)
+
+    assert removal[0].failures == []
+    assert waited == [True]
+    assert not JobMember.objects.filter(pk=member.pk).exists()
+    assert seats_stored() == {item.pk: (None, None) for item in items}
+
+
 # Two people pressing Start at once ----------------------------------------------------------------------
 
 

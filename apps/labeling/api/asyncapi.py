@@ -218,7 +218,11 @@ JOB_SERVER_FRAMES: dict[str, tuple[dict[str, Any], list[str], str]] = {
     ),
     "assignments": (
         {
-            "by": {"anyOf": [USER, {"type": "null"}], "description": "the manager who assigned"},
+            "by": {
+                "anyOf": [USER, {"type": "null"}],
+                "description": "the manager who assigned, or who removed or demoted a member whose seats were"
+                " emptied (null: not known, as from a script)",
+            },
             "batch": {**STRING, "description": "the request's batch in the assignment record"},
             "changed": {**INT, "description": "seats whose holder changed"},
             "change": {**INT, "description": "the id of the batch's last row in the record"},

@@ -83,7 +83,7 @@ class MemberList(APIView):
         job, _ = job_for(request.user, job_id, MANAGE)
         data = valid(s.MemberSetSerializer, body(request))
         existed = JobMember.objects.filter(job=job, user=data["username"]).exists()
-        member = services.job_member_set(job=job, user=data["username"], role=data["role"])
+        member = services.job_member_set(job=job, user=data["username"], role=data["role"], by=request.user)
         return Response(s.MemberSerializer(member).data, status=200 if existed else 201)
 
 
@@ -91,7 +91,9 @@ class MemberDetail(APIView):
     @extend_schema(responses={204: None, **errors(403, 409)})
     def delete(self, request: Request, job_id: int, member_id: int) -> Response:
         job, _ = job_for(request.user, job_id, MANAGE)
-        services.job_member_remove(member=get_object_or_404(JobMember, job=job, pk=member_id))
+        services.job_member_remove(
+            member=get_object_or_404(JobMember, job=job, pk=member_id), by=request.user
+        )
         return Response(status=204)
 
 

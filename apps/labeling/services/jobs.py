@@ -15,7 +15,7 @@ from .. import live, readmodels, store
 from ..domain.commands import DeleteLabelShapes
 from ..models import Item, ItemLabel, JobMember, JobTally, JobType, LabelClass, LabelingJob, Role
 from ..readmodels import ITEMS, label_key
-from ..signals import job_items_added, label_classes_changed
+from ..signals import job_items_added, label_classes_changed, member_changed
 from .commands import item_command_handle
 
 # Item.label_bits is a signed 64-bit integer: bits 0-62 (see LabelClass.slot).
@@ -221,11 +221,18 @@ def label_class_delete(*, label_class: LabelClass, actor_id: int, cascade: bool 
     return {"items_changed": len(item_ids)}
 
 
-def job_member_set(*, job: LabelingJob, user: Any, role: str) -> JobMember:
-    current = JobMember.objects.filter(job=job, user=user).first()
+@transaction.atomic
+def job_member_set(*, job: LabelingJob, user: Any, role: str, by: Any = None) -> JobMember:
+    """Add a member or change their role. The job's row is held first, as assignments hold it, so a
+    change of role and an assignment take turns; the seats the new role cannot hold are released in the
+    same transaction (member_changed)."""
+    LabelingJob.objects.select_for_update().filter(pk=job.pk).first()
+    current = JobMember.objects.select_for_update().filter(job=job, user=user).first()
     if current is not None and current.role == Role.MANAGER and role != Role.MANAGER:
         _keep_a_manager(current)
     member, _ = JobMember.objects.update_or_create(job=job, user=user, defaults={"role": role})
+    if current is not None and current.role != role:
+        member_changed.send(sender=JobMember, job=job, user_id=member.user_id, role=role, by=by)
     return member
 
 
@@ -235,7 +242,16 @@ def _keep_a_manager(member: JobMember) -> None:
         raise ApiError(409, "last_manager", "A job keeps at least one manager.")
 
 
-def job_member_remove(*, member: JobMember) -> None:
-    if member.role == Role.MANAGER:
-        _keep_a_manager(member)
-    member.delete()
+@transaction.atomic
+def job_member_remove(*, member: JobMember, by: Any = None) -> None:
+    """Remove a member (a job keeps one manager at least). Under the job's row, as job_member_set; the
+    seats they held are released in the same transaction (member_changed), so their images are offered
+    to the others at once."""
+    job = LabelingJob.objects.select_for_update().filter(pk=member.job_id).first()
+    current = JobMember.objects.select_for_update().filter(pk=member.pk).first()
+    if current is None:  # removed meanwhile
+        return
+    if current.role == Role.MANAGER:
+        _keep_a_manager(current)
+    current.delete()
+    member_changed.send(sender=JobMember, job=job, user_id=current.user_id, role=None, by=by)
