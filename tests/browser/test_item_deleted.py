@@ -99,7 +99,9 @@ def test_the_delete_dialog_names_who_has_a_selected_image_open_and_they_are_told
     expect(warning).to_contain_text("told at once that you deleted it")
     dialog.get_by_role("button", name="Delete").click()
     expect(dialog).to_be_hidden()
-    expect(annotator.locator("#deleted-banner")).to_contain_text("deleted from the job by demo", timeout=LIVE_MS)
+    expect(annotator.locator("#deleted-banner")).to_contain_text(
+        "deleted from the job by demo", timeout=LIVE_MS
+    )
 
 
 def test_the_delete_dialog_says_nothing_more_when_nobody_has_the_images_open(open_page, site, new_job):
