@@ -5,6 +5,7 @@ opens the deleted image later is told the same after its catch-up."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -114,3 +115,52 @@ def test_the_delete_dialog_says_nothing_more_when_nobody_has_the_images_open(ope
         manager.locator("#delete-images").click()
     assert answer.value.json() == {"items": []}
     expect(manager.locator("#delete-dialog .open-now")).to_be_hidden()
+
+
+def test_changes_still_on_their_way_when_the_image_is_deleted_are_counted_as_not_kept(
+    open_page, site, new_job
+):
+    """A command of mine that has not reached the server when the deletion commits is refused
+    item_deleted once it arrives: the page takes it back and the banner says how many were not kept.
+    (The command frames are held back on their way to the server, then let through after the deletion.)"""
+    job = new_job()
+    item = job["items"][2]
+    page = open_page("ann")
+    held: list[str] = []
+    sockets: list = []
+    holding = {"on": False}
+
+    def route(socket) -> None:
+        server = socket.connect_to_server()
+        sockets.append(server)
+
+        def from_page(message) -> None:
+            # Commands are held from when drawing starts until the deletion has committed; after it,
+            # they go on as they come.
+            if holding["on"] and '"type": "command"' in message.replace('":"', '": "'):
+                held.append(message)
+            else:
+                server.send(message)
+
+        socket.on_message(from_page)
+
+    page.route_web_socket(re.compile(r"/ws/items/"), route)
+    open_item(page, site, item["id"])
+    holding["on"] = True
+    draw_polygon(page, [(100, 100), (300, 100), (200, 300)], label="cat")
+    expect(shape_rows(page)).to_have_count(1)  # drawn in the page, not stored
+
+    site.api().post("/api/items/delete/", {"item_ids": [item["id"]]})  # answered once committed
+    holding["on"] = False
+    for message in held:  # three vertices and the close, those that reached the route by now
+        sockets[-1].send(message)
+    banner = page.locator("#deleted-banner")
+    expect(banner).to_contain_text("deleted from the job by demo", timeout=LIVE_MS)
+
+    expect(banner).to_have_attribute("data-lost", "4")
+    expect(banner).to_contain_text(
+        "4 changes of yours had not reached the server before the deletion: they were not kept and are"
+        " taken back from the image."
+    )
+    expect(shape_rows(page)).to_have_count(0)
+    assert site.api().get(f"/api/items/{item['id']}/state/")["shapes"] == []
