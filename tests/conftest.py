@@ -98,7 +98,8 @@ def pytest_configure(config: Any) -> None:
     from django.conf import settings
 
     settings.POLYLOG["TASK_SWEEP_SECONDS"] = 0
-    settings.POLYLOG["SQLITE_CHECKPOINT_SECONDS"] = 0  # nor a checkpointing thread (apps/common/sqlite_wal.py)
+    # Nor a thread checkpointing SQLite's log (apps/common/sqlite_wal.py).
+    settings.POLYLOG["SQLITE_CHECKPOINT_SECONDS"] = 0
 
 
 def service_missing(exc: Exception, needs: str) -> NoReturn:
