@@ -78,15 +78,39 @@ def test_box_over_the_whole_image_still_has_a_background_to_learn_from() -> None
     assert_acceptable(found[0], pixels)
 
 
-def test_box_proposes_the_part_holding_a_foreground_click_before_a_larger_one() -> None:
+def test_box_proposes_the_part_holding_a_foreground_click_before_a_larger_one_clicked_away() -> None:
+    """A background click on the larger part (its hole filled by the outline) says it is not the object."""
     larger, smaller = shapely.box(10, 10, 60, 60), shapely.box(100, 10, 130, 40)
 
     plain = box.proposals_of([larger, smaller], 200, 100, 0.0, 1000)
-    clicked = box.proposals_of([larger, smaller], 200, 100, 0.0, 1000, wanted=((115.0, 25.0),))
+    clicked = box.proposals_of(
+        [larger, smaller], 200, 100, 0.0, 1000, wanted=((115.0, 25.0),), unwanted=((35.0, 35.0),)
+    )
 
     assert shapely.polygons(plain[0].points).equals(larger)
     assert shapely.polygons(clicked[0].points).equals(smaller)
     assert clicked[0].score == pytest.approx(900 / 3400)
+
+
+def test_box_joins_a_part_holding_a_foreground_click_to_the_largest() -> None:
+    """A foreground click on a piece apart from the proposal shown says the piece belongs to the object:
+    one polygon holding both and the gap between them, not the piece alone ahead of the object (on a VOC
+    photo the piece alone came first, IoU 0.13 against 0.53 before the click)."""
+    larger, smaller, other = (
+        shapely.box(10, 10, 60, 60),
+        shapely.box(70, 20, 90, 40),
+        shapely.box(150, 10, 190, 50),
+    )
+
+    found = box.proposals_of([larger, smaller, other], 200, 100, 0.0, 1000, wanted=((80.0, 30.0),))
+
+    joined = shapely.polygons(found[0].points)
+    assert joined.covers(larger) and joined.covers(smaller)
+    assert joined.covers(shapely.box(60, 25, 70, 35))  # the gap between them, at the piece's height
+    assert not joined.intersects(other)
+    assert joined.area < larger.area + smaller.area + 20 * 20  # a bridge, not the hull of both
+    assert shapely.polygons(found[1].points).equals(other)
+    check_polygon([tuple(p) for p in found[0].points], 200, 100, 1000)
 
 
 def test_box_cuts_a_small_and_a_large_copy_of_one_picture_alike() -> None:
