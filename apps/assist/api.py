@@ -25,7 +25,7 @@ from apps.common.errors import ApiError
 from apps.datasets.models import Image
 from apps.labeling.permissions import WRITE, item_for
 
-from . import box, scissors, wand
+from . import box, scissors, wand, warm
 from .images import CACHE, image_key, image_pixels
 from .limits import assist_slot, rate_check
 from .prompts import (
@@ -102,6 +102,13 @@ class ProposalSerializer(serializers.Serializer):
 
 class ProposalsSerializer(serializers.Serializer):
     polygons = ProposalSerializer(many=True)
+
+
+class PrepareSerializer(serializers.Serializer):
+    regions = serializers.ChoiceField(
+        choices=["ready", "preparing"],
+        help_text="ready: the image's regions are cached; preparing: they are being made in the background",
+    )
 
 
 class ScissorsProposalsSerializer(ProposalsSerializer):
@@ -211,3 +218,29 @@ class ItemAssistWand(AssistView):
         if not found:
             raise no_proposal("The flooded region has no outline to propose.")
         return as_json(found)
+
+
+class ItemAssistBoxPrepare(APIView):
+    @extend_schema(
+        request=None,
+        responses={
+            202: PrepareSerializer,
+            **errors(
+                texts={
+                    400: "invalid_prompt: a body that is not a JSON object (it names no fields; any are ignored)",
+                    403: REFUSALS[403],
+                    429: REFUSALS[429],
+                }
+            ),
+        },
+        description="Prepares the image's regions for box to polygon in the background (docs/assist.md), so "
+        "that the first box on the image does not wait for them; the labeling page sends it when the box "
+        "tool is chosen. Counts as a proposal for the rate. Writes nothing.",
+    )
+    def post(self, request: Request, item_id: int) -> Response:
+        item, _ = item_for(request.user, item_id, WRITE)
+        if not isinstance(request.data, dict):
+            raise ApiError(400, "invalid_prompt", "The body, when sent, must be a JSON object ({}).")
+        rate_check(request.user.pk)
+        state, _ = warm.prepare_regions(item.image)
+        return Response({"regions": state}, status=202)

@@ -128,6 +128,7 @@ TABLE = """
 # --- assist (docs/assist.md): proposals for those who draw; they write nothing
   POST   /api/items/{item}/assist/scissors/                  401   404   403   403   200   200   404   200
   POST   /api/items/{item}/assist/box/                       401   404   403   403   200   200   404   200
+  POST   /api/items/{item}/assist/box/prepare/               401   404   403   403   202   202   404   202
   POST   /api/items/{item}/assist/wand/                      401   404   403   403   200   200   404   200
   POST   /api/items/{item}/assist/model/                     401   404   403   403   200   200   404   200
 # --- assignments (docs/review.md): managers assign, every member reads the record, those who label ask
@@ -559,6 +560,12 @@ WRITES: dict[str, Write] = {
         as_json(lambda world: {"box": [20, 10, 80, 70]}),
         count("labeling.StoredEvent"),
         draw_a_disc_in_the_item_image,
+        writes_nothing=True,
+    ),
+    # The box's regions made ahead in the background (apps/assist/warm.py).
+    "POST /api/items/{item}/assist/box/prepare/": Write(
+        as_json(lambda world: {}),
+        count("labeling.StoredEvent"),
         writes_nothing=True,
     ),
     "POST /api/items/{item}/assist/wand/": Write(

@@ -43,7 +43,10 @@ export default {
   name: MODES.BOX_ASSIST,
   hint: 'Box to polygon: drag a box around the object · Shift+click marks the object, Alt+click or right-click the background · drag the proposal’s vertices · Enter accepts (active label) · Esc drops',
 
-  onSetup() {
+  onSetup(ctx) {
+    // The image's regions made ahead on the server (POST items/<id>/assist/box/prepare/), so the first box
+    // does not wait for them. Nothing to show when refused (the rate, say): the first box makes them.
+    ctx.assist('box/prepare', {}).catch(() => {});
     // prompt: {box, points} asked last; press: the left-button press going on.
     return { prompt: null, press: null, proposal: new Proposal(), asker: new Asker('box') };
   },
