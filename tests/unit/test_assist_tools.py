@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import cv2
 import numpy as np
 import pytest
 import shapely
@@ -204,6 +205,33 @@ def test_wand_on_a_single_odd_pixel_proposes_its_square() -> None:
     found = wand.wand_proposals(pixels, WandPrompt((11.5, 7.5), 10, 0.0))
 
     assert shapely.polygons(found[0].points).equals(shapely.box(11, 7, 12, 8))
+
+
+def test_wand_on_a_single_odd_pixel_at_the_default_simplify_still_proposes_a_polygon() -> None:
+    # Traced by its dominant points, the pixel's doubled square keeps fewer than a polygon's points: its
+    # staircase is traced instead.
+    pixels = np.zeros((20, 20, 3), np.uint8)
+    pixels[7, 11] = (255, 255, 255)
+
+    found = wand.wand_proposals(pixels, WandPrompt((11.5, 7.5), 10, 1.0))
+
+    assert len(found) == 1
+    assert shapely.box(11, 7, 12, 8).covers(shapely.polygons(found[0].points))  # simplified by a pixel
+    assert_acceptable(found[0], pixels)
+
+
+def test_an_outline_traced_by_its_dominant_points_has_fewer_vertices_and_stays_within_a_pixel() -> None:
+    """The wand's outline when it is to be simplified anyway (box.mask_outlines with CHAIN_APPROX_TC89_L1):
+    a disc's pixel staircase by its dominant points, not every step."""
+    ys, xs = np.mgrid[0:200, 0:200]
+    mask = (xs - 100) ** 2 + (ys - 100) ** 2 <= 70**2
+
+    staircase = box.mask_outlines(mask)[0]
+    dominant = box.mask_outlines(mask, chain=cv2.CHAIN_APPROX_TC89_L1)[0]
+
+    assert len(dominant.exterior.coords) < 0.8 * len(staircase.exterior.coords)
+    assert dominant.hausdorff_distance(staircase) < 1.0
+    assert dominant.symmetric_difference(staircase).area < 0.01 * staircase.area
 
 
 def test_wand_outline_covers_lines_of_single_pixels_and_parts_meeting_at_a_corner() -> None:
