@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 
 import pytest
 
@@ -164,3 +165,54 @@ def test_changes_still_on_their_way_when_the_image_is_deleted_are_counted_as_not
     )
     expect(shape_rows(page)).to_have_count(0)
     assert site.api().get(f"/api/items/{item['id']}/state/")["shapes"] == []
+
+
+def _waiting_for_review(site, new_job, index: int) -> dict:
+    """An image of a new job labeled by ann (annotator) and saved, so that bob (reviewer) may accept or
+    reject it: its review bar's buttons are on."""
+    job = new_job(members=())
+    for username, role in (("ann", "annotator"), ("bob", "reviewer")):
+        site.api().post(f"/api/jobs/{job['id']}/members/", {"username": username, "role": role})
+    item = job["items"][index]
+    cat = job["label_classes"][0]["id"]
+    api = site.api("ann")
+    points = [[100, 100], [220, 100], [220, 220], [100, 220]]
+    api.command(
+        item["id"],
+        {"type": "add_polygon", "shape_id": str(uuid.uuid4()), "label_class_id": cat, "points": points},
+    )
+    api.command(item["id"], {"type": "save"})
+    return item
+
+
+# Two animation frames: the page's redraw asked for before this has run.
+AFTER_REDRAW = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
+
+def test_the_review_bar_stays_off_when_it_redraws_after_the_deletion(open_page, site, new_job):
+    """The deletion turns the issue tool off (only looking is left), which redraws the review bar on the
+    next frame: its Accept and Reject stay off, and nothing is sent."""
+    item = _waiting_for_review(site, new_job, 0)
+    reviewer = open_page("bob")
+    frames = commands_sent(reviewer)
+    open_item(reviewer, site, item["id"])
+    accept = reviewer.locator(".review-bar button.accept")
+    reject = reviewer.locator(".review-bar button.reject")
+    expect(accept).to_be_enabled()
+    reviewer.keyboard.press("c")
+    expect(reviewer.locator("#stage")).to_have_class("stage mode-issue")
+
+    site.api().post("/api/items/delete/", {"item_ids": [item["id"]]})
+
+    expect(reviewer.locator("#deleted-banner")).to_be_visible(timeout=LIVE_MS)
+    expect(reviewer.locator("#stage")).to_have_class("stage mode-edit")
+    reviewer.evaluate(AFTER_REDRAW)
+    expect(accept).to_be_disabled()
+    expect(reject).to_be_disabled()
+    expect(accept).to_have_attribute("title", "This image was deleted from the job")
+    # A later frame (the view zoomed) redraws it again: still off.
+    reviewer.keyboard.press("+")
+    reviewer.evaluate(AFTER_REDRAW)
+    expect(accept).to_be_disabled()
+    expect(reject).to_be_disabled()
+    assert frames == []

@@ -996,7 +996,7 @@ function disableEditing(why = null) {
   document.body.dataset.readOnly = 'true';
   document.getElementById('save').disabled = true;
   document.getElementById('hard').disabled = true;
-  if (why) for (const button of document.querySelectorAll('#review-bar button')) button.disabled = true;
+  if (why) for (const button of document.querySelectorAll('#review-bar button')) button.disabled = true; // and kept off by the bar's own render (stopped)
 }
 if (!canLabel) disableEditing();
 
@@ -1221,6 +1221,7 @@ const reviewBar = new ReviewBar(document.getElementById('review-bar'), {
   refuse: (code, message) => refuse(code, message, null),
   issueTool: () => actions.tool_issue(),
   issueToolOn: () => mode?.name === ISSUE_MODE,
+  stopped: () => (deleted() ? DELETED_TITLE : null),
 });
 
 // Copy/paste and merge/subtract/split (clipboard.js, pieces.js): the page lends them what they need.

@@ -39,7 +39,8 @@ export function reviewOf(view) {
 export class ReviewBar {
   // page: {role, send(command) -> Promise (the seq; rejects with the refusal, already shown), people
   // (messages.js People), ask (ui.js), refuse(code, message), issueTool() (toggles the issue tool),
-  // issueToolOn() -> bool}
+  // issueToolOn() -> bool, stopped() -> why every button is off for good (the image deleted from the
+  // job) or null}
   constructor(host, page) {
     this.host = host;
     this.page = page;
@@ -66,7 +67,8 @@ export class ReviewBar {
 
   // The bar for the item's review state and its open issues (cheap when nothing changed).
   render(review, openIssues) {
-    const key = `${review.status}|${review.reason}|${review.actor}|${openIssues}|${this.page.issueToolOn()}`;
+    const stopped = this.page.stopped?.() ?? null;
+    const key = `${review.status}|${review.reason}|${review.actor}|${openIssues}|${this.page.issueToolOn()}|${stopped}`;
     if (key === this.shown) return;
     this.shown = key;
     this.status.dataset.status = review.status;
@@ -88,8 +90,18 @@ export class ReviewBar {
       const on = this.page.issueToolOn();
       this.issueButton.classList.toggle('active', on);
       this.issueButton.setAttribute('aria-pressed', String(on));
+      this.issueButton.disabled = stopped !== null;
+      if (stopped) this.issueButton.title = stopped;
     }
     if (!this.rights.review) return;
+    if (stopped) {
+      // Every redraw says the same: the buttons would only send commands the page refuses.
+      for (const button of [this.accept, this.reject, this.reopen]) {
+        button.disabled = true;
+        button.title = stopped;
+      }
+      return;
+    }
     // Only a saved, labeled image is reviewed (the domain says so too); Reopen once it was decided.
     const reviewable = review.status !== 'none';
     const why = reviewable ? null : 'Only a saved image with shapes can be reviewed';
