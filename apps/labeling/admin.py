@@ -8,7 +8,8 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html
 
 from apps.common.admin import ReadOnlyAdmin
@@ -75,10 +76,23 @@ def _member_save(request, obj: JobMember, changed: list[str] | None) -> None:
         raise PermissionDenied(refusal.message) from None
 
 
+# A member row's user is who the membership is: handing it to someone else would end the former user's
+# membership without job_member_remove (their seats kept, a job's last manager gone).
+HANDED_OVER = "A membership is not handed to someone else: remove it (the member list) and add theirs."
+
+
+class JobMemberFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        if any("user" in form.changed_data for form in self.initial_forms):
+            raise ValidationError(HANDED_OVER)
+
+
 class JobMemberInline(admin.TabularInline):
     """Members are removed from the member list, which keeps a job's last manager."""
 
     model = JobMember
+    formset = JobMemberFormSet
     extra = 0
     autocomplete_fields = ["user"]
     can_delete = False
@@ -175,6 +189,9 @@ class JobMemberAdmin(admin.ModelAdmin):
     list_display = ["user", "job", "role"]
     list_filter = ["role", "job"]
     autocomplete_fields = ["user"]
+
+    def get_readonly_fields(self, request, obj=None):  # noqa: ARG002
+        return ["job", "user"] if obj is not None else []  # HANDED_OVER
 
     def save_model(self, request, obj: JobMember, form, change: bool) -> None:
         _member_save(request, obj, form.changed_data if change else None)

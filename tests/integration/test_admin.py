@@ -513,3 +513,47 @@ def test_a_role_changed_in_admin_releases_the_seats_it_no_longer_holds(
     assert Assignment.objects.get(item=items[0]).annotator_id is None
     last = AssignmentChange.objects.first()
     assert (last.previous_id, last.assignee_id, last.changed_by_id) == (annotator.pk, None, admin_user.pk)
+
+
+@pytest.mark.parametrize("where", ["member page", "job page"])
+def test_a_membership_is_not_handed_to_someone_else_in_admin(
+    where: str, admin_client: Any, job: Any, items: list[Any], manager: Any, annotator: Any, annotator2: Any
+) -> None:
+    """Changing a member row's user would end the former user's membership without job_member_remove: their
+    seats kept, a job's last manager gone. The member page shows who the member is read-only; the job
+    page's inline refuses the change with a message. A removal and an addition do it instead."""
+    from apps.review.assignments import assign
+    from apps.review.models import Assignment
+
+    assign(job=job, by=manager, items=[items[0].pk], annotator=annotator.pk)
+    member = JobMember.objects.get(job=job, user=annotator)
+    if where == "member page":
+        url = f"/admin/labeling/jobmember/{member.pk}/change/"
+        form = {"user": annotator2.pk, "job": job.pk, "role": Role.ANNOTATOR, "_save": "Save"}
+    else:
+        url = f"/admin/labeling/labelingjob/{job.pk}/change/"
+        members = list(JobMember.objects.filter(job=job).exclude(user=annotator2).order_by("pk"))
+        form = {
+            "name": job.name,
+            "description": job.description,
+            "job_type": job.job_type,
+            "created_by": manager.pk,
+            "label_classes-TOTAL_FORMS": "0",
+            "label_classes-INITIAL_FORMS": "0",
+            "memberships-TOTAL_FORMS": str(len(members)),
+            "memberships-INITIAL_FORMS": str(len(members)),
+            "_save": "Save",
+        }
+        for n, row in enumerate(members):
+            form.update({f"memberships-{n}-id": row.pk, f"memberships-{n}-job": job.pk})
+            form[f"memberships-{n}-user"] = annotator2.pk if row.pk == member.pk else row.user_id
+            form[f"memberships-{n}-role"] = row.role
+    JobMember.objects.filter(job=job, user=annotator2).delete()
+
+    response = admin_client.post(url, form)
+
+    assert JobMember.objects.get(pk=member.pk).user_id == annotator.pk
+    assert Assignment.objects.get(item=items[0]).annotator_id == annotator.pk  # still a member's seat
+    if where == "job page":
+        assert response.status_code == 200  # the form again, with why
+        assert "is not handed to someone else" in response.content.decode()
