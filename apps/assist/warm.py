@@ -4,8 +4,12 @@ box tool is chosen, so the first box on an image does not wait for the image's r
 
 One thread per process does it, one image at a time, inside one of the process's assist slots (so it
 never takes more CPU than a proposal would); an image already prepared, or being prepared, is not queued
-again. What it makes goes to the assist cache as a box would put it there; a failure (an unreadable file,
-every slot taken past the wait) leaves nothing, and the first box prepares the regions itself as before.
+again. At most PENDING_MAX images are pending (the one being made included): past that, the one asked
+for longest ago and not yet started is dropped (its page has most likely moved on), so pages stepping
+through many images never build a backlog that holds a slot for minutes on images nobody looks at any
+more. What it makes goes to the assist cache as a box would put it there; a failure (an unreadable file,
+every slot taken past the wait) or a drop leaves nothing, and the first box prepares the regions itself
+as before.
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ from .limits import assist_slot
 log = logging.getLogger(__name__)
 
 _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="assist-prepare")
-_PENDING: dict[Hashable, Future[None]] = {}
+_PENDING: dict[Hashable, Future[None]] = {}  # in the order asked
 _LOCK = threading.Lock()
+PENDING_MAX = 8
 
 
 def regions_key(image: Image) -> Hashable:
@@ -45,6 +50,11 @@ def prepare_regions(image: Image) -> tuple[str, Future[None] | None]:
             pending = _EXECUTOR.submit(_prepare, image)
             _PENDING[key] = pending
             pending.add_done_callback(lambda _: _forget(key))
+        # The oldest waiting first; one already running cannot be cancelled and is left to finish.
+        dropped = [f for f in _PENDING.values() if f is not pending and not f.running()]
+        dropped = dropped[: max(0, len(_PENDING) - PENDING_MAX)]
+    for future in dropped:  # outside the lock: a cancel runs the future's _forget at once
+        future.cancel()
     return "preparing", pending
 
 

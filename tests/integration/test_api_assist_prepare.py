@@ -163,3 +163,46 @@ def test_it_is_in_the_api_schema(client_for: Any) -> None:
 
     operation = schema["paths"]["/api/items/{item_id}/assist/box/prepare/"]["post"]
     assert {"202", "400", "401", "403", "404", "429"} <= set(operation["responses"])
+
+
+def test_the_images_waiting_are_bounded_and_the_oldest_not_started_is_dropped(
+    job: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages stepping through many images with the box tool chosen queue one preparation each: past
+    PENDING_MAX pending, the one asked for longest ago and not yet started is dropped, the one being made
+    finishes, and the newest are made."""
+    import threading
+
+    from apps.assist import regions
+    from apps.datasets.services import image_create
+    from apps.labeling.services import job_sync
+
+    pixels, _ = disc_pixels(WIDTH, HEIGHT, (120, 90), 50)
+    images = [
+        image_create(dataset=job.dataset, path=f"disc_{n}.png", content=png_of(pixels + n)) for n in range(6)
+    ]
+    job_sync(job=job)
+    started, release = threading.Event(), threading.Event()
+    prepare = regions.prepare
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        started.set()
+        release.wait(10)
+        return prepare(*args, **kwargs)
+
+    monkeypatch.setattr(regions, "prepare", held)
+    monkeypatch.setattr(warm, "PENDING_MAX", 3, raising=False)
+    first, running = warm.prepare_regions(images[0])
+    started.wait(10)
+    futures = [running] + [warm.prepare_regions(image)[1] for image in images[1:]]
+    waiting = len(warm._PENDING)
+    release.set()
+    for future in futures:
+        if not future.cancelled():
+            future.result(timeout=30)
+
+    assert waiting == 3
+    assert [future.cancelled() for future in futures] == [False, True, True, True, False, False]
+    made = [("regions", image_key(image)) in CACHE for image in images]
+    assert made == [True, False, False, False, True, True]
+    assert warm._PENDING == {}
