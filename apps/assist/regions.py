@@ -98,8 +98,10 @@ def prepare(pixels: np.ndarray, cell: int | None = None) -> Regions:
     size = int(compact[-1]) + 1
     cell_of, colour_of = (a.astype(np.int32) for a in np.divmod(np.flatnonzero(present), PALETTE))
     flat = region_map.ravel()
-    channels = [c.ravel() for c in cv2.split(blurred.astype(np.float32))]
-    products = [cv2.multiply(channels[a], channels[b]).ravel() for a in range(3) for b in range(a, 3)]
+    planes = cv2.split(blurred.astype(np.float32))
+    # Multiplied as 2-D planes: OpenCV takes a flat array of up to 4 values for a scalar (a 1x1 image).
+    products = [cv2.multiply(planes[a], planes[b]).ravel() for a in range(3) for b in range(a, 3)]
+    channels = [plane.ravel() for plane in planes]
     moments = np.stack([np.bincount(flat, values, size) for values in (*channels, *products)], 1)
     count = np.bincount(flat, minlength=size).astype(np.float64)
     beta, pairs = _pairs(blurred, region_map, size)
@@ -131,6 +133,8 @@ def _pairs(blurred: np.ndarray, region_map: np.ndarray, size: int) -> tuple[floa
     height, width = region_map.shape
     found = []
     for dy, dx, distance in NEIGHBOURS:
+        if dy >= height or abs(dx) >= width:  # an image (or crop) one pixel high or wide: no such pairs
+            continue
         ya, yb = slice(0, height - dy), slice(dy, height)
         xa, xb = (
             (slice(0, width - dx), slice(dx, width)) if dx >= 0 else (slice(-dx, width), slice(0, width + dx))
@@ -138,7 +142,8 @@ def _pairs(blurred: np.ndarray, region_map: np.ndarray, size: int) -> tuple[floa
         difference = cv2.absdiff(blurred[ya, xa], blurred[yb, xb])
         squared = cv2.transform(cv2.multiply(difference, difference, dtype=cv2.CV_32F), np.ones((1, 3)))
         found.append((region_map[ya, xa].ravel(), region_map[yb, xb].ravel(), squared.ravel(), distance))
-    mean = sum(float(squared.sum()) for _, _, squared, _ in found) / sum(f[2].size for f in found)
+    pixel_pairs = sum(f[2].size for f in found)
+    mean = sum(float(squared.sum()) for _, _, squared, _ in found) / pixel_pairs if pixel_pairs else 0.0
     beta = 1.0 / (2.0 * mean) if mean > 0 else 0.0
     rows, cols, values = [], [], []
     for a, b, squared, distance in found:
@@ -147,6 +152,8 @@ def _pairs(blurred: np.ndarray, region_map: np.ndarray, size: int) -> tuple[floa
         rows.append(np.minimum(a, b))
         cols.append(np.maximum(a, b))
         values.append(np.exp(squared[crossing] * np.float32(-beta)) / np.float32(distance))
+    if not values:  # a single pixel: no neighbours at all
+        return beta, sparse.csr_matrix((size, size), dtype=np.float32)
     pairs = sparse.csr_matrix(
         (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(size, size)
     )

@@ -347,3 +347,23 @@ async def test_under_asgi_the_work_runs_in_a_worker_thread_not_on_the_event_loop
     assert response["status"] == 200, response["body"]
     assert len(seen) == 1
     assert seen[0][0] != loop_thread and seen[0][1] is False
+
+
+@pytest.mark.parametrize(("width", "height"), [(60, 1), (1, 60), (1, 1)])
+def test_a_box_over_an_image_one_pixel_high_or_wide_is_answered_not_a_server_error(
+    annotator_api: Any, job: Any, width: int, height: int
+) -> None:
+    import numpy as np
+
+    from apps.datasets.services import image_create
+    from apps.labeling.services import job_sync
+
+    pixels = np.zeros((height, width, 3), np.uint8)
+    pixels[:, : max(1, width // 2)] = 250
+    image = image_create(dataset=job.dataset, path="thin.png", content=png_of(pixels))
+    job_sync(job=job)
+    item = job.items.get(image=image)
+
+    response = annotator_api.post(url(item, "box"), {"box": [0, 0, width, height]}, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (422, "no_proposal")

@@ -123,3 +123,20 @@ def test_a_box_over_cached_regions_proposes_the_disc_without_preparing_again(
 
     assert prepared == [{}]  # the image's, once; neither box made regions of its own
     assert iou(one[0].points, disc) > 0.95 and iou(two[0].points, disc) > 0.95
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 3), (1, 60), (60, 1), (2, 1)])
+def test_an_image_one_pixel_high_or_wide_gets_regions_without_pairs_across_its_missing_side(
+    shape: tuple[int, int],
+) -> None:
+    # OpenCV took the 1x1 image's flat channels for scalars, and the pairs of a direction that has none
+    # for an empty image: both failed (a 500 on the box route).
+    pixels = np.zeros((*shape, 3), np.uint8)
+    pixels[:, : max(1, shape[1] // 2)] = 250
+
+    found = regions.prepare(pixels)
+
+    base = found.levels[0]
+    assert base.count.sum() == shape[0] * shape[1]
+    assert np.allclose(base.moments[:, :3].sum(0), cv2.GaussianBlur(pixels, (3, 3), 0).reshape(-1, 3).sum(0))
+    assert base.pairs.shape == (base.size, base.size)
