@@ -1,13 +1,28 @@
 """A user's API tokens end with a password change or a deactivation, whatever saves it: admin, a form,
-`manage.py changepassword`, or code calling set_password() and save()."""
+`manage.py changepassword`, or code calling set_password() and save(); a deactivation is also told to
+the apps that give people work (user_deactivated)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.dispatch import Signal
+
 from apps.accounts.tokens import user_tokens_revoke
 
 WATCHED_FIELDS = {"password", "is_active"}
+
+# Sent after a save that turned a user's is_active from True to False (Django admin's "Active" box, a
+# script): apps/labeling empties the seats they hold in every job, as a removal does (docs/review.md,
+# "Assignments"). Sent after the save, inside its transaction when there is one (admin's). kwargs:
+# user_id, by (who deactivated them: admin's user; None when not known, as from a script). Saves
+# through QuerySet.update() send no signal and are not seen.
+user_deactivated = Signal()
+
+# Set on the user being saved: by the pre_save below when the save deactivates them (post_save sends
+# user_deactivated then); by admin's user page to say who (apps/accounts/admin.py).
+DEACTIVATING = "_polylog_deactivating"
+DEACTIVATED_BY = "_polylog_deactivated_by"
 
 
 def _is_password_rehash(user: Any, update_fields: Any) -> bool:
@@ -31,6 +46,17 @@ def revoke_tokens_on_credential_change(
         return
     password, was_active = stored
     password_changed = instance.password != password and not _is_password_rehash(instance, update_fields)
-    if password_changed or (was_active and not instance.is_active):
+    deactivating = was_active and not instance.is_active
+    if password_changed or deactivating:
         # Before the save rather than after it: should the save fail, the user only has to log in again.
         user_tokens_revoke(user_id=instance.pk)
+    if deactivating:
+        setattr(instance, DEACTIVATING, True)
+
+
+def tell_deactivation(sender: Any, instance: Any, raw: bool, **kwargs: Any) -> None:
+    """post_save of the user model: user_deactivated, once the row says is_active False (a save that
+    fails sends nothing)."""
+    deactivated, by = instance.__dict__.pop(DEACTIVATING, False), instance.__dict__.pop(DEACTIVATED_BY, None)
+    if deactivated and not raw:
+        user_deactivated.send(sender=sender, user_id=instance.pk, by=by)

@@ -18,7 +18,9 @@ label_classes_changed = Signal()
 # Sent inside the transaction that changes a member's role or removes them (services.jobs), with the job's
 # row held (the lock assignments take first), so what receivers write commits with the change, or neither.
 # apps/review releases the seats the member's new role cannot hold (docs/review.md, "Assignments").
-# kwargs: job, user_id, role (None: removed), by (who made the change; None when not known).
+# Also sent, for each of their jobs, when a member's account is deactivated (job_members_deactivate).
+# kwargs: job, user_id, role (None: removed, or their account deactivated: they do no more work), by (who
+# made the change; None when not known).
 member_changed = Signal()
 
 # Sent when an item socket's user joins the item's presence ("joined"), shows it is still open ("alive",

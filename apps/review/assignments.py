@@ -66,14 +66,19 @@ class AssignResult:
 
 def _members_held(job: LabelingJob, user_ids: Iterable[int | None]) -> dict[int, str]:
     """user id -> role in the job of those of `user_ids` who are members, staff counting as managers only
-    when they are members (a seat goes to someone who sees the job's items list). Their member rows are
+    when they are members (a seat goes to someone who sees the job's items list), and whose account is
+    active (a deactivated account's seats were emptied: job_members_deactivate). Their member rows are
     held until the transaction ends: a removal or a change of role that comes meanwhile waits for the
     seats to be written (then applies to them, as to any seat given before), so a seat never goes to
-    someone whose membership ended between the check and the write."""
+    someone whose membership ended between the check and the write. A deactivation that commits
+    meanwhile waits for the job's row, then empties the seats just written."""
     wanted = [user_id for user_id in user_ids if user_id is not None]
     if not wanted:
         return {}
-    rows = JobMember.objects.select_for_update().filter(job=job, user_id__in=wanted)
+    # A subquery, not a join: FOR UPDATE holds the member rows only, never the users' (a deactivation
+    # holds its user's row and then waits for the job's: holding both here could deadlock).
+    active = get_user_model()._default_manager.filter(pk__in=wanted, is_active=True).values("pk")
+    rows = JobMember.objects.select_for_update().filter(job=job, user_id__in=active)
     return dict(rows.values_list("user_id", "role"))
 
 
@@ -89,14 +94,17 @@ def actor_manages_check(job: LabelingJob, by: Any) -> None:
 
 
 def seat_holder_check(job: LabelingJob, seat: str, user_id: int | None, members: dict[int, str]) -> None:
-    """400 `invalid_assignee` when the user cannot hold the seat: not a member of the job, or a role
-    that does not do that work (an auditor labels nothing, an annotator reviews nothing)."""
+    """400 `invalid_assignee` when the user cannot hold the seat: not a member of the job (or their
+    account is deactivated), or a role that does not do that work (an auditor labels nothing, an
+    annotator reviews nothing)."""
     if user_id is None:
         return
     role = members.get(user_id)
     allowed = SEAT_ROLES[AssignRole(seat)]
     if role not in allowed:
-        what = "a member of this job" if role is None else f"a {role} here"
+        what = (
+            "not a member of this job (or their account is deactivated)" if role is None else f"a {role} here"
+        )
         raise ApiError(
             400,
             "invalid_assignee",
@@ -276,13 +284,14 @@ def _frame(
 def on_member_changed(
     sender: Any, *, job: LabelingJob, user_id: int, role: str | None, by: Any, **kwargs: Any
 ) -> None:
-    """labeling's member_changed signal, inside the transaction that removes a member or changes their
-    role, with the job's row held (the lock assign() takes first): every seat of the job they held that
-    their role no longer allows (both, once removed) goes to nobody. It is recorded as any assignment is
+    """labeling's member_changed signal, inside the transaction that removes a member, changes their
+    role or deactivates their account, with the job's row held (the lock assign() takes first): every
+    seat of the job they held that their role no longer allows (both, once removed or deactivated)
+    goes to nobody. It is recorded as any assignment is
     (AssignmentChange rows by whoever made the change, one batch) and the job's pages get the
     `assignments` frame after the commit, so the images are offered by "next" to the others at once,
     instead of stalling as "assigned to someone else" until a manager reassigns them. An image "next"
-    held for someone removed is let go too."""
+    held for someone removed (or deactivated) is let go too."""
     if role is None:
         NextClaim.objects.filter(job=job, user_id=user_id).delete()
     lost = [seat for seat, roles in SEAT_ROLES.items() if role not in roles]

@@ -220,8 +220,8 @@ JOB_SERVER_FRAMES: dict[str, tuple[dict[str, Any], list[str], str]] = {
         {
             "by": {
                 "anyOf": [USER, {"type": "null"}],
-                "description": "the manager who assigned, or who removed or demoted a member whose seats were"
-                " emptied (null: not known, as from a script)",
+                "description": "the manager who assigned, or who removed, demoted or deactivated a member whose"
+                " seats were emptied (null: not known, as from a script)",
             },
             "batch": {**STRING, "description": "the request's batch in the assignment record"},
             "changed": {**INT, "description": "seats whose holder changed"},
