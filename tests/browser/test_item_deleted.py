@@ -216,3 +216,30 @@ def test_the_review_bar_stays_off_when_it_redraws_after_the_deletion(open_page, 
     expect(accept).to_be_disabled()
     expect(reject).to_be_disabled()
     assert frames == []
+
+
+def test_an_issue_thread_open_when_the_image_is_deleted_is_read_not_answered(open_page, site, new_job):
+    """ann reads bob's issue in its thread when the image is deleted: the comment field, Comment and
+    Resolve turn off (they would only be refused in the page), the thread stays readable."""
+    item = _waiting_for_review(site, new_job, 2)
+    issue = {"type": "open_issue", "issue_id": str(uuid.uuid4()), "x": 400, "y": 300, "shape_id": None}
+    site.api("bob").command(item["id"], {**issue, "text": "A dog?"})
+    annotator = open_page("ann")
+    frames = commands_sent(annotator)
+    open_item(annotator, site, item["id"])
+    annotator.locator("#issue-list .issue-row").click()
+    thread = annotator.locator(".issue-thread")
+    expect(thread.locator(".issue-actions button.resolve")).to_be_enabled()
+    expect(thread.get_by_label("Comment")).to_be_enabled()
+
+    site.api().post("/api/items/delete/", {"item_ids": [item["id"]]})
+
+    expect(annotator.locator("#deleted-banner")).to_be_visible(timeout=LIVE_MS)
+    expect(thread.locator(".issue-text")).to_have_text("A dog?")
+    expect(thread.get_by_label("Comment")).to_be_disabled()
+    expect(thread.locator(".issue-actions button.comment")).to_be_disabled()
+    expect(thread.locator(".issue-actions button.resolve")).to_be_disabled()
+    expect(thread.locator(".issue-actions button.resolve")).to_have_attribute(
+        "title", "This image was deleted from the job"
+    )
+    assert frames == []

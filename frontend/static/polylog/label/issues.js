@@ -23,7 +23,8 @@ const STATUS_TEXT = { open: 'open', resolved: 'resolved' };
 
 export class Issues {
   // page: {stage, renderer, role, people, send(command) -> Promise, refuse(code, message, at), newId(),
-  // redraw(), shapeName(shapeId) -> "cat #3", reveal(point)}
+  // redraw(), shapeName(shapeId) -> "cat #3", reveal(point), stopped() -> why a thread's comment field
+  // and buttons are off for good (the image deleted from the job) or null}
   constructor(page) {
     this.page = page;
     this.rights = reviewRights(page.role);
@@ -175,7 +176,8 @@ export class Issues {
     const issue = this.list.find((i) => i.id === this.currentId);
     if (!issue) return;
     const { parts } = this.thread;
-    const key = JSON.stringify([issue.number, issue.status, issue.text, issue.shape_id, issue.comments.map((c) => [c.seq, c.text]), this.page.shapeName(issue.shape_id)]);
+    const stopped = this.page.stopped?.() ?? null;
+    const key = JSON.stringify([issue.number, issue.status, issue.text, issue.shape_id, issue.comments.map((c) => [c.seq, c.text]), this.page.shapeName(issue.shape_id), stopped]);
     if (key === this.thread.key) return;
     this.thread.key = key;
     this.thread.element.dataset.issueId = issue.id;
@@ -193,6 +195,15 @@ export class Issues {
     if (parts.field) buttons.push(h('button', { type: 'button', class: 'comment', onclick: () => this.comment() }, 'Comment'));
     if (issue.status === 'open' && this.rights.resolve) buttons.push(h('button', { type: 'button', class: 'resolve primary', onclick: () => this.act({ type: 'resolve_issue', issue_id: issue.id }) }, 'Resolve'));
     if (issue.status === 'resolved' && this.rights.reopenIssue) buttons.push(h('button', { type: 'button', class: 'reopen-issue', onclick: () => this.act({ type: 'reopen_issue', issue_id: issue.id }) }, 'Reopen'));
+    // Read, not answered: the commands would only be refused in the page.
+    if (parts.field) {
+      parts.field.disabled = stopped !== null;
+      parts.field.placeholder = stopped ?? 'Comment (Ctrl+Enter sends)';
+    }
+    for (const button of stopped ? buttons : []) {
+      button.disabled = true;
+      button.title = stopped;
+    }
     parts.actions.replaceChildren(...buttons);
   }
 

@@ -1205,6 +1205,7 @@ const issues = new Issues({
   newId,
   redraw: redrawPanel,
   shapeName: (shapeId) => shapeName(factsOf(shapeId) ?? memory.latest(shapeId)?.shape, labels),
+  stopped: () => (deleted() ? DELETED_TITLE : null),
   // An issue chosen in the list is brought into view when it is off screen.
   reveal(at) {
     const rect = svg.getBoundingClientRect();
