@@ -27,10 +27,14 @@ application = ProtocolTypeRouter(
     }
 )
 
+# SQLite: the log copied back by a thread, not by a command's commit; first, so that every connection of
+# this process, a resumed task's too, leaves the checkpoints to it (apps/common/sqlite_wal.py).
+from apps.common.sqlite_wal import checkpointing_start  # noqa: E402
+
+checkpointing_start()
+
 # The embedded setup's task threads start with the server and sweep the runs a previous process left
 # (apps/tasks/backends.py); with Redis, `manage.py worker` processes do that instead.
-from apps.common.sqlite_wal import checkpointing_start  # noqa: E402
 from apps.tasks.backends import embedded_start  # noqa: E402
 
 embedded_start()
-checkpointing_start()  # SQLite: the log copied back by a thread, not by a command's commit

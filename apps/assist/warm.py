@@ -69,3 +69,5 @@ def _prepare(image: Image) -> None:
             box.cached_regions(image_pixels(image), CACHE, image_key(image))
     except ApiError as exc:  # unreadable, or every slot stayed taken: the first box prepares them itself
         log.info("assist: the regions of image %s were not prepared ahead: %s", image.pk, exc.message)
+    except Exception:  # a bug: said in the log, as a request's would be (the future is never read)
+        log.exception("assist: preparing the regions of image %s failed", image.pk)

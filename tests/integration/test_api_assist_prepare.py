@@ -206,3 +206,22 @@ def test_the_images_waiting_are_bounded_and_the_oldest_not_started_is_dropped(
     made = [("regions", image_key(image)) in CACHE for image in images]
     assert made == [True, False, False, False, True, True]
     assert warm._PENDING == {}
+
+
+def test_a_failure_of_the_background_work_is_logged_not_lost(
+    disc_item: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Nobody reads the background work's future: a bug there shows in the log or nowhere.
+    from apps.assist import regions
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug in the regions")
+
+    monkeypatch.setattr(regions, "prepare", broken)
+    with caplog.at_level("ERROR", logger="apps.assist.warm"):
+        _, pending = warm.prepare_regions(disc_item.image)
+        assert pending is not None
+        pending.result(timeout=30)
+
+    assert not prepared(disc_item)
+    assert any("a bug in the regions" in (record.exc_text or "") for record in caplog.records)
