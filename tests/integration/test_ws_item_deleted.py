@@ -78,9 +78,12 @@ async def test_a_socket_that_says_hello_on_a_deleted_image_hears_it_after_the_ca
     first = await sockets.item(annotator, items[0].pk)
     acked = await first.command(polygon(new_id(), labels["cat"].pk, [[1, 1], [30, 1], [30, 30]]), "c-1")
     assert acked["type"] == "ack"
-    # Another deletion in the job first, so the record found is the one that names this image.
-    await database_sync_to_async(delete_items)(manager, [items[1].pk])
     deletion = await database_sync_to_async(delete_items)(manager, [items[0].pk])
+    # Another deletion of the job, recorded as at the very moment this image was stamped deleted (as a
+    # concurrent one may be): it comes first by time, and the record found must still be the one that
+    # names this image.
+    other = await database_sync_to_async(delete_items)(manager, [items[1].pk])
+    await database_sync_to_async(_recorded_at_the_stamp_of)(other["id"], items[0].pk)
 
     later = await sockets.item(annotator, items[0].pk, since_seq=None)
     events, caught_up = await later.hello(0)
@@ -96,3 +99,10 @@ async def test_a_socket_that_says_hello_on_a_deleted_image_hears_it_after_the_ca
     alive = await sockets.item(annotator, items[2].pk, since_seq=None)
     await alive.hello(0)
     assert await alive.drain("item_deleted") == []
+
+
+def _recorded_at_the_stamp_of(deletion_id: int, item_id: int) -> None:
+    from apps.labeling.models import Item, ItemDeletion
+
+    stamped = Item.objects.values_list("deleted_at", flat=True).get(pk=item_id)
+    ItemDeletion.objects.filter(pk=deletion_id).update(created_at=stamped)
