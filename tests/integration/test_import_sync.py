@@ -18,12 +18,9 @@ from apps.tasks import backends
 from apps.tasks.models import TaskRun
 from apps.tasks.runner import task_execute
 from tests.conftest import import_put, png_bytes
+from tests.integration.test_tasks import WorkerDied
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class WorkerDied(BaseException):
-    """Stands for the worker's process killed (a BaseException: no handler of the task catches it)."""
 
 
 def test_the_sync_at_an_imports_end_reads_from_its_first_image_on(job: Any, manager: Any) -> None:
