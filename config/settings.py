@@ -336,6 +336,9 @@ POLYLOG = {
     # times a resumable run is taken up before it is given up, and RQ's time limit for one run.
     "TASK_BACKEND": os.environ.get("POLYLOG_TASK_BACKEND") or ("rq" if REDIS_URL else "embedded"),
     "TASK_THREADS": int(os.environ.get("POLYLOG_TASK_THREADS", str(min(4, os.cpu_count() or 1)))),
+    # Processes that read an import's JPEGs on the embedded queue (apps/datasets/reading.py); 0: the task
+    # threads read them in the server's process.
+    "IMPORT_PROCESSES": int(os.environ.get("POLYLOG_IMPORT_PROCESSES", str(min(4, os.cpu_count() or 1)))),
     "TASK_HEARTBEAT_SECONDS": float(os.environ.get("POLYLOG_TASK_HEARTBEAT_SECONDS", "5")),
     "TASK_STALE_SECONDS": float(os.environ.get("POLYLOG_TASK_STALE_SECONDS", "30")),
     # How often a worker, and an embedded server, sweeps for runs whose worker died (0: only at its start).

@@ -75,6 +75,21 @@ def _media_in_tmp(settings: Any, tmp_path: Any) -> None:
     }
 
 
+@pytest.fixture
+def in_storage(settings: Any) -> Any:
+    """The import root as the default has it: a folder of the media storage, which is MediaStorage."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "apps.datasets.storage.MediaStorage",
+            "OPTIONS": {"location": str(settings.MEDIA_ROOT), "base_url": "/media/"},
+        },
+    }
+    root = settings.MEDIA_ROOT / "import"
+    settings.POLYLOG = {**settings.POLYLOG, "IMPORT_ROOT": str(root)}
+    return root
+
+
 def import_put(path: str, content: bytes) -> None:
     """Put a file at `path` in the import root, as an operator copies files to the server's share: a folder
     with local storage, under the key prefix with object storage."""

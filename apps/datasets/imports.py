@@ -25,10 +25,13 @@ import re
 import stat
 import threading
 import unicodedata
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -47,6 +50,16 @@ from apps.tasks.services import task_children_release, task_enqueue, task_progre
 
 from .jpeg import jpeg_size
 from .models import DataImport, Dataset, Image
+from .reading import (
+    FileTooLarge,
+    NotAFile,
+    OutsideRoot,
+    allowed,
+    read_jpegs,
+    read_opened,
+    reading_processes,
+    reading_processes_lost,
+)
 from .services import (
     JPEG,
     STORED_PREFIXES,
@@ -111,24 +124,6 @@ def upload_name(name: str) -> str:
     return "/".join(_safe_segment(segment) if segment else segment for segment in segments)
 
 
-class OutsideRoot(Exception):
-    """A file or folder that leads out of the import root, or into the app's own files."""
-
-    def __str__(self) -> str:
-        return f"{self.args[0]!r} leads outside the import folder"
-
-
-class NotAFile(Exception):
-    """A listed name that is no regular file (a FIFO, a device): opening it could block or never end."""
-
-    def __str__(self) -> str:
-        return f"{self.args[0]!r} is not a regular file"
-
-
-class FileTooLarge(Exception):
-    """A file over POLYLOG["MAX_IMPORT_FILE_BYTES"], found so before its content is read."""
-
-
 Reader = Callable[[], bytes]
 
 
@@ -180,10 +175,7 @@ class _Folder:
         return None if self.in_storage is None else f"{self.in_storage}/{relative}".lstrip("/")
 
     def _allowed(self, real: str) -> bool:
-        def under(folder: str) -> bool:
-            return real == folder or real.startswith(folder + os.sep)
-
-        return under(self.root) and not any(under(kept) for kept in self.kept)
+        return allowed(real, self.root, self.kept)
 
     def _resolved(self, relative: str) -> str:
         real = os.path.realpath(os.path.join(self.root, relative))
@@ -251,40 +243,8 @@ class _Folder:
 
     def _read_opened(self, relative: str) -> bytes | None:
         """A file the listing found regular, opened by its path without following a last symlink and
-        checked where the kernel says the open descriptor is (under the root, out of the app's own files):
-        four system calls beside the reading, about what a plain open() and read() make. A folder on the way
-        swapped for a symlink meanwhile shows in that check, a last name swapped for a symlink makes the
-        opening fail (None: the caller takes the long way), anything but a regular file is refused once
-        open (O_NONBLOCK: a FIFO swapped in does not block)."""
-        limit = settings.POLYLOG["MAX_IMPORT_FILE_BYTES"]
-        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-        try:
-            opened = os.open(os.path.join(self.root, relative), flags)
-        except OSError as error:
-            if error.errno == errno.ELOOP:  # a symlink now
-                return None
-            raise
-        try:
-            if not self._allowed(os.readlink(f"/proc/self/fd/{opened}")):
-                raise OutsideRoot(relative)
-            found = os.fstat(opened)
-            if not stat.S_ISREG(found.st_mode):
-                raise NotAFile(relative)
-            if found.st_size > limit:
-                raise FileTooLarge(relative)
-            # Asked for one byte more than its size: fewer back is the end of the file (a regular file is
-            # read whole unless at its end), one more is a file grown since, read on to the limit.
-            content = os.read(opened, found.st_size + 1)
-            if len(content) > found.st_size:
-                parts = [content]
-                while (chunk := os.read(opened, 1 << 20)) and sum(map(len, parts)) <= limit:
-                    parts.append(chunk)
-                content = b"".join(parts)
-        finally:
-            os.close(opened)
-        if len(content) > limit:  # grown since it was measured
-            raise FileTooLarge(relative)
-        return content
+        checked once open (`reading.read_opened`); None when its name is a symlink now."""
+        return read_opened(self.root, self.kept, relative, settings.POLYLOG["MAX_IMPORT_FILE_BYTES"])
 
     def _read_in_folder(self, relative: str) -> bytes | None:
         """The file opened inside its folder's descriptor, the folder checked by where the kernel says it
@@ -663,16 +623,111 @@ def _reading_threads() -> tuple[ThreadPoolExecutor, int]:
         return _reading
 
 
-def _read_ahead(batch: Batch, dataset_id: int) -> list[Future[list[_Stored | str]]]:
-    """The batch's files stored by the reading threads, a run of consecutive files each (a future per file
-    cost more than a small file's reading); the futures in the batch's order."""
-    pool, threads = _reading_threads()
-    share = -(-len(batch) // threads)
+def _reading_processes() -> tuple[ProcessPoolExecutor, int] | None:
+    """The reading processes (apps/datasets/reading.py) and their number, on the embedded queue; None
+    where the reading threads read everything: POLYLOG["IMPORT_PROCESSES"] 0, no /proc/self/fd to check an
+    opened file by, or RQ, which forks a work horse for each run (it would start processes of its own for
+    each import, 50 ms, and leave them behind when it ends)."""
+    count = settings.POLYLOG["IMPORT_PROCESSES"]
+    if count <= 0 or not _PROC_FD or backend_name() != "embedded":
+        return None
+    return reading_processes(count), count
 
-    def store_run(run: Batch) -> list[_Stored | str]:
-        return [_store(path, read, dataset_id) for _, path, read in run]
 
-    return [pool.submit(store_run, batch[start : start + share]) for start in range(0, len(batch), share)]
+# A JPEG by its name (a misnamed file is read again by the threads, which find what it is).
+_JPEG_NAMES = (".jpg", ".jpeg", ".jpe", ".jfif")
+
+
+def _by_processes(path: str, read: Callable[[], bytes]) -> bool:
+    """Whether the reading processes read this file: a JPEG by its name, listed as a regular file of an
+    import root that is a folder of the storage (registered where it is, so its bytes need not come back)."""
+    return (
+        isinstance(read, _FolderFile)
+        and read.listed_regular
+        and read.folder.in_storage is not None
+        and path.lower().endswith(_JPEG_NAMES)
+        and bool(safe_relative(path))
+    )
+
+
+class _BatchReading:
+    """A batch's files being read, from its making on: the JPEGs of the import root's folder by the
+    reading processes (what they cannot read is read again here, with its reason), the rest by the reading
+    threads (`_store`), a run of consecutive files each (a future per file cost more than a small file's
+    reading). `results()` waits for them, in the batch's order."""
+
+    def __init__(self, batch: Batch, dataset_id: int) -> None:
+        self.batch, self.dataset_id = batch, dataset_id
+        processes = _reading_processes()
+        chosen = [n for n, (_, path, read) in enumerate(batch) if processes and _by_processes(path, read)]
+        taken = set(chosen)
+        rest = [n for n in range(len(batch)) if n not in taken]
+        # (the batch's positions, their future, the process pool that reads them or None for the threads)
+        self.parts: list[tuple[list[int], Future[list[Any]], ProcessPoolExecutor | None]] = []
+        if chosen and processes is not None:
+            pool, count = processes
+            folder = batch[chosen[0]][2].folder  # one listing, one import root
+            limit, pixels = settings.POLYLOG["MAX_IMPORT_FILE_BYTES"], settings.POLYLOG["MAX_IMAGE_PIXELS"]
+            for run in _runs(chosen, count):
+                relatives = [batch[n][2].relative for n in run]
+                try:
+                    future = pool.submit(read_jpegs, folder.root, folder.kept, relatives, limit, pixels)
+                except (BrokenProcessPool, RuntimeError):  # a process of it was killed (or it was shut down)
+                    _processes_lost(pool)
+                    rest = sorted([*rest, *(n for n in chosen if n >= run[0])])  # the threads read the rest
+                    break
+                self.parts.append((run, future, pool))
+        if rest:
+            threads, count = _reading_threads()
+            for run in _runs(rest, count):
+                self.parts.append((run, threads.submit(self._store_run, run), None))
+
+    def _store_run(self, run: list[int]) -> list[_Stored | str]:
+        return [_store(self.batch[n][1], self.batch[n][2], self.dataset_id) for n in run]
+
+    def results(self) -> list[_Stored | str]:
+        answers: list[_Stored | str] = [""] * len(self.batch)
+        for run, future, pool in self.parts:
+            if pool is None:
+                for n, stored in zip(run, future.result(), strict=True):
+                    answers[n] = stored
+                continue
+            try:
+                reads = future.result()
+            except (BrokenProcessPool, CancelledError):  # a reading process was killed: read here, and
+                _processes_lost(pool)  # new processes next time
+                reads = [None] * len(run)
+            for n, read in zip(run, reads, strict=True):
+                _, path, reader = self.batch[n]
+                if read is None:  # refused, or not what the process reads: read here, with the reason
+                    answers[n] = _store(path, reader, self.dataset_id)
+                else:
+                    name = reader.folder._storage_name(reader.relative)
+                    answers[n] = _Stored(path, safe_relative(path), name, *read, copied=False)
+        return answers
+
+    def stop(self) -> None:
+        """The batch is not needed (one before it failed): what has not started is not read, and what has
+        is waited for, so no file is read after the run's end."""
+        for _, future, _ in self.parts:
+            future.cancel()
+        futures_wait([future for _, future, _ in self.parts])
+
+
+def _processes_lost(pool: ProcessPoolExecutor) -> None:
+    log.warning("an import's reading process stopped: its files are read by the server's threads")
+    reading_processes_lost(pool)
+
+
+def _runs(positions: list[int], count: int) -> list[list[int]]:
+    """`positions` cut into `count` runs of consecutive ones, about equal."""
+    share = -(-len(positions) // count)
+    return [positions[start : start + share] for start in range(0, len(positions), share)]
+
+
+# How many batches are read ahead of the one being registered: the reading never waits for the
+# registration (what a batch read keeps until it is registered is a few hundred bytes a file).
+_BATCHES_AHEAD = 4
 
 
 def _already_in(dataset_id: int, field: str, values: set[str]) -> set[str]:
@@ -868,9 +923,17 @@ def import_run(run: TaskRun) -> None:
         size = settings.POLYLOG["IMPORT_BATCH"]
         numbered = [(n, path, read) for n, (path, read) in enumerate(listed)]
         batches = [numbered[start : start + size] for start in range(position, len(numbered), size)]
-        # The next batch is read while this one is registered: the files and the database overlap (the
+        # The next batches are read while this one is registered: the files and the database overlap (the
         # first while the record is marked running).
-        ahead = _read_ahead(batches[0], record.dataset_id) if batches else []
+        unread = deque(batches)
+        reading: deque[tuple[Batch, _BatchReading]] = deque()
+
+        def read_ahead() -> None:
+            while unread and len(reading) < _BATCHES_AHEAD:
+                batch = unread.popleft()
+                reading.append((batch, _BatchReading(batch, record.dataset_id)))
+
+        read_ahead()
         try:
             if record.status == DataImport.Status.QUEUED:
                 DataImport.objects.filter(pk=import_id).update(
@@ -879,13 +942,14 @@ def import_run(run: TaskRun) -> None:
                     total=len(listed) + len(annotations),
                 )
             task_progress(run, done=position, total=len(listed))
-            for n, batch in enumerate(batches):
-                results = [result for future in ahead for result in future.result()]
-                if n + 1 < len(batches):
-                    ahead = _read_ahead(batches[n + 1], record.dataset_id)
+            while reading:
+                batch, results = reading[0][0], reading[0][1].results()
+                reading.popleft()
+                read_ahead()
                 _register_batch(record, run, batch, results)
         finally:  # a batch that failed: the files read ahead are not left being read after the run's end
-            futures_wait(ahead)
+            for _, ahead in reading:
+                ahead.stop()
         added = DataImport.objects.values_list("added", flat=True).get(pk=import_id)
         if added:
             images_imported.send(

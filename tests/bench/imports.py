@@ -174,6 +174,10 @@ def main() -> int:
             shutil.rmtree(root / folder, ignore_errors=True)
             photos_write(root / folder, 1000)
         floor_seconds(root / folder)  # the page cache warm for both, as it is for the import
+        # The process's first import starts the reading processes (apps/datasets/reading.py), once for the
+        # server's life: not one of the rounds.
+        first, _ = import_seconds(folder, user, -1)
+        row(f"{name}: the process's first import (starts its reading processes)", round(first, 3), "s")
         floors, copy_floors, dones, thumbs, ratios, copy_ratios = [], [], [], [], [], []
         for round_ in range(ROUNDS):
             copy_floor = copy_floor_seconds(root / folder)

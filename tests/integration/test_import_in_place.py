@@ -27,21 +27,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def in_storage(settings: Any) -> Path:
-    """The import root as the default has it: a folder of the media storage, which is MediaStorage."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "apps.datasets.storage.MediaStorage",
-            "OPTIONS": {"location": str(settings.MEDIA_ROOT), "base_url": "/media/"},
-        },
-    }
-    root = Path(settings.MEDIA_ROOT) / "import"
-    settings.POLYLOG = {**settings.POLYLOG, "IMPORT_ROOT": str(root)}
-    return root
-
-
-@pytest.fixture
 def private(make_user: Any) -> Dataset:
     """A dataset of someone else's, with an image the fixtures' manager must never see."""
     dataset = Dataset.objects.create(name="Private", created_by=make_user("pia_private"))
