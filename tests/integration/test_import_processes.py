@@ -19,6 +19,7 @@ from apps.datasets import imports, reading
 from apps.datasets.imports import import_wait
 from apps.datasets.models import DataImport
 from tests.conftest import import_put, png_bytes
+from tests.integration.test_import_in_place import path_import
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,14 +28,6 @@ def jpeg_bytes(width: int, height: int, colour: tuple[int, int, int]) -> bytes:
     out = io.BytesIO()
     PILImage.new("RGB", (width, height), colour).save(out, format="JPEG")
     return out.getvalue()
-
-
-def path_import(api: Any, dataset: Any, folder: str) -> DataImport:
-    response = api.post(f"/api/datasets/{dataset.pk}/imports/", {"path": folder}, format="json")
-    assert response.status_code == 202, response.json()
-    record = import_wait(response.json()["id"], timeout=60)
-    assert record.status == DataImport.Status.DONE, record.errors
-    return record
 
 
 @pytest.fixture
