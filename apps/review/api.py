@@ -13,7 +13,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.api import body, errors, valid
-from apps.common.errors import ApiError
 from apps.common.pagination import Pagination
 from apps.labeling import selectors
 from apps.labeling.api.serializers.items import ItemListQuerySerializer
@@ -252,9 +251,7 @@ class JobNext(APIView):
         job, role = job_for(request.user, job_id)
         query = valid(NextSerializer, request.query_params)
         work = query["for"]
-        if role not in assignments.SEAT_ROLES[assignments.WORK_SEAT[work]]:
-            doing = "label" if work == "label" else "review"
-            raise ApiError(403, "permission_denied", f"Your role ({role}) may not {doing} images here.")
+        assignments.work_require(role, work, job.pk)
         answer = Response(assignments.next_item(job=job, user=request.user, work=work, join=query["join"]))
         add_never_cache_headers(answer)  # each ask holds an image: no cache may answer it instead
         return answer

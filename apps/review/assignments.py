@@ -31,7 +31,7 @@ from django.utils import timezone
 from apps.common.errors import ApiError
 from apps.labeling import live
 from apps.labeling.models import Item, ItemStatus, JobMember, LabelingJob, ReviewStatus, Role
-from apps.labeling.permissions import MANAGE, job_role_now, role_require
+from apps.labeling.permissions import MANAGE, READ, job_role_now, role_require
 from apps.labeling.selectors import ItemListHook
 
 from .models import Assignment, AssignmentChange, AssignRole, ItemPresence, NextClaim
@@ -290,13 +290,19 @@ def on_member_changed(
     goes to nobody. It is recorded as any assignment is
     (AssignmentChange rows by whoever made the change, one batch) and the job's pages get the
     `assignments` frame after the commit, so the images are offered by "next" to the others at once,
-    instead of stalling as "assigned to someone else" until a manager reassigns them. An image "next"
-    held for someone removed (or deactivated) is let go too."""
-    if role is None:
-        NextClaim.objects.filter(job=job, user_id=user_id).delete()
+    instead of stalling as "assigned to someone else" until a manager reassigns them.
+
+    The image "next" holds for them (their NextClaim) is let go whenever the new role lost a kind of
+    work, not only when they are removed or deactivated: a claim does not record whether it was asked
+    for labeling or for review, and the role it was asked under may have done the work now lost (an
+    annotator made reviewer held an image to label; a manager made annotator may have held one to
+    review). Letting go of a claim still good costs its holder nothing but the hold (their page, once
+    open, stands for them); keeping one that is not would keep the image from the others for a minute. A
+    role that lost nothing (made manager) keeps its claim."""
     lost = [seat for seat, roles in SEAT_ROLES.items() if role not in roles]
     if not lost:
         return
+    NextClaim.objects.filter(job=job, user_id=user_id).delete()
     held = Q()
     for seat in lost:
         held |= Q(**{f"{seat}_id": user_id})
@@ -445,6 +451,17 @@ def _one_pick_at_a_time(job: LabelingJob) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [NEXT_LOCK_SPACE, job.pk])
 
 
+def work_require(role: str | None, work: str, job_id: int) -> None:
+    """The user's role in the job may do the work "next" is asked for: 404 `not_found` for no role (not
+    a member, or a deactivated account: ids leak nothing), 403 `permission_denied` for a role that does
+    not do it (SEAT_ROLES: an auditor neither, an annotator no review, a reviewer no labeling). The view
+    asks it before calling next_item, and next_item again inside its transaction."""
+    role_require(role, READ, f"job {job_id}")
+    if role not in SEAT_ROLES[WORK_SEAT[work]]:
+        doing = "label" if work == "label" else "review"
+        raise ApiError(403, "permission_denied", f"Your role ({role}) may not {doing} images here.")
+
+
 def next_item(*, job: LabelingJob, user: Any, work: str, join: bool) -> dict[str, Any]:
     """The next image for `user` to label or review: assigned to them first, then unassigned, each in id
     order; an image someone else has open, or was just sent to, is passed over unless `join`. 404
@@ -455,13 +472,30 @@ def next_item(*, job: LabelingJob, user: Any, work: str, join: bool) -> dict[str
 
     Two queries that each stop at their first row: mine, driven by the assignments' (job, seat) index;
     then the unassigned, walking the job's waiting images in id order (the first ones usually qualify),
-    so a click costs the same in a job of a million images."""
+    so a click costs the same in a job of a million images.
+
+    The user's membership and role are checked again in the transaction, as the view's check answers
+    (work_require): the view checked them before, and a removal, a change of role or a deactivation
+    may have committed since; then nothing is held, nothing given. The check comes after the claim is
+    written, and the claim's write is what makes it hold on PostgreSQL: such a change holds the job's
+    row FOR UPDATE and lets the member's claim go (on_member_changed). A claim moved or ended holds its
+    row, which that change deletes: one waits for the other (one that deleted it first has committed
+    when the check looks; one that comes later deletes what this commits). A new claim holds no row
+    the change can see, so the job's row is taken in KEY SHARE (_claim), the lock the claim's foreign
+    key would take at commit (Django's are deferred): it waits for a change holding the row, and one
+    that comes later waits for this commit, then lets the claim go. Checked before the write, a change
+    could commit between the check and the write. Holding the member's row instead would deadlock (a
+    removal holds the job's row and waits for the member's; the new claim then waits for the job's);
+    holding the job's row for every answer would wait on syncs and splits (the row held for seconds),
+    which only a first claim in the job does, as it always did at commit. `join` holds nothing: its
+    check is a plain read. SQLite's write lock, taken at BEGIN, makes the whole answer one turn."""
     with transaction.atomic():
         if not join:
             _one_pick_at_a_time(job)
         item, assigned_to_me = _next_found(job=job, user=user, work=work, join=join)
         if not join:
             _claim(job, user, item)
+        work_require(job_role_now(user.pk, job.pk), work, job.pk)
     if item is None:
         doing = "label" if work == "label" else "review"
         passed = "" if join else " (images someone else has open are passed over: join them to include them)"
@@ -480,13 +514,19 @@ def next_item(*, job: LabelingJob, user: Any, work: str, join: bool) -> dict[str
 
 
 def _claim(job: LabelingJob, user: Any, item: Item | None) -> None:
-    """Hold the image for the user (None: hold nothing), in place of what they held in this job."""
+    """Hold the image for the user (None: hold nothing), in place of what they held in this job. A new
+    claim takes the job's row in KEY SHARE now, not at commit, for next_item's check (its docstring)."""
     if item is None:
         NextClaim.objects.filter(user=user, job=job).delete()
-    else:
-        NextClaim.objects.update_or_create(
-            user=user, job=job, defaults={"item": item, "claimed_at": timezone.now()}
-        )
+        return
+    _, created = NextClaim.objects.update_or_create(
+        user=user, job=job, defaults={"item": item, "claimed_at": timezone.now()}
+    )
+    if created and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT 1 FROM {LabelingJob._meta.db_table} WHERE id = %s FOR KEY SHARE", [job.pk]
+            )
 
 
 def _next_found(*, job: LabelingJob, user: Any, work: str, join: bool) -> tuple[Item | None, bool]:

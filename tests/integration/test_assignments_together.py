@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from channels.db import database_sync_to_async
-from django.db import connection
+from django.db import connection, transaction
 
 from apps.labeling import live
 from tests.conftest import new_id, square
@@ -700,3 +700,196 @@ def test_two_reviewers_pressing_start_review_at_the_same_moment_get_different_im
 
     assert answers["first"]["item"] == to_review[0].pk
     assert answers["second"]["item"] == to_review[1].pk
+
+
+# Start asked by someone whose membership changes meanwhile ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("removed", (404, "not_found")),
+        ("demoted", (403, "permission_denied")),
+        ("deactivated", (404, "not_found")),
+    ],
+)
+def test_start_labeling_by_a_member_removed_after_the_views_check_holds_and_gives_nothing(
+    change: str,
+    expected: tuple[int, str],
+    job: Any,
+    items: list[Any],
+    manager: Any,
+    annotator: Any,
+    client_for: Callable[[Any], Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ann pressed Start labeling before; the view checks them again, then (before next's transaction)
+    they are removed, made reviewer or their account is deactivated. next checks them again inside its
+    transaction and answers as the view would have (404 once no member, 403 for a role that does not
+    label), holding nothing. Without that check they were sent to an image and held it for a minute."""
+    from apps.labeling.models import JobMember, Role
+    from apps.labeling.services import job_member_remove, job_member_set
+    from apps.review import api
+    from apps.review.models import NextClaim
+
+    next_for(annotator, job, "label")
+    real_job_for = api.job_for
+
+    def check_then_change(*args: Any, **kwargs: Any) -> Any:
+        found = real_job_for(*args, **kwargs)
+        if change == "removed":
+            job_member_remove(member=JobMember.objects.get(job=job, user=annotator), by=manager)
+        elif change == "demoted":
+            job_member_set(job=job, user=annotator, role=Role.REVIEWER, by=manager)
+        else:
+            stored = type(annotator).objects.get(pk=annotator.pk)
+            stored.is_active = False
+            stored.save()
+        return found
+
+    monkeypatch.setattr(api, "job_for", check_then_change)
+    response = client_for(annotator).get(f"/api/jobs/{job.pk}/next/", {"for": "label"})
+
+    assert (response.status_code, response.json()["code"]) == expected
+    assert not NextClaim.objects.filter(user=annotator).exists()
+
+
+@pytest.mark.parametrize(
+    ("before", "work", "after", "let_go"),
+    [
+        ("annotator", "label", "reviewer", True),
+        ("annotator", "label", "auditor", True),
+        ("reviewer", "review", "annotator", True),
+        ("manager", "review", "annotator", True),
+        ("manager", "label", "reviewer", True),
+        ("annotator", "label", "manager", False),
+        ("reviewer", "review", "manager", False),
+    ],
+)
+def test_a_role_change_that_takes_away_a_kind_of_work_lets_the_image_next_held_go(
+    before: str,
+    work: str,
+    after: str,
+    let_go: bool,
+    job: Any,
+    items: list[Any],
+    labels: dict[str, Any],
+    manager: Any,
+    annotator2: Any,
+    make_user: Callable[..., Any],
+) -> None:
+    """Someone pressed Start (labeling or review) and holds the image it gave; their role changes. A
+    claim does not say for which work it was made, so a new role that lost a kind of work (an annotator
+    made reviewer, a manager made annotator) lets it go, and the image is offered to the others at once;
+    one that lost none (made manager) keeps it. Before, only a removal let it go: an annotator made
+    reviewer kept an image to label from the annotators for a minute."""
+    from apps.labeling.domain import parse_command
+    from apps.labeling.services import item_command_handle, job_member_set
+    from apps.review.models import NextClaim
+
+    for command in (
+        {
+            "type": "add_polygon",
+            "shape_id": new_id(),
+            "label_class_id": labels["cat"].pk,
+            "points": square(2, 2, 20),
+        },
+        {"type": "save"},
+    ):  # one image waits for review, the others for labeling
+        item_command_handle(item_id=items[0].pk, actor_id=annotator2.pk, command=parse_command(command))
+    person = make_user("pat_person")
+    job_member_set(job=job, user=person, role=before)
+    held = next_for(person, job, work)["item"]
+
+    job_member_set(job=job, user=person, role=after, by=manager)
+
+    assert NextClaim.objects.filter(user=person, item_id=held).exists() is not let_go
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("pressed_before", [False, True])
+def test_start_pressed_while_a_removal_holds_the_job_waits_for_it_and_holds_nothing(
+    pressed_before: bool, job: Any, items: list[Any], manager: Any, annotator: Any
+) -> None:
+    """ann is being removed on another connection (the job's row held, their membership and claim
+    deleted, not yet committed) when their Start labeling asks, on its own connection: next must wait
+    for the removal (a first claim's foreign key waits for the job's row; a claim ann held before is the
+    row the removal deleted) and then answer 404, holding nothing. Without the check after the claim,
+    next wrote its claim once the removal committed, for someone no longer a member."""
+    from apps.common.errors import ApiError
+    from apps.labeling.models import JobMember
+    from apps.labeling.services import job_member_remove
+    from apps.review.models import NextClaim
+
+    if pressed_before:
+        next_for(annotator, job, "label")
+    member = JobMember.objects.get(job=job, user=annotator)
+    removed, go_on = threading.Event(), threading.Event()
+
+    def remove_and_hold() -> None:
+        with transaction.atomic():
+            job_member_remove(member=member, by=manager)
+            removed.set()
+            assert go_on.wait(JOIN)
+
+    removal = OnItsOwnConnection(remove_and_hold)
+    assert removed.wait(JOIN)
+    asking = OnItsOwnConnection(lambda: next_for(annotator, job, "label"))
+    asking.until_it_waits_on_a_lock()
+    waited = asking.is_alive()
+    go_on.set()
+    removal.join(JOIN)
+    asking.join(JOIN)
+
+    assert removal.failures == []
+    assert waited
+    assert [(type(error), getattr(error, "code", None)) for error in asking.failures] == [
+        (ApiError, "not_found")
+    ]
+    assert not NextClaim.objects.filter(user=annotator).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("pressed_before", [False, True])
+def test_a_removal_that_comes_after_starts_check_waits_for_it_and_lets_the_claim_go(
+    pressed_before: bool,
+    job: Any,
+    items: list[Any],
+    manager: Any,
+    annotator: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The other order: next has written ann's claim and checked them, and ann's removal starts on
+    another connection before next commits. The removal waits (for the job's row, which a first
+    claim's foreign key holds in KEY SHARE, or for the claim's row that next moved), then lets the claim
+    go: no deadlock, and nothing is left held for someone no longer a member."""
+    from apps.labeling.models import JobMember
+    from apps.labeling.services import job_member_remove
+    from apps.review import assignments
+    from apps.review.models import NextClaim
+
+    if pressed_before:
+        next_for(annotator, job, "label")
+    member = JobMember.objects.get(job=job, user=annotator)
+    removal: list[OnItsOwnConnection] = []
+    waited: list[bool] = []
+    real_role_now = assignments.job_role_now
+
+    def checked_then_removed(*args: Any, **kwargs: Any) -> Any:
+        role = real_role_now(*args, **kwargs)
+        removal.append(OnItsOwnConnection(lambda: job_member_remove(member=member, by=manager)))
+        removal[0].until_it_waits_on_a_lock()
+        waited.append(removal[0].is_alive())
+        return role
+
+    monkeypatch.setattr(assignments, "job_role_now", checked_then_removed)
+    given = next_for(annotator, job, "label")
+    removal[0].join(JOIN)
+
+    assert removal[0].failures == []
+    assert waited == [True]
+    assert given["item"] == min(item.pk for item in items)
+    assert not JobMember.objects.filter(pk=member.pk).exists()
+    assert not NextClaim.objects.filter(user=annotator).exists()
