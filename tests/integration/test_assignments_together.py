@@ -548,21 +548,21 @@ def next_for(user: Any, job: Any, work: str = "review", join: bool = False) -> d
 @pytest.fixture
 def to_review(job: Any, items: list[Any], labels: dict[str, Any], annotator: Any) -> list[Any]:
     """Every image of the job labeled and saved: all three wait for review, in id order."""
+    for item in items:
+        polygon_saved(item, annotator, labels["cat"])
+    return sorted(items, key=lambda item: item.pk)
+
+
+def polygon_saved(item: Any, actor: Any, label: Any) -> None:
+    """`actor` draws a polygon of `label` on `item` and saves: the image then waits for review."""
     from apps.labeling.domain import parse_command
     from apps.labeling.services import item_command_handle
 
-    for item in items:
-        for command in (
-            {
-                "type": "add_polygon",
-                "shape_id": new_id(),
-                "label_class_id": labels["cat"].pk,
-                "points": square(2, 2, 20),
-            },
-            {"type": "save"},
-        ):
-            item_command_handle(item_id=item.pk, actor_id=annotator.pk, command=parse_command(command))
-    return sorted(items, key=lambda item: item.pk)
+    for command in (
+        {"type": "add_polygon", "shape_id": new_id(), "label_class_id": label.pk, "points": square(2, 2, 20)},
+        {"type": "save"},
+    ):
+        item_command_handle(item_id=item.pk, actor_id=actor.pk, command=parse_command(command))
 
 
 @pytest.mark.django_db
@@ -783,20 +783,10 @@ def test_a_role_change_that_takes_away_a_kind_of_work_lets_the_image_next_held_g
     made reviewer, a manager made annotator) lets it go, and the image is offered to the others at once;
     one that lost none (made manager) keeps it. Before, only a removal let it go: an annotator made
     reviewer kept an image to label from the annotators for a minute."""
-    from apps.labeling.domain import parse_command
-    from apps.labeling.services import item_command_handle, job_member_set
+    from apps.labeling.services import job_member_set
     from apps.review.models import NextClaim
 
-    for command in (
-        {
-            "type": "add_polygon",
-            "shape_id": new_id(),
-            "label_class_id": labels["cat"].pk,
-            "points": square(2, 2, 20),
-        },
-        {"type": "save"},
-    ):  # one image waits for review, the others for labeling
-        item_command_handle(item_id=items[0].pk, actor_id=annotator2.pk, command=parse_command(command))
+    polygon_saved(items[0], annotator2, labels["cat"])  # one image waits for review, the others for labeling
     person = make_user("pat_person")
     job_member_set(job=job, user=person, role=before)
     held = next_for(person, job, work)["item"]
