@@ -188,9 +188,12 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Background tasks (apps/tasks, docs/operations.md): on RQ over Redis through django-rq when REDIS_URL is
-# set (`manage.py worker` runs the workers), else on a thread pool inside the server process.
+# set (`manage.py worker` runs the workers), else on a thread pool inside the server process. Two queues, on
+# the same Redis: "polylog-low" holds the low-priority kinds (thumbnails), which a worker takes only when
+# "polylog" has nothing (apps/tasks/backends.py).
 RQ_QUEUES = {
-    "polylog": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 24 * 3600},
+    name: {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 24 * 3600}
+    for name in ("polylog", "polylog-low")
 }
 
 # Storage: local files under var/media, or S3-compatible storage when a bucket is configured.

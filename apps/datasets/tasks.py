@@ -63,7 +63,7 @@ def source_files_delete(run: TaskRun) -> None:
         )
 
 
-@task(THUMBNAILS_TASK)
+@task(THUMBNAILS_TASK, low=True)  # nobody waits on them: every other kind's runs go first
 def thumbnails_make(run: TaskRun) -> None:
     """Thumbnails for the run's images that have none yet (so a resumed run redoes only the rest), stored,
     then recorded in one transaction. An image that cannot be decoded keeps no thumbnail, and its import

@@ -1,5 +1,10 @@
 """Where a queued run goes: RQ over Redis (through django-rq) when REDIS_URL is set, else the embedded pool,
-threads of the server process itself. Both call apps.tasks.runner.task_execute with the run's id."""
+threads of the server process itself. Both call apps.tasks.runner.task_execute with the run's id.
+
+Two lanes: the kinds registered `low` (an import's thumbnails: bulk work nobody waits on) go in their own,
+so a run of any other kind (an import, an export, a rebuild) is taken first instead of waiting behind the
+thumbnail runs of every image imported before it. RQ: a second queue, which `manage.py worker` listens to
+after the main one. Embedded: threads of their own (docs/operations.md, "Background work")."""
 
 from __future__ import annotations
 
@@ -11,9 +16,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+from .registry import task_low
+
 log = logging.getLogger(__name__)
 
 RQ_QUEUE = "polylog"
+RQ_QUEUE_LOW = "polylog-low"
+# What a worker listens to, in this order: RQ takes a job from the first queue that has one.
+RQ_QUEUES = (RQ_QUEUE, RQ_QUEUE_LOW)
 
 
 def backend_name() -> str:
@@ -24,12 +34,18 @@ def rq_job_id(run_id: int) -> str:
     return f"polylog-task-{run_id}"
 
 
-def submit(run_id: int) -> None:
-    """Hand the run to whoever executes it (called after the commit that recorded it)."""
+def rq_queue(kind: str) -> str:
+    """The RQ queue of a run of `kind`."""
+    return RQ_QUEUE_LOW if task_low(kind) else RQ_QUEUE
+
+
+def submit(run_id: int, kind: str) -> None:
+    """Hand the run (of `kind`, which picks its lane) to whoever executes it (called after the commit that
+    recorded it)."""
     if backend_name() == "rq":
         import django_rq
 
-        django_rq.get_queue(RQ_QUEUE).enqueue(
+        django_rq.get_queue(rq_queue(kind)).enqueue(
             "apps.tasks.runner.task_execute",
             run_id,
             job_id=rq_job_id(run_id),
@@ -38,27 +54,38 @@ def submit(run_id: int) -> None:
             failure_ttl=24 * 3600,
         )
     else:
-        embedded_pool().submit(_embedded_execute, run_id)
+        embedded_pool(low=task_low(kind)).submit(_embedded_execute, run_id)
 
 
-def rq_submitted(run_id: int) -> bool:
-    """Whether RQ still holds a job for the run (queued or started)."""
+def rq_submitted(run_id: int, kind: str) -> bool:
+    """Whether RQ still holds a job for the run (queued or started), in whichever queue: a job is stored
+    by its id, not by its queue (one queued by a version before the lanes is still found)."""
     import django_rq
     from rq.job import Job
 
-    return Job.exists(rq_job_id(run_id), connection=django_rq.get_connection(RQ_QUEUE))
+    return Job.exists(rq_job_id(run_id), connection=django_rq.get_connection(rq_queue(kind)))
 
 
 # The embedded pool ---------------------------------------------------------------------------------------
 
 _pool: ThreadPoolExecutor | None = None
+_low_pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
-def embedded_pool() -> ThreadPoolExecutor:
-    """The process's task threads, made on first use (the server's start, or the first enqueue)."""
-    global _pool
+def embedded_pool(*, low: bool = False) -> ThreadPoolExecutor:
+    """The process's task threads, made on first use (the server's start, or the first enqueue): the
+    main lane's, or with `low` the low-priority lane's, POLYLOG["TASK_THREADS"] each. A lane of threads of
+    its own rather than one queue in priority order: a run of the main lane starts at once even when
+    every thread of the other is in a long thumbnail run, and thumbnails alone go as fast as before."""
+    global _pool, _low_pool
     with _pool_lock:
+        if low:
+            if _low_pool is None:
+                _low_pool = ThreadPoolExecutor(
+                    max_workers=settings.POLYLOG["TASK_THREADS"], thread_name_prefix="polylog-task-low"
+                )
+            return _low_pool
         if _pool is None:
             _pool = ThreadPoolExecutor(
                 max_workers=settings.POLYLOG["TASK_THREADS"], thread_name_prefix="polylog-task"

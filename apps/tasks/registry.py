@@ -20,20 +20,33 @@ class Task:
     # Called with the run and the reason when the sweep gives a run up (its worker died and it is not
     # resumable, or died too often): the task's own records (an import's) say failed too.
     on_given_up: Callable[[TaskRun, str], None] | None
+    # A kind of the low-priority lane: bulk work nobody waits on (an import's thumbnails), which every other
+    # kind's runs go ahead of (apps/tasks/backends.py: RQ's second queue, the embedded pool's own threads).
+    low: bool = False
 
 
 tasks: dict[str, Task] = {}
 
 
+def task_low(kind: str) -> bool:
+    """Whether runs of `kind` go in the low-priority lane (an unknown kind does not: it fails at once)."""
+    task = tasks.get(kind)
+    return task is not None and task.low
+
+
 def task(
-    kind: str, *, resumable: bool = True, on_given_up: Callable[[TaskRun, str], None] | None = None
+    kind: str,
+    *,
+    resumable: bool = True,
+    on_given_up: Callable[[TaskRun, str], None] | None = None,
+    low: bool = False,
 ) -> Callable[[Callable[[TaskRun], None]], Callable[[TaskRun], None]]:
-    """Register the decorated function as the task `kind`."""
+    """Register the decorated function as the task `kind`; `low` puts its runs in the low-priority lane."""
 
     def register(function: Callable[[TaskRun], None]) -> Callable[[TaskRun], None]:
         if kind in tasks and tasks[kind].function is not function:
             raise ValueError(f"task kind {kind!r} is registered twice")
-        tasks[kind] = Task(kind, function, resumable, on_given_up)
+        tasks[kind] = Task(kind, function, resumable, on_given_up, low)
         return function
 
     return register

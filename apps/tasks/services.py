@@ -35,7 +35,7 @@ def task_enqueue(
         raise ValueError("only a child run is held, until its parent releases it")
     run = TaskRun.objects.create(kind=kind, args=args, parent=parent, total=total)
     if not held:
-        transaction.on_commit(lambda: backends.submit(run.pk))
+        transaction.on_commit(lambda: backends.submit(run.pk, kind))
     return run
 
 
@@ -51,7 +51,7 @@ def tasks_enqueue(
     )
     if not held:
         for run in made:
-            transaction.on_commit(lambda pk=run.pk: backends.submit(pk))
+            transaction.on_commit(lambda pk=run.pk: backends.submit(pk, kind))
     return made
 
 
@@ -59,10 +59,10 @@ def task_children_release(run: TaskRun) -> int:
     """Hand the run's queued children to the queue once the surrounding transaction commits (those held,
     and any handed over before: taking a run up is atomic, so it still runs once); how many."""
     children = list(
-        TaskRun.objects.filter(parent_id=run.pk, status=TaskRun.Status.QUEUED).values_list("pk", flat=True)
+        TaskRun.objects.filter(parent_id=run.pk, status=TaskRun.Status.QUEUED).values_list("pk", "kind")
     )
-    for pk in children:
-        transaction.on_commit(lambda pk=pk: backends.submit(pk))
+    for pk, kind in children:
+        transaction.on_commit(lambda pk=pk, kind=kind: backends.submit(pk, kind))
     return len(children)
 
 
@@ -108,7 +108,7 @@ def tasks_sweep(*, resubmit_queued: bool = False) -> list[int]:
             with transaction.atomic():
                 if claim.update(status=TaskRun.Status.QUEUED, worker="", error=f"resumed: {why}"):
                     requeued.append(run.pk)
-                    transaction.on_commit(lambda pk=run.pk: backends.submit(pk))
+                    transaction.on_commit(lambda pk=run.pk, kind=run.kind: backends.submit(pk, kind))
             log.warning("task run %s (%s) resumed: %s", run.pk, run.kind, why)
             continue
         if task is None:
@@ -122,9 +122,10 @@ def tasks_sweep(*, resubmit_queued: bool = False) -> list[int]:
             if task is not None and task.on_given_up is not None:
                 task.on_given_up(run, reason)
     if resubmit_queued:
-        for pk in TaskRun.objects.filter(status=TaskRun.Status.QUEUED).values_list("pk", flat=True):
-            if backends.backend_name() != "rq" or not backends.rq_submitted(pk):
-                backends.submit(pk)
+        queued = TaskRun.objects.filter(status=TaskRun.Status.QUEUED).values_list("pk", "kind")
+        for pk, kind in queued:  # each to its kind's lane
+            if backends.backend_name() != "rq" or not backends.rq_submitted(pk, kind):
+                backends.submit(pk, kind)
     for housekeeping in sweeps:
         try:
             housekeeping()

@@ -34,7 +34,7 @@ def delete(api: Any, item_ids: list[int], **options: Any) -> Any:
 def held(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The queue paused: runs handed to it are held here, and a test runs them itself."""
     submitted: list[int] = []
-    monkeypatch.setattr(backends, "submit", submitted.append)
+    monkeypatch.setattr(backends, "submit", lambda run_id, kind: submitted.append(run_id))
     return submitted
 
 

@@ -148,12 +148,12 @@ def test_on_the_embedded_pool_thumbnail_runs_are_handed_over_after_the_last_batc
     handed: list[tuple[str, int]] = []
     submit = backends.submit
 
-    def recording_submit(run_id: int) -> None:
+    def recording_submit(run_id: int, kind: str) -> None:
         run = TaskRun.objects.get(pk=run_id)
         if run.kind == THUMBNAILS_TASK:
             processed = DataImport.objects.values_list("processed", flat=True).get(pk=run.args["import_id"])
             handed.append((run.kind, processed))
-        submit(run_id)
+        submit(run_id, kind)
 
     monkeypatch.setattr(backends, "submit", recording_submit)
 

@@ -55,7 +55,7 @@ def test_a_resumed_import_makes_whole_a_job_that_missed_the_batches_of_its_earli
     for n in range(6):
         import_put(f"resumed/{n}.png", png_bytes(10 + n, 12, (n, 5, 5)))
     held: list[int] = []
-    monkeypatch.setattr(backends, "submit", held.append)
+    monkeypatch.setattr(backends, "submit", lambda run_id, kind: held.append(run_id))
     record = dataset_import_start(dataset=job.dataset, actor=manager, path="resumed")
     # The first attempt's batches reach no job (as for a job made meanwhile in a transaction that did not
     # see them), and its worker dies in the third batch.

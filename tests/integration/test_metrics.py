@@ -223,7 +223,7 @@ def test_a_run_that_ends_is_counted_with_its_recorded_duration_and_status(
     settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     metrics_setting(settings, METRICS_PUBLIC=True)
-    monkeypatch.setattr(backends, "submit", lambda run_id: None)  # the test runs them itself
+    monkeypatch.setattr(backends, "submit", lambda run_id, kind: None)  # the test runs them itself
     done = task_enqueue(kind=THUMBNAILS_TASK, args={"image_ids": []})
     failed = task_enqueue(kind=THUMBNAILS_TASK, args={})  # no image_ids: a KeyError
 

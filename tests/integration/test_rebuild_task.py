@@ -37,7 +37,7 @@ def run_command(*args: str) -> str:
 def held(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Runs handed to the queue are held here instead of executed, so a test runs them itself."""
     submitted: list[int] = []
-    monkeypatch.setattr(backends, "submit", submitted.append)
+    monkeypatch.setattr(backends, "submit", lambda run_id, kind: submitted.append(run_id))
     return submitted
 
 

@@ -1,5 +1,6 @@
-"""`manage.py worker`: one RQ worker (django-rq) on polylog's queue, which first sweeps the runs a dead
-worker left and keeps sweeping while it works."""
+"""`manage.py worker`: one RQ worker (django-rq) on polylog's queues, the main one first (RQ takes a job
+from the first queue that has one, so the low-priority lane's thumbnails wait for every other kind), which
+first sweeps the runs a dead worker left and keeps sweeping while it works."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ class Command(BaseCommand):
         for alias in connections:  # the work horses RQ forks must not share this process's connections
             connections[alias].close()
         try:
-            worker = django_rq.get_worker(backends.RQ_QUEUE, name=name)
+            worker = django_rq.get_worker(*backends.RQ_QUEUES, name=name)
             worker.work(burst=burst, logging_level="INFO")
         finally:
             stop.set()
