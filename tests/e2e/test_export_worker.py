@@ -15,13 +15,22 @@ import json
 import os
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import service_missing
-from tests.live_servers import ROOT, Unavailable, manage, postgres_fresh, redis_flushed, server_env
+from tests.live_servers import (
+    ROOT,
+    Unavailable,
+    manage,
+    postgres_drop,
+    postgres_fresh,
+    redis_flushed,
+    server_env,
+)
 
 REDIS_DB = int(os.environ.get("POLYLOG_E2E_EXPORT_REDIS_DB", "15"))  # no other test uses 15
 DATABASE = os.environ.get("POLYLOG_E2E_EXPORT_DATABASE") or f"polylog_export_worker_{os.getpid()}"
@@ -55,11 +64,14 @@ print(export.pk, export.run_id)
 
 
 @pytest.fixture
-def services() -> tuple[str, str]:
+def services() -> Iterator[tuple[str, str]]:
+    """A database of this test's own (dropped after it: each run left one behind) and a flushed Redis."""
     try:
-        return postgres_fresh(DATABASE), redis_flushed(REDIS_DB)
+        found = postgres_fresh(DATABASE), redis_flushed(REDIS_DB)
     except Unavailable as exc:
         service_missing(exc, "PostgreSQL and Redis on their standard local ports")
+    yield found
+    postgres_drop(DATABASE)
 
 
 def query(database_url: str, sql: str, *args: Any) -> tuple[Any, ...]:

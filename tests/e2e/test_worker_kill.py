@@ -22,12 +22,13 @@ from tests.live_servers import (
     Unavailable,
     manage,
     photos_write,
+    postgres_drop,
     postgres_fresh,
     redis_flushed,
     server_env,
 )
 
-REDIS_DB = 11  # no other test uses it
+REDIS_DB = int(os.environ.get("POLYLOG_E2E_KILL_REDIS_DB", "11"))  # no other test uses 11
 FILES = 400
 START_IMPORT = """
 from django.contrib.auth import get_user_model
@@ -41,11 +42,15 @@ print(record.pk, record.task_run_id, dataset.pk)
 
 
 @pytest.fixture
-def services() -> tuple[str, str]:
+def services() -> Iterator[tuple[str, str]]:
+    """A database of this test's own (dropped after it: each run left one behind) and a flushed Redis."""
+    name = f"polylog_worker_kill_{os.getpid()}"
     try:
-        return postgres_fresh(f"polylog_worker_kill_{os.getpid()}"), redis_flushed(REDIS_DB)
+        found = postgres_fresh(name), redis_flushed(REDIS_DB)
     except Unavailable as exc:
         service_missing(exc, "PostgreSQL and Redis on their standard local ports")
+    yield found
+    postgres_drop(name)
 
 
 @pytest.fixture
