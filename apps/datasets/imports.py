@@ -925,15 +925,7 @@ def import_run(run: TaskRun) -> None:
         batches = [numbered[start : start + size] for start in range(position, len(numbered), size)]
         # The next batches are read while this one is registered: the files and the database overlap (the
         # first while the record is marked running).
-        unread = deque(batches)
-        reading: deque[tuple[Batch, _BatchReading]] = deque()
-
-        def read_ahead() -> None:
-            while unread and len(reading) < _BATCHES_AHEAD:
-                batch = unread.popleft()
-                reading.append((batch, _BatchReading(batch, record.dataset_id)))
-
-        read_ahead()
+        reading = deque(_BatchReading(batch, record.dataset_id) for batch in batches[:_BATCHES_AHEAD])
         try:
             if record.status == DataImport.Status.QUEUED:
                 DataImport.objects.filter(pk=import_id).update(
@@ -942,13 +934,14 @@ def import_run(run: TaskRun) -> None:
                     total=len(listed) + len(annotations),
                 )
             task_progress(run, done=position, total=len(listed))
-            while reading:
-                batch, results = reading[0][0], reading[0][1].results()
-                reading.popleft()
-                read_ahead()
+            for n in range(len(batches)):
+                results = reading[0].results()
+                batch = reading.popleft().batch
+                if n + _BATCHES_AHEAD < len(batches):
+                    reading.append(_BatchReading(batches[n + _BATCHES_AHEAD], record.dataset_id))
                 _register_batch(record, run, batch, results)
         finally:  # a batch that failed: the files read ahead are not left being read after the run's end
-            for _, ahead in reading:
+            for ahead in reading:
                 ahead.stop()
         added = DataImport.objects.values_list("added", flat=True).get(pk=import_id)
         if added:

@@ -116,18 +116,16 @@ def read_jpegs(
 
 
 # The reading processes, started at the first import that uses them and kept for the process's life (their
-# start costs about 50 ms, as much as reading 1,000 photos). A fork of this process (RQ's work horse) has
-# none of them: it starts its own if it asks.
+# start costs about 50 ms, as much as reading 1,000 photos). A fork of this process has none of them (a
+# pool is its maker's): it starts its own if it asks.
 _pool: ProcessPoolExecutor | None = None
 _pool_pid = 0
 _pool_lock = threading.Lock()
 
 
-def reading_processes(count: int) -> ProcessPoolExecutor | None:
-    """The pool of `count` reading processes (None when `count` is 0)."""
+def reading_processes(count: int) -> ProcessPoolExecutor:
+    """The pool of `count` reading processes."""
     global _pool, _pool_pid
-    if count <= 0:
-        return None
     with _pool_lock:
         if _pool is None or _pool_pid != os.getpid():
             context = multiprocessing.get_context("forkserver")
